@@ -1,0 +1,263 @@
+// Announce/register and key-exchange messages: ANNOUNCE, REGISTER, CLIENT_KEY,
+// REG_CONF, KEYINFO, KEYINFO_ACK (spec §2.1–§2.6).
+#include <algorithm>
+
+#include "protocol/codec_detail.h"
+
+namespace skycast::protocol::detail {
+namespace {
+
+constexpr std::size_t announce_fixed = 16;
+constexpr std::size_t register_fixed = 44;
+constexpr std::size_t client_key_fixed = 8;
+constexpr std::size_t reg_conf_fixed = 4;
+constexpr std::size_t keyinfo_fixed = 12;
+constexpr std::size_t keyinfo_entry_size = 52;
+constexpr std::size_t keyinfo_ack_fixed = 16;
+
+std::size_t address_size(bool ipv6) { return ipv6 ? 16 : 4; }
+
+bool ipv4_clean(const ip_address& a) {
+    return std::all_of(a.bytes.begin() + 4, a.bytes.end(), [](auto b) { return b == 0; });
+}
+
+} // namespace
+
+wire_error decode_body(std::span<const std::uint8_t> msg, announce_msg& out) {
+    message_frame frame;
+    if (auto e = open_frame(msg, message_type::announce, announce_fixed, frame);
+        e != wire_error::ok) {
+        return e;
+    }
+    byte_reader r(frame.header);
+    r.skip(2);
+    out.flags = r.u8();
+    out.robust = r.u8();
+    out.cc = static_cast<cc_type>(r.u8());
+    r.skip(1);
+    out.block_size = r.u16();
+    out.tstamp.sec = r.u32();
+    out.tstamp.usec = r.u32();
+    const std::size_t addr_len = address_size(out.ipv6());
+    if (frame.header.size() < announce_fixed + 2 * addr_len) {
+        return wire_error::hlen_too_small;
+    }
+    out.public_addr = {};
+    out.private_addr = {};
+    auto pub = r.bytes(addr_len);
+    auto priv = r.bytes(addr_len);
+    std::copy(pub.begin(), pub.end(), out.public_addr.bytes.begin());
+    std::copy(priv.begin(), priv.end(), out.private_addr.bytes.begin());
+    out.enc_info.reset();
+    if (auto e = walk_extensions(frame.header, r.position(), extension_type::enc_info, 0,
+                                 [&](auto ext) {
+                                     out.enc_info.emplace();
+                                     return decode_enc_info(ext, *out.enc_info);
+                                 });
+        e != wire_error::ok) {
+        return e;
+    }
+    if (r.overrun()) {
+        return wire_error::truncated;
+    }
+    return read_id_list(frame.body, out.client_ids);
+}
+
+wire_error encode_body(const announce_msg& in, byte_writer& w) {
+    if (!in.ipv6() && !(ipv4_clean(in.public_addr) && ipv4_clean(in.private_addr))) {
+        return wire_error::address_family_mismatch;
+    }
+    const std::size_t addr_len = address_size(in.ipv6());
+    const std::size_t header =
+        announce_fixed + 2 * addr_len + (in.enc_info ? enc_info_size(*in.enc_info) : 0);
+    if (auto e = begin_message(w, message_type::announce, header); e != wire_error::ok) {
+        return e;
+    }
+    w.u8(in.flags);
+    w.u8(in.robust);
+    w.u8(static_cast<std::uint8_t>(in.cc));
+    w.u8(0);
+    w.u16(in.block_size);
+    w.u32(in.tstamp.sec);
+    w.u32(in.tstamp.usec);
+    w.bytes(std::span(in.public_addr.bytes).first(addr_len));
+    w.bytes(std::span(in.private_addr.bytes).first(addr_len));
+    if (in.enc_info) {
+        if (auto e = encode_enc_info(*in.enc_info, w); e != wire_error::ok) {
+            return e;
+        }
+    }
+    write_id_list(w, in.client_ids);
+    return wire_error::ok;
+}
+
+wire_error decode_body(std::span<const std::uint8_t> msg, register_msg& out) {
+    message_frame frame;
+    if (auto e = open_frame(msg, message_type::register_, register_fixed, frame);
+        e != wire_error::ok) {
+        return e;
+    }
+    byte_reader r(frame.header);
+    r.skip(2);
+    const std::size_t key_info_len = r.u16();
+    out.tstamp.sec = r.u32();
+    out.tstamp.usec = r.u32();
+    r.copy_to(out.rand2);
+    if (register_fixed + key_info_len > frame.header.size()) {
+        return wire_error::key_info_exceeds_header;
+    }
+    if (auto e = check_padding(register_fixed + key_info_len, frame.header.size());
+        e != wire_error::ok) {
+        return e;
+    }
+    auto key_info = r.bytes(key_info_len);
+    out.key_info.assign(key_info.begin(), key_info.end());
+    if (r.overrun()) {
+        return wire_error::truncated;
+    }
+    return read_id_list(frame.body, out.client_ids);
+}
+
+wire_error encode_body(const register_msg& in, byte_writer& w) {
+    if (!fits_u16(in.key_info.size())) {
+        return wire_error::field_too_large;
+    }
+    const std::size_t header = padded4(register_fixed + in.key_info.size());
+    if (auto e = begin_message(w, message_type::register_, header); e != wire_error::ok) {
+        return e;
+    }
+    w.u16(static_cast<std::uint16_t>(in.key_info.size()));
+    w.u32(in.tstamp.sec);
+    w.u32(in.tstamp.usec);
+    w.bytes(in.rand2);
+    w.bytes(in.key_info);
+    w.zeros(header - register_fixed - in.key_info.size());
+    write_id_list(w, in.client_ids);
+    return wire_error::ok;
+}
+
+wire_error decode_body(std::span<const std::uint8_t> msg, client_key_msg& out) {
+    message_frame frame;
+    if (auto e = open_frame(msg, message_type::client_key, client_key_fixed, frame);
+        e != wire_error::ok) {
+        return e;
+    }
+    byte_reader r(frame.header);
+    r.skip(4);
+    const std::size_t blob_len = r.u16();
+    const std::size_t sig_len = r.u16();
+    if (client_key_fixed + blob_len > frame.header.size()) {
+        return wire_error::key_blob_exceeds_header;
+    }
+    if (client_key_fixed + blob_len + sig_len > frame.header.size()) {
+        return wire_error::signature_exceeds_header;
+    }
+    if (auto e = check_padding(client_key_fixed + blob_len + sig_len, frame.header.size());
+        e != wire_error::ok) {
+        return e;
+    }
+    auto blob = r.bytes(blob_len);
+    auto sig = r.bytes(sig_len);
+    out.key_blob.assign(blob.begin(), blob.end());
+    out.verify.assign(sig.begin(), sig.end());
+    if (r.overrun()) {
+        return wire_error::truncated;
+    }
+    return require_no_body(frame);
+}
+
+wire_error encode_body(const client_key_msg& in, byte_writer& w) {
+    if (!fits_u16(in.key_blob.size()) || !fits_u16(in.verify.size())) {
+        return wire_error::field_too_large;
+    }
+    const std::size_t used = client_key_fixed + in.key_blob.size() + in.verify.size();
+    if (auto e = begin_message(w, message_type::client_key, padded4(used)); e != wire_error::ok) {
+        return e;
+    }
+    w.u16(0);
+    w.u16(static_cast<std::uint16_t>(in.key_blob.size()));
+    w.u16(static_cast<std::uint16_t>(in.verify.size()));
+    w.bytes(in.key_blob);
+    w.bytes(in.verify);
+    w.zeros(padded4(used) - used);
+    return wire_error::ok;
+}
+
+wire_error decode_body(std::span<const std::uint8_t> msg, reg_conf_msg& out) {
+    message_frame frame;
+    if (auto e = open_exact_frame(msg, message_type::reg_conf, reg_conf_fixed, frame);
+        e != wire_error::ok) {
+        return e;
+    }
+    return read_id_list(frame.body, out.client_ids);
+}
+
+wire_error encode_body(const reg_conf_msg& in, byte_writer& w) {
+    if (auto e = begin_message(w, message_type::reg_conf, reg_conf_fixed); e != wire_error::ok) {
+        return e;
+    }
+    w.u16(0);
+    write_id_list(w, in.client_ids);
+    return wire_error::ok;
+}
+
+wire_error decode_body(std::span<const std::uint8_t> msg, keyinfo_msg& out) {
+    message_frame frame;
+    if (auto e = open_exact_frame(msg, message_type::keyinfo, keyinfo_fixed, frame);
+        e != wire_error::ok) {
+        return e;
+    }
+    if (frame.body.size() % keyinfo_entry_size != 0) {
+        return wire_error::keyinfo_list_misaligned;
+    }
+    byte_reader r(frame.header);
+    r.skip(4);
+    out.iv_ctr = r.u64();
+    byte_reader body(frame.body);
+    out.entries.resize(frame.body.size() / keyinfo_entry_size);
+    for (auto& entry : out.entries) {
+        entry.dest_id = body.u32();
+        body.copy_to(entry.group_master);
+    }
+    return r.overrun() || body.overrun() ? wire_error::truncated : wire_error::ok;
+}
+
+wire_error encode_body(const keyinfo_msg& in, byte_writer& w) {
+    if (auto e = begin_message(w, message_type::keyinfo, keyinfo_fixed); e != wire_error::ok) {
+        return e;
+    }
+    w.u16(0);
+    w.u64(in.iv_ctr);
+    for (const auto& entry : in.entries) {
+        w.u32(entry.dest_id);
+        w.bytes(entry.group_master);
+    }
+    return wire_error::ok;
+}
+
+wire_error decode_body(std::span<const std::uint8_t> msg, keyinfo_ack_msg& out) {
+    message_frame frame;
+    if (auto e = open_exact_frame(msg, message_type::keyinfo_ack, keyinfo_ack_fixed, frame);
+        e != wire_error::ok) {
+        return e;
+    }
+    byte_reader r(frame.header);
+    r.skip(4);
+    r.copy_to(out.verify_data);
+    if (r.overrun()) {
+        return wire_error::truncated;
+    }
+    return require_no_body(frame);
+}
+
+wire_error encode_body(const keyinfo_ack_msg& in, byte_writer& w) {
+    if (auto e = begin_message(w, message_type::keyinfo_ack, keyinfo_ack_fixed);
+        e != wire_error::ok) {
+        return e;
+    }
+    w.u16(0);
+    w.bytes(in.verify_data);
+    return wire_error::ok;
+}
+
+} // namespace skycast::protocol::detail
