@@ -30,6 +30,7 @@ constexpr std::array<error_text, static_cast<std::size_t>(wire_error::count)> te
     {"signature_exceeds_header", "signature length runs past its container"},
     {"padding_too_long", "more than 3 bytes of padding after the declared lengths"},
     {"name_too_long", "file name or link target is longer than 300 bytes"},
+    {"unknown_key_blob_type", "public key blob type is neither RSA (1) nor EC (2)"},
     {"name_contains_nul", "a name, link target or reason contains a NUL byte"},
     {"reason_too_long", "ABORT reason is longer than 299 bytes"},
     {"id_list_misaligned", "client ID list is not a whole number of 4-byte IDs"},

@@ -31,6 +31,7 @@ enum class wire_error : std::uint8_t {
     signature_exceeds_header, // a signature longer than its container allows
     padding_too_long,         // more than 3 bytes of padding after declared lengths
     name_too_long,            // FILEINFO name or link longer than 300 bytes
+    unknown_key_blob_type,    // a public key blob that is neither RSA (1) nor EC (2)
     name_contains_nul,        // (encode) a name, link or reason with a NUL byte
     reason_too_long,          // (encode) ABORT reason over 299 bytes
     // Bodies.

@@ -1,0 +1,14 @@
+#pragma once
+// Registration of the skycast CLI's subcommands. A subcommand's callback sets
+// the process exit code through set_exit_code().
+
+#include <CLI/CLI.hpp>
+
+namespace skycast::cli {
+
+void add_decode_command(CLI::App& app);
+
+void set_exit_code(int code);
+int exit_code();
+
+} // namespace skycast::cli

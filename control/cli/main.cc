@@ -1,0 +1,13 @@
+// skycast: the operator's command-line tool. Each subcommand lives in its own
+// file and registers itself here.
+#include <CLI/CLI.hpp>
+
+#include "control/cli/commands.h"
+
+int main(int argc, char** argv) {
+    CLI::App app{"skycast: reliable multicast file distribution (UFTP 4 compatible)"};
+    app.require_subcommand(1);
+    skycast::cli::add_decode_command(app);
+    CLI11_PARSE(app, argc, argv);
+    return skycast::cli::exit_code();
+}
