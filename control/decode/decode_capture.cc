@@ -7,7 +7,7 @@
 namespace skycast::decode {
 namespace {
 
-using nlohmann::ordered_json;
+using json = nlohmann::ordered_json;
 
 std::string iso_time(std::int64_t sec, std::int64_t usec) {
     std::tm tm{};

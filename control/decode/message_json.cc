@@ -10,7 +10,7 @@
 namespace skycast::decode {
 namespace {
 
-using nlohmann::ordered_json;
+using json = nlohmann::ordered_json;
 namespace p = protocol;
 
 // Names for enumerations, indexed by their wire value.

@@ -267,11 +267,14 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         first = pathlib.Path(tmp) / "first.pcapng"
         classic = pathlib.Path(tmp) / "first.pcap"
-        subprocess.run(["editcap", "-r", str(big), str(first), "1-12"], check=True)
+        # One of each message type the capture holds, in order: ANNOUNCE,
+        # REGISTER, REG_CONF, FILEINFO(_ACK), FILESEGs, DONE, COMPLETE, DONE_CONF.
+        subprocess.run(["editcap", "-r", str(big), str(first), "1-3", "23-25", "255-265"],
+                       check=True)
         subprocess.run(["editcap", "-F", "pcap", str(first), str(classic)], check=True)
-        write(out, big.stem + "-first12.pcapng", first.read_bytes())
-        write(out, big.stem + "-first12-classic.pcap", classic.read_bytes())
-        write(out, big.stem + "-first12-classic-cut.pcap", classic.read_bytes()[:1001])
+        write(out, big.stem + "-excerpt.pcapng", first.read_bytes())
+        write(out, big.stem + "-excerpt-classic.pcap", classic.read_bytes())
+        write(out, big.stem + "-excerpt-classic-cut.pcap", classic.read_bytes()[:1001])
     for name, data in synthetic_captures(payloads).items():
         write(out, name, data)
 
