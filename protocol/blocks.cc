@@ -5,14 +5,16 @@
 namespace skycast::protocol {
 namespace {
 constexpr std::uint64_t max_blocks = 0x7fffffff; // stock counts blocks in a signed 32-bit int
-constexpr std::uint32_t max_sections = 65536;   // section numbers are 16-bit
+constexpr std::uint32_t max_sections = 65536;    // section numbers are 16-bit
 } // namespace
 
 result<section_layout> section_layout::make(std::uint64_t file_size, std::uint32_t block_size) {
     if (block_size == 0 || block_size > max_datagram_size) {
         return wire_error::field_too_large;
     }
-    const std::uint64_t blocks = (file_size + block_size - 1) / block_size;
+    // Not (file_size + block_size - 1) / block_size: that wraps for sizes near
+    // 2^64 and would turn a huge file into a tiny layout instead of refusing it.
+    const std::uint64_t blocks = file_size / block_size + (file_size % block_size != 0 ? 1 : 0);
     if (blocks > max_blocks) {
         return wire_error::file_size_too_large;
     }
@@ -21,8 +23,8 @@ result<section_layout> section_layout::make(std::uint64_t file_size, std::uint32
     l._block_size = block_size;
     l._blocks = static_cast<std::uint32_t>(blocks);
     l._max_section_blocks = std::min<std::uint32_t>(8 * block_size, 65536);
-    l._sections = static_cast<std::uint32_t>((blocks + l._max_section_blocks - 1) /
-                                             l._max_section_blocks);
+    l._sections =
+        static_cast<std::uint32_t>((blocks + l._max_section_blocks - 1) / l._max_section_blocks);
     if (l._sections > max_sections) {
         return wire_error::file_size_too_large;
     }

@@ -6,10 +6,10 @@
 // grouped into sections small enough that one section's NAK bitmap fits in one
 // block. The first `big_sections` sections hold one block more than the rest.
 
-#include <cstdint>
-
 #include "protocol/constants.h"
 #include "protocol/result.h"
+
+#include <cstdint>
 
 namespace skycast::protocol {
 

@@ -1,10 +1,10 @@
 // The UFTP header and dispatch to the per-message codecs by function code.
 #include "protocol/codec.h"
 
+#include "protocol/codec_detail.h"
+
 #include <array>
 #include <utility>
-
-#include "protocol/codec_detail.h"
 
 namespace skycast::protocol {
 namespace {

@@ -7,12 +7,12 @@
 // any input. Encoders write into the caller's buffer and return the number of
 // bytes written.
 
+#include "protocol/messages.h"
+#include "protocol/result.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
-
-#include "protocol/messages.h"
-#include "protocol/result.h"
 
 namespace skycast::protocol {
 

@@ -1,8 +1,8 @@
 // Session control messages: ENCRYPTED (outer fields), ABORT, CONG_CTRL, CC_ACK
 // (spec §2.15, §2.17, §5.8).
-#include <algorithm>
-
 #include "protocol/codec_detail.h"
+
+#include <algorithm>
 
 namespace skycast::protocol::detail {
 namespace {
@@ -76,8 +76,7 @@ wire_error encode_body(const abort_msg& in, byte_writer& w) {
     w.u8(in.flags);
     w.u8(0);
     w.u32(in.host);
-    w.bytes(std::span(reinterpret_cast<const std::uint8_t*>(in.message.data()),
-                      in.message.size()));
+    w.bytes(std::span(reinterpret_cast<const std::uint8_t*>(in.message.data()), in.message.size()));
     w.zeros(abort_reason_field - in.message.size());
     return wire_error::ok;
 }
@@ -109,8 +108,7 @@ wire_error decode_body(std::span<const std::uint8_t> msg, cong_ctrl_msg& out) {
 }
 
 wire_error encode_body(const cong_ctrl_msg& in, byte_writer& w) {
-    if (auto e = begin_message(w, message_type::cong_ctrl, cong_ctrl_fixed);
-        e != wire_error::ok) {
+    if (auto e = begin_message(w, message_type::cong_ctrl, cong_ctrl_fixed); e != wire_error::ok) {
         return e;
     }
     w.u16(0);
@@ -129,8 +127,7 @@ wire_error encode_body(const cong_ctrl_msg& in, byte_writer& w) {
 
 wire_error decode_body(std::span<const std::uint8_t> msg, cc_ack_msg& out) {
     message_frame frame;
-    if (auto e = open_frame(msg, message_type::cc_ack, cc_ack_fixed, frame);
-        e != wire_error::ok) {
+    if (auto e = open_frame(msg, message_type::cc_ack, cc_ack_fixed, frame); e != wire_error::ok) {
         return e;
     }
     bool found = false;

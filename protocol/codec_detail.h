@@ -2,13 +2,13 @@
 // Internal helpers shared by the per-message codec files. Not part of the
 // library's interface.
 
-#include <cstddef>
-#include <cstdint>
-#include <span>
-
 #include "protocol/byte_cursor.h"
 #include "protocol/messages.h"
 #include "protocol/result.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
 
 namespace skycast::protocol::detail {
 
@@ -32,8 +32,7 @@ wire_error open_exact_frame(std::span<const std::uint8_t> msg, message_type expe
 // receivers skip them.
 template <class OnWanted>
 wire_error walk_extensions(std::span<const std::uint8_t> header, std::size_t from,
-                           extension_type wanted, std::size_t wanted_words,
-                           OnWanted&& on_wanted) {
+                           extension_type wanted, std::size_t wanted_words, OnWanted&& on_wanted) {
     bool seen = false;
     std::size_t pos = from;
     while (pos < header.size()) {
@@ -66,7 +65,9 @@ wire_error read_id_list(std::span<const std::uint8_t> body, client_id_list& out)
 wire_error require_no_body(const message_frame& frame);
 
 // Lengths padded to the 4-byte words hlen counts in.
-constexpr std::size_t padded4(std::size_t n) { return (n + 3) & ~std::size_t{3}; }
+constexpr std::size_t padded4(std::size_t n) {
+    return (n + 3) & ~std::size_t{3};
+}
 
 // Checks that declared lengths end within `available` bytes with at most 3
 // bytes of padding; `overflow` names the part that ran over.
@@ -80,8 +81,8 @@ result<std::size_t> finish(const byte_writer& w);
 
 // Per-type message codecs: message bytes start at func (or at the IV counter
 // for ENCRYPTED). Declared here, defined in the codec_*.cc files.
-#define SKYCAST_DECLARE_CODEC(msg_type)                                                         \
-    wire_error decode_body(std::span<const std::uint8_t> msg, msg_type& out);                  \
+#define SKYCAST_DECLARE_CODEC(msg_type)                                                            \
+    wire_error decode_body(std::span<const std::uint8_t> msg, msg_type& out);                      \
     wire_error encode_body(const msg_type& in, byte_writer& w);
 SKYCAST_DECLARE_CODEC(announce_msg)
 SKYCAST_DECLARE_CODEC(register_msg)

@@ -67,7 +67,9 @@ void write_id_list(byte_writer& w, const client_id_list& ids) {
     }
 }
 
-bool fits_u16(std::size_t n) { return n <= 0xffff; }
+bool fits_u16(std::size_t n) {
+    return n <= 0xffff;
+}
 
 result<std::size_t> finish(const byte_writer& w) {
     if (w.overrun()) {

@@ -13,8 +13,7 @@ constexpr std::size_t proxy_key_fixed = 12;
 
 wire_error decode_body(std::span<const std::uint8_t> msg, hb_req_msg& out) {
     message_frame frame;
-    if (auto e = open_frame(msg, message_type::hb_req, hb_req_fixed, frame);
-        e != wire_error::ok) {
+    if (auto e = open_frame(msg, message_type::hb_req, hb_req_fixed, frame); e != wire_error::ok) {
         return e;
     }
     byte_reader r(frame.header);
@@ -125,8 +124,7 @@ wire_error decode_body(std::span<const std::uint8_t> msg, proxy_key_msg& out) {
     if (proxy_key_fixed + blob_len + dh_len + sig_len > frame.header.size()) {
         return wire_error::signature_exceeds_header;
     }
-    if (auto e = check_padding(proxy_key_fixed + blob_len + dh_len + sig_len,
-                               frame.header.size());
+    if (auto e = check_padding(proxy_key_fixed + blob_len + dh_len + sig_len, frame.header.size());
         e != wire_error::ok) {
         return e;
     }
@@ -149,8 +147,7 @@ wire_error encode_body(const proxy_key_msg& in, byte_writer& w) {
     }
     const std::size_t used =
         proxy_key_fixed + in.key_blob.size() + in.dh_blob.size() + in.verify.size();
-    if (auto e = begin_message(w, message_type::proxy_key, padded4(used));
-        e != wire_error::ok) {
+    if (auto e = begin_message(w, message_type::proxy_key, padded4(used)); e != wire_error::ok) {
         return e;
     }
     w.u16(static_cast<std::uint16_t>(in.key_blob.size()));

@@ -1,8 +1,8 @@
 // Announce/register and key-exchange messages: ANNOUNCE, REGISTER, CLIENT_KEY,
 // REG_CONF, KEYINFO, KEYINFO_ACK (spec §2.1–§2.6).
-#include <algorithm>
-
 #include "protocol/codec_detail.h"
+
+#include <algorithm>
 
 namespace skycast::protocol::detail {
 namespace {
@@ -15,7 +15,9 @@ constexpr std::size_t keyinfo_fixed = 12;
 constexpr std::size_t keyinfo_entry_size = 52;
 constexpr std::size_t keyinfo_ack_fixed = 16;
 
-std::size_t address_size(bool ipv6) { return ipv6 ? 16 : 4; }
+std::size_t address_size(bool ipv6) {
+    return ipv6 ? 16 : 4;
+}
 
 bool ipv4_clean(const ip_address& a) {
     return std::all_of(a.bytes.begin() + 4, a.bytes.end(), [](auto b) { return b == 0; });

@@ -1,8 +1,8 @@
 // File transfer messages: FILEINFO, FILEINFO_ACK, FILESEG, DONE, STATUS,
 // COMPLETE, DONE_CONF (spec §2.7–§2.14).
-#include <algorithm>
-
 #include "protocol/codec_detail.h"
+
+#include <algorithm>
 
 namespace skycast::protocol::detail {
 namespace {
@@ -22,7 +22,9 @@ std::string read_padded_string(std::span<const std::uint8_t> field) {
     return std::string(field.begin(), end);
 }
 
-bool has_nul(const std::string& s) { return s.find('\0') != std::string::npos; }
+bool has_nul(const std::string& s) {
+    return s.find('\0') != std::string::npos;
+}
 
 void write_padded_string(byte_writer& w, const std::string& s) {
     w.bytes(std::span(reinterpret_cast<const std::uint8_t*>(s.data()), s.size()));
@@ -77,8 +79,7 @@ wire_error encode_body(const fileinfo_msg& in, byte_writer& w) {
     }
     const std::size_t name_bytes = padded4(in.name.size());
     const std::size_t link_bytes = padded4(in.link.size());
-    if (auto e = begin_message(w, message_type::fileinfo,
-                               fileinfo_fixed + name_bytes + link_bytes);
+    if (auto e = begin_message(w, message_type::fileinfo, fileinfo_fixed + name_bytes + link_bytes);
         e != wire_error::ok) {
         return e;
     }
@@ -200,8 +201,7 @@ wire_error encode_body(const done_msg& in, byte_writer& w) {
 
 wire_error decode_body(std::span<const std::uint8_t> msg, status_msg& out) {
     message_frame frame;
-    if (auto e = open_frame(msg, message_type::status, status_fixed, frame);
-        e != wire_error::ok) {
+    if (auto e = open_frame(msg, message_type::status, status_fixed, frame); e != wire_error::ok) {
         return e;
     }
     byte_reader r(frame.header);
@@ -290,8 +290,7 @@ wire_error decode_body(std::span<const std::uint8_t> msg, done_conf_msg& out) {
 }
 
 wire_error encode_body(const done_conf_msg& in, byte_writer& w) {
-    if (auto e = begin_message(w, message_type::done_conf, done_conf_fixed);
-        e != wire_error::ok) {
+    if (auto e = begin_message(w, message_type::done_conf, done_conf_fixed); e != wire_error::ok) {
         return e;
     }
     w.u16(0);

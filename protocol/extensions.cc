@@ -46,8 +46,7 @@ wire_error decode_enc_info(std::span<const std::uint8_t> ext, enc_info_ext& out)
 }
 
 std::size_t enc_info_size(const enc_info_ext& in) {
-    return padded4(enc_info_fixed + in.key_blob.size() + in.dh_blob.size() +
-                   in.signature.size());
+    return padded4(enc_info_fixed + in.key_blob.size() + in.dh_blob.size() + in.signature.size());
 }
 
 wire_error encode_enc_info(const enc_info_ext& in, byte_writer& w) {
@@ -70,8 +69,7 @@ wire_error encode_enc_info(const enc_info_ext& in, byte_writer& w) {
     w.bytes(in.key_blob);
     w.bytes(in.dh_blob);
     w.bytes(in.signature);
-    w.zeros(size - (enc_info_fixed + in.key_blob.size() + in.dh_blob.size() +
-                    in.signature.size()));
+    w.zeros(size - (enc_info_fixed + in.key_blob.size() + in.dh_blob.size() + in.signature.size()));
     return wire_error::ok;
 }
 

@@ -5,11 +5,11 @@
 //   EC:  type=2, curve id, keylen(2), X||Y (keylen), zero padding to 4 bytes
 // Parsing gives views into the blob; the keys themselves are crypto/'s.
 
-#include <cstdint>
-#include <span>
-
 #include "protocol/constants.h"
 #include "protocol/wire_error.h"
+
+#include <cstdint>
+#include <span>
 
 namespace skycast::protocol {
 
@@ -19,7 +19,7 @@ struct key_blob_view {
     std::uint32_t exponent = 0;
     std::span<const std::uint8_t> modulus;
     // EC
-    std::uint8_t curve = 0; // spec §2.18 curve IDs; 23 = prime256v1
+    std::uint8_t curve = 0;              // spec §2.18 curve IDs; 23 = prime256v1
     std::span<const std::uint8_t> point; // X||Y, without padding
 };
 

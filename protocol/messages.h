@@ -12,6 +12,8 @@
 //   the datagram instead: decoding them allocates nothing, and the spans are
 //   valid only as long as the datagram's buffer.
 
+#include "protocol/constants.h"
+
 #include <algorithm>
 #include <array>
 #include <cstdint>
@@ -20,8 +22,6 @@
 #include <string>
 #include <variant>
 #include <vector>
-
-#include "protocol/constants.h"
 
 namespace skycast::protocol {
 
@@ -143,7 +143,7 @@ struct keyinfo_ack_msg {
 struct fileinfo_msg {
     std::uint16_t file_id = 0;
     file_type ftype = file_type::regular;
-    std::uint64_t size = 0; // 48 bits on the wire
+    std::uint64_t size = 0;    // 48 bits on the wire
     std::uint32_t ftstamp = 0; // file mtime, Unix seconds
     timestamp tstamp;
     std::string name; // '/'-separated relative path
@@ -241,9 +241,9 @@ struct encrypted_msg {
 };
 
 struct abort_msg {
-    std::uint8_t flags = 0;   // flags::abort_current_file
-    std::uint32_t host = 0;   // UID aborted, 0 = everyone / the sender itself
-    std::string message;      // at most 299 bytes on encode
+    std::uint8_t flags = 0; // flags::abort_current_file
+    std::uint32_t host = 0; // UID aborted, 0 = everyone / the sender itself
+    std::string message;    // at most 299 bytes on encode
     bool operator==(const abort_msg&) const = default;
 };
 
@@ -270,9 +270,9 @@ struct cc_ack_msg {
 // Alternatives in function-code order: index + 1 == the message_type value.
 using message =
     std::variant<announce_msg, register_msg, client_key_msg, reg_conf_msg, keyinfo_msg,
-                 keyinfo_ack_msg, fileinfo_msg, fileinfo_ack_msg, fileseg_msg, done_msg,
-                 status_msg, complete_msg, done_conf_msg, hb_req_msg, hb_resp_msg, key_req_msg,
-                 proxy_key_msg, encrypted_msg, abort_msg, cong_ctrl_msg, cc_ack_msg>;
+                 keyinfo_ack_msg, fileinfo_msg, fileinfo_ack_msg, fileseg_msg, done_msg, status_msg,
+                 complete_msg, done_conf_msg, hb_req_msg, hb_resp_msg, key_req_msg, proxy_key_msg,
+                 encrypted_msg, abort_msg, cong_ctrl_msg, cc_ack_msg>;
 static_assert(std::variant_size_v<message> == last_message_type);
 
 inline message_type type_of(const message& m) {

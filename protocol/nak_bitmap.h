@@ -12,7 +12,9 @@
 
 namespace skycast::protocol {
 
-constexpr std::size_t nak_bitmap_bytes(std::uint32_t blocks) { return blocks / 8 + 1; }
+constexpr std::size_t nak_bitmap_bytes(std::uint32_t blocks) {
+    return blocks / 8 + 1;
+}
 
 // Read-only view of a received bitmap for a section of `blocks` blocks. Bits
 // past `blocks` (the padding of the last byte) are ignored.

@@ -11,7 +11,9 @@ constexpr double rtt_max = 1000.0;
 constexpr double linear_limit = 33.0 * rtt_min;
 
 // Rounds to nearest, halves up, as the stock code's (int)(x + 0.5) does.
-int round_half_up(double x) { return static_cast<int>(x + 0.5); }
+int round_half_up(double x) {
+    return static_cast<int>(x + 0.5);
+}
 } // namespace
 
 std::uint8_t quantize_grtt(double seconds) {
@@ -42,7 +44,12 @@ std::uint8_t quantize_group_size(std::uint32_t receivers) {
         ++exponent;
         bits = round_half_up(mantissa * 32.0 / 10.0);
     }
-    return static_cast<std::uint8_t>((bits << 3) | (exponent & 0x7));
+    if (exponent > 7) {
+        // Beyond 31 * 10/32 * 10^7 the 3-bit exponent would wrap and report a
+        // tiny group: saturate at the largest code instead.
+        return 0xff;
+    }
+    return static_cast<std::uint8_t>((bits << 3) | exponent);
 }
 
 std::uint32_t unquantize_group_size(std::uint8_t q) {
@@ -78,7 +85,9 @@ std::uint64_t unquantize_rate(std::uint16_t q) {
     for (int e = 0; e < (q & 0xf); ++e) {
         value *= 10;
     }
-    return static_cast<std::uint64_t>(value);
+    // Round to the nearest integer rate: truncating turned e.g. 7 B/s into
+    // 6.9995 and so 6 B/s after a round trip.
+    return static_cast<std::uint64_t>(value + 0.5);
 }
 
 } // namespace skycast::protocol

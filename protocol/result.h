@@ -2,10 +2,10 @@
 // A value or a wire_error: the return type of every encoder and of decoders
 // that produce a value. Small and allocation-free, so it is fine on lcores.
 
+#include "protocol/wire_error.h"
+
 #include <cassert>
 #include <utility>
-
-#include "protocol/wire_error.h"
 
 namespace skycast::protocol {
 

@@ -54,7 +54,11 @@ const error_text& text_of(wire_error e) {
 
 } // namespace
 
-std::string_view name(wire_error e) { return text_of(e).name; }
-std::string_view describe(wire_error e) { return text_of(e).description; }
+std::string_view name(wire_error e) {
+    return text_of(e).name;
+}
+std::string_view describe(wire_error e) {
+    return text_of(e).description;
+}
 
 } // namespace skycast::protocol

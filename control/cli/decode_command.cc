@@ -1,9 +1,9 @@
 // `skycast decode FILE.pcap`: every UFTP datagram of a capture as JSON lines.
-#include <iostream>
-
 #include "control/cli/commands.h"
 #include "control/decode/decode_capture.h"
 #include "protocol/constants.h"
+
+#include <iostream>
 
 namespace skycast::cli {
 namespace {
@@ -42,8 +42,7 @@ void add_decode_command(CLI::App& app) {
     auto* cmd = app.add_subcommand(
         "decode", "Print every UFTP datagram of a pcap/pcapng capture as one JSON object per line");
     cmd->add_option("file", options->file, "capture file (pcap or pcapng)")->required();
-    cmd->add_option("--port", options->port, "UDP port of the UFTP traffic")
-        ->capture_default_str();
+    cmd->add_option("--port", options->port, "UDP port of the UFTP traffic")->capture_default_str();
     cmd->add_flag("--data", options->include_data,
                   "include FILESEG data and ENCRYPTED payloads as hex (default: lengths only)");
     cmd->add_flag("--summary", options->summary, "print totals to standard error at the end");

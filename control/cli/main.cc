@@ -1,8 +1,8 @@
 // skycast: the operator's command-line tool. Each subcommand lives in its own
 // file and registers itself here.
-#include <CLI/CLI.hpp>
-
 #include "control/cli/commands.h"
+
+#include <CLI/CLI.hpp>
 
 int main(int argc, char** argv) {
     CLI::App app{"skycast: reliable multicast file distribution (UFTP 4 compatible)"};

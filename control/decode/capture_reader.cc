@@ -1,19 +1,18 @@
 #include "control/decode/capture_reader.h"
 
 #include <arpa/inet.h>
-#include <pcap/pcap.h>
-
 #include <cstring>
+#include <pcap/pcap.h>
 
 namespace skycast::decode {
 namespace {
 
 // Link-layer types as libpcap reports them (pcap/dlt.h); named here so the
 // switch below reads as a list of what we support.
-constexpr int link_null = DLT_NULL;            // BSD loopback: 4-byte host-order family
+constexpr int link_null = DLT_NULL; // BSD loopback: 4-byte host-order family
 constexpr int link_ethernet = DLT_EN10MB;
-constexpr int link_raw = DLT_RAW;              // bare IPv4/IPv6
-constexpr int link_linux_sll = DLT_LINUX_SLL;  // "any" interface, cooked v1
+constexpr int link_raw = DLT_RAW;             // bare IPv4/IPv6
+constexpr int link_linux_sll = DLT_LINUX_SLL; // "any" interface, cooked v1
 #ifdef DLT_LINUX_SLL2
 constexpr int link_linux_sll2 = DLT_LINUX_SLL2; // cooked v2 (tcpdump -i any on newer libpcap)
 #else
@@ -29,7 +28,9 @@ constexpr std::uint16_t ethertype_qinq = 0x88a8;
 constexpr std::uint8_t ip_proto_udp = 17;
 constexpr std::size_t max_vlan_tags = 2;
 
-std::uint16_t be16(const std::uint8_t* p) { return static_cast<std::uint16_t>((p[0] << 8) | p[1]); }
+std::uint16_t be16(const std::uint8_t* p) {
+    return static_cast<std::uint16_t>((p[0] << 8) | p[1]);
+}
 
 std::string ip_text(int family, const std::uint8_t* addr) {
     char text[INET6_ADDRSTRLEN] = {};
@@ -62,8 +63,8 @@ struct capture_reader::impl {
 std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& path,
                                                           std::string& error) {
     char errbuf[PCAP_ERRBUF_SIZE] = {};
-    pcap_t* handle = pcap_open_offline_with_tstamp_precision(
-        path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
+    pcap_t* handle =
+        pcap_open_offline_with_tstamp_precision(path.c_str(), PCAP_TSTAMP_PRECISION_MICRO, errbuf);
     if (handle == nullptr) {
         error = errbuf;
         return nullptr;
@@ -183,8 +184,7 @@ frame_status capture_reader::impl::parse_link(std::span<const std::uint8_t> f, u
         if (f.empty()) {
             return frame_status::not_udp;
         }
-        return parse_ethertype((f[0] >> 4) == 6 ? ethertype_ipv6 : ethertype_ipv4, f, out,
-                               problem);
+        return parse_ethertype((f[0] >> 4) == 6 ? ethertype_ipv6 : ethertype_ipv4, f, out, problem);
     default:
         problem = "unsupported link type " + std::to_string(link_type) +
                   " (supported: Ethernet, Linux cooked, raw IP, loopback)";

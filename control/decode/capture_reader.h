@@ -26,11 +26,11 @@ struct udp_frame {
 };
 
 enum class frame_status {
-    udp,        // `frame` holds a UDP datagram
-    not_udp,    // a frame of another protocol (ARP, TCP, ...): skipped
-    malformed,  // `problem` says what is wrong with the frame's L2-L4 headers
-    fragment,   // an IPv4/IPv6 fragment: reassembly is not done
-    end,        // no more frames
+    udp,       // `frame` holds a UDP datagram
+    not_udp,   // a frame of another protocol (ARP, TCP, ...): skipped
+    malformed, // `problem` says what is wrong with the frame's L2-L4 headers
+    fragment,  // an IPv4/IPv6 fragment: reassembly is not done
+    end,       // no more frames
 };
 
 class capture_reader {

@@ -1,8 +1,8 @@
 #include "control/decode/decode_capture.h"
 
-#include <ctime>
-
 #include "protocol/codec.h"
+
+#include <ctime>
 
 namespace skycast::decode {
 namespace {

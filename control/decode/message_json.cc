@@ -1,11 +1,12 @@
 #include "control/decode/message_json.h"
 
-#include <array>
-#include <cstdio>
-
 #include "protocol/key_blob.h"
 #include "protocol/nak_bitmap.h"
 #include "protocol/quantize.h"
+
+#include <arpa/inet.h>
+#include <array>
+#include <cstdio>
 
 namespace skycast::decode {
 namespace {
@@ -16,9 +17,9 @@ namespace p = protocol;
 // Names for enumerations, indexed by their wire value.
 constexpr std::array<const char*, 4> keyex_names{"none", "rsa", "ecdh_rsa", "ecdh_ecdsa"};
 constexpr std::array<const char*, 4> sigtype_names{"none", "hmac", "keyex", "authenc"};
-constexpr std::array<const char*, 9> keytype_names{
-    "none",        "des",        "3des",       "aes128-cbc", "aes256-cbc",
-    "aes128-gcm",  "aes256-gcm", "aes128-ccm", "aes256-ccm"};
+constexpr std::array<const char*, 9> keytype_names{"none",       "des",        "3des",
+                                                   "aes128-cbc", "aes256-cbc", "aes128-gcm",
+                                                   "aes256-gcm", "aes128-ccm", "aes256-ccm"};
 constexpr std::array<const char*, 6> hashtype_names{"none",   "md5",    "sha1",
                                                     "sha256", "sha384", "sha512"};
 constexpr std::array<const char*, 4> cc_names{"none", "uftp3", "tfmcc", "pgmcc"};
@@ -42,40 +43,34 @@ json id_list(const p::client_id_list& ids) {
 }
 
 std::string address_text(const p::ip_address& a, bool ipv6) {
-    char text[64];
-    if (!ipv6) {
-        std::snprintf(text, sizeof text, "%u.%u.%u.%u", a.bytes[0], a.bytes[1], a.bytes[2],
-                      a.bytes[3]);
-        return text;
-    }
-    std::string out;
-    for (std::size_t i = 0; i < 16; i += 2) {
-        std::snprintf(text, sizeof text, "%s%x", i == 0 ? "" : ":",
-                      (a.bytes[i] << 8) | a.bytes[i + 1]);
-        out += text;
-    }
-    return out;
+    char text[INET6_ADDRSTRLEN] = {};
+    inet_ntop(ipv6 ? AF_INET6 : AF_INET, a.bytes.data(), text, sizeof text);
+    return text;
 }
 
+// {"rsa": {...}} or {"ec": {...}}: the blob's fields under its kind.
 json blob_json(std::span<const std::uint8_t> blob) {
-    json j;
     p::key_blob_view view;
     if (auto e = p::parse_key_blob(blob, view); e != p::wire_error::ok) {
-        j["error"] = std::string(p::name(e));
-        return j;
+        return json{{"error", std::string(p::name(e))}, {"raw", hex(blob)}};
     }
     if (view.type == p::keyblob_type::rsa) {
-        j["type"] = "rsa";
-        j["exponent"] = view.exponent;
-        j["modulus_len"] = view.modulus.size();
-        j["modulus"] = hex(view.modulus);
-    } else {
-        j["type"] = "ec";
-        j["curve"] = view.curve;
-        j["key_len"] = view.point.size();
-        j["key"] = hex(view.point);
+        return json{{"rsa",
+                     {{"blob_type", static_cast<int>(view.type)},
+                      {"modulus_len", view.modulus.size()},
+                      {"exponent", view.exponent},
+                      {"modulus", hex(view.modulus)}}}};
     }
-    return j;
+    return json{{"ec",
+                 {{"blob_type", static_cast<int>(view.type)},
+                  {"curve", view.curve},
+                  {"key_len", view.point.size()},
+                  {"key", hex(view.point)}}}};
+}
+
+// Type and length (in words) of an extension, as sent.
+json extension_head(p::extension_type type, std::size_t bytes) {
+    return json{{"ext_type", static_cast<int>(type)}, {"ext_len", bytes / 4}};
 }
 
 json tstamp_into(json& j, const char* prefix, const p::timestamp& t) {
@@ -85,15 +80,16 @@ json tstamp_into(json& j, const char* prefix, const p::timestamp& t) {
 }
 
 json tfmcc_ack_json(const p::tfmcc_ack_info_ext& t) {
-    json j{{"flags", t.flags},
-           {"clr", (t.flags & p::flags::tfmcc_clr) != 0},
-           {"rtt", (t.flags & p::flags::tfmcc_rtt) != 0},
-           {"start", (t.flags & p::flags::tfmcc_start) != 0},
-           {"leave", (t.flags & p::flags::tfmcc_leave) != 0},
-           {"cc_seq", t.cc_seq},
-           {"cc_rate", t.cc_rate},
-           {"cc_rate_bytes_per_sec", p::unquantize_rate(t.cc_rate)},
-           {"client_id", hex_id(t.client_id)}};
+    json j = extension_head(p::extension_type::tfmcc_ack_info, 20);
+    j.update(json{{"flags", t.flags},
+                  {"clr", (t.flags & p::flags::tfmcc_clr) != 0},
+                  {"rtt", (t.flags & p::flags::tfmcc_rtt) != 0},
+                  {"start", (t.flags & p::flags::tfmcc_start) != 0},
+                  {"leave", (t.flags & p::flags::tfmcc_leave) != 0},
+                  {"cc_seq", t.cc_seq},
+                  {"cc_rate", t.cc_rate},
+                  {"cc_rate_bytes_per_sec", p::unquantize_rate(t.cc_rate)},
+                  {"client_id", hex_id(t.client_id)}});
     tstamp_into(j, "tstamp", t.tstamp);
     return j;
 }
@@ -122,22 +118,25 @@ struct body_renderer {
         j["private_addr"] = address_text(m.private_addr, m.ipv6());
         if (m.enc_info) {
             const auto& e = *m.enc_info;
-            json ei{{"flags", e.flags},
-                    {"client_auth", (e.flags & p::flags::enc_info_client_auth) != 0},
-                    {"keyex_type", static_cast<int>(e.keyextype)},
-                    {"keyex_name", enum_name(keyex_names, e.keyextype)},
-                    {"sig_type", static_cast<int>(e.sigtype)},
-                    {"sig_name", enum_name(sigtype_names, e.sigtype)},
-                    {"key_type", static_cast<int>(e.keytype)},
-                    {"key_name", enum_name(keytype_names, e.keytype)},
-                    {"hash_type", static_cast<int>(e.hashtype)},
-                    {"hash_name", enum_name(hashtype_names, e.hashtype)},
-                    {"key_len", e.key_blob.size()},
-                    {"dh_len", e.dh_blob.size()},
-                    {"sig_len", e.signature.size()},
-                    {"rand1", hex(e.rand1)},
-                    {"key_blob", blob_json(e.key_blob)},
-                    {"signature", hex(e.signature)}};
+            json ei = extension_head(
+                p::extension_type::enc_info,
+                (44 + e.key_blob.size() + e.dh_blob.size() + e.signature.size() + 3) / 4 * 4);
+            ei.update(json{{"flags", e.flags},
+                           {"client_auth", (e.flags & p::flags::enc_info_client_auth) != 0},
+                           {"keyex_type", static_cast<int>(e.keyextype)},
+                           {"keyex_name", enum_name(keyex_names, e.keyextype)},
+                           {"sig_type", static_cast<int>(e.sigtype)},
+                           {"sig_name", enum_name(sigtype_names, e.sigtype)},
+                           {"key_type", static_cast<int>(e.keytype)},
+                           {"key_name", enum_name(keytype_names, e.keytype)},
+                           {"hash_type", static_cast<int>(e.hashtype)},
+                           {"hash_name", enum_name(hashtype_names, e.hashtype)},
+                           {"key_len", e.key_blob.size()},
+                           {"dh_len", e.dh_blob.size()},
+                           {"sig_len", e.signature.size()},
+                           {"rand1", hex(e.rand1)},
+                           {"key_blob", blob_json(e.key_blob)},
+                           {"signature", hex(e.signature)}});
             if (!e.dh_blob.empty()) {
                 ei["dh_blob"] = blob_json(e.dh_blob);
             }
@@ -177,7 +176,8 @@ struct body_renderer {
         j["iv_ctr"] = m.iv_ctr;
         json entries = json::array();
         for (const auto& e : m.entries) {
-            entries.push_back({{"dest_id", hex_id(e.dest_id)}, {"group_master", hex(e.group_master)}});
+            entries.push_back(
+                {{"dest_id", hex_id(e.dest_id)}, {"group_master", hex(e.group_master)}});
         }
         j["entries"] = std::move(entries);
         return j;
@@ -221,11 +221,13 @@ struct body_renderer {
         j["section"] = m.section;
         j["sec_block"] = m.sec_block;
         if (m.tfmcc) {
-            j["tfmcc"] = {{"send_rate", m.tfmcc->send_rate},
-                          {"send_rate_bytes_per_sec", p::unquantize_rate(m.tfmcc->send_rate)},
-                          {"cc_seq", m.tfmcc->cc_seq},
-                          {"cc_rate", m.tfmcc->cc_rate},
-                          {"cc_rate_bytes_per_sec", p::unquantize_rate(m.tfmcc->cc_rate)}};
+            j["tfmcc"] = extension_head(p::extension_type::tfmcc_data_info, 8);
+            j["tfmcc"].update(
+                json{{"send_rate", m.tfmcc->send_rate},
+                     {"send_rate_bytes_per_sec", p::unquantize_rate(m.tfmcc->send_rate)},
+                     {"cc_seq", m.tfmcc->cc_seq},
+                     {"cc_rate", m.tfmcc->cc_rate},
+                     {"cc_rate_bytes_per_sec", p::unquantize_rate(m.tfmcc->cc_rate)}});
         }
         j["data_len"] = m.data.size();
         if (options.include_data) {
@@ -251,9 +253,8 @@ struct body_renderer {
         }
         j["nak_len"] = m.naks.size();
         // The section's block count is not on the wire: count every set bit.
-        j["naks_set"] =
-            p::nak_bitmap_view(m.naks, static_cast<std::uint32_t>(m.naks.size() * 8))
-                .count_missing();
+        j["naks_set"] = p::nak_bitmap_view(m.naks, static_cast<std::uint32_t>(m.naks.size() * 8))
+                            .count_missing();
         j["naks"] = hex(m.naks);
         return j;
     }
@@ -264,7 +265,8 @@ struct body_renderer {
         j["status"] = static_cast<int>(m.status);
         j["status_name"] = enum_name(status_names, m.status);
         if (m.freespace) {
-            j["freespace"] = m.freespace->freespace;
+            j["freespace_info"] = extension_head(p::extension_type::freespace_info, 12);
+            j["freespace_info"]["freespace"] = m.freespace->freespace;
         }
         j["client_ids"] = id_list(m.client_ids);
         return j;
@@ -386,7 +388,8 @@ std::string hex_id(std::uint32_t id) {
     return text;
 }
 
-nlohmann::ordered_json header_to_json(const protocol::uftp_header& h, std::span<const std::uint8_t> raw) {
+nlohmann::ordered_json header_to_json(const protocol::uftp_header& h,
+                                      std::span<const std::uint8_t> raw) {
     return json{{"version", raw[0]},
                 {"func", raw[1]},
                 {"seq", h.seq},
@@ -400,7 +403,7 @@ nlohmann::ordered_json header_to_json(const protocol::uftp_header& h, std::span<
 }
 
 nlohmann::ordered_json to_json(const protocol::datagram& d, std::span<const std::uint8_t> raw,
-                       const json_options& options) {
+                               const json_options& options) {
     const std::string type = lower(p::name(d.type()));
     json j;
     j["header"] = header_to_json(d.header, raw);

@@ -5,9 +5,9 @@
 // enumerations as number and name; IDs as 0x-prefixed hex; byte strings as
 // lower-case hex.
 
-#include <nlohmann/json.hpp>
-
 #include "protocol/messages.h"
+
+#include <nlohmann/json.hpp>
 
 namespace skycast::decode {
 
@@ -19,10 +19,11 @@ struct json_options {
 
 // {"header": {...}, "type": "FILEINFO", "fileinfo": {...}}
 nlohmann::ordered_json to_json(const protocol::datagram& d, std::span<const std::uint8_t> raw,
-                       const json_options& options);
+                               const json_options& options);
 
 // The header alone, for error objects of datagrams whose body failed to decode.
-nlohmann::ordered_json header_to_json(const protocol::uftp_header& h, std::span<const std::uint8_t> raw);
+nlohmann::ordered_json header_to_json(const protocol::uftp_header& h,
+                                      std::span<const std::uint8_t> raw);
 
 std::string hex(std::span<const std::uint8_t> bytes);
 std::string hex_id(std::uint32_t id);
