@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs Skycast's whole test suite, from a fresh clone on a fresh Debian 12
+# machine (as root) or from an existing checkout:
+#   1. installs missing Debian packages (scripts/install-deps.sh),
+#   2. builds with g++ and -Werror into build/ and runs the unit and system
+#      suites,
+#   3. builds with clang, AddressSanitizer and UndefinedBehaviorSanitizer into
+#      build-sanitize/ and runs the unit suite again plus the fuzz suite.
+# Exits non-zero, after printing the failing tests' logs, if anything fails.
+# Environment: FUZZ_SECONDS (per fuzz target, default 30), JOBS (build jobs).
+set -euo pipefail
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+
+fuzz_seconds=${FUZZ_SECONDS:-30}
+jobs=${JOBS:-$(nproc)}
+
+bash scripts/install-deps.sh
+
+# configure DIR [meson options...]: set up DIR, or reconfigure it if it exists.
+configure() {
+    local dir=$1
+    shift
+    if [[ -f "$dir/build.ninja" ]]; then
+        meson setup --reconfigure "$dir" "$@" >/dev/null
+    else
+        meson setup "$dir" "$@" >/dev/null
+    fi
+}
+
+failed=0
+run_suites() {
+    local dir=$1
+    shift
+    local args=()
+    for suite in "$@"; do
+        args+=(--suite "$suite")
+    done
+    echo "== meson test -C $dir $*"
+    if ! meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "${args[@]}"; then
+        failed=1
+    fi
+}
+
+echo "== build (g++, -Werror)"
+configure build -Dwerror=true
+ninja -C build -j "$jobs"
+run_suites build unit system
+
+echo "== build-sanitize (clang, ASan+UBSan, libFuzzer targets)"
+CXX=clang++ CC=clang configure build-sanitize -Dwerror=true -Db_sanitize=address,undefined \
+    -Db_lundef=false -Dfuzzing=true -Dfuzz_seconds="$fuzz_seconds"
+ninja -C build-sanitize -j "$jobs"
+# Any sanitizer report is a failure, not a warning.
+export ASAN_OPTIONS=abort_on_error=1:detect_leaks=1
+export UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+run_suites build-sanitize unit fuzz
+
+# One closing line that counts every test of both builds.
+python3 - build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json <<'PY'
+import json, sys
+passed = failed = skipped = 0
+for path in sys.argv[1:]:
+    with open(path) as log:
+        for line in log:
+            result = json.loads(line).get("result")
+            if result in ("OK", "EXPECTEDFAIL"):
+                passed += 1
+            elif result == "SKIP":
+                skipped += 1
+            else:
+                failed += 1
+print(f"{passed} passed, {failed} failed, {skipped} skipped")
+PY
+
+if ((failed)); then
+    echo "test.sh: FAILED (see the logs above)" >&2
+    exit 1
+fi
+echo "test.sh: all suites passed"
