@@ -29,6 +29,7 @@ int run_decode(const decode_options& o) {
         std::cerr << "frames=" << totals.frames << " uftp_datagrams=" << totals.datagrams
                   << " decoded=" << totals.decoded << " errors=" << totals.errors
                   << " bad_frames=" << totals.bad_frames << " fragments=" << totals.fragments
+                  << " fragmented_datagrams_lost=" << totals.fragments_lost
                   << " skipped=" << totals.skipped << '\n';
     }
     // Errors are printed as objects; the exit code says whether there were any.

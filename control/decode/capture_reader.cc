@@ -1,5 +1,7 @@
 #include "control/decode/capture_reader.h"
 
+#include "control/decode/ip_reassembly.h"
+
 #include <arpa/inet.h>
 #include <cstring>
 #include <pcap/pcap.h>
@@ -45,6 +47,8 @@ struct capture_reader::impl {
     int link_type = 0;
     std::uint64_t frame_number = 0;
     bool ended = false;
+    ip_reassembler reassembler;
+    std::vector<std::uint8_t> reassembled; // backs udp_frame::payload of a reassembled datagram
 
     ~impl() {
         if (handle != nullptr) {
@@ -58,7 +62,28 @@ struct capture_reader::impl {
     frame_status parse_ipv4(std::span<const std::uint8_t> p, udp_frame& out, std::string& problem);
     frame_status parse_ipv6(std::span<const std::uint8_t> p, udp_frame& out, std::string& problem);
     frame_status parse_udp(std::span<const std::uint8_t> p, udp_frame& out, std::string& problem);
+    frame_status reassemble(const fragment& f, udp_frame& out, std::string& problem);
 };
+
+frame_status capture_reader::impl::reassemble(const fragment& f, udp_frame& out,
+                                              std::string& problem) {
+    switch (reassembler.add(f, reassembled, problem)) {
+    case ip_reassembler::outcome::incomplete:
+        return frame_status::fragment;
+    case ip_reassembler::outcome::invalid:
+        return frame_status::malformed;
+    case ip_reassembler::outcome::complete:
+        break;
+    }
+    return parse_udp(reassembled, out, problem);
+}
+
+std::uint64_t capture_reader::fragments_evicted() const {
+    return _impl->reassembler.evicted();
+}
+std::uint64_t capture_reader::fragments_incomplete() const {
+    return _impl->reassembler.pending();
+}
 
 std::unique_ptr<capture_reader> capture_reader::open_file(const std::string& path,
                                                           std::string& error) {
@@ -227,24 +252,29 @@ frame_status capture_reader::impl::parse_ipv4(std::span<const std::uint8_t> p, u
                   std::to_string(p.size()) + " bytes captured";
         return frame_status::malformed;
     }
-    const std::uint16_t fragment = be16(&p[6]);
-    const bool more_fragments = (fragment & 0x2000) != 0;
-    const bool offset_nonzero = (fragment & 0x1fff) != 0;
+    const std::uint16_t fragment_bits = be16(&p[6]);
+    const bool more_fragments = (fragment_bits & 0x2000) != 0;
+    const bool offset_nonzero = (fragment_bits & 0x1fff) != 0;
     if (p[9] != ip_proto_udp) {
         return frame_status::not_udp;
     }
-    if (more_fragments || offset_nonzero) {
-        return frame_status::fragment;
-    }
     out.src_addr = ip_text(AF_INET, &p[12]);
     out.dst_addr = ip_text(AF_INET, &p[16]);
+    if (more_fragments || offset_nonzero) {
+        const fragment f{.key = "4/" + out.src_addr + "/" + out.dst_addr + "/" +
+                                std::to_string(be16(&p[4])),
+                         .offset = std::uint32_t{fragment_bits & 0x1fffu} * 8,
+                         .more = more_fragments,
+                         .data = p.subspan(header_len, total_len - header_len)};
+        return reassemble(f, out, problem);
+    }
     // Ethernet pads short frames: the IP total length, not the frame, ends the packet.
     return parse_udp(p.subspan(header_len, total_len - header_len), out, problem);
 }
 
 frame_status capture_reader::impl::parse_ipv6(std::span<const std::uint8_t> p, udp_frame& out,
                                               std::string& problem) {
-    constexpr std::uint8_t hop_by_hop = 0, routing = 43, fragment = 44, dest_options = 60;
+    constexpr std::uint8_t hop_by_hop = 0, routing = 43, fragment_header = 44, dest_options = 60;
     if (p.size() < 40) {
         problem = "IPv6 header shorter than 40 bytes";
         return frame_status::malformed;
@@ -272,8 +302,23 @@ frame_status capture_reader::impl::parse_ipv6(std::span<const std::uint8_t> p, u
         next = rest[0];
         rest = rest.subspan(ext_len);
     }
-    if (next == fragment) {
-        return frame_status::fragment;
+    if (next == fragment_header) {
+        if (rest.size() < 8) {
+            problem = "IPv6 fragment header runs past the packet";
+            return frame_status::malformed;
+        }
+        if (rest[0] != ip_proto_udp) {
+            return frame_status::not_udp;
+        }
+        const std::uint16_t offset_bits = be16(&rest[2]);
+        const fragment f{.key = "6/" + out.src_addr + "/" + out.dst_addr + "/" +
+                                std::to_string((std::uint32_t{rest[4]} << 24) |
+                                               (std::uint32_t{rest[5]} << 16) |
+                                               (std::uint32_t{rest[6]} << 8) | rest[7]),
+                         .offset = static_cast<std::uint32_t>(offset_bits >> 3) * 8,
+                         .more = (offset_bits & 1) != 0,
+                         .data = rest.subspan(8)};
+        return reassemble(f, out, problem);
     }
     if (next != ip_proto_udp) {
         return frame_status::not_udp;

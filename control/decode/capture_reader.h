@@ -1,7 +1,8 @@
 #pragma once
 // Reads UDP datagrams out of a pcap or pcapng capture (through libpcap), for
 // `skycast decode`. Link types: Ethernet (with 802.1Q/QinQ tags), Linux
-// cooked v1/v2 ("any" interface) and raw IP. Network: IPv4 and IPv6.
+// cooked v1/v2 ("any" interface), raw IP and BSD loopback. Network: IPv4 and
+// IPv6, with fragmented datagrams reassembled (see ip_reassembly.h).
 // Frames that are not UDP are counted and skipped; frames that claim to be IP
 // or UDP but do not hold together are reported as problems, never read past.
 
@@ -45,6 +46,11 @@ public:
     capture_reader& operator=(const capture_reader&) = delete;
 
     frame_status next(udp_frame& frame, std::string& problem);
+
+    // Datagrams whose fragments never all arrived: dropped to bound memory
+    // while reading, or still incomplete at the end of the capture.
+    std::uint64_t fragments_evicted() const;
+    std::uint64_t fragments_incomplete() const;
 
 private:
     struct impl;

@@ -97,6 +97,7 @@ decode_totals decode_capture(capture_reader& reader, std::uint16_t port,
         }
         print(out, j);
     }
+    totals.fragments_lost = reader.fragments_evicted() + reader.fragments_incomplete();
     return totals;
 }
 

@@ -1,7 +1,9 @@
 #include "tests/golden/sample_capture.h"
 
 #include "protocol/codec.h"
+#include "tests/support/pcap_writer.h"
 
+#include <algorithm>
 #include <pcap/pcap.h>
 #include <stdexcept>
 #include <vector>
@@ -185,49 +187,12 @@ std::vector<datagram> sample_datagrams(std::vector<bytes>& storage) {
     return d;
 }
 
-// Ethernet + IPv4 + UDP around a UFTP payload. Checksums are left zero:
-// Wireshark does not check them by default and UDP allows zero.
-std::vector<std::uint8_t> frame_around(std::span<const std::uint8_t> payload, int index) {
-    std::vector<std::uint8_t> f(42 + payload.size(), 0);
-    const std::uint8_t dst_mac[6] = {0x01, 0x00, 0x5e, 0x05, 0x05, 0x5c};
-    const std::uint8_t src_mac[6] = {0x02, 0x00, 0x00, 0x00, 0x00, 0x01};
-    std::copy(dst_mac, dst_mac + 6, f.begin());
-    std::copy(src_mac, src_mac + 6, f.begin() + 6);
-    f[12] = 0x08;
-    const std::size_t ip_len = 28 + payload.size();
-    std::uint8_t* ip = &f[14];
-    ip[0] = 0x45;
-    ip[2] = static_cast<std::uint8_t>(ip_len >> 8);
-    ip[3] = static_cast<std::uint8_t>(ip_len);
-    ip[5] = static_cast<std::uint8_t>(index);
-    ip[8] = 1;
-    ip[9] = 17;
-    const std::uint8_t src[4] = {192, 0, 2, 2}, dst[4] = {230, 5, 5, 92};
-    std::copy(src, src + 4, ip + 12);
-    std::copy(dst, dst + 4, ip + 16);
-    std::uint8_t* udp = ip + 20;
-    const std::size_t udp_len = 8 + payload.size();
-    udp[0] = 0xc0; // source port 49152
-    udp[2] = 0x04; // destination port 1044
-    udp[3] = 0x14;
-    udp[4] = static_cast<std::uint8_t>(udp_len >> 8);
-    udp[5] = static_cast<std::uint8_t>(udp_len);
-    std::copy(payload.begin(), payload.end(), udp + 8);
-    return f;
-}
-
 } // namespace
 
 int write_sample_capture(const std::string& path) {
     std::vector<bytes> storage;
     const auto datagrams = sample_datagrams(storage);
-    pcap_t* dead = pcap_open_dead(DLT_EN10MB, 65535);
-    pcap_dumper_t* dumper = pcap_dump_open(dead, path.c_str());
-    if (dumper == nullptr) {
-        const std::string error = pcap_geterr(dead);
-        pcap_close(dead);
-        throw std::runtime_error("cannot write " + path + ": " + error);
-    }
+    test_support::pcap_writer writer(path);
     int index = 0;
     for (const auto& d : datagrams) {
         std::vector<std::uint8_t> buffer(max_datagram_size);
@@ -237,16 +202,28 @@ int write_sample_capture(const std::string& path) {
                                      std::string(name(d.type())) +
                                      ") failed: " + std::string(name(n.error())));
         }
-        const auto frame = frame_around(std::span(buffer).first(*n), index);
-        pcap_pkthdr header{};
-        header.ts.tv_sec = 1795246747 + index;
-        header.caplen = header.len = static_cast<bpf_u_int32>(frame.size());
-        pcap_dump(reinterpret_cast<u_char*>(dumper), &header, frame.data());
+        writer.write(test_support::udp_frame(std::span(buffer).first(*n), {},
+                                             static_cast<std::uint16_t>(index)));
         ++index;
     }
-    pcap_dump_close(dumper);
-    pcap_close(dead);
-    return index;
+    // An 8800-byte block crossing a 1500-byte link as IPv4 fragments, last
+    // fragment first: both readers must reassemble it.
+    std::vector<std::uint8_t> block(8800);
+    for (std::size_t i = 0; i < block.size(); ++i) {
+        block[i] = static_cast<std::uint8_t>(i * 13);
+    }
+    std::vector<std::uint8_t> buffer(max_datagram_size);
+    auto n = encode(uftp_header{.seq = 99, .src_id = 0xc0000202},
+                    fileseg_msg{.file_id = 9, .section = 1, .sec_block = 2, .data = block}, buffer);
+    if (!n) {
+        throw std::runtime_error("encode of the fragmented FILESEG failed");
+    }
+    auto fragments = test_support::fragmented_udp_frames(std::span(buffer).first(*n), 1500);
+    std::reverse(fragments.begin(), fragments.end());
+    for (const auto& f : fragments) {
+        writer.write(f);
+    }
+    return index + 1;
 }
 
 } // namespace skycast::golden

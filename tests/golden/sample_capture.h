@@ -9,7 +9,8 @@
 namespace skycast::golden {
 
 // Writes the capture (Ethernet/IPv4/UDP to port 1044) to `path`; returns the
-// number of frames written.
+// number of UFTP datagrams in it (the last one is split into IPv4 fragments,
+// so there are more frames than datagrams).
 int write_sample_capture(const std::string& path);
 
 } // namespace skycast::golden
