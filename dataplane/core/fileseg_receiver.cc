@@ -1,0 +1,60 @@
+#include "dataplane/core/fileseg_receiver.h"
+
+namespace skycast::dataplane {
+
+std::string_view name(fileseg_drop d) {
+    switch (d) {
+    case fileseg_drop::unknown_file:
+        return "unknown_file";
+    case fileseg_drop::section_out_of_range:
+        return "section_out_of_range";
+    case fileseg_drop::block_out_of_range:
+        return "block_out_of_range";
+    case fileseg_drop::wrong_length:
+        return "wrong_length";
+    case fileseg_drop::duplicate:
+        return "duplicate";
+    case fileseg_drop::count:
+        break;
+    }
+    return "unknown";
+}
+
+bool accept_fileseg(const rx_file* file, const protocol::fileseg_msg& seg, block_write& out,
+                    rx_counters& counters) {
+    if (file == nullptr || file->file_id != seg.file_id) {
+        counters.drop(fileseg_drop::unknown_file);
+        return false;
+    }
+    const auto& layout = file->layout;
+    if (seg.section >= layout.sections()) {
+        counters.drop(fileseg_drop::section_out_of_range);
+        return false;
+    }
+    if (seg.sec_block >= layout.blocks_in_section(seg.section)) {
+        counters.drop(fileseg_drop::block_out_of_range);
+        return false;
+    }
+    const std::uint32_t block = layout.block_at({seg.section, seg.sec_block});
+    // Stock clients drop any block whose length is not exactly its size: a
+    // short non-final block would leave a hole that looks received.
+    if (seg.data.size() != layout.block_bytes(block)) {
+        counters.drop(fileseg_drop::wrong_length);
+        return false;
+    }
+    // The bit means "handed to storage": a NAK scan must not ask again for a
+    // block whose write is queued. The receiver flushes storage before it
+    // reports the file complete.
+    if (!file->received.set(block)) {
+        counters.drop(fileseg_drop::duplicate);
+        return false;
+    }
+    out.block = block;
+    out.offset = std::uint64_t{block} * layout.block_size();
+    out.data = seg.data;
+    ++counters.blocks_stored;
+    counters.bytes_stored += seg.data.size();
+    return true;
+}
+
+} // namespace skycast::dataplane
