@@ -17,6 +17,11 @@ int round_half_up(double x) {
 } // namespace
 
 std::uint8_t quantize_grtt(double seconds) {
+    // std::clamp passes NaN through, and converting NaN to an integer is
+    // undefined: treat an unknown RTT as the longest, so timers err on the slow side.
+    if (std::isnan(seconds)) {
+        return 255;
+    }
     const double rtt = std::clamp(seconds, rtt_min, rtt_max);
     if (rtt < linear_limit) {
         return static_cast<std::uint8_t>(static_cast<int>(rtt / rtt_min) - 1);

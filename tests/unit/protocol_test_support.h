@@ -3,19 +3,18 @@
 // AddressSanitizer sees any read past a datagram), hex literals, encoding into
 // a vector and reading the UDP payloads of the reference captures.
 
-#include <gtest/gtest.h>
+#include "control/decode/capture_reader.h"
+#include "protocol/codec.h"
 
 #include <cctype>
 #include <cstddef>
 #include <cstdint>
+#include <gtest/gtest.h>
 #include <memory>
 #include <span>
 #include <string>
 #include <string_view>
 #include <vector>
-
-#include "control/decode/capture_reader.h"
-#include "protocol/codec.h"
 
 namespace skycast::protocol::test {
 
@@ -59,7 +58,9 @@ inline bytes hex(std::string_view text) {
     return out;
 }
 
-inline bytes ascii(std::string_view text) { return bytes(text.begin(), text.end()); }
+inline bytes ascii(std::string_view text) {
+    return bytes(text.begin(), text.end());
+}
 
 inline bytes concat(std::initializer_list<bytes> parts) {
     bytes out;
@@ -83,21 +84,24 @@ inline bytes pattern(std::size_t n, std::uint8_t seed = 0) {
 // datagram included: the encoder does not cap datagram size).
 inline constexpr std::size_t encode_capacity = 1 << 17;
 
-inline bytes encode_to_bytes(const uftp_header& header, const message& body) {
-    bytes out(encode_capacity);
+inline bytes encode_to_bytes(const uftp_header& header, const message& body,
+                             std::size_t capacity = encode_capacity) {
+    bytes out(capacity);
     auto n = encode(header, body, out);
     EXPECT_TRUE(n.ok()) << "encode failed: " << name(n.error());
     out.resize(n.ok() ? *n : 0);
     return out;
 }
 
-inline bytes encode_to_bytes(const datagram& d) { return encode_to_bytes(d.header, d.body); }
+inline bytes encode_to_bytes(const datagram& d, std::size_t capacity = encode_capacity) {
+    return encode_to_bytes(d.header, d.body, capacity);
+}
 
 // The UDP payloads of a capture in tests/data, in frame order.
 inline std::vector<bytes> capture_payloads(const std::string& file) {
     std::string error;
-    auto reader = decode::capture_reader::open_file(std::string(SKYCAST_TEST_DATA) + "/" + file,
-                                                    error);
+    auto reader =
+        decode::capture_reader::open_file(std::string(SKYCAST_TEST_DATA) + "/" + file, error);
     EXPECT_NE(reader, nullptr) << file << ": " << error;
     std::vector<bytes> out;
     if (reader == nullptr) {
