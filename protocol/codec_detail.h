@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <initializer_list>
 #include <span>
 
 namespace skycast::protocol::detail {
@@ -72,6 +73,28 @@ constexpr std::size_t padded4(std::size_t n) {
 // Checks that declared lengths end within `available` bytes with at most 3
 // bytes of padding; `overflow` names the part that ran over.
 wire_error check_padding(std::size_t declared_end, std::size_t available);
+
+// A variable-length part of a message header (key blob, ECDH blob,
+// signature, key info) whose length is declared earlier in the header.
+struct declared_part {
+    std::size_t length;  // as declared on the wire
+    wire_error overflow; // the error when it runs past the header
+    bytes* out;
+};
+
+// Reads `parts` in order from `r` (positioned at the first one), after
+// checking that each ends within `header_size` bytes and that at most 3
+// bytes of padding follow the last.
+wire_error read_declared_parts(byte_reader& r, std::size_t header_size,
+                               std::initializer_list<declared_part> parts);
+
+// The padded size of a header of `fixed` bytes followed by `parts`, and the
+// writer of those parts and their padding.
+std::size_t padded_size(std::size_t fixed,
+                        std::initializer_list<std::span<const std::uint8_t>> parts);
+void write_padded_parts(byte_writer& w, std::size_t fixed,
+                        std::initializer_list<std::span<const std::uint8_t>> parts);
+bool all_fit_u16(std::initializer_list<std::span<const std::uint8_t>> parts);
 
 // Writing.
 wire_error begin_message(byte_writer& w, message_type type, std::size_t header_bytes);

@@ -52,6 +52,53 @@ wire_error check_padding(std::size_t declared_end, std::size_t available) {
     return available - declared_end < 4 ? wire_error::ok : wire_error::padding_too_long;
 }
 
+wire_error read_declared_parts(byte_reader& r, std::size_t header_size,
+                               std::initializer_list<declared_part> parts) {
+    std::size_t end = r.position();
+    for (const auto& part : parts) {
+        end += part.length;
+        if (end > header_size) {
+            return part.overflow;
+        }
+    }
+    if (auto e = check_padding(end, header_size); e != wire_error::ok) {
+        return e;
+    }
+    for (const auto& part : parts) {
+        auto view = r.bytes(part.length);
+        part.out->assign(view.begin(), view.end());
+    }
+    return r.overrun() ? wire_error::truncated : wire_error::ok;
+}
+
+std::size_t padded_size(std::size_t fixed,
+                        std::initializer_list<std::span<const std::uint8_t>> parts) {
+    std::size_t used = fixed;
+    for (const auto& part : parts) {
+        used += part.size();
+    }
+    return padded4(used);
+}
+
+void write_padded_parts(byte_writer& w, std::size_t fixed,
+                        std::initializer_list<std::span<const std::uint8_t>> parts) {
+    std::size_t used = fixed;
+    for (const auto& part : parts) {
+        w.bytes(part);
+        used += part.size();
+    }
+    w.zeros(padded4(used) - used);
+}
+
+bool all_fit_u16(std::initializer_list<std::span<const std::uint8_t>> parts) {
+    for (const auto& part : parts) {
+        if (!fits_u16(part.size())) {
+            return false;
+        }
+    }
+    return true;
+}
+
 wire_error begin_message(byte_writer& w, message_type type, std::size_t header_bytes) {
     if (header_bytes % 4 != 0 || header_bytes / 4 > 0xff) {
         return wire_error::field_too_large;

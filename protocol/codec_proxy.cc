@@ -21,41 +21,30 @@ wire_error decode_body(std::span<const std::uint8_t> msg, hb_req_msg& out) {
     const std::size_t blob_len = r.u16();
     const std::size_t sig_len = r.u16();
     out.nonce = r.u32();
-    if (hb_req_fixed + blob_len > frame.header.size()) {
-        return wire_error::key_blob_exceeds_header;
-    }
-    if (hb_req_fixed + blob_len + sig_len > frame.header.size()) {
-        return wire_error::signature_exceeds_header;
-    }
-    if (auto e = check_padding(hb_req_fixed + blob_len + sig_len, frame.header.size());
+    if (auto e =
+            read_declared_parts(r, frame.header.size(),
+                                {{blob_len, wire_error::key_blob_exceeds_header, &out.key_blob},
+                                 {sig_len, wire_error::signature_exceeds_header, &out.verify}});
         e != wire_error::ok) {
         return e;
-    }
-    auto blob = r.bytes(blob_len);
-    auto sig = r.bytes(sig_len);
-    out.key_blob.assign(blob.begin(), blob.end());
-    out.verify.assign(sig.begin(), sig.end());
-    if (r.overrun()) {
-        return wire_error::truncated;
     }
     return require_no_body(frame);
 }
 
 wire_error encode_body(const hb_req_msg& in, byte_writer& w) {
-    if (!fits_u16(in.key_blob.size()) || !fits_u16(in.verify.size())) {
+    if (!all_fit_u16({in.key_blob, in.verify})) {
         return wire_error::field_too_large;
     }
-    const std::size_t used = hb_req_fixed + in.key_blob.size() + in.verify.size();
-    if (auto e = begin_message(w, message_type::hb_req, padded4(used)); e != wire_error::ok) {
+    if (auto e = begin_message(w, message_type::hb_req,
+                               padded_size(hb_req_fixed, {in.key_blob, in.verify}));
+        e != wire_error::ok) {
         return e;
     }
     w.u16(0);
     w.u16(static_cast<std::uint16_t>(in.key_blob.size()));
     w.u16(static_cast<std::uint16_t>(in.verify.size()));
     w.u32(in.nonce);
-    w.bytes(in.key_blob);
-    w.bytes(in.verify);
-    w.zeros(padded4(used) - used);
+    write_padded_parts(w, hb_req_fixed, {in.key_blob, in.verify});
     return wire_error::ok;
 }
 
@@ -115,49 +104,31 @@ wire_error decode_body(std::span<const std::uint8_t> msg, proxy_key_msg& out) {
     const std::size_t dh_len = r.u16();
     const std::size_t sig_len = r.u16();
     out.nonce = r.u32();
-    if (proxy_key_fixed + blob_len > frame.header.size()) {
-        return wire_error::key_blob_exceeds_header;
-    }
-    if (proxy_key_fixed + blob_len + dh_len > frame.header.size()) {
-        return wire_error::dh_blob_exceeds_header;
-    }
-    if (proxy_key_fixed + blob_len + dh_len + sig_len > frame.header.size()) {
-        return wire_error::signature_exceeds_header;
-    }
-    if (auto e = check_padding(proxy_key_fixed + blob_len + dh_len + sig_len, frame.header.size());
+    if (auto e =
+            read_declared_parts(r, frame.header.size(),
+                                {{blob_len, wire_error::key_blob_exceeds_header, &out.key_blob},
+                                 {dh_len, wire_error::dh_blob_exceeds_header, &out.dh_blob},
+                                 {sig_len, wire_error::signature_exceeds_header, &out.verify}});
         e != wire_error::ok) {
         return e;
-    }
-    auto blob = r.bytes(blob_len);
-    auto dh = r.bytes(dh_len);
-    auto sig = r.bytes(sig_len);
-    out.key_blob.assign(blob.begin(), blob.end());
-    out.dh_blob.assign(dh.begin(), dh.end());
-    out.verify.assign(sig.begin(), sig.end());
-    if (r.overrun()) {
-        return wire_error::truncated;
     }
     return require_no_body(frame);
 }
 
 wire_error encode_body(const proxy_key_msg& in, byte_writer& w) {
-    if (!fits_u16(in.key_blob.size()) || !fits_u16(in.dh_blob.size()) ||
-        !fits_u16(in.verify.size())) {
+    if (!all_fit_u16({in.key_blob, in.dh_blob, in.verify})) {
         return wire_error::field_too_large;
     }
-    const std::size_t used =
-        proxy_key_fixed + in.key_blob.size() + in.dh_blob.size() + in.verify.size();
-    if (auto e = begin_message(w, message_type::proxy_key, padded4(used)); e != wire_error::ok) {
+    if (auto e = begin_message(w, message_type::proxy_key,
+                               padded_size(proxy_key_fixed, {in.key_blob, in.dh_blob, in.verify}));
+        e != wire_error::ok) {
         return e;
     }
     w.u16(static_cast<std::uint16_t>(in.key_blob.size()));
     w.u16(static_cast<std::uint16_t>(in.dh_blob.size()));
     w.u16(static_cast<std::uint16_t>(in.verify.size()));
     w.u32(in.nonce);
-    w.bytes(in.key_blob);
-    w.bytes(in.dh_blob);
-    w.bytes(in.verify);
-    w.zeros(padded4(used) - used);
+    write_padded_parts(w, proxy_key_fixed, {in.key_blob, in.dh_blob, in.verify});
     return wire_error::ok;
 }
 

@@ -105,35 +105,29 @@ wire_error decode_body(std::span<const std::uint8_t> msg, register_msg& out) {
     out.tstamp.sec = r.u32();
     out.tstamp.usec = r.u32();
     r.copy_to(out.rand2);
-    if (register_fixed + key_info_len > frame.header.size()) {
-        return wire_error::key_info_exceeds_header;
-    }
-    if (auto e = check_padding(register_fixed + key_info_len, frame.header.size());
+    if (auto e = read_declared_parts(
+            r, frame.header.size(),
+            {{key_info_len, wire_error::key_info_exceeds_header, &out.key_info}});
         e != wire_error::ok) {
         return e;
-    }
-    auto key_info = r.bytes(key_info_len);
-    out.key_info.assign(key_info.begin(), key_info.end());
-    if (r.overrun()) {
-        return wire_error::truncated;
     }
     return read_id_list(frame.body, out.client_ids);
 }
 
 wire_error encode_body(const register_msg& in, byte_writer& w) {
-    if (!fits_u16(in.key_info.size())) {
+    if (!all_fit_u16({in.key_info})) {
         return wire_error::field_too_large;
     }
-    const std::size_t header = padded4(register_fixed + in.key_info.size());
-    if (auto e = begin_message(w, message_type::register_, header); e != wire_error::ok) {
+    if (auto e =
+            begin_message(w, message_type::register_, padded_size(register_fixed, {in.key_info}));
+        e != wire_error::ok) {
         return e;
     }
     w.u16(static_cast<std::uint16_t>(in.key_info.size()));
     w.u32(in.tstamp.sec);
     w.u32(in.tstamp.usec);
     w.bytes(in.rand2);
-    w.bytes(in.key_info);
-    w.zeros(header - register_fixed - in.key_info.size());
+    write_padded_parts(w, register_fixed, {in.key_info});
     write_id_list(w, in.client_ids);
     return wire_error::ok;
 }
@@ -148,40 +142,29 @@ wire_error decode_body(std::span<const std::uint8_t> msg, client_key_msg& out) {
     r.skip(4);
     const std::size_t blob_len = r.u16();
     const std::size_t sig_len = r.u16();
-    if (client_key_fixed + blob_len > frame.header.size()) {
-        return wire_error::key_blob_exceeds_header;
-    }
-    if (client_key_fixed + blob_len + sig_len > frame.header.size()) {
-        return wire_error::signature_exceeds_header;
-    }
-    if (auto e = check_padding(client_key_fixed + blob_len + sig_len, frame.header.size());
+    if (auto e =
+            read_declared_parts(r, frame.header.size(),
+                                {{blob_len, wire_error::key_blob_exceeds_header, &out.key_blob},
+                                 {sig_len, wire_error::signature_exceeds_header, &out.verify}});
         e != wire_error::ok) {
         return e;
-    }
-    auto blob = r.bytes(blob_len);
-    auto sig = r.bytes(sig_len);
-    out.key_blob.assign(blob.begin(), blob.end());
-    out.verify.assign(sig.begin(), sig.end());
-    if (r.overrun()) {
-        return wire_error::truncated;
     }
     return require_no_body(frame);
 }
 
 wire_error encode_body(const client_key_msg& in, byte_writer& w) {
-    if (!fits_u16(in.key_blob.size()) || !fits_u16(in.verify.size())) {
+    if (!all_fit_u16({in.key_blob, in.verify})) {
         return wire_error::field_too_large;
     }
-    const std::size_t used = client_key_fixed + in.key_blob.size() + in.verify.size();
-    if (auto e = begin_message(w, message_type::client_key, padded4(used)); e != wire_error::ok) {
+    if (auto e = begin_message(w, message_type::client_key,
+                               padded_size(client_key_fixed, {in.key_blob, in.verify}));
+        e != wire_error::ok) {
         return e;
     }
     w.u16(0);
     w.u16(static_cast<std::uint16_t>(in.key_blob.size()));
     w.u16(static_cast<std::uint16_t>(in.verify.size()));
-    w.bytes(in.key_blob);
-    w.bytes(in.verify);
-    w.zeros(padded4(used) - used);
+    write_padded_parts(w, client_key_fixed, {in.key_blob, in.verify});
     return wire_error::ok;
 }
 

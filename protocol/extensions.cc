@@ -23,36 +23,19 @@ wire_error decode_enc_info(std::span<const std::uint8_t> ext, enc_info_ext& out)
     const std::size_t dh_len = r.u16();
     const std::size_t sig_len = r.u16();
     r.copy_to(out.rand1);
-    if (enc_info_fixed + key_len > ext.size()) {
-        return wire_error::key_blob_exceeds_header;
-    }
-    if (enc_info_fixed + key_len + dh_len > ext.size()) {
-        return wire_error::dh_blob_exceeds_header;
-    }
-    if (enc_info_fixed + key_len + dh_len + sig_len > ext.size()) {
-        return wire_error::signature_exceeds_header;
-    }
-    if (auto e = check_padding(enc_info_fixed + key_len + dh_len + sig_len, ext.size());
-        e != wire_error::ok) {
-        return e;
-    }
-    auto key = r.bytes(key_len);
-    auto dh = r.bytes(dh_len);
-    auto sig = r.bytes(sig_len);
-    out.key_blob.assign(key.begin(), key.end());
-    out.dh_blob.assign(dh.begin(), dh.end());
-    out.signature.assign(sig.begin(), sig.end());
-    return r.overrun() ? wire_error::truncated : wire_error::ok;
+    return read_declared_parts(r, ext.size(),
+                               {{key_len, wire_error::key_blob_exceeds_header, &out.key_blob},
+                                {dh_len, wire_error::dh_blob_exceeds_header, &out.dh_blob},
+                                {sig_len, wire_error::signature_exceeds_header, &out.signature}});
 }
 
 std::size_t enc_info_size(const enc_info_ext& in) {
-    return padded4(enc_info_fixed + in.key_blob.size() + in.dh_blob.size() + in.signature.size());
+    return padded_size(enc_info_fixed, {in.key_blob, in.dh_blob, in.signature});
 }
 
 wire_error encode_enc_info(const enc_info_ext& in, byte_writer& w) {
     const std::size_t size = enc_info_size(in);
-    if (size / 4 > 0xff || !fits_u16(in.key_blob.size()) || !fits_u16(in.dh_blob.size()) ||
-        !fits_u16(in.signature.size())) {
+    if (size / 4 > 0xff || !all_fit_u16({in.key_blob, in.dh_blob, in.signature})) {
         return wire_error::field_too_large;
     }
     w.u8(static_cast<std::uint8_t>(extension_type::enc_info));
@@ -66,10 +49,7 @@ wire_error encode_enc_info(const enc_info_ext& in, byte_writer& w) {
     w.u16(static_cast<std::uint16_t>(in.dh_blob.size()));
     w.u16(static_cast<std::uint16_t>(in.signature.size()));
     w.bytes(in.rand1);
-    w.bytes(in.key_blob);
-    w.bytes(in.dh_blob);
-    w.bytes(in.signature);
-    w.zeros(size - (enc_info_fixed + in.key_blob.size() + in.dh_blob.size() + in.signature.size()));
+    write_padded_parts(w, enc_info_fixed, {in.key_blob, in.dh_blob, in.signature});
     return wire_error::ok;
 }
 
