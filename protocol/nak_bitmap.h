@@ -32,23 +32,25 @@ public:
     }
 
     // The first missing block at or after `from`, or blocks() if none. Scans
-    // 64 bits at a time: sections hold up to 65536 blocks.
+    // 64 bits at a time (sections hold up to 65536 blocks), also right after
+    // a hit, so walking every missing block costs one word load per hit.
     std::uint32_t next_missing(std::uint32_t from) const {
         const std::uint32_t limit = usable_bits();
         std::uint32_t i = from;
-        while (i < limit) {
-            if ((i & 63) == 0 && limit - i >= 64) {
-                const std::uint64_t word = load_word(i >> 3);
-                if (word == 0) {
-                    i += 64;
-                    continue;
-                }
+        // Whole 64-bit words; the first is shifted so that it starts at `from`.
+        while (i < limit && (i & ~63u) + 64 <= limit) {
+            const std::uint32_t base = i & ~63u;
+            const std::uint64_t word = load_word(base >> 3) >> (i - base);
+            if (word != 0) {
                 return i + static_cast<std::uint32_t>(std::countr_zero(word));
             }
+            i = base + 64;
+        }
+        // The tail shorter than a word, bit by bit.
+        for (; i < limit; ++i) {
             if (missing(i)) {
                 return i;
             }
-            ++i;
         }
         return _blocks;
     }

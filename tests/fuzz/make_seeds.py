@@ -101,6 +101,9 @@ def synthetic_datagrams():
     # ABORT: a short reason and a reason filling all 300 bytes but one.
     out.append(header(19) + msg(19, 77, struct.pack(">BBI", 1, 0, 0x0A000002) + pad_to(b"disk full", 300)))
     out.append(header(19) + msg(19, 77, struct.pack(">BBI", 0, 0, 0) + b"x" * 299 + b"\x00"))
+    # ... and one without its NUL: decodes, but the encoder refuses it (the one
+    # allowed round-trip refusal, see fuzz_support.h).
+    out.append(header(19) + msg(19, 77, struct.pack(">BBI", 0, 0, 0) + b"y" * 300))
     # CONG_CTRL with two items; CC_ACK.
     out.append(header(20) + msg(20, 4, struct.pack(">HHHII", 0, 3, 0x4567, 1700000000, 5))
                + struct.pack(">IBBH", 0x0A000002, 0x05, 0x30, 0)

@@ -1,0 +1,71 @@
+// libFuzzer target: protocol::decode() of the whole input as one datagram.
+// Properties: no decoder reads outside the input (AddressSanitizer); every
+// datagram that decodes survives the encode/decode round trip (fuzz_support.h);
+// the data-path decoders decode_fileseg() and decode_status() agree with
+// decode() on every input, including the header errors.
+#include "protocol/codec.h"
+#include "tests/fuzz/fuzz_support.h"
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <variant>
+
+namespace {
+
+using namespace skycast::protocol;
+
+// `decode_one` is decode_fileseg or decode_status, `Msg` what it fills in.
+template <class Msg, class DecodeOne>
+void check_data_path_decoder(std::span<const std::uint8_t> raw, message_type its_type,
+                             wire_error header_error, message_type type, wire_error error,
+                             const datagram& full, DecodeOne&& decode_one) {
+    uftp_header header;
+    Msg msg;
+    const wire_error e = decode_one(raw, header, msg);
+    if (header_error != wire_error::ok) {
+        SKYCAST_FUZZ_CHECK(e == header_error);
+    } else if (type != its_type) {
+        SKYCAST_FUZZ_CHECK(e == wire_error::func_mismatch);
+    } else {
+        SKYCAST_FUZZ_CHECK(e == error);
+        if (e == wire_error::ok) {
+            SKYCAST_FUZZ_CHECK(header == full.header);
+            SKYCAST_FUZZ_CHECK(msg == std::get<Msg>(full.body));
+        }
+    }
+}
+
+} // namespace
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+    const std::span<const std::uint8_t> raw(data, size);
+
+    uftp_header header;
+    message_type type{};
+    const wire_error header_error = decode_header(raw, header, type);
+
+    datagram d;
+    const wire_error error = decode(raw, d);
+    SKYCAST_FUZZ_CHECK(error < wire_error::count);
+    if (header_error != wire_error::ok) {
+        SKYCAST_FUZZ_CHECK(error == header_error);
+    }
+
+    check_data_path_decoder<fileseg_msg>(
+        raw, message_type::fileseg, header_error, type, error, d,
+        [](auto in, auto& h, auto& m) { return decode_fileseg(in, h, m); });
+    check_data_path_decoder<status_msg>(
+        raw, message_type::status, header_error, type, error, d,
+        [](auto in, auto& h, auto& m) { return decode_status(in, h, m); });
+
+    if (error != wire_error::ok) {
+        return 0;
+    }
+    SKYCAST_FUZZ_CHECK(d.header == header && d.type() == type);
+    skycast::fuzz::check_datagram_round_trip(d, size);
+    if (const auto* seg = std::get_if<fileseg_msg>(&d.body)) {
+        skycast::fuzz::check_fileseg_headers(d.header, *seg);
+    }
+    return 0;
+}
