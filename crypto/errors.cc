@@ -49,6 +49,9 @@ constexpr std::array<error_text, static_cast<std::size_t>(crypto_error::count)> 
     {"padding_invalid", "the CBC padding is invalid"},
     {"keyinfo_length_wrong", "the KEYINFO entry does not decrypt to 47 bytes"},
     {"buffer_too_small", "the output buffer is too small"},
+    {"buffers_overlap", "input and output buffers overlap other than exactly in place"},
+    {"iv_counter_not_increasing",
+     "the IV counter is not above the last one sealed with this context (nonce reuse)"},
 }};
 
 } // namespace

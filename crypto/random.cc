@@ -1,10 +1,9 @@
 #include "crypto/random.h"
 
-#include <sodium.h>
+#include "crypto/secure_memory.h"
 
 #include <cstring>
-
-#include "crypto/secure_memory.h"
+#include <sodium.h>
 
 namespace skycast::crypto {
 

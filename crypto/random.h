@@ -5,11 +5,11 @@
 // algorithms (OAEP/PKCS#1 padding, ECDSA nonces, key generation), seeded from
 // the same kernel source.
 
+#include "crypto/errors.h"
+
 #include <array>
 #include <cstdint>
 #include <span>
-
-#include "crypto/errors.h"
 
 namespace skycast::crypto {
 

@@ -3,11 +3,11 @@
 // default-constructible T (key objects and cipher contexts are move-only and
 // have no empty state worth exposing). Allocation-free, so usable on lcores.
 
+#include "crypto/errors.h"
+
 #include <cassert>
 #include <optional>
 #include <utility>
-
-#include "crypto/errors.h"
 
 namespace skycast::crypto {
 

@@ -1,10 +1,9 @@
 #include "crypto/secure_memory.h"
 
-#include <openssl/crypto.h>
-#include <sodium.h>
-
 #include <cstring>
 #include <mutex>
+#include <openssl/crypto.h>
+#include <sodium.h>
 
 namespace skycast::crypto {
 namespace {

@@ -6,11 +6,11 @@
 // through constant_time_equal so that timing reveals nothing about where the
 // first difference is.
 
+#include "crypto/result.h"
+
 #include <cstddef>
 #include <cstdint>
 #include <span>
-
-#include "crypto/result.h"
 
 namespace skycast::crypto {
 

@@ -68,9 +68,9 @@ result<suite> make_suite(key_type cipher, hash_type hash, signature_type sigtype
     if (!h) {
         return h.error();
     }
-    const bool sig_ok = c->aead() ? sigtype == signature_type::authenc
-                                  : (sigtype == signature_type::hmac ||
-                                     sigtype == signature_type::keyex);
+    const bool sig_ok = c->aead()
+                            ? sigtype == signature_type::authenc
+                            : (sigtype == signature_type::hmac || sigtype == signature_type::keyex);
     if (!sig_ok) {
         return crypto_error::unsupported_signature_type;
     }

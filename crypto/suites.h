@@ -4,11 +4,11 @@
 // cipher allows. A suite is validated once, when a session is set up; the
 // per-packet code then trusts it.
 
-#include <cstddef>
-#include <cstdint>
-
 #include "crypto/result.h"
 #include "protocol/constants.h"
+
+#include <cstddef>
+#include <cstdint>
 
 namespace skycast::crypto {
 

@@ -8,6 +8,7 @@ int main(int argc, char** argv) {
     CLI::App app{"skycast: reliable multicast file distribution (UFTP 4 compatible)"};
     app.require_subcommand(1);
     skycast::cli::add_decode_command(app);
+    skycast::cli::add_keys_command(app);
     CLI11_PARSE(app, argc, argv);
     return skycast::cli::exit_code();
 }
