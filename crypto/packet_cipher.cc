@@ -15,40 +15,6 @@ namespace {
 using protocol::signature_type;
 
 constexpr std::size_t max_payload = 0xffff; // ENCRYPTED's 16-bit payload length
-constexpr std::size_t sig_len_offset = protocol::uftp_header_size + 8;
-constexpr std::size_t payload_len_offset = sig_len_offset + 2;
-
-void put_u16(std::uint8_t* p, std::size_t v) {
-    p[0] = static_cast<std::uint8_t>(v >> 8);
-    p[1] = static_cast<std::uint8_t>(v);
-}
-
-void put_u32(std::uint8_t* p, std::uint32_t v) {
-    p[0] = static_cast<std::uint8_t>(v >> 24);
-    p[1] = static_cast<std::uint8_t>(v >> 16);
-    p[2] = static_cast<std::uint8_t>(v >> 8);
-    p[3] = static_cast<std::uint8_t>(v);
-}
-
-// The UFTP header of an ENCRYPTED datagram: the inner message's header with
-// func = 18 (§1.2). Written here rather than through protocol::encode so the
-// ciphertext can be produced straight into its final place.
-void write_outer_header(const protocol::uftp_header& h, std::uint64_t iv_ctr, std::size_t sig_len,
-                        std::size_t payload_len, std::uint8_t* p) {
-    p[0] = protocol::uftp_version;
-    p[1] = static_cast<std::uint8_t>(protocol::message_type::encrypted);
-    put_u16(p + 2, h.seq);
-    put_u32(p + 4, h.src_id);
-    put_u32(p + 8, h.group_id);
-    p[12] = h.group_inst;
-    p[13] = h.grtt;
-    p[14] = h.gsize;
-    p[15] = 0;
-    put_u32(p + 16, static_cast<std::uint32_t>(iv_ctr >> 32));
-    put_u32(p + 20, static_cast<std::uint32_t>(iv_ctr));
-    put_u16(p + sig_len_offset, sig_len);
-    put_u16(p + payload_len_offset, payload_len);
-}
 
 bool overlaps(const std::uint8_t* a, std::size_t a_len, const std::uint8_t* b, std::size_t b_len) {
     std::less<const std::uint8_t*> lt;
@@ -243,7 +209,10 @@ result<std::size_t> packet_cipher::seal(const protocol::uftp_header& header,
         return crypto_error::iv_counter_not_increasing;
     }
     _last_iv_ctr = iv_ctr;
-    write_outer_header(header, iv_ctr, _sig_size, payload, out.data());
+    // The prefix is the AEAD's associated data: written before encrypting.
+    if (!protocol::encode_encrypted_prefix(header, iv_ctr, _sig_size, payload, out).ok()) {
+        return crypto_error::buffer_too_small; // sizes were checked above; defensive
+    }
     std::array<std::uint8_t, max_iv_len> iv{};
     build_iv(_suite.cipher, _keys.salt(), header.src_id, iv_ctr, iv);
     const auto aad = std::span<const std::uint8_t>(out.data(), encrypted_header_size);

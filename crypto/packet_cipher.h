@@ -25,6 +25,7 @@
 #include "crypto/key_schedule.h"
 #include "crypto/keys.h"
 #include "crypto/openssl_util.h"
+#include "protocol/codec.h"
 #include "protocol/messages.h"
 
 #include <cstddef>
@@ -34,7 +35,7 @@
 namespace skycast::crypto {
 
 // ENCRYPTED's fixed part: UFTP header + IV counter + sig_len + payload_len.
-inline constexpr std::size_t encrypted_header_size = protocol::uftp_header_size + 12;
+inline constexpr std::size_t encrypted_header_size = protocol::encrypted_prefix_size;
 
 struct opened_packet {
     protocol::uftp_header header; // as sent (func = 18 on the wire)

@@ -123,6 +123,20 @@ result<std::size_t> encode_message(const message& body, std::span<std::uint8_t> 
     return detail::finish(w);
 }
 
+result<std::size_t> encode_encrypted_prefix(const uftp_header& header, std::uint64_t iv_ctr,
+                                            std::size_t sig_len, std::size_t payload_len,
+                                            std::span<std::uint8_t> out) {
+    if (!detail::fits_u16(sig_len) || !detail::fits_u16(payload_len)) {
+        return wire_error::field_too_large;
+    }
+    byte_writer w(out);
+    write_header(w, header, message_type::encrypted);
+    w.u64(iv_ctr);
+    w.u16(static_cast<std::uint16_t>(sig_len));
+    w.u16(static_cast<std::uint16_t>(payload_len));
+    return detail::finish(w);
+}
+
 result<std::size_t> encode_fileseg_headers(const uftp_header& header, const fileseg_msg& msg,
                                            std::span<std::uint8_t> out) {
     fileseg_msg headers_only = msg;

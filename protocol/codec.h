@@ -54,6 +54,15 @@ inline result<std::size_t> encode(const datagram& d, std::span<std::uint8_t> out
 // datagram carries.
 result<std::size_t> encode_message(const message& body, std::span<std::uint8_t> out);
 
+// The fixed part of an ENCRYPTED datagram (spec §5.8): the UFTP header with
+// func = 18, the IV counter, signature length and payload length; 28 bytes.
+// Crypto writes it in place and produces the signature and ciphertext right
+// after it (the first 28 bytes are also the AEAD's associated data).
+inline constexpr std::size_t encrypted_prefix_size = uftp_header_size + 12;
+result<std::size_t> encode_encrypted_prefix(const uftp_header& header, std::uint64_t iv_ctr,
+                                            std::size_t sig_len, std::size_t payload_len,
+                                            std::span<std::uint8_t> out);
+
 // Bytes of UFTP header + FILESEG header (+ EXT_TFMCC_DATA_INFO) before the data.
 constexpr std::size_t fileseg_headers_size(bool with_tfmcc) {
     return uftp_header_size + 8 + (with_tfmcc ? 8 : 0);
