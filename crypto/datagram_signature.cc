@@ -6,16 +6,6 @@
 
 namespace skycast::crypto {
 
-std::size_t announce_signature_offset(const protocol::announce_msg& announce) {
-    constexpr std::size_t announce_fixed = 16;
-    constexpr std::size_t enc_info_fixed = 44;
-    const std::size_t addr_len = announce.ipv6() ? 16 : 4;
-    const std::size_t key_len = announce.enc_info ? announce.enc_info->key_blob.size() : 0;
-    const std::size_t dh_len = announce.enc_info ? announce.enc_info->dh_blob.size() : 0;
-    return protocol::uftp_header_size + announce_fixed + 2 * addr_len + enc_info_fixed + key_len +
-           dh_len;
-}
-
 crypto_error sign_datagram(const private_key& key, protocol::hash_type hash,
                            std::span<std::uint8_t> datagram, std::size_t field_offset,
                            std::size_t field_len) {

@@ -5,6 +5,7 @@
 // functions treat it as zeros and write or check the signature there.
 
 #include "crypto/keys.h"
+#include "protocol/codec.h"
 #include "protocol/messages.h"
 
 #include <cstddef>
@@ -13,11 +14,7 @@
 
 namespace skycast::crypto {
 
-// Offset of EXT_ENC_INFO's signature field in an encoded ANNOUNCE datagram:
-// UFTP header, ANNOUNCE's 16 fixed bytes, two addresses, the extension's 44
-// fixed bytes, the server key blob and the ECDH blob. The field is
-// enc_info.signature.size() bytes long.
-std::size_t announce_signature_offset(const protocol::announce_msg& announce);
+// The ANNOUNCE signature field's offset: protocol::announce_signature_offset.
 
 // Signs `datagram` (field treated as zeros) with `key` and writes the
 // signature into the field, which must be exactly key.signature_size() bytes.

@@ -63,6 +63,13 @@ result<std::size_t> encode_encrypted_prefix(const uftp_header& header, std::uint
                                             std::size_t sig_len, std::size_t payload_len,
                                             std::span<std::uint8_t> out);
 
+// Offset of EXT_ENC_INFO's signature field in an encoded ANNOUNCE datagram
+// (UFTP header, ANNOUNCE's fixed part, two addresses, the extension's fixed
+// part, the server key blob, the ECDH blob); the field is
+// enc_info->signature.size() bytes. The ECDH modes sign the whole datagram
+// with this field zeroed (spec §5.6).
+std::size_t announce_signature_offset(const announce_msg& announce);
+
 // Bytes of UFTP header + FILESEG header (+ EXT_TFMCC_DATA_INFO) before the data.
 constexpr std::size_t fileseg_headers_size(bool with_tfmcc) {
     return uftp_header_size + 8 + (with_tfmcc ? 8 : 0);

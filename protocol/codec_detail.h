@@ -130,6 +130,10 @@ SKYCAST_DECLARE_CODEC(cong_ctrl_msg)
 SKYCAST_DECLARE_CODEC(cc_ack_msg)
 #undef SKYCAST_DECLARE_CODEC
 
+// Fixed parts, shared by the codec files that need them.
+inline constexpr std::size_t announce_fixed = 16;
+inline constexpr std::size_t enc_info_fixed = 44;
+
 // Extensions (extensions.cc): `ext` spans the whole extension, type byte first.
 wire_error decode_enc_info(std::span<const std::uint8_t> ext, enc_info_ext& out);
 wire_error decode_tfmcc_data_info(std::span<const std::uint8_t> ext, tfmcc_data_info_ext& out);

@@ -7,7 +7,6 @@
 namespace skycast::protocol::detail {
 namespace {
 
-constexpr std::size_t announce_fixed = 16;
 constexpr std::size_t register_fixed = 44;
 constexpr std::size_t client_key_fixed = 8;
 constexpr std::size_t reg_conf_fixed = 4;
@@ -92,6 +91,22 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
     write_id_list(w, in.client_ids);
     return wire_error::ok;
 }
+
+} // namespace skycast::protocol::detail
+
+namespace skycast::protocol {
+
+std::size_t announce_signature_offset(const announce_msg& announce) {
+    const std::size_t addr_len = announce.ipv6() ? 16 : 4;
+    const std::size_t key_len = announce.enc_info ? announce.enc_info->key_blob.size() : 0;
+    const std::size_t dh_len = announce.enc_info ? announce.enc_info->dh_blob.size() : 0;
+    return uftp_header_size + detail::announce_fixed + 2 * addr_len + detail::enc_info_fixed +
+           key_len + dh_len;
+}
+
+} // namespace skycast::protocol
+
+namespace skycast::protocol::detail {
 
 wire_error decode_body(std::span<const std::uint8_t> msg, register_msg& out) {
     message_frame frame;

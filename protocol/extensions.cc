@@ -3,9 +3,6 @@
 #include "protocol/codec_detail.h"
 
 namespace skycast::protocol::detail {
-namespace {
-constexpr std::size_t enc_info_fixed = 44;
-} // namespace
 
 wire_error decode_enc_info(std::span<const std::uint8_t> ext, enc_info_ext& out) {
     if (ext.size() < enc_info_fixed) {

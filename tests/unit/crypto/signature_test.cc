@@ -120,7 +120,7 @@ TEST(datagram_signature, announce_signed_in_place_covers_the_whole_datagram) {
         auto n = skycast::protocol::encode({1, 0x01020304, 0x11223344, 0, 0, 0}, a, d);
         ASSERT_TRUE(n.ok());
         d.resize(*n);
-        const auto off = announce_signature_offset(a);
+        const auto off = skycast::protocol::announce_signature_offset(a);
         const auto len = server.signature_size();
         ASSERT_EQ(sign_datagram(server, hash_type::sha256, d, off, len), crypto_error::ok);
         EXPECT_EQ(verify_datagram(*pub, hash_type::sha256, d, off, len), crypto_error::ok);

@@ -227,7 +227,8 @@ private:
                 }
                 out.resize(*n);
                 if (ecdh) {
-                    if (auto err = sign_datagram(_key, _c.hash, out, announce_signature_offset(a),
+                    if (auto err = sign_datagram(_key, _c.hash, out,
+                                                 skycast::protocol::announce_signature_offset(a),
                                                  e.signature.size());
                         err != crypto_error::ok) {
                         return "signing ANNOUNCE: " + std::string(name(err));

@@ -168,7 +168,8 @@ private:
             // ECDH modes: the ANNOUNCE is signed by the server key over the whole
             // datagram with the signature field zeroed (§5.6).
             if (auto v = verify_datagram(*_server_key, e.hashtype, raw,
-                                         announce_signature_offset(a), e.signature.size());
+                                         skycast::protocol::announce_signature_offset(a),
+                                         e.signature.size());
                 v != crypto_error::ok) {
                 return "ANNOUNCE signature: " + std::string(name(v));
             }
