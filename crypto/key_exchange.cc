@@ -11,8 +11,11 @@
 namespace skycast::crypto {
 namespace {
 
-bool set_padding(EVP_PKEY_CTX* ctx, int bits) {
-    if (bits < rsa_oaep_min_bits) {
+// Stock uftp decides on whole modulus bytes (RSA_size() * 8 < 768), not on
+// the exact bit count: a 761..767-bit key has a 96-byte modulus and uses OAEP.
+// `modulus_bytes` is the RSA key's signature size (its modulus length).
+bool set_padding(EVP_PKEY_CTX* ctx, std::size_t modulus_bytes) {
+    if (modulus_bytes * 8 < rsa_oaep_min_bits) {
         return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_PADDING) == 1;
     }
     return EVP_PKEY_CTX_set_rsa_padding(ctx, RSA_PKCS1_OAEP_PADDING) == 1 &&
@@ -41,7 +44,7 @@ result<protocol::bytes> encrypt_rsa_premaster(const public_key& server,
     detail::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, server.native(), nullptr));
     std::size_t len = 0;
     if (!ctx || EVP_PKEY_encrypt_init(ctx.get()) != 1 ||
-        !set_padding(ctx.get(), server.description().bits) ||
+        !set_padding(ctx.get(), server.signature_size()) ||
         EVP_PKEY_encrypt(ctx.get(), nullptr, &len, premaster.data(), premaster.size()) != 1) {
         detail::clear_openssl_errors();
         return crypto_error::internal_error;
@@ -69,7 +72,8 @@ result<secure_bytes> decrypt_rsa_premaster(const private_key& server,
     }
     detail::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, server.native(), nullptr));
     std::size_t len = out->size();
-    if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 || !set_padding(ctx.get(), server.bits())) {
+    if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 ||
+        !set_padding(ctx.get(), server.signature_size())) {
         detail::clear_openssl_errors();
         return crypto_error::internal_error;
     }
@@ -98,7 +102,7 @@ result<secure_bytes> decrypt_rsa_premaster_or_random(const private_key& server,
     if (ciphertext.size() == plain->size()) {
         detail::pkey_ctx_ptr ctx(EVP_PKEY_CTX_new_from_pkey(nullptr, server.native(), nullptr));
         if (!ctx || EVP_PKEY_decrypt_init(ctx.get()) != 1 ||
-            !set_padding(ctx.get(), server.bits())) {
+            !set_padding(ctx.get(), server.signature_size())) {
             detail::clear_openssl_errors();
             return crypto_error::internal_error;
         }

@@ -17,6 +17,7 @@ namespace skycast::crypto {
 inline constexpr std::size_t rsa_premaster_len = 48;
 inline constexpr std::size_t ecdh_premaster_len = 20;
 // Moduli of fewer bits use PKCS#1 v1.5 (OAEP's overhead does not fit 48 bytes in 512 bits).
+// Counted, as stock does, in whole modulus bytes * 8: a 765-bit key uses OAEP.
 inline constexpr int rsa_oaep_min_bits = 768;
 
 result<secure_bytes> make_rsa_premaster();

@@ -1,6 +1,9 @@
 #include "crypto/secure_memory.h"
 
+#include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <malloc.h>
 #include <mutex>
 #include <openssl/crypto.h>
 #include <sodium.h>
@@ -18,11 +21,56 @@ constexpr std::size_t openssl_secure_heap_min = 32;
 
 crypto_error g_init_result = crypto_error::init_failed;
 std::once_flag g_init_once;
+bool g_openssl_frees_zeroed = false;
+
+// OpenSSL's PEM/DER decoders copy a private key through ordinary heap buffers
+// before the key reaches the secure heap, and free them without clearing, so
+// the private exponent would linger in freed memory. These allocation hooks
+// clear every block OpenSSL frees or moves. Its per-packet paths do not
+// allocate, so the cost falls on key loading and handshakes only.
+void zeroing_free(void* p, const char*, int) {
+    if (p != nullptr) {
+        sodium_memzero(p, malloc_usable_size(p));
+        std::free(p);
+    }
+}
+
+void* zeroing_malloc(std::size_t n, const char*, int) {
+    return std::malloc(n);
+}
+
+void* zeroing_realloc(void* p, std::size_t n, const char* file, int line) {
+    if (p == nullptr) {
+        return std::malloc(n);
+    }
+    if (n == 0) {
+        zeroing_free(p, file, line);
+        return nullptr;
+    }
+    void* moved = std::malloc(n);
+    if (moved == nullptr) {
+        return nullptr; // the old block stays valid, as realloc() promises
+    }
+    std::memcpy(moved, p, std::min(n, malloc_usable_size(p)));
+    zeroing_free(p, file, line);
+    return moved;
+}
 
 } // namespace
 
 crypto_error initialize() {
     std::call_once(g_init_once, [] {
+        // Only possible before OpenSSL's first allocation: skycast's main()
+        // calls initialize() first; a library user who touched OpenSSL
+        // earlier loses only the clearing (openssl_frees_are_zeroed()).
+        // A program that installed its own allocator (a test counting
+        // allocations) keeps it.
+        CRYPTO_malloc_fn current_malloc = nullptr;
+        CRYPTO_get_mem_functions(&current_malloc, nullptr, nullptr);
+        if (current_malloc == CRYPTO_malloc) {
+            g_openssl_frees_zeroed =
+                CRYPTO_set_mem_functions(zeroing_malloc, zeroing_realloc, zeroing_free) == 1;
+        }
         if (sodium_init() < 0) {
             return;
         }
@@ -35,6 +83,10 @@ crypto_error initialize() {
         g_init_result = crypto_error::ok;
     });
     return g_init_result;
+}
+
+bool openssl_frees_are_zeroed() {
+    return g_openssl_frees_zeroed;
 }
 
 result<secure_bytes> secure_bytes::allocate(std::size_t size) {

@@ -17,7 +17,11 @@ namespace skycast::crypto {
 // Initialises libsodium and OpenSSL's secure heap once per process
 // (thread-safe, idempotent). Every factory in crypto/ calls it; calling it
 // early (at start-up) only moves the cost.
+// It also makes OpenSSL clear every block it frees, which works only if it
+// runs before OpenSSL's first allocation: call it first thing in main().
 crypto_error initialize();
+// Whether initialize() could install the clearing allocator (see above).
+bool openssl_frees_are_zeroed();
 
 // A fixed-size, move-only buffer in guarded memory.
 class secure_bytes {

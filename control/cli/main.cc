@@ -1,10 +1,17 @@
 // skycast: the operator's command-line tool. Each subcommand lives in its own
 // file and registers itself here.
 #include "control/cli/commands.h"
+#include "crypto/secure_memory.h"
 
 #include <CLI/CLI.hpp>
+#include <cstdio>
 
 int main(int argc, char** argv) {
+    // First, before anything can make OpenSSL allocate: see initialize().
+    if (skycast::crypto::initialize() != skycast::crypto::crypto_error::ok) {
+        std::fprintf(stderr, "skycast: cannot initialise libsodium/OpenSSL\n");
+        return 3;
+    }
     CLI::App app{"skycast: reliable multicast file distribution (UFTP 4 compatible)"};
     app.require_subcommand(1);
     skycast::cli::add_decode_command(app);

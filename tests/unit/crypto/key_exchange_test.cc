@@ -1,5 +1,6 @@
 // RSA and ECDH premaster secrets (§5.2).
 #include "crypto/key_exchange.h"
+#include "crypto/key_file.h"
 #include "tests/unit/crypto/key_fixtures.h"
 #include "tests/unit/crypto/test_util.h"
 
@@ -60,6 +61,32 @@ TEST(key_exchange, rsa_512_uses_pkcs1_v15_and_1024_uses_oaep_sha1) {
         auto back = decrypt_rsa_premaster(server, *ct);
         ASSERT_TRUE(back.ok());
         EXPECT_EQ(to_hex(back->span()), to_hex(pm->span()));
+    }
+}
+
+// Stock uftp picks the padding from whole modulus bytes (RSA_size() * 8 <
+// 768), so a 761..767-bit key, whose modulus is 96 bytes, uses OAEP.
+TEST(key_exchange, padding_follows_modulus_bytes_like_stock) {
+    const std::pair<int, int> cases[] = {
+        {760, RSA_PKCS1_PADDING},      // 95 bytes
+        {765, RSA_PKCS1_OAEP_PADDING}, // 96 bytes
+        {768, RSA_PKCS1_OAEP_PADDING},
+    };
+    for (const auto& [bits, padding] : cases) {
+        auto server = generate_rsa_key(bits);
+        ASSERT_TRUE(server.ok()) << bits;
+        auto pub = server->public_part();
+        ASSERT_TRUE(pub.ok());
+        auto pm = make_rsa_premaster();
+        ASSERT_TRUE(pm.ok());
+        auto ct = encrypt_rsa_premaster(*pub, pm->span());
+        ASSERT_TRUE(ct.ok()) << bits;
+        std::vector<std::uint8_t> plain;
+        EXPECT_TRUE(decrypts_with(*server, *ct, padding, plain)) << bits;
+        EXPECT_EQ(to_hex(plain), to_hex(pm->span())) << bits;
+        auto back = decrypt_rsa_premaster(*server, *ct);
+        ASSERT_TRUE(back.ok()) << bits;
+        EXPECT_EQ(to_hex(back->span()), to_hex(pm->span())) << bits;
     }
 }
 
