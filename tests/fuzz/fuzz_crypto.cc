@@ -12,6 +12,7 @@
 #include "crypto/secure_memory.h"
 #include "crypto/signature.h"
 #include "crypto/suites.h"
+#include "tests/fuzz/fuzz_crypto_keys.h"
 #include "tests/fuzz/fuzz_support.h"
 
 #include <array>
@@ -22,40 +23,13 @@ namespace {
 
 using namespace skycast;
 using protocol::hash_type;
-using protocol::key_type;
-using protocol::signature_type;
-
-struct suite_choice {
-    key_type cipher;
-    hash_type hash;
-    signature_type sigtype;
-};
-
-constexpr std::array<suite_choice, 7> suites{{
-    {key_type::aes128_gcm, hash_type::sha256, signature_type::authenc},
-    {key_type::aes256_gcm, hash_type::sha384, signature_type::authenc},
-    {key_type::aes128_ccm, hash_type::sha256, signature_type::authenc},
-    {key_type::aes256_ccm, hash_type::sha1, signature_type::authenc},
-    {key_type::aes128_cbc, hash_type::sha1, signature_type::hmac},
-    {key_type::aes256_cbc, hash_type::sha512, signature_type::hmac},
-    {key_type::des_ede3, hash_type::sha256, signature_type::hmac},
-}};
 
 // One prepared context per suite, made on first use: preparing keys per
 // input would measure OpenSSL's key schedule instead of our parsing.
 crypto::packet_cipher& cipher_for(std::size_t index) {
-    static std::array<std::unique_ptr<crypto::packet_cipher>, suites.size()> contexts;
+    static std::array<std::unique_ptr<crypto::packet_cipher>, fuzz::crypto_suites.size()> contexts;
     if (!contexts[index]) {
-        const auto& c = suites[index];
-        auto s = crypto::make_suite(c.cipher, c.hash, c.sigtype);
-        SKYCAST_FUZZ_CHECK(s.ok());
-        std::vector<std::uint8_t> bytes(crypto::key_block_size(*s));
-        for (std::size_t i = 0; i < bytes.size(); ++i) {
-            bytes[i] = static_cast<std::uint8_t>(0x11 * (i + 1));
-        }
-        auto keys = crypto::key_block::from_bytes(*s, bytes);
-        SKYCAST_FUZZ_CHECK(keys.ok());
-        auto pc = crypto::packet_cipher::create(*s, *keys);
+        auto pc = fuzz::fixed_key_cipher(index);
         SKYCAST_FUZZ_CHECK(pc.ok());
         contexts[index] = std::make_unique<crypto::packet_cipher>(std::move(pc).value());
     }
@@ -66,7 +40,7 @@ void fuzz_open(std::span<const std::uint8_t> input) {
     if (input.empty()) {
         return;
     }
-    auto& pc = cipher_for(input[0] % suites.size());
+    auto& pc = cipher_for(input[0] % fuzz::crypto_suites.size());
     const auto datagram = input.subspan(1);
     std::vector<std::uint8_t> plaintext(datagram.size());
     auto opened = pc.open(datagram, plaintext);

@@ -3,10 +3,9 @@
 // the fuzzer starts from inputs that pass the tag check), and the RSA and EC
 // key blobs and a CLIENT_KEY signature from the reference captures.
 // Built with the fuzz targets: build-fuzz/tests/fuzz/make_crypto_seeds DIR
-#include "crypto/packet_cipher.h"
 #include "crypto/secure_memory.h"
-#include "crypto/suites.h"
 #include "protocol/codec.h"
+#include "tests/fuzz/fuzz_crypto_keys.h"
 
 #include <array>
 #include <cstdio>
@@ -40,32 +39,16 @@ int main(int argc, char** argv) {
         return 2;
     }
     const std::string dir = argv[1];
-    using protocol::hash_type;
-    using protocol::key_type;
-    using protocol::signature_type;
-    // Must match fuzz_crypto.cc's table, in order.
-    const std::array<std::tuple<key_type, hash_type, signature_type>, 7> suites{{
-        {key_type::aes128_gcm, hash_type::sha256, signature_type::authenc},
-        {key_type::aes256_gcm, hash_type::sha384, signature_type::authenc},
-        {key_type::aes128_ccm, hash_type::sha256, signature_type::authenc},
-        {key_type::aes256_ccm, hash_type::sha1, signature_type::authenc},
-        {key_type::aes128_cbc, hash_type::sha1, signature_type::hmac},
-        {key_type::aes256_cbc, hash_type::sha512, signature_type::hmac},
-        {key_type::des_ede3, hash_type::sha256, signature_type::hmac},
-    }};
     std::vector<std::uint8_t> plaintext(64);
     const protocol::message done = protocol::done_msg{.file_id = 1, .client_ids = {0xc0000202}};
     const auto plain_size = protocol::encode_message(done, plaintext);
     plaintext.resize(*plain_size);
-    for (std::size_t i = 0; i < suites.size(); ++i) {
-        const auto& [cipher, hash, sigtype] = suites[i];
-        auto s = crypto::make_suite(cipher, hash, sigtype);
-        std::vector<std::uint8_t> bytes(crypto::key_block_size(*s));
-        for (std::size_t k = 0; k < bytes.size(); ++k) {
-            bytes[k] = static_cast<std::uint8_t>(0x11 * (k + 1));
+    for (std::size_t i = 0; i < fuzz::crypto_suites.size(); ++i) {
+        auto pc = fuzz::fixed_key_cipher(i);
+        if (!pc) {
+            std::fprintf(stderr, "no cipher for suite %zu\n", i);
+            return 1;
         }
-        auto keys = crypto::key_block::from_bytes(*s, bytes);
-        auto pc = crypto::packet_cipher::create(*s, *keys);
         std::vector<std::uint8_t> sealed(pc->sealed_size(plaintext.size()));
         auto n = pc->seal({.seq = 3, .src_id = 0xc0000202, .group_id = 0x12345678}, plaintext, 5,
                           sealed);

@@ -30,6 +30,25 @@ bool decrypts_with(const private_key& key, std::span<const std::uint8_t> ct, int
     return ok;
 }
 
+// Encrypts a fresh premaster to `server` and checks that it decrypts both with
+// `padding` forced (so that is the padding used) and through our own decrypt.
+void expect_premaster_round_trip(const private_key& server, int padding) {
+    auto pub = server.public_part();
+    ASSERT_TRUE(pub.ok());
+    auto pm = make_rsa_premaster();
+    ASSERT_TRUE(pm.ok());
+    auto ct = encrypt_rsa_premaster(*pub, pm->span());
+    ASSERT_TRUE(ct.ok());
+    EXPECT_EQ(ct->size(), server.signature_size()); // modulus bytes
+    std::vector<std::uint8_t> plain;
+    // OAEP's default digest and MGF1 digest in OpenSSL are SHA-1.
+    ASSERT_TRUE(decrypts_with(server, *ct, padding, plain));
+    EXPECT_EQ(to_hex(plain), to_hex(pm->span()));
+    auto back = decrypt_rsa_premaster(server, *ct);
+    ASSERT_TRUE(back.ok());
+    EXPECT_EQ(to_hex(back->span()), to_hex(pm->span()));
+}
+
 } // namespace
 
 TEST(key_exchange, rsa_premaster_is_48_random_bytes) {
@@ -46,21 +65,8 @@ TEST(key_exchange, rsa_512_uses_pkcs1_v15_and_1024_uses_oaep_sha1) {
         {fixtures::rsa_1024_pem, RSA_PKCS1_OAEP_PADDING},
     };
     for (const auto& [pem, padding] : cases) {
-        const auto server = test_util::load_pem(pem);
-        auto pub = server.public_part();
-        ASSERT_TRUE(pub.ok());
-        auto pm = make_rsa_premaster();
-        ASSERT_TRUE(pm.ok());
-        auto ct = encrypt_rsa_premaster(*pub, pm->span());
-        ASSERT_TRUE(ct.ok());
-        EXPECT_EQ(ct->size(), server.signature_size()); // modulus bytes
-        std::vector<std::uint8_t> plain;
-        // OAEP's default digest and MGF1 digest in OpenSSL are SHA-1.
-        ASSERT_TRUE(decrypts_with(server, *ct, padding, plain));
-        EXPECT_EQ(to_hex(plain), to_hex(pm->span()));
-        auto back = decrypt_rsa_premaster(server, *ct);
-        ASSERT_TRUE(back.ok());
-        EXPECT_EQ(to_hex(back->span()), to_hex(pm->span()));
+        SCOPED_TRACE(padding);
+        expect_premaster_round_trip(test_util::load_pem(pem), padding);
     }
 }
 
@@ -73,20 +79,10 @@ TEST(key_exchange, padding_follows_modulus_bytes_like_stock) {
         {768, RSA_PKCS1_OAEP_PADDING},
     };
     for (const auto& [bits, padding] : cases) {
+        SCOPED_TRACE(bits);
         auto server = generate_rsa_key(bits);
-        ASSERT_TRUE(server.ok()) << bits;
-        auto pub = server->public_part();
-        ASSERT_TRUE(pub.ok());
-        auto pm = make_rsa_premaster();
-        ASSERT_TRUE(pm.ok());
-        auto ct = encrypt_rsa_premaster(*pub, pm->span());
-        ASSERT_TRUE(ct.ok()) << bits;
-        std::vector<std::uint8_t> plain;
-        EXPECT_TRUE(decrypts_with(*server, *ct, padding, plain)) << bits;
-        EXPECT_EQ(to_hex(plain), to_hex(pm->span())) << bits;
-        auto back = decrypt_rsa_premaster(*server, *ct);
-        ASSERT_TRUE(back.ok()) << bits;
-        EXPECT_EQ(to_hex(back->span()), to_hex(pm->span())) << bits;
+        ASSERT_TRUE(server.ok());
+        expect_premaster_round_trip(*server, padding);
     }
 }
 
