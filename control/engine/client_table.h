@@ -1,0 +1,78 @@
+#pragma once
+// The sender's clients: a dense vector of small fixed-size entries (an index
+// is a client's handle) and a hash index from UID to that handle. Lookups are
+// O(1) per datagram; only round timers (every 3·GRTT) walk the vector, so
+// 100,000 clients is a matter of memory (~40 bytes each plus the index), not
+// of per-packet work. The index is only looked up, never iterated, so hash
+// order cannot leak into behaviour.
+
+#include <cstdint>
+#include <limits>
+#include <unordered_map>
+#include <vector>
+
+namespace skycast::control::engine {
+
+enum class client_outcome : std::uint8_t {
+    active,    // registered and still in the session
+    completed, // DONE_CONF sent for its COMPLETE(0)
+    lost,      // stopped answering for ROBUST rounds: dropped
+    aborted_by_client,
+    max_passes,        // still missing blocks when max passes ran out
+    excessive_naks,    // NAKed too much too often (max_nak_pct / max_nak_count)
+    aborted_by_sender, // the session was aborted
+    count
+};
+const char* name(client_outcome o);
+
+struct client_entry {
+    std::uint32_t uid = 0;
+    client_outcome outcome = client_outcome::active;
+    // Per-round bookkeeping: heard since the last round, rounds missed in a row.
+    bool heard = false;
+    std::uint8_t missed_rounds = 0;
+    // Per-file flags, reset when a file starts.
+    bool file_answered = false;       // FILEINFO_ACK or COMPLETE seen
+    bool file_needs_data = false;     // answered FILEINFO_ACK: takes part in the passes
+    bool file_done = false;           // COMPLETE seen for the current file
+    bool session_complete = false;    // COMPLETE(0) seen
+    std::uint16_t nak_excess = 0;     // sections NAKed above max_nak_pct, this file
+    std::uint16_t lost_in_file = 0;   // file ID where it was dropped (0: announce/completion)
+    float rtt = 0;                    // last measured RTT, seconds
+    std::uint32_t files_rejected = 0; // COMPLETE with status REJECTED
+};
+static_assert(sizeof(client_entry) <= 32, "client entries stay small: 100k clients in ~3 MiB");
+
+class client_table {
+public:
+    static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
+
+    std::uint32_t find(std::uint32_t uid) const {
+        const auto it = _index.find(uid);
+        return it == _index.end() ? npos : it->second;
+    }
+    // Adds a client, or returns the existing handle.
+    std::uint32_t add(std::uint32_t uid) {
+        const auto [it, inserted] =
+            _index.try_emplace(uid, static_cast<std::uint32_t>(_entries.size()));
+        if (inserted) {
+            _entries.push_back({.uid = uid});
+        }
+        return it->second;
+    }
+    client_entry& operator[](std::uint32_t handle) { return _entries[handle]; }
+    const client_entry& operator[](std::uint32_t handle) const { return _entries[handle]; }
+    std::uint32_t size() const { return static_cast<std::uint32_t>(_entries.size()); }
+    std::vector<client_entry>& entries() { return _entries; }
+    const std::vector<client_entry>& entries() const { return _entries; }
+    void reserve(std::size_t n) {
+        _entries.reserve(n);
+        _index.reserve(n);
+    }
+
+private:
+    std::vector<client_entry> _entries;
+    std::unordered_map<std::uint32_t, std::uint32_t> _index;
+};
+
+} // namespace skycast::control::engine

@@ -1,0 +1,44 @@
+#pragma once
+// The receiver's file-system side of one FILEINFO: a regular file is received
+// into a temp file beside its final name and renamed into place only once
+// every block is there, with the sender's mtime applied first; a directory,
+// symlink or delete is applied at once. A temp file carries temp_marker in
+// its name, so nothing half-received ever looks like the real file, and
+// remove_stale_temp_files() clears what a crashed session left behind.
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace skycast::control::engine {
+
+inline constexpr std::string_view temp_marker = ".~skycast-";
+
+// "<final>.~skycast-<group hex>-<file id>".
+std::string temp_path_for(const std::string& final_path, std::uint32_t group_id,
+                          std::uint16_t file_id);
+
+// Creates an empty temp file (replacing a stale one, never following a link).
+bool create_temp_file(const std::string& temp_path);
+
+// Applies mtime to the temp file and renames it over `final_path`. Refuses
+// to replace a directory. On failure the temp file is removed.
+bool move_into_place(const std::string& temp_path, const std::string& final_path,
+                     std::uint32_t mtime);
+
+// Removes a temp file of an aborted or refused transfer.
+void discard_temp_file(const std::string& temp_path);
+
+// FILEINFO types other than regular files.
+bool make_directory(const std::string& final_path, std::uint32_t mtime);
+bool make_symlink(const std::string& final_path, const std::string& target);
+bool delete_path(const std::string& final_path);
+
+// Deletes every temp file under `destination` (recursively, without
+// following symlinks); returns how many it removed. The receiver engine calls
+// it when it joins a session, which assumes one receiver owns a destination:
+// two concurrent sessions into one directory would remove each other's
+// partial files (they would then be re-sent, never left looking complete).
+std::uint32_t remove_stale_temp_files(const std::string& destination);
+
+} // namespace skycast::control::engine

@@ -1,0 +1,550 @@
+#include "control/engine/receiver_engine.h"
+
+#include "control/engine/path_safety.h"
+#include "control/engine/receive_file.h"
+#include "protocol/codec.h"
+#include "protocol/nak_bitmap.h"
+#include "protocol/quantize.h"
+
+#include <algorithm>
+#include <sys/statvfs.h>
+
+namespace skycast::control::engine {
+
+namespace {
+
+// The floor under every ROBUST-based client timeout (spec §4.4).
+constexpr time_ns min_timeout = ns_per_second;
+// A datagram more than this many behind the newest is dropped (spec §1.2).
+constexpr int seq_window = 5;
+
+std::uint64_t statvfs_free(const std::string& dir) {
+    struct statvfs st {};
+    if (::statvfs(dir.c_str(), &st) != 0) {
+        return 0;
+    }
+    return static_cast<std::uint64_t>(st.f_bavail) * st.f_frsize;
+}
+
+} // namespace
+
+const char* name(receiver_outcome o) {
+    switch (o) {
+    case receiver_outcome::running:
+        return "running";
+    case receiver_outcome::completed:
+        return "completed";
+    case receiver_outcome::completed_unconfirmed:
+        return "completed (DONE_CONF not received)";
+    case receiver_outcome::aborted_by_server:
+        return "aborted by server";
+    case receiver_outcome::timed_out:
+        return "transfer timed out";
+    case receiver_outcome::registration_unconfirmed:
+        return "registration unconfirmed";
+    case receiver_outcome::disk_full:
+        return "not enough disk space";
+    case receiver_outcome::count:
+        break;
+    }
+    return "unknown";
+}
+
+receiver_engine::receiver_engine(receiver_config config, network_port& network,
+                                 receiver_dataplane_port& dataplane)
+    : _config(std::move(config)), _network(network), _dataplane(dataplane) {}
+
+time_ns receiver_engine::next_deadline() const {
+    if (_state == receiver_state::finished || _state == receiver_state::aborted) {
+        return no_deadline;
+    }
+    return std::min({_register_resend, _register_giveup, _inactivity, _nak_deadline,
+                     _complete_resend, _complete_giveup});
+}
+
+time_ns receiver_engine::robust_grtt() const {
+    return std::max(min_timeout, seconds_to_ns(_robust * _grtt));
+}
+
+std::uint16_t receiver_engine::send(const protocol::message& body) {
+    const protocol::uftp_header h{.seq = _seq++,
+                                  .src_id = _config.client_id,
+                                  .group_id = _group_id,
+                                  .group_inst = _group_inst};
+    const auto size = protocol::encode(h, body, _buffer);
+    if (size.ok()) {
+        _network.send(_server, std::span(_buffer).first(*size));
+    }
+    return h.seq;
+}
+
+protocol::timestamp receiver_engine::echo(protocol::timestamp stamp, time_ns received_at,
+                                          time_ns now) const {
+    // The server's own time plus how long we held it (spec §2.2).
+    const time_ns t =
+        time_ns{stamp.sec} * ns_per_second + time_ns{stamp.usec} * 1000 + (now - received_at);
+    return {.sec = static_cast<std::uint32_t>(t / ns_per_second),
+            .usec = static_cast<std::uint32_t>((t % ns_per_second) / 1000)};
+}
+
+bool receiver_engine::listed(const std::vector<std::uint32_t>& ids) const {
+    return std::find(ids.begin(), ids.end(), _config.client_id) != ids.end();
+}
+
+void receiver_engine::touch(time_ns now) {
+    if (_state == receiver_state::between_files || _state == receiver_state::receiving) {
+        _inactivity = now + robust_grtt();
+    }
+}
+
+// --- Dispatch ------------------------------------------------------------------
+
+void receiver_engine::on_datagram(time_ns now, endpoint from,
+                                  std::span<const std::uint8_t> datagram) {
+    ++_stats.datagrams_in;
+    if (_state == receiver_state::finished || _state == receiver_state::aborted) {
+        return;
+    }
+    protocol::datagram d;
+    if (protocol::decode(datagram, d) != protocol::wire_error::ok) {
+        ++_stats.malformed_in;
+        return;
+    }
+    if (_state == receiver_state::listening) {
+        if (const auto* a = std::get_if<protocol::announce_msg>(&d.body)) {
+            handle_announce(now, d.header, from, *a);
+        } else {
+            ++_stats.foreign_in;
+        }
+        return;
+    }
+    // After ANNOUNCE only the announcing server's session counts (spec §8).
+    if (d.header.src_id != _server_id || d.header.group_id != _group_id ||
+        d.header.group_inst != _group_inst) {
+        ++_stats.foreign_in;
+        return;
+    }
+    const auto type = d.type();
+    if (type != protocol::message_type::abort && type != protocol::message_type::keyinfo) {
+        const auto behind = static_cast<std::int16_t>(_max_seq_seen - d.header.seq);
+        if (_seq_seen && behind > seq_window) {
+            ++_stats.seq_out_of_range;
+            return;
+        }
+        if (!_seq_seen || behind < 0) {
+            _max_seq_seen = d.header.seq;
+            _seq_seen = true;
+        }
+    }
+    // Re-arm timers on the advertised GRTT (clients re-arm on changes over 1 ms).
+    _grtt = protocol::unquantize_grtt(d.header.grtt);
+    touch(now);
+    switch (type) {
+    case protocol::message_type::announce:
+        break; // ours again: refreshes the timeout only
+    case protocol::message_type::reg_conf:
+        if (_state == receiver_state::registering &&
+            listed(std::get<protocol::reg_conf_msg>(d.body).client_ids)) {
+            _state = receiver_state::between_files;
+            _register_resend = _register_giveup = no_deadline;
+            touch(now);
+        }
+        break;
+    case protocol::message_type::fileinfo:
+        handle_fileinfo(now, std::get<protocol::fileinfo_msg>(d.body));
+        break;
+    case protocol::message_type::done:
+        handle_done(now, std::get<protocol::done_msg>(d.body));
+        break;
+    case protocol::message_type::done_conf:
+        if (_state == receiver_state::completing &&
+            listed(std::get<protocol::done_conf_msg>(d.body).client_ids)) {
+            end(now, receiver_outcome::completed, "", false);
+        }
+        break;
+    case protocol::message_type::abort:
+        handle_abort(now, std::get<protocol::abort_msg>(d.body));
+        break;
+    default:
+        ++_stats.foreign_in;
+        break;
+    }
+}
+
+void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
+                                      const protocol::announce_msg& m) {
+    if (!m.client_ids.empty() && !listed(m.client_ids)) {
+        ++_stats.not_listed;
+        return;
+    }
+    if (m.enc_info) {
+        ++_stats.encrypted_refused; // the key exchange is not implemented yet
+        return;
+    }
+    if (m.block_size < protocol::min_block_size || m.block_size > protocol::max_block_size) {
+        ++_stats.foreign_in; // a block size outside the protocol's range cannot be received
+        return;
+    }
+    _server_id = h.src_id;
+    _group_id = h.group_id;
+    _group_inst = h.group_inst;
+    _server = from;
+    _block_size = m.block_size;
+    _robust = std::max<std::uint8_t>(1, m.robust);
+    _grtt = protocol::unquantize_grtt(h.grtt);
+    _announce_stamp = m.tstamp;
+    _announce_at = now;
+    _max_seq_seen = h.seq;
+    _seq_seen = true;
+    _state = receiver_state::registering;
+    // Stale temp files of a session that crashed here would look like ours.
+    _stats.temp_files_discarded += remove_stale_temp_files(_config.destination);
+    send_register(now);
+    _register_giveup = now + std::max(min_timeout, seconds_to_ns(4.0 * _robust * _grtt));
+}
+
+void receiver_engine::send_register(time_ns now) {
+    protocol::register_msg r{.tstamp = echo(_announce_stamp, _announce_at, now)};
+    send(r);
+    ++_stats.registers_sent;
+    _register_resend = now + seconds_to_ns(4 * _grtt);
+}
+
+void receiver_engine::send_complete(std::uint16_t file_id, protocol::complete_status status) {
+    protocol::complete_msg c{.file_id = file_id, .status = status};
+    send(c);
+    ++_stats.completes_sent;
+}
+
+void receiver_engine::reject(const protocol::fileinfo_msg& m, std::string why) {
+    ++_stats.files_rejected;
+    _answered[m.file_id] = protocol::complete_status::rejected;
+    _results.push_back({.file_id = m.file_id,
+                        .name = m.name,
+                        .type = m.ftype,
+                        .status = protocol::complete_status::rejected,
+                        .complete = false,
+                        .reason = std::move(why)});
+    send_complete(m.file_id, protocol::complete_status::rejected);
+}
+
+void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg& m) {
+    if (!listed(m.client_ids)) {
+        ++_stats.not_listed;
+        return;
+    }
+    ++_stats.fileinfo_in;
+    if (_state == receiver_state::completing) {
+        return;
+    }
+    if (_state == receiver_state::registering) {
+        // A FILEINFO confirms the registration implicitly (spec §8).
+        _register_resend = _register_giveup = no_deadline;
+        _state = receiver_state::between_files;
+    }
+    if (_has_file && _file.file_id == m.file_id) {
+        // The ACK was lost: answer again (spec §12 #14).
+        protocol::fileinfo_ack_msg ack{.file_id = m.file_id, .tstamp = echo(m.tstamp, now, now)};
+        send(ack);
+        return;
+    }
+    if (const auto it = _answered.find(m.file_id); it != _answered.end()) {
+        send_complete(m.file_id, it->second);
+        return;
+    }
+    if (_has_file) {
+        // The server moved on without us finishing: that file is lost.
+        drop_current_file();
+    }
+    if (const auto p = check_relative_name(m.name); p != name_problem::none) {
+        reject(m, std::string(name(p)));
+        return;
+    }
+    if (const auto p = prepare_parents(_config.destination, m.name); p != name_problem::none) {
+        reject(m, std::string(name(p)));
+        return;
+    }
+    const std::string final_path = _config.destination + "/" + m.name;
+    switch (m.ftype) {
+    case protocol::file_type::directory:
+    case protocol::file_type::symlink:
+    case protocol::file_type::delete_: {
+        bool ok = false;
+        if (m.ftype == protocol::file_type::directory) {
+            ok = make_directory(final_path, m.ftstamp);
+        } else if (m.ftype == protocol::file_type::symlink) {
+            ok = !m.link.empty() && make_symlink(final_path, m.link);
+        } else {
+            ok = delete_path(final_path);
+        }
+        if (!ok) {
+            reject(m, "cannot apply to the file system");
+            return;
+        }
+        _answered[m.file_id] = protocol::complete_status::normal;
+        _results.push_back(
+            {.file_id = m.file_id, .name = m.name, .type = m.ftype, .complete = true});
+        send_complete(m.file_id, protocol::complete_status::normal);
+        return;
+    }
+    case protocol::file_type::regular:
+        break;
+    default:
+        reject(m, "unsupported file type");
+        return;
+    }
+    auto layout = protocol::section_layout::make(m.size, _block_size);
+    if (!layout.ok()) {
+        reject(m, "file too large for UFTP block counters");
+        return;
+    }
+    const std::uint64_t free = _config.free_space ? _config.free_space(_config.destination)
+                                                  : statvfs_free(_config.destination);
+    if (m.size > free) {
+        // Stock aborts the whole session here, and so do we (spec §8).
+        _results.push_back({.file_id = m.file_id,
+                            .name = m.name,
+                            .type = m.ftype,
+                            .status = protocol::complete_status::rejected,
+                            .reason = "Not enough disk space"});
+        end(now, receiver_outcome::disk_full, "Not enough disk space", true);
+        return;
+    }
+    const std::string temp = temp_path_for(final_path, _group_id, m.file_id);
+    if (!create_temp_file(temp)) {
+        reject(m, "cannot create temp file");
+        return;
+    }
+    if (!_dataplane.open_for_receive({.sender_id = _server_id,
+                                      .group_id = _group_id,
+                                      .file_id = m.file_id,
+                                      .layout = *layout,
+                                      .temp_path = temp})) {
+        discard_temp_file(temp);
+        reject(m, "dataplane cannot open file");
+        return;
+    }
+    _has_file = true;
+    _file = {.file_id = m.file_id,
+             .type = m.ftype,
+             .final_path = final_path,
+             .temp_path = temp,
+             .layout = *layout,
+             .mtime = m.ftstamp,
+             .fileinfo_stamp = m.tstamp,
+             .fileinfo_at = now,
+             .section_done = std::vector<bool>(layout->sections(), false),
+             .result_index = _results.size()};
+    _results.push_back({.file_id = m.file_id, .name = m.name, .type = m.ftype});
+    _state = receiver_state::receiving;
+    touch(now);
+    protocol::fileinfo_ack_msg ack{.file_id = m.file_id, .tstamp = echo(m.tstamp, now, now)};
+    send(ack);
+}
+
+void receiver_engine::on_data(time_ns now, std::uint16_t file_id, std::uint16_t section,
+                              std::uint16_t seq) {
+    if (_state == receiver_state::listening || _state == receiver_state::finished ||
+        _state == receiver_state::aborted) {
+        return;
+    }
+    if (static_cast<std::int16_t>(_max_seq_seen - seq) < 0) {
+        _max_seq_seen = seq;
+    }
+    // Data for anyone is a sign of life of the server: a client that has its
+    // file must not time out while others are served (spec §8).
+    touch(now);
+    if (_state != receiver_state::receiving || !_has_file || file_id != _file.file_id) {
+        return;
+    }
+    if (section > _file.highest_section_seen) {
+        // Sections before this one are over for this pass: NAK them soon.
+        _file.highest_section_seen = section;
+        _file.nak_upto = std::max<std::uint32_t>(_file.nak_upto, section);
+        if (_nak_deadline == no_deadline) {
+            _nak_deadline = now + seconds_to_ns(_grtt);
+        }
+    }
+}
+
+void receiver_engine::handle_done(time_ns now, const protocol::done_msg& m) {
+    if (!listed(m.client_ids)) {
+        ++_stats.not_listed;
+        return;
+    }
+    if (m.file_id == 0) {
+        if (_has_file) {
+            drop_current_file(); // the server finished without us on that file
+        }
+        if (_state != receiver_state::completing) {
+            _state = receiver_state::completing;
+            _inactivity = no_deadline;
+            _nak_deadline = no_deadline;
+            _complete_giveup = now + std::max(min_timeout, seconds_to_ns(4.0 * _robust * _grtt));
+        }
+        send_complete(0, protocol::complete_status::normal);
+        _complete_resend = now + seconds_to_ns(4 * _grtt);
+        return;
+    }
+    if (_has_file && m.file_id == _file.file_id) {
+        if (try_finish_file(now)) {
+            return;
+        }
+        _file.asked = true;
+        _file.nak_upto = std::max<std::uint32_t>(_file.nak_upto, m.section + 1u);
+        if (_nak_deadline == no_deadline) {
+            _nak_deadline = now + seconds_to_ns(_grtt);
+        }
+        return;
+    }
+    if (const auto it = _answered.find(m.file_id); it != _answered.end()) {
+        send_complete(m.file_id, it->second); // our COMPLETE was lost
+    }
+}
+
+void receiver_engine::handle_abort(time_ns now, const protocol::abort_msg& m) {
+    if (m.host != 0 && m.host != _config.client_id) {
+        ++_stats.not_listed;
+        return;
+    }
+    end(now, receiver_outcome::aborted_by_server, m.message, false);
+}
+
+bool receiver_engine::try_finish_file(time_ns now) {
+    if (!_dataplane.complete(_file.file_id)) {
+        return false;
+    }
+    file_result& r = _results[_file.result_index];
+    const bool flushed = _dataplane.close_file(_file.file_id);
+    // Only a fully written file moves into place; anything else is removed.
+    if (flushed && move_into_place(_file.temp_path, _file.final_path, _file.mtime)) {
+        r.complete = true;
+        ++_stats.files_received;
+        _answered[_file.file_id] = protocol::complete_status::normal;
+        send_complete(_file.file_id, protocol::complete_status::normal);
+    } else {
+        if (!flushed) {
+            discard_temp_file(_file.temp_path);
+        }
+        ++_stats.move_failed;
+        r.status = protocol::complete_status::rejected;
+        r.reason = flushed ? "cannot move into place" : "write failed";
+        _answered[_file.file_id] = protocol::complete_status::rejected;
+        send_complete(_file.file_id, protocol::complete_status::rejected);
+    }
+    _has_file = false;
+    _nak_deadline = no_deadline;
+    _state = receiver_state::between_files;
+    touch(now);
+    return true;
+}
+
+void receiver_engine::nak_timer(time_ns now) {
+    ++_stats.nak_timer_fired;
+    if (!_has_file || _state != receiver_state::receiving) {
+        return;
+    }
+    if (_file.asked && try_finish_file(now)) {
+        return;
+    }
+    const auto& layout = _file.layout;
+    std::vector<std::uint8_t> naks(protocol::nak_bitmap_bytes(layout.max_section_blocks()));
+    bool sent = false;
+    // On DONE with nothing found in the covered range, rescan every section.
+    for (int scan = 0; scan < 2 && !sent; ++scan) {
+        const std::uint32_t upto =
+            scan == 0 ? std::min(_file.nak_upto, layout.sections()) : layout.sections();
+        for (std::uint32_t s = 0; s < upto; ++s) {
+            if (_file.section_done[s]) {
+                continue;
+            }
+            const std::uint32_t missing = _dataplane.missing_in_section(_file.file_id, s, naks);
+            if (missing == 0) {
+                _file.section_done[s] = true;
+                continue;
+            }
+            protocol::status_msg st{.file_id = _file.file_id,
+                                    .section = static_cast<std::uint16_t>(s),
+                                    .naks = std::span<const std::uint8_t>(naks).first(
+                                        protocol::nak_bitmap_bytes(layout.blocks_in_section(s)))};
+            send(st);
+            ++_stats.status_sent;
+            sent = true;
+        }
+        if (!_file.asked) {
+            break;
+        }
+    }
+    _file.asked = false;
+}
+
+void receiver_engine::drop_current_file() {
+    _dataplane.close_file(_file.file_id);
+    discard_temp_file(_file.temp_path);
+    ++_stats.temp_files_discarded;
+    _results[_file.result_index].reason = "abandoned by the server";
+    _has_file = false;
+    _nak_deadline = no_deadline;
+    if (_state == receiver_state::receiving) {
+        _state = receiver_state::between_files;
+    }
+}
+
+void receiver_engine::end(time_ns /*now*/, receiver_outcome outcome, std::string reason,
+                          bool tell_server) {
+    if (_has_file) {
+        drop_current_file();
+    }
+    if (tell_server) {
+        protocol::abort_msg ab{.host = 0, .message = reason.substr(0, 299)};
+        send(ab);
+    }
+    _outcome = outcome;
+    _reason = std::move(reason);
+    _state =
+        outcome == receiver_outcome::completed || outcome == receiver_outcome::completed_unconfirmed
+            ? receiver_state::finished
+            : receiver_state::aborted;
+    if (outcome == receiver_outcome::timed_out ||
+        outcome == receiver_outcome::registration_unconfirmed ||
+        outcome == receiver_outcome::completed_unconfirmed) {
+        ++_stats.timeouts;
+    }
+    _register_resend = _register_giveup = _inactivity = _nak_deadline = no_deadline;
+    _complete_resend = _complete_giveup = no_deadline;
+}
+
+void receiver_engine::abort(time_ns now, const std::string& reason) {
+    if (_state == receiver_state::finished || _state == receiver_state::aborted) {
+        return;
+    }
+    end(now, receiver_outcome::aborted_by_server, reason, _state != receiver_state::listening);
+}
+
+void receiver_engine::on_timer(time_ns now) {
+    if (_register_giveup <= now) {
+        end(now, receiver_outcome::registration_unconfirmed, "Registration unconfirmed", true);
+        return;
+    }
+    if (_complete_giveup <= now) {
+        end(now, receiver_outcome::completed_unconfirmed, "", false);
+        return;
+    }
+    if (_inactivity <= now) {
+        end(now, receiver_outcome::timed_out, "Transfer timed out", true);
+        return;
+    }
+    if (_register_resend <= now) {
+        send_register(now);
+    }
+    if (_complete_resend <= now) {
+        send_complete(0, protocol::complete_status::normal);
+        _complete_resend = now + seconds_to_ns(4 * _grtt);
+    }
+    if (_nak_deadline <= now) {
+        _nak_deadline = no_deadline;
+        nak_timer(now);
+    }
+}
+
+} // namespace skycast::control::engine

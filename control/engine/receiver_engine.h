@@ -1,0 +1,183 @@
+#pragma once
+// The receiver (client) role of UFTP 4 as an event-driven state machine
+// (spec §1.4, §3.3, §4.4, §8): join on ANNOUNCE, register, accept or refuse
+// each FILEINFO (path checks, free space), receive into a temp file through
+// the dataplane seam, NAK at section ends and on DONE, COMPLETE, apply the
+// mtime and move the file into place only when every block is there, and the
+// completion phase. Every client timeout of §4.4 is a deadline here.
+//
+// Driven from outside with `now`: on_datagram() for control messages,
+// on_data() when the dataplane has stored FILESEGs, on_timer() at
+// next_deadline(). Sessions without encryption only: an ANNOUNCE carrying
+// EXT_ENC_INFO is refused (counted in encrypted_refused) until the key
+// exchange is implemented.
+
+#include "control/engine/ports.h"
+#include "control/engine/session_config.h"
+#include "protocol/blocks.h"
+#include "protocol/messages.h"
+
+#include <array>
+#include <cstdint>
+#include <map>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace skycast::control::engine {
+
+struct receiver_stats {
+    std::uint64_t datagrams_in = 0;
+    std::uint64_t malformed_in = 0;      // failed to decode
+    std::uint64_t foreign_in = 0;        // not from our session's server: ignored
+    std::uint64_t seq_out_of_range = 0;  // more than 5 behind the newest (spec §1.2): dropped
+    std::uint64_t not_listed = 0;        // a message for other clients
+    std::uint64_t encrypted_refused = 0; // an encrypted session was announced: not supported yet
+    std::uint64_t registers_sent = 0;
+    std::uint64_t fileinfo_in = 0;
+    std::uint64_t files_received = 0;
+    std::uint64_t files_rejected = 0; // bad name, path through a symlink, cannot open
+    std::uint64_t status_sent = 0;
+    std::uint64_t completes_sent = 0;
+    std::uint64_t nak_timer_fired = 0;
+    std::uint64_t move_failed = 0; // temp file could not be moved into place
+    std::uint64_t temp_files_discarded = 0;
+    std::uint64_t timeouts = 0; // one of the §4.4 timeouts ended the session
+};
+
+enum class receiver_state : std::uint8_t {
+    listening,   // waiting for an ANNOUNCE
+    registering, // REGISTER sent, no REG_CONF yet
+    between_files,
+    receiving,
+    completing, // COMPLETE(0) sent, waiting for DONE_CONF
+    finished,
+    aborted,
+};
+
+// How a session ended for this receiver.
+enum class receiver_outcome : std::uint8_t {
+    running,
+    completed,             // DONE_CONF received
+    completed_unconfirmed, // COMPLETE(0) never confirmed; files are in place
+    aborted_by_server,
+    timed_out, // "Transfer timed out"
+    registration_unconfirmed,
+    disk_full, // "Not enough disk space"
+    count
+};
+const char* name(receiver_outcome o);
+
+// What the receiver did with one FILEINFO.
+struct file_result {
+    std::uint16_t file_id = 0;
+    std::string name;
+    protocol::file_type type = protocol::file_type::regular;
+    protocol::complete_status status = protocol::complete_status::normal;
+    bool complete = false; // in place (or applied) in the destination
+    std::string reason;    // why it was rejected, if it was
+};
+
+class receiver_engine {
+public:
+    receiver_engine(receiver_config config, network_port& network,
+                    receiver_dataplane_port& dataplane);
+
+    void on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram);
+    // The dataplane saw a FILESEG of this session for `file_id`/`section`
+    // (stored or not): restarts the inactivity timer and, for the file being
+    // received, arms the section-end NAK timer (spec §3.3). The dataplane may
+    // batch these: one call per section change is enough. `seq` is the
+    // FILESEG's header sequence number: the window of §1.2 must follow the
+    // data too, or a pass of more than 32768 blocks between two control
+    // messages would make the next DONE look 5+ behind (16-bit wrap).
+    void on_data(time_ns now, std::uint16_t file_id, std::uint16_t section, std::uint16_t seq);
+    void on_timer(time_ns now);
+    // Leaves the session: ABORT to the server, temp file removed.
+    void abort(time_ns now, const std::string& reason);
+
+    time_ns next_deadline() const;
+    receiver_state state() const { return _state; }
+    receiver_outcome outcome() const { return _outcome; }
+    const std::string& reason() const { return _reason; }
+    const receiver_stats& stats() const { return _stats; }
+    const std::vector<file_result>& files() const { return _results; }
+    double grtt() const { return _grtt; }
+
+private:
+    struct current_file {
+        std::uint16_t file_id = 0;
+        protocol::file_type type = protocol::file_type::regular;
+        std::string final_path;
+        std::string temp_path;
+        protocol::section_layout layout;
+        std::uint32_t mtime = 0;
+        protocol::timestamp fileinfo_stamp;
+        time_ns fileinfo_at = 0;
+        std::vector<bool> section_done;
+        std::uint32_t highest_section_seen = 0;
+        std::uint32_t nak_upto = 0; // sections [0, nak_upto) are due for NAKs
+        bool asked = false;         // a DONE asked for status
+        std::size_t result_index = 0;
+    };
+
+    std::uint16_t send(const protocol::message& body);
+    protocol::timestamp echo(protocol::timestamp stamp, time_ns received_at, time_ns now) const;
+    bool listed(const std::vector<std::uint32_t>& ids) const;
+    time_ns robust_grtt() const;
+
+    void handle_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
+                         const protocol::announce_msg& m);
+    void handle_fileinfo(time_ns now, const protocol::fileinfo_msg& m);
+    void handle_done(time_ns now, const protocol::done_msg& m);
+    void handle_abort(time_ns now, const protocol::abort_msg& m);
+    void send_register(time_ns now);
+    void send_complete(std::uint16_t file_id, protocol::complete_status status);
+    void reject(const protocol::fileinfo_msg& m, std::string why);
+    void nak_timer(time_ns now);
+    // Checks the open file; when complete, closes it, moves it into place and
+    // sends COMPLETE. Returns true if the file is finished.
+    bool try_finish_file(time_ns now);
+    void drop_current_file();
+    void end(time_ns now, receiver_outcome outcome, std::string reason, bool tell_server);
+    void touch(time_ns now);
+
+    receiver_config _config;
+    network_port& _network;
+    receiver_dataplane_port& _dataplane;
+    receiver_stats _stats;
+    receiver_state _state = receiver_state::listening;
+    receiver_outcome _outcome = receiver_outcome::running;
+    std::string _reason;
+
+    // The session, from its ANNOUNCE.
+    std::uint32_t _server_id = 0;
+    std::uint32_t _group_id = 0;
+    std::uint8_t _group_inst = 0;
+    endpoint _server;
+    std::uint16_t _block_size = 0;
+    std::uint8_t _robust = 20;
+    double _grtt = 0.5;
+    protocol::timestamp _announce_stamp;
+    time_ns _announce_at = 0;
+    std::uint16_t _seq = 0;          // our own header sequence counter
+    std::uint16_t _max_seq_seen = 0; // the server's
+    bool _seq_seen = false;
+
+    bool _has_file = false;
+    current_file _file;
+    // Answers already given, to repeat when the server repeats itself.
+    std::map<std::uint16_t, protocol::complete_status> _answered;
+    std::vector<file_result> _results;
+
+    time_ns _register_resend = no_deadline;
+    time_ns _register_giveup = no_deadline;
+    time_ns _inactivity = no_deadline;
+    time_ns _nak_deadline = no_deadline;
+    time_ns _complete_resend = no_deadline;
+    time_ns _complete_giveup = no_deadline;
+
+    std::array<std::uint8_t, protocol::max_datagram_size> _buffer{};
+};
+
+} // namespace skycast::control::engine

@@ -1,0 +1,809 @@
+#include "control/engine/sender_engine.h"
+
+#include "protocol/codec.h"
+#include "protocol/nak_bitmap.h"
+#include "protocol/quantize.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace skycast::control::engine {
+
+namespace {
+
+// Extra copies of a per-client ABORT, one per following round.
+constexpr std::uint8_t abort_repeats = 2;
+// At least one ANNOUNCE, whatever the configuration says.
+constexpr std::uint32_t announce_public_rounds_min = 1;
+
+std::uint64_t count_bits(const std::vector<std::uint64_t>& words) {
+    std::uint64_t n = 0;
+    for (auto w : words) {
+        n += static_cast<std::uint64_t>(__builtin_popcountll(w));
+    }
+    return n;
+}
+
+// Data bytes of the blocks set in `words`.
+std::uint64_t bytes_of(const protocol::section_layout& layout,
+                       const std::vector<std::uint64_t>& words) {
+    const std::uint64_t n = count_bits(words);
+    if (n == 0) {
+        return 0;
+    }
+    const std::uint32_t last = layout.blocks() - 1;
+    const bool has_last = ((words[last >> 6] >> (last & 63)) & 1) != 0;
+    return (n - (has_last ? 1 : 0)) * layout.block_size() +
+           (has_last ? layout.block_bytes(last) : 0);
+}
+
+std::size_t words_for(std::uint32_t blocks) {
+    return (std::size_t{blocks} + 63) / 64;
+}
+
+} // namespace
+
+const char* name(client_outcome o) {
+    switch (o) {
+    case client_outcome::active:
+        return "active";
+    case client_outcome::completed:
+        return "completed";
+    case client_outcome::lost:
+        return "lost (stopped answering)";
+    case client_outcome::aborted_by_client:
+        return "aborted by client";
+    case client_outcome::max_passes:
+        return "max passes exceeded";
+    case client_outcome::excessive_naks:
+        return "excessive NAKs";
+    case client_outcome::aborted_by_sender:
+        return "session aborted";
+    case client_outcome::count:
+        break;
+    }
+    return "unknown";
+}
+
+sender_engine::sender_engine(sender_config config, std::vector<file_entry> files,
+                             network_port& network, sender_dataplane_port& dataplane,
+                             sequence_counter& seq)
+    : _config(std::move(config)), _files(std::move(files)), _network(network),
+      _dataplane(dataplane), _seq(seq),
+      _grtt(_config.grtt_init, _config.grtt_min, _config.grtt_max) {
+    // Sorted and unique: REGISTERs look themselves up by binary search, not a
+    // scan of the list (100,000 hosts is a valid closed group).
+    std::sort(_config.host_list.begin(), _config.host_list.end());
+    _config.host_list.erase(std::unique(_config.host_list.begin(), _config.host_list.end()),
+                            _config.host_list.end());
+    _clients.reserve(_config.host_list.size());
+}
+
+protocol::uftp_header sender_engine::header() {
+    return {.seq = _seq.next(),
+            .src_id = _config.sender_id,
+            .group_id = _config.group_id,
+            .group_inst = _config.group_inst,
+            .grtt = protocol::quantize_grtt(_grtt.grtt()),
+            .gsize = protocol::quantize_group_size(_active)};
+}
+
+protocol::timestamp sender_engine::stamp(time_ns now) const {
+    return {.sec = static_cast<std::uint32_t>(now / ns_per_second),
+            .usec = static_cast<std::uint32_t>((now % ns_per_second) / 1000)};
+}
+
+void sender_engine::send(endpoint to, const protocol::message& body) {
+    const auto size = protocol::encode(header(), body, _buffer);
+    if (size.ok()) {
+        _network.send(to, std::span(_buffer).first(*size));
+    }
+}
+
+template <class Msg>
+void sender_engine::send_listing(endpoint to, Msg body, const std::vector<std::uint32_t>& ids) {
+    const std::size_t per = std::max<std::size_t>(1, _config.block_size / 4);
+    for (std::size_t i = 0; i < ids.size(); i += per) {
+        body.client_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(i),
+                               ids.begin() +
+                                   static_cast<std::ptrdiff_t>(std::min(ids.size(), i + per)));
+        send(to, body);
+    }
+}
+
+time_ns sender_engine::next_deadline() const {
+    if (_phase == sender_phase::finished || _phase == sender_phase::idle) {
+        return no_deadline;
+    }
+    return std::min({_round_deadline, _rewind_deadline, _finish_deadline});
+}
+
+void sender_engine::start(time_ns now) {
+    if (_phase != sender_phase::idle) {
+        return;
+    }
+    _phase = sender_phase::announce;
+    _rounds = 0;
+    announce_round(now);
+}
+
+void sender_engine::on_timer(time_ns now) {
+    if (_phase == sender_phase::finished || _phase == sender_phase::idle) {
+        return;
+    }
+    if (_finish_deadline <= now) {
+        _finish_deadline = no_deadline;
+        if (_phase == sender_phase::announce) {
+            end_announce(now);
+        } else if (_phase == sender_phase::completion) {
+            finish(now, "");
+        }
+        return;
+    }
+    if (_rewind_deadline <= now) {
+        _rewind_deadline = no_deadline;
+        rewind(now);
+        return;
+    }
+    if (_round_deadline <= now) {
+        _round_deadline = no_deadline;
+        _grtt.end_round();
+        resend_aborts();
+        switch (_phase) {
+        case sender_phase::announce:
+            announce_round(now);
+            break;
+        case sender_phase::fileinfo:
+            fileinfo_round(now);
+            break;
+        case sender_phase::done_wait:
+            done_round(now);
+            break;
+        case sender_phase::completion:
+            completion_round(now);
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+// --- Announce / register ----------------------------------------------------
+
+void sender_engine::announce_round(time_ns now) {
+    const bool closed = !_config.host_list.empty();
+    const std::uint32_t limit =
+        closed ? _config.robust : std::max(announce_public_rounds_min, _config.announce_rounds);
+    if (_rounds >= limit) {
+        end_announce(now);
+        return;
+    }
+    ++_rounds;
+    ++_stats.announce_rounds;
+    protocol::announce_msg a{
+        .robust = _config.robust, .block_size = _config.block_size, .tstamp = stamp(now)};
+    a.public_addr.bytes = {static_cast<std::uint8_t>(_config.public_group.address >> 24),
+                           static_cast<std::uint8_t>(_config.public_group.address >> 16),
+                           static_cast<std::uint8_t>(_config.public_group.address >> 8),
+                           static_cast<std::uint8_t>(_config.public_group.address)};
+    a.private_addr.bytes = {static_cast<std::uint8_t>(_config.private_group.address >> 24),
+                            static_cast<std::uint8_t>(_config.private_group.address >> 16),
+                            static_cast<std::uint8_t>(_config.private_group.address >> 8),
+                            static_cast<std::uint8_t>(_config.private_group.address)};
+    if (closed) {
+        // Resends list only the hosts that have not registered (spec §2.1).
+        std::vector<std::uint32_t> missing;
+        for (auto uid : _config.host_list) {
+            if (_clients.find(uid) == client_table::npos) {
+                missing.push_back(uid);
+            }
+        }
+        send_listing(_config.public_group, a, missing);
+    } else {
+        send(_config.public_group, a);
+    }
+    _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+}
+
+void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h, endpoint from,
+                                    const protocol::register_msg& m) {
+    const std::uint32_t uid = h.src_id;
+    const bool closed = !_config.host_list.empty();
+    if (closed && !std::binary_search(_config.host_list.begin(), _config.host_list.end(), uid)) {
+        ++_stats.not_in_host_list;
+        protocol::abort_msg ab{.host = uid, .message = "Not in host list"};
+        send(from, ab);
+        return;
+    }
+    std::uint32_t handle = _clients.find(uid);
+    if (handle == client_table::npos) {
+        if (_phase != sender_phase::announce) {
+            ++_stats.late_registers;
+            return;
+        }
+        if (!m.client_ids.empty()) {
+            // A plain client cannot register others; proxies are not supported yet.
+            ++_stats.unexpected_in;
+            return;
+        }
+        handle = _clients.add(uid);
+        ++_active;
+        ++_stats.registers;
+    } else {
+        ++_stats.duplicate_registers;
+        if (_clients[handle].outcome != client_outcome::active) {
+            return;
+        }
+    }
+    sample_rtt(now, handle, m.tstamp);
+    protocol::reg_conf_msg conf;
+    conf.client_ids.push_back(uid);
+    send(_config.private_group, conf);
+    if (closed && _phase == sender_phase::announce && !_announce_closing &&
+        _clients.size() == _config.host_list.size()) {
+        // Everyone answered: one more GRTT for late packets, then go (spec §4.3).
+        _announce_closing = true;
+        _round_deadline = no_deadline;
+        _finish_deadline = now + seconds_to_ns(_grtt.grtt());
+    }
+}
+
+void sender_engine::end_announce(time_ns now) {
+    _round_deadline = no_deadline;
+    _finish_deadline = no_deadline;
+    if (_active == 0) {
+        finish(now, "no client answered ANNOUNCE");
+        return;
+    }
+    _file_index = 0;
+    begin_file(now);
+}
+
+void sender_engine::sample_rtt(time_ns now, std::uint32_t handle, protocol::timestamp echoed) {
+    const time_ns echoed_ns = time_ns{echoed.sec} * ns_per_second + time_ns{echoed.usec} * 1000;
+    if (echoed_ns == 0 || echoed_ns > now) {
+        return; // no timestamp, or one from the future: not a measurement
+    }
+    const double rtt = static_cast<double>(now - echoed_ns) / 1e9;
+    _clients[handle].rtt = static_cast<float>(rtt);
+    _grtt.sample(rtt);
+}
+
+// --- Per file ----------------------------------------------------------------
+
+void sender_engine::begin_file(time_ns now) {
+    while (_file_index < _files.size()) {
+        const file_entry& f = _files[_file_index];
+        auto layout = protocol::section_layout::make(
+            f.type == protocol::file_type::regular ? f.size : 0, _config.block_size);
+        if (!layout.ok()) {
+            ++_stats.files_skipped;
+            ++_file_index;
+            continue;
+        }
+        _layout = *layout;
+        break;
+    }
+    if (_file_index >= _files.size()) {
+        begin_completion(now);
+        return;
+    }
+    // File IDs count 1, 2, ... and wrap skipping 0 (spec §2.7).
+    _file_id = static_cast<std::uint16_t>(_file_id == 0xFFFF ? 1 : _file_id + 1);
+    _pending_answer = 0;
+    _need_data = 0;
+    _pending_done = 0;
+    _pass = 0;
+    _naks.assign(words_for(_layout.blocks()), 0);
+    _naks_pending = false;
+    for (auto& c : _clients.entries()) {
+        c.file_answered = false;
+        c.file_needs_data = false;
+        c.file_done = false;
+        c.nak_excess = 0;
+        c.heard = false;
+        c.missed_rounds = 0;
+        if (c.outcome == client_outcome::active) {
+            ++_pending_answer;
+        }
+    }
+    _phase = sender_phase::fileinfo;
+    _rounds = 0;
+    fileinfo_round(now);
+}
+
+template <class Due>
+std::vector<std::uint32_t> sender_engine::round_roll_call(time_ns now, Due&& due) {
+    std::vector<std::uint32_t> ids;
+    // Collect first, drop after: remove_client() may advance the phase.
+    std::vector<std::uint32_t> drop;
+    for (std::uint32_t h = 0; h < _clients.size(); ++h) {
+        client_entry& c = _clients[h];
+        if (c.outcome != client_outcome::active || !due(c)) {
+            continue;
+        }
+        if (_rounds > 0) {
+            c.missed_rounds = c.heard ? 0 : static_cast<std::uint8_t>(c.missed_rounds + 1);
+        }
+        c.heard = false;
+        if (c.missed_rounds >= _config.robust) {
+            drop.push_back(h);
+        } else {
+            ids.push_back(c.uid);
+        }
+    }
+    const sender_phase phase = _phase;
+    for (auto h : drop) {
+        remove_client(now, h, client_outcome::lost, nullptr);
+    }
+    if (_phase != phase) {
+        ids.clear(); // the drops ended the phase: nothing to send in this round
+    }
+    return ids;
+}
+
+void sender_engine::fileinfo_round(time_ns now) {
+    auto ids = round_roll_call(now, [](const client_entry& c) { return !c.file_answered; });
+    if (_phase != sender_phase::fileinfo) {
+        return;
+    }
+    if (ids.empty()) {
+        after_fileinfo(now);
+        return;
+    }
+    ++_rounds;
+    ++_stats.fileinfo_rounds;
+    const file_entry& f = _files[_file_index];
+    protocol::fileinfo_msg fi{.file_id = _file_id,
+                              .ftype = f.type,
+                              .size = f.type == protocol::file_type::regular ? f.size : 0,
+                              .ftstamp = f.mtime,
+                              .tstamp = stamp(now),
+                              .name = f.name,
+                              .link = f.link};
+    send_listing(_config.private_group, fi, ids);
+    _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+}
+
+void sender_engine::after_fileinfo(time_ns now) {
+    _round_deadline = no_deadline;
+    if (_need_data == 0 || _pending_done == 0) {
+        end_file(now);
+        return;
+    }
+    std::vector<std::uint64_t> all(words_for(_layout.blocks()), 0);
+    for (std::uint32_t n = 0; n < _layout.blocks(); ++n) {
+        all[n >> 6] |= std::uint64_t{1} << (n & 63);
+    }
+    start_pass(now, std::move(all));
+}
+
+void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks) {
+    ++_pass;
+    if (_layout.blocks() > 0) {
+        ++_stats.passes; // an empty file is answered by DONE alone: no pass on the wire
+    }
+    const std::uint64_t n = count_bits(blocks);
+    const std::uint64_t bytes = bytes_of(_layout, blocks);
+    _stats.blocks_sent += n;
+    _stats.bytes_sent += bytes;
+    if (_pass > 1) {
+        _stats.blocks_resent += n;
+        _stats.bytes_resent += bytes;
+    }
+    _naks.assign(_naks.size(), 0);
+    _naks_pending = false;
+    _rounds = 0;
+    _round_deadline = no_deadline;
+    if (_layout.blocks() == 0) {
+        // An empty file has no blocks to send: straight to DONE.
+        pass_ended(now);
+        return;
+    }
+    _phase = sender_phase::data;
+    _dataplane.start_pass({.file_id = _file_id,
+                           .source_path = _files[_file_index].source_path,
+                           .layout = _layout,
+                           .pass = _pass,
+                           .blocks = std::move(blocks)});
+}
+
+void sender_engine::on_pass_end(time_ns now, std::uint16_t file_id) {
+    if (_phase != sender_phase::data || file_id != _file_id) {
+        return;
+    }
+    pass_ended(now);
+}
+
+void sender_engine::pass_ended(time_ns now) {
+    _phase = sender_phase::done_wait;
+    _rounds = 0;
+    for (auto& c : _clients.entries()) {
+        c.heard = false;
+        c.missed_rounds = 0;
+    }
+    if (_naks_pending) {
+        // NAKs from section ends of this pass: rewind after 3·GRTT (spec §3.2).
+        _rewind_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+    }
+    done_round(now);
+}
+
+void sender_engine::done_round(time_ns now) {
+    auto ids = round_roll_call(
+        now, [](const client_entry& c) { return c.file_needs_data && !c.file_done; });
+    if (_phase != sender_phase::done_wait) {
+        return;
+    }
+    if (ids.empty()) {
+        end_file(now);
+        return;
+    }
+    ++_rounds;
+    ++_stats.done_rounds;
+    protocol::done_msg d{.file_id = _file_id, .section = _layout.last_section()};
+    send_listing(_config.private_group, d, ids);
+    _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+}
+
+void sender_engine::rewind(time_ns now) {
+    if (_phase != sender_phase::done_wait || !_naks_pending) {
+        return;
+    }
+    if (_pass >= _config.max_passes) {
+        std::vector<std::uint32_t> due;
+        for (std::uint32_t h = 0; h < _clients.size(); ++h) {
+            const client_entry& c = _clients[h];
+            if (c.outcome == client_outcome::active && c.file_needs_data && !c.file_done) {
+                due.push_back(h);
+            }
+        }
+        for (auto h : due) {
+            remove_client(now, h, client_outcome::max_passes, "Max passes exceeded");
+        }
+        return;
+    }
+    start_pass(now, _naks);
+}
+
+void sender_engine::end_file(time_ns now) {
+    _round_deadline = no_deadline;
+    _rewind_deadline = no_deadline;
+    if (_phase == sender_phase::data) {
+        _dataplane.stop_pass();
+    }
+    ++_file_index;
+    if (_active == 0) {
+        finish(now, "all clients dropped or aborted");
+        return;
+    }
+    begin_file(now);
+}
+
+void sender_engine::handle_fileinfo_ack(time_ns now, std::uint32_t handle,
+                                        const protocol::fileinfo_ack_msg& m) {
+    client_entry& c = _clients[handle];
+    if (m.file_id != _file_id || _phase == sender_phase::completion) {
+        ++_stats.status_stale;
+        return;
+    }
+    ++_stats.fileinfo_acks;
+    c.heard = true;
+    sample_rtt(now, handle, m.tstamp);
+    if (c.file_answered) {
+        return;
+    }
+    c.file_answered = true;
+    c.file_needs_data = true;
+    ++_need_data;
+    ++_pending_done;
+    --_pending_answer;
+    maybe_advance(now);
+}
+
+void sender_engine::handle_status(time_ns now, std::uint32_t handle,
+                                  const protocol::status_msg& m) {
+    client_entry& c = _clients[handle];
+    ++_stats.status_in;
+    if (m.file_id != _file_id ||
+        (_phase != sender_phase::data && _phase != sender_phase::done_wait) || !c.file_needs_data ||
+        c.file_done) {
+        ++_stats.status_stale;
+        return;
+    }
+    c.heard = true;
+    if (m.section >= _layout.sections()) {
+        ++_stats.status_bad;
+        return;
+    }
+    const std::uint32_t blocks = _layout.blocks_in_section(m.section);
+    const protocol::nak_bitmap_view view(m.naks, blocks);
+    if (!view.complete()) {
+        ++_stats.status_bad;
+        return;
+    }
+    if (_phase == sender_phase::data) {
+        const std::uint32_t cursor = _dataplane.pass_cursor();
+        if (cursor < _layout.blocks() && m.section >= _layout.locate(cursor).section) {
+            ++_stats.status_current_section;
+            return;
+        }
+    }
+    const std::uint32_t first = _layout.first_block(m.section);
+    std::uint32_t missing = 0;
+    view.for_each_missing([&](std::uint32_t i) {
+        const std::uint32_t n = first + i;
+        _naks[n >> 6] |= std::uint64_t{1} << (n & 63);
+        ++missing;
+    });
+    if (missing == 0) {
+        return;
+    }
+    if (std::uint64_t{missing} * 100 > std::uint64_t{_config.max_nak_pct} * blocks) {
+        if (++c.nak_excess > _config.max_nak_count) {
+            // Not this STATUS's NAKs' fault alone, but the client is dropped and
+            // its NAKs stay in the bitmap; the next pass still serves the others.
+            remove_client(now, handle, client_outcome::excessive_naks, "Excessive NAKs received");
+            return;
+        }
+    }
+    _naks_pending = true;
+    if (_phase == sender_phase::done_wait && _rewind_deadline == no_deadline) {
+        // Wait 3·GRTT for the other clients' NAKs before rewinding (spec §3.2).
+        _rewind_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+    }
+}
+
+void sender_engine::handle_complete(time_ns now, std::uint32_t handle,
+                                    const protocol::complete_msg& m) {
+    client_entry& c = _clients[handle];
+    ++_stats.completes_in;
+    c.heard = true;
+    if (m.file_id == 0) {
+        if (_phase == sender_phase::completion && !c.session_complete) {
+            c.session_complete = true;
+            --_pending_complete0;
+        }
+        if (_phase == sender_phase::completion || c.session_complete) {
+            // Answer every COMPLETE(0), duplicates too: the DONE_CONF may have been lost.
+            protocol::done_conf_msg conf;
+            conf.client_ids.push_back(c.uid);
+            send(_config.private_group, conf);
+        }
+        maybe_advance(now);
+        return;
+    }
+    if (m.file_id != _file_id) {
+        ++_stats.status_stale;
+        return;
+    }
+    if (m.status == protocol::complete_status::rejected && !c.file_done) {
+        ++c.files_rejected;
+    }
+    if (!c.file_answered) {
+        // COMPLETE answers FILEINFO for directories, links, rejected or skipped files.
+        c.file_answered = true;
+        c.file_done = true;
+        --_pending_answer;
+    } else if (c.file_needs_data && !c.file_done) {
+        c.file_done = true;
+        --_pending_done;
+    }
+    maybe_advance(now);
+}
+
+void sender_engine::handle_abort(time_ns now, std::uint32_t handle, const protocol::abort_msg& m) {
+    ++_stats.aborts_in;
+    _client_abort_reasons[_clients[handle].uid] = m.message;
+    remove_client(now, handle, client_outcome::aborted_by_client, nullptr);
+}
+
+void sender_engine::remove_client(time_ns now, std::uint32_t handle, client_outcome outcome,
+                                  const char* abort_reason) {
+    client_entry& c = _clients[handle];
+    if (c.outcome != client_outcome::active) {
+        return;
+    }
+    c.outcome = outcome;
+    c.lost_in_file = (_phase == sender_phase::fileinfo || _phase == sender_phase::data ||
+                      _phase == sender_phase::done_wait)
+                         ? _file_id
+                         : 0;
+    --_active;
+    if (outcome == client_outcome::lost) {
+        ++_stats.clients_lost;
+    } else {
+        ++_stats.clients_aborted;
+    }
+    switch (_phase) {
+    case sender_phase::fileinfo:
+        if (!c.file_answered) {
+            --_pending_answer;
+        } else if (c.file_needs_data && !c.file_done) {
+            --_pending_done;
+        }
+        break;
+    case sender_phase::data:
+    case sender_phase::done_wait:
+        if (c.file_needs_data && !c.file_done) {
+            --_pending_done;
+        }
+        break;
+    case sender_phase::completion:
+        if (!c.session_complete) {
+            --_pending_complete0;
+        }
+        break;
+    default:
+        break;
+    }
+    if (abort_reason != nullptr) {
+        protocol::abort_msg ab{.host = c.uid, .message = abort_reason};
+        send(_config.private_group, ab);
+        // ABORT is not acknowledged: repeat it in the next rounds so that one
+        // lost datagram does not leave the client waiting for its timeout.
+        _abort_resends.push_back(
+            {.uid = c.uid, .reason = abort_reason, .remaining = abort_repeats});
+    }
+    maybe_advance(now);
+}
+
+void sender_engine::maybe_advance(time_ns now) {
+    switch (_phase) {
+    case sender_phase::fileinfo:
+        if (_pending_answer == 0) {
+            after_fileinfo(now);
+        }
+        break;
+    case sender_phase::data:
+    case sender_phase::done_wait:
+        if (_pending_done == 0) {
+            end_file(now);
+        }
+        break;
+    case sender_phase::completion:
+        if (_pending_complete0 == 0 && _finish_deadline == no_deadline) {
+            // One last GRTT for stragglers' duplicate COMPLETEs (spec §4.3).
+            _round_deadline = no_deadline;
+            _finish_deadline = now + seconds_to_ns(_grtt.grtt());
+        }
+        break;
+    default:
+        break;
+    }
+}
+
+void sender_engine::resend_aborts() {
+    for (auto& a : _abort_resends) {
+        if (a.remaining > 0) {
+            --a.remaining;
+            protocol::abort_msg ab{.host = a.uid, .message = a.reason};
+            send(_config.private_group, ab);
+        }
+    }
+    std::erase_if(_abort_resends, [](const pending_abort& a) { return a.remaining == 0; });
+}
+
+// --- Completion ----------------------------------------------------------------
+
+void sender_engine::begin_completion(time_ns now) {
+    _phase = sender_phase::completion;
+    _rounds = 0;
+    _pending_complete0 = 0;
+    for (auto& c : _clients.entries()) {
+        c.heard = false;
+        c.missed_rounds = 0;
+        if (c.outcome == client_outcome::active) {
+            ++_pending_complete0;
+        }
+    }
+    if (_pending_complete0 == 0) {
+        finish(now, "all clients dropped or aborted");
+        return;
+    }
+    completion_round(now);
+}
+
+void sender_engine::completion_round(time_ns now) {
+    auto ids = round_roll_call(now, [](const client_entry& c) { return !c.session_complete; });
+    if (_phase != sender_phase::completion || _finish_deadline != no_deadline) {
+        return;
+    }
+    if (ids.empty()) {
+        maybe_advance(now);
+        return;
+    }
+    ++_rounds;
+    ++_stats.done_rounds;
+    protocol::done_msg d{.file_id = 0, .section = 0};
+    send_listing(_config.private_group, d, ids);
+    _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+}
+
+void sender_engine::finish(time_ns /*now*/, std::string failure) {
+    // No more rounds will come: send the ABORT copies still owed now.
+    while (!_abort_resends.empty()) {
+        resend_aborts();
+    }
+    for (auto& c : _clients.entries()) {
+        if (c.outcome == client_outcome::active) {
+            c.outcome =
+                c.session_complete ? client_outcome::completed : client_outcome::aborted_by_sender;
+        }
+    }
+    if (failure.empty()) {
+        bool any = false;
+        for (const auto& c : _clients.entries()) {
+            any = any || c.outcome == client_outcome::completed;
+        }
+        if (!any) {
+            failure = "all clients dropped or aborted";
+        }
+    }
+    _failure = std::move(failure);
+    _phase = sender_phase::finished;
+    _round_deadline = _rewind_deadline = _finish_deadline = no_deadline;
+}
+
+void sender_engine::abort(time_ns now, const std::string& reason) {
+    if (_phase == sender_phase::finished) {
+        return;
+    }
+    _dataplane.stop_pass();
+    protocol::abort_msg ab{.host = 0, .message = reason.substr(0, 299)};
+    send(_config.private_group, ab);
+    for (auto& c : _clients.entries()) {
+        if (c.outcome == client_outcome::active) {
+            c.outcome = client_outcome::aborted_by_sender;
+            --_active;
+        }
+    }
+    finish(now, "aborted: " + reason);
+}
+
+// --- Dispatch ------------------------------------------------------------------
+
+void sender_engine::on_datagram(time_ns now, endpoint from,
+                                std::span<const std::uint8_t> datagram) {
+    ++_stats.datagrams_in;
+    if (_phase == sender_phase::finished || _phase == sender_phase::idle) {
+        return;
+    }
+    protocol::datagram d;
+    if (protocol::decode(datagram, d) != protocol::wire_error::ok) {
+        ++_stats.malformed_in;
+        return;
+    }
+    if (d.header.group_id != _config.group_id || d.header.group_inst != _config.group_inst) {
+        ++_stats.wrong_session_in;
+        return;
+    }
+    if (const auto* reg = std::get_if<protocol::register_msg>(&d.body)) {
+        handle_register(now, d.header, from, *reg);
+        return;
+    }
+    const std::uint32_t handle = _clients.find(d.header.src_id);
+    if (handle == client_table::npos || _clients[handle].outcome != client_outcome::active) {
+        ++_stats.unexpected_in;
+        return;
+    }
+    switch (d.type()) {
+    case protocol::message_type::fileinfo_ack:
+        handle_fileinfo_ack(now, handle, std::get<protocol::fileinfo_ack_msg>(d.body));
+        break;
+    case protocol::message_type::status:
+        handle_status(now, handle, std::get<protocol::status_msg>(d.body));
+        break;
+    case protocol::message_type::complete:
+        handle_complete(now, handle, std::get<protocol::complete_msg>(d.body));
+        break;
+    case protocol::message_type::abort:
+        handle_abort(now, handle, std::get<protocol::abort_msg>(d.body));
+        break;
+    default:
+        ++_stats.unexpected_in;
+        break;
+    }
+}
+
+} // namespace skycast::control::engine

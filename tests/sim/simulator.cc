@@ -1,0 +1,789 @@
+#include "tests/sim/simulator.h"
+
+#include "control/engine/path_safety.h"
+#include "control/engine/receive_file.h"
+#include "dataplane/core/block_bitmap.h"
+#include "dataplane/core/fileseg_builder.h"
+#include "dataplane/core/fileseg_receiver.h"
+#include "dataplane/core/pacer.h"
+#include "protocol/codec.h"
+#include "protocol/quantize.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <fcntl.h>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+#include <queue>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace skycast::sim {
+
+namespace {
+
+using engine::endpoint;
+using engine::ns_per_second;
+using engine::seconds_to_ns;
+using payload = std::shared_ptr<const std::vector<std::uint8_t>>;
+
+// Virtual time starts at a plausible Unix time so timestamps on the wire look real.
+constexpr time_ns epoch = 1'700'000'000ull * ns_per_second;
+constexpr std::uint32_t sender_address = 0x0A000001;
+constexpr std::uint32_t receiver_base = 0x0A010000;
+// Ethernet (14) + IPv4 (20) + UDP (8) in front of every UFTP datagram.
+constexpr std::uint32_t l2_l4_overhead = 42;
+// Burst bytes for the pacer: a few jumbo frames, as the TX lcore would use.
+constexpr std::uint64_t pacer_burst = 32 * 1024;
+// FILESEGs sent per tx event when unpaced, so other events interleave.
+constexpr int unpaced_batch = 64;
+
+enum class event_kind : std::uint8_t { deliver, timer, tx, pass_end, crash, abort, deliver_group };
+
+struct event {
+    time_ns at = 0;
+    std::uint64_t order = 0; // insertion sequence: breaks ties deterministically
+    event_kind kind = event_kind::deliver;
+    std::uint32_t node = 0; // 0 = sender, i+1 = receiver i
+    std::uint64_t gen = 0;
+    payload data;
+};
+struct later {
+    bool operator()(const event& a, const event& b) const {
+        return a.at != b.at ? a.at > b.at : a.order > b.order;
+    }
+};
+
+std::uint64_t fnv(std::uint64_t h, const void* p, std::size_t n) {
+    const auto* b = static_cast<const std::uint8_t*>(p);
+    for (std::size_t i = 0; i < n; ++i) {
+        h = (h ^ b[i]) * 0x100000001b3ull;
+    }
+    return h;
+}
+
+class simulation;
+
+class sender_net : public engine::network_port {
+public:
+    explicit sender_net(simulation& s) : _sim(s) {}
+    void send(endpoint to, std::span<const std::uint8_t> datagram) override;
+
+private:
+    simulation& _sim;
+};
+
+class receiver_net : public engine::network_port {
+public:
+    receiver_net(simulation& s, std::uint32_t index) : _sim(s), _index(index) {}
+    void send(endpoint to, std::span<const std::uint8_t> datagram) override;
+
+private:
+    simulation& _sim;
+    std::uint32_t _index;
+};
+
+// dataplane/core's pacer and FILESEG builder, fed from the source file.
+class sim_sender_dataplane : public engine::sender_dataplane_port {
+public:
+    explicit sim_sender_dataplane(simulation& s) : _sim(s) {}
+    void start_pass(engine::pass_request request) override;
+    void stop_pass() override {
+        _active = false;
+        ++_gen;
+    }
+    std::uint32_t pass_cursor() const override {
+        return _active ? _cursor : _request.layout.blocks();
+    }
+    void on_tx(time_ns now, std::uint64_t gen);
+    std::uint64_t gen() const { return _gen; }
+    std::uint16_t file_id() const { return _request.file_id; }
+
+private:
+    std::uint32_t next_block(std::uint32_t from) const {
+        const std::uint32_t n = _request.layout.blocks();
+        for (std::uint32_t b = from; b < n; ++b) {
+            const std::uint64_t w = _request.blocks[b >> 6] >> (b & 63);
+            if (w == 0) {
+                b |= 63; // skip the rest of an empty word
+                continue;
+            }
+            if (w & 1) {
+                return b;
+            }
+        }
+        return n;
+    }
+
+    simulation& _sim;
+    engine::pass_request _request;
+    dataplane::tx_file _tx;
+    const std::vector<std::uint8_t>* _source = nullptr;
+    std::map<std::string, std::vector<std::uint8_t>> _cache;
+    std::uint32_t _cursor = 0;
+    bool _active = false;
+    std::uint64_t _gen = 0;
+    std::vector<std::uint8_t> _frame = std::vector<std::uint8_t>(protocol::max_datagram_size);
+};
+
+// accept_fileseg + block_bitmap, writing blocks into the engine's temp file.
+class sim_receiver_dataplane : public engine::receiver_dataplane_port {
+public:
+    bool open_for_receive(const engine::receive_request& r) override {
+        close_file(_file_id);
+        _fd = ::open(r.temp_path.c_str(), O_WRONLY | O_NOFOLLOW);
+        if (_fd < 0) {
+            return false;
+        }
+        _open = true;
+        _file_id = r.file_id;
+        _sender = r.sender_id;
+        _group = r.group_id;
+        _bits = std::make_unique<dataplane::block_bitmap>(r.layout.blocks());
+        _rx.emplace(dataplane::rx_file{
+            .file_id = r.file_id, .layout = r.layout, .received = _bits->view()});
+        _write_failed = false;
+        return true;
+    }
+    bool complete(std::uint16_t file_id) const override {
+        return _open && file_id == _file_id && _rx->received.complete();
+    }
+    std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
+                                     std::span<std::uint8_t> out) const override {
+        if (!_open || file_id != _file_id) {
+            return 0;
+        }
+        return _rx->received.missing_in_section(_rx->layout, section, out);
+    }
+    bool close_file(std::uint16_t file_id) override {
+        if (!_open || file_id != _file_id) {
+            return false;
+        }
+        _open = false;
+        const bool ok = ::close(_fd) == 0 && !_write_failed;
+        _fd = -1;
+        return ok;
+    }
+    // The RX path: returns the FILESEG's section when it belongs to the
+    // session (stored or not: it shows the server is alive), else -1.
+    int on_fileseg(std::span<const std::uint8_t> datagram) {
+        protocol::uftp_header h;
+        protocol::fileseg_msg seg;
+        if (protocol::decode_fileseg(datagram, h, seg) != protocol::wire_error::ok) {
+            ++malformed;
+            return -1;
+        }
+        return on_fileseg(h, seg);
+    }
+    // The same for a datagram the simulator decoded once for a whole group.
+    int on_fileseg(const protocol::uftp_header& h, const protocol::fileseg_msg& seg) {
+        if (h.src_id != _sender || h.group_id != _group) {
+            counters.drop(dataplane::fileseg_drop::unknown_file);
+            return -1;
+        }
+        dataplane::block_write w;
+        if (!dataplane::accept_fileseg(_open && seg.file_id == _file_id ? &*_rx : nullptr, seg, w,
+                                       counters)) {
+            return seg.section; // not stored, but the session is alive
+        }
+        if (_sources != nullptr) {
+            // No-store mode (scale runs): check the block against the
+            // sender's bytes instead of writing it.
+            const auto it = _sources->find(seg.file_id);
+            if (it == _sources->end() || w.offset + w.data.size() > it->second->size() ||
+                !std::equal(w.data.begin(), w.data.end(),
+                            it->second->begin() + static_cast<std::ptrdiff_t>(w.offset))) {
+                ++block_mismatches;
+            }
+            return seg.section;
+        }
+        if (::pwrite(_fd, w.data.data(), w.data.size(), static_cast<off_t>(w.offset)) !=
+            static_cast<ssize_t>(w.data.size())) {
+            _write_failed = true;
+        }
+        return seg.section;
+    }
+    void crash() {
+        // The process dies: its descriptor goes, its temp file stays as it was.
+        if (_open) {
+            ::close(_fd);
+            _open = false;
+        }
+    }
+
+    // No-store mode: blocks are compared with these sources (by file ID).
+    void verify_against(const std::map<std::uint16_t, const std::vector<std::uint8_t>*>* sources) {
+        _sources = sources;
+    }
+
+    dataplane::rx_counters counters;
+    std::uint64_t malformed = 0;
+    std::uint64_t block_mismatches = 0;
+
+private:
+    bool _open = false;
+    int _fd = -1;
+    std::uint16_t _file_id = 0;
+    std::uint32_t _sender = 0;
+    std::uint32_t _group = 0;
+    std::unique_ptr<dataplane::block_bitmap> _bits;
+    std::optional<dataplane::rx_file> _rx;
+    bool _write_failed = false;
+    const std::map<std::uint16_t, const std::vector<std::uint8_t>*>* _sources = nullptr;
+};
+
+struct receiver_node {
+    std::uint32_t uid = 0;
+    std::string destination;
+    receiver_profile profile;
+    link_state down_state;
+    link_state up_state;
+    std::unique_ptr<receiver_net> net;
+    std::unique_ptr<sim_receiver_dataplane> dp;
+    std::unique_ptr<engine::receiver_engine> engine;
+    bool crashed = false;
+    // Same fixed delay as every other uniform receiver, no jitter, reordering
+    // or duplication: multicast reaches all of them in one group event.
+    bool uniform = false;
+    time_ns silent_at = engine::no_deadline;
+    time_ns scheduled = engine::no_deadline;
+    std::uint64_t timer_gen = 0;
+};
+
+class simulation {
+public:
+    explicit simulation(const sim_config& c) : _config(c), _rng(c.seed) {}
+
+    sim_report run();
+
+    time_ns now() const { return _now; }
+    double now_seconds() const { return static_cast<double>(_now - epoch) / 1e9; }
+    void push(time_ns at, event_kind kind, std::uint32_t node, std::uint64_t gen = 0,
+              payload data = {}) {
+        _queue.push({.at = at,
+                     .order = _order++,
+                     .kind = kind,
+                     .node = node,
+                     .gen = gen,
+                     .data = std::move(data)});
+    }
+    void from_sender(endpoint to, std::span<const std::uint8_t> datagram);
+    void from_receiver(std::uint32_t index, endpoint to, std::span<const std::uint8_t> datagram);
+    std::uint8_t header_grtt() const { return protocol::quantize_grtt(_sender->grtt()); }
+    std::uint8_t header_gsize() const {
+        return protocol::quantize_group_size(_sender->active_clients());
+    }
+    const engine::sender_config& sender_config() const { return _sender_config; }
+    const dataplane::pacer_profile& pacer() const { return _pacer; }
+    dataplane::pacer_state& pacer_state() { return _pacer_state; }
+    engine::sequence_counter& seq() { return _seq; }
+    std::map<std::uint16_t, const std::vector<std::uint8_t>*>& sources() { return _sources; }
+
+private:
+    void reschedule_sender();
+    void reschedule(std::uint32_t index);
+    void process(const event& e);
+
+    const sim_config& _config;
+    engine::sender_config _sender_config;
+    std::mt19937_64 _rng;
+    std::priority_queue<event, std::vector<event>, later> _queue;
+    std::uint64_t _order = 0;
+    time_ns _now = epoch;
+    time_ns _last_effective = epoch;
+    std::uint64_t _hash = 0xcbf29ce484222325ull;
+    sim_report _report;
+    std::vector<double> _arrivals;
+
+    engine::sequence_counter _seq;
+    dataplane::pacer_profile _pacer;
+    dataplane::pacer_state _pacer_state;
+    std::unique_ptr<sender_net> _sender_net;
+    std::unique_ptr<sim_sender_dataplane> _sender_dp;
+    std::unique_ptr<engine::sender_engine> _sender;
+    time_ns _sender_scheduled = engine::no_deadline;
+    std::uint64_t _sender_timer_gen = 0;
+    std::vector<receiver_node> _receivers;
+    std::map<std::uint16_t, const std::vector<std::uint8_t>*> _sources;
+    bool _any_uniform = false;
+    void deliver_to(std::uint32_t index, const payload& data, const protocol::uftp_header* h,
+                    const protocol::fileseg_msg* seg);
+};
+
+void sender_net::send(endpoint to, std::span<const std::uint8_t> datagram) {
+    _sim.from_sender(to, datagram);
+}
+
+void receiver_net::send(endpoint to, std::span<const std::uint8_t> datagram) {
+    _sim.from_receiver(_index, to, datagram);
+}
+
+void sim_sender_dataplane::start_pass(engine::pass_request request) {
+    _request = std::move(request);
+    auto it = _cache.find(_request.source_path);
+    if (it == _cache.end()) {
+        std::ifstream in(_request.source_path, std::ios::binary);
+        std::vector<std::uint8_t> bytes((std::istreambuf_iterator<char>(in)),
+                                        std::istreambuf_iterator<char>());
+        it = _cache.emplace(_request.source_path, std::move(bytes)).first;
+    }
+    _source = &it->second;
+    _sim.sources()[_request.file_id] = _source;
+    _tx = {.file_id = _request.file_id, .layout = _request.layout};
+    _cursor = next_block(0);
+    _active = true;
+    ++_gen;
+    _sim.push(_sim.now(), event_kind::tx, 0, _gen);
+}
+
+void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
+    if (!_active || gen != _gen) {
+        return;
+    }
+    const auto& layout = _request.layout;
+    for (int sent = 0; _cursor < layout.blocks(); ++sent) {
+        const std::uint32_t bytes = layout.block_bytes(_cursor);
+        const std::uint64_t offset = std::uint64_t{_cursor} * layout.block_size();
+        if (offset + bytes > _source->size()) {
+            // The source shrank under us: stop rather than send short blocks.
+            _active = false;
+            return;
+        }
+        const auto frame = static_cast<std::uint32_t>(
+            l2_l4_overhead + protocol::fileseg_headers_size(false) + bytes);
+        if (_sim.pacer().rate_bps == 0
+                ? sent >= unpaced_batch
+                : !dataplane::pacer_admit(_sim.pacer(), _sim.pacer_state(), now, frame)) {
+            const time_ns next =
+                _sim.pacer().rate_bps == 0
+                    ? now
+                    : dataplane::pacer_next_admit(_sim.pacer(), _sim.pacer_state(), now, frame);
+            _sim.push(std::max(next, now), event_kind::tx, 0, _gen);
+            return;
+        }
+        const auto& cfg = _sim.sender_config();
+        const protocol::uftp_header h{.seq = _sim.seq().next(),
+                                      .src_id = cfg.sender_id,
+                                      .group_id = cfg.group_id,
+                                      .group_inst = cfg.group_inst,
+                                      .grtt = _sim.header_grtt(),
+                                      .gsize = _sim.header_gsize()};
+        const auto size = dataplane::build_fileseg(
+            h, _tx, _cursor, std::span(*_source).subspan(offset, bytes), _frame);
+        if (size.ok()) {
+            _sim.from_sender(cfg.private_group, std::span(_frame).first(*size));
+        }
+        _cursor = next_block(_cursor + 1);
+    }
+    _active = false;
+    _sim.push(now, event_kind::pass_end, 0, _gen);
+}
+
+void simulation::from_sender(endpoint to, std::span<const std::uint8_t> datagram) {
+    auto data = std::make_shared<const std::vector<std::uint8_t>>(datagram.begin(), datagram.end());
+    const bool group = to.address == _sender_config.public_group.address ||
+                       to.address == _sender_config.private_group.address;
+    if (group && _any_uniform) {
+        push(_now + seconds_to_ns(_config.link.delay_s), event_kind::deliver_group, 0, 0, data);
+    }
+    for (std::uint32_t i = 0; i < _receivers.size(); ++i) {
+        receiver_node& r = _receivers[i];
+        if ((!group && r.uid != to.address) || (group && r.uniform)) {
+            continue;
+        }
+        r.down_state.transmit(r.profile.down, _rng, now_seconds(), _arrivals);
+        for (double d : _arrivals) {
+            push(_now + seconds_to_ns(d), event_kind::deliver, i + 1, 0, data);
+        }
+    }
+}
+
+void simulation::from_receiver(std::uint32_t index, endpoint to,
+                               std::span<const std::uint8_t> datagram) {
+    receiver_node& r = _receivers[index];
+    if (to.address != sender_address || _now >= r.silent_at) {
+        return;
+    }
+    r.up_state.transmit(r.profile.up, _rng, now_seconds(), _arrivals);
+    if (_arrivals.empty()) {
+        return;
+    }
+    auto data = std::make_shared<const std::vector<std::uint8_t>>(datagram.begin(), datagram.end());
+    for (double d : _arrivals) {
+        push(_now + seconds_to_ns(d), event_kind::deliver, 0, index + 1, data);
+    }
+}
+
+void simulation::reschedule_sender() {
+    const time_ns d = _sender->next_deadline();
+    if (d != _sender_scheduled) {
+        _sender_scheduled = d;
+        ++_sender_timer_gen;
+        if (d != engine::no_deadline) {
+            push(std::max(d, _now), event_kind::timer, 0, _sender_timer_gen);
+        }
+    }
+}
+
+void simulation::reschedule(std::uint32_t index) {
+    receiver_node& r = _receivers[index];
+    if (r.crashed) {
+        return;
+    }
+    // Lazy: a pending timer event at or before the deadline stays (it fires,
+    // finds nothing due, and reschedules). Data pushes the inactivity deadline
+    // forward on every block; re-queuing a timer each time would double the
+    // event count.
+    const time_ns d = r.engine->next_deadline();
+    if (d == engine::no_deadline || (r.scheduled != engine::no_deadline && r.scheduled <= d)) {
+        return;
+    }
+    r.scheduled = d;
+    ++r.timer_gen;
+    push(std::max(d, _now), event_kind::timer, index + 1, r.timer_gen);
+}
+
+void simulation::process(const event& e) {
+    // Fold the event into the trace: time, kind, node and (for datagrams)
+    // the size and the first 48 bytes (UFTP header, message header, NAKs).
+    std::uint64_t h = _hash;
+    h = fnv(h, &e.at, sizeof e.at);
+    h = fnv(h, &e.kind, sizeof e.kind);
+    h = fnv(h, &e.node, sizeof e.node);
+    if (e.data) {
+        const std::size_t n = e.data->size();
+        h = fnv(h, &n, sizeof n);
+        h = fnv(h, e.data->data(), std::min<std::size_t>(n, 48));
+    }
+    _hash = h;
+
+    if (e.node == 0) {
+        switch (e.kind) {
+        case event_kind::deliver: {
+            ++_report.datagrams_up;
+            _last_effective = _now;
+            const endpoint from{.address = _receivers[e.gen - 1].uid};
+            // Wall time inside the sender engine, for "STATUS absorbed per second".
+            const auto t = std::chrono::steady_clock::now();
+            _sender->on_datagram(_now, from, *e.data);
+            _report.sender_engine_seconds +=
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();
+            break;
+        }
+        case event_kind::timer:
+            if (e.gen == _sender_timer_gen) {
+                _sender_scheduled = engine::no_deadline;
+                _last_effective = _now;
+                _sender->on_timer(_now);
+            }
+            break;
+        case event_kind::tx:
+            _last_effective = _now;
+            _sender_dp->on_tx(_now, e.gen);
+            break;
+        case event_kind::pass_end:
+            if (e.gen == _sender_dp->gen()) {
+                _sender->on_pass_end(_now, _sender_dp->file_id());
+            }
+            break;
+        case event_kind::crash:
+            break;
+        case event_kind::abort:
+            _sender->abort(_now, "Session aborted by operator");
+            break;
+        case event_kind::deliver_group: {
+            // Decode once for every uniform receiver; each draws its own loss.
+            const auto& d = *e.data;
+            protocol::uftp_header fh;
+            protocol::fileseg_msg seg;
+            const bool is_seg = protocol::decode_fileseg(d, fh, seg) == protocol::wire_error::ok;
+            for (std::uint32_t i = 0; i < _receivers.size(); ++i) {
+                receiver_node& r = _receivers[i];
+                if (!r.uniform || r.crashed) {
+                    continue;
+                }
+                r.down_state.transmit(r.profile.down, _rng, now_seconds(), _arrivals);
+                if (!_arrivals.empty()) {
+                    deliver_to(i, e.data, is_seg ? &fh : nullptr, is_seg ? &seg : nullptr);
+                }
+            }
+            return;
+        }
+        }
+        reschedule_sender();
+        return;
+    }
+    const std::uint32_t index = e.node - 1;
+    receiver_node& r = _receivers[index];
+    if (r.crashed) {
+        return;
+    }
+    if (_config.debug_receiver == static_cast<std::int64_t>(index) &&
+        !(e.data && e.data->size() > 1 && (*e.data)[1] == 9)) {
+        std::fprintf(stderr, "t=%.4f kind=%d type=%d state=%d deadline=%.4f\n",
+                     static_cast<double>(_now - epoch) / 1e9, static_cast<int>(e.kind),
+                     e.data && e.data->size() > 1 ? (*e.data)[1] : 0,
+                     static_cast<int>(r.engine->state()),
+                     r.engine->next_deadline() == engine::no_deadline
+                         ? -1.0
+                         : static_cast<double>(r.engine->next_deadline() - epoch) / 1e9);
+    }
+    switch (e.kind) {
+    case event_kind::deliver:
+        deliver_to(index, e.data, nullptr, nullptr);
+        return;
+    case event_kind::timer:
+        if (e.gen == r.timer_gen) {
+            r.scheduled = engine::no_deadline;
+            if (r.engine->next_deadline() <= _now) {
+                _last_effective = _now; // stale lazy timers do not count as activity
+            }
+            r.engine->on_timer(_now);
+        }
+        break;
+    case event_kind::crash:
+        r.crashed = true;
+        r.dp->crash();
+        return;
+    default:
+        break;
+    }
+    reschedule(index);
+}
+
+void simulation::deliver_to(std::uint32_t index, const payload& data,
+                            const protocol::uftp_header* h, const protocol::fileseg_msg* seg) {
+    receiver_node& r = _receivers[index];
+    ++_report.datagrams_down;
+    _last_effective = _now;
+    if (_config.debug_receiver == static_cast<std::int64_t>(index) && data->size() > 1 &&
+        (*data)[1] != 9) {
+        std::fprintf(stderr, "t=%.4f deliver type=%d state=%d\n", now_seconds(), (*data)[1],
+                     static_cast<int>(r.engine->state()));
+    }
+    const auto& d = *data;
+    if (d.size() > 1 && d[1] == static_cast<std::uint8_t>(protocol::message_type::fileseg)) {
+        const int section = seg != nullptr ? r.dp->on_fileseg(*h, *seg) : r.dp->on_fileseg(d);
+        if (section >= 0) {
+            const std::uint16_t file_id = static_cast<std::uint16_t>(
+                (d[protocol::uftp_header_size + 2] << 8) | d[protocol::uftp_header_size + 3]);
+            const auto seq = static_cast<std::uint16_t>((d[2] << 8) | d[3]);
+            r.engine->on_data(_now, file_id, static_cast<std::uint16_t>(section), seq);
+        }
+    } else {
+        r.engine->on_datagram(_now, {.address = sender_address}, d);
+    }
+    reschedule(index);
+}
+
+sim_report simulation::run() {
+    const auto wall_start = std::chrono::steady_clock::now();
+    _sender_config = _config.sender;
+    _sender_config.sender_id = sender_address;
+    if (_sender_config.group_id == 0) {
+        _sender_config.group_id = static_cast<std::uint32_t>(_rng());
+    }
+    _pacer = dataplane::make_pacer_profile(ns_per_second, _config.rate_bps, pacer_burst);
+    _pacer_state = dataplane::make_pacer_state(_pacer, _now);
+
+    _receivers.resize(_config.receivers);
+    for (std::uint32_t i = 0; i < _config.receivers; ++i) {
+        receiver_node& r = _receivers[i];
+        r.uid = receiver_base + i + 1;
+        r.destination = _config.work_dir + "/r" + std::to_string(i);
+        std::filesystem::create_directories(r.destination);
+        if (_config.prepare_destination) {
+            _config.prepare_destination(i, r.destination);
+        }
+        const auto it = _config.overrides.find(i);
+        r.profile = it != _config.overrides.end()
+                        ? it->second
+                        : receiver_profile{.down = _config.link, .up = _config.link};
+        r.net = std::make_unique<receiver_net>(*this, i);
+        r.dp = std::make_unique<sim_receiver_dataplane>();
+        if (!_config.store_files) {
+            r.dp->verify_against(&_sources);
+        }
+        r.uniform = it == _config.overrides.end() && _config.link.jitter_s == 0 &&
+                    _config.link.reorder == 0 && _config.link.duplicate == 0;
+        _any_uniform = _any_uniform || r.uniform;
+        engine::receiver_config rc{.client_id = r.uid,
+                                   .public_group = _sender_config.public_group,
+                                   .destination = r.destination};
+        if (r.profile.free_space) {
+            const std::uint64_t free = *r.profile.free_space;
+            rc.free_space = [free](const std::string&) { return free; };
+        }
+        r.engine = std::make_unique<engine::receiver_engine>(std::move(rc), *r.net, *r.dp);
+        if (r.profile.crash_at_s >= 0) {
+            push(_now + seconds_to_ns(r.profile.crash_at_s), event_kind::crash, i + 1);
+        }
+        if (r.profile.silent_at_s >= 0) {
+            r.silent_at = _now + seconds_to_ns(r.profile.silent_at_s);
+        }
+    }
+    _sender_net = std::make_unique<sender_net>(*this);
+    _sender_dp = std::make_unique<sim_sender_dataplane>(*this);
+    _sender = std::make_unique<engine::sender_engine>(_sender_config, _config.files, *_sender_net,
+                                                      *_sender_dp, _seq);
+    if (_config.sender_abort_at_s >= 0) {
+        push(_now + seconds_to_ns(_config.sender_abort_at_s), event_kind::abort, 0);
+    }
+    _sender->start(_now);
+    reschedule_sender();
+
+    const time_ns limit = epoch + seconds_to_ns(_config.time_limit_s);
+    while (!_queue.empty()) {
+        event e = _queue.top();
+        _queue.pop();
+        if (e.at > limit) {
+            _report.time_limit_hit = true;
+            break;
+        }
+        _now = e.at;
+        ++_report.events;
+        process(e);
+    }
+
+    // The last moment anything happened, not the last stale timer event.
+    _report.sim_seconds = static_cast<double>(_last_effective - epoch) / 1e9;
+    _report.trace_hash = _hash;
+    _report.sender = _sender->stats();
+    _report.sender_failure = _sender->failure();
+    _report.final_grtt = _sender->grtt();
+    for (std::uint32_t i = 0; i < _receivers.size(); ++i) {
+        receiver_node& r = _receivers[i];
+        receiver_report rep;
+        rep.uid = r.uid;
+        rep.outcome = r.engine->outcome();
+        rep.reason = r.engine->reason();
+        rep.crashed = r.crashed;
+        rep.files = r.engine->files();
+        rep.stats = r.engine->stats();
+        const std::uint32_t h = _sender->clients().find(r.uid);
+        if (h != engine::client_table::npos) {
+            rep.at_sender = _sender->clients()[h].outcome;
+            const auto& reasons = _sender->client_abort_reasons();
+            if (const auto it = reasons.find(r.uid); it != reasons.end()) {
+                rep.sender_reason = it->second;
+            }
+        }
+        _report.filesegs_dropped_rx +=
+            r.dp->counters.dropped[static_cast<std::size_t>(dataplane::fileseg_drop::duplicate)];
+        const bool finished = rep.outcome == engine::receiver_outcome::completed ||
+                              rep.outcome == engine::receiver_outcome::completed_unconfirmed;
+        if (h == engine::client_table::npos) {
+            rep.mismatch = "never registered: " + std::string(engine::name(rep.outcome)) +
+                           (rep.reason.empty() ? "" : " (" + rep.reason + ")");
+        } else if (r.crashed) {
+            rep.mismatch = "crashed";
+        } else if (!finished) {
+            rep.mismatch = std::string("session did not complete: ") + engine::name(rep.outcome) +
+                           (rep.reason.empty() ? "" : " (" + rep.reason + ")");
+        }
+        if (_config.store_files) {
+            verify_destination(_config.files, r.destination, rep);
+        } else if (r.dp->block_mismatches != 0 && rep.mismatch.empty()) {
+            rep.mismatch =
+                std::to_string(r.dp->block_mismatches) + " blocks differ from the source";
+        }
+        rep.block_mismatches = r.dp->block_mismatches;
+        for (const auto& f : rep.files) {
+            if (!f.complete && rep.mismatch.empty()) {
+                rep.mismatch = "file " + f.name + " not received: " + f.reason;
+            }
+        }
+        rep.ok = finished && !r.crashed && rep.mismatch.empty();
+        _report.receivers_ok += rep.ok ? 1 : 0;
+        _report.receivers.push_back(std::move(rep));
+    }
+    _report.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - wall_start).count();
+    return _report;
+}
+
+bool same_content(const std::string& a, const std::string& b) {
+    std::ifstream fa(a, std::ios::binary);
+    std::ifstream fb(b, std::ios::binary);
+    if (!fa || !fb) {
+        return false;
+    }
+    std::vector<char> ba(1 << 16);
+    std::vector<char> bb(1 << 16);
+    while (true) {
+        fa.read(ba.data(), static_cast<std::streamsize>(ba.size()));
+        fb.read(bb.data(), static_cast<std::streamsize>(bb.size()));
+        if (fa.gcount() != fb.gcount() ||
+            !std::equal(ba.begin(), ba.begin() + fa.gcount(), bb.begin())) {
+            return false;
+        }
+        if (fa.gcount() == 0) {
+            return true;
+        }
+    }
+}
+
+} // namespace
+
+void verify_destination(const std::vector<engine::file_entry>& files,
+                        const std::string& destination, receiver_report& report) {
+    auto note = [&](const std::string& m) {
+        if (report.mismatch.empty()) {
+            report.mismatch = m;
+        }
+    };
+    for (const auto& f : files) {
+        if (engine::check_relative_name(f.name) != engine::name_problem::none) {
+            continue; // a hostile name is expected to be refused, checked by the caller
+        }
+        const std::string path = destination + "/" + f.name;
+        struct stat st {};
+        const bool present = ::lstat(path.c_str(), &st) == 0;
+        switch (f.type) {
+        case protocol::file_type::regular:
+            if (!present) {
+                note("missing " + f.name);
+            } else if (!S_ISREG(st.st_mode) || !same_content(f.source_path, path) ||
+                       static_cast<std::uint64_t>(st.st_size) != f.size) {
+                // A file under its final name that is not the sender's: the one
+                // thing that must never happen.
+                ++report.visible_incomplete;
+                note("content differs: " + f.name);
+            } else if (static_cast<std::uint32_t>(st.st_mtim.tv_sec) != f.mtime) {
+                note("mtime differs: " + f.name);
+            }
+            break;
+        case protocol::file_type::directory:
+            if (!present || !S_ISDIR(st.st_mode)) {
+                note("missing directory " + f.name);
+            }
+            break;
+        case protocol::file_type::symlink: {
+            std::error_code ec;
+            if (!present || !S_ISLNK(st.st_mode) ||
+                std::filesystem::read_symlink(path, ec).string() != f.link) {
+                note("missing or wrong symlink " + f.name);
+            }
+            break;
+        }
+        default:
+            break;
+        }
+    }
+    std::error_code ec;
+    for (auto it = std::filesystem::recursive_directory_iterator(destination, ec);
+         !ec && it != std::filesystem::recursive_directory_iterator(); it.increment(ec)) {
+        if (it->path().filename().string().find(engine::temp_marker) != std::string::npos) {
+            ++report.temp_files_left;
+        }
+    }
+}
+
+sim_report run_simulation(const sim_config& config) {
+    simulation s(config);
+    return s.run();
+}
+
+} // namespace skycast::sim

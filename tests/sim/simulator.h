@@ -1,0 +1,111 @@
+#pragma once
+// A deterministic, seeded, in-process network for the real engines: one
+// sender, N receivers, virtual time, an event queue whose ties break by
+// insertion order, per-link delay/jitter/loss/bursty loss/duplication/
+// reordering, a rate limit on the sender's link (dataplane/core's pacer),
+// receivers that go silent or crash, and receiver destinations in a temp
+// directory. The sender and receiver engines, the FILESEG builder and the
+// receive path (accept_fileseg + block_bitmap) are the production code;
+// only the wire and the clock are simulated.
+//
+// Every processed event is folded into a 64-bit trace hash: the same seed and
+// inputs give the same hash, which the determinism test checks.
+//
+// Simplifications, on purpose: the rate limit applies to FILESEGs only
+// (control datagrams leave unpaced, as they jump the TX ring's queue on the
+// appliance but still take wire time there); receivers with the default
+// link and no jitter/reordering/duplication share one delivery event per
+// multicast datagram (each still draws its own loss), which keeps 10,000
+// receivers affordable.
+
+#include "control/engine/client_table.h"
+#include "control/engine/file_list.h"
+#include "control/engine/receiver_engine.h"
+#include "control/engine/sender_engine.h"
+#include "control/engine/session_config.h"
+#include "tests/sim/link_model.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace skycast::sim {
+
+namespace engine = control::engine;
+using engine::time_ns;
+
+struct receiver_profile {
+    link_profile down;                       // sender -> receiver
+    link_profile up;                         // receiver -> sender
+    double crash_at_s = -1;                  // >= 0: the receiver process dies at this sim time
+    double silent_at_s = -1;                 // >= 0: nothing it sends arrives after this time
+    std::optional<std::uint64_t> free_space; // bytes; unset: the real file system's
+};
+
+struct sim_config {
+    std::uint64_t seed = 1;
+    std::uint32_t receivers = 1;
+    link_profile link; // both directions of every receiver unless overridden
+    std::map<std::uint32_t, receiver_profile> overrides; // by receiver index (0-based)
+    std::uint64_t rate_bps = 100'000'000;                // sender link, wire bits/s; 0 = unlimited
+    engine::sender_config sender; // ids and addresses are filled in by the simulator
+    std::vector<engine::file_entry> files;
+    std::string work_dir; // receiver i receives into work_dir/r<i>
+    // Called once per receiver before the run, e.g. to plant a hostile symlink.
+    std::function<void(std::uint32_t index, const std::string& destination)> prepare_destination;
+    double time_limit_s = 7200;
+    // false: receivers write nothing; every block the receive path accepts is
+    // compared with the sender's bytes instead (for scale runs whose total
+    // would not fit a disk). Final files are then empty placeholders, and a
+    // receiver is OK when it completed every file with no block mismatch.
+    bool store_files = true;
+    // >= 0: the sender aborts the session at this sim time.
+    double sender_abort_at_s = -1;
+    // >= 0: print that receiver's control events to stderr (debugging aid).
+    std::int64_t debug_receiver = -1;
+};
+
+struct receiver_report {
+    std::uint32_t uid = 0;
+    engine::receiver_outcome outcome = engine::receiver_outcome::running;
+    std::string reason;                                                // the receiver's own account
+    engine::client_outcome at_sender = engine::client_outcome::active; // if it registered
+    std::string sender_reason;                                         // the sender's account
+    bool crashed = false;
+    bool ok = false;                      // finished and every file byte-identical
+    std::string mismatch;                 // the first difference found, if any
+    std::uint32_t visible_incomplete = 0; // final-name files that differ from the source
+    std::uint32_t temp_files_left = 0;
+    std::uint64_t block_mismatches = 0; // no-store mode: blocks that differed from the source
+    std::vector<engine::file_result> files;
+    engine::receiver_stats stats;
+};
+
+struct sim_report {
+    double sim_seconds = 0;
+    double wall_seconds = 0;
+    double sender_engine_seconds = 0; // wall time spent in the sender engine's on_datagram()
+    std::uint64_t trace_hash = 0;
+    std::uint64_t events = 0;
+    std::uint64_t datagrams_down = 0; // sender datagrams delivered (after loss)
+    std::uint64_t datagrams_up = 0;
+    std::uint64_t filesegs_dropped_rx = 0; // receive-path drops (duplicates etc.)
+    bool time_limit_hit = false;
+    std::string sender_failure;
+    double final_grtt = 0;
+    engine::sender_stats sender;
+    std::vector<receiver_report> receivers;
+    std::uint32_t receivers_ok = 0;
+};
+
+sim_report run_simulation(const sim_config& config);
+
+// Checks a destination against the files sent: identical content, mtime and
+// link targets for every safely named entry. Sets ok/mismatch/visible_incomplete/temp_files_left.
+void verify_destination(const std::vector<engine::file_entry>& files,
+                        const std::string& destination, receiver_report& report);
+
+} // namespace skycast::sim

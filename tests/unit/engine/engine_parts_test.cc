@@ -1,0 +1,606 @@
+// The engines' parts on their own, and each engine alone against recording
+// ports and a hand-driven clock: GRTT, path checks, temp files, the file
+// walk, sequence numbers, timeouts and NAKs.
+#include "control/engine/file_list.h"
+#include "control/engine/grtt_estimator.h"
+#include "control/engine/path_safety.h"
+#include "control/engine/receive_file.h"
+#include "control/engine/receiver_engine.h"
+#include "control/engine/sender_engine.h"
+#include "dataplane/core/block_bitmap.h"
+#include "protocol/codec.h"
+#include "protocol/quantize.h"
+#include "tests/unit/engine/sim_fixture.h"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <memory>
+#include <random>
+#include <sys/stat.h>
+
+namespace skycast::test {
+namespace {
+
+using engine::endpoint;
+using engine::time_ns;
+namespace fs = std::filesystem;
+
+constexpr time_ns t0 = 1'700'000'000ull * engine::ns_per_second;
+constexpr time_ns ms = 1'000'000;
+
+// --- Pure parts ----------------------------------------------------------------
+
+TEST(grtt_estimator, first_sample_replaces_the_initial_guess_then_falls_at_most_10_percent) {
+    engine::grtt_estimator g(0.5, 0.01, 15);
+    EXPECT_DOUBLE_EQ(g.grtt(), 0.5);
+    g.sample(0.2);
+    EXPECT_DOUBLE_EQ(g.grtt(), 0.2);
+    g.end_round();
+    g.sample(0.05);
+    EXPECT_DOUBLE_EQ(g.grtt(), 0.2); // a lower sample waits for the round end
+    g.end_round();
+    EXPECT_DOUBLE_EQ(g.grtt(), 0.18); // fell by 10%, not to 0.05
+    g.sample(0.9);
+    EXPECT_DOUBLE_EQ(g.grtt(), 0.9); // rises at once
+    g.sample(100);
+    EXPECT_DOUBLE_EQ(g.grtt(), 15); // clamped to max
+    engine::grtt_estimator floor(0.5, 0.01, 15);
+    floor.sample(0.0);
+    EXPECT_DOUBLE_EQ(floor.grtt(), 0.01); // the 1 ms client floor, then the 10 ms minimum
+}
+
+TEST(path_safety, relative_name_syntax) {
+    using engine::name_problem;
+    EXPECT_EQ(engine::check_relative_name("a"), name_problem::none);
+    EXPECT_EQ(engine::check_relative_name("a/b/c.txt"), name_problem::none);
+    EXPECT_EQ(engine::check_relative_name("..a/b.."), name_problem::none); // not '..' itself
+    EXPECT_EQ(engine::check_relative_name(""), name_problem::empty);
+    EXPECT_EQ(engine::check_relative_name("/etc/passwd"), name_problem::absolute);
+    EXPECT_EQ(engine::check_relative_name(".."), name_problem::dot_component);
+    EXPECT_EQ(engine::check_relative_name("a/../b"), name_problem::dot_component);
+    EXPECT_EQ(engine::check_relative_name("a/"), name_problem::dot_component);
+    EXPECT_EQ(engine::check_relative_name("./a"), name_problem::dot_component);
+    EXPECT_EQ(engine::check_relative_name(std::string(301, 'x')), name_problem::too_long);
+}
+
+TEST(path_safety, parents_are_created_but_never_through_a_symlink_or_a_file) {
+    scratch_dir dir;
+    const std::string dest = dir.path() + "/dest";
+    fs::create_directories(dest);
+    fs::create_directories(dir.path() + "/outside");
+    EXPECT_EQ(engine::prepare_parents(dest, "a/b/c"), engine::name_problem::none);
+    EXPECT_TRUE(fs::is_directory(dest + "/a/b"));
+    fs::create_directory_symlink(dir.path() + "/outside", dest + "/link");
+    EXPECT_EQ(engine::prepare_parents(dest, "link/x"), engine::name_problem::through_symlink);
+    EXPECT_EQ(engine::prepare_parents(dest, "link/y/z"), engine::name_problem::through_symlink);
+    EXPECT_TRUE(fs::is_empty(dir.path() + "/outside"));
+    write_file(dest + "/file", 1, 1);
+    EXPECT_EQ(engine::prepare_parents(dest, "file/x"), engine::name_problem::parent_not_dir);
+}
+
+TEST(receive_file, temp_file_moves_into_place_with_mtime_and_stale_ones_are_removed) {
+    scratch_dir dir;
+    const std::string final_path = dir.path() + "/f";
+    const std::string temp = engine::temp_path_for(final_path, 0xABCD, 7);
+    EXPECT_NE(temp.find(engine::temp_marker), std::string::npos);
+    ASSERT_TRUE(engine::create_temp_file(temp));
+    EXPECT_FALSE(fs::exists(final_path));
+    ASSERT_TRUE(engine::move_into_place(temp, final_path, 1'234'567'890));
+    struct stat st {};
+    ASSERT_EQ(::stat(final_path.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mtim.tv_sec, 1'234'567'890);
+    EXPECT_FALSE(fs::exists(temp));
+
+    // A directory is never replaced by a file, and the temp file goes.
+    fs::create_directories(dir.path() + "/d");
+    const std::string temp2 = engine::temp_path_for(dir.path() + "/d", 1, 1);
+    ASSERT_TRUE(engine::create_temp_file(temp2));
+    EXPECT_FALSE(engine::move_into_place(temp2, dir.path() + "/d", 0));
+    EXPECT_FALSE(fs::exists(temp2));
+
+    // Stale temp files anywhere below the destination are removed; others stay.
+    fs::create_directories(dir.path() + "/x/y");
+    ASSERT_TRUE(engine::create_temp_file(engine::temp_path_for(dir.path() + "/x/y/z", 2, 3)));
+    EXPECT_EQ(engine::remove_stale_temp_files(dir.path()), 1u);
+    EXPECT_TRUE(fs::exists(final_path));
+}
+
+TEST(file_list, walks_trees_into_sorted_relative_names) {
+    scratch_dir dir;
+    const std::string root = dir.path() + "/top";
+    write_file(root + "/b/2", 2, 1, 1'500'000'002);
+    write_file(root + "/a", 1, 2, 1'500'000'001);
+    fs::create_directories(root + "/c");
+    fs::create_symlink("a", root + "/l");
+    const auto list = engine::build_file_list({root, dir.path() + "/top/a"});
+    ASSERT_TRUE(list.error.empty());
+    ASSERT_EQ(list.entries.size(), 5u);
+    EXPECT_EQ(list.entries[0].name, "top/a");
+    EXPECT_EQ(list.entries[0].mtime, 1'500'000'001u);
+    EXPECT_EQ(list.entries[1].name, "top/b/2");
+    EXPECT_EQ(list.entries[1].size, 2u);
+    EXPECT_EQ(list.entries[2].name, "top/c");
+    EXPECT_EQ(list.entries[2].type, protocol::file_type::directory);
+    EXPECT_EQ(list.entries[3].name, "top/l");
+    EXPECT_EQ(list.entries[3].type, protocol::file_type::symlink);
+    EXPECT_EQ(list.entries[3].link, "a");
+    EXPECT_EQ(list.entries[4].name, "a");
+    EXPECT_FALSE(engine::build_file_list({dir.path() + "/missing"}).error.empty());
+}
+
+TEST(client_table, lookups_are_by_uid_and_handles_are_stable) {
+    engine::client_table t;
+    EXPECT_EQ(t.find(5), engine::client_table::npos);
+    const auto a = t.add(5);
+    const auto b = t.add(9);
+    EXPECT_EQ(t.add(5), a);
+    EXPECT_EQ(t.find(9), b);
+    EXPECT_EQ(t[b].uid, 9u);
+    EXPECT_EQ(t.size(), 2u);
+}
+
+// --- The simulator's link model ----------------------------------------------
+
+TEST(link_model, gilbert_elliott_loss_has_the_configured_rate_and_bursts) {
+    // One packet per millisecond for 200 s: the long-run loss must match the
+    // bad-state share, and losses must come in bursts of ~20 ms, not alone.
+    std::mt19937_64 rng(1);
+    const auto p = sim::link_profile::with_burst_loss({.delay_s = 0.01}, 0.10, 0.02);
+    sim::link_state link;
+    std::vector<double> arrivals;
+    std::uint32_t lost = 0;
+    std::uint32_t bursts = 0;
+    bool in_burst = false;
+    const std::uint32_t packets = 200'000;
+    for (std::uint32_t i = 0; i < packets; ++i) {
+        link.transmit(p, rng, i * 0.001, arrivals);
+        const bool l = arrivals.empty();
+        lost += l ? 1 : 0;
+        bursts += (l && !in_burst) ? 1 : 0;
+        in_burst = l;
+    }
+    EXPECT_NEAR(static_cast<double>(lost) / packets, 0.10, 0.01);
+    // Mean burst ~20 packets at 1 ms spacing (exponential durations, sampled).
+    const double mean_burst = static_cast<double>(lost) / bursts;
+    EXPECT_GT(mean_burst, 12.0);
+    EXPECT_LT(mean_burst, 28.0);
+}
+
+TEST(link_model, random_loss_duplication_and_delay) {
+    std::mt19937_64 rng(2);
+    const sim::link_profile p{.delay_s = 0.05, .jitter_s = 0.01, .loss = 0.2, .duplicate = 0.1};
+    sim::link_state link;
+    std::vector<double> arrivals;
+    std::uint32_t lost = 0;
+    std::uint32_t doubled = 0;
+    const std::uint32_t packets = 100'000;
+    for (std::uint32_t i = 0; i < packets; ++i) {
+        link.transmit(p, rng, i * 0.001, arrivals);
+        lost += arrivals.empty() ? 1 : 0;
+        doubled += arrivals.size() == 2 ? 1 : 0;
+        for (double d : arrivals) {
+            ASSERT_GE(d, 0.05);
+            ASSERT_LE(d, 0.06);
+        }
+    }
+    EXPECT_NEAR(static_cast<double>(lost) / packets, 0.2, 0.01);
+    EXPECT_NEAR(static_cast<double>(doubled) / (packets - lost), 0.1, 0.01);
+}
+
+// --- Engines against recording ports ------------------------------------------------
+
+struct recorded {
+    endpoint to;
+    protocol::datagram d;
+    std::vector<std::uint8_t> raw;
+};
+
+class recording_network : public engine::network_port {
+public:
+    void send(endpoint to, std::span<const std::uint8_t> datagram) override {
+        recorded r{.to = to, .raw = {datagram.begin(), datagram.end()}};
+        EXPECT_EQ(protocol::decode(r.raw, r.d), protocol::wire_error::ok);
+        // decode() keeps spans into the buffer: decode again from the stored copy.
+        sent.push_back(std::move(r));
+        protocol::decode(sent.back().raw, sent.back().d);
+    }
+    std::vector<recorded> sent;
+    template <class Msg>
+    std::vector<const recorded*> of() const {
+        std::vector<const recorded*> out;
+        for (const auto& r : sent) {
+            if (std::holds_alternative<Msg>(r.d.body)) {
+                out.push_back(&r);
+            }
+        }
+        return out;
+    }
+};
+
+class fake_sender_dataplane : public engine::sender_dataplane_port {
+public:
+    explicit fake_sender_dataplane(engine::sequence_counter& seq) : _seq(seq) {}
+    void start_pass(engine::pass_request r) override {
+        passes.push_back(std::move(r));
+        // The dataplane stamps FILESEGs from the same counter: take a few.
+        for (int i = 0; i < 3; ++i) {
+            fileseg_seqs.push_back(_seq.next());
+        }
+    }
+    void stop_pass() override { ++stops; }
+    std::uint32_t pass_cursor() const override { return cursor; }
+    std::vector<engine::pass_request> passes;
+    std::vector<std::uint16_t> fileseg_seqs;
+    std::uint32_t cursor = 0;
+    int stops = 0;
+
+private:
+    engine::sequence_counter& _seq;
+};
+
+std::vector<std::uint8_t> client_datagram(std::uint32_t uid, std::uint32_t group,
+                                          const protocol::message& m) {
+    std::vector<std::uint8_t> out(protocol::max_datagram_size);
+    const auto n = protocol::encode({.src_id = uid, .group_id = group}, m, out);
+    EXPECT_TRUE(n.ok());
+    out.resize(n.ok() ? *n : 0);
+    return out;
+}
+
+protocol::timestamp stamp_of(time_ns t) {
+    return {.sec = static_cast<std::uint32_t>(t / engine::ns_per_second),
+            .usec = static_cast<std::uint32_t>(t % engine::ns_per_second / 1000)};
+}
+
+struct sender_rig {
+    explicit sender_rig(engine::sender_config cfg, std::vector<engine::file_entry> files)
+        : dp(seq), sender(std::move(cfg), std::move(files), net, dp, seq) {}
+    recording_network net;
+    engine::sequence_counter seq;
+    fake_sender_dataplane dp;
+    engine::sender_engine sender;
+};
+
+engine::sender_config quick_sender(std::vector<std::uint32_t> hosts = {}) {
+    return {.sender_id = 0x01020304,
+            .group_id = 0x77,
+            .robust = 3,
+            .grtt_init = 0.1,
+            .announce_rounds = 2,
+            .host_list = std::move(hosts)};
+}
+
+TEST(sender_engine, grtt_comes_from_echoed_timestamps_and_is_advertised) {
+    sender_rig rig(quick_sender(), {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    ASSERT_EQ(rig.net.of<protocol::announce_msg>().size(), 1u);
+    // The client echoes the ANNOUNCE stamp, which was sent 250 ms before "now".
+    const time_ns now = t0 + 250 * ms;
+    rig.sender.on_datagram(
+        now, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    EXPECT_NEAR(rig.sender.grtt(), 0.25, 1e-6);
+    ASSERT_EQ(rig.net.of<protocol::reg_conf_msg>().size(), 1u);
+    const auto* conf = rig.net.of<protocol::reg_conf_msg>()[0];
+    EXPECT_EQ(conf->d.header.grtt, protocol::quantize_grtt(0.25));
+    EXPECT_EQ(conf->d.header.gsize, protocol::quantize_group_size(1));
+    EXPECT_EQ(std::get<protocol::reg_conf_msg>(conf->d.body).client_ids,
+              std::vector<std::uint32_t>{9});
+}
+
+TEST(sender_engine, one_sequence_counter_across_control_and_data) {
+    sender_rig rig(quick_sender(), {{.name = "f", .size = 5000}, {.name = "g", .size = 1}});
+    time_ns now = t0;
+    rig.sender.start(now);
+    rig.sender.on_datagram(
+        now + ms, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(now)}));
+    // Drive: announce rounds, FILEINFO, ACK, pass end, COMPLETE, for both files.
+    for (int step = 0; step < 50 && !rig.sender.finished(); ++step) {
+        now = std::max(now + ms, rig.sender.next_deadline());
+        rig.sender.on_timer(now);
+        if (rig.sender.phase() == engine::sender_phase::fileinfo) {
+            const auto fi = rig.net.of<protocol::fileinfo_msg>();
+            const auto& m = std::get<protocol::fileinfo_msg>(fi.back()->d.body);
+            rig.sender.on_datagram(
+                now, {.address = 9},
+                client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = m.file_id}));
+        }
+        if (rig.sender.phase() == engine::sender_phase::data) {
+            rig.dp.cursor = rig.dp.passes.back().layout.blocks();
+            rig.sender.on_pass_end(now, rig.dp.passes.back().file_id);
+        }
+        if (rig.sender.phase() == engine::sender_phase::done_wait) {
+            rig.sender.on_datagram(
+                now, {.address = 9},
+                client_datagram(9, 0x77,
+                                protocol::complete_msg{.file_id = rig.dp.passes.back().file_id}));
+        }
+        if (rig.sender.phase() == engine::sender_phase::completion) {
+            rig.sender.on_datagram(now, {.address = 9},
+                                   client_datagram(9, 0x77, protocol::complete_msg{.file_id = 0}));
+        }
+    }
+    ASSERT_TRUE(rig.sender.finished());
+    EXPECT_TRUE(rig.sender.failure().empty()) << rig.sender.failure();
+    EXPECT_EQ(rig.dp.passes.size(), 2u);
+    // Every sequence number 0..N-1 was used exactly once, by control or data.
+    std::vector<std::uint16_t> all = rig.dp.fileseg_seqs;
+    for (const auto& r : rig.net.sent) {
+        all.push_back(r.d.header.seq);
+    }
+    std::sort(all.begin(), all.end());
+    for (std::size_t i = 0; i < all.size(); ++i) {
+        ASSERT_EQ(all[i], i);
+    }
+    EXPECT_EQ(rig.net.of<protocol::done_conf_msg>().size(), 1u);
+    EXPECT_EQ(rig.sender.clients()[0].outcome, engine::client_outcome::completed);
+}
+
+TEST(sender_engine, closed_group_refuses_unlisted_clients) {
+    sender_rig rig(quick_sender({5}), {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    const auto ann = rig.net.of<protocol::announce_msg>();
+    ASSERT_EQ(ann.size(), 1u);
+    EXPECT_EQ(std::get<protocol::announce_msg>(ann[0]->d.body).client_ids,
+              std::vector<std::uint32_t>{5});
+    rig.sender.on_datagram(t0 + ms, {.address = 6, .port = 1044},
+                           client_datagram(6, 0x77, protocol::register_msg{}));
+    const auto aborts = rig.net.of<protocol::abort_msg>();
+    ASSERT_EQ(aborts.size(), 1u);
+    EXPECT_EQ(aborts[0]->to.address, 6u); // unicast to the stranger
+    EXPECT_EQ(std::get<protocol::abort_msg>(aborts[0]->d.body).message, "Not in host list");
+    EXPECT_EQ(rig.sender.stats().not_in_host_list, 1u);
+}
+
+TEST(sender_engine, naks_for_the_section_being_sent_are_ignored_others_are_merged) {
+    // Block 1300, 200 blocks... use block 512 so a 3-section file is small.
+    auto cfg = quick_sender();
+    cfg.block_size = 512;
+    const std::uint64_t size = 512ull * 4096 * 3;
+    sender_rig rig(cfg, {{.name = "f", .size = size}});
+    rig.sender.start(t0);
+    rig.sender.on_datagram(
+        t0 + ms, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    time_ns now = t0;
+    while (rig.sender.phase() != engine::sender_phase::fileinfo) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    rig.sender.on_datagram(now, {.address = 9},
+                           client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    rig.dp.cursor = 4096 + 10; // transmitting section 1
+    std::vector<std::uint8_t> bits(protocol::nak_bitmap_bytes(4096), 0);
+    bits[0] = 0x05; // blocks 0 and 2 of the section
+    auto status = [&](std::uint16_t section) {
+        return client_datagram(
+            9, 0x77, protocol::status_msg{.file_id = 1, .section = section, .naks = bits});
+    };
+    rig.sender.on_datagram(now, {.address = 9}, status(1)); // current section: ignored
+    EXPECT_EQ(rig.sender.stats().status_current_section, 1u);
+    rig.sender.on_datagram(now, {.address = 9}, status(0)); // passed: merged
+    rig.dp.cursor = 3 * 4096;
+    rig.sender.on_pass_end(now, 1);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::done_wait);
+    now = rig.sender.next_deadline();
+    rig.sender.on_timer(now); // the rewind
+    ASSERT_EQ(rig.dp.passes.size(), 2u);
+    const auto& words = rig.dp.passes[1].blocks;
+    std::uint32_t count = 0;
+    for (auto w : words) {
+        count += static_cast<std::uint32_t>(__builtin_popcountll(w));
+    }
+    EXPECT_EQ(count, 2u);
+    EXPECT_EQ(words[0], 0x5u);
+}
+
+TEST(sender_engine, clients_that_stop_answering_are_dropped_after_robust_rounds) {
+    sender_rig rig(quick_sender(), {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    rig.sender.on_datagram(t0 + ms, {.address = 9},
+                           client_datagram(9, 0x77, protocol::register_msg{}));
+    rig.sender.on_datagram(t0 + ms, {.address = 8},
+                           client_datagram(8, 0x77, protocol::register_msg{}));
+    time_ns now = t0;
+    for (int i = 0; i < 40 && !rig.sender.finished(); ++i) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+        // Client 8 answers everything; client 9 is silent.
+        if (rig.sender.phase() == engine::sender_phase::fileinfo) {
+            rig.sender.on_datagram(now, {.address = 8},
+                                   client_datagram(8, 0x77, protocol::complete_msg{.file_id = 1}));
+        }
+        if (rig.sender.phase() == engine::sender_phase::completion) {
+            rig.sender.on_datagram(now, {.address = 8},
+                                   client_datagram(8, 0x77, protocol::complete_msg{.file_id = 0}));
+        }
+    }
+    ASSERT_TRUE(rig.sender.finished());
+    EXPECT_EQ(rig.sender.clients()[rig.sender.clients().find(9)].outcome,
+              engine::client_outcome::lost);
+    EXPECT_EQ(rig.sender.clients()[rig.sender.clients().find(8)].outcome,
+              engine::client_outcome::completed);
+    EXPECT_EQ(rig.sender.stats().clients_lost, 1u);
+    // 3 FILEINFO rounds (ROBUST) listed it, then it was dropped.
+    EXPECT_EQ(rig.sender.stats().fileinfo_rounds, 3u);
+}
+
+// --- Receiver engine ------------------------------------------------------------
+
+class fake_receiver_dataplane : public engine::receiver_dataplane_port {
+public:
+    bool open_for_receive(const engine::receive_request& r) override {
+        layout = r.layout;
+        file_id = r.file_id;
+        bits = std::make_unique<dataplane::block_bitmap>(r.layout.blocks());
+        return true;
+    }
+    bool complete(std::uint16_t id) const override {
+        return bits && id == file_id && bits->view().complete();
+    }
+    std::uint32_t missing_in_section(std::uint16_t, std::uint32_t section,
+                                     std::span<std::uint8_t> out) const override {
+        return bits->view().missing_in_section(layout, section, out);
+    }
+    bool close_file(std::uint16_t) override { return true; }
+    protocol::section_layout layout;
+    std::uint16_t file_id = 0;
+    std::unique_ptr<dataplane::block_bitmap> bits;
+};
+
+struct receiver_rig {
+    explicit receiver_rig(const std::string& dest)
+        : receiver({.client_id = 42, .destination = dest}, net, dp) {}
+    recording_network net;
+    fake_receiver_dataplane dp;
+    engine::receiver_engine receiver;
+    std::uint16_t seq = 100;
+    std::vector<std::uint8_t> server(const protocol::message& m, double grtt = 0.1) {
+        std::vector<std::uint8_t> out(protocol::max_datagram_size);
+        const auto n = protocol::encode(
+            {.seq = seq++, .src_id = 7, .group_id = 0x77, .grtt = protocol::quantize_grtt(grtt)}, m,
+            out);
+        out.resize(*n);
+        return out;
+    }
+};
+
+TEST(receiver_engine, registers_with_echoed_timestamp_resends_and_gives_up) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.receiver.on_datagram(
+        t0, {.address = 7},
+        rig.server(protocol::announce_msg{.robust = 10, .tstamp = stamp_of(t0 - 5 * ms)}));
+    auto regs = rig.net.of<protocol::register_msg>();
+    ASSERT_EQ(regs.size(), 1u);
+    EXPECT_EQ(regs[0]->to.address, 7u); // to the ANNOUNCE's source
+    // Echo = the server stamp + how long the client held it (0 here).
+    EXPECT_EQ(std::get<protocol::register_msg>(regs[0]->d.body).tstamp, stamp_of(t0 - 5 * ms));
+    EXPECT_EQ(regs[0]->d.header.grtt, 0); // clients send 0
+    const double grtt = protocol::unquantize_grtt(protocol::quantize_grtt(0.1));
+    // Resent every 4·GRTT...
+    EXPECT_EQ(rig.receiver.next_deadline(), t0 + engine::seconds_to_ns(4 * grtt));
+    rig.receiver.on_timer(rig.receiver.next_deadline());
+    EXPECT_EQ(rig.net.of<protocol::register_msg>().size(), 2u);
+    // ...and given up after 4·ROBUST·GRTT with an ABORT.
+    while (rig.receiver.state() == engine::receiver_state::registering) {
+        rig.receiver.on_timer(rig.receiver.next_deadline());
+    }
+    EXPECT_EQ(rig.receiver.outcome(), engine::receiver_outcome::registration_unconfirmed);
+    const auto aborts = rig.net.of<protocol::abort_msg>();
+    ASSERT_EQ(aborts.size(), 1u);
+    EXPECT_EQ(std::get<protocol::abort_msg>(aborts[0]->d.body).message, "Registration unconfirmed");
+    // 40 GRTT / 4 GRTT: the first plus 9 or 10 resends (the last one races
+    // the give-up deadline by a rounding error of the ns conversion).
+    EXPECT_GE(rig.net.of<protocol::register_msg>().size(), 10u);
+    EXPECT_LE(rig.net.of<protocol::register_msg>().size(), 11u);
+}
+
+TEST(receiver_engine, naks_one_status_per_section_with_missing_blocks_then_completes) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::announce_msg{.block_size = 512}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    const std::uint64_t size = 512ull * 4096 * 3; // 3 sections
+    rig.receiver.on_datagram(
+        t0, {.address = 7},
+        rig.server(protocol::fileinfo_msg{
+            .file_id = 1, .size = size, .ftstamp = 99, .name = "sub/f", .client_ids = {42}}));
+    ASSERT_EQ(rig.net.of<protocol::fileinfo_ack_msg>().size(), 1u);
+    ASSERT_EQ(rig.receiver.state(), engine::receiver_state::receiving);
+    // Everything arrives except block 5 (section 0) and block 2*4096+1 (section 2).
+    for (std::uint32_t n = 0; n < 3 * 4096; ++n) {
+        if (n != 5 && n != 2 * 4096 + 1) {
+            rig.dp.bits->view().set(n);
+        }
+    }
+    rig.receiver.on_datagram(
+        t0 + ms, {.address = 7},
+        rig.server(protocol::done_msg{.file_id = 1, .section = 2, .client_ids = {42}}));
+    EXPECT_TRUE(rig.net.of<protocol::status_msg>().empty()); // the NAK timer waits 1·GRTT
+    rig.receiver.on_timer(rig.receiver.next_deadline());
+    const auto st = rig.net.of<protocol::status_msg>();
+    ASSERT_EQ(st.size(), 2u);
+    const auto& s0 = std::get<protocol::status_msg>(st[0]->d.body);
+    const auto& s2 = std::get<protocol::status_msg>(st[1]->d.body);
+    EXPECT_EQ(s0.section, 0);
+    EXPECT_EQ(s2.section, 2);
+    EXPECT_EQ(s0.naks.size(), protocol::nak_bitmap_bytes(4096));
+    EXPECT_EQ(protocol::nak_bitmap_view(s0.naks, 4096).count_missing(), 1u);
+    EXPECT_TRUE(protocol::nak_bitmap_view(s2.naks, 4096).missing(1));
+    // Not complete: nothing under the final name yet.
+    EXPECT_FALSE(fs::exists(dir.path() + "/sub/f"));
+    rig.dp.bits->view().set(5);
+    rig.dp.bits->view().set(2 * 4096 + 1);
+    rig.receiver.on_datagram(
+        t0 + 2 * ms, {.address = 7},
+        rig.server(protocol::done_msg{.file_id = 1, .section = 2, .client_ids = {42}}));
+    const auto done = rig.net.of<protocol::complete_msg>();
+    ASSERT_EQ(done.size(), 1u);
+    EXPECT_EQ(std::get<protocol::complete_msg>(done[0]->d.body).status,
+              protocol::complete_status::normal);
+    struct stat stt {};
+    ASSERT_EQ(::stat((dir.path() + "/sub/f").c_str(), &stt), 0);
+    EXPECT_EQ(stt.st_mtim.tv_sec, 99);
+}
+
+TEST(receiver_engine, drops_datagrams_more_than_5_behind_and_times_out_when_silent) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.receiver.on_datagram(t0, {.address = 7}, rig.server(protocol::announce_msg{.robust = 10}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.seq = static_cast<std::uint16_t>(rig.seq + 20);
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::done_msg{.file_id = 9, .client_ids = {1}}));
+    rig.seq = static_cast<std::uint16_t>(rig.seq - 10); // 9 behind the newest
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::done_msg{.file_id = 9, .client_ids = {1}}));
+    EXPECT_EQ(rig.receiver.stats().seq_out_of_range, 1u);
+    // ROBUST·GRTT (10 × the advertised, quantized GRTT) of silence: ABORT.
+    const time_ns deadline = rig.receiver.next_deadline();
+    const double grtt = protocol::unquantize_grtt(protocol::quantize_grtt(0.1)); // ~0.106 s
+    EXPECT_NEAR(static_cast<double>(deadline - t0) / 1e9, 10 * grtt, 1e-6);
+    rig.receiver.on_timer(deadline);
+    EXPECT_EQ(rig.receiver.outcome(), engine::receiver_outcome::timed_out);
+    const auto aborts = rig.net.of<protocol::abort_msg>();
+    ASSERT_EQ(aborts.size(), 1u);
+    EXPECT_EQ(std::get<protocol::abort_msg>(aborts[0]->d.body).message, "Transfer timed out");
+}
+
+TEST(receiver_engine, refuses_an_encrypted_session_it_cannot_join_yet) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    protocol::announce_msg a;
+    a.enc_info = protocol::enc_info_ext{.keyextype = protocol::keyexchange_type::ecdh_ecdsa};
+    rig.receiver.on_datagram(t0, {.address = 7}, rig.server(a));
+    EXPECT_EQ(rig.receiver.stats().encrypted_refused, 1u);
+    EXPECT_EQ(rig.receiver.state(), engine::receiver_state::listening);
+    EXPECT_TRUE(rig.net.sent.empty()); // no REGISTER it could not follow up
+}
+
+TEST(receiver_engine, the_sequence_window_follows_data_across_a_long_pass) {
+    // A pass of 40,000 FILESEGs moves the server's counter more than half the
+    // 16-bit space between two control messages; the DONE after it must not
+    // look "behind" (a regression: it was dropped, and every client timed out).
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.receiver.on_datagram(t0, {.address = 7}, rig.server(protocol::announce_msg{}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    for (int i = 0; i < 40'000; i += 1000) {
+        rig.receiver.on_data(t0 + ms, 1, 0, static_cast<std::uint16_t>(rig.seq + i));
+    }
+    rig.seq = static_cast<std::uint16_t>(rig.seq + 40'000);
+    rig.receiver.on_datagram(t0 + 2 * ms, {.address = 7},
+                             rig.server(protocol::done_msg{.file_id = 0, .client_ids = {42}}));
+    EXPECT_EQ(rig.receiver.stats().seq_out_of_range, 0u);
+    EXPECT_EQ(rig.receiver.state(), engine::receiver_state::completing);
+}
+
+} // namespace
+} // namespace skycast::test

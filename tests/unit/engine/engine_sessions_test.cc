@@ -1,0 +1,345 @@
+// Whole sessions through the simulator, with the real engines and
+// dataplane/core: every receiver must end with byte-identical files (content,
+// size, mtime, links), or report exactly which limit stopped it.
+#include "tests/unit/engine/sim_fixture.h"
+
+#include <filesystem>
+#include <gtest/gtest.h>
+#include <sys/stat.h>
+
+namespace skycast::test {
+namespace {
+
+constexpr std::uint32_t block = 1300;
+
+struct loss_case {
+    const char* name;
+    double loss;       // independent, each direction
+    double burst_loss; // Gilbert–Elliott long-run rate
+};
+
+struct matrix_case {
+    std::uint32_t receivers;
+    loss_case loss;
+};
+
+std::string case_name(const testing::TestParamInfo<matrix_case>& info) {
+    return "r" + std::to_string(info.param.receivers) + "_" + info.param.loss.name;
+}
+
+// 0 bytes, 1 byte, B-1, B, B+1 and a 1 MiB (+3) file in one session.
+std::vector<engine::file_entry> edge_files(const scratch_dir& dir) {
+    std::vector<engine::file_entry> files;
+    const std::pair<const char*, std::uint64_t> sizes[] = {{"empty", 0},
+                                                           {"one", 1},
+                                                           {"b_minus_1", block - 1},
+                                                           {"b", block},
+                                                           {"b_plus_1", block + 1},
+                                                           {"1m", 1'048'579}};
+    std::uint32_t seed = 10;
+    for (const auto& [name, size] : sizes) {
+        const std::string src = dir.path() + "/src/" + name;
+        write_file(src, size, seed, 1'600'000'000 + seed);
+        ++seed;
+        files.push_back(regular_entry(src, name));
+    }
+    return files;
+}
+
+void expect_all_identical(const sim::sim_report& r, std::uint32_t receivers) {
+    EXPECT_EQ(r.receivers_ok, receivers) << describe_failures(r);
+    EXPECT_FALSE(r.time_limit_hit);
+    EXPECT_TRUE(r.sender_failure.empty()) << r.sender_failure;
+    for (const auto& rep : r.receivers) {
+        EXPECT_EQ(rep.visible_incomplete, 0u) << rep.uid;
+        EXPECT_EQ(rep.temp_files_left, 0u) << rep.uid;
+        EXPECT_EQ(rep.at_sender, engine::client_outcome::completed) << rep.uid;
+    }
+}
+
+class engine_matrix : public testing::TestWithParam<matrix_case> {};
+
+TEST_P(engine_matrix, every_receiver_ends_byte_identical) {
+    const auto& p = GetParam();
+    scratch_dir dir;
+    auto cfg = small_config(dir, edge_files(dir), p.receivers, 42);
+    cfg.link.loss = p.loss.loss;
+    cfg.link = sim::link_profile::with_burst_loss(cfg.link, p.loss.burst_loss);
+    const auto r = sim::run_simulation(cfg);
+    expect_all_identical(r, p.receivers);
+    EXPECT_GE(r.sender.passes, 5u); // one pass for each non-empty file at least
+    // (One receiver may see no fade in a sub-second session.)
+    if (p.loss.loss >= 0.1 || (p.loss.burst_loss > 0 && p.receivers >= 10)) {
+        // Loss this high must have cost retransmissions, answered from NAKs.
+        EXPECT_GT(r.sender.blocks_resent, 0u);
+        EXPECT_GT(r.sender.status_in, 0u);
+    }
+    if (p.loss.loss == 0 && p.loss.burst_loss == 0) {
+        EXPECT_EQ(r.sender.blocks_resent, 0u);
+        EXPECT_EQ(r.sender.passes, 5u);
+    }
+}
+
+constexpr loss_case losses[] = {{"loss0", 0, 0},
+                                {"loss1", 0.01, 0},
+                                {"loss10", 0.10, 0},
+                                {"loss30", 0.30, 0},
+                                {"bursty10", 0, 0.10}};
+
+std::vector<matrix_case> all_cases() {
+    std::vector<matrix_case> out;
+    for (std::uint32_t n : {1u, 10u, 200u}) {
+        for (const auto& l : losses) {
+            out.push_back({n, l});
+        }
+    }
+    return out;
+}
+
+INSTANTIATE_TEST_SUITE_P(sessions, engine_matrix, testing::ValuesIn(all_cases()), case_name);
+
+TEST(engine_sessions, multi_section_file_under_loss) {
+    // Block 512: 4096 blocks per section, so 2.5 sections' worth of blocks.
+    scratch_dir dir;
+    const std::uint64_t size = 512ull * 4096 * 5 / 2 + 77;
+    auto src = write_file(dir.path() + "/src/multi", size, 7);
+    auto cfg = small_config(dir, {regular_entry(src, "multi")}, 10, 5);
+    cfg.sender.block_size = 512;
+    cfg.link.loss = 0.10;
+    const auto r = sim::run_simulation(cfg);
+    expect_all_identical(r, 10);
+    const auto layout = *protocol::section_layout::make(size, 512);
+    EXPECT_EQ(layout.sections(), 3u);
+    EXPECT_GT(r.sender.blocks_resent, 0u);
+}
+
+TEST(engine_sessions, few_megabyte_file_bursty_loss_long_rtt) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/big", 4'000'000, 8);
+    auto cfg = small_config(dir, {regular_entry(src, "big")}, 10, 6);
+    cfg.link.delay_s = 0.3;     // 600 ms RTT
+    cfg.sender.grtt_init = 0.5; // the stock default: announce rounds must outlast one RTT
+    cfg.link = sim::link_profile::with_burst_loss(cfg.link, 0.05);
+    const auto r = sim::run_simulation(cfg);
+    expect_all_identical(r, 10);
+    // GRTT follows the measured RTT (REGISTER/FILEINFO_ACK echoes), not the 10 ms start.
+    EXPECT_NEAR(r.final_grtt, 0.6, 0.05);
+}
+
+TEST(engine_sessions, directory_tree_with_empty_dir_and_symlink) {
+    scratch_dir dir;
+    const std::string root = dir.path() + "/src/tree";
+    write_file(root + "/a/one.bin", 5000, 1, 1'500'000'000);
+    write_file(root + "/a/b/two.bin", 1, 2, 1'500'000'001);
+    write_file(root + "/c/three.bin", 0, 3);
+    std::filesystem::create_directories(root + "/empty");
+    std::filesystem::create_symlink("a/one.bin", root + "/link");
+    const auto list = engine::build_file_list({root});
+    ASSERT_TRUE(list.error.empty()) << list.error;
+    ASSERT_EQ(list.entries.size(), 5u);
+    auto cfg = small_config(dir, list.entries, 10, 9);
+    cfg.link.loss = 0.05;
+    cfg.link.jitter_s = 0.002;
+    cfg.link.duplicate = 0.02;
+    cfg.link.reorder = 0.02;
+    const auto r = sim::run_simulation(cfg);
+    expect_all_identical(r, 10);
+    struct stat st {};
+    ASSERT_EQ(
+        ::lstat((r.receivers.empty() ? std::string() : cfg.work_dir + "/r0/tree/empty").c_str(),
+                &st),
+        0);
+    EXPECT_TRUE(S_ISDIR(st.st_mode));
+}
+
+TEST(engine_sessions, max_passes_limit_is_reported_exactly) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/f", 300'000, 4);
+    auto cfg = small_config(dir, {regular_entry(src, "f")}, 10, 3);
+    cfg.link.loss = 0.30;
+    cfg.sender.max_passes = 1;
+    const auto r = sim::run_simulation(cfg);
+    EXPECT_EQ(r.receivers_ok, 0u); // 231 blocks at 30% loss: nobody has them all after one pass
+    EXPECT_EQ(r.sender.passes, 1u);
+    std::uint32_t told = 0;
+    for (const auto& rep : r.receivers) {
+        EXPECT_EQ(rep.at_sender, engine::client_outcome::max_passes) << rep.uid;
+        // The ABORT (sent 3 times) normally arrives; if every copy is lost the
+        // receiver times out instead, and says so.
+        if (rep.outcome == engine::receiver_outcome::aborted_by_server) {
+            EXPECT_EQ(rep.reason, "Max passes exceeded") << rep.uid;
+            ++told;
+        } else {
+            EXPECT_EQ(rep.outcome, engine::receiver_outcome::timed_out) << rep.uid;
+        }
+        // Nothing under the final name, no temp file left behind.
+        EXPECT_EQ(rep.visible_incomplete, 0u);
+        EXPECT_EQ(rep.temp_files_left, 0u);
+        EXPECT_FALSE(std::filesystem::exists(cfg.work_dir + "/r0/f"));
+    }
+    EXPECT_GE(told, 8u);
+}
+
+TEST(engine_sessions, excessive_naks_abort_the_client_with_the_reason) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/f", 300'000, 4);
+    auto cfg = small_config(dir, {regular_entry(src, "f")}, 3, 3);
+    // Receiver 1 loses half its data; the others none. Limit: 20% of a section, once.
+    cfg.overrides[1] = {.down = {.delay_s = 0.001, .loss = 0.5}, .up = {.delay_s = 0.001}};
+    cfg.sender.max_nak_pct = 20;
+    cfg.sender.max_nak_count = 0;
+    const auto r = sim::run_simulation(cfg);
+    EXPECT_EQ(r.receivers_ok, 2u) << describe_failures(r);
+    const auto& bad = r.receivers[1];
+    EXPECT_EQ(bad.at_sender, engine::client_outcome::excessive_naks);
+    EXPECT_EQ(bad.reason, "Excessive NAKs received");
+    EXPECT_EQ(bad.visible_incomplete, 0u);
+    EXPECT_EQ(bad.temp_files_left, 0u);
+}
+
+TEST(engine_sessions, silent_receiver_is_dropped_not_waited_for) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/f", 100'000, 4);
+    auto cfg = small_config(dir, {regular_entry(src, "f")}, 5, 3);
+    cfg.link.loss = 0.05;
+    // Receiver 2's uplink dies after it registered: it never ACKs the FILEINFO.
+    cfg.overrides[2] = {.down = cfg.link, .up = cfg.link, .silent_at_s = 0.02};
+    const auto r = sim::run_simulation(cfg);
+    EXPECT_EQ(r.receivers_ok, 4u) << describe_failures(r);
+    EXPECT_EQ(r.receivers[2].at_sender, engine::client_outcome::lost);
+    EXPECT_EQ(r.sender.clients_lost, 1u);
+    EXPECT_LT(r.sim_seconds, 60.0); // bounded by ROBUST rounds, not the 2 h limit
+    EXPECT_FALSE(r.time_limit_hit);
+}
+
+TEST(engine_sessions, crash_mid_file_leaves_no_complete_looking_file_and_restart_cleans) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/f", 2'000'000, 4);
+    auto cfg = small_config(dir, {regular_entry(src, "f")}, 2, 3);
+    cfg.rate_bps = 10'000'000; // 1.6 s of data: the crash lands mid-file
+    cfg.overrides[0] = {.down = cfg.link, .up = cfg.link, .crash_at_s = 0.8};
+    const auto first = sim::run_simulation(cfg);
+    EXPECT_EQ(first.receivers_ok, 1u) << describe_failures(first);
+    const auto& crashed = first.receivers[0];
+    EXPECT_TRUE(crashed.crashed);
+    EXPECT_EQ(crashed.at_sender, engine::client_outcome::lost);
+    EXPECT_EQ(crashed.visible_incomplete, 0u);
+    EXPECT_FALSE(std::filesystem::exists(cfg.work_dir + "/r0/f"));
+    EXPECT_EQ(crashed.temp_files_left, 1u); // the partial data is only under a temp name
+
+    // The same receiver joins the next session: the stale temp file goes, the file arrives.
+    cfg.overrides.clear();
+    const auto second = sim::run_simulation(cfg);
+    expect_all_identical(second, 2);
+    EXPECT_GE(second.receivers[0].stats.temp_files_discarded, 1u);
+}
+
+TEST(engine_sessions, disk_full_receiver_aborts_with_reason_others_complete) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/f", 100'000, 4);
+    auto cfg = small_config(dir, {regular_entry(src, "f")}, 3, 3);
+    cfg.overrides[0] = {.down = cfg.link, .up = cfg.link, .free_space = 99'999};
+    const auto r = sim::run_simulation(cfg);
+    EXPECT_EQ(r.receivers_ok, 2u) << describe_failures(r);
+    EXPECT_EQ(r.receivers[0].outcome, engine::receiver_outcome::disk_full);
+    EXPECT_EQ(r.receivers[0].at_sender, engine::client_outcome::aborted_by_client);
+    EXPECT_EQ(r.receivers[0].sender_reason, "Not enough disk space");
+    EXPECT_FALSE(std::filesystem::exists(cfg.work_dir + "/r0/f"));
+    EXPECT_EQ(r.receivers[0].temp_files_left, 0u);
+}
+
+TEST(engine_sessions, sender_abort_reaches_receivers_and_cleans_their_temp_files) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/f", 2'000'000, 4);
+    auto cfg = small_config(dir, {regular_entry(src, "f")}, 5, 3);
+    cfg.rate_bps = 10'000'000;
+    cfg.sender_abort_at_s = 0.8;
+    const auto r = sim::run_simulation(cfg);
+    EXPECT_EQ(r.receivers_ok, 0u);
+    EXPECT_EQ(r.sender_failure, "aborted: Session aborted by operator");
+    for (const auto& rep : r.receivers) {
+        EXPECT_EQ(rep.outcome, engine::receiver_outcome::aborted_by_server) << rep.uid;
+        EXPECT_EQ(rep.reason, "Session aborted by operator");
+        EXPECT_EQ(rep.at_sender, engine::client_outcome::aborted_by_sender);
+        EXPECT_EQ(rep.visible_incomplete, 0u);
+        EXPECT_EQ(rep.temp_files_left, 0u);
+    }
+}
+
+TEST(engine_sessions, closed_group_admits_only_listed_hosts) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/f", 10'000, 4);
+    auto cfg = small_config(dir, {regular_entry(src, "f")}, 4, 3);
+    // Receivers get UIDs 0x0A010001...; list the first three only.
+    cfg.sender.host_list = {0x0A010001, 0x0A010002, 0x0A010003};
+    const auto r = sim::run_simulation(cfg);
+    EXPECT_EQ(r.receivers_ok, 3u) << describe_failures(r);
+    EXPECT_FALSE(r.receivers[3].ok);
+    EXPECT_EQ(r.receivers[3].outcome, engine::receiver_outcome::running); // never joined
+    EXPECT_FALSE(std::filesystem::exists(cfg.work_dir + "/r3/f"));
+    // Closed group: announce ends once everyone listed answered, not after all rounds.
+    EXPECT_LT(r.sender.announce_rounds, 10u);
+}
+
+TEST(engine_sessions, sender_link_rate_sets_the_pass_duration) {
+    // Same session at 10 and 100 Mbit/s: only the data pass differs, and it
+    // lasts the wire bits over the rate (dataplane/core's pacer, in wire
+    // bytes: Ethernet/IP/UDP headers plus preamble, FCS and gap).
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/f", 1'000'000, 4);
+    auto run_at = [&](std::uint64_t rate) {
+        auto cfg = small_config(dir, {regular_entry(src, "f")}, 1, 3);
+        cfg.rate_bps = rate;
+        cfg.work_dir = dir.path() + "/dest" + std::to_string(rate);
+        return sim::run_simulation(cfg);
+    };
+    const auto slow = run_at(10'000'000);
+    const auto fast = run_at(100'000'000);
+    ASSERT_EQ(slow.receivers_ok, 1u) << describe_failures(slow);
+    ASSERT_EQ(fast.receivers_ok, 1u) << describe_failures(fast);
+    const auto layout = *protocol::section_layout::make(1'000'000, block);
+    // Per frame: 14 + 20 + 8 + 16 + 8 bytes of headers, 24 of wire overhead.
+    // The bucket starts full with the simulator's 32 KiB burst, which leaves
+    // at once at either rate.
+    const double wire_bits = 8.0 * (1'000'000 + layout.blocks() * (66.0 + 24.0));
+    const double paced_bits = wire_bits - 8.0 * 32 * 1024;
+    const double expected = paced_bits / 10e6 - paced_bits / 100e6;
+    EXPECT_NEAR(slow.sim_seconds - fast.sim_seconds, expected, 0.002);
+}
+
+TEST(engine_sessions, delete_entry_removes_a_file_received_earlier) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/gone", 5000, 4);
+    auto keep = write_file(dir.path() + "/src/keep", 5000, 5);
+    std::vector<engine::file_entry> files = {
+        regular_entry(src, "gone"),
+        regular_entry(keep, "keep"),
+        {.type = protocol::file_type::delete_, .name = "gone"}};
+    auto cfg = small_config(dir, files, 3, 3);
+    const auto r = sim::run_simulation(cfg);
+    for (const auto& rep : r.receivers) {
+        ASSERT_EQ(rep.files.size(), 3u);
+        EXPECT_TRUE(rep.files[2].complete) << rep.uid;
+        EXPECT_EQ(rep.outcome, engine::receiver_outcome::completed);
+    }
+    EXPECT_FALSE(std::filesystem::exists(cfg.work_dir + "/r0/gone"));
+    EXPECT_TRUE(std::filesystem::exists(cfg.work_dir + "/r0/keep"));
+}
+
+TEST(engine_sessions, no_store_mode_checks_every_block_against_the_source) {
+    scratch_dir dir;
+    auto src = write_file(dir.path() + "/src/f", 500'000, 4);
+    auto cfg = small_config(dir, {regular_entry(src, "f")}, 50, 3);
+    cfg.link.loss = 0.10;
+    cfg.store_files = false;
+    const auto r = sim::run_simulation(cfg);
+    EXPECT_EQ(r.receivers_ok, 50u) << describe_failures(r);
+    for (const auto& rep : r.receivers) {
+        EXPECT_EQ(rep.block_mismatches, 0u);
+        EXPECT_EQ(rep.stats.files_received, 1u);
+    }
+    EXPECT_GT(r.sender.blocks_resent, 0u);
+}
+
+} // namespace
+} // namespace skycast::test
