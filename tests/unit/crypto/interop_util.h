@@ -25,6 +25,10 @@ extern char** environ;
 
 namespace interop {
 
+// The UIDs the stock peer and our side use in the interop tests.
+inline constexpr std::uint32_t client_uid = 0x11223344;
+inline constexpr std::uint32_t server_uid = 0x01020304;
+
 using clock_type = std::chrono::steady_clock;
 
 inline bool have_tool(const char* name) {

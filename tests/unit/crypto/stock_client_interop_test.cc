@@ -34,8 +34,8 @@ using interop::clock_type;
 
 namespace {
 
-constexpr std::uint32_t client_uid = 0x11223344;
-constexpr std::uint32_t server_uid = 0x01020304;
+using interop::client_uid;
+using interop::server_uid;
 constexpr std::uint16_t block_size = 1300;
 
 struct case_params {
