@@ -1,0 +1,163 @@
+#pragma once
+// The shared memzone (api::memzone_shared): what the dataplane publishes for
+// the control process and the stats socket. One contiguous block:
+//
+//   shared_header | file_slot[max_files] | bitmaps | lcore_counters[lcores]
+//
+// sized at start from the config (max_files, max_blocks_per_file) and
+// described by the offsets in the header, so a reader needs no compile-time
+// capacities. Every field says who writes it and who reads it; atomics are
+// address-free (lock-free 32/64-bit), so they work across processes.
+
+#include "dataplane/api/contract.h"
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+
+namespace skycast::dataplane::api {
+
+inline constexpr std::uint64_t shared_magic = 0x534B594341535431ULL; // "SKYCAST1"
+
+enum class dataplane_state : std::uint32_t { starting, running, stopping, stopped };
+
+enum class file_slot_state : std::uint32_t {
+    free,      // nobody uses it
+    receiving, // RX lcore accepts FILESEGs into it
+    sending,   // TX lcore sends a pass from it
+    closed,    // receive closed; counters final until reused
+};
+
+// A counter's name ("rx.drop.ipv4_bad_checksum") and what a non-zero value
+// means, written once by the dataplane at start.
+struct counter_description {
+    char name[counter_name_bytes];
+    char help[counter_help_bytes];
+};
+
+// Port statistics, refreshed about once a second by the dataplane's main
+// thread (writer) from rte_eth_stats; read by anyone.
+struct port_snapshot {
+    std::uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
+};
+
+// Counters a session's sender draws from in both processes: the header
+// sequence number (one counter for control messages and FILESEGs, spec §1.2)
+// and the ENCRYPTED IV counter (a reused IV under one key breaks GCM/CCM).
+// Writers: control and the TX lcore, with fetch_add.
+struct alignas(64) session_counters {
+    std::atomic<std::uint64_t> iv_counter;
+    std::atomic<std::uint32_t> sequence; // low 16 bits go on the wire
+    std::uint32_t pad;
+};
+
+struct alignas(64) shared_header {
+    std::uint64_t magic;            // shared_magic; written once before state=running
+    std::uint32_t contract_version; // written once
+    std::uint32_t max_files;        // file_slot count
+    std::uint32_t max_blocks_per_file;
+    std::uint32_t counter_count; // valid entries in counters[]
+    std::uint32_t lcore_blocks;  // lcore_counters blocks in use
+    std::uint32_t dataplane_pid;
+    std::uint64_t generation; // changes on every dataplane start: control re-attaches
+    std::uint64_t tsc_hz;
+    std::uint64_t file_table_offset; // bytes from the start of the memzone
+    std::uint64_t bitmap_offset;
+    std::uint64_t bitmap_words_per_file;
+    std::uint64_t counters_offset;
+    std::uint64_t total_bytes;
+    std::uint32_t local_address; // the port's IPv4 address, host order
+    std::uint8_t local_mac[6];
+    std::uint16_t mtu;
+    std::atomic<std::uint32_t> state;       // dataplane_state; dataplane writes (release)
+    std::atomic<std::uint64_t> heartbeat;   // dataplane main thread bumps it every ~100 ms
+    std::atomic<std::uint64_t> control_pid; // control writes on attach (0 = none)
+    std::atomic<std::uint64_t> port_seq;    // seqlock over `port`: odd while writing
+    port_snapshot port;
+    session_counters sessions[max_sessions];
+    counter_description counters[max_counters];
+};
+
+struct alignas(64) file_slot {
+    // Written by the dataplane main thread, before publishing `state` with
+    // release; read by the lcores and control after an acquire load of `state`.
+    std::atomic<std::uint32_t> state; // file_slot_state
+    std::uint16_t file_id;
+    std::uint16_t pad;
+    session_identity session;
+    file_geometry geometry;
+    std::uint32_t blocks; // blocks in the file (bits in use in the bitmap)
+    std::uint32_t pass;
+    // Receiving: blocks the storage thread wrote (writer: storage thread) and
+    // write failures (a file with any is never complete). Sending: blocks the
+    // TX lcore sent in the current pass (writer: TX lcore).
+    std::atomic<std::uint64_t> blocks_done;
+    std::atomic<std::uint64_t> write_errors;
+    std::atomic<std::uint64_t> bytes_done;
+};
+
+// Per-lcore (or per-thread) counters: one writer, on its own cache lines;
+// readers sum across blocks. Indexed like shared_header::counters.
+struct alignas(64) lcore_counters {
+    char role[16];       // "rx", "tx", "main", "storage0"
+    std::uint32_t lcore; // DPDK lcore id, or UINT32_MAX for a non-EAL thread
+    std::uint32_t pad;
+    std::uint64_t values[max_counters];
+};
+
+// The offsets for a configuration; the dataplane sizes the memzone with it.
+struct layout {
+    std::uint64_t file_table_offset;
+    std::uint64_t bitmap_offset;
+    std::uint64_t bitmap_words_per_file;
+    std::uint64_t counters_offset;
+    std::uint64_t total_bytes;
+};
+
+constexpr std::uint64_t align_up(std::uint64_t n, std::uint64_t a) {
+    return (n + a - 1) / a * a;
+}
+
+constexpr layout compute_layout(std::uint32_t max_files, std::uint32_t max_blocks_per_file,
+                                std::uint32_t lcore_blocks) {
+    layout l{};
+    l.file_table_offset = align_up(sizeof(shared_header), 64);
+    l.bitmap_offset = align_up(l.file_table_offset + sizeof(file_slot) * max_files, 64);
+    // Each file's bitmap starts on a cache line of its own.
+    l.bitmap_words_per_file = align_up((std::uint64_t{max_blocks_per_file} + 63) / 64, 8);
+    l.counters_offset = align_up(l.bitmap_offset + l.bitmap_words_per_file * 8 * max_files, 64);
+    l.total_bytes = l.counters_offset + sizeof(lcore_counters) * lcore_blocks;
+    return l;
+}
+
+// Typed access to a mapped memzone (primary or secondary).
+class shared_view {
+public:
+    explicit shared_view(void* base) : _base(static_cast<std::byte*>(base)) {}
+
+    shared_header& header() const { return *reinterpret_cast<shared_header*>(_base); }
+    file_slot& slot(std::uint32_t i) const {
+        return reinterpret_cast<file_slot*>(_base + header().file_table_offset)[i];
+    }
+    std::uint64_t* bitmap(std::uint32_t i) const {
+        return reinterpret_cast<std::uint64_t*>(_base + header().bitmap_offset) +
+               header().bitmap_words_per_file * i;
+    }
+    lcore_counters& counters(std::uint32_t block) const {
+        return reinterpret_cast<lcore_counters*>(_base + header().counters_offset)[block];
+    }
+    // Sum of counter `index` over every lcore block.
+    std::uint64_t counter_total(std::uint32_t index) const {
+        std::uint64_t total = 0;
+        for (std::uint32_t b = 0; b < header().lcore_blocks; ++b) {
+            total += std::atomic_ref<std::uint64_t>(counters(b).values[index])
+                         .load(std::memory_order_relaxed);
+        }
+        return total;
+    }
+
+private:
+    std::byte* _base;
+};
+
+} // namespace skycast::dataplane::api

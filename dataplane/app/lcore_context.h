@@ -1,0 +1,111 @@
+#pragma once
+// The per-role contexts the lcore loops take by reference (STYLE.md point
+// 3): one cache-aligned object per role owning everything its loop touches —
+// rings, pools, burst arrays, tables, counters. No globals on the hot path.
+//
+// Tables an lcore reads on every packet (open files, session keys, joined
+// groups, open ports) are changed by the service thread only while the lcore
+// is parked at its gate (lcore_gate.h), so the lcore reads them without
+// atomics or locks.
+
+#include "dataplane/app/lcore_gate.h"
+#include "dataplane/app/resources.h"
+#include "dataplane/core/net/arp_cache.h"
+#include "dataplane/core/net/classify.h"
+#include "dataplane/core/net/frame_template.h"
+#include "dataplane/seal/seal_engine.h"
+#include "protocol/blocks.h"
+
+#include <array>
+#include <cstdint>
+#include <memory>
+#include <vector>
+
+struct rte_mbuf;
+
+namespace skycast::dataplane {
+
+struct tx_pass;
+
+inline constexpr std::uint16_t burst_size = 32;
+inline constexpr std::size_t arp_cache_entries = 64;
+
+// The node's own addresses, as both roles use them.
+struct local_addresses {
+    net::mac_address mac;
+    net::ipv4_address ip;
+    std::uint32_t netmask = 0;
+    net::ipv4_address gateway; // 0: none
+    std::uint16_t mtu = 1500;
+    std::uint8_t multicast_ttl = 32;
+};
+
+// Multicast groups and UDP ports the node receives (changed under the gates).
+struct receive_filter {
+    std::array<net::ipv4_address, api::max_joined_groups> groups{};
+    std::size_t group_count = 0;
+    std::array<std::uint16_t, api::max_joined_groups> ports{};
+    std::size_t port_count = 0;
+};
+
+// A session's keys as an lcore's seal engine holds them.
+struct session_entry {
+    bool active = false;
+    std::uint32_t sender_id = 0;
+    std::uint32_t group_id = 0;
+    seal::session_id id = 0;
+};
+
+struct alignas(64) tx_context {
+    lcore_gate gate;
+    resources* res = nullptr;
+    std::uint64_t* counters = nullptr;
+    local_addresses local;
+    net::tx_checksum_offload offload;
+    receive_filter filter; // groups to keep reporting
+    std::unique_ptr<seal::seal_engine> sealer;
+    std::array<session_entry, api::max_sessions> sessions{};
+    std::array<net::arp_entry, arp_cache_entries> arp_storage{};
+    net::arp_cache arp{arp_storage, net::arp_cache_config{}};
+    tx_pass* pass = nullptr;
+    std::uint64_t tsc_hz = 0;
+    std::uint64_t last_igmp_tsc = 0;
+    std::array<rte_mbuf*, burst_size * 2> out{};
+    std::uint16_t out_count = 0;
+};
+
+// A file the RX lcore accepts FILESEGs for.
+struct rx_file_entry {
+    bool active = false;
+    std::uint32_t sender_id = 0;
+    std::uint32_t group_id = 0;
+    std::uint16_t file_id = 0;
+    std::uint32_t slot = 0;
+    std::uint32_t generation = 0;
+    bool encrypted = false; // FILESEGs in the clear are refused (spec §12 #17)
+    protocol::section_layout layout;
+    std::uint64_t* bitmap = nullptr; // the slot's bitmap in the memzone
+};
+
+struct alignas(64) rx_context {
+    lcore_gate gate;
+    resources* res = nullptr;
+    std::uint64_t* counters = nullptr;
+    net::rx_context classify; // spans point into `filter`
+    receive_filter filter;
+    std::unique_ptr<seal::seal_engine> opener;
+    std::array<session_entry, api::max_sessions> sessions{};
+    std::vector<rx_file_entry> files; // max_files entries, sized at start
+    std::uint32_t last_file = 0;      // most FILESEGs belong to the previous one's file
+    std::uint32_t storage_threads = 1;
+};
+
+// Points the classifier's spans at the filter's arrays (after a change).
+inline void refresh_classifier(rx_context& c) {
+    c.classify.groups =
+        std::span<const net::ipv4_address>(c.filter.groups.data(), c.filter.group_count);
+    c.classify.udp_ports =
+        std::span<const std::uint16_t>(c.filter.ports.data(), c.filter.port_count);
+}
+
+} // namespace skycast::dataplane

@@ -1,0 +1,246 @@
+#include "dataplane/app/runtime.h"
+
+#include "dataplane/app/counter_ids.h"
+#include "dataplane/app/rx_lcore.h"
+#include "dataplane/app/tx_lcore.h"
+
+#include <cstring>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_launch.h>
+#include <rte_lcore.h>
+
+namespace skycast::dataplane {
+namespace {
+
+// Empty polls before an idle lcore pauses (when idle_backoff_us is set): a
+// few microseconds of spinning keep latency low under light load.
+constexpr unsigned idle_polls_before_backoff = 64;
+
+struct loop_args {
+    rx_context* rx = nullptr; // null when this lcore does not receive
+    tx_context* tx = nullptr; // null when this lcore does not send
+    const std::atomic<bool>* stop = nullptr;
+    unsigned idle_backoff_us = 0;
+};
+
+// The loop of one lcore, running the roles placed on it. Busy and idle
+// cycles go to the counters of the first role (each block has one writer).
+int lcore_loop(void* arg) {
+    const loop_args& a = *static_cast<loop_args*>(arg);
+    std::uint64_t* counters = a.rx != nullptr ? a.rx->counters : a.tx->counters;
+    if (a.rx != nullptr) {
+        a.rx->gate.running.store(true);
+    }
+    if (a.tx != nullptr) {
+        a.tx->gate.running.store(true);
+    }
+    unsigned idle = 0;
+    std::uint64_t last = rte_rdtsc();
+    while (!a.stop->load(std::memory_order_relaxed)) {
+        bool did = false;
+        if (a.rx != nullptr) {
+            did |= rx_iteration(*a.rx);
+        }
+        if (a.tx != nullptr) {
+            did |= tx_iteration(*a.tx);
+        }
+        const std::uint64_t now = rte_rdtsc();
+        bump(counters, did ? counter::loop_busy_cycles : counter::loop_idle_cycles, now - last);
+        last = now;
+        idle = did ? 0 : idle + 1;
+        if (idle > idle_polls_before_backoff && a.idle_backoff_us != 0) {
+            rte_delay_us_sleep(a.idle_backoff_us);
+            last = rte_rdtsc();
+        }
+    }
+    if (a.tx != nullptr) {
+        tx_drain(*a.tx);
+        a.tx->gate.running.store(false);
+    }
+    if (a.rx != nullptr) {
+        a.rx->gate.running.store(false);
+    }
+    return 0;
+}
+
+std::vector<loop_args>& loops() {
+    static std::vector<loop_args> args; // one per lcore in use; lives as long as the process
+    return args;
+}
+
+} // namespace
+
+runtime::runtime(const dataplane_options& options) : _options(options) {}
+
+runtime::~runtime() {
+    stop();
+    _service.reset();
+    _storage.clear();
+    release_resources(_res);
+}
+
+std::unique_ptr<runtime> runtime::create(const dataplane_options& options, std::string& error) {
+    std::unique_ptr<runtime> rt(new runtime(options));
+    error = rt->build();
+    if (!error.empty()) {
+        return nullptr;
+    }
+    return rt;
+}
+
+std::string runtime::build() {
+    if (std::string e = create_resources(_options, _res); !e.empty()) {
+        return e;
+    }
+    rte_ether_addr mac{};
+    rte_eth_macaddr_get(_res.port, &mac);
+    local_addresses local;
+    std::memcpy(local.mac.bytes.data(), mac.addr_bytes, 6);
+    local.ip = net::ipv4_address{_options.port.address};
+    local.netmask = _options.port.prefix_length == 0
+                        ? 0
+                        : ~std::uint32_t{0} << (32 - _options.port.prefix_length);
+    local.gateway = net::ipv4_address{_options.port.gateway};
+    local.mtu = _options.port.mtu;
+    local.multicast_ttl = _options.multicast_ttl;
+
+    seal::seal_options seal_opts;
+    seal_opts.backend = _options.seal_backend == seal_backend_kind::cryptodev
+                            ? seal::backend_kind::cryptodev
+                            : seal::backend_kind::openssl;
+    seal_opts.cryptodev_device = _options.cryptodev_device;
+    seal_opts.queue_pairs = 2; // one for TX, one for RX
+    seal_opts.max_sessions = static_cast<std::uint16_t>(api::max_sessions);
+
+    _tx = std::make_unique<tx_context>();
+    _tx->res = &_res;
+    _tx->counters = _res.shared.counters(counters_tx).values;
+    _tx->local = local;
+    _tx->offload = {.ipv4 = (_res.tx_offload & RTE_ETH_TX_OFFLOAD_IPV4_CKSUM) != 0,
+                    .udp = (_res.tx_offload & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0};
+    _tx->tsc_hz = rte_get_tsc_hz();
+    _tx->last_igmp_tsc = rte_rdtsc();
+    seal_opts.queue_pair = 0;
+    auto sealer = seal::create_seal_engine(seal_opts);
+    if (!sealer.ok()) {
+        return std::string("cannot set up packet encryption (dataplane.crypto): ") +
+               std::string(seal::describe(sealer.error()));
+    }
+    _tx->sealer = std::move(sealer).value();
+
+    _rx = std::make_unique<rx_context>();
+    _rx->res = &_res;
+    _rx->counters = _res.shared.counters(counters_rx).values;
+    _rx->classify.mac = local.mac;
+    _rx->classify.ip = local.ip;
+    _rx->files.resize(_options.max_files);
+    _rx->storage_threads = _options.storage_threads;
+    refresh_classifier(*_rx);
+    seal_opts.queue_pair = 1;
+    auto opener = seal::create_seal_engine(seal_opts);
+    if (!opener.ok()) {
+        return std::string("cannot set up packet decryption (dataplane.crypto): ") +
+               std::string(seal::describe(opener.error()));
+    }
+    _rx->opener = std::move(opener).value();
+
+    _files = std::make_unique<storage_files>(_options.max_files);
+    for (unsigned i = 0; i < _options.storage_threads; ++i) {
+        _storage.push_back(std::make_unique<storage_thread>(
+            _res.storage[i], *_files, _res.shared,
+            _res.shared.counters(counters_storage0 + i).values, _options.idle_backoff_us));
+    }
+    _service = std::make_unique<service_thread>(_options, _res, *_rx, *_tx, *_files, _storage);
+    _res.shared.header().state.store(static_cast<std::uint32_t>(api::dataplane_state::starting));
+    return {};
+}
+
+std::vector<std::string> runtime::reservations() const {
+    return describe_reservations(_options, _res);
+}
+
+bool runtime::start(std::string& error) {
+    auto& args = loops();
+    args.clear();
+    args.reserve(2);
+    const unsigned main = rte_get_main_lcore();
+    if (_options.rx_lcore == _options.tx_lcore) {
+        args.push_back({.rx = _rx.get(),
+                        .tx = _tx.get(),
+                        .stop = &_stop_loops,
+                        .idle_backoff_us = _options.idle_backoff_us});
+    } else {
+        args.push_back(
+            {.rx = _rx.get(), .stop = &_stop_loops, .idle_backoff_us = _options.idle_backoff_us});
+        args.push_back(
+            {.tx = _tx.get(), .stop = &_stop_loops, .idle_backoff_us = _options.idle_backoff_us});
+    }
+    const unsigned lcores[2] = {_options.rx_lcore, _options.tx_lcore};
+    _service->start();
+    for (std::size_t i = 0; i < args.size(); ++i) {
+        const unsigned lcore = lcores[i];
+        if (lcore == main) {
+            _loop_on_main = true; // run_until() runs it on this thread
+            continue;
+        }
+        if (!rte_lcore_is_enabled(lcore)) {
+            error = "lcore " + std::to_string(lcore) +
+                    " is not in the EAL lcore list (dataplane.eal.lcores / dataplane.roles)";
+            stop();
+            return false;
+        }
+        if (int rc = rte_eal_remote_launch(lcore_loop, &args[i], lcore); rc != 0) {
+            error = "cannot launch the loop on lcore " + std::to_string(lcore) + ": " +
+                    std::strerror(-rc);
+            stop();
+            return false;
+        }
+    }
+    _started = true;
+    _res.shared.header().state.store(static_cast<std::uint32_t>(api::dataplane_state::running),
+                                     std::memory_order_release);
+    return true;
+}
+
+void runtime::run_until(const std::atomic<bool>& stop_flag) {
+    if (_loop_on_main) {
+        // The loop for the main lcore watches its own flag; relay the caller's.
+        std::thread relay([&] {
+            while (!stop_flag.load()) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(20));
+            }
+            _stop_loops.store(true);
+        });
+        auto& args = loops();
+        const unsigned main = rte_get_main_lcore();
+        lcore_loop(&args[_options.rx_lcore == main ? 0 : args.size() - 1]);
+        relay.join();
+    } else {
+        while (!stop_flag.load()) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(20));
+        }
+    }
+    stop();
+}
+
+void runtime::stop() {
+    if (!_started && !_service) {
+        return;
+    }
+    _res.shared.header().state.store(static_cast<std::uint32_t>(api::dataplane_state::stopping),
+                                     std::memory_order_release);
+    _stop_loops.store(true);
+    rte_eal_mp_wait_lcore();
+    if (_service) {
+        _service->stop();
+    }
+    for (auto& s : _storage) {
+        s->stop();
+    }
+    _started = false;
+    _res.shared.header().state.store(static_cast<std::uint32_t>(api::dataplane_state::stopped),
+                                     std::memory_order_release);
+}
+
+} // namespace skycast::dataplane

@@ -1,0 +1,572 @@
+#include "dataplane/app/service_thread.h"
+
+#include "crypto/key_schedule.h"
+#include "crypto/suites.h"
+#include "dataplane/app/counter_ids.h"
+#include "dataplane/app/internal_messages.h"
+#include "dataplane/app/tx_pass.h"
+
+#include <cerrno>
+#include <chrono>
+#include <cstring>
+#include <fcntl.h>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_ring_elem.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+namespace skycast::dataplane {
+namespace {
+
+using api::reply_status;
+
+// Blocks the service thread keeps resident ahead of the TX lcore's cursor:
+// enough for ~50 ms at 10 Gbit/s, so the lcore never waits on the disk for a
+// page fault (the prefetcher takes it instead).
+constexpr std::uint64_t prefetch_window_bytes = 64ull << 20;
+// Bytes touched per service round, so commands are not held up behind a
+// slow disk.
+constexpr std::uint64_t prefetch_step_bytes = 4ull << 20;
+// How long a close waits for the storage threads to write what is queued.
+constexpr auto drain_timeout = std::chrono::seconds(30);
+// Sleep of an idle service round: its work is at GRTT scale (milliseconds).
+constexpr auto idle_sleep = std::chrono::microseconds(200);
+
+std::optional<protocol::section_layout> layout_of(const api::file_geometry& g) {
+    auto l = protocol::section_layout::make(g.file_size, g.block_size);
+    if (!l.ok()) {
+        return std::nullopt;
+    }
+    return *l;
+}
+
+bool valid_path(const char* path) {
+    return std::memchr(path, '\0', api::max_path_bytes) != nullptr && path[0] == '/';
+}
+
+template <typename Array>
+bool add_unique(Array& values, std::size_t& count, auto value) {
+    for (std::size_t i = 0; i < count; ++i) {
+        if (values[i] == value) {
+            return true;
+        }
+    }
+    if (count == values.size()) {
+        return false;
+    }
+    values[count++] = value;
+    return true;
+}
+
+template <typename Array>
+void remove_value(Array& values, std::size_t& count, auto value) {
+    for (std::size_t i = 0; i < count; ++i) {
+        if (values[i] == value) {
+            values[i] = values[--count];
+            return;
+        }
+    }
+}
+
+} // namespace
+
+service_thread::service_thread(const dataplane_options& options, resources& res, rx_context& rx,
+                               tx_context& tx, storage_files& files,
+                               std::vector<std::unique_ptr<storage_thread>>& storage)
+    : _options(options), _res(res), _rx(rx), _tx(tx), _files(files), _storage(storage),
+      _counters(res.shared.counters(counters_service).values) {}
+
+service_thread::~service_thread() {
+    stop();
+}
+
+void service_thread::start() {
+    _thread = std::thread([this] { loop(); });
+}
+
+void service_thread::stop() {
+    _stop.store(true);
+    if (_thread.joinable()) {
+        _thread.join();
+    }
+    // The lcores have stopped (the runtime stops them first): close what is open.
+    reclaim_passes();
+    for (std::uint32_t slot = 0; slot < _options.max_files; ++slot) {
+        if (_files.fd[slot].load() >= 0) {
+            api::command cmd{};
+            cmd.file_slot = static_cast<std::uint16_t>(slot);
+            std::int32_t detail = 0;
+            (void)close_receive_file(cmd, detail);
+        }
+    }
+}
+
+void service_thread::loop() {
+    while (!_stop.load()) {
+        if (!run_once()) {
+            std::this_thread::sleep_for(idle_sleep);
+        }
+    }
+}
+
+bool service_thread::run_once() {
+    bool did = false;
+    api::command cmd;
+    while (rte_ring_sc_dequeue_elem(_res.command, &cmd, sizeof cmd) == 0) {
+        did = true;
+        api::reply r = execute(cmd);
+        // The keys are in the engines now; do not leave a copy on the stack.
+        std::memset(&cmd.keys, 0, sizeof cmd.keys);
+        if (rte_ring_sp_enqueue_elem(_res.reply, &r, sizeof r) != 0) {
+            bump(_counters, counter::main_reply_ring_full);
+        }
+    }
+    did |= reclaim_passes();
+    prefetch();
+    const std::uint64_t now = rte_rdtsc();
+    auto& h = _res.shared.header();
+    if (now - _last_stats_tsc > rte_get_tsc_hz() / 10) {
+        _last_stats_tsc = now;
+        h.heartbeat.fetch_add(1, std::memory_order_release);
+        refresh_port_stats();
+    }
+    return did;
+}
+
+api::reply service_thread::execute(const api::command& cmd) {
+    api::reply r{.version = api::contract_version,
+                 .kind = cmd.kind,
+                 .status = reply_status::ok,
+                 .request_id = cmd.request_id};
+    bump(_counters, counter::main_commands);
+    if (cmd.version != api::contract_version) {
+        bump(_counters, counter::main_bad_version);
+        r.status = reply_status::bad_version;
+        return r;
+    }
+    switch (cmd.kind) {
+    case api::command_kind::hello:
+        break;
+    case api::command_kind::join_group:
+        r.status = join_group(cmd, true);
+        break;
+    case api::command_kind::leave_group:
+        r.status = join_group(cmd, false);
+        break;
+    case api::command_kind::open_port:
+        r.status = open_port(cmd);
+        break;
+    case api::command_kind::set_session_keys:
+        r.status = set_session_keys(cmd);
+        break;
+    case api::command_kind::clear_session_keys:
+        r.status = clear_session_keys(cmd);
+        break;
+    case api::command_kind::open_receive_file:
+        r.status = open_receive_file(cmd, r.detail);
+        break;
+    case api::command_kind::close_receive_file:
+        r.status = close_receive_file(cmd, r.detail);
+        break;
+    case api::command_kind::start_pass:
+        r.status = start_pass(cmd, r.detail);
+        break;
+    case api::command_kind::stop_pass:
+        r.status = stop_pass();
+        break;
+    case api::command_kind::count:
+        r.status = reply_status::not_supported;
+        break;
+    }
+    if (r.status != reply_status::ok) {
+        bump(_counters, counter::main_commands_failed);
+    }
+    return r;
+}
+
+// --- Receive filter ---------------------------------------------------------------
+
+api::reply_status service_thread::join_group(const api::command& cmd, bool join) {
+    const net::ipv4_address group{cmd.group.address};
+    if (!group.is_multicast()) {
+        return reply_status::bad_slot;
+    }
+    {
+        gate_hold rx(_rx.gate);
+        gate_hold tx(_tx.gate);
+        if (!rx.ok() || !tx.ok()) {
+            return reply_status::busy;
+        }
+        if (join) {
+            if (!add_unique(_rx.filter.groups, _rx.filter.group_count, group) ||
+                !add_unique(_tx.filter.groups, _tx.filter.group_count, group)) {
+                return reply_status::no_room;
+            }
+        } else {
+            remove_value(_rx.filter.groups, _rx.filter.group_count, group);
+            remove_value(_tx.filter.groups, _tx.filter.group_count, group);
+        }
+        refresh_classifier(_rx);
+    }
+    send_tx_work(tx_work{.kind = join ? tx_work_kind::igmp_join : tx_work_kind::igmp_leave,
+                         .group = group.value});
+    return reply_status::ok;
+}
+
+api::reply_status service_thread::open_port(const api::command& cmd) {
+    gate_hold rx(_rx.gate);
+    if (!rx.ok()) {
+        return reply_status::busy;
+    }
+    if (!add_unique(_rx.filter.ports, _rx.filter.port_count, cmd.port)) {
+        return reply_status::no_room;
+    }
+    refresh_classifier(_rx);
+    return reply_status::ok;
+}
+
+// --- Session keys -------------------------------------------------------------------
+
+api::reply_status service_thread::set_session_keys(const api::command& cmd) {
+    const std::uint8_t index = cmd.session.session;
+    if (index >= api::max_sessions || cmd.keys.block_bytes > sizeof cmd.keys.block) {
+        return reply_status::bad_slot;
+    }
+    const auto suite = crypto::make_suite(static_cast<protocol::key_type>(cmd.keys.key_type),
+                                          static_cast<protocol::hash_type>(cmd.keys.hash_type),
+                                          static_cast<protocol::signature_type>(cmd.keys.sig_type));
+    if (!suite.ok() || !_tx.sealer || !_rx.opener) {
+        return reply_status::not_supported;
+    }
+    const auto keys = crypto::key_block::from_bytes(
+        *suite, std::span<const std::uint8_t>(cmd.keys.block, cmd.keys.block_bytes));
+    if (!keys.ok()) {
+        return reply_status::not_supported;
+    }
+    (void)clear_session_keys(cmd);
+    // Sessions are added with the lcores parked: an engine is not thread-safe,
+    // and adding one allocates (once per session, never per packet).
+    for (auto [gate, engine, table] : {std::tuple{&_tx.gate, _tx.sealer.get(), &_tx.sessions},
+                                       std::tuple{&_rx.gate, _rx.opener.get(), &_rx.sessions}}) {
+        gate_hold hold(*gate);
+        if (!hold.ok()) {
+            return reply_status::busy;
+        }
+        auto id = engine->add_session(*suite, *keys);
+        if (!id.ok()) {
+            return reply_status::not_supported;
+        }
+        (*table)[index] = session_entry{.active = true,
+                                        .sender_id = cmd.session.sender_id,
+                                        .group_id = cmd.session.group_id,
+                                        .id = *id};
+    }
+    return reply_status::ok;
+}
+
+api::reply_status service_thread::clear_session_keys(const api::command& cmd) {
+    const std::uint8_t index = cmd.session.session;
+    if (index >= api::max_sessions) {
+        return reply_status::bad_slot;
+    }
+    for (auto [gate, engine, table] : {std::tuple{&_tx.gate, _tx.sealer.get(), &_tx.sessions},
+                                       std::tuple{&_rx.gate, _rx.opener.get(), &_rx.sessions}}) {
+        gate_hold hold(*gate);
+        if (!hold.ok()) {
+            return reply_status::busy;
+        }
+        session_entry& e = (*table)[index];
+        if (e.active && engine != nullptr) {
+            engine->remove_session(e.id);
+        }
+        e = session_entry{};
+    }
+    return reply_status::ok;
+}
+
+// --- Receiving ----------------------------------------------------------------------
+
+api::reply_status service_thread::open_receive_file(const api::command& cmd, std::int32_t& detail) {
+    const std::uint32_t slot = cmd.file_slot;
+    if (slot >= _options.max_files || _files.fd[slot].load() >= 0) {
+        return reply_status::bad_slot;
+    }
+    const auto layout = layout_of(cmd.geometry);
+    if (!layout) {
+        return reply_status::too_large;
+    }
+    if (layout->blocks() > _options.max_blocks_per_file) {
+        return reply_status::too_large;
+    }
+    if (!valid_path(cmd.path)) {
+        detail = EINVAL;
+        return reply_status::file_error;
+    }
+    // The engine created the temp file; the dataplane writes into it.
+    const int fd = ::open(cmd.path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0) {
+        detail = errno;
+        return reply_status::file_error;
+    }
+    api::file_slot& s = _res.shared.slot(slot);
+    std::uint64_t* bitmap = _res.shared.bitmap(slot);
+    std::memset(bitmap, 0, _res.shared.header().bitmap_words_per_file * sizeof(std::uint64_t));
+    s.file_id = cmd.file_id;
+    s.session = cmd.session;
+    s.geometry = cmd.geometry;
+    s.blocks = layout->blocks();
+    s.pass = 0;
+    s.blocks_done.store(0);
+    s.bytes_done.store(0);
+    s.write_errors.store(0);
+    const std::uint32_t generation = _files.generation[slot].load() + 1;
+    _files.generation[slot].store(generation, std::memory_order_release);
+    _files.fd[slot].store(fd, std::memory_order_release);
+    {
+        gate_hold rx(_rx.gate);
+        if (!rx.ok()) {
+            _files.fd[slot].store(-1);
+            ::close(fd);
+            return reply_status::busy;
+        }
+        _rx.files[slot] = rx_file_entry{.active = true,
+                                        .sender_id = cmd.session.sender_id,
+                                        .group_id = cmd.session.group_id,
+                                        .file_id = cmd.file_id,
+                                        .slot = slot,
+                                        .generation = generation,
+                                        .encrypted = cmd.session.session != api::no_session_keys,
+                                        .layout = *layout,
+                                        .bitmap = bitmap};
+    }
+    s.state.store(static_cast<std::uint32_t>(api::file_slot_state::receiving),
+                  std::memory_order_release);
+    return reply_status::ok;
+}
+
+bool service_thread::wait_storage_drained() {
+    const auto deadline = std::chrono::steady_clock::now() + drain_timeout;
+    for (;;) {
+        bool drained = true;
+        for (const auto& t : _storage) {
+            drained = drained && t->drained();
+        }
+        if (drained) {
+            return true;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+}
+
+api::reply_status service_thread::close_receive_file(const api::command& cmd,
+                                                     std::int32_t& detail) {
+    const std::uint32_t slot = cmd.file_slot;
+    if (slot >= _options.max_files || _files.fd[slot].load() < 0) {
+        return reply_status::bad_slot;
+    }
+    {
+        gate_hold rx(_rx.gate);
+        if (!rx.ok()) {
+            return reply_status::busy;
+        }
+        _rx.files[slot].active = false;
+    }
+    // Nothing new for this slot can be queued now; write what is.
+    const bool drained = wait_storage_drained();
+    const int fd = _files.fd[slot].exchange(-1);
+    api::file_slot& s = _res.shared.slot(slot);
+    // Flushed before the engine renames the file into place: a crash right
+    // after must not leave a complete-looking name over missing data.
+    int flush_error = ::fdatasync(fd) == 0 ? 0 : errno;
+    if (::close(fd) != 0 && flush_error == 0) {
+        flush_error = errno;
+    }
+    s.state.store(static_cast<std::uint32_t>(api::file_slot_state::closed),
+                  std::memory_order_release);
+    if (!drained || flush_error != 0 || s.write_errors.load() != 0) {
+        detail = !drained ? ETIMEDOUT : flush_error != 0 ? flush_error : EIO;
+        return reply_status::file_error;
+    }
+    return reply_status::ok;
+}
+
+// --- Sending ------------------------------------------------------------------------
+
+bool service_thread::send_tx_work(const tx_work& w) {
+    tx_work copy = w; // the ring API takes a non-const pointer
+    return rte_ring_sp_enqueue_elem(_res.main_to_tx, &copy, sizeof copy) == 0;
+}
+
+api::reply_status service_thread::start_pass(const api::command& cmd, std::int32_t& detail) {
+    const std::uint32_t slot = cmd.file_slot;
+    if (slot >= _options.max_files || _files.fd[slot].load() >= 0) {
+        return reply_status::bad_slot;
+    }
+    if (_current_pass != nullptr) {
+        return reply_status::busy;
+    }
+    const auto layout = layout_of(cmd.geometry);
+    if (!layout || layout->blocks() > _options.max_blocks_per_file) {
+        return reply_status::too_large;
+    }
+    if (!net::ipv4_address{cmd.group.address}.is_multicast()) {
+        return reply_status::not_supported; // unicast data (uftp -U) is a later issue
+    }
+    const std::size_t largest_payload =
+        protocol::fileseg_headers_size(false) + cmd.geometry.block_size + 64; // + AEAD overhead
+    if (largest_payload + net::ipv4_header_min_size + net::udp_header_size > _tx.local.mtu) {
+        return reply_status::too_large;
+    }
+    if (!valid_path(cmd.path)) {
+        detail = EINVAL;
+        return reply_status::file_error;
+    }
+    const int fd = ::open(cmd.path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        detail = errno;
+        return reply_status::file_error;
+    }
+    struct stat st {};
+    if (::fstat(fd, &st) != 0 || static_cast<std::uint64_t>(st.st_size) != cmd.geometry.file_size) {
+        detail = ESTALE; // the file changed since control announced it
+        ::close(fd);
+        return reply_status::file_error;
+    }
+    const std::uint8_t* data = nullptr;
+    if (st.st_size > 0) {
+        void* map =
+            ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_SHARED, fd, 0);
+        if (map == MAP_FAILED) {
+            detail = errno;
+            ::close(fd);
+            return reply_status::file_error;
+        }
+        ::madvise(map, static_cast<std::size_t>(st.st_size), MADV_SEQUENTIAL);
+        data = static_cast<const std::uint8_t*>(map);
+    }
+    ::close(fd); // the mapping keeps the file
+    const net::ipv4_address group{cmd.group.address};
+    auto* pass = new tx_pass(net::frame_params{.src_mac = _tx.local.mac,
+                                               .dst_mac = net::multicast_mac(group),
+                                               .udp = {.src = _tx.local.ip,
+                                                       .dst = group,
+                                                       .src_port = cmd.port,
+                                                       .dst_port = cmd.group.port},
+                                               .ttl = _tx.local.multicast_ttl},
+                             *layout);
+    pass->slot = slot;
+    pass->file_id = cmd.file_id;
+    pass->pass = cmd.pass;
+    pass->header = protocol::uftp_header{.src_id = cmd.session.sender_id,
+                                         .group_id = cmd.session.group_id,
+                                         .group_inst = cmd.session.group_inst,
+                                         .grtt = cmd.session.grtt,
+                                         .gsize = cmd.session.gsize};
+    const std::uint8_t session = cmd.session.session;
+    pass->counters = &_res.shared.header().sessions[session < api::max_sessions ? session : 0];
+    pass->data = data;
+    pass->size = static_cast<std::uint64_t>(st.st_size);
+    pass->send_bitmap = _res.shared.bitmap(slot);
+    // A burst of 16 jumbo frames may leave back to back: small enough that a
+    // switch buffer absorbs it, large enough to amortise the TX burst call.
+    pass->profile = make_pacer_profile(rte_get_tsc_hz(), cmd.rate_bps, 16 * 9038);
+    if (session != api::no_session_keys) {
+        if (session >= api::max_sessions || !_tx.sessions[session].active) {
+            free_pass(pass);
+            return reply_status::not_supported;
+        }
+        pass->encrypted = true;
+        pass->seal_session = _tx.sessions[session].id;
+    }
+    api::file_slot& s = _res.shared.slot(slot);
+    s.file_id = cmd.file_id;
+    s.session = cmd.session;
+    s.geometry = cmd.geometry;
+    s.blocks = layout->blocks();
+    s.pass = cmd.pass;
+    s.state.store(static_cast<std::uint32_t>(api::file_slot_state::sending),
+                  std::memory_order_release);
+    if (!send_tx_work(tx_work{.kind = tx_work_kind::start_pass, .pass = pass})) {
+        s.state.store(static_cast<std::uint32_t>(api::file_slot_state::free));
+        free_pass(pass);
+        return reply_status::busy;
+    }
+    _current_pass = pass;
+    _prefetched = 0;
+    return reply_status::ok;
+}
+
+api::reply_status service_thread::stop_pass() {
+    if (_current_pass == nullptr) {
+        return reply_status::ok;
+    }
+    return send_tx_work(tx_work{.kind = tx_work_kind::stop_pass}) ? reply_status::ok
+                                                                  : reply_status::busy;
+}
+
+void service_thread::free_pass(tx_pass* pass) {
+    if (pass->data != nullptr) {
+        ::munmap(const_cast<std::uint8_t*>(pass->data), pass->size);
+    }
+    delete pass;
+}
+
+bool service_thread::reclaim_passes() {
+    tx_work w;
+    bool did = false;
+    while (rte_ring_sc_dequeue_elem(_res.tx_to_main, &w, sizeof w) == 0) {
+        did = true;
+        _res.shared.slot(w.pass->slot)
+            .state.store(static_cast<std::uint32_t>(api::file_slot_state::free),
+                         std::memory_order_release);
+        if (w.pass == _current_pass) {
+            _current_pass = nullptr;
+        }
+        free_pass(w.pass);
+    }
+    return did;
+}
+
+// Touches the pages ahead of the TX lcore so that its reads hit the page
+// cache: a fault on the lcore would stall the whole port.
+void service_thread::prefetch() {
+    tx_pass* p = _current_pass;
+    if (p == nullptr || p->size == 0) {
+        return;
+    }
+    const std::uint64_t block = p->layout.block_size();
+    const std::uint64_t cursor = std::uint64_t{p->cursor.load(std::memory_order_relaxed)} * block;
+    const std::uint64_t target = std::min(p->size, cursor + prefetch_window_bytes);
+    std::uint64_t from = std::max(cursor, std::uint64_t{_prefetched} * block);
+    const std::uint64_t until = std::min(target, from + prefetch_step_bytes);
+    if (from >= until) {
+        return;
+    }
+    ::madvise(const_cast<std::uint8_t*>(p->data) + (from & ~std::uint64_t{4095}),
+              until - (from & ~std::uint64_t{4095}), MADV_WILLNEED);
+    volatile std::uint8_t sink = 0;
+    for (std::uint64_t at = from; at < until; at += 4096) {
+        sink = static_cast<std::uint8_t>(sink + p->data[at]);
+    }
+    _prefetched = static_cast<std::uint32_t>(until / block);
+}
+
+void service_thread::refresh_port_stats() {
+    rte_eth_stats st{};
+    if (rte_eth_stats_get(_res.port, &st) != 0) {
+        return;
+    }
+    auto& h = _res.shared.header();
+    // Seqlock: odd while writing, so a reader retries a torn snapshot.
+    h.port_seq.fetch_add(1, std::memory_order_acq_rel);
+    h.port = api::port_snapshot{st.ipackets, st.opackets, st.ibytes,  st.obytes,
+                                st.imissed,  st.ierrors,  st.oerrors, st.rx_nombuf};
+    h.port_seq.fetch_add(1, std::memory_order_release);
+}
+
+} // namespace skycast::dataplane

@@ -1,0 +1,73 @@
+#pragma once
+// The dataplane's service thread: executes the control process's commands
+// (dataplane/api/contract.h) — opening files, joining groups, installing
+// session keys, starting passes — changing the lcores' tables only while
+// they are parked at their gates; reclaims finished passes; keeps the pages
+// of the file being sent resident ahead of the TX lcore; refreshes port
+// statistics and the heartbeat in the shared memzone. An ordinary thread:
+// it may block, allocate and make syscalls, which the lcores may not.
+
+#include "dataplane/app/lcore_context.h"
+#include "dataplane/app/options.h"
+#include "dataplane/app/storage_thread.h"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+namespace skycast::dataplane {
+
+struct tx_pass;
+
+class service_thread {
+public:
+    service_thread(const dataplane_options& options, resources& res, rx_context& rx, tx_context& tx,
+                   storage_files& files, std::vector<std::unique_ptr<storage_thread>>& storage);
+    ~service_thread();
+    service_thread(const service_thread&) = delete;
+    service_thread& operator=(const service_thread&) = delete;
+
+    void start();
+    void stop(); // joins; then closes every open file (flushed) and frees passes
+
+    // One round of work on the calling thread (tests drive it without the
+    // thread): commands, reclaiming, prefetch, statistics.
+    bool run_once();
+
+    // Executes one command and returns its reply (the ring path calls this).
+    api::reply execute(const api::command& cmd);
+
+private:
+    api::reply_status open_receive_file(const api::command& cmd, std::int32_t& detail);
+    api::reply_status close_receive_file(const api::command& cmd, std::int32_t& detail);
+    api::reply_status start_pass(const api::command& cmd, std::int32_t& detail);
+    api::reply_status stop_pass();
+    api::reply_status set_session_keys(const api::command& cmd);
+    api::reply_status clear_session_keys(const api::command& cmd);
+    api::reply_status join_group(const api::command& cmd, bool join);
+    api::reply_status open_port(const api::command& cmd);
+    bool reclaim_passes();
+    void prefetch();
+    void refresh_port_stats();
+    void free_pass(tx_pass* pass);
+    bool send_tx_work(const struct tx_work& w);
+    bool wait_storage_drained();
+    void loop();
+
+    const dataplane_options& _options;
+    resources& _res;
+    rx_context& _rx;
+    tx_context& _tx;
+    storage_files& _files;
+    std::vector<std::unique_ptr<storage_thread>>& _storage;
+    std::uint64_t* _counters;
+    tx_pass* _current_pass = nullptr; // the pass the TX lcore holds (for prefetch)
+    std::uint32_t _prefetched = 0;    // blocks of it already touched
+    std::uint64_t _last_stats_tsc = 0;
+    std::atomic<bool> _stop{false};
+    std::thread _thread;
+};
+
+} // namespace skycast::dataplane

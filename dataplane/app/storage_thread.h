@@ -1,0 +1,63 @@
+#pragma once
+// Storage threads: they take accepted blocks from the RX lcore (one ring
+// each; a file always goes to the same thread, so its writes stay in order),
+// write them with pwritev in batches of contiguous blocks, free the mbufs,
+// and publish per file how many blocks reached the file and whether any
+// write failed. Ordinary threads: they make the syscalls the RX lcore must not.
+
+#include "dataplane/api/shared_layout.h"
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <thread>
+#include <vector>
+
+struct rte_ring;
+
+namespace skycast::dataplane {
+
+// The descriptors of open receive files, by slot: written by the service
+// thread (before the RX lcore may accept blocks for the slot, and after it
+// stopped and this thread drained), read by the storage threads.
+struct storage_files {
+    explicit storage_files(std::uint32_t slots)
+        : fd(std::make_unique<std::atomic<int>[]>(slots)),
+          generation(std::make_unique<std::atomic<std::uint32_t>[]>(slots)) {
+        for (std::uint32_t i = 0; i < slots; ++i) {
+            fd[i].store(-1);
+        }
+    }
+    std::unique_ptr<std::atomic<int>[]> fd;
+    std::unique_ptr<std::atomic<std::uint32_t>[]> generation;
+};
+
+class storage_thread {
+public:
+    storage_thread(rte_ring* jobs, storage_files& files, api::shared_view shared,
+                   std::uint64_t* counters, unsigned idle_sleep_us);
+    ~storage_thread();
+    storage_thread(const storage_thread&) = delete;
+    storage_thread& operator=(const storage_thread&) = delete;
+
+    // True when every job enqueued before the call has been written (or
+    // failed) and its mbuf freed: the ring is empty and no batch is in hand.
+    bool drained() const;
+    // Processes what is queued on the calling thread (tests without threads).
+    std::size_t run_once();
+    void stop(); // drains the ring, then joins
+
+private:
+    void loop();
+
+    rte_ring* _jobs;
+    storage_files& _files;
+    api::shared_view _shared;
+    std::uint64_t* _counters;
+    unsigned _idle_sleep_us;
+    std::atomic<bool> _stop{false};
+    std::atomic<bool> _busy{false};
+    std::thread _thread;
+};
+
+} // namespace skycast::dataplane

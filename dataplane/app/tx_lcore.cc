@@ -1,0 +1,460 @@
+#include "dataplane/app/tx_lcore.h"
+
+#include "dataplane/app/counter_ids.h"
+#include "dataplane/app/internal_messages.h"
+#include "dataplane/app/tx_pass.h"
+#include "dataplane/core/fileseg_builder.h"
+#include "dataplane/core/net/arp.h"
+#include "dataplane/core/net/igmp.h"
+#include "protocol/codec.h"
+
+#include <cerrno>
+#include <cstring>
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_mbuf.h>
+#include <rte_ring_elem.h>
+
+namespace skycast::dataplane {
+namespace {
+
+using net::frame_template;
+
+// Retries of a short TX burst before the rest is dropped (and counted): a
+// port that stays full for this long is not draining.
+constexpr int tx_retries = 64;
+// IGMP reports are repeated this often for joined groups, so a snooping
+// switch that lost our state (or a querier that restarted) learns it again.
+constexpr std::uint64_t igmp_refresh_seconds = 60;
+
+void enqueue_frame(tx_context& c, rte_mbuf* m) {
+    c.out[c.out_count++] = m;
+}
+
+void flush(tx_context& c) {
+    if (c.out_count == 0) {
+        return;
+    }
+    std::uint64_t bytes = 0;
+    for (std::uint16_t i = 0; i < c.out_count; ++i) {
+        bytes += rte_pktmbuf_pkt_len(c.out[i]);
+    }
+    std::uint16_t sent = 0;
+    for (int attempt = 0; attempt < tx_retries && sent < c.out_count; ++attempt) {
+        sent += rte_eth_tx_burst(c.res->port, 0, c.out.data() + sent,
+                                 static_cast<std::uint16_t>(c.out_count - sent));
+    }
+    if (sent < c.out_count) {
+        std::uint64_t dropped_bytes = 0;
+        for (std::uint16_t i = sent; i < c.out_count; ++i) {
+            dropped_bytes += rte_pktmbuf_pkt_len(c.out[i]);
+        }
+        bytes -= dropped_bytes;
+        bump(c.counters, counter::tx_drop_port_full, c.out_count - sent);
+        rte_pktmbuf_free_bulk(c.out.data() + sent, c.out_count - sent);
+    }
+    bump(c.counters, counter::tx_packets, sent);
+    bump(c.counters, counter::tx_bytes, bytes);
+    c.out_count = 0;
+}
+
+void request_offload(const tx_context& c, rte_mbuf* m) {
+    m->l2_len = frame_template::ipv4_offset;
+    m->l3_len = frame_template::udp_offset - frame_template::ipv4_offset;
+    if (c.offload.ipv4) {
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_IP_CKSUM;
+    }
+    if (c.offload.udp) {
+        m->ol_flags |= RTE_MBUF_F_TX_IPV4 | RTE_MBUF_F_TX_UDP_CKSUM;
+    }
+}
+
+// --- ARP and IGMP -----------------------------------------------------------
+
+void send_small_frame(tx_context& c, auto&& write, counter what) {
+    rte_mbuf* m = rte_pktmbuf_alloc(c.res->packets);
+    if (m == nullptr) {
+        bump(c.counters, counter::tx_drop_no_mbuf);
+        return;
+    }
+    auto* p = reinterpret_cast<std::uint8_t*>(rte_pktmbuf_append(m, 128));
+    const auto written = write(std::span<std::uint8_t>(p, 128));
+    if (!written.ok()) {
+        rte_pktmbuf_free(m);
+        return;
+    }
+    rte_pktmbuf_trim(m, static_cast<std::uint16_t>(128 - *written));
+    bump(c.counters, what);
+    enqueue_frame(c, m);
+    if (c.out_count >= burst_size) {
+        flush(c);
+    }
+}
+
+void send_arp_request(tx_context& c, net::ipv4_address target) {
+    send_small_frame(
+        c,
+        [&](std::span<std::uint8_t> out) {
+            return net::write_arp_request(out, c.local.mac, c.local.ip, target);
+        },
+        counter::tx_arp);
+}
+
+void handle_arp(tx_context& c, std::span<const std::uint8_t> frame, std::uint64_t now) {
+    const auto eth = net::parse_ethernet(frame);
+    if (!eth) {
+        return;
+    }
+    const auto arp = net::parse_arp(frame.subspan(eth->header_size));
+    if (!arp) {
+        return;
+    }
+    // Learn only what is already cached or was asked for (refresh): a
+    // flood of ARP from strangers must not evict our next hops.
+    if (!c.arp.refresh(arp->sender_ip, arp->sender_mac, now) && arp->target_ip == c.local.ip) {
+        c.arp.insert(arp->sender_ip, arp->sender_mac, now);
+    }
+    if (arp->op == net::arp_op::request && arp->target_ip == c.local.ip) {
+        send_small_frame(
+            c,
+            [&](std::span<std::uint8_t> out) {
+                return net::write_arp_reply(out, c.local.mac, c.local.ip, *arp);
+            },
+            counter::tx_arp);
+    }
+}
+
+void send_igmp(tx_context& c, std::uint32_t group, bool join) {
+    send_small_frame(
+        c,
+        [&](std::span<std::uint8_t> out) {
+            return join ? net::write_igmpv2_report(out, c.local.mac, c.local.ip,
+                                                   net::ipv4_address{group})
+                        : net::write_igmpv2_leave(out, c.local.mac, c.local.ip,
+                                                  net::ipv4_address{group});
+        },
+        counter::tx_igmp);
+}
+
+void report_all_groups(tx_context& c) {
+    for (std::size_t i = 0; i < c.filter.group_count; ++i) {
+        send_igmp(c, c.filter.groups[i].value, true);
+    }
+}
+
+// Frames the RX lcore handed over: ARP (answer, learn) and IGMP queries
+// (answer with reports for every joined group).
+bool handle_rx_handoff(tx_context& c, std::uint64_t now) {
+    std::uint64_t handles[burst_size];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(c.res->rx_to_tx, handles, sizeof handles[0],
+                                                      burst_size, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        auto* m = reinterpret_cast<rte_mbuf*>(handles[i]);
+        const std::span<const std::uint8_t> frame(rte_pktmbuf_mtod(m, const std::uint8_t*),
+                                                  rte_pktmbuf_data_len(m));
+        const auto eth = net::parse_ethernet(frame);
+        if (eth && eth->ether_type == static_cast<std::uint16_t>(net::ether_type::arp)) {
+            handle_arp(c, frame, now);
+        } else {
+            report_all_groups(c); // an IGMP query
+        }
+        rte_pktmbuf_free(m);
+    }
+    return n > 0;
+}
+
+// --- Control datagrams --------------------------------------------------------
+
+// The next hop's MAC for `dst`: the group MAC for multicast, the neighbour
+// (or the gateway, off-subnet) otherwise; nullopt while unresolved, in which
+// case an ARP request went out (rate-limited by the neighbour table).
+std::optional<net::mac_address> next_hop_mac(tx_context& c, net::ipv4_address dst,
+                                             std::uint64_t now) {
+    if (dst.is_multicast()) {
+        return net::multicast_mac(dst);
+    }
+    if (dst.is_limited_broadcast()) {
+        return net::mac_address::broadcast();
+    }
+    net::ipv4_address hop = dst;
+    if (((dst.value ^ c.local.ip.value) & c.local.netmask) != 0 &&
+        !c.local.gateway.is_unspecified()) {
+        hop = c.local.gateway;
+    }
+    const net::arp_resolution r = c.arp.resolve(hop, now);
+    if (r.send_request) {
+        send_arp_request(c, hop);
+    }
+    if (r.state == net::arp_state::resolved) {
+        return r.mac;
+    }
+    return std::nullopt;
+}
+
+void send_control_datagram(tx_context& c, const api::datagram& d, std::uint64_t now) {
+    auto* m = reinterpret_cast<rte_mbuf*>(d.mbuf);
+    const net::ipv4_address dst{d.peer.address};
+    const auto mac = next_hop_mac(c, dst, now);
+    if (!mac) {
+        bump(c.counters, counter::tx_drop_arp_unresolved);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    if (d.length + net::ipv4_header_min_size + net::udp_header_size > c.local.mtu ||
+        d.offset < frame_template::header_size) {
+        bump(c.counters, counter::tx_drop_too_big);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    // The datagram sits at `offset` in the mbuf's buffer area; frame it in place.
+    rte_pktmbuf_reset(m);
+    m->data_off = static_cast<std::uint16_t>(d.offset - frame_template::header_size);
+    const std::size_t frame_length = frame_template::header_size + d.length;
+    m->data_len = static_cast<std::uint16_t>(frame_length);
+    m->pkt_len = static_cast<std::uint32_t>(frame_length);
+    const frame_template frame(net::frame_params{
+        .src_mac = c.local.mac,
+        .dst_mac = *mac,
+        .udp = {.src = c.local.ip, .dst = dst, .src_port = d.local.port, .dst_port = d.peer.port},
+        .ttl = dst.is_multicast() ? c.local.multicast_ttl : std::uint8_t{64},
+    });
+    auto* p = rte_pktmbuf_mtod(m, std::uint8_t*);
+    if (!frame.stamp(std::span<std::uint8_t>(p, frame_length), d.length, c.offload).ok()) {
+        bump(c.counters, counter::tx_drop_too_big);
+        rte_pktmbuf_free(m);
+        return;
+    }
+    request_offload(c, m);
+    bump(c.counters, counter::tx_control);
+    enqueue_frame(c, m);
+}
+
+bool send_control_datagrams(tx_context& c, std::uint64_t now) {
+    api::datagram ds[burst_size];
+    const unsigned n =
+        rte_ring_sc_dequeue_burst_elem(c.res->control_tx, ds, sizeof ds[0], burst_size, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        if (ds[i].version != api::contract_version) {
+            rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(ds[i].mbuf));
+            continue;
+        }
+        send_control_datagram(c, ds[i], now);
+        if (c.out_count >= burst_size) {
+            flush(c);
+        }
+    }
+    return n > 0;
+}
+
+// --- Passes -------------------------------------------------------------------
+
+void finish_pass(tx_context& c, api::tx_event_kind kind, int detail) {
+    tx_pass& p = *c.pass;
+    api::tx_event e{.version = api::contract_version,
+                    .kind = kind,
+                    .file_slot = static_cast<std::uint16_t>(p.slot),
+                    .pass = p.pass,
+                    .detail = detail,
+                    .blocks_sent = p.blocks_sent,
+                    .bytes_sent = p.bytes_sent};
+    if (rte_ring_sp_enqueue_elem(c.res->tx_event, &e, sizeof e) != 0) {
+        bump(c.counters, counter::tx_drop_event_ring_full);
+    }
+    bump(c.counters,
+         kind == api::tx_event_kind::pass_end ? counter::tx_pass_ended : counter::tx_pass_stopped);
+    tx_work back{.kind = tx_work_kind::start_pass, .pass = c.pass};
+    // The service thread reclaims the pass; its ring has room for every pass
+    // it ever handed out (one at a time), so this cannot fail.
+    (void)rte_ring_sp_enqueue_elem(c.res->tx_to_main, &back, sizeof back);
+    c.pass = nullptr;
+}
+
+bool handle_work(tx_context& c, std::uint64_t now) {
+    tx_work w;
+    bool did = false;
+    while (rte_ring_sc_dequeue_elem(c.res->main_to_tx, &w, sizeof w) == 0) {
+        did = true;
+        switch (w.kind) {
+        case tx_work_kind::start_pass:
+            if (c.pass != nullptr) {
+                finish_pass(c, api::tx_event_kind::pass_stopped, EBUSY);
+            }
+            c.pass = w.pass;
+            c.pass->pacer = make_pacer_state(c.pass->profile, now);
+            bump(c.counters, counter::tx_pass_started);
+            break;
+        case tx_work_kind::stop_pass:
+            if (c.pass != nullptr) {
+                finish_pass(c, api::tx_event_kind::pass_stopped, 0);
+            }
+            break;
+        case tx_work_kind::igmp_join:
+            send_igmp(c, w.group, true);
+            break;
+        case tx_work_kind::igmp_leave:
+            send_igmp(c, w.group, false);
+            break;
+        case tx_work_kind::count:
+            break;
+        }
+    }
+    return did;
+}
+
+// The next block to send at or after `from`, or blocks() when none is left.
+std::uint32_t next_marked_block(const tx_pass& p, std::uint32_t from) {
+    const std::uint32_t blocks = p.layout.blocks();
+    while (from < blocks) {
+        std::uint64_t word = p.send_bitmap[from >> 6] >> (from & 63);
+        if (word != 0) {
+            from += static_cast<std::uint32_t>(std::countr_zero(word));
+            return from < blocks ? from : blocks;
+        }
+        from = (from | 63) + 1;
+    }
+    return blocks;
+}
+
+struct pending_block {
+    rte_mbuf* mbuf;
+    std::uint32_t block;
+    std::uint32_t bytes;
+};
+
+std::uint16_t next_sequence(tx_pass& p) {
+    return static_cast<std::uint16_t>(p.counters->sequence.fetch_add(1, std::memory_order_relaxed));
+}
+
+// Builds up to `room` FILESEG frames the pacer admits at `now`.
+bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
+    tx_pass& p = *c.pass;
+    const std::size_t headers = protocol::fileseg_headers_size(false);
+    const tx_file file{.file_id = p.file_id, .layout = p.layout};
+    pending_block pending[burst_size];
+    seal::seal_job jobs[burst_size];
+    std::uint16_t n = 0;
+    bool ended = false;
+    while (n < room) {
+        const std::uint32_t block = next_marked_block(p, p.next_block);
+        if (block >= p.layout.blocks()) {
+            ended = true;
+            break;
+        }
+        const std::uint32_t bytes = p.layout.block_bytes(block);
+        const std::size_t plain = headers + bytes;
+        const std::size_t payload =
+            p.encrypted ? c.sealer->sealed_size(p.seal_session, plain - protocol::uftp_header_size)
+                        : plain;
+        const std::size_t frame_length = frame_template::header_size + payload;
+        if (!pacer_admit(p.profile, p.pacer, now, static_cast<std::uint32_t>(frame_length))) {
+            break;
+        }
+        rte_mbuf* m = rte_pktmbuf_alloc(c.res->packets);
+        if (m == nullptr) {
+            bump(c.counters, counter::tx_drop_no_mbuf);
+            break; // the block stays next; the pool refills as the port sends
+        }
+        auto* frame = reinterpret_cast<std::uint8_t*>(
+            rte_pktmbuf_append(m, static_cast<std::uint16_t>(frame_length)));
+        const std::uint64_t offset = std::uint64_t{block} * p.layout.block_size();
+        if (offset + bytes > p.size) {
+            // The file shrank under us: never send bytes that are not the file's.
+            rte_pktmbuf_free(m);
+            bump(c.counters, counter::tx_file_read_error);
+            p.error = EIO;
+            ended = true;
+            break;
+        }
+        protocol::uftp_header h = p.header;
+        h.seq = next_sequence(p);
+        std::uint8_t* udp_payload = frame + frame_template::header_size;
+        if (!p.encrypted) {
+            (void)build_fileseg_headers(h, file, block,
+                                        std::span<std::uint8_t>(udp_payload, headers));
+            std::memcpy(udp_payload + headers, p.data + offset, bytes);
+        } else {
+            // The FILESEG message (without its UFTP header) goes where the
+            // ciphertext will be, and is sealed in place.
+            const std::size_t at = c.sealer->payload_offset(p.seal_session);
+            std::uint8_t* plaintext = udp_payload + at;
+            (void)build_fileseg_headers(
+                h, file, block,
+                std::span<std::uint8_t>(plaintext - protocol::uftp_header_size, headers));
+            std::memcpy(plaintext + (headers - protocol::uftp_header_size), p.data + offset, bytes);
+            jobs[n] = seal::seal_job{
+                .session = p.seal_session,
+                .header = h,
+                .iv_ctr = p.counters->iv_counter.fetch_add(1, std::memory_order_relaxed) + 1,
+                .plaintext =
+                    std::span<const std::uint8_t>(plaintext, plain - protocol::uftp_header_size),
+                .out = std::span<std::uint8_t>(udp_payload, payload),
+                .mbuf = m,
+            };
+        }
+        pending[n++] = {m, block, bytes};
+        p.next_block = block + 1;
+    }
+    if (n > 0 && p.encrypted) {
+        c.sealer->seal_burst(std::span<seal::seal_job>(jobs, n));
+    }
+    for (std::uint16_t i = 0; i < n; ++i) {
+        rte_mbuf* m = pending[i].mbuf;
+        if (p.encrypted && jobs[i].status != crypto::crypto_error::ok) {
+            bump(c.counters, counter::tx_drop_seal_failed);
+            rte_pktmbuf_free(m);
+            continue;
+        }
+        auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
+        const std::size_t payload = rte_pktmbuf_data_len(m) - frame_template::header_size;
+        (void)p.frame.stamp(std::span<std::uint8_t>(frame, rte_pktmbuf_data_len(m)), payload,
+                            c.offload);
+        request_offload(c, m);
+        enqueue_frame(c, m);
+        ++p.blocks_sent;
+        p.bytes_sent += pending[i].bytes;
+        bump(c.counters, counter::tx_fileseg);
+        bump(c.counters, counter::tx_fileseg_bytes, pending[i].bytes);
+    }
+    p.cursor.store(p.next_block, std::memory_order_relaxed);
+    if (ended) {
+        flush(c);
+        finish_pass(c,
+                    p.error == 0 ? api::tx_event_kind::pass_end : api::tx_event_kind::pass_stopped,
+                    p.error);
+    }
+    return n > 0 || ended;
+}
+
+// net/ keeps time in nanoseconds; the pacer runs on the TSC itself.
+std::uint64_t tsc_to_ns(const tx_context& c, std::uint64_t tsc) {
+    return static_cast<std::uint64_t>(static_cast<pacer_u128>(tsc) * 1'000'000'000u / c.tsc_hz);
+}
+
+} // namespace
+
+bool tx_iteration(tx_context& c) {
+    c.gate.check();
+    const std::uint64_t now = rte_rdtsc();
+    const std::uint64_t now_ns = tsc_to_ns(c, now);
+    bool did = handle_work(c, now);
+    did |= handle_rx_handoff(c, now_ns);
+    did |= send_control_datagrams(c, now_ns);
+    if (now - c.last_igmp_tsc > igmp_refresh_seconds * c.tsc_hz) {
+        c.last_igmp_tsc = now;
+        report_all_groups(c);
+    }
+    if (c.pass != nullptr && c.out_count < burst_size) {
+        did |= send_pass_blocks(c, now, static_cast<std::uint16_t>(burst_size - c.out_count));
+    }
+    flush(c);
+    return did;
+}
+
+void tx_drain(tx_context& c) {
+    flush(c);
+    if (c.pass != nullptr) {
+        finish_pass(c, api::tx_event_kind::pass_stopped, ECANCELED);
+    }
+}
+
+} // namespace skycast::dataplane

@@ -1,0 +1,49 @@
+#pragma once
+// One pass of one file being sent: built by the service thread (which opens
+// and maps the file and owns this object), handed to the TX lcore through
+// the main_to_tx ring, and handed back through tx_to_main when the TX lcore
+// is done with it, so the service thread unmaps and frees it. While the TX
+// lcore holds it, only the TX lcore writes the "TX lcore state" part.
+
+#include "dataplane/api/shared_layout.h"
+#include "dataplane/core/net/frame_template.h"
+#include "dataplane/core/pacer.h"
+#include "dataplane/seal/seal_engine.h"
+#include "protocol/blocks.h"
+#include "protocol/messages.h"
+
+#include <atomic>
+#include <cstdint>
+
+namespace skycast::dataplane {
+
+struct tx_pass {
+    tx_pass(const net::frame_params& frame_params, const protocol::section_layout& file_layout)
+        : frame(frame_params), layout(file_layout) {}
+
+    // Set up by the service thread; read-only for the TX lcore.
+    net::frame_template frame;
+    protocol::section_layout layout;
+    std::uint32_t slot = 0;
+    std::uint16_t file_id = 0;
+    std::uint32_t pass = 0;
+    protocol::uftp_header header;              // seq is drawn per packet
+    api::session_counters* counters = nullptr; // shared seq / IV counters
+    const std::uint8_t* data = nullptr;        // the mapped file
+    std::uint64_t size = 0;
+    const std::uint64_t* send_bitmap = nullptr; // the slot's bitmap: 1 = send
+    pacer_profile profile;
+    bool encrypted = false;
+    seal::session_id seal_session = 0;
+
+    // TX lcore state.
+    pacer_state pacer;
+    std::uint32_t next_block = 0;
+    std::uint64_t blocks_sent = 0;
+    std::uint64_t bytes_sent = 0;
+    // The block the TX lcore works on, for the prefetcher (writer: TX lcore).
+    std::atomic<std::uint32_t> cursor{0};
+    int error = 0; // errno-like reason the pass stopped early
+};
+
+} // namespace skycast::dataplane
