@@ -11,6 +11,7 @@
 
 #include "config/loader.h"
 #include "dataplane/app/config_options.h"
+#include "dataplane/app/eal_leftovers.h"
 #include "dataplane/app/runtime.h"
 
 #include <CLI/CLI.hpp>
@@ -68,6 +69,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, " %s", a.c_str());
     }
     std::fprintf(stderr, "\n");
+    // Before EAL init: a stop request that arrives while the EAL starts is
+    // honoured once it has (a clean stop, not a kill halfway through init).
+    install_signal_handlers();
     if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
         std::fprintf(stderr,
                      "skycast-dataplane: EAL initialisation failed: %s\n"
@@ -76,7 +80,6 @@ int main(int argc, char** argv) {
                      rte_strerror(rte_errno));
         return 1;
     }
-    install_signal_handlers();
 
     int status = 0;
     {
@@ -102,5 +105,7 @@ int main(int argc, char** argv) {
         }
     }
     rte_eal_cleanup();
+    const int removed = skycast::dataplane::remove_eal_leftovers(config.dataplane.eal.file_prefix);
+    std::fprintf(stderr, "skycast-dataplane: released %d hugepage files\n", removed);
     return status;
 }

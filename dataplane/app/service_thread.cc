@@ -193,22 +193,34 @@ api::reply_status service_thread::join_group(const api::command& cmd, bool join)
     if (!group.is_multicast()) {
         return reply_status::bad_slot;
     }
+    // One gate at a time: when RX and TX share an lcore, that lcore parks in
+    // whichever gate it meets first and would never reach the second.
     {
         gate_hold rx(_rx.gate);
-        gate_hold tx(_tx.gate);
-        if (!rx.ok() || !tx.ok()) {
+        if (!rx.ok()) {
             return reply_status::busy;
         }
         if (join) {
-            if (!add_unique(_rx.filter.groups, _rx.filter.group_count, group) ||
-                !add_unique(_tx.filter.groups, _tx.filter.group_count, group)) {
+            if (!add_unique(_rx.filter.groups, _rx.filter.group_count, group)) {
                 return reply_status::no_room;
             }
         } else {
             remove_value(_rx.filter.groups, _rx.filter.group_count, group);
-            remove_value(_tx.filter.groups, _tx.filter.group_count, group);
         }
         refresh_classifier(_rx);
+    }
+    {
+        gate_hold tx(_tx.gate);
+        if (!tx.ok()) {
+            return reply_status::busy;
+        }
+        if (join) {
+            if (!add_unique(_tx.filter.groups, _tx.filter.group_count, group)) {
+                return reply_status::no_room;
+            }
+        } else {
+            remove_value(_tx.filter.groups, _tx.filter.group_count, group);
+        }
     }
     send_tx_work(tx_work{.kind = join ? tx_work_kind::igmp_join : tx_work_kind::igmp_leave,
                          .group = group.value});
