@@ -2,10 +2,12 @@
 # Runs Skycast's whole test suite, from a fresh clone on a fresh Debian 12
 # machine (as root) or from an existing checkout:
 #   1. installs missing Debian packages (scripts/install-deps.sh),
-#   2. builds with g++ and -Werror into build/ and runs the unit and system
-#      suites,
+#   2. reserves hugepages (scripts/setup-hugepages.sh: the two-process and lab
+#      tests need them), builds with g++ and -Werror into build/ and runs the
+#      unit, eal (in-process DPDK) and system suites,
 #   3. builds with clang, AddressSanitizer and UndefinedBehaviorSanitizer into
-#      build-sanitize/ and runs the unit suite again plus the fuzz suite.
+#      build-sanitize/ and runs the unit suite again plus the fuzz suite (DPDK's
+#      hugepage memory and ASan do not mix: eal and system run in build/ only).
 # Exits non-zero, after printing the failing tests' logs, if anything fails.
 # Environment: FUZZ_SECONDS (per fuzz target, default 30), JOBS (build jobs).
 set -euo pipefail
@@ -15,6 +17,7 @@ fuzz_seconds=${FUZZ_SECONDS:-30}
 jobs=${JOBS:-$(nproc)}
 
 bash scripts/install-deps.sh
+bash scripts/setup-hugepages.sh
 
 # configure DIR [meson options...]: set up DIR, or reconfigure it if it exists.
 configure() {
@@ -44,7 +47,7 @@ run_suites() {
 echo "== build (g++, -Werror)"
 configure build -Dwerror=true
 ninja -C build -j "$jobs"
-run_suites build unit system
+run_suites build unit eal system
 
 echo "== build-sanitize (clang, ASan+UBSan, libFuzzer targets)"
 CXX=clang++ CC=clang configure build-sanitize -Dwerror=true -Db_sanitize=address,undefined \

@@ -1,5 +1,7 @@
 #include "dataplane/app/counter_ids.h"
 
+#include "dataplane/app/lcore_context.h"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -85,6 +87,23 @@ counter_info describe_fixed(counter c) {
         return {"tx.drop.event_ring_full", "pass-end event lost: control not draining its ring"};
     case counter::tx_file_read_error:
         return {"tx.file_read_error", "a file being sent shrank or became unreadable mid-pass"};
+    case counter::crypto_sealed:
+        return {"crypto.sealed", "FILESEGs encrypted by the TX lcore"};
+    case counter::crypto_seal_refused:
+        return {"crypto.seal_refused",
+                "FILESEGs the seal engine refused (see tx.drop.seal_failed)"};
+    case counter::crypto_opened:
+        return {"crypto.opened", "ENCRYPTED datagrams authenticated and decrypted"};
+    case counter::crypto_open_refused:
+        return {"crypto.open_refused", "ENCRYPTED datagrams the RX lcore could not open"};
+    case counter::crypto_auth_failures:
+        return {"crypto.auth_failures",
+                "tag/HMAC/signature failures: forged, corrupted or wrong keys"};
+    case counter::crypto_device_errors:
+        return {"crypto.device_errors",
+                "cryptodev operations failed or timed out: check the device"};
+    case counter::crypto_queue_shortfalls:
+        return {"crypto.queue_shortfalls", "cryptodev queue full or slow: raise its depth"};
     case counter::loop_busy_cycles:
         return {"loop.busy_cycles", "TSC cycles of loop iterations that did work"};
     case counter::loop_idle_cycles:
@@ -159,6 +178,24 @@ void describe(std::size_t index, api::counter_description& out) {
         copy_text(name, out.name, sizeof out.name);
         copy_text(fileseg_help(d), out.help, sizeof out.help);
     }
+}
+
+} // namespace skycast::dataplane
+
+namespace skycast::dataplane {
+
+void publish_seal_counters(const seal::seal_engine& engine, std::uint64_t* block) {
+    const seal::seal_counters& c = engine.counters();
+    auto set = [&](counter id, std::uint64_t v) {
+        std::atomic_ref<std::uint64_t>(block[index_of(id)]).store(v, std::memory_order_relaxed);
+    };
+    set(counter::crypto_sealed, c.sealed);
+    set(counter::crypto_seal_refused, c.seal_refused);
+    set(counter::crypto_opened, c.opened);
+    set(counter::crypto_open_refused, c.open_refused);
+    set(counter::crypto_auth_failures, c.auth_failures);
+    set(counter::crypto_device_errors, c.device_errors + c.device_timeouts + c.op_alloc_failures);
+    set(counter::crypto_queue_shortfalls, c.enqueue_shortfalls + c.dequeue_shortfalls);
 }
 
 } // namespace skycast::dataplane

@@ -50,6 +50,15 @@ enum class counter : std::uint16_t {
     tx_pass_stopped,
     tx_drop_event_ring_full,
     tx_file_read_error,
+    // Per-packet crypto (the seal engines' own counters, published by the
+    // lcore that owns each engine after every burst)
+    crypto_sealed,
+    crypto_seal_refused,
+    crypto_opened,
+    crypto_open_refused,
+    crypto_auth_failures,
+    crypto_device_errors,
+    crypto_queue_shortfalls,
     // Every loop role
     loop_busy_cycles,
     loop_idle_cycles,

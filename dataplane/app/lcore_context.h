@@ -100,6 +100,10 @@ struct alignas(64) rx_context {
     std::uint32_t storage_threads = 1;
 };
 
+// Copies an engine's counters into the lcore's block of the memzone (the
+// engine's own struct is private to the lcore; the block is what readers sum).
+void publish_seal_counters(const seal::seal_engine& engine, std::uint64_t* counters);
+
 // Points the classifier's spans at the filter's arrays (after a change).
 inline void refresh_classifier(rx_context& c) {
     c.classify.groups =

@@ -2,6 +2,7 @@
 
 #include "dataplane/app/counter_ids.h"
 #include "dataplane/app/rx_lcore.h"
+#include "dataplane/app/telemetry.h"
 #include "dataplane/app/tx_lcore.h"
 
 #include <cstring>
@@ -77,6 +78,14 @@ runtime::~runtime() {
     stop();
     _service.reset();
     _storage.clear();
+    if (_tx) {
+        _tx->sealer.reset();
+    }
+    if (_rx) {
+        _rx->opener.reset();
+    }
+    seal::stop_crypto_devices();
+    unregister_telemetry();
     release_resources(_res);
 }
 
@@ -112,6 +121,10 @@ std::string runtime::build() {
     seal_opts.cryptodev_device = _options.cryptodev_device;
     seal_opts.queue_pairs = 2; // one for TX, one for RX
     seal_opts.max_sessions = static_cast<std::uint16_t>(api::max_sessions);
+    // CBC suites have no cryptodev path here: OpenSSL serves them inside the
+    // cryptodev engine. A missing device also falls back; reservations()
+    // says so at start, so an operator sees the 3-5x CPU cost coming.
+    seal_opts.openssl_fallback = true;
 
     _tx = std::make_unique<tx_context>();
     _tx->res = &_res;
@@ -151,13 +164,26 @@ std::string runtime::build() {
             _res.storage[i], *_files, _res.shared,
             _res.shared.counters(counters_storage0 + i).values, _options.idle_backoff_us));
     }
+    if (_options.telemetry) {
+        register_telemetry(_res.shared);
+    }
     _service = std::make_unique<service_thread>(_options, _res, *_rx, *_tx, *_files, _storage);
     _res.shared.header().state.store(static_cast<std::uint32_t>(api::dataplane_state::starting));
     return {};
 }
 
 std::vector<std::string> runtime::reservations() const {
-    return describe_reservations(_options, _res);
+    auto lines = describe_reservations(_options, _res);
+    const seal::seal_engine& engine = *_tx->sealer;
+    std::string crypto = "packet crypto: " + std::string(seal::name(engine.backend()));
+    if (engine.fallback_reason() != seal::seal_error::ok) {
+        crypto += " (cryptodev '" + _options.cryptodev_device +
+                  "' unavailable: " + std::string(seal::describe(engine.fallback_reason())) + ")";
+    } else if (engine.backend() == seal::backend_kind::cryptodev) {
+        crypto += " device " + _options.cryptodev_device + ", queue pairs 0 (TX) and 1 (RX)";
+    }
+    lines.push_back(crypto);
+    return lines;
 }
 
 bool runtime::start(std::string& error) {
@@ -225,7 +251,7 @@ void runtime::run_until(const std::atomic<bool>& stop_flag) {
 }
 
 void runtime::stop() {
-    if (!_started && !_service) {
+    if (_res.zone == nullptr || (!_started && !_service)) {
         return;
     }
     _res.shared.header().state.store(static_cast<std::uint32_t>(api::dataplane_state::stopping),

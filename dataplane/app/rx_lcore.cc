@@ -169,6 +169,7 @@ void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint
                        .plaintext_out = std::span<std::uint8_t>(plaintext, v.payload_length - at),
                        .mbuf = m};
     c.opener->open_burst(std::span<seal::open_job>(&job, 1));
+    publish_seal_counters(*c.opener, c.counters);
     if (job.status != crypto::crypto_error::ok) {
         drop(c, m, counter::rx_drop_decrypt_failed);
         return;
@@ -218,8 +219,16 @@ void rx_handle_frame(rx_context& c, rte_mbuf* m, std::uint64_t now_tsc) {
                                               rte_pktmbuf_data_len(m));
     const net::rx_verdict v = net::classify(frame, classify);
     switch (v.kind) {
-    case net::verdict_kind::arp:
-    case net::verdict_kind::igmp: {
+    case net::verdict_kind::igmp:
+        if (v.igmp.type != net::igmp_type::membership_query) {
+            // Another host's report or leave (or our own, looped back):
+            // nothing to answer. Counted under rx.igmp.
+            bump(c.counters, counter::rx_igmp);
+            rte_pktmbuf_free(m);
+            return;
+        }
+        [[fallthrough]];
+    case net::verdict_kind::arp: {
         bump(c.counters, v.kind == net::verdict_kind::arp ? counter::rx_arp : counter::rx_igmp);
         auto handle = reinterpret_cast<std::uint64_t>(m);
         if (rte_ring_sp_enqueue_elem(c.res->rx_to_tx, &handle, sizeof handle) != 0) {

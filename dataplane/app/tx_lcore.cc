@@ -1,11 +1,13 @@
 #include "dataplane/app/tx_lcore.h"
 
 #include "dataplane/app/counter_ids.h"
+#include "dataplane/app/extbuf.h"
 #include "dataplane/app/internal_messages.h"
 #include "dataplane/app/tx_pass.h"
 #include "dataplane/core/fileseg_builder.h"
 #include "dataplane/core/net/arp.h"
 #include "dataplane/core/net/igmp.h"
+#include "dataplane/core/net/ipv4.h"
 #include "protocol/codec.h"
 
 #include <cerrno>
@@ -142,6 +144,27 @@ void report_all_groups(tx_context& c) {
     }
 }
 
+// Answers a membership query with a report for every joined group it asks
+// about. (Answered at once rather than after RFC 2236's random delay: one
+// node, few groups, and a lost report would cost a repair pass.)
+void answer_igmp_query(tx_context& c, std::span<const std::uint8_t> frame,
+                       const net::ethernet_header& eth) {
+    const auto ip = net::parse_ipv4(frame.subspan(eth.header_size));
+    if (!ip) {
+        return;
+    }
+    const auto igmp = net::parse_igmp(
+        frame.subspan(eth.header_size + ip->header_size, ip->total_length - ip->header_size));
+    if (!igmp || igmp->type != net::igmp_type::membership_query) {
+        return;
+    }
+    for (std::size_t i = 0; i < c.filter.group_count; ++i) {
+        if (net::query_covers(igmp->query, c.filter.groups[i])) {
+            send_igmp(c, c.filter.groups[i].value, true);
+        }
+    }
+}
+
 // Frames the RX lcore handed over: ARP (answer, learn) and IGMP queries
 // (answer with reports for every joined group).
 bool handle_rx_handoff(tx_context& c, std::uint64_t now) {
@@ -155,8 +178,8 @@ bool handle_rx_handoff(tx_context& c, std::uint64_t now) {
         const auto eth = net::parse_ethernet(frame);
         if (eth && eth->ether_type == static_cast<std::uint16_t>(net::ether_type::arp)) {
             handle_arp(c, frame, now);
-        } else {
-            report_all_groups(c); // an IGMP query
+        } else if (eth) {
+            answer_igmp_query(c, frame, *eth);
         }
         rte_pktmbuf_free(m);
     }
@@ -371,7 +394,13 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
         if (!p.encrypted) {
             (void)build_fileseg_headers(h, file, block,
                                         std::span<std::uint8_t>(udp_payload, headers));
-            std::memcpy(udp_payload + headers, p.data + offset, bytes);
+            // Zero copy where the port takes two segments (extbuf.h); short
+            // blocks, and a pool too empty for the second mbuf, copy.
+            const std::span<const std::uint8_t> data(p.data + offset, bytes);
+            if (!plain_zero_copy(*c.res) || bytes < zero_copy_min_block ||
+                !chain_file_block(c.res->packets, c.res->port, m, data)) {
+                std::memcpy(udp_payload + headers, data.data(), bytes);
+            }
         } else {
             // The FILESEG message (without its UFTP header) goes where the
             // ciphertext will be, and is sealed in place.
@@ -396,6 +425,7 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
     }
     if (n > 0 && p.encrypted) {
         c.sealer->seal_burst(std::span<seal::seal_job>(jobs, n));
+        publish_seal_counters(*c.sealer, c.counters);
     }
     for (std::uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pending[i].mbuf;
@@ -404,10 +434,14 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
             rte_pktmbuf_free(m);
             continue;
         }
-        auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
-        const std::size_t payload = rte_pktmbuf_data_len(m) - frame_template::header_size;
-        (void)p.frame.stamp(std::span<std::uint8_t>(frame, rte_pktmbuf_data_len(m)), payload,
-                            c.offload);
+        if (m->nb_segs > 1) {
+            stamp_chained_frame(p.frame, m, c.offload);
+        } else {
+            auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
+            const std::size_t payload = rte_pktmbuf_data_len(m) - frame_template::header_size;
+            (void)p.frame.stamp(std::span<std::uint8_t>(frame, rte_pktmbuf_data_len(m)), payload,
+                                c.offload);
+        }
         request_offload(c, m);
         enqueue_frame(c, m);
         ++p.blocks_sent;

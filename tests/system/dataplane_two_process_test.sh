@@ -53,6 +53,23 @@ if ! timeout 60 "$probe" "$prefix"; then
     echo "dataplane_two_process_test: the probe failed; dataplane log:" >&2
     status=1
 fi
+# The same counters through DPDK telemetry, as a monitoring system reads them.
+# (Debian's dpdk package does not ship dpdk-telemetry.py; the protocol is one
+# SOCK_SEQPACKET request per reply, so a few lines of Python read it.)
+telemetry=$(timeout 10 python3 - "$prefix" <<'PY' 2>&1 || true
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+s.connect(f"/var/run/dpdk/{sys.argv[1]}/dpdk_telemetry.v2")
+s.recv(16384)  # greeting: version, pid, max output length
+s.send(b"/skycast/counters")
+print(s.recv(1 << 20).decode())
+PY
+)
+if ! grep -q '"tx_control":[1-9]' <<<"$telemetry"; then
+    echo "dataplane_two_process_test: /skycast/counters over telemetry lacks tx_control:" >&2
+    echo "$telemetry" >&2
+    status=1
+fi
 kill -TERM "$dp_pid"
 dp_status=0
 wait "$dp_pid" || dp_status=$?
