@@ -8,6 +8,7 @@ namespace skycast::cli {
 
 void add_decode_command(CLI::App& app);
 void add_keys_command(CLI::App& app);
+void add_check_command(CLI::App& app);
 
 void set_exit_code(int code);
 int exit_code();

@@ -16,6 +16,13 @@ int main(int argc, char** argv) {
     app.require_subcommand(1);
     skycast::cli::add_decode_command(app);
     skycast::cli::add_keys_command(app);
-    CLI11_PARSE(app, argc, argv);
+    skycast::cli::add_check_command(app);
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        // --help prints and exits 0; every usage error exits 2, whatever
+        // CLI11's own code for it (scripts test for 2).
+        return app.exit(e) == 0 ? 0 : 2;
+    }
     return skycast::cli::exit_code();
 }

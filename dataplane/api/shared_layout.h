@@ -94,6 +94,14 @@ struct alignas(64) file_slot {
     std::atomic<std::uint64_t> blocks_done;
     std::atomic<std::uint64_t> write_errors;
     std::atomic<std::uint64_t> bytes_done;
+    // Receiving, writer RX lcore: FILESEGs seen for this file (stored or not)
+    // and the section and header sequence number of the latest, so control
+    // restarts its inactivity and section-end timers (receiver_engine::on_data)
+    // without a message per packet. Sending, writer TX lcore: `segments` is
+    // the pass cursor (the next block it will look at).
+    std::atomic<std::uint64_t> segments;
+    std::atomic<std::uint32_t> last_section;
+    std::atomic<std::uint32_t> last_seq;
 };
 
 // Per-lcore (or per-thread) counters: one writer, on its own cache lines;

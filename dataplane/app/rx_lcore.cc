@@ -67,6 +67,10 @@ void store_fileseg(rx_context& c, rte_mbuf* m, const protocol::uftp_header& h,
         }
         return;
     }
+    api::file_slot& shared = c.res->shared.slot(entry->slot);
+    shared.last_section.store(seg.section, std::memory_order_relaxed);
+    shared.last_seq.store(h.seq, std::memory_order_relaxed);
+    shared.segments.fetch_add(1, std::memory_order_release);
     if (entry->encrypted && !arrived_encrypted) {
         bump(c.counters, fileseg_drop::unencrypted);
         rte_pktmbuf_free(m);

@@ -333,6 +333,7 @@ api::reply_status service_thread::open_receive_file(const api::command& cmd, std
     s.blocks_done.store(0);
     s.bytes_done.store(0);
     s.write_errors.store(0);
+    s.segments.store(0);
     const std::uint32_t generation = _files.generation[slot].load() + 1;
     _files.generation[slot].store(generation, std::memory_order_release);
     _files.fd[slot].store(fd, std::memory_order_release);
@@ -484,6 +485,8 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
     pass->data = data;
     pass->size = static_cast<std::uint64_t>(st.st_size);
     pass->send_bitmap = _res.shared.bitmap(slot);
+    pass->shared_slot = &_res.shared.slot(slot);
+    pass->shared_slot->segments.store(0, std::memory_order_release);
     // A burst of 16 jumbo frames may leave back to back: small enough that a
     // switch buffer absorbs it, large enough to amortise the TX burst call.
     pass->profile = make_pacer_profile(rte_get_tsc_hz(), cmd.rate_bps, 16 * 9038);

@@ -450,6 +450,7 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
         bump(c.counters, counter::tx_fileseg_bytes, pending[i].bytes);
     }
     p.cursor.store(p.next_block, std::memory_order_relaxed);
+    p.shared_slot->segments.store(p.next_block, std::memory_order_release);
     if (ended) {
         flush(c);
         finish_pass(c,

@@ -29,6 +29,7 @@ struct tx_pass {
     std::uint32_t pass = 0;
     protocol::uftp_header header;              // seq is drawn per packet
     api::session_counters* counters = nullptr; // shared seq / IV counters
+    api::file_slot* shared_slot = nullptr;     // where the cursor is published
     const std::uint8_t* data = nullptr;        // the mapped file
     std::uint64_t size = 0;
     const std::uint64_t* send_bitmap = nullptr; // the slot's bitmap: 1 = send

@@ -1,0 +1,787 @@
+// The YAML loader (config/loader.h): one test per rejection class, each
+// asserting the file:line:column and key path the message carries; then the
+// values a valid file gives (defaults, units), the shipped examples, and the
+// numbers config/ must agree on with protocol/ and crypto/.
+#include "config/loader.h"
+#include "crypto/curves.h"
+#include "crypto/packet_cipher.h"
+#include "crypto/suites.h"
+#include "protocol/codec.h"
+#include "protocol/constants.h"
+
+#include <filesystem>
+#include <fstream>
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+namespace skycast::config {
+namespace {
+
+using ::testing::HasSubstr;
+
+// A minimal valid sender; line numbers matter to the tests below:
+//  1 dataplane:            7       address: 10.0.0.1/24
+//  2   eal:                8 control:
+//  3     lcores: "0"       9   role: sender
+//  4     file_prefix: t   10   eal:
+//  5   ports:             11     lcores: "8"
+//  6     - device: ...    12   rate: 100M
+const std::string sender_base = "dataplane:\n"
+                                "  eal:\n"
+                                "    lcores: \"0\"\n"
+                                "    file_prefix: t\n"
+                                "  ports:\n"
+                                "    - device: net_null0\n"
+                                "      address: 10.0.0.1/24\n"
+                                "control:\n"
+                                "  role: sender\n"
+                                "  eal:\n"
+                                "    lcores: \"8\"\n"
+                                "  rate: 100M\n";
+
+// The same dataplane with a receiver's control section (lines 8..12).
+const std::string receiver_base = "dataplane:\n"
+                                  "  eal:\n"
+                                  "    lcores: \"0\"\n"
+                                  "    file_prefix: t\n"
+                                  "  ports:\n"
+                                  "    - device: net_null0\n"
+                                  "      address: 10.0.0.1/24\n"
+                                  "control:\n"
+                                  "  role: receiver\n"
+                                  "  eal:\n"
+                                  "    lcores: \"8\"\n"
+                                  "  destination: /srv/in\n";
+
+// `text` with the first occurrence of `from` replaced by `to`.
+std::string with(std::string text, const std::string& from, const std::string& to) {
+    const auto pos = text.find(from);
+    EXPECT_NE(pos, std::string::npos) << "test bug: '" << from << "' not in the base";
+    if (pos != std::string::npos) {
+        text.replace(pos, from.size(), to);
+    }
+    return text;
+}
+
+std::vector<config_issue> issues_of(const std::string& text) {
+    try {
+        (void)parse_node_config(text, "t.yaml");
+    } catch (const config_error& e) {
+        EXPECT_EQ(e.code(), config_errc::invalid);
+        return e.issues();
+    }
+    return {};
+}
+
+// Exactly one issue, at line:column with `path`, its message containing
+// `message`; the printed form is "t.yaml:L:C: path: message".
+void expect_one(const std::string& text, std::uint32_t line, std::uint32_t column,
+                const std::string& path, const std::string& message) {
+    const auto issues = issues_of(text);
+    ASSERT_EQ(issues.size(), 1u) << [&] {
+        std::string all;
+        for (const auto& i : issues) {
+            all += i.to_string() + "\n";
+        }
+        return all;
+    }();
+    const auto& i = issues.front();
+    EXPECT_EQ(i.file, "t.yaml");
+    EXPECT_EQ(i.line, line) << i.to_string();
+    EXPECT_EQ(i.column, column) << i.to_string();
+    EXPECT_EQ(i.path, path) << i.to_string();
+    EXPECT_THAT(i.message, HasSubstr(message)) << i.to_string();
+    const std::string prefix = "t.yaml:" + std::to_string(line) + ":" + std::to_string(column) +
+                               ": " + (path.empty() ? "" : path + ": ");
+    EXPECT_EQ(i.to_string().rfind(prefix, 0), 0u) << i.to_string();
+}
+
+node_config load_ok(const std::string& text) {
+    try {
+        return parse_node_config(text, "t.yaml");
+    } catch (const config_error& e) {
+        ADD_FAILURE() << e.what();
+        return {};
+    }
+}
+
+TEST(ConfigLoader, BasesAreValid) {
+    load_ok(sender_base);
+    load_ok(receiver_base);
+}
+
+// ---- one test per rejection class ----
+
+TEST(ConfigReject, UnknownKeyTopLevel) {
+    expect_one(sender_base + "extra: 1\n", 13, 1, "extra",
+               "unknown key (expected one of: dataplane, control)");
+}
+
+TEST(ConfigReject, UnknownKeyNested) {
+    expect_one(with(sender_base, "      address:", "      mtux: 1500\n      address:"), 7, 7,
+               "dataplane.ports[0].mtux", "unknown key (did you mean 'mtu'?)");
+    expect_one(with(sender_base, "    lcores: \"8\"\n", "    lcores: \"8\"\n    cores: 2\n"), 12, 5,
+               "control.eal.cores", "unknown key");
+}
+
+TEST(ConfigReject, WrongTypeQuotedNumber) {
+    expect_one(with(sender_base, "      address:", "      mtu: \"1500\"\n      address:"), 7, 12,
+               "dataplane.ports[0].mtu",
+               "expected an integer, got the string '1500' (numbers are written without quotes)");
+}
+
+TEST(ConfigReject, WrongTypeNotAnInteger) {
+    expect_one(with(sender_base, "      address:", "      mtu: big\n      address:"), 7, 12,
+               "dataplane.ports[0].mtu", "expected an integer, got 'big'");
+}
+
+TEST(ConfigReject, WrongTypeScalarForMapping) {
+    expect_one(sender_base + "  log: verbose\n", 13, 8, "control.log",
+               "expected a mapping of level, file, got the scalar 'verbose'");
+}
+
+TEST(ConfigReject, WrongTypeScalarForList) {
+    expect_one(with(sender_base, "  ports:\n    - device: net_null0\n      address: 10.0.0.1/24\n",
+                    "  ports: net_null0\n"),
+               5, 10, "dataplane.ports", "expected a list, got the scalar 'net_null0'");
+}
+
+TEST(ConfigReject, WrongTypeBool) {
+    expect_one(
+        with(sender_base, "    file_prefix: t\n", "    file_prefix: t\n    hugepages: yes\n"), 5,
+        16, "dataplane.eal.hugepages", "expected true or false, got the scalar 'yes'");
+}
+
+TEST(ConfigReject, EmptyValue) {
+    expect_one(with(sender_base, "      address:", "      mtu:\n      address:"), 7, 7,
+               "dataplane.ports[0].mtu", "expected an integer, got nothing");
+}
+
+TEST(ConfigReject, OutOfRange) {
+    expect_one(with(sender_base, "      address:", "      mtu: 9600\n      address:"), 7, 12,
+               "dataplane.ports[0].mtu", "9600 is out of range 576..9000");
+    expect_one(sender_base + "  robustness: 60\n", 13, 15, "control.robustness",
+               "60 is out of range 10..50");
+    expect_one(sender_base + "  grtt: { min: 0.0001 }\n", 13, 16, "control.grtt.min",
+               "'0.0001' is out of range 1ms..1000s");
+    expect_one(sender_base + "  max_passes: 99999999999999999999\n", 13, 15, "control.max_passes",
+               "99999999999999999999 is out of range 1..65535");
+    expect_one(with(sender_base, "rate: 100M", "rate: 5K"), 12, 9, "control.rate",
+               "'5K' (5000 bit/s) is out of range 10K..400G");
+}
+
+TEST(ConfigReject, MissingRequiredNested) {
+    // Reported at the key of the mapping that lacks it.
+    expect_one(with(sender_base, "    file_prefix: t\n", ""), 2, 3, "dataplane.eal.file_prefix",
+               "required key is missing");
+}
+
+TEST(ConfigReject, MissingRequiredSection) {
+    expect_one(sender_base.substr(0, sender_base.find("control:")), 1, 1, "control",
+               "required key is missing");
+}
+
+TEST(ConfigReject, MissingRequiredByRole) {
+    expect_one(with(sender_base, "  rate: 100M\n", ""), 8, 1, "control.rate",
+               "required key is missing (bits per second of wire time");
+    expect_one(with(receiver_base, "  destination: /srv/in\n", ""), 8, 1, "control.destination",
+               "required key is missing");
+}
+
+TEST(ConfigReject, BadAddress) {
+    expect_one(with(sender_base, "10.0.0.1/24", "10.0.0.256/24"), 7, 16,
+               "dataplane.ports[0].address", "'10.0.0.256' is not an IPv4 address");
+    expect_one(with(sender_base, "10.0.0.1/24", "10.0.0.1"), 7, 16, "dataplane.ports[0].address",
+               "has no prefix length");
+    expect_one(with(sender_base, "10.0.0.1/24", "10.0.0.255/24"), 7, 16,
+               "dataplane.ports[0].address", "is the broadcast address of its subnet");
+    expect_one(with(sender_base, "10.0.0.1/24", "230.0.0.1/24"), 7, 16,
+               "dataplane.ports[0].address", "is a multicast or reserved address");
+}
+
+TEST(ConfigReject, BadGateway) {
+    const auto gw = [](const std::string& g) {
+        return with(sender_base, "10.0.0.1/24\n", "10.0.0.1/24\n      gateway: " + g + "\n");
+    };
+    expect_one(gw("10.0.1.1"), 8, 16, "dataplane.ports[0].gateway",
+               "10.0.1.1 is outside the port's subnet 10.0.0.0/24");
+    expect_one(gw("10.0.0.1"), 8, 16, "dataplane.ports[0].gateway", "is the port's own address");
+    load_ok(gw("10.0.0.254"));
+}
+
+TEST(ConfigReject, BadMac) {
+    expect_one(with(sender_base, "10.0.0.1/24\n", "10.0.0.1/24\n      mac: 01:00:5e:00:00:01\n"), 8,
+               12, "dataplane.ports[0].mac", "is a multicast MAC");
+}
+
+TEST(ConfigReject, BadDevice) {
+    expect_one(with(sender_base, "net_null0", "0000:03:00"), 6, 15, "dataplane.ports[0].device",
+               "is not a PCI address");
+    expect_one(with(sender_base, "net_null0", "crypto_aesni_gcm0"), 6, 15,
+               "dataplane.ports[0].device", "is not a network device driver");
+}
+
+TEST(ConfigReject, BadMulticast) {
+    expect_one(sender_base + "  public_group: 10.1.1.1\n", 13, 17, "control.public_group",
+               "10.1.1.1 is not a multicast address (224.0.0.0/4)");
+    expect_one(sender_base + "  private_group: 224.0.0.5\n", 13, 18, "control.private_group",
+               "224.0.0.5 is in 224.0.0.0/24, reserved for link-local protocols");
+}
+
+TEST(ConfigReject, BadEnumValue) {
+    expect_one(with(sender_base, "      address:", "      checksum_offload: fast\n      address:"),
+               7, 25, "dataplane.ports[0].checksum_offload", "'fast' is not one of auto, on, off");
+    expect_one(with(sender_base, "role: sender", "role: proxy"), 9, 9, "control.role",
+               "'proxy' is not one of sender, receiver");
+    expect_one(sender_base + "  encryption: { keyex: rsa, cipher: des, private_key: /k.pem }\n", 13,
+               37, "control.encryption.cipher", "'des' (single DES) is refused");
+}
+
+TEST(ConfigReject, NonPowerOfTwoRing) {
+    expect_one(with(sender_base, "  ports:", "  rings: { storage: 3000 }\n  ports:"), 5, 21,
+               "dataplane.rings.storage", "3000 is not a power of two (64, 128, ... 1048576)");
+    expect_one(with(sender_base, "      address:", "      rx_descriptors: 1000\n      address:"), 7,
+               23, "dataplane.ports[0].rx_descriptors", "1000 is not a power of two");
+}
+
+TEST(ConfigReject, LcoreNotInSet) {
+    expect_one(with(sender_base, "    file_prefix: t\n", "    file_prefix: t\n    main_lcore: 3\n"),
+               5, 17, "dataplane.eal.main_lcore", "lcore 3 is not in eal.lcores (0)");
+    expect_one(with(sender_base, "  ports:", "  roles: { rx: 0, tx: 2 }\n  ports:"), 5, 23,
+               "dataplane.roles.tx", "lcore 2 is not in eal.lcores (0)");
+    expect_one(with(sender_base, "lcores: \"8\"", "lcores: \"0,8\""), 11, 13, "control.eal.lcores",
+               "lcore 0 is also in dataplane.eal.lcores");
+    expect_one(with(sender_base, "lcores: \"0\"", "lcores: \"0-\""), 3, 13, "dataplane.eal.lcores",
+               "is not a DPDK lcore list");
+}
+
+TEST(ConfigReject, DuplicateKey) {
+    expect_one(sender_base + "  rate: 1G\n", 13, 3, "control.rate",
+               "duplicate key (first given at line 12)");
+}
+
+TEST(ConfigReject, MalformedYamlWithItsLine) {
+    const auto issues =
+        issues_of(with(sender_base, "  rate: 100M\n", "  rate: [100M\n  port: 1\n"));
+    ASSERT_EQ(issues.size(), 1u);
+    // The '[' opens on line 12; yaml-cpp notices the missing ']' on line 13.
+    EXPECT_EQ(issues[0].line, 13u);
+    EXPECT_THAT(issues[0].message, HasSubstr("YAML syntax error"));
+    EXPECT_THAT(issues[0].to_string(), HasSubstr("t.yaml:13:"));
+    // A tab in indentation, a classic.
+    const auto tabbed = issues_of("dataplane:\n  eal:\n\tlcores: 0\n");
+    ASSERT_EQ(tabbed.size(), 1u);
+    EXPECT_EQ(tabbed[0].line, 3u);
+}
+
+TEST(ConfigReject, SecondDocument) {
+    expect_one(sender_base + "---\nfoo: 1\n", 14, 1, "", "a second YAML document");
+}
+
+// yaml-cpp 0.7's LoadAll loops forever on a line starting with ','; the
+// loader must answer (a regression hangs until the test's timeout).
+TEST(ConfigReject, StrayFlowCharacterDoesNotHang) {
+    expect_one(", b\n", 1, 1, "", "no YAML value starts here");
+    expect_one(sender_base + "...\n, b\n", 14, 1, "", "a second YAML document");
+}
+
+TEST(ConfigReject, EmptyFile) {
+    expect_one("", 1, 1, "", "the file is empty");
+    expect_one("# only a comment\n", 1, 1, "", "the file is empty");
+}
+
+// ---- contradictions between fields ----
+
+TEST(ConfigContradiction, CipherWithoutKeyex) {
+    expect_one(sender_base + "  encryption: { cipher: aes256-gcm }\n", 13, 25,
+               "control.encryption.cipher", "is set, but encryption.keyex is none");
+}
+
+TEST(ConfigContradiction, KeyexWithoutPrivateKeyOrCipher) {
+    const auto issues = issues_of(sender_base + "  encryption:\n    keyex: rsa\n");
+    ASSERT_EQ(issues.size(), 2u);
+    EXPECT_EQ(issues[0].path, "control.encryption.cipher");
+    EXPECT_EQ(issues[1].path, "control.encryption.private_key");
+    for (const auto& i : issues) {
+        EXPECT_EQ(i.line, 13u);
+        EXPECT_EQ(i.column, 3u);
+        EXPECT_THAT(i.message, HasSubstr("required key is missing"));
+    }
+}
+
+TEST(ConfigContradiction, SignatureWithAead) {
+    expect_one(sender_base + "  encryption: { keyex: rsa, cipher: aes256-gcm, signature: hmac, "
+                             "private_key: /k.pem }\n",
+               13, 60, "control.encryption.signature", "applies to CBC ciphers only");
+}
+
+TEST(ConfigContradiction, KeyexSignatureWithoutClientAuth) {
+    expect_one(sender_base + "  encryption: { keyex: rsa, cipher: aes256-cbc, signature: keyex, "
+                             "private_key: /k.pem }\n",
+               13, 60, "control.encryption.signature", "set client_auth: true");
+}
+
+TEST(ConfigContradiction, ClientAuthWithoutClients) {
+    expect_one(sender_base + "  encryption: { keyex: rsa, cipher: aes256-gcm, client_auth: true, "
+                             "private_key: /k.pem }\n",
+               13, 62, "control.encryption.client_auth", "list the clients");
+}
+
+TEST(ConfigContradiction, FingerprintsAndClientAuth) {
+    const std::string fp = "A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:01:12:23:34";
+    const std::string enc = "  encryption: { keyex: rsa, cipher: aes256-gcm, private_key: /k.pem, "
+                            "client_auth: true }\n";
+    // client_auth on: every client needs one (line 15 is the second client).
+    expect_one(sender_base + "  clients:\n    - { uid: 0x0A000002, fingerprint: \"" + fp +
+                   "\" }\n    - { uid: 0x0A000003 }\n" + enc,
+               15, 7, "control.clients[1].fingerprint", "required key is missing");
+    // client_auth off: a fingerprint would never be checked.
+    expect_one(sender_base + "  clients:\n    - { uid: 0x0A000002, fingerprint: \"" + fp + "\" }\n",
+               14, 39, "control.clients[0].fingerprint", "is never checked");
+    load_ok(sender_base + "  clients:\n    - { uid: 0x0A000002, fingerprint: \"" + fp + "\" }\n" +
+            enc);
+}
+
+TEST(ConfigContradiction, DuplicateClientAndOwnUid) {
+    expect_one(sender_base + "  clients:\n    - uid: 10.0.0.2\n    - uid: 0x0A000002\n", 15, 12,
+               "control.clients[1].uid", "0x0A000002 is listed twice (also at line 14)");
+    expect_one(sender_base + "  clients:\n    - uid: 10.0.0.1\n", 14, 12, "control.clients[0].uid",
+               "is this node's own control.uid");
+}
+
+TEST(ConfigContradiction, CryptodevDevice) {
+    expect_one(with(sender_base, "  ports:",
+                    "  crypto: { cryptodev_device: crypto_aesni_gcm0 }\n"
+                    "  ports:"),
+               5, 31, "dataplane.crypto.cryptodev_device", "crypto.backend is openssl");
+    expect_one(with(sender_base, "  ports:", "  crypto: { backend: cryptodev }\n  ports:"), 5, 3,
+               "dataplane.crypto.cryptodev_device", "required key is missing");
+    expect_one(with(sender_base, "  ports:",
+                    "  crypto: { backend: cryptodev, cryptodev_device: net_null1 }\n  ports:"),
+               5, 51, "dataplane.crypto.cryptodev_device", "is not a crypto device driver");
+}
+
+TEST(ConfigContradiction, ExtraArgsOwnedBySchema) {
+    expect_one(with(sender_base, "    file_prefix: t\n",
+                    "    file_prefix: t\n    extra_args: [\"--log-level=8\", \"-l\", \"0-1\"]\n"),
+               5, 35, "dataplane.eal.extra_args[1]", "'-l' is set by eal.lcores");
+}
+
+TEST(ConfigContradiction, FilePrefixDiffers) {
+    expect_one(with(sender_base, "lcores: \"8\"\n", "lcores: \"8\"\n    file_prefix: u\n"), 12, 18,
+               "control.eal.file_prefix", "differs from dataplane.eal.file_prefix 't'");
+}
+
+TEST(ConfigContradiction, KeyOfTheOtherRole) {
+    expect_one(receiver_base + "  rate: 1G\n", 13, 3, "control.rate",
+               "applies only to a sender (control.role is receiver)");
+    expect_one(sender_base + "  destination: /srv/in\n", 13, 3, "control.destination",
+               "applies only to a receiver (control.role is sender)");
+    expect_one(receiver_base + "  encryption: { cipher: aes256-gcm }\n", 13, 17,
+               "control.encryption.cipher", "applies only to a sender");
+}
+
+TEST(ConfigContradiction, TempDirInsideDestination) {
+    expect_one(receiver_base + "  temp_dir: /srv/in/./tmp/\n", 13, 13, "control.temp_dir",
+               "is inside destination '/srv/in'");
+    expect_one(receiver_base + "  temp_dir: /srv/in\n", 13, 13, "control.temp_dir",
+               "is inside destination");
+    load_ok(receiver_base + "  temp_dir: /srv/incoming\n");
+    expect_one(receiver_base + "  temp_dir: srv/tmp\n", 13, 13, "control.temp_dir",
+               "is not an absolute path");
+}
+
+TEST(ConfigContradiction, GrttOrder) {
+    expect_one(sender_base + "  grtt: { initial: 20s, max: 15s }\n", 13, 20, "control.grtt.initial",
+               "grtt needs min <= initial <= max, got min 0.01s, initial 20s, max 15s");
+}
+
+// The FILESEG packet must fit the MTU; the sizes come from protocol/ and
+// crypto/ here, from config/'s own constants in the loader, so the two are
+// held together: exactly the MTU passes, one byte more does not.
+TEST(ConfigContradiction, BlockSizeAgainstMtu) {
+    const std::size_t ip_udp = 28;
+    const std::size_t fileseg_header =
+        protocol::fileseg_headers_size(false) - protocol::uftp_header_size;
+    const std::size_t plain = ip_udp + protocol::fileseg_headers_size(false);
+    const std::size_t aead =
+        ip_udp + crypto::encrypted_header_size + fileseg_header + crypto::aead_tag_len;
+    ASSERT_EQ(plain, 52u);
+    ASSERT_EQ(aead, 80u);
+
+    auto node = [](std::size_t mtu, std::size_t block, const std::string& enc) {
+        return with(
+            with(sender_base,
+                 "      address:", "      mtu: " + std::to_string(mtu) + "\n      address:"),
+            "  rate: 100M\n", "  rate: 100M\n  block_size: " + std::to_string(block) + "\n" + enc);
+    };
+    load_ok(node(1500, 1500 - plain, ""));
+    expect_one(node(1500, 1500 - plain + 1, ""), 14, 15, "control.block_size",
+               "1449-byte blocks make 1501-byte IPv4 packets unencrypted, more than "
+               "dataplane.ports[0].mtu 1500 (the dataplane does not fragment): use at most 1448");
+    const std::string gcm =
+        "  encryption: { keyex: rsa, cipher: aes256-gcm, private_key: /k.pem }\n";
+    load_ok(node(8000, 8000 - aead, gcm));
+    expect_one(node(8000, 8000 - aead + 1, gcm), 14, 15, "control.block_size",
+               "7921-byte blocks make 8001-byte IPv4 packets encrypted");
+    // CBC + HMAC-SHA256: PKCS#7 pads (8 + block) up to the next multiple of 16.
+    const std::string cbc =
+        "  encryption: { keyex: rsa, cipher: aes256-cbc, private_key: /k.pem }\n";
+    const std::size_t cbc_fixed = ip_udp + crypto::encrypted_header_size + 32;
+    const std::size_t block = 8800;
+    const std::size_t padded = ((fileseg_header + block) / 16 + 1) * 16;
+    load_ok(node(cbc_fixed + padded, block, cbc));
+    EXPECT_FALSE(issues_of(node(cbc_fixed + padded - 1, block, cbc)).empty());
+    // Stock's own rule of thumb: 8800-byte blocks and a 9000-byte MTU.
+    load_ok(node(9000, 8800, gcm));
+}
+
+TEST(ConfigReject, AllProblemsReportedInFileOrder) {
+    const auto issues = issues_of("control:\n"
+                                  "  role: sender\n"
+                                  "  eal: { lcores: \"8\" }\n"
+                                  "  rate: fast\n"
+                                  "  port: 0\n"
+                                  "dataplane:\n"
+                                  "  eal: { lcores: \"0\", file_prefix: t }\n"
+                                  "  ports:\n"
+                                  "    - { device: net_null0, address: 10.0.0.1/24, mtu: 100 }\n"
+                                  "  bogus: 1\n");
+    ASSERT_EQ(issues.size(), 4u);
+    EXPECT_EQ(issues[0].path, "control.rate");
+    EXPECT_EQ(issues[1].path, "control.port");
+    EXPECT_EQ(issues[2].path, "dataplane.ports[0].mtu");
+    EXPECT_EQ(issues[3].path, "dataplane.bogus");
+    for (std::size_t i = 1; i < issues.size(); ++i) {
+        EXPECT_LT(issues[i - 1].line, issues[i].line);
+    }
+    // config_error::what() lists them all, one per line.
+    try {
+        (void)parse_node_config("dataplane: 1\ncontrol: 2\n", "x.yaml");
+        FAIL();
+    } catch (const config_error& e) {
+        EXPECT_STREQ(e.what(), "x.yaml:1:12: dataplane: expected a mapping of eal, roles, "
+                               "storage_threads, ports, mempool, rings, limits, idle_backoff_us, "
+                               "crypto, stats, got the scalar '1'\n"
+                               "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
+                               "public_group, private_group, port, rate, block_size, grtt, "
+                               "robustness, announce_rounds, max_passes, max_nak_pct, "
+                               "max_nak_count, clients, servers, encryption, destination, "
+                               "temp_dir, socket, log, got the scalar '2'");
+    }
+}
+
+TEST(ConfigReject, PortCount) {
+    expect_one(with(sender_base, "      address: 10.0.0.1/24\n",
+                    "      address: 10.0.0.1/24\n    - device: net_null1\n      address: "
+                    "10.0.1.1/24\n"),
+               6, 5, "dataplane.ports", "2 ports given; exactly one is supported for now");
+}
+
+// ---- accepted values ----
+
+TEST(ConfigAccept, DefaultsFilled) {
+    const node_config c = load_ok(sender_base);
+    const auto& dp = c.dataplane;
+    EXPECT_EQ(c.source_file, "t.yaml");
+    EXPECT_EQ(dp.eal.lcores, "0");
+    EXPECT_EQ(dp.eal.lcore_ids, (std::vector<unsigned>{0}));
+    EXPECT_EQ(dp.eal.main_lcore, 0u);
+    EXPECT_EQ(dp.eal.file_prefix, "t");
+    EXPECT_TRUE(dp.eal.hugepages);
+    EXPECT_EQ(dp.eal.memory_mb, 256u);
+    EXPECT_TRUE(dp.eal.extra_args.empty());
+    EXPECT_EQ(dp.roles.rx, 0u);
+    EXPECT_EQ(dp.roles.tx, 0u);
+    EXPECT_EQ(dp.storage_threads, 1u);
+    ASSERT_EQ(dp.ports.size(), 1u);
+    const auto& p = dp.ports[0];
+    EXPECT_EQ(p.device, "net_null0");
+    EXPECT_EQ(p.kind, device_kind::vdev);
+    EXPECT_EQ(p.mtu, 1500);
+    EXPECT_EQ(p.address, (ipv4_interface{0x0A000001, 24}));
+    EXPECT_FALSE(p.gateway);
+    EXPECT_FALSE(p.mac);
+    EXPECT_EQ(p.rx_descriptors, 1024);
+    EXPECT_EQ(p.tx_descriptors, 1024);
+    EXPECT_EQ(p.checksum, checksum_offload::automatic);
+    EXPECT_EQ(dp.mempool.mbufs, 8191u);
+    EXPECT_EQ(dp.mempool.cache, 256u);
+    EXPECT_EQ(dp.rings.control_to_dataplane, 1024u);
+    EXPECT_EQ(dp.rings.dataplane_to_control, 4096u);
+    EXPECT_EQ(dp.rings.storage, 4096u);
+    EXPECT_EQ(dp.limits.max_files, 16u);
+    EXPECT_EQ(dp.limits.max_blocks_per_file, 1048576u);
+    EXPECT_EQ(dp.idle_backoff_us, 0u);
+    EXPECT_EQ(dp.crypto.backend, crypto_backend::openssl);
+    EXPECT_TRUE(dp.crypto.cryptodev_device.empty());
+    EXPECT_TRUE(dp.stats.telemetry);
+
+    const auto& ct = c.control;
+    EXPECT_EQ(ct.role, node_role::sender);
+    EXPECT_EQ(ct.uid, 0x0A000001u); // the port's address, as stock uftp
+    EXPECT_EQ(ct.eal.lcore_ids, (std::vector<unsigned>{8}));
+    EXPECT_EQ(ct.eal.file_prefix, "t");
+    EXPECT_EQ(ct.public_group, 0xE6040401u);
+    EXPECT_EQ(ct.port, 1044);
+    EXPECT_EQ(ct.socket, "/run/skycast/t.sock");
+    EXPECT_EQ(ct.log.level, log_level::info);
+    EXPECT_EQ(ct.log.file, "-");
+    ASSERT_TRUE(ct.sender);
+    EXPECT_FALSE(ct.receiver);
+    const auto& s = *ct.sender;
+    EXPECT_EQ(s.rate_bps, 100'000'000u);
+    EXPECT_EQ(s.block_size, 1300);
+    EXPECT_DOUBLE_EQ(s.grtt.initial, 0.5);
+    EXPECT_DOUBLE_EQ(s.grtt.min, 0.01);
+    EXPECT_DOUBLE_EQ(s.grtt.max, 15.0);
+    EXPECT_EQ(s.robustness, 20);
+    EXPECT_EQ(s.announce_rounds, 20u);
+    EXPECT_EQ(s.max_passes, 65535u);
+    EXPECT_EQ(s.max_nak_pct, 100u);
+    EXPECT_EQ(s.max_nak_count, 1u);
+    EXPECT_TRUE(s.clients.empty());
+    EXPECT_EQ(s.private_group, 0xE6050501u);
+    EXPECT_FALSE(s.encryption.enabled());
+    EXPECT_EQ(s.encryption.cipher, cipher_kind::none);
+    EXPECT_EQ(s.encryption.signature, signature_kind::none);
+}
+
+TEST(ConfigAccept, EveryKeySet) {
+    const node_config c = load_ok(
+        "dataplane:\n"
+        "  eal: { lcores: \"(0-1)@0,2@(0,1)\", main_lcore: 1, file_prefix: hub-1, hugepages: "
+        "false, memory_mb: 512, extra_args: [\"--log-level=8\"] }\n"
+        "  roles: { rx: 2, tx: 0 }\n"
+        "  storage_threads: 4\n"
+        "  ports:\n"
+        "    - device: \"0000:03:00.0\"\n"
+        "      mtu: 9000\n"
+        "      address: 192.168.7.10/16\n"
+        "      gateway: 192.168.0.1\n"
+        "      mac: 02:00:00:00:00:01\n"
+        "      rx_descriptors: 4096\n"
+        "      tx_descriptors: 64\n"
+        "      checksum_offload: off\n"
+        "  mempool: { mbufs: 65535, cache: 512 }\n"
+        "  rings: { control_to_dataplane: 64, dataplane_to_control: 1048576, storage: 8192 }\n"
+        "  limits: { max_files: 4096, max_blocks_per_file: 2147483647 }\n"
+        "  idle_backoff_us: 20\n"
+        "  crypto: { backend: cryptodev, cryptodev_device: "
+        "\"crypto_aesni_gcm0,max_nb_queue_pairs=2\" }\n"
+        "  stats: { telemetry: false }\n"
+        "control:\n"
+        "  role: sender\n"
+        "  uid: 0x0A4D0001\n"
+        "  eal: { lcores: \"8@(0-1)\", file_prefix: hub-1 }\n"
+        "  public_group: 239.1.2.3\n"
+        "  private_group: 239.1.2.4\n"
+        "  port: 2044\n"
+        "  rate: 1.5G\n"
+        "  block_size: 8000\n"
+        "  grtt: { initial: 500ms, min: 1ms, max: 2min }\n"
+        "  robustness: 30\n"
+        "  announce_rounds: 5\n"
+        "  max_passes: 10\n"
+        "  max_nak_pct: 50\n"
+        "  max_nak_count: 3\n"
+        "  clients:\n"
+        "    - uid: 10.77.0.11\n"
+        "      fingerprint: \"A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:01:12:23:34\"\n"
+        "  encryption:\n"
+        "    keyex: ecdh_ecdsa\n"
+        "    cipher: aes256-cbc\n"
+        "    hash: sha512\n"
+        "    signature: keyex\n"
+        "    private_key: /etc/skycast/hub.pem\n"
+        "    client_auth: true\n"
+        "  socket: /tmp/hub.sock\n"
+        "  log: { level: debug, file: /var/log/skycast.log }\n");
+    const auto& dp = c.dataplane;
+    EXPECT_EQ(dp.eal.lcore_ids, (std::vector<unsigned>{0, 1, 2}));
+    EXPECT_EQ(dp.eal.main_lcore, 1u);
+    EXPECT_FALSE(dp.eal.hugepages);
+    EXPECT_EQ(dp.eal.extra_args, (std::vector<std::string>{"--log-level=8"}));
+    EXPECT_EQ(dp.roles.rx, 2u);
+    EXPECT_EQ(dp.roles.tx, 0u);
+    EXPECT_EQ(dp.ports[0].kind, device_kind::pci);
+    EXPECT_EQ(dp.ports[0].gateway, 0xC0A80001u);
+    EXPECT_EQ(dp.ports[0].mac, (mac_address{2, 0, 0, 0, 0, 1}));
+    EXPECT_EQ(dp.ports[0].checksum, checksum_offload::off);
+    EXPECT_EQ(dp.rings.dataplane_to_control, 1048576u);
+    EXPECT_EQ(dp.limits.max_blocks_per_file, 2147483647u);
+    EXPECT_EQ(dp.crypto.backend, crypto_backend::cryptodev);
+    EXPECT_EQ(dp.crypto.cryptodev_device, "crypto_aesni_gcm0,max_nb_queue_pairs=2");
+    EXPECT_FALSE(dp.stats.telemetry);
+    const auto& ct = c.control;
+    EXPECT_EQ(ct.uid, 0x0A4D0001u);
+    EXPECT_EQ(ct.port, 2044);
+    EXPECT_EQ(ct.socket, "/tmp/hub.sock");
+    EXPECT_EQ(ct.log.level, log_level::debug);
+    const auto& s = *ct.sender;
+    EXPECT_EQ(s.rate_bps, 1'500'000'000u);
+    EXPECT_DOUBLE_EQ(s.grtt.initial, 0.5);
+    EXPECT_DOUBLE_EQ(s.grtt.min, 0.001);
+    EXPECT_DOUBLE_EQ(s.grtt.max, 120.0);
+    EXPECT_EQ(s.robustness, 30);
+    EXPECT_EQ(s.announce_rounds, 5u);
+    ASSERT_EQ(s.clients.size(), 1u);
+    EXPECT_EQ(s.clients[0].uid, 0x0A4D000Bu);
+    ASSERT_TRUE(s.clients[0].fingerprint);
+    EXPECT_EQ((*s.clients[0].fingerprint)[0], 0xA1);
+    EXPECT_EQ(s.encryption.keyex, keyex_kind::ecdh_ecdsa);
+    EXPECT_EQ(s.encryption.cipher, cipher_kind::aes256_cbc);
+    EXPECT_EQ(s.encryption.hash, hash_kind::sha512);
+    EXPECT_EQ(s.encryption.signature, signature_kind::keyex);
+    EXPECT_TRUE(s.encryption.client_auth);
+}
+
+TEST(ConfigAccept, SuiteDefaults) {
+    auto sender = [](const std::string& cipher) {
+        return load_ok(sender_base + "  encryption: { keyex: rsa, cipher: " + cipher +
+                       ", private_key: /k.pem }\n")
+            .control.sender->encryption;
+    };
+    EXPECT_EQ(sender("aes256-gcm").signature, signature_kind::authenc);
+    EXPECT_EQ(sender("aes128-ccm").signature, signature_kind::authenc);
+    EXPECT_EQ(sender("aes128-cbc").signature, signature_kind::hmac); // stock -w default
+    EXPECT_EQ(sender("3des").cipher, cipher_kind::des_ede3_cbc);
+    EXPECT_EQ(sender("aes256-gcm").hash, hash_kind::sha256);
+}
+
+TEST(ConfigAccept, EcdhCurves) {
+    auto curve = [](const std::string& keyex, const std::string& extra) {
+        return load_ok(sender_base + "  encryption: { keyex: " + keyex +
+                       ", cipher: aes256-gcm, private_key: /k.pem" + extra + " }\n")
+            .control.sender->encryption.ecdh_curve;
+    };
+    EXPECT_EQ(curve("ecdh_ecdsa", ""), "prime256v1"); // stock's default
+    EXPECT_EQ(curve("rsa", ""), "");                  // no ECDH key at all
+    // Every name config/ accepts is one crypto/ knows, under its short name.
+    for (const std::string name :
+         {"prime256v1", "secp256r1", "P-256", "secp384r1", "P-384", "secp521r1", "P-521"}) {
+        const std::string canonical = curve("ecdh_rsa", ", ecdh_curve: " + name);
+        const auto* info = crypto::curve_by_name(canonical);
+        ASSERT_NE(info, nullptr) << name;
+        EXPECT_EQ(info, crypto::curve_by_name(name)) << name;
+        EXPECT_EQ(info->name, canonical) << name;
+    }
+}
+
+TEST(ConfigContradiction, EcdhCurveWithRsa) {
+    expect_one(sender_base + "  encryption: { keyex: rsa, cipher: aes256-gcm, private_key: /k.pem, "
+                             "ecdh_curve: P-384 }\n",
+               13, 82, "control.encryption.ecdh_curve", "applies to keyex ecdh_rsa and ecdh_ecdsa");
+    expect_one(sender_base + "  encryption: { keyex: ecdh_rsa, cipher: aes256-gcm, private_key: "
+                             "/k.pem, ecdh_curve: sect163k1 }\n",
+               13, 87, "control.encryption.ecdh_curve", "'sect163k1' is not one of prime256v1");
+}
+
+TEST(ConfigAccept, AnnounceRoundsFollowRobustness) {
+    EXPECT_EQ(load_ok(sender_base + "  robustness: 12\n").control.sender->announce_rounds, 12u);
+}
+
+TEST(ConfigAccept, Receiver) {
+    const node_config c = load_ok(
+        receiver_base +
+        "  temp_dir: /srv/tmp\n"
+        "  servers:\n"
+        "    - uid: 0x0A000009\n"
+        "      fingerprint: \"A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:01:12:23:34\"\n"
+        "  encryption:\n"
+        "    private_keys: [/etc/skycast/r.pem, /etc/skycast/r-ec.pem]\n"
+        "    require: true\n");
+    ASSERT_TRUE(c.control.receiver);
+    EXPECT_FALSE(c.control.sender);
+    const auto& r = *c.control.receiver;
+    EXPECT_EQ(r.destination, "/srv/in");
+    EXPECT_EQ(r.temp_dir, "/srv/tmp");
+    ASSERT_EQ(r.servers.size(), 1u);
+    EXPECT_EQ(r.servers[0].uid, 0x0A000009u);
+    EXPECT_TRUE(r.servers[0].fingerprint);
+    EXPECT_EQ(r.private_keys.size(), 2u);
+    EXPECT_TRUE(r.require_encryption);
+    EXPECT_FALSE(load_ok(receiver_base).control.receiver->require_encryption);
+}
+
+TEST(ConfigAccept, ShippedExamples) {
+    const std::string dir = SKYCAST_CONFIG_EXAMPLES;
+    const node_config hub = load_node_config(dir + "/hub.yaml");
+    EXPECT_EQ(hub.control.role, node_role::sender);
+    EXPECT_EQ(hub.dataplane.ports[0].address, (ipv4_interface{0x0A4D0001, 24}));
+    EXPECT_EQ(hub.dataplane.ports[0].mtu, 9000);
+    EXPECT_EQ(hub.dataplane.eal.file_prefix, "skycast-hub");
+    EXPECT_EQ(hub.control.uid, 0x0A4D0001u);
+    EXPECT_EQ(hub.control.sender->block_size, 8800);
+    EXPECT_EQ(hub.dataplane.ports[0].device,
+              "net_af_packet0,iface=hub0,blocksz=16384,framesz=16384,framecnt=512,qdisc_bypass=0");
+    const node_config rcv = load_node_config(dir + "/receiver.yaml");
+    EXPECT_EQ(rcv.control.role, node_role::receiver);
+    EXPECT_EQ(rcv.dataplane.ports[0].address, (ipv4_interface{0x0A4D000B, 24}));
+    EXPECT_EQ(rcv.dataplane.eal.file_prefix, "skycast-rcv1");
+    EXPECT_EQ(rcv.control.receiver->servers.at(0).uid, hub.control.uid);
+    EXPECT_THAT(rcv.dataplane.ports[0].device, HasSubstr("iface=rcv0"));
+}
+
+TEST(ConfigLoad, UnreadableFile) {
+    try {
+        (void)load_node_config("/nonexistent/skycast.yaml");
+        FAIL();
+    } catch (const config_error& e) {
+        EXPECT_EQ(e.code(), config_errc::unreadable);
+        ASSERT_EQ(e.issues().size(), 1u);
+        EXPECT_EQ(e.issues()[0].to_string(),
+                  "/nonexistent/skycast.yaml: cannot read: No such file or directory");
+    }
+}
+
+TEST(ConfigLoad, FileNameInMessages) {
+    char tmpl[] = "/tmp/skycast-config-test-XXXXXX";
+    const int fd = mkstemp(tmpl);
+    ASSERT_GE(fd, 0);
+    close(fd);
+    std::ofstream(tmpl) << with(sender_base, "rate: 100M", "rate: 100Q");
+    try {
+        (void)load_node_config(tmpl);
+        ADD_FAILURE();
+    } catch (const config_error& e) {
+        EXPECT_EQ(e.code(), config_errc::invalid);
+        EXPECT_EQ(
+            e.issues().at(0).to_string().rfind(std::string(tmpl) + ":12:9: control.rate: ", 0), 0u);
+    }
+    std::filesystem::remove(tmpl);
+}
+
+// control/ converts the enums with a cast; these must stay the wire values.
+TEST(ConfigWireValues, MatchProtocol) {
+    using protocol::hash_type;
+    using protocol::key_type;
+    using protocol::keyexchange_type;
+    using protocol::signature_type;
+    auto same = [](auto a, auto b) { return static_cast<int>(a) == static_cast<int>(b); };
+    EXPECT_TRUE(same(keyex_kind::none, keyexchange_type::none));
+    EXPECT_TRUE(same(keyex_kind::rsa, keyexchange_type::rsa));
+    EXPECT_TRUE(same(keyex_kind::ecdh_rsa, keyexchange_type::ecdh_rsa));
+    EXPECT_TRUE(same(keyex_kind::ecdh_ecdsa, keyexchange_type::ecdh_ecdsa));
+    EXPECT_TRUE(same(cipher_kind::none, key_type::none));
+    EXPECT_TRUE(same(cipher_kind::des_ede3_cbc, key_type::des_ede3));
+    EXPECT_TRUE(same(cipher_kind::aes128_cbc, key_type::aes128_cbc));
+    EXPECT_TRUE(same(cipher_kind::aes256_cbc, key_type::aes256_cbc));
+    EXPECT_TRUE(same(cipher_kind::aes128_gcm, key_type::aes128_gcm));
+    EXPECT_TRUE(same(cipher_kind::aes256_gcm, key_type::aes256_gcm));
+    EXPECT_TRUE(same(cipher_kind::aes128_ccm, key_type::aes128_ccm));
+    EXPECT_TRUE(same(cipher_kind::aes256_ccm, key_type::aes256_ccm));
+    EXPECT_TRUE(same(hash_kind::sha1, hash_type::sha1));
+    EXPECT_TRUE(same(hash_kind::sha256, hash_type::sha256));
+    EXPECT_TRUE(same(hash_kind::sha384, hash_type::sha384));
+    EXPECT_TRUE(same(hash_kind::sha512, hash_type::sha512));
+    EXPECT_TRUE(same(signature_kind::none, signature_type::none));
+    EXPECT_TRUE(same(signature_kind::hmac, signature_type::hmac));
+    EXPECT_TRUE(same(signature_kind::keyex, signature_type::keyex));
+    EXPECT_TRUE(same(signature_kind::authenc, signature_type::authenc));
+    EXPECT_EQ(protocol::default_block_size, sender_config{}.block_size);
+}
+
+} // namespace
+} // namespace skycast::config
