@@ -27,6 +27,7 @@ public:
     // 16-bit section number; we refuse such files instead (spec §10).
     static result<section_layout> make(std::uint64_t file_size, std::uint32_t block_size);
 
+    std::uint64_t file_size() const { return _file_size; }
     std::uint32_t block_size() const { return _block_size; }
     std::uint32_t blocks() const { return _blocks; }
     std::uint32_t sections() const { return _sections; }

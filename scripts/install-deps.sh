@@ -15,7 +15,7 @@ packages=(
     # independent peers and readers of the wire format
     uftp tshark
     # the network-namespace lab
-    iproute2 procps
+    iproute2 procps ethtool
 )
 
 missing=()

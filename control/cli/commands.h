@@ -9,6 +9,8 @@ namespace skycast::cli {
 void add_decode_command(CLI::App& app);
 void add_keys_command(CLI::App& app);
 void add_check_command(CLI::App& app);
+void add_send_command(CLI::App& app);
+void add_stats_command(CLI::App& app);
 
 void set_exit_code(int code);
 int exit_code();

@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
     skycast::cli::add_decode_command(app);
     skycast::cli::add_keys_command(app);
     skycast::cli::add_check_command(app);
+    skycast::cli::add_send_command(app);
+    skycast::cli::add_stats_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

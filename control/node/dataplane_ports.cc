@@ -1,0 +1,260 @@
+#include "control/node/dataplane_ports.h"
+
+#include "dataplane/core/block_bitmap.h"
+
+#include <chrono>
+#include <cstring>
+
+namespace skycast::control::node {
+namespace {
+
+// Commands are answered by the dataplane's service thread within
+// microseconds; closing a file waits for its writes to reach the disk.
+constexpr std::chrono::milliseconds command_timeout{30'000};
+// The session key slot this node's sessions use (one session at a time).
+constexpr std::uint8_t key_slot = 0;
+
+void set_path(api::command& cmd, const std::string& path) {
+    std::snprintf(cmd.path, sizeof cmd.path, "%s", path.c_str());
+}
+
+api::file_geometry geometry_of(const protocol::section_layout& l) {
+    return {.file_size = l.file_size(), .block_size = l.block_size()};
+}
+
+} // namespace
+
+dataplane_ports::dataplane_ports(dataplane_link& link, std::uint16_t local_port,
+                                 std::uint64_t rate_bps, engine::endpoint data_group)
+    : _link(link), _local_port(local_port), _rate_bps(rate_bps), _data_group(data_group),
+      _layouts(link.shared().header().max_files) {}
+
+dataplane_ports::~dataplane_ports() {
+    if (_tx_slot >= 0) {
+        stop_pass();
+    }
+    while (!_open.empty()) {
+        close_file(_open.back().file_id);
+    }
+    if (_installed != nullptr) {
+        api::command cmd{};
+        cmd.kind = api::command_kind::clear_session_keys;
+        cmd.session.session = key_slot;
+        call(cmd);
+    }
+}
+
+void dataplane_ports::set_session(std::uint32_t sender_id, std::uint32_t group_id) {
+    _session_sender = sender_id;
+    _session_group = group_id;
+}
+
+std::optional<api::reply> dataplane_ports::call(api::command& cmd) {
+    auto r = _link.call(cmd, command_timeout);
+    if (!r) {
+        ++_counters.commands_failed;
+        _last_error = "the dataplane did not answer (stopped or restarting)";
+    } else if (r->status != api::reply_status::ok) {
+        ++_counters.commands_failed;
+        _last_error = "the dataplane refused command " +
+                      std::to_string(static_cast<int>(cmd.kind)) + " with status " +
+                      std::to_string(static_cast<int>(r->status)) +
+                      (r->detail != 0 ? ": " + std::string(std::strerror(r->detail)) : "");
+    }
+    return r;
+}
+
+void dataplane_ports::send(engine::endpoint to, std::span<const std::uint8_t> datagram) {
+    if (_link.send({.address = to.address, .port = to.port}, _local_port, datagram)) {
+        ++_counters.datagrams_sent;
+    } else {
+        ++_counters.send_failures;
+    }
+}
+
+bool dataplane_ports::install_keys(const engine::session_keys& keys) {
+    if (_installed == &keys) {
+        return true;
+    }
+    api::command cmd{};
+    cmd.kind = api::command_kind::set_session_keys;
+    cmd.session = {.sender_id = _session_sender, .group_id = _session_group, .session = key_slot};
+    cmd.keys.key_type = static_cast<std::uint8_t>(keys.suite.cipher.type);
+    cmd.keys.hash_type = static_cast<std::uint8_t>(keys.suite.hash.type);
+    cmd.keys.sig_type = static_cast<std::uint8_t>(keys.suite.sigtype);
+    const auto bytes = keys.group_keys.bytes();
+    if (bytes.size() > sizeof cmd.keys.block) {
+        _last_error = "session key block larger than the contract carries";
+        return false;
+    }
+    cmd.keys.block_bytes = static_cast<std::uint32_t>(bytes.size());
+    std::memcpy(cmd.keys.block, bytes.data(), bytes.size());
+    const auto r = call(cmd); // the link zeroes its copy; ours goes with cmd
+    std::memset(&cmd.keys, 0, sizeof cmd.keys);
+    if (!r || r->status != api::reply_status::ok) {
+        return false;
+    }
+    _installed = &keys;
+    return true;
+}
+
+std::int32_t dataplane_ports::free_slot() const {
+    const std::uint32_t slots = _link.shared().header().max_files;
+    for (std::uint32_t s = 0; s < slots; ++s) {
+        const bool used = static_cast<std::int32_t>(s) == _tx_slot ||
+                          std::any_of(_open.begin(), _open.end(),
+                                      [&](const open_file& f) { return f.slot == s; });
+        const auto state = static_cast<api::file_slot_state>(_link.shared().slot(s).state.load());
+        if (!used && state != api::file_slot_state::sending &&
+            state != api::file_slot_state::receiving) {
+            return static_cast<std::int32_t>(s);
+        }
+    }
+    return -1;
+}
+
+// --- Sending ------------------------------------------------------------------------
+
+void dataplane_ports::start_pass(engine::pass_request request) {
+    const fileseg_identity id = identity ? identity() : fileseg_identity{};
+    _session_sender = id.sender_id;
+    _session_group = id.group_id;
+    if (request.keys && !install_keys(*request.keys)) {
+        return; // counted; the engine's DONE rounds then see no progress and NAK
+    }
+    const std::int32_t slot = _tx_slot >= 0 ? _tx_slot : free_slot();
+    if (slot < 0) {
+        ++_counters.commands_failed;
+        _last_error = "no free file slot in the dataplane (limits.max_files)";
+        return;
+    }
+    const auto& h = _link.shared().header();
+    if (request.layout.blocks() > h.max_blocks_per_file) {
+        ++_counters.commands_failed;
+        _last_error = "file has more blocks than the dataplane's limits.max_blocks_per_file";
+        return;
+    }
+    // The pass's blocks go into the slot's bitmap before the command names it.
+    std::uint64_t* bits = _link.shared().bitmap(static_cast<std::uint32_t>(slot));
+    std::memset(bits, 0, h.bitmap_words_per_file * sizeof(std::uint64_t));
+    std::memcpy(bits, request.blocks.data(),
+                std::min<std::size_t>(request.blocks.size(), h.bitmap_words_per_file) *
+                    sizeof(std::uint64_t));
+    api::command cmd{};
+    cmd.kind = api::command_kind::start_pass;
+    cmd.file_slot = static_cast<std::uint16_t>(slot);
+    cmd.file_id = request.file_id;
+    cmd.pass = request.pass;
+    cmd.port = _local_port;
+    cmd.rate_bps = _rate_bps;
+    cmd.group = {.address = _data_group.address, .port = _data_group.port};
+    cmd.geometry = geometry_of(request.layout);
+    cmd.session = {.sender_id = id.sender_id,
+                   .group_id = id.group_id,
+                   .group_inst = id.group_inst,
+                   .grtt = id.grtt,
+                   .gsize = id.gsize,
+                   .session = request.keys ? key_slot : api::no_session_keys};
+    set_path(cmd, request.source_path);
+    const auto r = call(cmd);
+    if (r && r->status == api::reply_status::ok) {
+        _tx_slot = slot;
+        _tx_file_id = request.file_id;
+        ++_counters.passes_started;
+    }
+}
+
+void dataplane_ports::stop_pass() {
+    api::command cmd{};
+    cmd.kind = api::command_kind::stop_pass;
+    call(cmd);
+    _tx_slot = -1;
+}
+
+std::uint32_t dataplane_ports::pass_cursor() const {
+    if (_tx_slot < 0) {
+        return std::numeric_limits<std::uint32_t>::max();
+    }
+    return static_cast<std::uint32_t>(
+        _link.shared().slot(static_cast<std::uint32_t>(_tx_slot)).segments.load());
+}
+
+// --- Receiving ----------------------------------------------------------------------
+
+const dataplane_ports::open_file* dataplane_ports::find(std::uint16_t file_id) const {
+    for (const auto& f : _open) {
+        if (f.file_id == file_id) {
+            return &f;
+        }
+    }
+    return nullptr;
+}
+
+bool dataplane_ports::open_for_receive(const engine::receive_request& request) {
+    _session_sender = request.sender_id;
+    _session_group = request.group_id;
+    if (request.keys && !install_keys(*request.keys)) {
+        return false;
+    }
+    const std::int32_t slot = free_slot();
+    if (slot < 0) {
+        ++_counters.commands_failed;
+        _last_error = "no free file slot in the dataplane (limits.max_files)";
+        return false;
+    }
+    api::command cmd{};
+    cmd.kind = api::command_kind::open_receive_file;
+    cmd.file_slot = static_cast<std::uint16_t>(slot);
+    cmd.file_id = request.file_id;
+    cmd.geometry = geometry_of(request.layout);
+    cmd.session = {.sender_id = request.sender_id,
+                   .group_id = request.group_id,
+                   .session = request.keys ? key_slot : api::no_session_keys};
+    set_path(cmd, request.temp_path);
+    const auto r = call(cmd);
+    if (!r || r->status != api::reply_status::ok) {
+        return false;
+    }
+    _layouts[static_cast<std::uint32_t>(slot)] = request.layout;
+    _open.push_back({request.file_id, static_cast<std::uint32_t>(slot), 0});
+    ++_counters.files_opened;
+    return true;
+}
+
+bool dataplane_ports::complete(std::uint16_t file_id) const {
+    const open_file* f = find(file_id);
+    if (f == nullptr) {
+        return false;
+    }
+    const api::file_slot& s = _link.shared().slot(f->slot);
+    return s.write_errors.load() == 0 && s.blocks_done.load() == s.blocks;
+}
+
+std::uint32_t dataplane_ports::missing_in_section(std::uint16_t file_id, std::uint32_t section,
+                                                  std::span<std::uint8_t> out) const {
+    const open_file* f = find(file_id);
+    if (f == nullptr) {
+        return 0;
+    }
+    const protocol::section_layout& layout = _layouts[f->slot];
+    const dataplane::block_bitmap_view received(
+        std::span<std::uint64_t>(_link.shared().bitmap(f->slot),
+                                 dataplane::block_bitmap_view::words_for(layout.blocks())),
+        layout.blocks());
+    return received.missing_in_section(layout, section, out);
+}
+
+bool dataplane_ports::close_file(std::uint16_t file_id) {
+    const open_file* f = find(file_id);
+    if (f == nullptr) {
+        return false;
+    }
+    api::command cmd{};
+    cmd.kind = api::command_kind::close_receive_file;
+    cmd.file_slot = static_cast<std::uint16_t>(f->slot);
+    const auto r = call(cmd);
+    std::erase_if(_open, [&](const open_file& o) { return o.file_id == file_id; });
+    return r && r->status == api::reply_status::ok;
+}
+
+} // namespace skycast::control::node

@@ -1,0 +1,107 @@
+#pragma once
+// The engines' seams (control/engine/ports.h) over the real dataplane
+// (control/dataplane_link): datagrams go out through the control TX ring,
+// passes and receive files become commands naming a file slot of the shared
+// memzone, NAK bitmaps are read from and written to the slots' bitmaps, and
+// the session's keys are installed in the dataplane's seal engines.
+//
+// One object serves one session at a time (the node makes a new one per
+// session). Every refusal by the dataplane is counted and kept in
+// `last_error` for the logs and stats.
+
+#include "control/dataplane_link/dataplane_link.h"
+#include "control/engine/ports.h"
+
+#include <cstdint>
+#include <functional>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace skycast::control::node {
+
+namespace api = dataplane::api;
+
+struct port_counters {
+    std::uint64_t datagrams_sent = 0;
+    std::uint64_t send_failures = 0;   // control pool empty or TX ring full: UFTP retransmits
+    std::uint64_t commands_failed = 0; // the dataplane refused or did not answer a command
+    std::uint64_t passes_started = 0;
+    std::uint64_t files_opened = 0;
+};
+
+// Header fields the dataplane stamps on FILESEGs, asked of the sender engine
+// at each pass start (GRTT and group size change during a session).
+struct fileseg_identity {
+    std::uint32_t sender_id = 0;
+    std::uint32_t group_id = 0;
+    std::uint8_t group_inst = 0;
+    std::uint8_t grtt = 0;
+    std::uint8_t gsize = 0;
+};
+
+class dataplane_ports final : public engine::network_port,
+                              public engine::sender_dataplane_port,
+                              public engine::receiver_dataplane_port {
+public:
+    dataplane_ports(dataplane_link& link, std::uint16_t local_port, std::uint64_t rate_bps,
+                    engine::endpoint data_group);
+    ~dataplane_ports() override;
+
+    // The sender engine's current header fields (set by the node).
+    std::function<fileseg_identity()> identity;
+    // For receiving: the session's sender and group, learned from the ANNOUNCE.
+    void set_session(std::uint32_t sender_id, std::uint32_t group_id);
+
+    // network_port
+    void send(engine::endpoint to, std::span<const std::uint8_t> datagram) override;
+
+    // sender_dataplane_port
+    void start_pass(engine::pass_request request) override;
+    void stop_pass() override;
+    std::uint32_t pass_cursor() const override;
+    // The TX event for our pass: the node calls the engine's on_pass_end().
+    bool pass_in_progress() const { return _tx_slot >= 0; }
+    void pass_finished() { _tx_slot = -1; }
+    std::uint16_t pass_file_id() const { return _tx_file_id; }
+
+    // receiver_dataplane_port
+    bool open_for_receive(const engine::receive_request& request) override;
+    bool complete(std::uint16_t file_id) const override;
+    std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
+                                     std::span<std::uint8_t> out) const override;
+    bool close_file(std::uint16_t file_id) override;
+
+    // Files being received, for the node's on_data() polling: slot per file.
+    struct open_file {
+        std::uint16_t file_id;
+        std::uint32_t slot;
+        std::uint64_t segments_seen;
+    };
+    std::vector<open_file>& open_files() { return _open; }
+
+    const port_counters& counters() const { return _counters; }
+    const std::string& last_error() const { return _last_error; }
+
+private:
+    std::optional<api::reply> call(api::command& cmd);
+    bool install_keys(const engine::session_keys& keys);
+    const open_file* find(std::uint16_t file_id) const;
+    std::int32_t free_slot() const;
+
+    dataplane_link& _link;
+    std::uint16_t _local_port;
+    std::uint64_t _rate_bps;
+    engine::endpoint _data_group;
+    std::uint32_t _session_sender = 0;
+    std::uint32_t _session_group = 0;
+    const engine::session_keys* _installed = nullptr; // keys in the dataplane's slot 0
+    std::int32_t _tx_slot = -1;
+    std::uint16_t _tx_file_id = 0;
+    std::vector<open_file> _open;
+    std::vector<protocol::section_layout> _layouts; // by slot
+    port_counters _counters;
+    std::string _last_error;
+};
+
+} // namespace skycast::control::node

@@ -1,0 +1,87 @@
+#include "control/node/engine_settings.h"
+
+#include "crypto/curves.h"
+#include "crypto/key_file.h"
+
+#include <memory>
+
+namespace skycast::control::node {
+namespace {
+
+std::shared_ptr<const crypto::private_key> load_key(const std::string& path, std::string& error) {
+    auto key = crypto::load_private_key_file(path);
+    if (!key.ok()) {
+        error =
+            "cannot load private key " + path + ": " + std::string(crypto::describe(key.error()));
+        return nullptr;
+    }
+    return std::make_shared<const crypto::private_key>(std::move(key).value());
+}
+
+engine::host_key host_of(const config::peer_config& p) {
+    engine::host_key h{.uid = p.uid};
+    if (p.fingerprint) {
+        std::copy(p.fingerprint->begin(), p.fingerprint->end(), h.fp.begin());
+    }
+    return h;
+}
+
+} // namespace
+
+engine::sender_config sender_settings(const config::control_config& c, std::uint32_t group_id,
+                                      std::string& error) {
+    const config::sender_config& s = *c.sender;
+    engine::sender_config e;
+    e.sender_id = c.uid;
+    e.group_id = group_id;
+    e.public_group = {.address = c.public_group, .port = c.port};
+    e.private_group = {.address = s.private_group, .port = c.port};
+    e.block_size = s.block_size;
+    e.robust = s.robustness;
+    e.grtt_init = s.grtt.initial;
+    e.grtt_min = s.grtt.min;
+    e.grtt_max = s.grtt.max;
+    e.announce_rounds = s.announce_rounds;
+    for (const auto& client : s.clients) {
+        e.host_list.push_back(client.uid);
+        if (client.fingerprint) {
+            e.client_keys.push_back(host_of(client));
+        }
+    }
+    e.max_passes = s.max_passes;
+    e.max_nak_pct = s.max_nak_pct;
+    e.max_nak_count = s.max_nak_count;
+    const auto& enc = s.encryption;
+    if (enc.enabled()) {
+        e.encryption.keyex = static_cast<protocol::keyexchange_type>(enc.keyex);
+        e.encryption.cipher = static_cast<protocol::key_type>(enc.cipher);
+        e.encryption.hash = static_cast<protocol::hash_type>(enc.hash);
+        e.encryption.sigtype = static_cast<protocol::signature_type>(enc.signature);
+        e.encryption.client_auth = enc.client_auth;
+        e.encryption.key = load_key(enc.private_key, error);
+        if (!enc.ecdh_curve.empty()) {
+            e.encryption.ecdh_curve = crypto::curve_by_name(enc.ecdh_curve);
+        }
+    }
+    return e;
+}
+
+engine::receiver_config receiver_settings(const config::control_config& c, std::string& error) {
+    const config::receiver_config& r = *c.receiver;
+    engine::receiver_config e;
+    e.client_id = c.uid;
+    e.public_group = {.address = c.public_group, .port = c.port};
+    e.destination = r.destination;
+    for (const auto& path : r.private_keys) {
+        if (auto key = load_key(path, error)) {
+            e.encryption.keys.push_back(std::move(key));
+        }
+    }
+    e.encryption.require = r.require_encryption;
+    for (const auto& server : r.servers) {
+        e.encryption.servers.push_back(host_of(server));
+    }
+    return e;
+}
+
+} // namespace skycast::control::node

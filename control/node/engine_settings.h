@@ -1,0 +1,19 @@
+#pragma once
+// From the validated YAML (config::control_config) to the engines' session
+// parameters (control/engine/session_config.h): enum values carry their wire
+// numbers on both sides, so most of it is a cast; keys are loaded from their
+// PEM files here, once, at start.
+
+#include "config/node_config.h"
+#include "control/engine/session_config.h"
+
+#include <string>
+
+namespace skycast::control::node {
+
+// Empty `error` on success; otherwise it names the key file that failed.
+engine::sender_config sender_settings(const config::control_config& c, std::uint32_t group_id,
+                                      std::string& error);
+engine::receiver_config receiver_settings(const config::control_config& c, std::string& error);
+
+} // namespace skycast::control::node

@@ -1,0 +1,121 @@
+// skycast-control: the control plane of a Skycast node, a DPDK secondary
+// process beside its skycast-dataplane.
+//
+//   skycast-control --config /etc/skycast/hub.yaml
+//
+// Waits (saying so) until the dataplane of the config's file prefix is up,
+// attaches to its rings and memzone, and runs the sender or receiver role
+// until SIGINT/SIGTERM. If the dataplane stops or restarts, this process
+// re-executes itself to attach afresh: a DPDK secondary's EAL cannot be
+// initialised twice in one process. Exit status: 0 after a stop, 1 when it
+// cannot attach or set up, 2 for a bad command line or configuration.
+
+#include "config/loader.h"
+#include "control/dataplane_link/dataplane_link.h"
+#include "control/node/control_socket.h"
+#include "control/node/node.h"
+#include "control/node/node_log.h"
+#include "crypto/secure_memory.h"
+
+#include <CLI/CLI.hpp>
+#include <atomic>
+#include <csignal>
+#include <cstdio>
+#include <rte_eal.h>
+#include <rte_errno.h>
+#include <string>
+#include <unistd.h>
+#include <vector>
+
+namespace {
+
+std::atomic<bool> stop_requested{false};
+
+extern "C" void on_signal(int) {
+    stop_requested.store(true);
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    if (skycast::crypto::initialize() != skycast::crypto::crypto_error::ok) {
+        std::fprintf(stderr, "skycast-control: cannot initialise libsodium/OpenSSL\n");
+        return 1;
+    }
+    CLI::App app{"skycast-control: the control plane of a Skycast node"};
+    std::string config_path;
+    app.add_option("--config,-c", config_path, "the node's YAML file")->required();
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::ParseError& e) {
+        return app.exit(e) == 0 ? 0 : 2;
+    }
+    skycast::config::node_config config;
+    try {
+        config = skycast::config::load_node_config(config_path);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "skycast-control: %s\n", e.what());
+        return 2;
+    }
+    skycast::control::node::node_log log(config.control.log);
+    struct sigaction sa {};
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, nullptr);
+    sigaction(SIGTERM, &sa, nullptr);
+
+    const std::string& prefix = config.dataplane.eal.file_prefix;
+    SKYCAST_LOG(log, info, "waiting for the dataplane (file prefix %s)", prefix.c_str());
+    while (!skycast::control::dataplane_link::wait_for_primary(prefix, std::chrono::seconds(10))) {
+        if (stop_requested.load()) {
+            return 0;
+        }
+        SKYCAST_LOG(log, warn, "still waiting for skycast-dataplane with file prefix %s",
+                    prefix.c_str());
+    }
+    std::vector<std::string> eal_args{argv[0],
+                                      "--proc-type=secondary",
+                                      "--file-prefix=" + prefix,
+                                      "--lcores=" + config.control.eal.lcores,
+                                      "--no-pci",
+                                      "--log-level=*:warning",
+                                      "--no-telemetry"};
+    std::vector<char*> eal_argv;
+    for (auto& a : eal_args) {
+        eal_argv.push_back(a.data());
+    }
+    if (rte_eal_init(static_cast<int>(eal_argv.size()), eal_argv.data()) < 0) {
+        SKYCAST_LOG(log, error, "cannot attach to the dataplane as a DPDK secondary: %s",
+                    rte_strerror(rte_errno));
+        return 1;
+    }
+    std::string error;
+    auto link = skycast::control::dataplane_link::attach(std::chrono::seconds(30), error);
+    if (!link) {
+        SKYCAST_LOG(log, error, "%s", error.c_str());
+        rte_eal_cleanup();
+        return 1;
+    }
+    const std::string socket_path = config.control.socket;
+    auto socket = skycast::control::node::control_socket::open(socket_path, error);
+    if (!socket) {
+        SKYCAST_LOG(log, error, "%s", error.c_str());
+        rte_eal_cleanup();
+        return 1;
+    }
+    SKYCAST_LOG(log, info, "attached to the dataplane; control socket %s", socket_path.c_str());
+    skycast::control::node::node_exit why;
+    {
+        skycast::control::node::node node(config, *link, log, socket.get());
+        why = node.run(stop_requested);
+    }
+    socket.reset();
+    rte_eal_cleanup();
+    if (why == skycast::control::node::node_exit::dataplane_lost && !stop_requested.load()) {
+        SKYCAST_LOG(log, warn, "re-attaching: restarting skycast-control");
+        ::execv("/proc/self/exe", argv);
+        SKYCAST_LOG(log, error, "cannot restart: %s", std::strerror(errno));
+        return 1;
+    }
+    return why == skycast::control::node::node_exit::setup_failed ? 1 : 0;
+}

@@ -1,0 +1,560 @@
+#include "control/node/node.h"
+
+#include "control/engine/file_list.h"
+#include "control/node/engine_settings.h"
+#include "protocol/codec.h"
+#include "protocol/quantize.h"
+
+#include <chrono>
+#include <cstring>
+#include <random>
+#include <thread>
+#include <unistd.h>
+
+namespace skycast::control::node {
+namespace {
+
+using json = nlohmann::json;
+using engine::time_ns;
+
+// Sessions kept in the stats after they ended.
+constexpr std::size_t history_size = 32;
+// Progress lines to a waiting `skycast send`, at most this often.
+constexpr time_ns progress_interval = engine::ns_per_second;
+// Longest idle sleep of the loop; shorter when an engine deadline is nearer.
+constexpr auto max_idle_sleep = std::chrono::microseconds(500);
+
+std::string hex_id(std::uint32_t id) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08X", id);
+    return buf;
+}
+
+std::uint32_t random_group_id() {
+    std::random_device rd;
+    std::uint32_t id = 0;
+    while (id == 0) {
+        id = rd();
+    }
+    return id;
+}
+
+const char* phase_name(engine::sender_phase p) {
+    switch (p) {
+    case engine::sender_phase::idle:
+        return "idle";
+    case engine::sender_phase::announce:
+        return "announce";
+    case engine::sender_phase::fileinfo:
+        return "fileinfo";
+    case engine::sender_phase::data:
+        return "data";
+    case engine::sender_phase::done_wait:
+        return "done_wait";
+    case engine::sender_phase::completion:
+        return "completion";
+    case engine::sender_phase::finished:
+        return "finished";
+    }
+    return "other";
+}
+
+const char* receiver_state_name(engine::receiver_state s) {
+    switch (s) {
+    case engine::receiver_state::listening:
+        return "listening";
+    case engine::receiver_state::registering:
+        return "registering";
+    case engine::receiver_state::between_files:
+        return "between_files";
+    case engine::receiver_state::receiving:
+        return "receiving";
+    case engine::receiver_state::completing:
+        return "completing";
+    case engine::receiver_state::finished:
+        return "finished";
+    case engine::receiver_state::aborted:
+        return "aborted";
+    }
+    return "other";
+}
+
+} // namespace
+
+time_ns wall_clock_ns() {
+    return static_cast<time_ns>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch())
+                                    .count());
+}
+
+node::node(const config::node_config& config, dataplane_link& link, node_log& log,
+           control_socket* socket)
+    : _config(config), _link(link), _log(log), _socket(socket) {}
+
+node::~node() = default;
+
+bool node::join(std::uint32_t group) {
+    if (_groups.count(group) != 0) {
+        return true;
+    }
+    api::command cmd{};
+    cmd.kind = api::command_kind::join_group;
+    cmd.group = {.address = group, .port = _config.control.port};
+    const auto r = _link.call(cmd, std::chrono::seconds(5));
+    if (!r || r->status != api::reply_status::ok) {
+        SKYCAST_LOG(_log, error, "cannot join multicast group %s", hex_id(group).c_str());
+        return false;
+    }
+    _groups.insert(group);
+    return true;
+}
+
+bool node::setup() {
+    api::command hello{};
+    hello.kind = api::command_kind::hello;
+    if (auto r = _link.call(hello, std::chrono::seconds(5)); !r) {
+        SKYCAST_LOG(_log, error, "the dataplane does not answer commands");
+        return false;
+    }
+    api::command port{};
+    port.kind = api::command_kind::open_port;
+    port.port = _config.control.port;
+    if (auto r = _link.call(port, std::chrono::seconds(5));
+        !r || r->status != api::reply_status::ok) {
+        SKYCAST_LOG(_log, error, "the dataplane refused to open UDP port %u", _config.control.port);
+        return false;
+    }
+    _link.shared().header().control_pid.store(static_cast<std::uint64_t>(::getpid()));
+    if (_config.control.role == config::node_role::receiver) {
+        if (!join(_config.control.public_group)) {
+            return false;
+        }
+        new_receiver_session();
+    }
+    return true;
+}
+
+node_exit node::run(const std::atomic<bool>& stop) {
+    if (!setup()) {
+        return node_exit::setup_failed;
+    }
+    SKYCAST_LOG(_log, info, "%s node %s ready on port %u",
+                _config.control.role == config::node_role::sender ? "sender" : "receiver",
+                hex_id(_config.control.uid).c_str(), _config.control.port);
+    while (!stop.load()) {
+        if (!_link.alive()) {
+            SKYCAST_LOG(_log, error, "the dataplane stopped or restarted");
+            if (_job) {
+                _job->engine->abort(wall_clock_ns(), "Dataplane failure");
+                finish_job(wall_clock_ns());
+            }
+            return node_exit::dataplane_lost;
+        }
+        bool did = false;
+        while (auto d = _link.receive()) {
+            did = true;
+            dispatch(wall_clock_ns(), *d);
+        }
+        if (_socket != nullptr) {
+            did |= _socket->poll([this](int client, const json& r) { on_request(client, r); });
+        }
+        const time_ns now = wall_clock_ns();
+        tick(now);
+        if (!did) {
+            time_ns deadline = engine::no_deadline;
+            if (_receiver) {
+                deadline = _receiver->next_deadline();
+            }
+            if (_job) {
+                deadline = std::min(deadline, _job->engine->next_deadline());
+            }
+            auto sleep = max_idle_sleep;
+            if (deadline != engine::no_deadline && deadline > now &&
+                deadline - now < static_cast<time_ns>(sleep.count()) * 1000) {
+                sleep = std::chrono::microseconds((deadline - now) / 1000);
+            }
+            if (deadline == engine::no_deadline || deadline > now) {
+                std::this_thread::sleep_for(sleep);
+            }
+        }
+    }
+    if (_job) {
+        _job->engine->abort(wall_clock_ns(), "Server shutting down");
+        finish_job(wall_clock_ns());
+    }
+    if (_receiver && _receiver->state() != engine::receiver_state::listening) {
+        _receiver->abort(wall_clock_ns(), "Client shutting down");
+    }
+    return node_exit::stopped;
+}
+
+void node::dispatch(time_ns now, const dataplane_link::received& d) {
+    const engine::endpoint from{.address = d.meta.peer.address, .port = d.meta.peer.port};
+    if (_receiver) {
+        protocol::uftp_header h;
+        protocol::message_type type{};
+        if (protocol::decode_header(d.bytes, h, type) == protocol::wire_error::ok &&
+            type == protocol::message_type::announce) {
+            // The session's data comes to the ANNOUNCE's private group: be a
+            // member before the server starts sending.
+            protocol::datagram dg;
+            if (protocol::decode(d.bytes, dg) == protocol::wire_error::ok) {
+                const auto& a = std::get<protocol::announce_msg>(dg.body);
+                if (!a.ipv6()) {
+                    const std::uint32_t group = (std::uint32_t{a.private_addr.bytes[0]} << 24) |
+                                                (std::uint32_t{a.private_addr.bytes[1]} << 16) |
+                                                (std::uint32_t{a.private_addr.bytes[2]} << 8) |
+                                                a.private_addr.bytes[3];
+                    if ((group >> 28) == 0xE) {
+                        join(group);
+                    }
+                }
+            }
+        }
+        if (d.meta.flags & api::datagram_decrypted) {
+            _receiver->on_decrypted(now, from, d.bytes);
+        } else {
+            _receiver->on_datagram(now, from, d.bytes);
+        }
+    } else if (_job) {
+        _job->engine->on_datagram(now, from, d.bytes);
+    }
+}
+
+void node::tick(time_ns now) {
+    while (auto e = _link.next_tx_event()) {
+        if (!_job || !_job->ports->pass_in_progress()) {
+            continue; // a pass of a job that ended
+        }
+        if (e->kind == api::tx_event_kind::pass_stopped && e->detail != 0) {
+            SKYCAST_LOG(_log, error, "session %s: pass %u stopped: %s",
+                        hex_id(_job->group_id).c_str(), e->pass, std::strerror(e->detail));
+        }
+        _job->ports->pass_finished();
+        _job->engine->on_pass_end(now, _job->ports->pass_file_id());
+    }
+    if (_receiver) {
+        receiver_poll_data(now);
+        if (_receiver->next_deadline() <= now) {
+            _receiver->on_timer(now);
+        }
+        const auto state = _receiver->state();
+        if (state == engine::receiver_state::finished || state == engine::receiver_state::aborted) {
+            finish_receiver_session(now);
+        }
+    }
+    if (_job) {
+        if (_job->engine->next_deadline() <= now) {
+            _job->engine->on_timer(now);
+        }
+        if (_job->engine->finished()) {
+            finish_job(now);
+        } else if (now - _job->last_progress >= progress_interval && _socket != nullptr) {
+            _job->last_progress = now;
+            const auto& st = _job->engine->stats();
+            _socket->send(_job->client, {{"event", "progress"},
+                                         {"phase", phase_name(_job->engine->phase())},
+                                         {"receivers", _job->engine->active_clients()},
+                                         {"passes", st.passes},
+                                         {"bytes_sent", st.bytes_sent},
+                                         {"grtt", _job->engine->grtt()}});
+        }
+    }
+}
+
+// --- Receiver -----------------------------------------------------------------------
+
+void node::new_receiver_session() {
+    std::string error;
+    auto settings = receiver_settings(_config.control, error);
+    if (!error.empty()) {
+        SKYCAST_LOG(_log, error, "%s", error.c_str());
+    }
+    _receiver.reset();
+    _rx_ports = std::make_unique<dataplane_ports>(_link, _config.control.port, 0,
+                                                  engine::endpoint{.address = 0, .port = 0});
+    _receiver =
+        std::make_unique<engine::receiver_engine>(std::move(settings), *_rx_ports, *_rx_ports);
+}
+
+void node::receiver_poll_data(time_ns now) {
+    for (auto& f : _rx_ports->open_files()) {
+        const api::file_slot& slot = _link.shared().slot(f.slot);
+        const std::uint64_t seen = slot.segments.load(std::memory_order_acquire);
+        if (seen != f.segments_seen) {
+            f.segments_seen = seen;
+            _receiver->on_data(now, f.file_id, static_cast<std::uint16_t>(slot.last_section.load()),
+                               static_cast<std::uint16_t>(slot.last_seq.load()));
+        }
+    }
+}
+
+void node::finish_receiver_session(time_ns) {
+    json files = json::array();
+    std::uint32_t ok = 0;
+    for (const auto& f : _receiver->files()) {
+        files.push_back({{"file_id", f.file_id},
+                         {"name", f.name},
+                         {"complete", f.complete},
+                         {"reason", f.reason}});
+        ok += f.complete ? 1 : 0;
+    }
+    const char* outcome = engine::name(_receiver->outcome());
+    json entry{{"outcome", outcome},
+               {"reason", _receiver->reason()},
+               {"files", files},
+               {"grtt", _receiver->grtt()},
+               {"ended", wall_clock_ns() / engine::ns_per_second}};
+    SKYCAST_LOG(_log, info, "session ended: %s%s%s, %u of %zu files complete", outcome,
+                _receiver->reason().empty() ? "" : ": ", _receiver->reason().c_str(), ok,
+                _receiver->files().size());
+    _history.push_back(std::move(entry));
+    if (_history.size() > history_size) {
+        _history.pop_front();
+    }
+    ++_sessions_done;
+    new_receiver_session();
+}
+
+// --- Sender -------------------------------------------------------------------------
+
+void node::on_request(int client, const json& request) {
+    const std::string kind = request.value("request", "");
+    if (kind == "stats") {
+        _socket->send(client, stats());
+        return;
+    }
+    if (kind == "send") {
+        if (_config.control.role != config::node_role::sender) {
+            _socket->send(client, {{"event", "error"}, {"error", "this node is a receiver"}});
+            return;
+        }
+        if (_job) {
+            _socket->send(client, {{"event", "error"},
+                                   {"error", "a transfer is already running; try again later"}});
+            return;
+        }
+        start_job(client, request, wall_clock_ns());
+        return;
+    }
+    _socket->send(client, {{"event", "error"}, {"error", "unknown request '" + kind + "'"}});
+}
+
+void node::start_job(int client, const json& request, time_ns now) {
+    std::vector<std::string> paths;
+    if (request.contains("paths") && request["paths"].is_array()) {
+        for (const auto& p : request["paths"]) {
+            if (p.is_string()) {
+                paths.push_back(p.get<std::string>());
+            }
+        }
+    }
+    if (paths.empty()) {
+        _socket->send(client, {{"event", "error"}, {"error", "nothing to send: no paths"}});
+        return;
+    }
+    auto list = engine::build_file_list(paths);
+    if (!list.error.empty()) {
+        _socket->send(client, {{"event", "error"}, {"error", list.error}});
+        return;
+    }
+    auto j = std::make_unique<job>();
+    j->client = client;
+    j->group_id = random_group_id();
+    std::string error;
+    auto settings = sender_settings(_config.control, j->group_id, error);
+    if (!error.empty()) {
+        _socket->send(client, {{"event", "error"}, {"error", error}});
+        return;
+    }
+    for (const auto& e : list.entries) {
+        j->files += 1;
+        j->bytes += e.size;
+    }
+    const auto& s = *_config.control.sender;
+    j->ports = std::make_unique<dataplane_ports>(
+        _link, _config.control.port, s.rate_bps,
+        engine::endpoint{.address = s.private_group, .port = _config.control.port});
+    // One sequence and IV counter for the engine's messages and the TX
+    // lcore's FILESEGs: the memzone's, for the session key slot the ports use.
+    auto& counters = _link.shared().header().sessions[0];
+    j->seq.bind(&counters.sequence, &counters.iv_counter);
+    job* raw = j.get();
+    j->ports->identity = [this, raw] {
+        return fileseg_identity{.sender_id = _config.control.uid,
+                                .group_id = raw->group_id,
+                                .group_inst = 0,
+                                .grtt = protocol::quantize_grtt(raw->engine->grtt()),
+                                .gsize =
+                                    protocol::quantize_group_size(raw->engine->active_clients())};
+    };
+    j->engine = std::make_unique<engine::sender_engine>(
+        std::move(settings), std::move(list.entries), *j->ports, *j->ports, j->seq);
+    j->started = now;
+    j->last_progress = now;
+    _job = std::move(j);
+    SKYCAST_LOG(_log, info, "session %s: sending %llu files, %llu bytes",
+                hex_id(_job->group_id).c_str(), static_cast<unsigned long long>(_job->files),
+                static_cast<unsigned long long>(_job->bytes));
+    _socket->send(client, {{"event", "started"},
+                           {"session", hex_id(_job->group_id)},
+                           {"files", _job->files},
+                           {"bytes", _job->bytes}});
+    _job->engine->start(now);
+}
+
+json node::job_result() const {
+    const auto& e = *_job->engine;
+    json receivers = json::array();
+    bool all_ok = e.failure().empty();
+    std::uint32_t completed = 0;
+    for (const auto& c : e.clients().entries()) {
+        const bool ok = c.outcome == engine::client_outcome::completed && c.files_rejected == 0;
+        completed += ok ? 1 : 0;
+        all_ok = all_ok && ok;
+        std::string reason;
+        if (auto it = e.client_abort_reasons().find(c.uid); it != e.client_abort_reasons().end()) {
+            reason = it->second;
+        } else if (c.files_rejected != 0) {
+            reason = std::to_string(c.files_rejected) + " file(s) rejected by the receiver";
+        }
+        receivers.push_back({{"uid", hex_id(c.uid)},
+                             {"outcome", engine::name(c.outcome)},
+                             {"ok", ok},
+                             {"rtt", c.rtt},
+                             {"files_rejected", c.files_rejected},
+                             {"reason", reason}});
+    }
+    // A closed group's listed clients that never registered failed too.
+    for (const auto& listed : _config.control.sender->clients) {
+        if (e.clients().find(listed.uid) == engine::client_table::npos) {
+            all_ok = false;
+            receivers.push_back({{"uid", hex_id(listed.uid)},
+                                 {"outcome", "never_registered"},
+                                 {"ok", false},
+                                 {"reason", "did not register during the announce phase"}});
+        }
+    }
+    if (e.clients().size() == 0) {
+        all_ok = false;
+    }
+    const auto& st = e.stats();
+    const double seconds = static_cast<double>(wall_clock_ns() - _job->started) /
+                           static_cast<double>(engine::ns_per_second);
+    return {{"event", "result"},
+            {"ok", all_ok},
+            {"session", hex_id(_job->group_id)},
+            {"failure", e.failure().empty() && e.clients().size() == 0 ? "no receiver registered"
+                                                                       : e.failure()},
+            {"receivers", receivers},
+            {"receivers_ok", completed},
+            {"files", _job->files},
+            {"bytes", _job->bytes},
+            {"passes", st.passes},
+            {"bytes_sent", st.bytes_sent},
+            {"seconds", seconds}};
+}
+
+void node::finish_job(time_ns) {
+    json result = job_result();
+    SKYCAST_LOG(_log, info, "session %s: %s, %u receivers completed%s%s",
+                result["session"].get<std::string>().c_str(),
+                result["ok"].get<bool>() ? "success" : "FAILED",
+                result["receivers_ok"].get<std::uint32_t>(),
+                result["failure"].get<std::string>().empty() ? "" : ": ",
+                result["failure"].get<std::string>().c_str());
+    if (_socket != nullptr) {
+        _socket->send(_job->client, result);
+        _socket->close(_job->client);
+    }
+    _history.push_back(result);
+    if (_history.size() > history_size) {
+        _history.pop_front();
+    }
+    ++_sessions_done;
+    _job.reset();
+}
+
+// --- Stats --------------------------------------------------------------------------
+
+json node::stats() const {
+    json doc{{"node", hex_id(_config.control.uid)},
+             {"role", _config.control.role == config::node_role::sender ? "sender" : "receiver"},
+             {"sessions_done", _sessions_done},
+             {"history", json(_history)}};
+    if (_receiver) {
+        const auto& st = _receiver->stats();
+        doc["session"] = {{"state", receiver_state_name(_receiver->state())},
+                          {"grtt", _receiver->grtt()},
+                          {"files", _receiver->files().size()},
+                          {"files_received", st.files_received},
+                          {"files_rejected", st.files_rejected},
+                          {"status_sent", st.status_sent},
+                          {"decrypt_failed", st.decrypt_failed},
+                          {"malformed_in", st.malformed_in}};
+    }
+    if (_job) {
+        const auto& e = *_job->engine;
+        json clients = json::array();
+        for (const auto& c : e.clients().entries()) {
+            clients.push_back({{"uid", hex_id(c.uid)},
+                               {"outcome", engine::name(c.outcome)},
+                               {"rtt", c.rtt},
+                               {"naks_excess", c.nak_excess}});
+        }
+        const auto& st = e.stats();
+        doc["session"] = {{"id", hex_id(_job->group_id)},
+                          {"phase", phase_name(e.phase())},
+                          {"grtt", e.grtt()},
+                          {"receivers", clients},
+                          {"passes", st.passes},
+                          {"bytes_sent", st.bytes_sent},
+                          {"blocks_resent", st.blocks_resent},
+                          {"status_in", st.status_in}};
+    }
+    const api::shared_view view = _link.shared();
+    const auto& h = view.header();
+    json counters = json::object();
+    for (std::uint32_t i = 0; i < h.counter_count; ++i) {
+        counters[h.counters[i].name] = view.counter_total(i);
+    }
+    json lcores = json::array();
+    for (std::uint32_t b = 0; b < h.lcore_blocks; ++b) {
+        const auto& block = view.counters(b);
+        json values = json::object();
+        for (std::uint32_t i = 0; i < h.counter_count; ++i) {
+            if (const auto v = std::atomic_ref<const std::uint64_t>(block.values[i])
+                                   .load(std::memory_order_relaxed);
+                v != 0) {
+                values[h.counters[i].name] = v;
+            }
+        }
+        lcores.push_back({{"role", block.role},
+                          {"lcore", block.lcore == UINT32_MAX ? json(nullptr) : json(block.lcore)},
+                          {"counters", values}});
+    }
+    api::port_snapshot port{};
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        const auto before = h.port_seq.load(std::memory_order_acquire);
+        port = h.port;
+        if ((before & 1) == 0 && h.port_seq.load(std::memory_order_acquire) == before) {
+            break;
+        }
+    }
+    doc["dataplane"] = {{"pid", h.dataplane_pid},
+                        {"heartbeat", h.heartbeat.load()},
+                        {"counters", counters},
+                        {"lcores", lcores},
+                        {"port",
+                         {{"ipackets", port.ipackets},
+                          {"opackets", port.opackets},
+                          {"ibytes", port.ibytes},
+                          {"obytes", port.obytes},
+                          {"imissed", port.imissed},
+                          {"ierrors", port.ierrors},
+                          {"oerrors", port.oerrors},
+                          {"rx_nombuf", port.rx_nombuf}}}};
+    return doc;
+}
+
+} // namespace skycast::control::node

@@ -1,0 +1,91 @@
+#pragma once
+// One Skycast node's control plane: the sender or receiver engine driven
+// over the dataplane (dataplane_ports), timers from the engines'
+// deadlines, and the control/stats socket. Single-threaded: the loop polls
+// the dataplane's rings and the socket and sleeps briefly when idle (its
+// deadlines are GRTT-scale; it never busy-polls, DESIGN.md).
+//
+// A receiver node takes session after session: each ends (completed,
+// aborted, timed out) with a log line and an entry in the stats, and a fresh
+// engine listens for the next ANNOUNCE. A sender node runs one `skycast
+// send` job at a time and answers a second with an error.
+
+#include "config/node_config.h"
+#include "control/dataplane_link/dataplane_link.h"
+#include "control/engine/receiver_engine.h"
+#include "control/engine/sender_engine.h"
+#include "control/node/control_socket.h"
+#include "control/node/dataplane_ports.h"
+#include "control/node/node_log.h"
+
+#include <atomic>
+#include <deque>
+#include <memory>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <string>
+
+namespace skycast::control::node {
+
+// Why run() returned.
+enum class node_exit { stopped, dataplane_lost, setup_failed };
+
+class node {
+public:
+    node(const config::node_config& config, dataplane_link& link, node_log& log,
+         control_socket* socket);
+    ~node();
+    node_exit run(const std::atomic<bool>& stop);
+
+    // The stats document (`skycast stats --json`).
+    nlohmann::json stats() const;
+
+private:
+    bool setup();
+    bool join(std::uint32_t group);
+    void on_request(int client, const nlohmann::json& request);
+    void dispatch(engine::time_ns now, const dataplane_link::received& d);
+    void tick(engine::time_ns now);
+
+    // Receiver role.
+    void new_receiver_session();
+    void receiver_poll_data(engine::time_ns now);
+    void finish_receiver_session(engine::time_ns now);
+
+    // Sender role.
+    void start_job(int client, const nlohmann::json& request, engine::time_ns now);
+    void finish_job(engine::time_ns now);
+    nlohmann::json job_result() const;
+
+    const config::node_config& _config;
+    dataplane_link& _link;
+    node_log& _log;
+    control_socket* _socket;
+    std::set<std::uint32_t> _groups; // joined multicast groups
+    std::uint64_t _sessions_done = 0;
+    std::deque<nlohmann::json> _history; // the last sessions' results
+
+    // Receiver.
+    std::unique_ptr<dataplane_ports> _rx_ports;
+    std::unique_ptr<engine::receiver_engine> _receiver;
+
+    // Sender.
+    struct job {
+        int client = -1;
+        std::uint32_t group_id = 0;
+        engine::sequence_counter seq;
+        std::unique_ptr<dataplane_ports> ports;
+        std::unique_ptr<engine::sender_engine> engine;
+        engine::time_ns started = 0;
+        std::uint64_t files = 0;
+        std::uint64_t bytes = 0;
+        engine::time_ns last_progress = 0;
+    };
+    std::unique_ptr<job> _job;
+};
+
+// Wall-clock nanoseconds: the engines put them on the wire as UFTP
+// timestamps, which stock peers echo and compare.
+engine::time_ns wall_clock_ns();
+
+} // namespace skycast::control::node

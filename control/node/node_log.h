@@ -1,0 +1,37 @@
+#pragma once
+// UFTP-style log lines, per session, file and receiver, at levels
+// (control.log in the YAML): "2026-11-21 12:00:01.123 [info] session
+// 0x1A2B: 0x0A4D000B registered". One writer (the node's thread).
+
+#include "config/node_config.h"
+
+#include <cstdarg>
+#include <cstdio>
+#include <string>
+
+namespace skycast::control::node {
+
+class node_log {
+public:
+    explicit node_log(const config::log_config& c);
+    ~node_log();
+    node_log(const node_log&) = delete;
+    node_log& operator=(const node_log&) = delete;
+
+    [[gnu::format(printf, 3, 4)]] void write(config::log_level level, const char* fmt, ...);
+    bool enabled(config::log_level level) const { return level <= _level; }
+
+private:
+    std::FILE* _out = stderr;
+    bool _owned = false;
+    config::log_level _level;
+};
+
+#define SKYCAST_LOG(log, level, ...)                                                               \
+    do {                                                                                           \
+        if ((log).enabled(::skycast::config::log_level::level)) {                                  \
+            (log).write(::skycast::config::log_level::level, __VA_ARGS__);                         \
+        }                                                                                          \
+    } while (0)
+
+} // namespace skycast::control::node
