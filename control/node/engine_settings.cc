@@ -19,7 +19,7 @@ std::shared_ptr<const crypto::private_key> load_key(const std::string& path, std
 }
 
 engine::host_key host_of(const config::peer_config& p) {
-    engine::host_key h{.uid = p.uid};
+    engine::host_key h{.uid = p.uid, .pinned = p.fingerprint.has_value()};
     if (p.fingerprint) {
         std::copy(p.fingerprint->begin(), p.fingerprint->end(), h.fp.begin());
     }
