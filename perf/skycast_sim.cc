@@ -3,6 +3,9 @@
 // Exit status 0 only when every receiver holds byte-identical files.
 #include "control/engine/client_table.h"
 #include "control/engine/file_list.h"
+#include "control/engine/session_crypto.h"
+#include "crypto/key_file.h"
+#include "crypto/secure_memory.h"
 #include "tests/sim/simulator.h"
 
 #include <CLI/CLI.hpp>
@@ -102,7 +105,27 @@ int main(int argc, char** argv) {
         ->check(CLI::Range(0.0, 99.0));
     app.add_option("--dup", dup_pct, "duplication, percent");
     app.add_option("--reorder", reorder_pct, "packets held back 10 ms, percent");
-    app.add_option("--encrypt", encrypt, "cipher suite or none");
+    app.add_option("--encrypt", encrypt,
+                   "cipher suite or none: aes256-gcm, aes128-gcm, aes256-ccm, aes128-ccm, "
+                   "aes256-cbc, aes128-cbc, 3des (CBC: +hmac, the default, or +keyex)");
+    std::string keyex_name = "ecdh_ecdsa";
+    app.add_option("--keyex", keyex_name,
+                   "key exchange with --encrypt: ecdh_ecdsa (default: EC P-256 server key, the "
+                   "mode UFTP 5 clients also accept), ecdh_rsa or rsa (RSA server key)");
+    std::string hash_name = "sha256";
+    app.add_option("--hash", hash_name, "hash with --encrypt: sha1, sha256, sha384, sha512");
+    bool client_auth = false;
+    app.add_flag("--client-auth", client_auth,
+                 "receivers authenticate with CLIENT_KEY (forced by +keyex)");
+    int rsa_bits = 1024;
+    app.add_option("--rsa-bits", rsa_bits, "RSA key size for rsa/ecdh_rsa (512..2048)")
+        ->check(CLI::Range(512, 2048));
+    std::string curve_name = "prime256v1";
+    app.add_option("--curve", curve_name, "EC curve of the ECDSA and ECDH keys");
+    std::uint64_t max_events = 0;
+    app.add_option("--max-events", max_events,
+                   "stop after this many simulated events (0: 200 per receiver per block, "
+                   "at least 50 million)");
     app.add_option("--seed", seed, "random seed");
     app.add_option("--max-passes", max_passes, "sender max passes");
     app.add_option("--robust", robust, "robustness factor")->check(CLI::Range(1u, 50u));
@@ -121,12 +144,64 @@ int main(int argc, char** argv) {
     app.add_option("--work-dir", work_dir, "where sources and receiver destinations go");
     CLI11_PARSE(app, argc, argv);
 
+    engine::sender_encryption enc;
+    engine::receiver_encryption rx_enc;
     if (encrypt != "none") {
-        std::fprintf(stderr,
-                     "skycast-sim: --encrypt %s: encrypted sessions are not implemented "
-                     "in the engines yet; only 'none' runs\n",
-                     encrypt.c_str());
-        return 2;
+        if (!engine::parse_cipher_name(encrypt, enc.cipher, enc.sigtype)) {
+            std::fprintf(stderr,
+                         "skycast-sim: --encrypt %s: unknown suite (aes256-gcm, aes128-gcm, "
+                         "aes256-ccm, aes128-ccm, aes256-cbc[+hmac|+keyex], "
+                         "aes128-cbc[+hmac|+keyex], 3des[+hmac|+keyex], none)\n",
+                         encrypt.c_str());
+            return 2;
+        }
+        if (!engine::parse_keyex_name(keyex_name, enc.keyex)) {
+            std::fprintf(stderr, "skycast-sim: --keyex %s: unknown (rsa, ecdh_rsa, ecdh_ecdsa)\n",
+                         keyex_name.c_str());
+            return 2;
+        }
+        if (!engine::parse_hash_name(hash_name, enc.hash)) {
+            std::fprintf(stderr, "skycast-sim: --hash %s: unknown (sha1, sha256, sha384, sha512)\n",
+                         hash_name.c_str());
+            return 2;
+        }
+        const auto* curve = skycast::crypto::curve_by_name(curve_name);
+        if (curve == nullptr) {
+            std::fprintf(stderr, "skycast-sim: --curve %s: not a curve UFTP can name\n",
+                         curve_name.c_str());
+            return 2;
+        }
+        if (const auto e = skycast::crypto::initialize(); e != skycast::crypto::crypto_error::ok) {
+            std::fprintf(stderr, "skycast-sim: crypto: %s\n",
+                         std::string(skycast::crypto::describe(e)).c_str());
+            return 2;
+        }
+        // Keys are made here, in process, and not written anywhere: the
+        // server's (RSA for rsa/ecdh_rsa, EC for ecdh_ecdsa), and one RSA and
+        // one EC key that every receiver holds (a client needs a key of the
+        // server key's type only for CLIENT_KEY).
+        auto rsa = skycast::crypto::generate_rsa_key(rsa_bits);
+        auto ec = skycast::crypto::generate_ec_key(*curve);
+        auto client_rsa = skycast::crypto::generate_rsa_key(rsa_bits);
+        auto client_ec = skycast::crypto::generate_ec_key(*curve);
+        if (!rsa || !ec || !client_rsa || !client_ec) {
+            std::fprintf(stderr, "skycast-sim: key generation failed\n");
+            return 2;
+        }
+        enc.key = std::make_shared<const skycast::crypto::private_key>(
+            enc.keyex == skycast::protocol::keyexchange_type::ecdh_ecdsa ? std::move(ec).value()
+                                                                         : std::move(rsa).value());
+        enc.ecdh_curve = curve;
+        enc.client_auth = client_auth;
+        rx_enc.keys = {
+            std::make_shared<const skycast::crypto::private_key>(std::move(client_rsa).value()),
+            std::make_shared<const skycast::crypto::private_key>(std::move(client_ec).value())};
+        if (const auto suite = engine::sender_suite(enc); !suite) {
+            std::fprintf(stderr, "skycast-sim: --encrypt %s --keyex %s --hash %s: %s\n",
+                         encrypt.c_str(), keyex_name.c_str(), hash_name.c_str(),
+                         std::string(skycast::crypto::describe(suite.error())).c_str());
+            return 2;
+        }
     }
     std::uint64_t size = 0;
     if (!parse_size(size_text, size)) {
@@ -197,6 +272,16 @@ int main(int argc, char** argv) {
     cfg.work_dir = work_dir + "/dest";
     cfg.debug_receiver = debug_receiver;
     cfg.store_files = !no_store;
+    cfg.sender.encryption = enc;
+    cfg.receiver_encryption = rx_enc;
+    if (max_events == 0) {
+        // Generous for any sane session (each block reaches each receiver
+        // once or a few times), yet a bound on an engine that loops.
+        const std::uint64_t blocks =
+            (size / std::max<std::uint16_t>(block, 1) + 1) * std::max<std::uint32_t>(files, 1);
+        max_events = std::max<std::uint64_t>(50'000'000, 200ull * receivers * blocks);
+    }
+    cfg.max_events = max_events;
 
     const auto r = sim::run_simulation(cfg);
 
@@ -204,8 +289,26 @@ int main(int argc, char** argv) {
                 "loss %.1f%%, burst loss %.1f%%, seed %" PRIu64 "\n",
                 receivers, cfg.files.size(), block, rate_mbit, rtt_ms, loss_pct, burst_loss_pct,
                 seed);
-    std::printf("sim_time_to_complete=%.3f s%s\n", r.sim_seconds,
-                r.time_limit_hit ? " (time limit hit)" : "");
+    if (enc.enabled()) {
+        std::printf("encryption: %s, key exchange %s, hash %s%s, server key %s\n", encrypt.c_str(),
+                    keyex_name.c_str(), hash_name.c_str(),
+                    client_auth ? ", client authentication" : "",
+                    enc.key->kind() == skycast::crypto::key_kind::rsa
+                        ? ("RSA-" + std::to_string(enc.key->bits())).c_str()
+                        : curve_name.c_str());
+        std::printf("keyinfo_sent=%" PRIu64 " keyinfo_acks=%" PRIu64 " keyinfo_ack_bad=%" PRIu64
+                    " client_keys_in=%" PRIu64 " client_key_refused=%" PRIu64
+                    " decrypt_failed=%" PRIu64 " plaintext_refused=%" PRIu64
+                    " filesegs_not_authentic=%" PRIu64 " seal_failures=%" PRIu64 "\n",
+                    r.sender.keyinfo_sent, r.sender.keyinfo_acks, r.sender.keyinfo_ack_bad,
+                    r.sender.client_keys_in, r.sender.client_key_refused, r.sender.decrypt_failed,
+                    r.sender.plaintext_refused, r.filesegs_not_authentic, r.seal_failures);
+    } else {
+        std::printf("encryption: none\n");
+    }
+    std::printf("sim_time_to_complete=%.3f s%s%s\n", r.sim_seconds,
+                r.time_limit_hit ? " (time limit hit)" : "",
+                r.event_limit_hit ? " (event limit hit)" : "");
     std::printf("passes=%" PRIu64 " bytes_sent=%" PRIu64 " bytes_resent=%" PRIu64
                 " blocks_sent=%" PRIu64 " blocks_resent=%" PRIu64 "\n",
                 r.sender.passes, r.sender.bytes_sent, r.sender.bytes_resent, r.sender.blocks_sent,

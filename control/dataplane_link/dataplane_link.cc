@@ -1,6 +1,7 @@
 #include "control/dataplane_link/dataplane_link.h"
 
 #include <cstring>
+#include <fcntl.h>
 #include <rte_mbuf.h>
 #include <rte_mempool.h>
 #include <rte_memzone.h>
@@ -14,6 +15,9 @@ namespace {
 
 using clock = std::chrono::steady_clock;
 
+// A dataplane whose heartbeat stood still this long is gone (it beats every
+// 100 ms; the margin covers a loaded machine).
+constexpr auto heartbeat_timeout = std::chrono::seconds(3);
 // Sleep between polls of a ring the control process waits on.
 constexpr auto poll_interval = std::chrono::microseconds(200);
 
@@ -23,15 +27,27 @@ bool dataplane_link::wait_for_primary(const std::string& file_prefix,
                                       std::chrono::milliseconds wait) {
     // EAL's runtime directory for a prefix (root: /var/run/dpdk/<prefix>);
     // the primary writes `config` there when its memory is set up.
+    // A running primary holds a write lock on it (EAL's rte_eal_config_create);
+    // a file nobody locks is what a killed primary left behind.
     const std::string config = "/var/run/dpdk/" + file_prefix + "/config";
     const auto deadline = clock::now() + wait;
-    while (::access(config.c_str(), R_OK) != 0) {
+    for (;;) {
+        const int fd = ::open(config.c_str(), O_RDWR | O_CLOEXEC);
+        if (fd >= 0) {
+            struct flock lock {};
+            lock.l_type = F_WRLCK;
+            lock.l_whence = SEEK_SET;
+            const bool held = ::fcntl(fd, F_GETLK, &lock) == 0 && lock.l_type != F_UNLCK;
+            ::close(fd);
+            if (held) {
+                return true;
+            }
+        }
         if (clock::now() > deadline) {
             return false;
         }
         std::this_thread::sleep_for(std::chrono::milliseconds(50));
     }
-    return true;
 }
 
 std::optional<dataplane_link> dataplane_link::attach(std::chrono::milliseconds wait,
@@ -78,17 +94,35 @@ std::optional<dataplane_link> dataplane_link::attach(std::chrono::milliseconds w
                 "build?)";
         return std::nullopt;
     }
-    // Replies left over from an earlier control process are not ours.
+    // Replies, events and datagrams left over from an earlier control
+    // process are not ours.
     api::reply stale;
     while (rte_ring_sc_dequeue_elem(link._reply, &stale, sizeof stale) == 0) {
     }
+    while (link.next_tx_event()) {
+    }
+    while (link.receive()) {
+    }
+    link._last_beat = link.shared().header().heartbeat.load();
+    link._last_beat_change = clock::now();
     return link;
 }
 
-bool dataplane_link::alive() const {
+bool dataplane_link::alive() {
     const auto& h = shared().header();
-    return h.generation == _generation &&
-           static_cast<api::dataplane_state>(h.state.load()) == api::dataplane_state::running;
+    if (h.generation != _generation ||
+        static_cast<api::dataplane_state>(h.state.load()) != api::dataplane_state::running) {
+        return false;
+    }
+    // A dataplane killed outright leaves "running" behind: its service thread
+    // bumps the heartbeat every 100 ms, so a still one means it is gone.
+    const std::uint64_t beat = h.heartbeat.load(std::memory_order_acquire);
+    const auto now = clock::now();
+    if (beat != _last_beat) {
+        _last_beat = beat;
+        _last_beat_change = now;
+    }
+    return now - _last_beat_change < heartbeat_timeout;
 }
 
 std::optional<api::reply> dataplane_link::call(api::command cmd,

@@ -28,8 +28,9 @@ namespace api = dataplane::api;
 class dataplane_link {
 public:
     // Before rte_eal_init as a secondary (which cannot be retried in one
-    // process): waits until the primary under `file_prefix` has published its
-    // runtime configuration. False after `wait` without one.
+    // process): waits until a live primary under `file_prefix` holds its
+    // runtime configuration (files a killed primary left do not count).
+    // False after `wait` without one.
     static bool wait_for_primary(const std::string& file_prefix, std::chrono::milliseconds wait);
 
     // Looks the shared objects up, waiting up to `wait` for a dataplane that
@@ -40,8 +41,8 @@ public:
     api::shared_view shared() const { return api::shared_view(_zone_addr); }
     std::uint64_t generation() const { return _generation; }
     // Whether the dataplane this link attached to is still the one running
-    // (not stopped, not restarted with a new generation).
-    bool alive() const;
+    // (not stopped, not restarted with a new generation, heart still beating).
+    bool alive();
 
     // Sends a command and waits for its reply (matched by request id);
     // nullopt on timeout or when the command ring stays full.
@@ -69,6 +70,8 @@ private:
     rte_ring* _received = nullptr;
     rte_mempool* _pool = nullptr;
     std::uint64_t _next_request = 1;
+    std::uint64_t _last_beat = 0;
+    std::chrono::steady_clock::time_point _last_beat_change;
     std::uint8_t _buffer[api::max_datagram];
 };
 

@@ -18,12 +18,21 @@ enum class client_outcome : std::uint8_t {
     completed, // DONE_CONF sent for its COMPLETE(0)
     lost,      // stopped answering for ROBUST rounds: dropped
     aborted_by_client,
-    max_passes,        // still missing blocks when max passes ran out
-    excessive_naks,    // NAKed too much too often (max_nak_pct / max_nak_count)
-    aborted_by_sender, // the session was aborted
+    max_passes,          // still missing blocks when max passes ran out
+    excessive_naks,      // NAKed too much too often (max_nak_pct / max_nak_count)
+    aborted_by_sender,   // the session was aborted
+    key_exchange_failed, // bad CLIENT_KEY (signature, type, fingerprint) or key info
     count
 };
 const char* name(client_outcome o);
+
+// Where a client of an encrypted session is in the key exchange (spec §1.4).
+enum class key_state : std::uint8_t {
+    none,                // unencrypted session
+    awaiting_client_key, // REGISTER in, CLIENT_KEY not yet (client authentication)
+    keyinfo_sent,        // KEYINFO sent, no valid KEYINFO_ACK yet
+    acked,               // KEYINFO_ACK verified: the client holds the group keys
+};
 
 struct client_entry {
     std::uint32_t uid = 0;
@@ -31,6 +40,7 @@ struct client_entry {
     // Per-round bookkeeping: heard since the last round, rounds missed in a row.
     bool heard = false;
     std::uint8_t missed_rounds = 0;
+    key_state keys = key_state::none;
     // Per-file flags, reset when a file starts.
     bool file_answered = false;       // FILEINFO_ACK or COMPLETE seen
     bool file_needs_data = false;     // answered FILEINFO_ACK: takes part in the passes

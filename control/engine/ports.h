@@ -7,10 +7,16 @@
 // never read a clock or sleep: every entry point takes `now`, and each
 // engine reports the next instant it wants to be called (next_deadline()).
 
+#include "crypto/key_schedule.h"
+#include "crypto/keys.h"
+#include "crypto/suites.h"
 #include "protocol/blocks.h"
 
+#include <atomic>
 #include <cstdint>
 #include <limits>
+#include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -35,14 +41,60 @@ struct endpoint {
     bool operator==(const endpoint&) const = default;
 };
 
-// The sender's one header sequence counter (spec §1.2, §12 #3): control
-// messages from the engine and FILESEGs from the dataplane draw from the same
-// counter, so both hold a reference to one instance. Single-threaded in the
-// simulator; on the appliance the TX lcore owns it and stamps control
-// messages as it frames them.
+// The sender's per-sender counters, shared by the engine and the dataplane:
+// - the header sequence number (spec §1.2, §12 #3): control messages from the
+//   engine and FILESEGs from the dataplane draw from the same counter;
+// - the IV counter of encrypted sessions (spec §5.8): one per sender for
+//   KEYINFO, sealed control messages and sealed FILESEGs alike, incremented
+//   before each use (the first is 1). Two counters would repeat GCM nonces
+//   under the one group key, which gives the key stream away.
+// Both sides hold a reference to one instance. Single-threaded in the
+// simulator; on the appliance the TX lcore owns both and stamps control
+// messages as it frames them (the IV counter as a shared atomic).
+//
+// On the appliance the counters live in the dataplane's shared memzone
+// (api::session_counters), where the TX lcore draws from them too: bind()
+// points this object at them, and every draw is an atomic fetch_add.
 struct sequence_counter {
     std::uint16_t value = 0;
-    std::uint16_t next() { return value++; }
+    std::uint64_t iv = 0;
+    std::atomic<std::uint32_t>* shared_value = nullptr;
+    std::atomic<std::uint64_t>* shared_iv = nullptr;
+
+    void bind(std::atomic<std::uint32_t>* seq, std::atomic<std::uint64_t>* ivs) {
+        shared_value = seq;
+        shared_iv = ivs;
+    }
+    std::uint16_t next() {
+        if (shared_value != nullptr) {
+            return static_cast<std::uint16_t>(
+                shared_value->fetch_add(1, std::memory_order_relaxed));
+        }
+        return value++;
+    }
+    std::uint64_t next_iv() {
+        if (shared_iv != nullptr) {
+            return shared_iv->fetch_add(1, std::memory_order_relaxed) + 1;
+        }
+        return ++iv;
+    }
+};
+
+// What the dataplane needs to seal (sender) or open (receiver) the FILESEGs
+// of an encrypted session, made by the engine once the key exchange has
+// produced the group keys (spec §5.3) and shared, unchanged, by every pass or
+// file of the session. The dataplane builds its own per-lcore
+// crypto::packet_cipher from it (packet_cipher::create(suite, group_keys,
+// signer)). On the appliance the same fields cross as the session's slot in
+// the shared memzone: suite IDs, the key block bytes (guarded memory) and,
+// for KEYEX, the key blob.
+struct session_keys {
+    crypto::suite suite;
+    crypto::key_block group_keys; // group hmac key || key || salt, guarded memory
+    // Sender, `-w keyex` only: every sealed datagram is signed with this key.
+    std::shared_ptr<const crypto::private_key> signer;
+    // Receiver, `-w keyex` only: the sender's key that FILESEG signatures verify against.
+    std::optional<crypto::public_key> sender_key;
 };
 
 class network_port {
@@ -61,6 +113,9 @@ struct pass_request {
     protocol::section_layout layout;
     std::uint32_t pass = 1;
     std::vector<std::uint64_t> blocks; // words of a bitmap over the file's blocks
+    // Encrypted session: seal every FILESEG with these keys, IV counter from
+    // the shared sequence_counter. Null: unencrypted.
+    std::shared_ptr<const session_keys> keys;
 };
 
 class sender_dataplane_port {
@@ -82,6 +137,11 @@ struct receive_request {
     std::uint16_t file_id = 0;
     protocol::section_layout layout;
     std::string temp_path; // already created by the engine; the dataplane writes into it
+    // Encrypted session: only ENCRYPTED FILESEGs that open with these keys
+    // are accepted (plaintext ones are dropped, counted). Null: unencrypted.
+    // The dataplane keeps them after close_file(): FILESEGs between files
+    // still show that the session is alive.
+    std::shared_ptr<const session_keys> keys;
 };
 
 class receiver_dataplane_port {

@@ -2,6 +2,12 @@
 
 #include "control/engine/path_safety.h"
 #include "control/engine/receive_file.h"
+#include "crypto/datagram_signature.h"
+#include "crypto/encrypted_message.h"
+#include "crypto/key_exchange.h"
+#include "crypto/keyinfo.h"
+#include "crypto/random.h"
+#include "crypto/signature.h"
 #include "protocol/codec.h"
 #include "protocol/nak_bitmap.h"
 #include "protocol/quantize.h"
@@ -44,6 +50,8 @@ const char* name(receiver_outcome o) {
         return "registration unconfirmed";
     case receiver_outcome::disk_full:
         return "not enough disk space";
+    case receiver_outcome::refused:
+        return "session refused";
     case receiver_outcome::count:
         break;
     }
@@ -71,6 +79,17 @@ std::uint16_t receiver_engine::send(const protocol::message& body) {
                                   .src_id = _config.client_id,
                                   .group_id = _group_id,
                                   .group_inst = _group_inst};
+    const auto type = protocol::type_of(body);
+    if (keyed() && type != protocol::message_type::register_ &&
+        type != protocol::message_type::client_key) {
+        // Once we hold the group keys everything we send is sealed (spec §1.3).
+        const auto sealed =
+            crypto::seal_message(*_crypto->cipher, h, body, ++_crypto->iv, _scratch, _buffer);
+        if (sealed) {
+            _network.send(_server, std::span(_buffer).first(*sealed));
+        }
+        return h.seq;
+    }
     const auto size = protocol::encode(h, body, _buffer);
     if (size.ok()) {
         _network.send(_server, std::span(_buffer).first(*size));
@@ -101,6 +120,17 @@ void receiver_engine::touch(time_ns now) {
 
 void receiver_engine::on_datagram(time_ns now, endpoint from,
                                   std::span<const std::uint8_t> datagram) {
+    handle_datagram(now, from, datagram, false);
+}
+
+void receiver_engine::on_decrypted(time_ns now, endpoint from,
+                                   std::span<const std::uint8_t> datagram) {
+    handle_datagram(now, from, datagram, true);
+}
+
+void receiver_engine::handle_datagram(time_ns now, endpoint from,
+                                      std::span<const std::uint8_t> datagram,
+                                      bool opened_by_dataplane) {
     ++_stats.datagrams_in;
     if (_state == receiver_state::finished || _state == receiver_state::aborted) {
         return;
@@ -112,7 +142,7 @@ void receiver_engine::on_datagram(time_ns now, endpoint from,
     }
     if (_state == receiver_state::listening) {
         if (const auto* a = std::get_if<protocol::announce_msg>(&d.body)) {
-            handle_announce(now, d.header, from, *a);
+            handle_announce(now, d.header, from, *a, datagram);
         } else {
             ++_stats.foreign_in;
         }
@@ -124,7 +154,49 @@ void receiver_engine::on_datagram(time_ns now, endpoint from,
         ++_stats.foreign_in;
         return;
     }
-    const auto type = d.type();
+    protocol::message* body = &d.body;
+    protocol::message inner;
+    if (d.type() == protocol::message_type::encrypted) {
+        if (!keyed()) {
+            ++_stats.undecryptable;
+            return;
+        }
+        const crypto::public_key* key = _crypto->suite.sigtype == protocol::signature_type::keyex
+                                            ? &*_crypto->server_key
+                                            : nullptr;
+        auto opened = crypto::open_message(*_crypto->cipher, datagram, _plain, key);
+        if (!opened) {
+            ++_stats.decrypt_failed;
+            return;
+        }
+        inner = std::move(opened->body);
+        body = &inner;
+    } else if (opened_by_dataplane && !keyed()) {
+        // Opened with keys we do not hold (a stale dataplane session): the
+        // same as an ENCRYPTED datagram we cannot decrypt.
+        ++_stats.undecryptable;
+        return;
+    } else if (_crypto && !opened_by_dataplane) {
+        switch (d.type()) {
+        case protocol::message_type::announce:
+        case protocol::message_type::keyinfo:
+            break; // never sealed
+        case protocol::message_type::abort:
+            if (keyed()) {
+                // With the group keys in hand, an ABORT in the clear may be
+                // anyone's (spec §5.12): only a sealed one ends the session.
+                ++_stats.plaintext_refused;
+                return;
+            }
+            break;
+        default:
+            // FILEINFO, DONE, DONE_CONF, REG_CONF...: stock refuses them in
+            // the clear in an encrypted session (spec §12 #17).
+            ++_stats.plaintext_refused;
+            return;
+        }
+    }
+    const auto type = protocol::type_of(*body);
     if (type != protocol::message_type::abort && type != protocol::message_type::keyinfo) {
         const auto behind = static_cast<std::int16_t>(_max_seq_seen - d.header.seq);
         if (_seq_seen && behind > seq_window) {
@@ -143,27 +215,34 @@ void receiver_engine::on_datagram(time_ns now, endpoint from,
     case protocol::message_type::announce:
         break; // ours again: refreshes the timeout only
     case protocol::message_type::reg_conf:
-        if (_state == receiver_state::registering &&
-            listed(std::get<protocol::reg_conf_msg>(d.body).client_ids)) {
+        if (_state == receiver_state::registering && !_crypto &&
+            listed(std::get<protocol::reg_conf_msg>(*body).client_ids)) {
             _state = receiver_state::between_files;
             _register_resend = _register_giveup = no_deadline;
             touch(now);
         }
         break;
+    case protocol::message_type::keyinfo:
+        if (_crypto) {
+            handle_keyinfo(now, std::get<protocol::keyinfo_msg>(*body));
+        } else {
+            ++_stats.foreign_in;
+        }
+        break;
     case protocol::message_type::fileinfo:
-        handle_fileinfo(now, std::get<protocol::fileinfo_msg>(d.body));
+        handle_fileinfo(now, std::get<protocol::fileinfo_msg>(*body));
         break;
     case protocol::message_type::done:
-        handle_done(now, std::get<protocol::done_msg>(d.body));
+        handle_done(now, std::get<protocol::done_msg>(*body));
         break;
     case protocol::message_type::done_conf:
         if (_state == receiver_state::completing &&
-            listed(std::get<protocol::done_conf_msg>(d.body).client_ids)) {
+            listed(std::get<protocol::done_conf_msg>(*body).client_ids)) {
             end(now, receiver_outcome::completed, "", false);
         }
         break;
     case protocol::message_type::abort:
-        handle_abort(now, std::get<protocol::abort_msg>(d.body));
+        handle_abort(now, std::get<protocol::abort_msg>(*body));
         break;
     default:
         ++_stats.foreign_in;
@@ -172,23 +251,48 @@ void receiver_engine::on_datagram(time_ns now, endpoint from,
 }
 
 void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
-                                      const protocol::announce_msg& m) {
+                                      const protocol::announce_msg& m,
+                                      std::span<const std::uint8_t> datagram) {
     if (!m.client_ids.empty() && !listed(m.client_ids)) {
         ++_stats.not_listed;
-        return;
-    }
-    if (m.enc_info) {
-        ++_stats.encrypted_refused; // the key exchange is not implemented yet
         return;
     }
     if (m.block_size < protocol::min_block_size || m.block_size > protocol::max_block_size) {
         ++_stats.foreign_in; // a block size outside the protocol's range cannot be received
         return;
     }
+    const auto& servers = _config.encryption.servers;
+    if (!servers.empty() && std::none_of(servers.begin(), servers.end(),
+                                         [&](const host_key& k) { return k.uid == h.src_id; })) {
+        ++_stats.foreign_in; // not a server we take files from (uftpd -S)
+        return;
+    }
     _server_id = h.src_id;
     _group_id = h.group_id;
     _group_inst = h.group_inst;
     _server = from;
+    std::string refusal;
+    if (m.enc_info) {
+        bool bad_signature = false;
+        refusal = join_encrypted(now, m, datagram, bad_signature);
+        if (bad_signature) {
+            ++_stats.announce_signature_bad;
+            _crypto.reset();
+            return; // still listening: the genuine ANNOUNCE may follow
+        }
+    } else if (_config.encryption.require) {
+        ++_stats.unencrypted_refused;
+        refusal = "Encryption required";
+    }
+    if (!refusal.empty()) {
+        // A client that cannot follow the server's choice says so (spec §5.1).
+        if (refusal != "Encryption required") {
+            ++_stats.encrypted_refused;
+        }
+        _crypto.reset();
+        end(now, receiver_outcome::refused, refusal, true);
+        return;
+    }
     _block_size = m.block_size;
     _robust = std::max<std::uint8_t>(1, m.robust);
     _grtt = protocol::unquantize_grtt(h.grtt);
@@ -203,10 +307,190 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     _register_giveup = now + std::max(min_timeout, seconds_to_ns(4.0 * _robust * _grtt));
 }
 
+std::string receiver_engine::join_encrypted(time_ns now, const protocol::announce_msg& m,
+                                            std::span<const std::uint8_t> datagram,
+                                            bool& bad_signature) {
+    const auto& e = *m.enc_info;
+    auto c = std::make_unique<receiver_crypto>();
+    auto suite = crypto::make_suite(e.keytype, e.hashtype, e.sigtype);
+    if (!suite) {
+        return "Unsupported encryption: " + std::string(crypto::describe(suite.error()));
+    }
+    c->suite = *suite;
+    c->keyex = e.keyextype;
+    c->client_auth = (e.flags & protocol::flags::enc_info_client_auth) != 0 ||
+                     c->suite.sigtype == protocol::signature_type::keyex;
+    auto server_key = crypto::public_key::from_blob(e.key_blob);
+    if (!server_key) {
+        return "Invalid server key";
+    }
+    const auto& servers = _config.encryption.servers;
+    if (!servers.empty()) {
+        // Server authentication (uftpd -S): its key must be the listed one.
+        const auto it = std::find_if(servers.begin(), servers.end(),
+                                     [&](const host_key& k) { return k.uid == _server_id; });
+        if (it == servers.end() ||
+            (it->pinned && !crypto::constant_time_equal(it->fp, server_key->key_fingerprint()))) {
+            return "Server key fingerprint mismatch";
+        }
+    }
+    const bool ecdh = e.keyextype == protocol::keyexchange_type::ecdh_rsa ||
+                      e.keyextype == protocol::keyexchange_type::ecdh_ecdsa;
+    if (!ecdh && e.keyextype != protocol::keyexchange_type::rsa) {
+        return "Unsupported key exchange";
+    }
+    if ((e.keyextype == protocol::keyexchange_type::ecdh_ecdsa) !=
+        (server_key->kind() == crypto::key_kind::ec)) {
+        return "Server key type does not match the key exchange";
+    }
+    crypto::result<crypto::secure_bytes> premaster = crypto::crypto_error::internal_error;
+    if (ecdh) {
+        // The whole datagram is signed with the field zeroed (spec §5.6).
+        if (crypto::verify_datagram(*server_key, e.hashtype, datagram,
+                                    protocol::announce_signature_offset(m),
+                                    e.signature.size()) != crypto::crypto_error::ok) {
+            bad_signature = true;
+            return "Invalid ANNOUNCE signature";
+        }
+        auto dh = crypto::public_key::from_blob(e.dh_blob);
+        if (!dh) {
+            return "Invalid server ECDH key";
+        }
+        auto eph = crypto::make_ecdh_key(*dh);
+        if (!eph) {
+            return "Unsupported ECDH curve";
+        }
+        premaster = crypto::ecdh_premaster(*eph, *dh);
+        c->key_info = eph->blob();
+    } else {
+        premaster = crypto::make_rsa_premaster();
+        if (premaster) {
+            auto info = crypto::encrypt_rsa_premaster(*server_key, premaster->span());
+            if (!info) {
+                return "Cannot encrypt the premaster to the server key";
+            }
+            c->key_info = std::move(info).value();
+        }
+    }
+    if (!premaster) {
+        return "Key exchange failed: " + std::string(crypto::describe(premaster.error()));
+    }
+    c->server_key.emplace(std::move(server_key).value());
+    std::copy(e.rand1.begin(), e.rand1.end(), c->rand1.begin());
+    if (crypto::make_hello_random(static_cast<std::uint32_t>(now / ns_per_second), c->rand2) !=
+        crypto::crypto_error::ok) {
+        return "No randomness";
+    }
+    auto master = crypto::derive_master_secret(e.hashtype, premaster->span(), c->rand1, c->rand2);
+    if (!master) {
+        return "Key derivation failed";
+    }
+    auto block = crypto::derive_client_key_block(c->suite, master->span(), c->rand1, c->rand2);
+    const auto addr = std::span(m.private_addr.bytes).first(m.ipv6() ? 16 : 4);
+    auto vd1 = crypto::build_verify_data_1({.group_id = _group_id,
+                                            .private_addr = addr,
+                                            .rand1 = &c->rand1,
+                                            .rand2 = &c->rand2,
+                                            .premaster = premaster->span()});
+    if (!block || !vd1) {
+        return "Key derivation failed";
+    }
+    c->client_block = std::move(block).value();
+    c->vd1 = std::move(vd1).value();
+    if (c->client_auth) {
+        c->own_key = client_key_for(_config.encryption.keys, e.keyextype);
+        if (c->own_key == nullptr) {
+            // Stock's words for the same situation (spec §5.9).
+            return "No client key compatible with server key";
+        }
+        c->client_key_sig.resize(c->own_key->signature_size());
+        const std::span<const std::uint8_t> parts[] = {c->vd1.span()};
+        if (!crypto::sign(*c->own_key, e.hashtype, parts, c->client_key_sig)) {
+            return "Cannot sign CLIENT_KEY";
+        }
+    }
+    _crypto = std::move(c);
+    return "";
+}
+
+void receiver_engine::handle_keyinfo(time_ns now, const protocol::keyinfo_msg& m) {
+    const auto it =
+        std::find_if(m.entries.begin(), m.entries.end(), [&](const protocol::keyinfo_entry& e) {
+            return e.dest_id == _config.client_id;
+        });
+    if (it == m.entries.end()) {
+        ++_stats.not_listed;
+        return;
+    }
+    receiver_crypto& c = *_crypto;
+    if (!c.cipher) {
+        auto gm = crypto::decrypt_group_master(c.suite, c.client_block, _server_id, m.iv_ctr,
+                                               it->group_master);
+        if (!gm) {
+            ++_stats.keyinfo_bad;
+            return;
+        }
+        auto group = crypto::derive_group_key_block(c.suite, gm->span(), c.rand1);
+        if (!group) {
+            ++_stats.keyinfo_bad;
+            return;
+        }
+        const bool keyex = c.suite.sigtype == protocol::signature_type::keyex;
+        auto pc = crypto::packet_cipher::create(c.suite, *group, keyex ? c.own_key : nullptr);
+        auto dp_keys = group->clone();
+        const std::span<const std::uint8_t> blob =
+            c.client_auth ? std::span<const std::uint8_t>(c.own_key->blob())
+                          : std::span<const std::uint8_t>();
+        auto ack =
+            crypto::keyinfo_ack_verify_data(c.suite.hash.type, c.vd1.span(), blob, gm->span());
+        if (!pc || !dp_keys || !ack) {
+            ++_stats.keyinfo_bad;
+            return;
+        }
+        std::optional<crypto::public_key> sender_key;
+        if (keyex) {
+            auto k = crypto::public_key::from_blob(c.server_key->blob());
+            if (k) {
+                sender_key.emplace(std::move(k).value());
+            }
+        }
+        c.cipher.emplace(std::move(pc).value());
+        c.keys =
+            std::make_shared<session_keys>(session_keys{.suite = c.suite,
+                                                        .group_keys = std::move(dp_keys).value(),
+                                                        .signer = nullptr,
+                                                        .sender_key = std::move(sender_key)});
+        c.ack_verify = *ack;
+        // The premaster-derived secrets are no longer needed.
+        c.vd1 = crypto::secure_bytes();
+        c.client_block = crypto::key_block();
+    }
+    if (_state == receiver_state::registering) {
+        // KEYINFO is the registration's confirmation in an encrypted session.
+        _register_resend = _register_giveup = no_deadline;
+        _state = receiver_state::between_files;
+        touch(now);
+    }
+    // Every KEYINFO listing us is answered: our last ACK may have been lost (spec §5.5).
+    protocol::keyinfo_ack_msg ack;
+    ack.verify_data = c.ack_verify;
+    send(ack);
+}
+
 void receiver_engine::send_register(time_ns now) {
     protocol::register_msg r{.tstamp = echo(_announce_stamp, _announce_at, now)};
+    if (_crypto) {
+        r.rand2 = _crypto->rand2;
+        r.key_info = _crypto->key_info;
+    }
     send(r);
     ++_stats.registers_sent;
+    if (_crypto && _crypto->client_auth) {
+        // Right after every REGISTER (spec §2.3).
+        protocol::client_key_msg ck{.key_blob = _crypto->own_key->blob(),
+                                    .verify = _crypto->client_key_sig};
+        send(ck);
+    }
     _register_resend = now + seconds_to_ns(4 * _grtt);
 }
 
@@ -319,7 +603,8 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
                                       .group_id = _group_id,
                                       .file_id = m.file_id,
                                       .layout = *layout,
-                                      .temp_path = temp})) {
+                                      .temp_path = temp,
+                                      .keys = _crypto ? _crypto->keys : nullptr})) {
         discard_temp_file(temp);
         reject(m, "dataplane cannot open file");
         return;

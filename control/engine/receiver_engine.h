@@ -8,18 +8,25 @@
 //
 // Driven from outside with `now`: on_datagram() for control messages,
 // on_data() when the dataplane has stored FILESEGs, on_timer() at
-// next_deadline(). Sessions without encryption only: an ANNOUNCE carrying
-// EXT_ENC_INFO is refused (counted in encrypted_refused) until the key
-// exchange is implemented.
+// next_deadline(). Encrypted sessions (spec §5): the ANNOUNCE's signature
+// is verified in the ECDH modes (and the server key's fingerprint, if
+// receiver_config::encryption lists servers), REGISTER carries our premaster
+// or ECDH key, CLIENT_KEY our key when the server asks for it, KEYINFO
+// delivers the group master and KEYINFO_ACK proves we have it; from then on
+// the server's FILEINFO/DONE/DONE_CONF/ABORT must arrive sealed (plaintext
+// ones are refused, counted) and everything we send is sealed. The dataplane
+// gets the group keys with each file (receive_request::keys).
 
 #include "control/engine/ports.h"
 #include "control/engine/session_config.h"
+#include "control/engine/session_crypto.h"
 #include "protocol/blocks.h"
 #include "protocol/messages.h"
 
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -28,11 +35,18 @@ namespace skycast::control::engine {
 
 struct receiver_stats {
     std::uint64_t datagrams_in = 0;
-    std::uint64_t malformed_in = 0;      // failed to decode
-    std::uint64_t foreign_in = 0;        // not from our session's server: ignored
-    std::uint64_t seq_out_of_range = 0;  // more than 5 behind the newest (spec §1.2): dropped
-    std::uint64_t not_listed = 0;        // a message for other clients
-    std::uint64_t encrypted_refused = 0; // an encrypted session was announced: not supported yet
+    std::uint64_t malformed_in = 0;        // failed to decode
+    std::uint64_t foreign_in = 0;          // not from our session's server: ignored
+    std::uint64_t seq_out_of_range = 0;    // more than 5 behind the newest (spec §1.2): dropped
+    std::uint64_t not_listed = 0;          // a message for other clients
+    std::uint64_t encrypted_refused = 0;   // could not join: suite, key type or server key refused
+    std::uint64_t unencrypted_refused = 0; // an unencrypted session, and encryption is required
+    std::uint64_t announce_signature_bad =
+        0;                               // ECDH ANNOUNCE whose signature fails: forged or damaged
+    std::uint64_t keyinfo_bad = 0;       // our KEYINFO entry did not decrypt: not our key block
+    std::uint64_t decrypt_failed = 0;    // ENCRYPTED that did not authenticate: tampered or forged
+    std::uint64_t undecryptable = 0;     // ENCRYPTED before we had the group keys
+    std::uint64_t plaintext_refused = 0; // a message that must be sealed came in the clear
     std::uint64_t registers_sent = 0;
     std::uint64_t fileinfo_in = 0;
     std::uint64_t files_received = 0;
@@ -64,6 +78,7 @@ enum class receiver_outcome : std::uint8_t {
     timed_out, // "Transfer timed out"
     registration_unconfirmed,
     disk_full, // "Not enough disk space"
+    refused,   // the session's encryption could not be joined (reason says why)
     count
 };
 const char* name(receiver_outcome o);
@@ -84,6 +99,11 @@ public:
                     receiver_dataplane_port& dataplane);
 
     void on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram);
+    // A datagram of this session that arrived ENCRYPTED and that the dataplane
+    // already authenticated and opened with the session's keys (it holds them
+    // for FILESEGs): the original header with the inner message's function
+    // code, then the inner message. Taken as if it had come sealed.
+    void on_decrypted(time_ns now, endpoint from, std::span<const std::uint8_t> datagram);
     // The dataplane saw a FILESEG of this session for `file_id`/`section`
     // (stored or not): restarts the inactivity timer and, for the file being
     // received, arms the section-end NAK timer (spec §3.3). The dataplane may
@@ -101,10 +121,15 @@ public:
     receiver_outcome outcome() const { return _outcome; }
     const std::string& reason() const { return _reason; }
     const receiver_stats& stats() const { return _stats; }
+    // Whether the session is encrypted and we hold its group keys.
+    bool keyed() const { return _crypto && _crypto->cipher; }
     const std::vector<file_result>& files() const { return _results; }
     double grtt() const { return _grtt; }
 
 private:
+    void handle_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram,
+                         bool opened_by_dataplane);
+
     struct current_file {
         std::uint16_t file_id = 0;
         protocol::file_type type = protocol::file_type::regular;
@@ -127,7 +152,13 @@ private:
     time_ns robust_grtt() const;
 
     void handle_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
-                         const protocol::announce_msg& m);
+                         const protocol::announce_msg& m, std::span<const std::uint8_t> datagram);
+    // Sets up the key exchange from EXT_ENC_INFO; "" when we can take part,
+    // else why not. `bad_signature` is set for a forged or damaged ANNOUNCE
+    // (ignored rather than refused: the real one may still come).
+    std::string join_encrypted(time_ns now, const protocol::announce_msg& m,
+                               std::span<const std::uint8_t> datagram, bool& bad_signature);
+    void handle_keyinfo(time_ns now, const protocol::keyinfo_msg& m);
     void handle_fileinfo(time_ns now, const protocol::fileinfo_msg& m);
     void handle_done(time_ns now, const protocol::done_msg& m);
     void handle_abort(time_ns now, const protocol::abort_msg& m);
@@ -177,7 +208,11 @@ private:
     time_ns _complete_resend = no_deadline;
     time_ns _complete_giveup = no_deadline;
 
+    std::unique_ptr<receiver_crypto> _crypto; // null: unencrypted session
+
     std::array<std::uint8_t, protocol::max_datagram_size> _buffer{};
+    std::array<std::uint8_t, protocol::max_datagram_size> _scratch{};
+    std::array<std::uint8_t, protocol::max_datagram_size> _plain{};
 };
 
 } // namespace skycast::control::engine

@@ -1,10 +1,17 @@
 #include "control/engine/sender_engine.h"
 
+#include "crypto/datagram_signature.h"
+#include "crypto/encrypted_message.h"
+#include "crypto/key_exchange.h"
+#include "crypto/keyinfo.h"
+#include "crypto/random.h"
+#include "crypto/signature.h"
 #include "protocol/codec.h"
 #include "protocol/nak_bitmap.h"
 #include "protocol/quantize.h"
 
 #include <algorithm>
+#include <type_traits>
 #include <utility>
 
 namespace skycast::control::engine {
@@ -15,6 +22,11 @@ namespace {
 constexpr std::uint8_t abort_repeats = 2;
 // At least one ANNOUNCE, whatever the configuration says.
 constexpr std::uint32_t announce_public_rounds_min = 1;
+// CLIENT_KEYs held while their REGISTER has not arrived: an open group takes
+// anyone, so the wait list is bounded rather than grown by whoever sends.
+constexpr std::size_t pending_auth_max = 65536;
+// KEYINFO entries are 52 bytes (UID + 48-byte encrypted group master).
+constexpr std::size_t keyinfo_entry_bytes = 52;
 
 std::uint64_t count_bits(const std::vector<std::uint64_t>& words) {
     std::uint64_t n = 0;
@@ -59,6 +71,8 @@ const char* name(client_outcome o) {
         return "excessive NAKs";
     case client_outcome::aborted_by_sender:
         return "session aborted";
+    case client_outcome::key_exchange_failed:
+        return "key exchange failed";
     case client_outcome::count:
         break;
     }
@@ -93,16 +107,53 @@ protocol::timestamp sender_engine::stamp(time_ns now) const {
             .usec = static_cast<std::uint32_t>((now % ns_per_second) / 1000)};
 }
 
-void sender_engine::send(endpoint to, const protocol::message& body) {
-    const auto size = protocol::encode(header(), body, _buffer);
-    if (size.ok()) {
-        _network.send(to, std::span(_buffer).first(*size));
+void sender_engine::send(endpoint to, const protocol::message& body, bool plaintext) {
+    const auto type = protocol::type_of(body);
+    const bool never_sealed = type == protocol::message_type::announce ||
+                              type == protocol::message_type::reg_conf ||
+                              type == protocol::message_type::keyinfo;
+    if (_crypto && _crypto->cipher && !never_sealed && !plaintext) {
+        const auto sealed = crypto::seal_message(*_crypto->cipher, header(), body, _seq.next_iv(),
+                                                 _scratch, _buffer);
+        if (sealed) {
+            _network.send(to, std::span(_buffer).first(*sealed));
+        }
+        return;
     }
+    const auto size = protocol::encode(header(), body, _buffer);
+    if (!size.ok()) {
+        return;
+    }
+    const auto* a = std::get_if<protocol::announce_msg>(&body);
+    if (a != nullptr && a->enc_info && !a->enc_info->signature.empty() && _crypto) {
+        // ECDH modes: the whole datagram, client list included, is signed
+        // with the signature field zeroed (spec §5.6).
+        if (crypto::sign_datagram(*_config.encryption.key, _crypto->suite.hash.type,
+                                  std::span(_buffer).first(*size),
+                                  protocol::announce_signature_offset(*a),
+                                  a->enc_info->signature.size()) != crypto::crypto_error::ok) {
+            return;
+        }
+    }
+    _network.send(to, std::span(_buffer).first(*size));
 }
 
 template <class Msg>
 void sender_engine::send_listing(endpoint to, Msg body, const std::vector<std::uint32_t>& ids) {
-    const std::size_t per = std::max<std::size_t>(1, _config.block_size / 4);
+    // Sealed, the listing must leave room for ENCRYPTED's prefix,
+    // signature and tag or padding within the same datagram size.
+    std::size_t overhead = 0;
+    if constexpr (std::is_same_v<Msg, protocol::announce_msg>) {
+        // ANNOUNCE is never sealed, but EXT_ENC_INFO takes its share.
+        if (body.enc_info) {
+            const auto& e = *body.enc_info;
+            overhead = 44 + e.key_blob.size() + e.dh_blob.size() + e.signature.size();
+        }
+    } else if (_crypto && _crypto->cipher) {
+        overhead = _crypto->cipher->sealed_size(0) + 16;
+    }
+    const std::size_t per = std::max<std::size_t>(
+        1, (_config.block_size - std::min<std::size_t>(overhead, _config.block_size)) / 4);
     for (std::size_t i = 0; i < ids.size(); i += per) {
         body.client_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(i),
                                ids.begin() +
@@ -122,9 +173,89 @@ void sender_engine::start(time_ns now) {
     if (_phase != sender_phase::idle) {
         return;
     }
+    if (_config.encryption.enabled()) {
+        if (const auto e = setup_crypto(now); e != crypto::crypto_error::ok) {
+            _phase = sender_phase::announce;
+            finish(now, "encryption setup failed: " + std::string(crypto::describe(e)));
+            return;
+        }
+    }
     _phase = sender_phase::announce;
     _rounds = 0;
     announce_round(now);
+}
+
+crypto::crypto_error sender_engine::setup_crypto(time_ns now) {
+    const auto& e = _config.encryption;
+    auto suite = sender_suite(e);
+    if (!suite) {
+        return suite.error();
+    }
+    auto c = std::make_unique<sender_crypto>();
+    c->suite = *suite;
+    // KEYEX signs every datagram with the client's key too: it needs CLIENT_KEY (spec §2.1.1).
+    c->client_auth = e.client_auth || c->suite.sigtype == protocol::signature_type::keyex;
+    if (const auto r =
+            crypto::make_hello_random(static_cast<std::uint32_t>(now / ns_per_second), c->rand1);
+        r != crypto::crypto_error::ok) {
+        return r;
+    }
+    if (e.keyex != protocol::keyexchange_type::rsa) {
+        const auto* curve =
+            e.ecdh_curve != nullptr ? e.ecdh_curve : crypto::curve_by_id(crypto::default_curve_id);
+        if (curve == nullptr) {
+            return crypto::crypto_error::unsupported_curve;
+        }
+        auto eph = crypto::make_ecdh_key(*curve);
+        if (!eph) {
+            return eph.error();
+        }
+        c->ecdh.emplace(std::move(eph).value());
+    }
+    auto gm = crypto::make_group_master();
+    if (!gm) {
+        return gm.error();
+    }
+    c->group_master = std::move(gm).value();
+    auto group = crypto::derive_group_key_block(c->suite, c->group_master.span(), c->rand1);
+    if (!group) {
+        return group.error();
+    }
+    const bool keyex = c->suite.sigtype == protocol::signature_type::keyex;
+    auto pc = crypto::packet_cipher::create(c->suite, *group, keyex ? e.key.get() : nullptr);
+    if (!pc) {
+        return pc.error();
+    }
+    c->cipher.emplace(std::move(pc).value());
+    auto dp_keys = group->clone();
+    if (!dp_keys) {
+        return dp_keys.error();
+    }
+    c->keys = std::make_shared<session_keys>(session_keys{.suite = c->suite,
+                                                          .group_keys = std::move(dp_keys).value(),
+                                                          .signer = keyex ? e.key : nullptr,
+                                                          .sender_key = std::nullopt});
+    // Verify data 1 (spec §5.7): group ID, IPv4 private address, rand1,
+    // rand2 and the premaster (48 bytes RSA, 20 ECDH).
+    const std::size_t vd1_bytes =
+        4 + 4 + 2 * crypto::hello_random_len +
+        (e.keyex == protocol::keyexchange_type::rsa ? crypto::rsa_premaster_len
+                                                    : crypto::ecdh_premaster_len);
+    c->store.init(crypto::key_block_size(c->suite), c->client_auth ? vd1_bytes : 0);
+    auto& info = c->enc_info;
+    info.flags = c->client_auth ? protocol::flags::enc_info_client_auth : 0;
+    info.keyextype = e.keyex;
+    info.sigtype = c->suite.sigtype;
+    info.keytype = c->suite.cipher.type;
+    info.hashtype = c->suite.hash.type;
+    info.rand1 = c->rand1;
+    info.key_blob = e.key->blob();
+    if (c->ecdh) {
+        info.dh_blob = c->ecdh->blob();
+        info.signature.assign(e.key->signature_size(), 0);
+    }
+    _crypto = std::move(c);
+    return crypto::crypto_error::ok;
 }
 
 void sender_engine::on_timer(time_ns now) {
@@ -175,13 +306,26 @@ void sender_engine::announce_round(time_ns now) {
     const std::uint32_t limit =
         closed ? _config.robust : std::max(announce_public_rounds_min, _config.announce_rounds);
     if (_rounds >= limit) {
+        // Clients that registered late still get their KEYINFO repeated for
+        // up to ROBUST more rounds before the phase ends without them.
+        if (_crypto && _key_rounds < _config.robust && resend_keyinfo() > 0) {
+            ++_key_rounds;
+            _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+            return;
+        }
         end_announce(now);
         return;
     }
     ++_rounds;
     ++_stats.announce_rounds;
+    if (_crypto) {
+        resend_keyinfo();
+    }
     protocol::announce_msg a{
         .robust = _config.robust, .block_size = _config.block_size, .tstamp = stamp(now)};
+    if (_crypto) {
+        a.enc_info = _crypto->enc_info;
+    }
     a.public_addr.bytes = {static_cast<std::uint8_t>(_config.public_group.address >> 24),
                            static_cast<std::uint8_t>(_config.public_group.address >> 16),
                            static_cast<std::uint8_t>(_config.public_group.address >> 8),
@@ -212,10 +356,11 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
     if (closed && !std::binary_search(_config.host_list.begin(), _config.host_list.end(), uid)) {
         ++_stats.not_in_host_list;
         protocol::abort_msg ab{.host = uid, .message = "Not in host list"};
-        send(from, ab);
+        send(from, ab, true);
         return;
     }
     std::uint32_t handle = _clients.find(uid);
+    bool fresh = false;
     if (handle == client_table::npos) {
         if (_phase != sender_phase::announce) {
             ++_stats.late_registers;
@@ -227,8 +372,18 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
             return;
         }
         handle = _clients.add(uid);
+        fresh = true;
         ++_active;
         ++_stats.registers;
+        if (_crypto && !register_keys(handle, m)) {
+            // Unusable key info (an ECDH key on another curve, a malformed
+            // blob): this client cannot take part (spec §5.2).
+            ++_stats.key_info_bad;
+            remove_client(now, handle, client_outcome::key_exchange_failed, nullptr);
+            protocol::abort_msg ab{.host = uid, .message = "Invalid key info in REGISTER"};
+            send(from, ab, true);
+            return;
+        }
     } else {
         ++_stats.duplicate_registers;
         if (_clients[handle].outcome != client_outcome::active) {
@@ -236,11 +391,249 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
         }
     }
     sample_rtt(now, handle, m.tstamp);
+    if (_crypto) {
+        // REG_CONF is for unencrypted sessions (and proxies): the key
+        // exchange answers REGISTER with KEYINFO (spec §1.4).
+        client_entry& c = _clients[handle];
+        if (c.keys == key_state::awaiting_client_key) {
+            finish_client_auth(now, handle); // CLIENT_KEY may already be here
+        } else {
+            send_keyinfo({handle}); // first time, or our KEYINFO was lost
+        }
+        return;
+    }
     protocol::reg_conf_msg conf;
     conf.client_ids.push_back(uid);
     send(_config.private_group, conf);
+    if (fresh) {
+        client_joined(now);
+    }
+}
+
+// --- Key exchange (spec §5) ------------------------------------------------------
+
+bool sender_engine::register_keys(std::uint32_t handle, const protocol::register_msg& m) {
+    sender_crypto& c = *_crypto;
+    crypto::result<crypto::secure_bytes> premaster = crypto::crypto_error::internal_error;
+    if (c.ecdh) {
+        auto peer = crypto::public_key::from_blob(m.key_info);
+        if (!peer) {
+            return false;
+        }
+        premaster = crypto::ecdh_premaster(*c.ecdh, *peer);
+    } else {
+        // No padding oracle: a forged ciphertext yields a random premaster,
+        // and its sender simply cannot answer KEYINFO (crypto/key_exchange.h).
+        premaster = crypto::decrypt_rsa_premaster_or_random(*_config.encryption.key, m.key_info);
+    }
+    if (!premaster) {
+        return false;
+    }
+    crypto::hello_random rand2{};
+    std::copy(m.rand2.begin(), m.rand2.end(), rand2.begin());
+    auto master =
+        crypto::derive_master_secret(c.suite.hash.type, premaster->span(), c.rand1, rand2);
+    if (!master) {
+        return false;
+    }
+    auto block = crypto::derive_client_key_block(c.suite, master->span(), c.rand1, rand2);
+    const auto addr = address_bytes(_config.private_group.address);
+    auto vd1 = crypto::build_verify_data_1({.group_id = _config.group_id,
+                                            .private_addr = addr,
+                                            .rand1 = &c.rand1,
+                                            .rand2 = &rand2,
+                                            .premaster = premaster->span()});
+    const auto slot = c.store.key_block(handle);
+    if (!block || !vd1 || slot.empty()) {
+        return false;
+    }
+    std::copy(block->bytes().begin(), block->bytes().end(), slot.begin());
+    client_entry& e = _clients[handle];
+    if (!c.client_auth) {
+        if (!expect_ack(handle, vd1->span(), {})) {
+            return false;
+        }
+        e.keys = key_state::keyinfo_sent; // sent by the caller
+        return true;
+    }
+    // Client authentication: CLIENT_KEY signs verify data 1; keep it until
+    // that message is in (it may have come first).
+    const auto vd1_slot = c.store.vd1(handle);
+    if (vd1_slot.size() != vd1->size()) {
+        return false;
+    }
+    std::copy(vd1->span().begin(), vd1->span().end(), vd1_slot.begin());
+    e.keys = key_state::awaiting_client_key;
+    return true;
+}
+
+bool sender_engine::expect_ack(std::uint32_t handle, std::span<const std::uint8_t> vd1,
+                               std::span<const std::uint8_t> client_blob) {
+    sender_crypto& c = *_crypto;
+    const auto expected =
+        crypto::keyinfo_ack_verify_data(c.suite.hash.type, vd1, client_blob, c.group_master.span());
+    const auto slot = c.store.ack_verify(handle);
+    if (!expected || slot.empty()) {
+        return false;
+    }
+    std::copy(expected->begin(), expected->end(), slot.begin());
+    return true;
+}
+
+void sender_engine::handle_client_key(time_ns now, const protocol::uftp_header& h, endpoint from,
+                                      const protocol::client_key_msg& m) {
+    ++_stats.client_keys_in;
+    sender_crypto& c = *_crypto;
+    const std::uint32_t uid = h.src_id;
+    if (!c.client_auth) {
+        ++_stats.unexpected_in;
+        return;
+    }
+    const bool closed = !_config.host_list.empty();
+    if (closed && !std::binary_search(_config.host_list.begin(), _config.host_list.end(), uid)) {
+        ++_stats.not_in_host_list;
+        return; // its REGISTER gets the ABORT
+    }
+    const std::uint32_t handle = _clients.find(uid);
+    if (handle != client_table::npos && _clients[handle].keys != key_state::awaiting_client_key) {
+        return; // a repeat: the key was checked already
+    }
+    if (handle == client_table::npos && _phase != sender_phase::announce) {
+        ++_stats.late_registers;
+        return;
+    }
+    const char* refused = nullptr;
+    auto key = crypto::public_key::from_blob(m.key_blob);
+    const auto want = _config.encryption.keyex == protocol::keyexchange_type::ecdh_ecdsa
+                          ? crypto::key_kind::ec
+                          : crypto::key_kind::rsa;
+    if (!key || key->kind() != want) {
+        refused = "Invalid client key";
+    } else if (!_config.client_keys.empty()) {
+        // Fingerprints configured: the client's key must be the listed one (spec §5.9).
+        const auto it = std::find_if(_config.client_keys.begin(), _config.client_keys.end(),
+                                     [&](const host_key& k) { return k.uid == uid; });
+        if (it == _config.client_keys.end() ||
+            !crypto::constant_time_equal(it->fp, key->key_fingerprint())) {
+            refused = "Client key fingerprint mismatch";
+        }
+    }
+    if (refused != nullptr) {
+        ++_stats.client_key_refused;
+        c.pending.erase(uid);
+        if (handle != client_table::npos) {
+            remove_client(now, handle, client_outcome::key_exchange_failed, nullptr);
+        }
+        protocol::abort_msg ab{.host = uid, .message = refused};
+        send(from, ab, true);
+        return;
+    }
+    auto it = c.pending.find(uid);
+    if (it == c.pending.end()) {
+        if (c.pending.size() >= pending_auth_max) {
+            ++_stats.pending_auth_full;
+            return;
+        }
+        it = c.pending.emplace(uid, sender_crypto::pending_auth{}).first;
+    }
+    it->second.key.emplace(std::move(key).value());
+    it->second.signature = m.verify;
+    if (handle != client_table::npos) {
+        finish_client_auth(now, handle);
+    }
+}
+
+void sender_engine::finish_client_auth(time_ns now, std::uint32_t handle) {
+    sender_crypto& c = *_crypto;
+    const std::uint32_t uid = _clients[handle].uid;
+    const auto it = c.pending.find(uid);
+    if (it == c.pending.end() || !it->second.key ||
+        _clients[handle].keys != key_state::awaiting_client_key) {
+        return; // still waiting for the other half
+    }
+    auto& p = it->second;
+    const auto vd1 = c.store.vd1(handle);
+    const std::span<const std::uint8_t> parts[] = {vd1};
+    const bool good =
+        crypto::verify(*p.key, c.suite.hash.type, parts, p.signature) == crypto::crypto_error::ok &&
+        expect_ack(handle, vd1, p.key->blob());
+    // Verify data 1 holds the premaster: not kept past this check.
+    crypto::secure_zero(vd1);
+    if (!good) {
+        ++_stats.client_key_refused;
+        c.pending.erase(it);
+        remove_client(now, handle, client_outcome::key_exchange_failed, nullptr);
+        protocol::abort_msg ab{.host = uid, .message = "Invalid signature in CLIENT_KEY"};
+        send(_config.private_group, ab, true);
+        return;
+    }
+    if (c.suite.sigtype == protocol::signature_type::keyex) {
+        c.client_keys.insert_or_assign(uid, std::move(*p.key));
+    }
+    c.pending.erase(it);
+    _clients[handle].keys = key_state::keyinfo_sent;
+    send_keyinfo({handle});
+}
+
+void sender_engine::send_keyinfo(const std::vector<std::uint32_t>& handles) {
+    sender_crypto& c = *_crypto;
+    const std::size_t per = std::max<std::size_t>(1, _config.block_size / keyinfo_entry_bytes);
+    for (std::size_t i = 0; i < handles.size(); i += per) {
+        // One IV counter per KEYINFO datagram, shared with everything sealed (spec §2.5).
+        protocol::keyinfo_msg k{.iv_ctr = _seq.next_iv()};
+        for (std::size_t j = i; j < std::min(handles.size(), i + per); ++j) {
+            const std::uint32_t handle = handles[j];
+            auto block = crypto::key_block::from_bytes(c.suite, c.store.key_block(handle));
+            if (!block) {
+                continue;
+            }
+            auto entry = crypto::encrypt_group_master(c.suite, *block, _config.sender_id, k.iv_ctr,
+                                                      c.group_master.span());
+            if (entry) {
+                k.entries.push_back({.dest_id = _clients[handle].uid, .group_master = *entry});
+            }
+        }
+        if (!k.entries.empty()) {
+            ++_stats.keyinfo_sent;
+            send(_config.private_group, k);
+        }
+    }
+}
+
+std::uint32_t sender_engine::resend_keyinfo() {
+    std::vector<std::uint32_t> due;
+    for (std::uint32_t h = 0; h < _clients.size(); ++h) {
+        const client_entry& c = _clients[h];
+        if (c.outcome == client_outcome::active && c.keys == key_state::keyinfo_sent) {
+            due.push_back(h);
+        }
+    }
+    send_keyinfo(due);
+    return static_cast<std::uint32_t>(due.size());
+}
+
+void sender_engine::handle_keyinfo_ack(time_ns now, std::uint32_t handle,
+                                       const protocol::keyinfo_ack_msg& m) {
+    client_entry& c = _clients[handle];
+    c.heard = true;
+    if (c.keys != key_state::keyinfo_sent) {
+        return; // a repeat (our KEYINFO was repeated), or out of turn
+    }
+    const auto expected = _crypto->store.ack_verify(handle);
+    if (expected.empty() || !crypto::constant_time_equal(expected, m.verify_data)) {
+        ++_stats.keyinfo_ack_bad;
+        return;
+    }
+    ++_stats.keyinfo_acks;
+    c.keys = key_state::acked;
+    client_joined(now);
+}
+
+void sender_engine::client_joined(time_ns now) {
+    ++_joined;
+    const bool closed = !_config.host_list.empty();
     if (closed && _phase == sender_phase::announce && !_announce_closing &&
-        _clients.size() == _config.host_list.size()) {
+        _joined == _config.host_list.size()) {
         // Everyone answered: one more GRTT for late packets, then go (spec §4.3).
         _announce_closing = true;
         _round_deadline = no_deadline;
@@ -251,6 +644,17 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
 void sender_engine::end_announce(time_ns now) {
     _round_deadline = no_deadline;
     _finish_deadline = no_deadline;
+    if (_crypto) {
+        // Registered but never proved it holds the group keys: it could not
+        // open a thing we send. Dropped, like a client that stopped answering.
+        for (std::uint32_t h = 0; h < _clients.size(); ++h) {
+            if (_clients[h].outcome == client_outcome::active &&
+                _clients[h].keys != key_state::acked) {
+                remove_client(now, h, client_outcome::lost, nullptr);
+            }
+        }
+        _crypto->pending.clear();
+    }
     if (_active == 0) {
         finish(now, "no client answered ANNOUNCE");
         return;
@@ -405,7 +809,8 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks) {
                            .source_path = _files[_file_index].source_path,
                            .layout = _layout,
                            .pass = _pass,
-                           .blocks = std::move(blocks)});
+                           .blocks = std::move(blocks),
+                           .keys = _crypto ? _crypto->keys : nullptr});
 }
 
 void sender_engine::on_pass_end(time_ns now, std::uint16_t file_id) {
@@ -639,7 +1044,8 @@ void sender_engine::remove_client(time_ns now, std::uint32_t handle, client_outc
     }
     if (abort_reason != nullptr) {
         protocol::abort_msg ab{.host = c.uid, .message = abort_reason};
-        send(_config.private_group, ab);
+        // A client without the group keys could not open a sealed ABORT.
+        send(_config.private_group, ab, _crypto && c.keys != key_state::acked);
         // ABORT is not acknowledged: repeat it in the next rounds so that one
         // lost datagram does not leave the client waiting for its timeout.
         _abort_resends.push_back(
@@ -678,7 +1084,9 @@ void sender_engine::resend_aborts() {
         if (a.remaining > 0) {
             --a.remaining;
             protocol::abort_msg ab{.host = a.uid, .message = a.reason};
-            send(_config.private_group, ab);
+            const std::uint32_t h = _clients.find(a.uid);
+            send(_config.private_group, ab,
+                 _crypto && (h == client_table::npos || _clients[h].keys != key_state::acked));
         }
     }
     std::erase_if(_abort_resends, [](const pending_abort& a) { return a.remaining == 0; });
@@ -752,6 +1160,11 @@ void sender_engine::abort(time_ns now, const std::string& reason) {
     _dataplane.stop_pass();
     protocol::abort_msg ab{.host = 0, .message = reason.substr(0, 299)};
     send(_config.private_group, ab);
+    if (_crypto && _phase == sender_phase::announce) {
+        // Clients still in the key exchange have no group keys: they need it
+        // in the clear (stock sends both in this case too).
+        send(_config.private_group, ab, true);
+    }
     for (auto& c : _clients.entries()) {
         if (c.outcome == client_outcome::active) {
             c.outcome = client_outcome::aborted_by_sender;
@@ -782,23 +1195,66 @@ void sender_engine::on_datagram(time_ns now, endpoint from,
         handle_register(now, d.header, from, *reg);
         return;
     }
+    if (const auto* ck = std::get_if<protocol::client_key_msg>(&d.body)) {
+        if (_crypto) {
+            handle_client_key(now, d.header, from, *ck);
+        } else {
+            ++_stats.unexpected_in;
+        }
+        return;
+    }
     const std::uint32_t handle = _clients.find(d.header.src_id);
     if (handle == client_table::npos || _clients[handle].outcome != client_outcome::active) {
         ++_stats.unexpected_in;
         return;
     }
-    switch (d.type()) {
+    protocol::message* body = &d.body;
+    protocol::message inner;
+    if (_crypto) {
+        client_entry& c = _clients[handle];
+        if (d.type() == protocol::message_type::encrypted) {
+            const crypto::public_key* key = nullptr;
+            if (_crypto->suite.sigtype == protocol::signature_type::keyex) {
+                const auto it = _crypto->client_keys.find(c.uid);
+                key = it == _crypto->client_keys.end() ? nullptr : &it->second;
+            }
+            auto opened = crypto::open_message(*_crypto->cipher, datagram, _plain, key);
+            if (!opened) {
+                ++_stats.decrypt_failed;
+                return;
+            }
+            inner = std::move(opened->body);
+            body = &inner;
+        } else if (d.type() != protocol::message_type::abort || c.keys == key_state::acked) {
+            // Stock refuses STATUS, COMPLETE, FILEINFO_ACK, ABORT... in the
+            // clear once keys exist (spec §12 #17); only a client without
+            // the group keys may ABORT in the clear.
+            ++_stats.plaintext_refused;
+            return;
+        }
+    } else if (d.type() == protocol::message_type::encrypted) {
+        ++_stats.unexpected_in;
+        return;
+    }
+    switch (protocol::type_of(*body)) {
+    case protocol::message_type::keyinfo_ack:
+        if (_crypto) {
+            handle_keyinfo_ack(now, handle, std::get<protocol::keyinfo_ack_msg>(*body));
+        } else {
+            ++_stats.unexpected_in;
+        }
+        break;
     case protocol::message_type::fileinfo_ack:
-        handle_fileinfo_ack(now, handle, std::get<protocol::fileinfo_ack_msg>(d.body));
+        handle_fileinfo_ack(now, handle, std::get<protocol::fileinfo_ack_msg>(*body));
         break;
     case protocol::message_type::status:
-        handle_status(now, handle, std::get<protocol::status_msg>(d.body));
+        handle_status(now, handle, std::get<protocol::status_msg>(*body));
         break;
     case protocol::message_type::complete:
-        handle_complete(now, handle, std::get<protocol::complete_msg>(d.body));
+        handle_complete(now, handle, std::get<protocol::complete_msg>(*body));
         break;
     case protocol::message_type::abort:
-        handle_abort(now, handle, std::get<protocol::abort_msg>(d.body));
+        handle_abort(now, handle, std::get<protocol::abort_msg>(*body));
         break;
     default:
         ++_stats.unexpected_in;

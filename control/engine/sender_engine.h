@@ -7,20 +7,26 @@
 //
 // Driven from outside: start(), on_datagram(), on_pass_end(), on_timer(),
 // each with `now`; next_deadline() says when on_timer() is due. Open and
-// closed groups without encryption; the key exchange (KEYINFO, ENCRYPTED)
-// is not implemented yet, so sender_config has no way to ask for it.
+// closed groups, unencrypted or encrypted (sender_config::encryption): then
+// ANNOUNCE carries EXT_ENC_INFO (signed in the ECDH modes), REGISTER brings
+// the client's premaster or ECDH key, CLIENT_KEY its key when clients
+// authenticate, KEYINFO hands out the group master and KEYINFO_ACK proves
+// the client has it (spec §5); FILEINFO, DONE, DONE_CONF and ABORT go out
+// sealed, and the dataplane seals FILESEGs with the session_keys it is given.
 
 #include "control/engine/client_table.h"
 #include "control/engine/file_list.h"
 #include "control/engine/grtt_estimator.h"
 #include "control/engine/ports.h"
 #include "control/engine/session_config.h"
+#include "control/engine/session_crypto.h"
 #include "protocol/blocks.h"
 #include "protocol/messages.h"
 
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <span>
 #include <string>
 #include <vector>
@@ -56,6 +62,16 @@ struct sender_stats {
     std::uint64_t files_skipped = 0; // could not be laid out (too large for UFTP counters)
     std::uint64_t clients_lost = 0;
     std::uint64_t clients_aborted = 0;
+    // Encrypted sessions.
+    std::uint64_t keyinfo_sent = 0;       // KEYINFO datagrams
+    std::uint64_t keyinfo_acks = 0;       // verified KEYINFO_ACKs (first per client)
+    std::uint64_t keyinfo_ack_bad = 0;    // verify data wrong: a client with other keys, or forged
+    std::uint64_t client_keys_in = 0;     // CLIENT_KEY messages
+    std::uint64_t client_key_refused = 0; // wrong key type, fingerprint, or bad signature
+    std::uint64_t key_info_bad = 0;   // REGISTER key info unusable (ECDH key on another curve...)
+    std::uint64_t decrypt_failed = 0; // ENCRYPTED that did not authenticate: tampered or forged
+    std::uint64_t plaintext_refused = 0; // a message that must be encrypted came in the clear
+    std::uint64_t pending_auth_full = 0; // CLIENT_KEYs without REGISTER beyond the bound: dropped
 };
 
 enum class sender_phase : std::uint8_t {
@@ -90,6 +106,7 @@ public:
     // Clients still in the session (the header's group size).
     std::uint32_t active_clients() const { return _active; }
     const sender_stats& stats() const { return _stats; }
+    bool encrypted() const { return _crypto != nullptr; }
     const client_table& clients() const { return _clients; }
     // The text of ABORTs clients sent, by UID.
     const std::map<std::uint32_t, std::string>& client_abort_reasons() const {
@@ -99,7 +116,9 @@ public:
 private:
     protocol::uftp_header header();
     protocol::timestamp stamp(time_ns now) const;
-    void send(endpoint to, const protocol::message& body);
+    // Encrypted sessions seal everything but ANNOUNCE, REG_CONF and KEYINFO,
+    // unless `plaintext` (an ABORT for a client without the group keys).
+    void send(endpoint to, const protocol::message& body, bool plaintext = false);
     // Sends `body` once per chunk of `ids` (at most block_size/4 UIDs each).
     template <class Msg>
     void send_listing(endpoint to, Msg body, const std::vector<std::uint32_t>& ids);
@@ -111,6 +130,26 @@ private:
     void handle_status(time_ns now, std::uint32_t handle, const protocol::status_msg& m);
     void handle_complete(time_ns now, std::uint32_t handle, const protocol::complete_msg& m);
     void handle_abort(time_ns now, std::uint32_t handle, const protocol::abort_msg& m);
+
+    // Encrypted sessions (spec §5).
+    crypto::crypto_error setup_crypto(time_ns now);
+    // REGISTER of a new client: premaster, key blocks, verify data; false if
+    // its key info is unusable.
+    bool register_keys(std::uint32_t handle, const protocol::register_msg& m);
+    void handle_client_key(time_ns now, const protocol::uftp_header& h, endpoint from,
+                           const protocol::client_key_msg& m);
+    // REGISTER and CLIENT_KEY both in: check the signature, then KEYINFO.
+    void finish_client_auth(time_ns now, std::uint32_t handle);
+    // Stores the verify data the client's KEYINFO_ACK must carry.
+    bool expect_ack(std::uint32_t handle, std::span<const std::uint8_t> vd1,
+                    std::span<const std::uint8_t> client_blob);
+    void handle_keyinfo_ack(time_ns now, std::uint32_t handle, const protocol::keyinfo_ack_msg& m);
+    void send_keyinfo(const std::vector<std::uint32_t>& handles);
+    // KEYINFO to every client whose KEYINFO_ACK is missing; their count.
+    std::uint32_t resend_keyinfo();
+    // A client is in (REG_CONF sent, or KEYINFO_ACK verified): a closed
+    // group whose hosts are all in ends its announce phase early.
+    void client_joined(time_ns now);
 
     void announce_round(time_ns now);
     void end_announce(time_ns now);
@@ -176,7 +215,13 @@ private:
     std::vector<pending_abort> _abort_resends;
     void resend_aborts();
 
+    std::unique_ptr<sender_crypto> _crypto; // null: unencrypted session
+    std::uint32_t _joined = 0;              // registered (and keyed, if encrypted)
+    std::uint32_t _key_rounds = 0; // announce rounds past the limit, for missing KEYINFO_ACKs
+
     std::array<std::uint8_t, protocol::max_datagram_size> _buffer{};
+    std::array<std::uint8_t, protocol::max_datagram_size> _scratch{};
+    std::array<std::uint8_t, protocol::max_datagram_size> _plain{};
 };
 
 } // namespace skycast::control::engine

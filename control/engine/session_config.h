@@ -4,14 +4,57 @@
 // comment says why not.
 
 #include "control/engine/ports.h"
+#include "crypto/curves.h"
+#include "crypto/keys.h"
 #include "protocol/constants.h"
 
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace skycast::control::engine {
+
+// What an encrypted session uses (spec §5.1). The server alone chooses; the
+// ANNOUNCE's EXT_ENC_INFO carries the choice.
+struct sender_encryption {
+    // none: an unencrypted session (everything below is ignored).
+    protocol::keyexchange_type keyex = protocol::keyexchange_type::none;
+    protocol::key_type cipher = protocol::key_type::aes256_gcm;
+    protocol::hash_type hash = protocol::hash_type::sha256;
+    // none: the suite's default (AUTHENC for GCM/CCM, HMAC for CBC); keyex
+    // signs every encrypted datagram and forces client authentication.
+    protocol::signature_type sigtype = protocol::signature_type::none;
+    bool client_auth = false; // clients must send CLIENT_KEY
+    // The server's long-term key: RSA for rsa/ecdh_rsa, EC for ecdh_ecdsa.
+    std::shared_ptr<const crypto::private_key> key;
+    // The curve of the per-session ECDH key (ECDH modes); null: prime256v1.
+    const crypto::curve_info* ecdh_curve = nullptr;
+    bool enabled() const { return keyex != protocol::keyexchange_type::none; }
+};
+
+// A host allowed in, with the SHA-1 fingerprint of its key blob (spec §5.4,
+// §5.9): the sender checks clients' CLIENT_KEYs against it (closed groups,
+// client authentication), a receiver the server's ANNOUNCE key.
+struct host_key {
+    std::uint32_t uid = 0;
+    crypto::fingerprint fp{};
+    // False: the host is listed by UID only and any key is accepted from it
+    // (stock uftpd -S without a fingerprint).
+    bool pinned = true;
+};
+
+struct receiver_encryption {
+    // Keys this client can authenticate with (CLIENT_KEY, KEYEX): the one
+    // whose type matches the server's key is used (RSA for rsa/ecdh_rsa, EC
+    // for ecdh_ecdsa).
+    std::vector<std::shared_ptr<const crypto::private_key>> keys;
+    // Refuse unencrypted sessions (uftpd -E).
+    bool require = false;
+    // Non-empty: only these servers, with these key fingerprints (uftpd -S).
+    std::vector<host_key> servers;
+};
 
 struct sender_config {
     std::uint32_t sender_id = 0;
@@ -34,6 +77,11 @@ struct sender_config {
     // more than max_nak_count times is aborted ("Excessive NAKs received").
     std::uint32_t max_nak_pct = 100;
     std::uint32_t max_nak_count = 1;
+    sender_encryption encryption;
+    // Client authentication: the fingerprints clients' keys must have. A
+    // client without an entry here is accepted on its signature alone when
+    // the list is empty, refused when it is not.
+    std::vector<host_key> client_keys;
 };
 
 // Free bytes available under a directory; injectable so tests can model a
@@ -45,6 +93,7 @@ struct receiver_config {
     endpoint public_group{.address = 0xE6040401};
     std::string destination;  // received files land under this directory
     free_space_fn free_space; // empty: statvfs of the destination
+    receiver_encryption encryption;
 };
 
 } // namespace skycast::control::engine

@@ -9,6 +9,7 @@
 #include <rte_eal.h>
 #include <rte_ethdev.h>
 #include <rte_mbuf.h>
+#include <string_view>
 
 namespace skycast::dataplane {
 namespace {
@@ -32,6 +33,21 @@ void release_block(void* /*addr*/, void* opaque) {
 }
 
 } // namespace
+
+std::uint64_t zero_copy_tx_offload(bool wanted, const rte_eth_dev_info& info) {
+    constexpr std::string_view done_when_sent[] = {"net_af_packet", "net_tap"};
+    if (!wanted || (info.tx_offload_capa & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) == 0 ||
+        info.driver_name == nullptr) {
+        return 0;
+    }
+    const std::string_view driver(info.driver_name);
+    for (std::string_view d : done_when_sent) {
+        if (driver == d) {
+            return RTE_ETH_TX_OFFLOAD_MULTI_SEGS;
+        }
+    }
+    return 0;
+}
 
 bool plain_zero_copy(const resources& r) {
     return (r.tx_offload & RTE_ETH_TX_OFFLOAD_MULTI_SEGS) != 0;

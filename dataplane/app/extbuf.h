@@ -26,6 +26,7 @@
 #include <cstdint>
 #include <span>
 
+struct rte_eth_dev_info;
 struct rte_mbuf;
 struct rte_mempool;
 
@@ -38,9 +39,20 @@ struct resources;
 // bytes. Chosen from the figures in perf/tx_path/README.md.
 inline constexpr std::uint32_t zero_copy_min_block = 512;
 
-// Whether plain FILESEGs go out as two segments on this port: the port was
-// configured with RTE_ETH_TX_OFFLOAD_MULTI_SEGS (setup_port asks for it when
-// dataplane_options::zero_copy_plain is set and the device offers it).
+// The TX offload setup_port adds for zero copy: RTE_ETH_TX_OFFLOAD_MULTI_SEGS
+// when `wanted` (dataplane_options::zero_copy_plain), the device offers it,
+// and its driver is known to be done with a frame when rte_eth_tx_burst
+// returns (it copies the segments out and frees the mbuf): net_af_packet and
+// net_tap. Otherwise 0, and plain FILESEGs are copied:
+//   - a NIC would DMA from file pages it has not been given (see DMA above);
+//   - net_ring hands the mbuf itself to a consumer that may hold it past the
+//     pass (and the eal tests loop it to our own RX, which refuses chains);
+//   - memif (zero-copy=yes) and virtio_user keep mbufs until a later burst.
+// Widen the list once the unmapping waits for zero_copy_frames_in_flight().
+std::uint64_t zero_copy_tx_offload(bool wanted, const rte_eth_dev_info& info);
+
+// Whether plain FILESEGs go out as two segments on this port: it was
+// configured with RTE_ETH_TX_OFFLOAD_MULTI_SEGS (zero_copy_tx_offload()).
 bool plain_zero_copy(const resources& r);
 
 // Turns `head` (one segment: frame headers + FILESEG headers, then

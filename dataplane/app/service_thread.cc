@@ -148,6 +148,9 @@ api::reply service_thread::execute(const api::command& cmd) {
     }
     switch (cmd.kind) {
     case api::command_kind::hello:
+        // A control process (re)starting: whatever an earlier one set up is
+        // orphaned — files it had open, keys, groups, ports, a pass.
+        reset_session_state();
         break;
     case api::command_kind::join_group:
         r.status = join_group(cmd, true);
@@ -184,6 +187,36 @@ api::reply service_thread::execute(const api::command& cmd) {
         bump(_counters, counter::main_commands_failed);
     }
     return r;
+}
+
+void service_thread::reset_session_state() {
+    if (_current_pass != nullptr) {
+        (void)stop_pass();
+    }
+    for (std::uint32_t slot = 0; slot < _options.max_files; ++slot) {
+        if (_files.fd[slot].load() >= 0) {
+            api::command close{};
+            close.file_slot = static_cast<std::uint16_t>(slot);
+            std::int32_t detail = 0;
+            (void)close_receive_file(close, detail);
+        }
+    }
+    for (std::uint8_t session = 0; session < api::max_sessions; ++session) {
+        api::command clear{};
+        clear.session.session = session;
+        (void)clear_session_keys(clear);
+    }
+    const receive_filter joined = _rx.filter;
+    for (std::size_t i = 0; i < joined.group_count; ++i) {
+        api::command leave{};
+        leave.group.address = joined.groups[i].value;
+        (void)join_group(leave, false);
+    }
+    gate_hold rx(_rx.gate);
+    if (rx.ok()) {
+        _rx.filter.port_count = 0;
+        refresh_classifier(_rx);
+    }
 }
 
 // --- Receive filter ---------------------------------------------------------------

@@ -2,6 +2,9 @@
 
 #include "protocol/codec.h"
 
+#include <array>
+#include <cstring>
+
 namespace skycast::dataplane {
 
 protocol::fileseg_msg fileseg_for_block(const tx_file& file, std::uint32_t block,
@@ -33,6 +36,47 @@ protocol::result<std::size_t> build_fileseg(const protocol::uftp_header& header,
     auto msg = fileseg_for_block(file, block);
     msg.data = data;
     return protocol::encode(header, msg, out);
+}
+
+std::size_t fileseg_plaintext_size(const tx_file& file, std::uint32_t block) {
+    return protocol::fileseg_headers_size(false) - protocol::uftp_header_size +
+           (block < file.layout.blocks() ? file.layout.block_bytes(block) : 0);
+}
+
+sealed_fileseg build_fileseg_sealed(crypto::packet_cipher& cipher,
+                                    const protocol::uftp_header& header, const tx_file& file,
+                                    std::uint32_t block, std::span<const std::uint8_t> data,
+                                    std::uint64_t iv_ctr, std::span<std::uint8_t> out) {
+    sealed_fileseg r;
+    if (block >= file.layout.blocks() || data.size() != file.layout.block_bytes(block)) {
+        r.wire = protocol::wire_error::field_too_large;
+        return r;
+    }
+    const std::size_t plain = fileseg_plaintext_size(file, block);
+    const std::size_t at = cipher.payload_offset();
+    if (out.size() < cipher.sealed_size(plain)) {
+        r.crypto = crypto::crypto_error::buffer_too_small;
+        return r;
+    }
+    // The headers are encoded aside (UFTP + FILESEG), and the FILESEG part
+    // goes where the plaintext is sealed in place: right at payload_offset().
+    std::array<std::uint8_t, protocol::fileseg_headers_size(false)> headers{};
+    const auto n =
+        protocol::encode_fileseg_headers(header, fileseg_for_block(file, block), headers);
+    if (!n.ok()) {
+        r.wire = n.error();
+        return r;
+    }
+    const std::size_t msg_header = *n - protocol::uftp_header_size;
+    std::memcpy(out.data() + at, headers.data() + protocol::uftp_header_size, msg_header);
+    std::memcpy(out.data() + at + msg_header, data.data(), data.size());
+    const auto sealed = cipher.seal(header, out.subspan(at, plain), iv_ctr, out);
+    if (!sealed) {
+        r.crypto = sealed.error();
+        return r;
+    }
+    r.size = *sealed;
+    return r;
 }
 
 } // namespace skycast::dataplane

@@ -1,5 +1,9 @@
 #include "dataplane/core/fileseg_receiver.h"
 
+#include "protocol/codec.h"
+
+#include <cstring>
+
 namespace skycast::dataplane {
 
 std::string_view name(fileseg_drop d) {
@@ -14,6 +18,12 @@ std::string_view name(fileseg_drop d) {
         return "wrong_length";
     case fileseg_drop::duplicate:
         return "duplicate";
+    case fileseg_drop::not_authentic:
+        return "not_authentic";
+    case fileseg_drop::malformed:
+        return "malformed";
+    case fileseg_drop::unencrypted:
+        return "unencrypted";
     case fileseg_drop::count:
         break;
     }
@@ -55,6 +65,38 @@ bool accept_fileseg(const rx_file* file, const protocol::fileseg_msg& seg, block
     ++counters.blocks_stored;
     counters.bytes_stored += seg.data.size();
     return true;
+}
+
+opened_kind open_fileseg(crypto::packet_cipher& cipher, const crypto::public_key* sender,
+                         std::span<const std::uint8_t> datagram, std::span<std::uint8_t> scratch,
+                         protocol::uftp_header& header, protocol::fileseg_msg& seg,
+                         rx_counters& counters) {
+    constexpr std::size_t h = protocol::uftp_header_size;
+    if (datagram.size() < h || scratch.size() < datagram.size() + h) {
+        counters.drop(fileseg_drop::malformed);
+        return opened_kind::dropped;
+    }
+    // The plaintext lands after room for a UFTP header, so that the FILESEG
+    // can be decoded as a whole datagram without another copy.
+    const auto opened = cipher.open(datagram, scratch.subspan(h), sender);
+    if (!opened) {
+        counters.drop(opened.error() == crypto::crypto_error::datagram_malformed
+                          ? fileseg_drop::malformed
+                          : fileseg_drop::not_authentic);
+        return opened_kind::dropped;
+    }
+    if (opened->inner_type != protocol::message_type::fileseg) {
+        return opened_kind::control;
+    }
+    // The outer header is the inner one with func = 18 (spec §5.8).
+    std::memcpy(scratch.data(), datagram.data(), h);
+    scratch[1] = static_cast<std::uint8_t>(protocol::message_type::fileseg);
+    if (protocol::decode_fileseg(scratch.first(h + opened->plaintext_size), header, seg) !=
+        protocol::wire_error::ok) {
+        counters.drop(fileseg_drop::malformed);
+        return opened_kind::dropped;
+    }
+    return opened_kind::fileseg;
 }
 
 } // namespace skycast::dataplane

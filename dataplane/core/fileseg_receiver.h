@@ -4,6 +4,7 @@
 // No allocation, no syscall: the caller writes the returned block later (the
 // storage thread), and counts the outcome.
 
+#include "crypto/packet_cipher.h"
 #include "dataplane/core/block_bitmap.h"
 #include "protocol/blocks.h"
 #include "protocol/messages.h"
@@ -22,6 +23,10 @@ enum class fileseg_drop : std::uint8_t {
     block_out_of_range,   // block number beyond its section's block count
     wrong_length,         // not block_size bytes (or the short final block's size)
     duplicate,            // block already received: not written again
+    // Encrypted sessions.
+    not_authentic, // ENCRYPTED that failed its tag/HMAC/signature: tampered, forged, other keys
+    malformed,     // authenticated, but the FILESEG inside does not decode
+    unencrypted,   // a FILESEG in the clear in an encrypted session (spec §12 #17)
     count
 };
 std::string_view name(fileseg_drop d);
@@ -52,5 +57,23 @@ struct rx_counters {
 // (group ID and source) and picked `file` by file ID; `file == nullptr` counts unknown_file.
 bool accept_fileseg(const rx_file* file, const protocol::fileseg_msg& seg, block_write& out,
                     rx_counters& counters);
+
+// What an ENCRYPTED datagram of the session turned out to hold.
+enum class opened_kind : std::uint8_t {
+    fileseg, // `header` and `seg` are set; seg.data points into `scratch`
+    control, // another message: the control process opens it itself
+    dropped, // counted (not_authentic, malformed)
+};
+
+// The RX lcore's decryption of an ENCRYPTED datagram of a session whose
+// keys it holds (spec §5.8): authenticates and decrypts into `scratch`
+// (at least datagram.size() + uftp_header_size bytes) and, when it is a
+// FILESEG, decodes it for accept_fileseg(). Nothing unauthenticated is ever
+// decoded. `sender` is the server's key for `-w keyex` sessions, else null.
+// No allocation for the AEAD and HMAC suites.
+opened_kind open_fileseg(crypto::packet_cipher& cipher, const crypto::public_key* sender,
+                         std::span<const std::uint8_t> datagram, std::span<std::uint8_t> scratch,
+                         protocol::uftp_header& header, protocol::fileseg_msg& seg,
+                         rx_counters& counters);
 
 } // namespace skycast::dataplane

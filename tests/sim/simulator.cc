@@ -31,8 +31,8 @@ using payload = std::shared_ptr<const std::vector<std::uint8_t>>;
 
 // Virtual time starts at a plausible Unix time so timestamps on the wire look real.
 constexpr time_ns epoch = 1'700'000'000ull * ns_per_second;
-constexpr std::uint32_t sender_address = 0x0A000001;
-constexpr std::uint32_t receiver_base = 0x0A010000;
+constexpr std::uint32_t sender_address = sender_uid;
+constexpr std::uint32_t receiver_base = receiver_uid(0) - 1;
 // Ethernet (14) + IPv4 (20) + UDP (8) in front of every UFTP datagram.
 constexpr std::uint32_t l2_l4_overhead = 42;
 // Burst bytes for the pacer: a few jumbo frames, as the TX lcore would use.
@@ -55,6 +55,24 @@ struct later {
         return a.at != b.at ? a.at > b.at : a.order > b.order;
     }
 };
+
+// How much of a datagram goes into the trace hash: the first 48 bytes (UFTP
+// header, message header, NAKs), but only the fixed 28-byte prefix of
+// messages whose later bytes are random key material or ciphertext.
+std::size_t hashed_bytes(const std::vector<std::uint8_t>& d) {
+    if (d.size() > 1) {
+        switch (static_cast<protocol::message_type>(d[1])) {
+        case protocol::message_type::register_:
+        case protocol::message_type::client_key:
+        case protocol::message_type::keyinfo:
+        case protocol::message_type::encrypted:
+            return protocol::encrypted_prefix_size;
+        default:
+            break;
+        }
+    }
+    return 48;
+}
 
 std::uint64_t fnv(std::uint64_t h, const void* p, std::size_t n) {
     const auto* b = static_cast<const std::uint8_t*>(p);
@@ -126,6 +144,13 @@ private:
     bool _active = false;
     std::uint64_t _gen = 0;
     std::vector<std::uint8_t> _frame = std::vector<std::uint8_t>(protocol::max_datagram_size);
+    // Encrypted sessions: the TX lcore's own cipher context, made from the
+    // session_keys the engine passed with the pass.
+    const engine::session_keys* _keys_for = nullptr;
+    std::optional<crypto::packet_cipher> _cipher;
+
+public:
+    std::uint64_t seal_failures = 0;
 };
 
 // accept_fileseg + block_bitmap, writing blocks into the engine's temp file.
@@ -145,7 +170,41 @@ public:
         _rx.emplace(dataplane::rx_file{
             .file_id = r.file_id, .layout = r.layout, .received = _bits->view()});
         _write_failed = false;
+        if (r.keys && r.keys != _keys) {
+            // The RX lcore's own cipher context for the session.
+            _keys = r.keys;
+            auto pc = crypto::packet_cipher::create(_keys->suite, _keys->group_keys);
+            _cipher.reset();
+            if (pc) {
+                _cipher.emplace(std::move(pc).value());
+            }
+        }
         return true;
+    }
+    bool encrypted() const { return _keys != nullptr; }
+    std::uint16_t last_file_id() const { return _last_file_id; }
+    // An ENCRYPTED datagram of the session: opened here if it is a FILESEG
+    // (-1 when it is not ours or dropped, the section otherwise), or
+    // `control` when the engine must open it.
+    int on_encrypted(std::span<const std::uint8_t> datagram, bool& control) {
+        control = false;
+        if (!_cipher) {
+            control = true; // no keys here yet: the engine decides
+            return -1;
+        }
+        protocol::uftp_header h;
+        protocol::fileseg_msg seg;
+        const auto kind =
+            dataplane::open_fileseg(*_cipher, _keys->sender_key ? &*_keys->sender_key : nullptr,
+                                    datagram, _scratch, h, seg, counters);
+        if (kind == dataplane::opened_kind::control) {
+            control = true;
+            return -1;
+        }
+        if (kind != dataplane::opened_kind::fileseg) {
+            return -1;
+        }
+        return on_fileseg(h, seg, true);
     }
     bool complete(std::uint16_t file_id) const override {
         return _open && file_id == _file_id && _rx->received.complete();
@@ -169,6 +228,10 @@ public:
     // The RX path: returns the FILESEG's section when it belongs to the
     // session (stored or not: it shows the server is alive), else -1.
     int on_fileseg(std::span<const std::uint8_t> datagram) {
+        if (encrypted()) {
+            counters.drop(dataplane::fileseg_drop::unencrypted);
+            return -1;
+        }
         protocol::uftp_header h;
         protocol::fileseg_msg seg;
         if (protocol::decode_fileseg(datagram, h, seg) != protocol::wire_error::ok) {
@@ -178,7 +241,13 @@ public:
         return on_fileseg(h, seg);
     }
     // The same for a datagram the simulator decoded once for a whole group.
-    int on_fileseg(const protocol::uftp_header& h, const protocol::fileseg_msg& seg) {
+    int on_fileseg(const protocol::uftp_header& h, const protocol::fileseg_msg& seg,
+                   bool opened = false) {
+        if (encrypted() && !opened) {
+            counters.drop(dataplane::fileseg_drop::unencrypted);
+            return -1;
+        }
+        _last_file_id = seg.file_id;
         if (h.src_id != _sender || h.group_id != _group) {
             counters.drop(dataplane::fileseg_drop::unknown_file);
             return -1;
@@ -232,6 +301,11 @@ private:
     std::optional<dataplane::rx_file> _rx;
     bool _write_failed = false;
     const std::map<std::uint16_t, const std::vector<std::uint8_t>*>* _sources = nullptr;
+    std::shared_ptr<const engine::session_keys> _keys;
+    std::optional<crypto::packet_cipher> _cipher;
+    std::uint16_t _last_file_id = 0;
+    std::vector<std::uint8_t> _scratch =
+        std::vector<std::uint8_t>(protocol::max_datagram_size + protocol::uftp_header_size);
 };
 
 struct receiver_node {
@@ -331,6 +405,15 @@ void sim_sender_dataplane::start_pass(engine::pass_request request) {
     }
     _source = &it->second;
     _sim.sources()[_request.file_id] = _source;
+    if (_request.keys && _request.keys.get() != _keys_for) {
+        const auto& k = *_request.keys;
+        auto pc = crypto::packet_cipher::create(k.suite, k.group_keys, k.signer.get());
+        _cipher.reset();
+        if (pc) {
+            _cipher.emplace(std::move(pc).value());
+        }
+        _keys_for = _request.keys.get();
+    }
     _tx = {.file_id = _request.file_id, .layout = _request.layout};
     _cursor = next_block(0);
     _active = true;
@@ -351,8 +434,12 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
             _active = false;
             return;
         }
+        const bool sealed = _request.keys != nullptr;
         const auto frame = static_cast<std::uint32_t>(
-            l2_l4_overhead + protocol::fileseg_headers_size(false) + bytes);
+            l2_l4_overhead +
+            (sealed && _cipher
+                 ? _cipher->sealed_size(dataplane::fileseg_plaintext_size(_tx, _cursor))
+                 : protocol::fileseg_headers_size(false) + bytes));
         if (_sim.pacer().rate_bps == 0
                 ? sent >= unpaced_batch
                 : !dataplane::pacer_admit(_sim.pacer(), _sim.pacer_state(), now, frame)) {
@@ -370,10 +457,23 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
                                       .group_inst = cfg.group_inst,
                                       .grtt = _sim.header_grtt(),
                                       .gsize = _sim.header_gsize()};
-        const auto size = dataplane::build_fileseg(
-            h, _tx, _cursor, std::span(*_source).subspan(offset, bytes), _frame);
-        if (size.ok()) {
-            _sim.from_sender(cfg.private_group, std::span(_frame).first(*size));
+        const auto data = std::span(*_source).subspan(offset, bytes);
+        if (sealed) {
+            // Never in the clear: without a cipher context nothing is sent.
+            const auto r =
+                _cipher ? dataplane::build_fileseg_sealed(*_cipher, h, _tx, _cursor, data,
+                                                          _sim.seq().next_iv(), _frame)
+                        : dataplane::sealed_fileseg{.crypto = crypto::crypto_error::internal_error};
+            if (r.ok()) {
+                _sim.from_sender(cfg.private_group, std::span(_frame).first(r.size));
+            } else {
+                ++seal_failures;
+            }
+        } else {
+            const auto size = dataplane::build_fileseg(h, _tx, _cursor, data, _frame);
+            if (size.ok()) {
+                _sim.from_sender(cfg.private_group, std::span(_frame).first(*size));
+            }
         }
         _cursor = next_block(_cursor + 1);
     }
@@ -382,6 +482,9 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
 }
 
 void simulation::from_sender(endpoint to, std::span<const std::uint8_t> datagram) {
+    if (datagram.size() > 1) {
+        ++_report.sender_sent_by_type[datagram[1] & 31];
+    }
     auto data = std::make_shared<const std::vector<std::uint8_t>>(datagram.begin(), datagram.end());
     const bool group = to.address == _sender_config.public_group.address ||
                        to.address == _sender_config.private_group.address;
@@ -403,6 +506,9 @@ void simulation::from_sender(endpoint to, std::span<const std::uint8_t> datagram
 void simulation::from_receiver(std::uint32_t index, endpoint to,
                                std::span<const std::uint8_t> datagram) {
     receiver_node& r = _receivers[index];
+    if (datagram.size() > 1) {
+        ++_report.receivers_sent_by_type[datagram[1] & 31];
+    }
     if (to.address != sender_address || _now >= r.silent_at) {
         return;
     }
@@ -455,7 +561,7 @@ void simulation::process(const event& e) {
     if (e.data) {
         const std::size_t n = e.data->size();
         h = fnv(h, &n, sizeof n);
-        h = fnv(h, e.data->data(), std::min<std::size_t>(n, 48));
+        h = fnv(h, e.data->data(), std::min<std::size_t>(n, hashed_bytes(*e.data)));
     }
     _hash = h;
 
@@ -563,14 +669,34 @@ void simulation::deliver_to(std::uint32_t index, const payload& data,
         std::fprintf(stderr, "t=%.4f deliver type=%d state=%d\n", now_seconds(), (*data)[1],
                      static_cast<int>(r.engine->state()));
     }
-    const auto& d = *data;
+    payload tampered;
+    if (r.profile.tamper) {
+        auto copy = std::make_shared<std::vector<std::uint8_t>>(*data);
+        r.profile.tamper(*copy);
+        tampered = std::move(copy);
+        h = nullptr; // the shared decode is of the original bytes
+        seg = nullptr;
+    }
+    const auto& d = tampered ? *tampered : *data;
+    const std::uint16_t seq =
+        d.size() > 3 ? static_cast<std::uint16_t>((d[2] << 8) | d[3]) : std::uint16_t{0};
     if (d.size() > 1 && d[1] == static_cast<std::uint8_t>(protocol::message_type::fileseg)) {
         const int section = seg != nullptr ? r.dp->on_fileseg(*h, *seg) : r.dp->on_fileseg(d);
         if (section >= 0) {
             const std::uint16_t file_id = static_cast<std::uint16_t>(
                 (d[protocol::uftp_header_size + 2] << 8) | d[protocol::uftp_header_size + 3]);
-            const auto seq = static_cast<std::uint16_t>((d[2] << 8) | d[3]);
             r.engine->on_data(_now, file_id, static_cast<std::uint16_t>(section), seq);
+        }
+    } else if (d.size() > 1 &&
+               d[1] == static_cast<std::uint8_t>(protocol::message_type::encrypted)) {
+        // The RX lcore opens ENCRYPTED datagrams of sessions it has keys
+        // for: FILESEGs stay on the data path, the rest go to the engine.
+        bool control = false;
+        const int section = r.dp->on_encrypted(d, control);
+        if (control) {
+            r.engine->on_datagram(_now, {.address = sender_address}, d);
+        } else if (section >= 0) {
+            r.engine->on_data(_now, r.dp->last_file_id(), static_cast<std::uint16_t>(section), seq);
         }
     } else {
         r.engine->on_datagram(_now, {.address = sender_address}, d);
@@ -611,7 +737,11 @@ sim_report simulation::run() {
         _any_uniform = _any_uniform || r.uniform;
         engine::receiver_config rc{.client_id = r.uid,
                                    .public_group = _sender_config.public_group,
-                                   .destination = r.destination};
+                                   .destination = r.destination,
+                                   .free_space = {},
+                                   .encryption = r.profile.encryption
+                                                     ? *r.profile.encryption
+                                                     : _config.receiver_encryption};
         if (r.profile.free_space) {
             const std::uint64_t free = *r.profile.free_space;
             rc.free_space = [free](const std::string&) { return free; };
@@ -642,6 +772,10 @@ sim_report simulation::run() {
             _report.time_limit_hit = true;
             break;
         }
+        if (_config.max_events != 0 && _report.events >= _config.max_events) {
+            _report.event_limit_hit = true;
+            break;
+        }
         _now = e.at;
         ++_report.events;
         process(e);
@@ -651,6 +785,7 @@ sim_report simulation::run() {
     _report.sim_seconds = static_cast<double>(_last_effective - epoch) / 1e9;
     _report.trace_hash = _hash;
     _report.sender = _sender->stats();
+    _report.seal_failures = _sender_dp->seal_failures;
     _report.sender_failure = _sender->failure();
     _report.final_grtt = _sender->grtt();
     for (std::uint32_t i = 0; i < _receivers.size(); ++i) {
@@ -672,6 +807,11 @@ sim_report simulation::run() {
         }
         _report.filesegs_dropped_rx +=
             r.dp->counters.dropped[static_cast<std::size_t>(dataplane::fileseg_drop::duplicate)];
+        _report.filesegs_not_authentic +=
+            r.dp->counters
+                .dropped[static_cast<std::size_t>(dataplane::fileseg_drop::not_authentic)];
+        _report.filesegs_unencrypted +=
+            r.dp->counters.dropped[static_cast<std::size_t>(dataplane::fileseg_drop::unencrypted)];
         const bool finished = rep.outcome == engine::receiver_outcome::completed ||
                               rep.outcome == engine::receiver_outcome::completed_unconfirmed;
         if (h == engine::client_table::npos) {

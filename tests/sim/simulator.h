@@ -5,11 +5,18 @@
 // reordering, a rate limit on the sender's link (dataplane/core's pacer),
 // receivers that go silent or crash, and receiver destinations in a temp
 // directory. The sender and receiver engines, the FILESEG builder and the
-// receive path (accept_fileseg + block_bitmap) are the production code;
-// only the wire and the clock are simulated.
+// receive path (accept_fileseg + block_bitmap) are the production code, and
+// so is crypto/ in encrypted sessions (sender_config::encryption): the
+// sender's dataplane seals FILESEGs with build_fileseg_sealed, each
+// receiver's opens them with open_fileseg. Only the wire and the clock are
+// simulated.
 //
 // Every processed event is folded into a 64-bit trace hash: the same seed and
-// inputs give the same hash, which the determinism test checks.
+// inputs give the same hash, which the determinism test checks. Key material
+// is random on every run (crypto/'s CSPRNG, on purpose), so for REGISTER,
+// CLIENT_KEY, KEYINFO and ENCRYPTED datagrams only the fixed 28-byte prefix
+// (header, IV counter, lengths) goes into the hash: encrypted sessions are
+// as deterministic as plain ones.
 //
 // Simplifications, on purpose: the rate limit applies to FILESEGs only
 // (control datagrams leave unpaced, as they jump the TX ring's queue on the
@@ -25,6 +32,7 @@
 #include "control/engine/session_config.h"
 #include "tests/sim/link_model.h"
 
+#include <array>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -37,12 +45,24 @@ namespace skycast::sim {
 namespace engine = control::engine;
 using engine::time_ns;
 
+// The UIDs the simulator gives the sender and receiver `index` (0-based);
+// also their IPv4 addresses.
+inline constexpr std::uint32_t sender_uid = 0x0A000001;
+inline constexpr std::uint32_t receiver_uid(std::uint32_t index) {
+    return 0x0A010000 + index + 1;
+}
+
 struct receiver_profile {
     link_profile down;                       // sender -> receiver
     link_profile up;                         // receiver -> sender
     double crash_at_s = -1;                  // >= 0: the receiver process dies at this sim time
     double silent_at_s = -1;                 // >= 0: nothing it sends arrives after this time
     std::optional<std::uint64_t> free_space; // bytes; unset: the real file system's
+    // Replaces sim_config::receiver_encryption for this receiver.
+    std::optional<engine::receiver_encryption> encryption;
+    // An attacker on this receiver's downlink: may change each datagram
+    // (copy) before it arrives (e.g. flip a bit of every FILESEG).
+    std::function<void(std::vector<std::uint8_t>&)> tamper;
 };
 
 struct sim_config {
@@ -52,11 +72,17 @@ struct sim_config {
     std::map<std::uint32_t, receiver_profile> overrides; // by receiver index (0-based)
     std::uint64_t rate_bps = 100'000'000;                // sender link, wire bits/s; 0 = unlimited
     engine::sender_config sender; // ids and addresses are filled in by the simulator
+    // Every receiver's keys and policy (receiver_profile may override).
+    engine::receiver_encryption receiver_encryption;
     std::vector<engine::file_entry> files;
     std::string work_dir; // receiver i receives into work_dir/r<i>
     // Called once per receiver before the run, e.g. to plant a hostile symlink.
     std::function<void(std::uint32_t index, const std::string& destination)> prepare_destination;
     double time_limit_s = 7200;
+    // Every run is bounded by an event count too, so an engine that loops
+    // (re-arming a timer at the same instant, answering itself) fails fast
+    // with event_limit_hit instead of running away. 0: no bound.
+    std::uint64_t max_events = 200'000'000;
     // false: receivers write nothing; every block the receive path accepts is
     // compared with the sender's bytes instead (for scale runs whose total
     // would not fit a disk). Final files are then empty placeholders, and a
@@ -93,7 +119,16 @@ struct sim_report {
     std::uint64_t datagrams_down = 0; // sender datagrams delivered (after loss)
     std::uint64_t datagrams_up = 0;
     std::uint64_t filesegs_dropped_rx = 0; // receive-path drops (duplicates etc.)
+    // Datagrams the sender put on the wire, by function code (the outer one:
+    // 18 for everything sealed), and by receivers (summed).
+    std::array<std::uint64_t, 32> sender_sent_by_type{};
+    std::array<std::uint64_t, 32> receivers_sent_by_type{};
+    std::uint64_t seal_failures = 0; // FILESEGs the sender's dataplane could not seal
+    // Receive-path drops of encrypted sessions, summed over receivers.
+    std::uint64_t filesegs_not_authentic = 0;
+    std::uint64_t filesegs_unencrypted = 0;
     bool time_limit_hit = false;
+    bool event_limit_hit = false; // stopped after sim_config::max_events events
     std::string sender_failure;
     double final_grtt = 0;
     engine::sender_stats sender;

@@ -1,4 +1,8 @@
 // Sender FILESEG builder -> wire -> receiver path, and every drop reason.
+#include "crypto/encrypted_message.h"
+#include "crypto/key_schedule.h"
+#include "crypto/packet_cipher.h"
+#include "crypto/suites.h"
 #include "dataplane/core/fileseg_builder.h"
 #include "dataplane/core/fileseg_receiver.h"
 #include "protocol/codec.h"
@@ -120,6 +124,146 @@ TEST(fileseg_path, nak_bitmap_of_a_section_lists_exactly_the_missing_blocks) {
     EXPECT_EQ(missing, expected);
     EXPECT_EQ(naks[400] >> 0, 0); // block 3200 of the section does not exist: padding stays 0
 }
+
+// --- Encrypted sessions: build_fileseg_sealed -> open_fileseg -> accept ---------
+
+struct sealed_case {
+    const char* name;
+    protocol::key_type cipher;
+    protocol::signature_type sigtype;
+};
+
+class sealed_path : public testing::TestWithParam<sealed_case> {
+protected:
+    // One session's group keys: a sender context and a receiver context
+    // made from the same bytes, as the engines hand them to each side.
+    void SetUp() override {
+        auto s =
+            crypto::make_suite(GetParam().cipher, protocol::hash_type::sha256, GetParam().sigtype);
+        ASSERT_TRUE(s.ok());
+        suite = *s;
+        std::vector<std::uint8_t> bytes(crypto::key_block_size(suite));
+        std::iota(bytes.begin(), bytes.end(), std::uint8_t{3});
+        auto keys = crypto::key_block::from_bytes(suite, bytes);
+        ASSERT_TRUE(keys.ok());
+        auto tx = crypto::packet_cipher::create(suite, *keys);
+        auto rx = crypto::packet_cipher::create(suite, *keys);
+        ASSERT_TRUE(tx.ok() && rx.ok());
+        sealer.emplace(std::move(tx).value());
+        opener.emplace(std::move(rx).value());
+    }
+    crypto::suite suite;
+    std::optional<crypto::packet_cipher> sealer;
+    std::optional<crypto::packet_cipher> opener;
+};
+
+TEST_P(sealed_path, every_block_of_a_multi_section_file_arrives_intact_and_sealed) {
+    const auto source = file_bytes(5'760'100); // 3 sections, a short last block
+    const tx_file tx{.file_id = 9, .layout = *section_layout::make(source.size(), 600)};
+    ASSERT_EQ(tx.layout.sections(), 3u);
+    block_bitmap received(tx.layout.blocks());
+    const rx_file rx{.file_id = 9, .layout = tx.layout, .received = received.view()};
+    std::vector<std::uint8_t> sink(source.size());
+    rx_counters counters;
+    std::vector<std::uint8_t> wire(protocol::max_datagram_size);
+    std::vector<std::uint8_t> scratch(protocol::max_datagram_size + protocol::uftp_header_size);
+    std::uint64_t iv = 0;
+    for (std::uint32_t n = 0; n < tx.layout.blocks(); ++n) {
+        const auto data =
+            std::span(source).subspan(std::uint64_t{n} * 600, tx.layout.block_bytes(n));
+        const protocol::uftp_header h{
+            .seq = static_cast<std::uint16_t>(n), .src_id = 0x01020304, .group_id = 0x55};
+        const auto built = build_fileseg_sealed(*sealer, h, tx, n, data, ++iv, wire);
+        ASSERT_TRUE(built.ok()) << n;
+        const auto datagram = std::span(wire).first(built.size);
+        ASSERT_EQ(built.size, sealer->sealed_size(fileseg_plaintext_size(tx, n)));
+        // On the wire: ENCRYPTED, and the block's bytes nowhere in the clear.
+        ASSERT_EQ(datagram[1], static_cast<std::uint8_t>(protocol::message_type::encrypted));
+        if (data.size() >= 16) {
+            ASSERT_EQ(
+                std::search(datagram.begin(), datagram.end(), data.begin(), data.begin() + 16),
+                datagram.end())
+                << n;
+        }
+        protocol::uftp_header got;
+        protocol::fileseg_msg seg;
+        ASSERT_EQ(open_fileseg(*opener, nullptr, datagram, scratch, got, seg, counters),
+                  opened_kind::fileseg)
+            << n;
+        EXPECT_EQ(got.seq, h.seq);
+        EXPECT_EQ(got.src_id, h.src_id);
+        block_write write;
+        ASSERT_TRUE(accept_fileseg(&rx, seg, write, counters)) << n;
+        std::copy(write.data.begin(), write.data.end(), sink.begin() + write.offset);
+    }
+    EXPECT_EQ(sink, source);
+    EXPECT_TRUE(received.view().complete());
+}
+
+TEST_P(sealed_path, any_flipped_bit_is_dropped_as_not_authentic_and_sets_nothing) {
+    const auto source = file_bytes(1000);
+    const tx_file tx{.file_id = 1, .layout = *section_layout::make(source.size(), 1000)};
+    std::vector<std::uint8_t> wire(protocol::max_datagram_size);
+    std::vector<std::uint8_t> scratch(protocol::max_datagram_size + protocol::uftp_header_size);
+    const auto built = build_fileseg_sealed(*sealer, {.src_id = 7}, tx, 0, source, 1, wire);
+    ASSERT_TRUE(built.ok());
+    rx_counters counters;
+    // Every byte after the UFTP header (IV counter, lengths, signature,
+    // ciphertext, tag), one bit each.
+    std::uint64_t rejected = 0;
+    for (std::size_t i = protocol::uftp_header_size; i < built.size; ++i) {
+        auto d =
+            std::vector<std::uint8_t>(wire.begin(), wire.begin() + static_cast<long>(built.size));
+        d[i] ^= 0x04;
+        protocol::uftp_header h;
+        protocol::fileseg_msg seg;
+        const auto kind = open_fileseg(*opener, nullptr, d, scratch, h, seg, counters);
+        ASSERT_EQ(kind, opened_kind::dropped) << "byte " << i;
+        ++rejected;
+    }
+    EXPECT_EQ(counters.dropped[static_cast<std::size_t>(fileseg_drop::not_authentic)] +
+                  counters.dropped[static_cast<std::size_t>(fileseg_drop::malformed)],
+              rejected);
+    EXPECT_GT(counters.dropped[static_cast<std::size_t>(fileseg_drop::not_authentic)], 0u);
+    EXPECT_EQ(counters.blocks_stored, 0u);
+}
+
+TEST_P(sealed_path, other_sealed_messages_go_to_control_and_sizes_are_checked) {
+    std::vector<std::uint8_t> wire(protocol::max_datagram_size);
+    std::vector<std::uint8_t> plain(protocol::max_datagram_size);
+    std::vector<std::uint8_t> scratch(protocol::max_datagram_size + protocol::uftp_header_size);
+    const auto n =
+        crypto::seal_message(*sealer, {.src_id = 7},
+                             protocol::done_msg{.file_id = 1, .client_ids = {5}}, 1, plain, wire);
+    ASSERT_TRUE(n.ok());
+    rx_counters counters;
+    protocol::uftp_header h;
+    protocol::fileseg_msg seg;
+    EXPECT_EQ(open_fileseg(*opener, nullptr, std::span(wire).first(*n), scratch, h, seg, counters),
+              opened_kind::control);
+    // The builder refuses what build_fileseg refuses, and a scratch too small.
+    const tx_file tx{.file_id = 1, .layout = *section_layout::make(2500, 1000)};
+    const std::vector<std::uint8_t> data(1000);
+    EXPECT_EQ(build_fileseg_sealed(*sealer, {}, tx, 2, data, 2, wire).wire,
+              protocol::wire_error::field_too_large); // the last block is 500 bytes
+    EXPECT_EQ(build_fileseg_sealed(*sealer, {}, tx, 0, data, 3, std::span(wire).first(100)).crypto,
+              crypto::crypto_error::buffer_too_small);
+    // The IV counter must grow: a repeated GCM nonce would give the key away.
+    EXPECT_TRUE(build_fileseg_sealed(*sealer, {}, tx, 0, data, 10, wire).ok());
+    EXPECT_EQ(build_fileseg_sealed(*sealer, {}, tx, 1, data, 10, wire).crypto,
+              crypto::crypto_error::iv_counter_not_increasing);
+    EXPECT_EQ(open_fileseg(*opener, nullptr, std::span(wire).first(10), scratch, h, seg, counters),
+              opened_kind::dropped);
+}
+
+const sealed_case sealed_cases[] = {
+    {"aes256gcm", protocol::key_type::aes256_gcm, protocol::signature_type::authenc},
+    {"aes128ccm", protocol::key_type::aes128_ccm, protocol::signature_type::authenc},
+    {"aes256cbc_hmac", protocol::key_type::aes256_cbc, protocol::signature_type::hmac},
+};
+
+INSTANTIATE_TEST_SUITE_P(suites, sealed_path, testing::ValuesIn(sealed_cases),
+                         [](const testing::TestParamInfo<sealed_case>& i) { return i.param.name; });
 
 } // namespace
 } // namespace skycast::dataplane

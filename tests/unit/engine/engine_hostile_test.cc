@@ -46,22 +46,23 @@ hostile_run run_with_names(const scratch_dir& dir, std::vector<engine::file_entr
 
 void expect_rejected_and_contained(const hostile_run& run, std::size_t hostile_count) {
     const auto& r = run.report;
+    ASSERT_TRUE(run_finished(r));
     // Nothing was written outside the destination.
     EXPECT_TRUE(std::filesystem::is_empty(run.outside));
     for (const auto& rep : r.receivers) {
         ASSERT_EQ(rep.files.size(), hostile_count + 1) << rep.uid;
         for (std::size_t i = 0; i < hostile_count; ++i) {
-            EXPECT_EQ(rep.files[i].status, protocol::complete_status::rejected)
+            ASSERT_EQ(rep.files[i].status, protocol::complete_status::rejected)
                 << rep.files[i].name;
-            EXPECT_FALSE(rep.files[i].complete);
-            EXPECT_FALSE(rep.files[i].reason.empty());
+            ASSERT_FALSE(rep.files[i].complete);
+            ASSERT_FALSE(rep.files[i].reason.empty());
         }
         // The session carries on: the good file arrives, the receiver completes.
-        EXPECT_TRUE(rep.files.back().complete) << rep.uid;
-        EXPECT_EQ(rep.outcome, engine::receiver_outcome::completed) << rep.uid;
-        EXPECT_EQ(rep.visible_incomplete, 0u);
-        EXPECT_EQ(rep.temp_files_left, 0u);
-        EXPECT_EQ(rep.stats.files_rejected, hostile_count);
+        ASSERT_TRUE(rep.files.back().complete) << rep.uid;
+        ASSERT_EQ(rep.outcome, engine::receiver_outcome::completed) << rep.uid;
+        ASSERT_EQ(rep.visible_incomplete, 0u);
+        ASSERT_EQ(rep.temp_files_left, 0u);
+        ASSERT_EQ(rep.stats.files_rejected, hostile_count);
     }
     EXPECT_EQ(r.sender.clients_aborted + r.sender.clients_lost, 0u);
 }
@@ -78,7 +79,7 @@ TEST(engine_hostile, absolute_and_dotdot_names_are_rejected) {
         {.name = "x/.."},                 // trailing ..
     };
     const auto run = run_with_names(dir, hostile, false);
-    expect_rejected_and_contained(run, hostile.size());
+    ASSERT_NO_FATAL_FAILURE(expect_rejected_and_contained(run, hostile.size()));
     const auto& rep = run.report.receivers[0];
     EXPECT_EQ(rep.files[0].reason, engine::name(engine::name_problem::absolute));
     EXPECT_EQ(rep.files[1].reason, engine::name(engine::name_problem::dot_component));
@@ -92,7 +93,7 @@ TEST(engine_hostile, names_through_a_planted_symlink_are_rejected) {
     std::vector<engine::file_entry> hostile = {{.name = "planted/file"},
                                                {.name = "planted/sub/file"}};
     const auto run = run_with_names(dir, hostile, true);
-    expect_rejected_and_contained(run, hostile.size());
+    ASSERT_NO_FATAL_FAILURE(expect_rejected_and_contained(run, hostile.size()));
     EXPECT_EQ(run.report.receivers[0].files[0].reason,
               engine::name(engine::name_problem::through_symlink));
 }
@@ -107,14 +108,15 @@ TEST(engine_hostile, a_symlink_sent_in_the_session_cannot_be_written_through) {
         {.type = protocol::file_type::symlink, .name = "evil", .link = outside},
         {.name = "evil/x"}};
     const auto run = run_with_names(dir, files, false);
+    ASSERT_TRUE(run_finished(run.report));
     EXPECT_TRUE(std::filesystem::is_empty(run.outside));
     for (const auto& rep : run.report.receivers) {
         ASSERT_EQ(rep.files.size(), 3u);
-        EXPECT_TRUE(rep.files[0].complete); // the link
-        EXPECT_EQ(rep.files[1].status, protocol::complete_status::rejected);
-        EXPECT_EQ(rep.files[1].reason, engine::name(engine::name_problem::through_symlink));
-        EXPECT_TRUE(rep.files[2].complete);
-        EXPECT_EQ(rep.visible_incomplete, 0u);
+        ASSERT_TRUE(rep.files[0].complete); // the link
+        ASSERT_EQ(rep.files[1].status, protocol::complete_status::rejected);
+        ASSERT_EQ(rep.files[1].reason, engine::name(engine::name_problem::through_symlink));
+        ASSERT_TRUE(rep.files[2].complete);
+        ASSERT_EQ(rep.visible_incomplete, 0u);
     }
 }
 
@@ -123,12 +125,13 @@ TEST(engine_hostile, a_file_cannot_replace_a_directory) {
     std::vector<engine::file_entry> files = {{.type = protocol::file_type::directory, .name = "d"},
                                              {.name = "d"}};
     const auto run = run_with_names(dir, files, false);
+    ASSERT_TRUE(run_finished(run.report));
     for (const auto& rep : run.report.receivers) {
         ASSERT_EQ(rep.files.size(), 3u);
-        EXPECT_TRUE(rep.files[0].complete);
-        EXPECT_FALSE(rep.files[1].complete);
-        EXPECT_EQ(rep.files[1].status, protocol::complete_status::rejected);
-        EXPECT_EQ(rep.temp_files_left, 0u);
+        ASSERT_TRUE(rep.files[0].complete);
+        ASSERT_FALSE(rep.files[1].complete);
+        ASSERT_EQ(rep.files[1].status, protocol::complete_status::rejected);
+        ASSERT_EQ(rep.temp_files_left, 0u);
     }
     EXPECT_TRUE(std::filesystem::is_directory(run.dest0 + "/d"));
 }

@@ -572,15 +572,42 @@ TEST(receiver_engine, drops_datagrams_more_than_5_behind_and_times_out_when_sile
     EXPECT_EQ(std::get<protocol::abort_msg>(aborts[0]->d.body).message, "Transfer timed out");
 }
 
-TEST(receiver_engine, refuses_an_encrypted_session_it_cannot_join_yet) {
+TEST(receiver_engine, refuses_a_suite_it_cannot_follow_with_an_abort_that_says_why) {
     scratch_dir dir;
     receiver_rig rig(dir.path());
     protocol::announce_msg a;
-    a.enc_info = protocol::enc_info_ext{.keyextype = protocol::keyexchange_type::ecdh_ecdsa};
+    // DES is refused (spec §12 #20): the client says so and leaves.
+    a.enc_info = protocol::enc_info_ext{.keyextype = protocol::keyexchange_type::rsa,
+                                        .sigtype = protocol::signature_type::hmac,
+                                        .keytype = protocol::key_type::des,
+                                        .hashtype = protocol::hash_type::sha256};
     rig.receiver.on_datagram(t0, {.address = 7}, rig.server(a));
     EXPECT_EQ(rig.receiver.stats().encrypted_refused, 1u);
-    EXPECT_EQ(rig.receiver.state(), engine::receiver_state::listening);
-    EXPECT_TRUE(rig.net.sent.empty()); // no REGISTER it could not follow up
+    EXPECT_EQ(rig.receiver.outcome(), engine::receiver_outcome::refused);
+    EXPECT_TRUE(rig.net.of<protocol::register_msg>().empty()); // no REGISTER it could not follow up
+    const auto aborts = rig.net.of<protocol::abort_msg>();
+    ASSERT_EQ(aborts.size(), 1u);
+    EXPECT_NE(std::get<protocol::abort_msg>(aborts[0]->d.body).message.find("Unsupported"),
+              std::string::npos);
+}
+
+TEST(receiver_engine, an_encryption_only_client_refuses_a_plain_session) {
+    scratch_dir dir;
+    recording_network net;
+    fake_receiver_dataplane dp;
+    engine::receiver_engine receiver(
+        {.client_id = 42, .destination = dir.path(), .encryption = {.require = true}}, net, dp);
+    receiver.on_datagram(t0, {.address = 7}, [&] {
+        std::vector<std::uint8_t> out(protocol::max_datagram_size);
+        const auto n =
+            protocol::encode({.src_id = 7, .group_id = 0x77}, protocol::announce_msg{}, out);
+        out.resize(*n);
+        return out;
+    }());
+    EXPECT_EQ(receiver.stats().unencrypted_refused, 1u);
+    EXPECT_EQ(receiver.outcome(), engine::receiver_outcome::refused);
+    EXPECT_EQ(receiver.reason(), "Encryption required");
+    EXPECT_TRUE(net.of<protocol::register_msg>().empty());
 }
 
 TEST(receiver_engine, the_sequence_window_follows_data_across_a_long_pass) {

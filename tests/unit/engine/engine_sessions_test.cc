@@ -21,10 +21,12 @@ struct loss_case {
 struct matrix_case {
     std::uint32_t receivers;
     loss_case loss;
+    const encryption_case* encryption; // null: unencrypted
 };
 
 std::string case_name(const testing::TestParamInfo<matrix_case>& info) {
-    return "r" + std::to_string(info.param.receivers) + "_" + info.param.loss.name;
+    return "r" + std::to_string(info.param.receivers) + "_" + info.param.loss.name + "_" +
+           (info.param.encryption != nullptr ? info.param.encryption->name : "plain");
 }
 
 // 0 bytes, 1 byte, B-1, B, B+1 and a 1 MiB (+3) file in one session.
@@ -46,17 +48,6 @@ std::vector<engine::file_entry> edge_files(const scratch_dir& dir) {
     return files;
 }
 
-void expect_all_identical(const sim::sim_report& r, std::uint32_t receivers) {
-    EXPECT_EQ(r.receivers_ok, receivers) << describe_failures(r);
-    EXPECT_FALSE(r.time_limit_hit);
-    EXPECT_TRUE(r.sender_failure.empty()) << r.sender_failure;
-    for (const auto& rep : r.receivers) {
-        EXPECT_EQ(rep.visible_incomplete, 0u) << rep.uid;
-        EXPECT_EQ(rep.temp_files_left, 0u) << rep.uid;
-        EXPECT_EQ(rep.at_sender, engine::client_outcome::completed) << rep.uid;
-    }
-}
-
 class engine_matrix : public testing::TestWithParam<matrix_case> {};
 
 TEST_P(engine_matrix, every_receiver_ends_byte_identical) {
@@ -65,8 +56,14 @@ TEST_P(engine_matrix, every_receiver_ends_byte_identical) {
     auto cfg = small_config(dir, edge_files(dir), p.receivers, 42);
     cfg.link.loss = p.loss.loss;
     cfg.link = sim::link_profile::with_burst_loss(cfg.link, p.loss.burst_loss);
+    if (p.encryption != nullptr) {
+        encrypt(cfg, *p.encryption);
+    }
     const auto r = sim::run_simulation(cfg);
-    expect_all_identical(r, p.receivers);
+    ASSERT_TRUE(all_identical(r, p.receivers));
+    if (p.encryption != nullptr) {
+        ASSERT_TRUE(sealed_session(r, p.receivers));
+    }
     EXPECT_GE(r.sender.passes, 5u); // one pass for each non-empty file at least
     // (One receiver may see no fade in a sub-second session.)
     if (p.loss.loss >= 0.1 || (p.loss.burst_loss > 0 && p.receivers >= 10)) {
@@ -86,17 +83,115 @@ constexpr loss_case losses[] = {{"loss0", 0, 0},
                                 {"loss30", 0.30, 0},
                                 {"bursty10", 0, 0.10}};
 
+// The encrypted half of the matrix rotates through the suites and key
+// exchanges, so that each (receivers, loss) cell runs one of them and every
+// suite meets several loss levels; key exchange and suites are covered one by
+// one, losslessly and at 10% loss, in engine_encryption.
+constexpr encryption_case matrix_suites[] = {
+    {.name = "rsa_aes256gcm", .keyex = protocol::keyexchange_type::rsa},
+    {.name = "ecdhecdsa_aes128gcm",
+     .keyex = protocol::keyexchange_type::ecdh_ecdsa,
+     .cipher = protocol::key_type::aes128_gcm},
+    {.name = "ecdhrsa_aes128ccm_auth",
+     .keyex = protocol::keyexchange_type::ecdh_rsa,
+     .cipher = protocol::key_type::aes128_ccm,
+     .client_auth = true},
+    {.name = "rsa_aes256cbc_hmac",
+     .keyex = protocol::keyexchange_type::rsa,
+     .cipher = protocol::key_type::aes256_cbc,
+     .hash = protocol::hash_type::sha1},
+};
+
+// The full cross product of the axes: receivers {1, 10, 200} x loss
+// {0, 1, 10, 30 %, bursty 10 %} x {plain, encrypted}, 30 sessions, each
+// sending the edge sizes (0, 1, B-1, B, B+1 bytes and ~1 MiB) in one session.
+// The multi-section and multi-megabyte files have their own cases below
+// (plain and encrypted). Runtime: a few seconds in all.
 std::vector<matrix_case> all_cases() {
     std::vector<matrix_case> out;
+    std::size_t suite = 0;
     for (std::uint32_t n : {1u, 10u, 200u}) {
         for (const auto& l : losses) {
-            out.push_back({n, l});
+            out.push_back({n, l, nullptr});
+            out.push_back({n, l, &matrix_suites[suite++ % std::size(matrix_suites)]});
         }
     }
     return out;
 }
 
 INSTANTIATE_TEST_SUITE_P(sessions, engine_matrix, testing::ValuesIn(all_cases()), case_name);
+
+TEST(engine_sessions, the_event_bound_stops_a_run_fast_with_a_short_message) {
+    // What a looping engine would hit: the run stops at the bound, and the
+    // failure is one short description, not a line per receiver per check.
+    scratch_dir dir;
+    auto cfg = small_config(dir, edge_files(dir), 200, 42);
+    cfg.max_events = 5000;
+    const auto r = sim::run_simulation(cfg);
+    EXPECT_TRUE(r.event_limit_hit);
+    EXPECT_EQ(r.events, 5000u);
+    const auto finished = run_finished(r);
+    EXPECT_FALSE(finished);
+    const auto all = all_identical(r, 200);
+    EXPECT_FALSE(all);
+    EXPECT_NE(std::string(all.message()).find("event limit"), std::string::npos);
+    EXPECT_LT(std::string(all.message()).size(), 2000u);
+    EXPECT_LT(describe_failures(r).size(), 2000u); // 8 receivers, then "... and N more"
+}
+
+// The multi-section file across the receiver axis, plain and encrypted, at
+// 10% loss: block 512 (4096 blocks per section) and 2.5 sections' worth.
+// 200 receivers check every block against the source instead of each
+// writing 2.6 MB to tmpfs (no-store mode: still the real receive path).
+struct multi_section_case {
+    std::uint32_t receivers;
+    const encryption_case* encryption;
+};
+
+class multi_section_matrix : public testing::TestWithParam<multi_section_case> {};
+
+TEST_P(multi_section_matrix, every_receiver_gets_every_block) {
+    const auto& p = GetParam();
+    scratch_dir dir;
+    const std::uint64_t size = 512ull * 4096 * 5 / 2 + 77;
+    auto src = write_file(dir.path() + "/src/multi", size, 7);
+    auto cfg = small_config(dir, {regular_entry(src, "multi")}, p.receivers, 5);
+    cfg.sender.block_size = 512;
+    cfg.link.loss = 0.10;
+    cfg.store_files = p.receivers < 200;
+    if (p.encryption != nullptr) {
+        encrypt(cfg, *p.encryption);
+    }
+    const auto r = sim::run_simulation(cfg);
+    ASSERT_TRUE(run_finished(r));
+    ASSERT_EQ(r.receivers_ok, p.receivers) << describe_failures(r);
+    if (cfg.store_files) {
+        ASSERT_TRUE(all_identical(r, p.receivers));
+    }
+    for (const auto& rep : r.receivers) {
+        ASSERT_EQ(rep.block_mismatches, 0u) << rep.uid;
+        ASSERT_EQ(rep.at_sender, engine::client_outcome::completed) << rep.uid;
+    }
+    if (p.encryption != nullptr) {
+        ASSERT_TRUE(sealed_session(r, p.receivers));
+    }
+    EXPECT_GT(r.sender.blocks_resent, 0u);
+}
+
+std::vector<multi_section_case> multi_section_cases() {
+    // CCM and CBC with few receivers, GCM (the fastest to open) with 200:
+    // 200 receivers x ~12,000 block openings is the costly cell.
+    return {{1, nullptr},   {1, &matrix_suites[2]},  {10, nullptr}, {10, &matrix_suites[3]},
+            {200, nullptr}, {200, &matrix_suites[1]}};
+}
+
+std::string multi_section_name(const testing::TestParamInfo<multi_section_case>& param) {
+    return "r" + std::to_string(param.param.receivers) + "_" +
+           (param.param.encryption != nullptr ? param.param.encryption->name : "plain");
+}
+
+INSTANTIATE_TEST_SUITE_P(sessions, multi_section_matrix, testing::ValuesIn(multi_section_cases()),
+                         multi_section_name);
 
 TEST(engine_sessions, multi_section_file_under_loss) {
     // Block 512: 4096 blocks per section, so 2.5 sections' worth of blocks.
@@ -107,7 +202,7 @@ TEST(engine_sessions, multi_section_file_under_loss) {
     cfg.sender.block_size = 512;
     cfg.link.loss = 0.10;
     const auto r = sim::run_simulation(cfg);
-    expect_all_identical(r, 10);
+    ASSERT_TRUE(all_identical(r, 10));
     const auto layout = *protocol::section_layout::make(size, 512);
     EXPECT_EQ(layout.sections(), 3u);
     EXPECT_GT(r.sender.blocks_resent, 0u);
@@ -121,7 +216,7 @@ TEST(engine_sessions, few_megabyte_file_bursty_loss_long_rtt) {
     cfg.sender.grtt_init = 0.5; // the stock default: announce rounds must outlast one RTT
     cfg.link = sim::link_profile::with_burst_loss(cfg.link, 0.05);
     const auto r = sim::run_simulation(cfg);
-    expect_all_identical(r, 10);
+    ASSERT_TRUE(all_identical(r, 10));
     // GRTT follows the measured RTT (REGISTER/FILEINFO_ACK echoes), not the 10 ms start.
     EXPECT_NEAR(r.final_grtt, 0.6, 0.05);
 }
@@ -143,7 +238,7 @@ TEST(engine_sessions, directory_tree_with_empty_dir_and_symlink) {
     cfg.link.duplicate = 0.02;
     cfg.link.reorder = 0.02;
     const auto r = sim::run_simulation(cfg);
-    expect_all_identical(r, 10);
+    ASSERT_TRUE(all_identical(r, 10));
     struct stat st {};
     ASSERT_EQ(
         ::lstat((r.receivers.empty() ? std::string() : cfg.work_dir + "/r0/tree/empty").c_str(),
@@ -159,23 +254,24 @@ TEST(engine_sessions, max_passes_limit_is_reported_exactly) {
     cfg.link.loss = 0.30;
     cfg.sender.max_passes = 1;
     const auto r = sim::run_simulation(cfg);
+    ASSERT_TRUE(run_finished(r));
     EXPECT_EQ(r.receivers_ok, 0u); // 231 blocks at 30% loss: nobody has them all after one pass
     EXPECT_EQ(r.sender.passes, 1u);
     std::uint32_t told = 0;
     for (const auto& rep : r.receivers) {
-        EXPECT_EQ(rep.at_sender, engine::client_outcome::max_passes) << rep.uid;
+        ASSERT_EQ(rep.at_sender, engine::client_outcome::max_passes) << rep.uid;
         // The ABORT (sent 3 times) normally arrives; if every copy is lost the
         // receiver times out instead, and says so.
         if (rep.outcome == engine::receiver_outcome::aborted_by_server) {
-            EXPECT_EQ(rep.reason, "Max passes exceeded") << rep.uid;
+            ASSERT_EQ(rep.reason, "Max passes exceeded") << rep.uid;
             ++told;
         } else {
-            EXPECT_EQ(rep.outcome, engine::receiver_outcome::timed_out) << rep.uid;
+            ASSERT_EQ(rep.outcome, engine::receiver_outcome::timed_out) << rep.uid;
         }
         // Nothing under the final name, no temp file left behind.
-        EXPECT_EQ(rep.visible_incomplete, 0u);
-        EXPECT_EQ(rep.temp_files_left, 0u);
-        EXPECT_FALSE(std::filesystem::exists(cfg.work_dir + "/r0/f"));
+        ASSERT_EQ(rep.visible_incomplete, 0u);
+        ASSERT_EQ(rep.temp_files_left, 0u);
+        ASSERT_FALSE(std::filesystem::exists(cfg.work_dir + "/r0/f"));
     }
     EXPECT_GE(told, 8u);
 }
@@ -189,7 +285,8 @@ TEST(engine_sessions, excessive_naks_abort_the_client_with_the_reason) {
     cfg.sender.max_nak_pct = 20;
     cfg.sender.max_nak_count = 0;
     const auto r = sim::run_simulation(cfg);
-    EXPECT_EQ(r.receivers_ok, 2u) << describe_failures(r);
+    ASSERT_TRUE(run_finished(r));
+    ASSERT_EQ(r.receivers_ok, 2u) << describe_failures(r);
     const auto& bad = r.receivers[1];
     EXPECT_EQ(bad.at_sender, engine::client_outcome::excessive_naks);
     EXPECT_EQ(bad.reason, "Excessive NAKs received");
@@ -205,7 +302,8 @@ TEST(engine_sessions, silent_receiver_is_dropped_not_waited_for) {
     // Receiver 2's uplink dies after it registered: it never ACKs the FILEINFO.
     cfg.overrides[2] = {.down = cfg.link, .up = cfg.link, .silent_at_s = 0.02};
     const auto r = sim::run_simulation(cfg);
-    EXPECT_EQ(r.receivers_ok, 4u) << describe_failures(r);
+    ASSERT_TRUE(run_finished(r));
+    ASSERT_EQ(r.receivers_ok, 4u) << describe_failures(r);
     EXPECT_EQ(r.receivers[2].at_sender, engine::client_outcome::lost);
     EXPECT_EQ(r.sender.clients_lost, 1u);
     EXPECT_LT(r.sim_seconds, 60.0); // bounded by ROBUST rounds, not the 2 h limit
@@ -219,7 +317,8 @@ TEST(engine_sessions, crash_mid_file_leaves_no_complete_looking_file_and_restart
     cfg.rate_bps = 10'000'000; // 1.6 s of data: the crash lands mid-file
     cfg.overrides[0] = {.down = cfg.link, .up = cfg.link, .crash_at_s = 0.8};
     const auto first = sim::run_simulation(cfg);
-    EXPECT_EQ(first.receivers_ok, 1u) << describe_failures(first);
+    ASSERT_TRUE(run_finished(first));
+    ASSERT_EQ(first.receivers_ok, 1u) << describe_failures(first);
     const auto& crashed = first.receivers[0];
     EXPECT_TRUE(crashed.crashed);
     EXPECT_EQ(crashed.at_sender, engine::client_outcome::lost);
@@ -230,7 +329,7 @@ TEST(engine_sessions, crash_mid_file_leaves_no_complete_looking_file_and_restart
     // The same receiver joins the next session: the stale temp file goes, the file arrives.
     cfg.overrides.clear();
     const auto second = sim::run_simulation(cfg);
-    expect_all_identical(second, 2);
+    ASSERT_TRUE(all_identical(second, 2));
     EXPECT_GE(second.receivers[0].stats.temp_files_discarded, 1u);
 }
 
@@ -240,7 +339,8 @@ TEST(engine_sessions, disk_full_receiver_aborts_with_reason_others_complete) {
     auto cfg = small_config(dir, {regular_entry(src, "f")}, 3, 3);
     cfg.overrides[0] = {.down = cfg.link, .up = cfg.link, .free_space = 99'999};
     const auto r = sim::run_simulation(cfg);
-    EXPECT_EQ(r.receivers_ok, 2u) << describe_failures(r);
+    ASSERT_TRUE(run_finished(r));
+    ASSERT_EQ(r.receivers_ok, 2u) << describe_failures(r);
     EXPECT_EQ(r.receivers[0].outcome, engine::receiver_outcome::disk_full);
     EXPECT_EQ(r.receivers[0].at_sender, engine::client_outcome::aborted_by_client);
     EXPECT_EQ(r.receivers[0].sender_reason, "Not enough disk space");
@@ -255,14 +355,15 @@ TEST(engine_sessions, sender_abort_reaches_receivers_and_cleans_their_temp_files
     cfg.rate_bps = 10'000'000;
     cfg.sender_abort_at_s = 0.8;
     const auto r = sim::run_simulation(cfg);
+    ASSERT_TRUE(run_finished(r));
     EXPECT_EQ(r.receivers_ok, 0u);
     EXPECT_EQ(r.sender_failure, "aborted: Session aborted by operator");
     for (const auto& rep : r.receivers) {
-        EXPECT_EQ(rep.outcome, engine::receiver_outcome::aborted_by_server) << rep.uid;
-        EXPECT_EQ(rep.reason, "Session aborted by operator");
-        EXPECT_EQ(rep.at_sender, engine::client_outcome::aborted_by_sender);
-        EXPECT_EQ(rep.visible_incomplete, 0u);
-        EXPECT_EQ(rep.temp_files_left, 0u);
+        ASSERT_EQ(rep.outcome, engine::receiver_outcome::aborted_by_server) << rep.uid;
+        ASSERT_EQ(rep.reason, "Session aborted by operator");
+        ASSERT_EQ(rep.at_sender, engine::client_outcome::aborted_by_sender);
+        ASSERT_EQ(rep.visible_incomplete, 0u);
+        ASSERT_EQ(rep.temp_files_left, 0u);
     }
 }
 
@@ -273,7 +374,8 @@ TEST(engine_sessions, closed_group_admits_only_listed_hosts) {
     // Receivers get UIDs 0x0A010001...; list the first three only.
     cfg.sender.host_list = {0x0A010001, 0x0A010002, 0x0A010003};
     const auto r = sim::run_simulation(cfg);
-    EXPECT_EQ(r.receivers_ok, 3u) << describe_failures(r);
+    ASSERT_TRUE(run_finished(r));
+    ASSERT_EQ(r.receivers_ok, 3u) << describe_failures(r);
     EXPECT_FALSE(r.receivers[3].ok);
     EXPECT_EQ(r.receivers[3].outcome, engine::receiver_outcome::running); // never joined
     EXPECT_FALSE(std::filesystem::exists(cfg.work_dir + "/r3/f"));
@@ -295,6 +397,8 @@ TEST(engine_sessions, sender_link_rate_sets_the_pass_duration) {
     };
     const auto slow = run_at(10'000'000);
     const auto fast = run_at(100'000'000);
+    ASSERT_TRUE(run_finished(slow));
+    ASSERT_TRUE(run_finished(fast));
     ASSERT_EQ(slow.receivers_ok, 1u) << describe_failures(slow);
     ASSERT_EQ(fast.receivers_ok, 1u) << describe_failures(fast);
     const auto layout = *protocol::section_layout::make(1'000'000, block);
@@ -317,10 +421,11 @@ TEST(engine_sessions, delete_entry_removes_a_file_received_earlier) {
         {.type = protocol::file_type::delete_, .name = "gone"}};
     auto cfg = small_config(dir, files, 3, 3);
     const auto r = sim::run_simulation(cfg);
+    ASSERT_TRUE(run_finished(r));
     for (const auto& rep : r.receivers) {
         ASSERT_EQ(rep.files.size(), 3u);
-        EXPECT_TRUE(rep.files[2].complete) << rep.uid;
-        EXPECT_EQ(rep.outcome, engine::receiver_outcome::completed);
+        ASSERT_TRUE(rep.files[2].complete) << rep.uid;
+        ASSERT_EQ(rep.outcome, engine::receiver_outcome::completed);
     }
     EXPECT_FALSE(std::filesystem::exists(cfg.work_dir + "/r0/gone"));
     EXPECT_TRUE(std::filesystem::exists(cfg.work_dir + "/r0/keep"));
@@ -333,10 +438,11 @@ TEST(engine_sessions, no_store_mode_checks_every_block_against_the_source) {
     cfg.link.loss = 0.10;
     cfg.store_files = false;
     const auto r = sim::run_simulation(cfg);
-    EXPECT_EQ(r.receivers_ok, 50u) << describe_failures(r);
+    ASSERT_TRUE(run_finished(r));
+    ASSERT_EQ(r.receivers_ok, 50u) << describe_failures(r);
     for (const auto& rep : r.receivers) {
-        EXPECT_EQ(rep.block_mismatches, 0u);
-        EXPECT_EQ(rep.stats.files_received, 1u);
+        ASSERT_EQ(rep.block_mismatches, 0u);
+        ASSERT_EQ(rep.stats.files_received, 1u);
     }
     EXPECT_GT(r.sender.blocks_resent, 0u);
 }

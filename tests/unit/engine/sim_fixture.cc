@@ -1,9 +1,12 @@
 #include "tests/unit/engine/sim_fixture.h"
 
+#include "crypto/key_file.h"
+
 #include <cstdlib>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sys/stat.h>
 
@@ -65,18 +68,140 @@ sim::sim_config small_config(const scratch_dir& dir, std::vector<engine::file_en
     c.sender.announce_rounds = 20; // stock: ROBUST rounds
     c.files = std::move(files);
     c.work_dir = dir.path() + "/dest";
+    c.max_events = test_max_events;
     return c;
 }
 
-std::string describe_failures(const sim::sim_report& report) {
-    std::string out = "sender: " + report.sender_failure + "\n";
-    for (const auto& r : report.receivers) {
-        if (!r.ok) {
-            out += "receiver " + std::to_string(r.uid) + ": " + r.mismatch +
-                   " | at sender: " + engine::name(r.at_sender) + "\n";
+namespace {
+
+std::shared_ptr<const crypto::private_key> cached_key(bool ec, int which) {
+    static std::map<std::pair<bool, int>, std::shared_ptr<const crypto::private_key>> keys;
+    auto& k = keys[{ec, which}];
+    if (!k) {
+        auto made = ec ? crypto::generate_ec_key(*crypto::curve_by_name("prime256v1"))
+                       : crypto::generate_rsa_key(1024);
+        if (!made) {
+            std::abort(); // the fixture cannot run without keys
+        }
+        k = std::make_shared<const crypto::private_key>(std::move(made).value());
+    }
+    return k;
+}
+
+} // namespace
+
+std::shared_ptr<const crypto::private_key> test_rsa_key(int which) {
+    return cached_key(false, which);
+}
+
+std::shared_ptr<const crypto::private_key> test_ec_key(int which) {
+    return cached_key(true, which);
+}
+
+void encrypt(sim::sim_config& cfg, const encryption_case& e) {
+    auto& s = cfg.sender.encryption;
+    s.keyex = e.keyex;
+    s.cipher = e.cipher;
+    s.hash = e.hash;
+    s.sigtype = e.sigtype;
+    s.client_auth = e.client_auth;
+    s.key = e.keyex == protocol::keyexchange_type::ecdh_ecdsa ? test_ec_key() : test_rsa_key();
+    cfg.receiver_encryption.keys = {test_rsa_key(1), test_ec_key(1)};
+}
+
+testing::AssertionResult sealed_session(const sim::sim_report& report, std::uint32_t keyed) {
+    using protocol::message_type;
+    const auto sent = [](const auto& by_type, message_type t) {
+        return by_type[static_cast<std::size_t>(t)];
+    };
+    for (auto t : {message_type::fileinfo, message_type::fileseg, message_type::done,
+                   message_type::done_conf, message_type::reg_conf}) {
+        if (sent(report.sender_sent_by_type, t) != 0) {
+            return testing::AssertionFailure()
+                   << "sender sent " << sent(report.sender_sent_by_type, t)
+                   << " plaintext datagrams of type " << static_cast<int>(t);
         }
     }
+    for (auto t : {message_type::fileinfo_ack, message_type::status, message_type::complete,
+                   message_type::keyinfo_ack}) {
+        if (sent(report.receivers_sent_by_type, t) != 0) {
+            return testing::AssertionFailure()
+                   << "receivers sent " << sent(report.receivers_sent_by_type, t)
+                   << " plaintext datagrams of type " << static_cast<int>(t);
+        }
+    }
+    if (sent(report.sender_sent_by_type, message_type::encrypted) == 0 ||
+        sent(report.sender_sent_by_type, message_type::keyinfo) == 0) {
+        return testing::AssertionFailure() << "no KEYINFO or ENCRYPTED from the sender";
+    }
+    if (report.sender.keyinfo_acks != keyed) {
+        return testing::AssertionFailure()
+               << report.sender.keyinfo_acks << " verified KEYINFO_ACKs, expected " << keyed;
+    }
+    if (report.seal_failures != 0) {
+        return testing::AssertionFailure() << report.seal_failures << " FILESEGs not sealed";
+    }
+    return testing::AssertionSuccess();
+}
+
+std::string describe_failures(const sim::sim_report& report, std::size_t limit) {
+    std::string out = "sender: " + report.sender_failure + "\n";
+    if (report.time_limit_hit) {
+        out += "stopped by the time limit\n";
+    }
+    if (report.event_limit_hit) {
+        out += "stopped by the event limit after " + std::to_string(report.events) + " events\n";
+    }
+    std::size_t shown = 0;
+    std::size_t more = 0;
+    for (const auto& r : report.receivers) {
+        if (r.ok) {
+            continue;
+        }
+        if (shown == limit) {
+            ++more;
+            continue;
+        }
+        ++shown;
+        out += "receiver " + std::to_string(r.uid) + ": " + r.mismatch +
+               " | at sender: " + engine::name(r.at_sender) +
+               (r.sender_reason.empty() ? "" : " (" + r.sender_reason + ")") + "\n";
+    }
+    if (more > 0) {
+        out += "... and " + std::to_string(more) + " more\n";
+    }
     return out;
+}
+
+testing::AssertionResult run_finished(const sim::sim_report& report) {
+    if (report.event_limit_hit || report.time_limit_hit) {
+        return testing::AssertionFailure() << describe_failures(report);
+    }
+    return testing::AssertionSuccess();
+}
+
+testing::AssertionResult all_identical(const sim::sim_report& report, std::uint32_t receivers) {
+    if (auto finished = run_finished(report); !finished) {
+        return finished;
+    }
+    if (report.receivers_ok != receivers || report.receivers.size() != receivers) {
+        return testing::AssertionFailure()
+               << report.receivers_ok << "/" << receivers << " receivers OK\n"
+               << describe_failures(report);
+    }
+    if (!report.sender_failure.empty()) {
+        return testing::AssertionFailure() << "sender failure: " << report.sender_failure;
+    }
+    for (const auto& rep : report.receivers) {
+        if (rep.visible_incomplete != 0 || rep.temp_files_left != 0 ||
+            rep.at_sender != engine::client_outcome::completed) {
+            return testing::AssertionFailure()
+                   << "receiver " << rep.uid << ": visible_incomplete=" << rep.visible_incomplete
+                   << " temp_files_left=" << rep.temp_files_left
+                   << " at sender: " << engine::name(rep.at_sender);
+        }
+    }
+    return testing::AssertionSuccess();
 }
 
 } // namespace skycast::test
