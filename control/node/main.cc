@@ -19,11 +19,14 @@
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <rte_eal.h>
 #include <rte_errno.h>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -96,6 +99,15 @@ int main(int argc, char** argv) {
         rte_eal_cleanup();
         return 1;
     }
+    if (!link->alive()) {
+        // Attached to what a killed dataplane left (its heartbeat stands
+        // still): start over and wait for a live one.
+        SKYCAST_LOG(log, warn, "the dataplane is not alive; waiting for it to restart");
+        rte_eal_cleanup();
+        std::this_thread::sleep_for(std::chrono::seconds(1));
+        ::execv("/proc/self/exe", argv);
+        return 1;
+    }
     const std::string socket_path = config.control.socket;
     auto socket = skycast::control::node::control_socket::open(socket_path, error);
     if (!socket) {
@@ -113,6 +125,7 @@ int main(int argc, char** argv) {
     rte_eal_cleanup();
     if (why == skycast::control::node::node_exit::dataplane_lost && !stop_requested.load()) {
         SKYCAST_LOG(log, warn, "re-attaching: restarting skycast-control");
+        std::this_thread::sleep_for(std::chrono::seconds(1));
         ::execv("/proc/self/exe", argv);
         SKYCAST_LOG(log, error, "cannot restart: %s", std::strerror(errno));
         return 1;

@@ -126,6 +126,9 @@ counter_info describe_fixed(counter c) {
     case counter::main_bad_version:
         return {"main.drop.bad_version",
                 "ring messages of another contract version: mismatched builds"};
+    case counter::main_mapping_kept:
+        return {"main.mapping_kept",
+                "a sent file stayed mapped: the port still held zero-copy frames"};
     case counter::count:
         break;
     }
@@ -144,6 +147,12 @@ std::string_view fileseg_help(fileseg_drop d) {
         return "FILESEG whose data is not the block's size";
     case fileseg_drop::duplicate:
         return "block already received (repair pass or duplicate on the path)";
+    case fileseg_drop::not_authentic:
+        return "ENCRYPTED FILESEG that failed authentication: tampered, forged or other keys";
+    case fileseg_drop::malformed:
+        return "authenticated, but the FILESEG inside does not decode";
+    case fileseg_drop::unencrypted:
+        return "FILESEG in the clear in an encrypted session: refused (spec 12 #17)";
     default:
         // Reasons added to fileseg_drop later still get a counter and a name.
         break;

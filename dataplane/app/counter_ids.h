@@ -72,6 +72,7 @@ enum class counter : std::uint16_t {
     main_commands_failed,
     main_reply_ring_full,
     main_bad_version,
+    main_mapping_kept,
     count
 };
 

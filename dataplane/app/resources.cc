@@ -1,6 +1,7 @@
 #include "dataplane/app/resources.h"
 
 #include "dataplane/app/counter_ids.h"
+#include "dataplane/app/extbuf.h"
 #include "dataplane/app/internal_messages.h"
 
 #include <cstdio>
@@ -91,6 +92,9 @@ std::string setup_port(const dataplane_options& o, resources& r) {
     if (want_offload && (info.rx_offload_capa & rx_cksum) == rx_cksum) {
         conf.rxmode.offloads |= rx_cksum;
     }
+    // Plain FILESEGs as two segments (headers + the file's page, attached):
+    // only on ports known to be done with a frame when the TX burst returns.
+    conf.txmode.offloads |= zero_copy_tx_offload(o.zero_copy_plain, info);
     if (int rc = rte_eth_dev_configure(r.port, 1, 1, &conf); rc != 0) {
         return format("port %s: configure failed (mtu %u): %s", name.c_str(), mtu,
                       rte_strerror(-rc));

@@ -3,6 +3,7 @@
 #include "crypto/key_schedule.h"
 #include "crypto/suites.h"
 #include "dataplane/app/counter_ids.h"
+#include "dataplane/app/extbuf.h"
 #include "dataplane/app/internal_messages.h"
 #include "dataplane/app/tx_pass.h"
 
@@ -558,6 +559,21 @@ api::reply_status service_thread::stop_pass() {
 }
 
 void service_thread::free_pass(tx_pass* pass) {
+    // Frames attached to the mapping (zero copy) must be gone before it is:
+    // on the ports zero copy is enabled for they are freed within the TX
+    // burst, so this returns at once; the cleanup call and the bounded wait
+    // cover any port that keeps them a little longer.
+    for (int i = 0; i < 1000 && zero_copy_frames_in_flight(_res.port) != 0; ++i) {
+        (void)rte_eth_tx_done_cleanup(_res.port, 0, 0);
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    if (pass->data != nullptr && zero_copy_frames_in_flight(_res.port) != 0) {
+        // Unmapping now would let the port read freed pages: keep the
+        // mapping (a leak of one file's address space, counted) instead.
+        bump(_counters, counter::main_mapping_kept);
+        delete pass;
+        return;
+    }
     if (pass->data != nullptr) {
         ::munmap(const_cast<std::uint8_t*>(pass->data), pass->size);
     }
