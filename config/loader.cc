@@ -707,7 +707,7 @@ bool parse_dataplane(context& ctx, const field& f, dataplane_config& dp) {
                               in_quotes(s->substr(0, s->find(','))) +
                                   " is not a crypto device driver (virtual cryptodevs are "
                                   "crypto_*, e.g. crypto_aesni_gcm0)");
-                } else if (backend_ok && dp.crypto.backend == crypto_backend::openssl) {
+                } else if (bf && dp.crypto.backend == crypto_backend::openssl) {
                     ctx.error(df->mark(), df->path,
                               "is set, but crypto.backend is openssl, which uses no device "
                               "(set backend: cryptodev, or remove this)");
@@ -715,10 +715,10 @@ bool parse_dataplane(context& ctx, const field& f, dataplane_config& dp) {
                     dp.crypto.cryptodev_device = *s;
                 }
             }
-        } else if (bf && dp.crypto.backend == crypto_backend::cryptodev) {
-            c.require("cryptodev_device", "backend cryptodev needs a device, e.g. "
-                                          "crypto_aesni_gcm0");
+        } else if (bf && dp.crypto.backend == crypto_backend::openssl) {
+            dp.crypto.cryptodev_device.clear(); // openssl uses no device
         }
+        (void)backend_ok;
     }
     if (auto sf = m.get("stats")) {
         map_reader s(ctx, *sf, {"telemetry"});

@@ -8,6 +8,9 @@ namespace skycast::protocol::detail {
 namespace {
 
 constexpr std::size_t fileinfo_fixed = 28;
+// FILEINFO's reserved bytes 5..7 as Skycast uses them (messages.h).
+constexpr std::uint8_t fileinfo_mode_present = 0x01;
+constexpr std::uint16_t fileinfo_mode_mask = 07777;
 constexpr std::size_t fileinfo_ack_fixed = 16;
 constexpr std::size_t fileseg_fixed = 8;
 constexpr std::size_t done_fixed = 8;
@@ -43,7 +46,12 @@ wire_error decode_body(std::span<const std::uint8_t> msg, fileinfo_msg& out) {
     r.skip(2);
     out.file_id = r.u16();
     out.ftype = static_cast<file_type>(r.u8());
-    r.skip(3);
+    const std::uint8_t mode_flags = r.u8();
+    const std::uint16_t mode = r.u16();
+    out.mode.reset();
+    if ((mode_flags & fileinfo_mode_present) != 0) {
+        out.mode = static_cast<std::uint16_t>(mode & fileinfo_mode_mask);
+    }
     const std::size_t name_bytes = std::size_t{r.u8()} * 4;
     const std::size_t link_bytes = std::size_t{r.u8()} * 4;
     const std::uint64_t size_high = r.u16();
@@ -85,7 +93,8 @@ wire_error encode_body(const fileinfo_msg& in, byte_writer& w) {
     }
     w.u16(in.file_id);
     w.u8(static_cast<std::uint8_t>(in.ftype));
-    w.zeros(3);
+    w.u8(in.mode ? fileinfo_mode_present : 0);
+    w.u16(in.mode ? static_cast<std::uint16_t>(*in.mode & fileinfo_mode_mask) : 0);
     w.u8(static_cast<std::uint8_t>(name_bytes / 4));
     w.u8(static_cast<std::uint8_t>(link_bytes / 4));
     w.u16(static_cast<std::uint16_t>(in.size >> 32));

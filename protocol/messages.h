@@ -145,6 +145,11 @@ struct fileinfo_msg {
     file_type ftype = file_type::regular;
     std::uint64_t size = 0;    // 48 bits on the wire
     std::uint32_t ftstamp = 0; // file mtime, Unix seconds
+    // Skycast: the file's permission bits (07777), carried in FILEINFO's three
+    // reserved bytes (byte 5 = 0x01 "mode present", bytes 6-7 the mode), which
+    // stock 4.10.x sends as zero and ignores: UFTP 4 has no field for them,
+    // and FILEINFO may carry no extensions (spec §14 #14). nullopt: not sent.
+    std::optional<std::uint16_t> mode;
     timestamp tstamp;
     std::string name; // '/'-separated relative path
     std::string link; // symlink target, empty otherwise

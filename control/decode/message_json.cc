@@ -198,6 +198,12 @@ struct body_renderer {
         j["link_len"] = raw[p::uftp_header_size + 9];
         j["size"] = m.size;
         j["ftstamp"] = m.ftstamp;
+        if (m.mode) {
+            // Skycast's mode in the reserved bytes (octal, as ls shows it).
+            char octal[8];
+            std::snprintf(octal, sizeof octal, "0%o", *m.mode);
+            j["skycast_mode"] = octal;
+        }
         tstamp_into(j, "tstamp", m.tstamp);
         j["name"] = m.name;
         j["link"] = m.link;

@@ -21,6 +21,7 @@ void add_path(const fs::path& source, const std::string& name, file_list_result&
     e.source_path = source.string();
     e.name = name;
     e.mtime = static_cast<std::uint32_t>(st.st_mtim.tv_sec);
+    e.mode = static_cast<std::uint16_t>(st.st_mode & 07777);
     if (S_ISREG(st.st_mode)) {
         e.type = protocol::file_type::regular;
         e.size = static_cast<std::uint64_t>(st.st_size);

@@ -20,6 +20,7 @@ struct file_entry {
     std::string link;        // symlink target
     std::uint64_t size = 0;
     std::uint32_t mtime = 0;
+    std::uint16_t mode = 0; // permission bits (07777), sent in FILEINFO
 };
 
 struct file_list_result {

@@ -28,6 +28,9 @@ bool create_temp_file(const std::string& temp_path) {
 }
 
 namespace {
+// Permission bits a received file may get: never setuid, setgid or sticky.
+constexpr mode_t applied_mode_mask = 0777;
+
 void set_mtime(const std::string& path, std::uint32_t mtime, int flags) {
     const struct timespec times[2] = {{.tv_sec = 0, .tv_nsec = UTIME_OMIT},
                                       {.tv_sec = static_cast<time_t>(mtime), .tv_nsec = 0}};
@@ -36,11 +39,14 @@ void set_mtime(const std::string& path, std::uint32_t mtime, int flags) {
 } // namespace
 
 bool move_into_place(const std::string& temp_path, const std::string& final_path,
-                     std::uint32_t mtime) {
+                     std::uint32_t mtime, std::optional<std::uint16_t> mode) {
     struct stat st {};
     if (::lstat(final_path.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) {
         discard_temp_file(temp_path);
         return false;
+    }
+    if (mode) {
+        ::chmod(temp_path.c_str(), static_cast<mode_t>(*mode) & applied_mode_mask);
     }
     set_mtime(temp_path, mtime, 0);
     if (::rename(temp_path.c_str(), final_path.c_str()) != 0) {
@@ -54,7 +60,8 @@ void discard_temp_file(const std::string& temp_path) {
     ::unlink(temp_path.c_str());
 }
 
-bool make_directory(const std::string& final_path, std::uint32_t mtime) {
+bool make_directory(const std::string& final_path, std::uint32_t mtime,
+                    std::optional<std::uint16_t> mode) {
     struct stat st {};
     if (::lstat(final_path.c_str(), &st) == 0) {
         if (!S_ISDIR(st.st_mode)) {
@@ -62,6 +69,9 @@ bool make_directory(const std::string& final_path, std::uint32_t mtime) {
         }
     } else if (::mkdir(final_path.c_str(), 0755) != 0) {
         return false;
+    }
+    if (mode) {
+        ::chmod(final_path.c_str(), static_cast<mode_t>(*mode) & applied_mode_mask);
     }
     set_mtime(final_path, mtime, AT_SYMLINK_NOFOLLOW);
     return true;

@@ -7,6 +7,7 @@
 // remove_stale_temp_files() clears what a crashed session left behind.
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -24,13 +25,16 @@ bool create_temp_file(const std::string& temp_path);
 // Applies mtime to the temp file and renames it over `final_path`. Refuses
 // to replace a directory. On failure the temp file is removed.
 bool move_into_place(const std::string& temp_path, const std::string& final_path,
-                     std::uint32_t mtime);
+                     std::uint32_t mtime, std::optional<std::uint16_t> mode = std::nullopt);
 
 // Removes a temp file of an aborted or refused transfer.
 void discard_temp_file(const std::string& temp_path);
 
 // FILEINFO types other than regular files.
-bool make_directory(const std::string& final_path, std::uint32_t mtime);
+// `mode`: the sender's permission bits, applied without setuid/setgid/sticky
+// (a received file never gains privileges); nullopt keeps 0777 & ~umask.
+bool make_directory(const std::string& final_path, std::uint32_t mtime,
+                    std::optional<std::uint16_t> mode = std::nullopt);
 bool make_symlink(const std::string& final_path, const std::string& target);
 bool delete_path(const std::string& final_path);
 

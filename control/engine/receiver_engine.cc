@@ -555,7 +555,7 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
     case protocol::file_type::delete_: {
         bool ok = false;
         if (m.ftype == protocol::file_type::directory) {
-            ok = make_directory(final_path, m.ftstamp);
+            ok = make_directory(final_path, m.ftstamp, m.mode);
         } else if (m.ftype == protocol::file_type::symlink) {
             ok = !m.link.empty() && make_symlink(final_path, m.link);
         } else {
@@ -616,6 +616,7 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
              .temp_path = temp,
              .layout = *layout,
              .mtime = m.ftstamp,
+             .mode = m.mode,
              .fileinfo_stamp = m.tstamp,
              .fileinfo_at = now,
              .section_done = std::vector<bool>(layout->sections(), false),
@@ -702,7 +703,7 @@ bool receiver_engine::try_finish_file(time_ns now) {
     file_result& r = _results[_file.result_index];
     const bool flushed = _dataplane.close_file(_file.file_id);
     // Only a fully written file moves into place; anything else is removed.
-    if (flushed && move_into_place(_file.temp_path, _file.final_path, _file.mtime)) {
+    if (flushed && move_into_place(_file.temp_path, _file.final_path, _file.mtime, _file.mode)) {
         r.complete = true;
         ++_stats.files_received;
         _answered[_file.file_id] = protocol::complete_status::normal;

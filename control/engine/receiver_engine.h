@@ -137,6 +137,7 @@ private:
         std::string temp_path;
         protocol::section_layout layout;
         std::uint32_t mtime = 0;
+        std::optional<std::uint16_t> mode; // sender's permission bits, if sent
         protocol::timestamp fileinfo_stamp;
         time_ns fileinfo_at = 0;
         std::vector<bool> section_done;

@@ -762,6 +762,9 @@ void sender_engine::fileinfo_round(time_ns now) {
                               .ftype = f.type,
                               .size = f.type == protocol::file_type::regular ? f.size : 0,
                               .ftstamp = f.mtime,
+                              .mode = f.type == protocol::file_type::symlink
+                                          ? std::nullopt
+                                          : std::optional<std::uint16_t>(f.mode),
                               .tstamp = stamp(now),
                               .name = f.name,
                               .link = f.link};

@@ -545,7 +545,8 @@ TEST(protocol_malformed, func_mismatch_between_header_and_message) {
 }
 
 TEST(protocol_malformed, message_shorter_than_its_fixed_header) {
-    const bytes fileinfo = wire_of(fileinfo_msg{1, file_type::regular, 5, 0, {}, "a", "", {}});
+    const bytes fileinfo =
+        wire_of(fileinfo_msg{1, file_type::regular, 5, 0, std::nullopt, {}, "a", "", {}});
     for (std::size_t k = h; k < h + 28; ++k) {
         const wire_error e = decode_bytes(std::span<const std::uint8_t>(fileinfo).first(k));
         EXPECT_EQ(e, wire_error::message_too_short) << k;
@@ -582,7 +583,8 @@ TEST(protocol_malformed, hlen_too_small_and_past_the_datagram) {
 TEST(protocol_malformed, fileinfo_with_an_extension_is_hlen_mismatch) {
     // FILEINFO must never carry extensions (spec §2.7, §14 #14): hlen must be
     // exactly 7 + namelen + linklen.
-    const bytes plain = wire_of(fileinfo_msg{1, file_type::regular, 5, 0, {}, "file1.bin", "", {}});
+    const bytes plain =
+        wire_of(fileinfo_msg{1, file_type::regular, 5, 0, std::nullopt, {}, "file1.bin", "", {}});
     bytes w = plain;
     w[h + 1] = static_cast<std::uint8_t>(w[h + 1] + 2);
     const bytes ext = hex("02 02 3556 0001 481e");
@@ -620,7 +622,7 @@ TEST(protocol_malformed, fileinfo_name_or_link_of_76_words_is_too_long) {
 TEST(protocol_malformed, fileinfo_names_end_at_the_first_nul) {
     // NUL padding is how names shorter than their words end; a name filling
     // its words has no terminator (spec §2.7).
-    bytes w = wire_of(fileinfo_msg{1, file_type::regular, 5, 0, {}, "abcd", "", {}});
+    bytes w = wire_of(fileinfo_msg{1, file_type::regular, 5, 0, std::nullopt, {}, "abcd", "", {}});
     const decoded full(w);
     ASSERT_EQ(full.error, wire_error::ok);
     EXPECT_EQ(std::get<fileinfo_msg>(full.d.body).name, "abcd");

@@ -1007,5 +1007,29 @@ TEST(protocol_fileseg_headers, match_the_full_encoding_and_leave_the_data_alone)
     }
 }
 
+// Skycast carries permission bits in FILEINFO's reserved bytes 5..7; stock
+// sends zeros there (no mode), and a stock receiver ignores them.
+TEST(protocol_round_trip, fileinfo_mode_rides_in_the_reserved_bytes) {
+    fileinfo_msg m;
+    m.file_id = 3;
+    m.name = "bin/tool";
+    m.size = 10;
+    m.mode = 04755; // setuid is carried; the receiver decides what to apply
+    const bytes wire = encode_to_bytes(datagram{uftp_header{.src_id = 1, .group_id = 2}, m});
+    EXPECT_EQ(wire[uftp_header_size + 5], 0x01);
+    EXPECT_EQ(wire[uftp_header_size + 6], 0x09);
+    EXPECT_EQ(wire[uftp_header_size + 7], 0xED);
+    const exact_buffer exact(wire);
+    datagram back;
+    ASSERT_EQ(decode(exact.span(), back), wire_error::ok);
+    EXPECT_EQ(std::get<fileinfo_msg>(back.body).mode, std::optional<std::uint16_t>(04755));
+
+    bytes stock = wire;
+    stock[uftp_header_size + 5] = stock[uftp_header_size + 6] = stock[uftp_header_size + 7] = 0;
+    const exact_buffer stock_exact(stock);
+    ASSERT_EQ(decode(stock_exact.span(), back), wire_error::ok);
+    EXPECT_FALSE(std::get<fileinfo_msg>(back.body).mode.has_value());
+}
+
 } // namespace
 } // namespace skycast::protocol

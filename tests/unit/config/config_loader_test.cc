@@ -352,14 +352,21 @@ TEST(ConfigContradiction, DuplicateClientAndOwnUid) {
 
 TEST(ConfigContradiction, CryptodevDevice) {
     expect_one(with(sender_base, "  ports:",
-                    "  crypto: { cryptodev_device: crypto_aesni_gcm0 }\n"
+                    "  crypto: { backend: openssl, cryptodev_device: crypto_aesni_gcm0 }\n"
                     "  ports:"),
-               5, 31, "dataplane.crypto.cryptodev_device", "crypto.backend is openssl");
-    expect_one(with(sender_base, "  ports:", "  crypto: { backend: cryptodev }\n  ports:"), 5, 3,
-               "dataplane.crypto.cryptodev_device", "required key is missing");
+               5, 49, "dataplane.crypto.cryptodev_device", "crypto.backend is openssl");
     expect_one(with(sender_base, "  ports:",
                     "  crypto: { backend: cryptodev, cryptodev_device: net_null1 }\n  ports:"),
                5, 51, "dataplane.crypto.cryptodev_device", "is not a crypto device driver");
+}
+
+TEST(ConfigDefaults, CryptodevDeviceDefaultsToTheIpsecMbPmd) {
+    const auto with_backend = parse_node_config(
+        with(sender_base, "  ports:", "  crypto: { backend: cryptodev }\n  ports:"), "t.yaml");
+    EXPECT_EQ(with_backend.dataplane.crypto.cryptodev_device, "crypto_aesni_mb0");
+    const auto with_openssl = parse_node_config(
+        with(sender_base, "  ports:", "  crypto: { backend: openssl }\n  ports:"), "t.yaml");
+    EXPECT_TRUE(with_openssl.dataplane.crypto.cryptodev_device.empty());
 }
 
 TEST(ConfigContradiction, ExtraArgsOwnedBySchema) {
@@ -514,8 +521,8 @@ TEST(ConfigAccept, DefaultsFilled) {
     EXPECT_EQ(dp.limits.max_files, 16u);
     EXPECT_EQ(dp.limits.max_blocks_per_file, 1048576u);
     EXPECT_EQ(dp.idle_backoff_us, 0u);
-    EXPECT_EQ(dp.crypto.backend, crypto_backend::openssl);
-    EXPECT_TRUE(dp.crypto.cryptodev_device.empty());
+    EXPECT_EQ(dp.crypto.backend, crypto_backend::cryptodev);
+    EXPECT_EQ(dp.crypto.cryptodev_device, "crypto_aesni_mb0");
     EXPECT_TRUE(dp.stats.telemetry);
 
     const auto& ct = c.control;
