@@ -3,12 +3,17 @@
 # namespace, joined by a Linux bridge (MTU 9000) in a namespace of its own.
 # DPDK attaches to each node's inner veth end with net_af_packet.
 #
-#   scripts/lab.sh up [--receivers N] [--loss PCT] [--name PREFIX]
+#   scripts/lab.sh up [--receivers N] [--loss PCT] [--name PREFIX] [--kernel-nodes N1,N2]
 #   scripts/lab.sh down [--name PREFIX] [--kill]
 #   scripts/lab.sh loss PCT [--name PREFIX]
 #   scripts/lab.sh status [--name PREFIX]
 #   scripts/lab.sh exec [--name PREFIX] NODE CMD...     (NODE: hub, rcv1.., br)
 #   scripts/lab.sh env [--name PREFIX]                  (eval "$(scripts/lab.sh env)")
+#
+# --kernel-nodes hub,rcv2,...: those nodes' inner ends belong to the kernel
+# instead of DPDK (for stock uftp/uftpd in the lab, interop tests): the
+# node's address below is set on the interface, ARP is answered normally,
+# and the 224.0.0.0/4 route is there as on every node.
 #
 # The prefix (default "sky", or $SKYCAST_LAB_NAME) names every namespace, so
 # two labs (a CI run and a dev run) never collide:
@@ -17,6 +22,7 @@
 #                "hub" and "rcvK" are the outer veth ends
 #   PREFIX-hub   "hub0" (inner end), DPDK's 10.77.0.1/24, MAC 02:5c:77:00:00:01
 #   PREFIX-rcvK  "rcv0" (inner end), DPDK's 10.77.0.(10+K)/24, MAC 02:5c:77:00:00:(10+K)
+#   (a kernel node's inner end carries that address in the kernel instead)
 #
 # Choices (DESIGN.md "Test environment", notes/dpdk-on-these-machines.md):
 # - Multicast snooping is off: the bridge floods every group to every port,
@@ -169,7 +175,7 @@ cmd_down() {
         fi
         ip netns del "$ns"
     done
-    rm -f "$state_dir/$name.env" "$state_dir/$name.loss"
+    rm -f "$state_dir/$name.env" "$state_dir/$name.loss" "$state_dir/$name.kernel"
     if ((any)); then
         echo "lab.sh: lab '$name' removed"
     fi
@@ -177,18 +183,23 @@ cmd_down() {
 
 # One node: its namespace, the veth pair into the bridge namespace, and the
 # kernel settings that leave the inner end to DPDK.
+# A kernel node (KERNEL=1) keeps the kernel's ARP and gets the node's address.
 add_node() {
-    local name=$1 node=$2 inner=$3
-    local ns="$name-$node" br_ns="$name-br"
+    local name=$1 node=$2 inner=$3 kernel=${4:-0}
+    local ns="$name-$node" br_ns="$name-br" arp_ignore=8
+    ((kernel)) && arp_ignore=0
     ip netns add "$ns"
     in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
         net.ipv4.conf.all.forwarding=0 net.ipv4.conf.default.forwarding=0 \
-        net.ipv4.conf.default.arp_ignore=8
+        "net.ipv4.conf.default.arp_ignore=$arp_ignore"
     ip link add "$inner" netns "$ns" mtu "$mtu" address "$(node_mac "$node")" type veth \
         peer name "$node" netns "$br_ns" mtu "$mtu"
-    in_ns "$ns" sysctl -qw "net.ipv4.conf.$inner.arp_ignore=8"
+    in_ns "$ns" sysctl -qw "net.ipv4.conf.$inner.arp_ignore=$arp_ignore"
     in_ns "$br_ns" ip link set "$node" master br0 up
     in_ns "$ns" ip link set lo up
+    if ((kernel)); then
+        in_ns "$ns" ip addr add "$(node_address "$node")/$prefix_len" dev "$inner"
+    fi
     in_ns "$ns" ip link set "$inner" up
     in_ns "$ns" ip route add 224.0.0.0/4 dev "$inner"
     if command -v ethtool > /dev/null; then
@@ -197,8 +208,13 @@ add_node() {
     fi
 }
 
+# Is NODE in the comma-separated KERNEL_NODES list?
+is_kernel_node() {
+    [[ ",$2," == *",$1,"* ]]
+}
+
 cmd_up() {
-    local name=$1 receivers=$2 loss=$3
+    local name=$1 receivers=$2 loss=$3 kernel_nodes=$4
     if [[ -n "$(lab_namespaces "$name")" ]]; then
         echo "lab.sh: lab '$name' exists: taking it down first"
         cmd_down "$name" 0
@@ -230,11 +246,15 @@ cmd_up() {
     in_ns "$name-br" ip link set br0 up
 
     up_step="hub node"
-    add_node "$name" hub hub0
+    local k=0
+    is_kernel_node hub "$kernel_nodes" && k=1
+    add_node "$name" hub hub0 "$k"
     local i
     for ((i = 1; i <= receivers; ++i)); do
         up_step="receiver node rcv$i"
-        add_node "$name" "rcv$i" rcv0
+        k=0
+        is_kernel_node "rcv$i" "$kernel_nodes" && k=1
+        add_node "$name" "rcv$i" rcv0 "$k"
     done
     up_step="bridge MTU"
     in_ns "$name-br" ip link set br0 mtu "$mtu"
@@ -245,10 +265,16 @@ cmd_up() {
 
     up_step="state file"
     mkdir -p "$state_dir"
+    if [[ -n "$kernel_nodes" ]]; then
+        echo "$kernel_nodes" > "$state_dir/$name.kernel"
+    else
+        rm -f "$state_dir/$name.kernel"
+    fi
     cmd_env "$name" > "$state_dir/$name.env"
     trap - EXIT INT TERM
     echo "lab.sh: lab '$name' up: hub + $receivers receivers on $name-br/br0 (MTU $mtu)," \
-         "loss ${loss}%; eval \"\$(scripts/lab.sh env --name $name)\" for its names"
+         "loss ${loss}%${kernel_nodes:+, kernel nodes $kernel_nodes};" \
+         "eval \"\$(scripts/lab.sh env --name $name)\" for its names"
 }
 
 cmd_env() {
@@ -265,6 +291,9 @@ cmd_env() {
     emit LAB_RECEIVERS "$n"
     emit LAB_NODES "$nodes"
     emit LAB_LOSS_PCT "$loss"
+    local kernel_nodes=
+    [[ -f "$state_dir/$name.kernel" ]] && kernel_nodes=$(cat "$state_dir/$name.kernel")
+    emit LAB_KERNEL_NODES "$kernel_nodes"
     emit LAB_MTU "$mtu"
     emit LAB_BRIDGE_NS "$name-br"
     emit LAB_BRIDGE br0
@@ -310,8 +339,11 @@ cmd_status() {
         inner=rcv0
         [[ "$node" == hub ]] && inner=hub0
         pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
+        local owner=DPDK
+        [[ -f "$state_dir/$name.kernel" ]] &&
+            is_kernel_node "$node" "$(cat "$state_dir/$name.kernel")" && owner=kernel
         echo "  $ns: $inner $(in_ns "$ns" ip -br link show "$inner" | awk '{print $2, $3}')" \
-             "for $(node_address "$node"), rx/tx packets" \
+             "for $(node_address "$node") ($owner), rx/tx packets" \
              "$(in_ns "$ns" cat "/sys/class/net/$inner/statistics/rx_packets")/$(in_ns "$ns" \
                  cat "/sys/class/net/$inner/statistics/tx_packets"), processes: ${pids:-none}"
     done
@@ -326,6 +358,7 @@ name=${SKYCAST_LAB_NAME:-sky}
 receivers=3
 loss=0
 kill=0
+kernel_nodes=
 positional=()
 while (($# > 0)); do
     case "$1" in
@@ -342,6 +375,11 @@ while (($# > 0)); do
     --loss)
         (($# >= 2)) || die "--loss needs a value"
         loss=$2
+        shift 2
+        ;;
+    --kernel-nodes)
+        (($# >= 2)) || die "--kernel-nodes needs a value"
+        kernel_nodes=$2
         shift 2
         ;;
     --kill)
@@ -370,8 +408,16 @@ up)
         die "bad --receivers '$receivers': 1 to 64"
     fi
     check_loss "$loss"
+    if [[ -n "$kernel_nodes" ]]; then
+        for node in ${kernel_nodes//,/ }; do
+            [[ "$node" == hub ]] ||
+                { [[ "$node" =~ ^rcv([0-9]+)$ ]] && ((BASH_REMATCH[1] >= 1 &&
+                    BASH_REMATCH[1] <= receivers)); } ||
+                die "bad --kernel-nodes entry '$node': hub or rcv1..rcv$receivers"
+        done
+    fi
     need_root
-    cmd_up "$name" "$receivers" "$loss"
+    cmd_up "$name" "$receivers" "$loss" "$kernel_nodes"
     ;;
 down)
     ((${#positional[@]} == 0)) || die "down: unexpected '${positional[0]}'"

@@ -94,14 +94,13 @@ std::optional<dataplane_link> dataplane_link::attach(std::chrono::milliseconds w
                 "build?)";
         return std::nullopt;
     }
-    // Replies, events and datagrams left over from an earlier control
-    // process are not ours.
+    // Replies and pass events left over from an earlier control process are
+    // not ours. Received datagrams are kept: they may be for us (a peer that
+    // spoke while we restarted), and the engines ignore stale ones.
     api::reply stale;
     while (rte_ring_sc_dequeue_elem(link._reply, &stale, sizeof stale) == 0) {
     }
     while (link.next_tx_event()) {
-    }
-    while (link.receive()) {
     }
     link._last_beat = link.shared().header().heartbeat.load();
     link._last_beat_change = clock::now();

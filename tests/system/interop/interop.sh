@@ -1,0 +1,487 @@
+#!/usr/bin/env bash
+# Interoperability with stock UFTP 4.10.2 (Debian package `uftp`) in the
+# network-namespace lab (scripts/lab.sh), one session per run:
+#
+#   interop.sh --direction to-stock|from-stock [--suite SUITE] [--block N]
+#              [--loss PCT] [--name LAB] [--keep] BUILD_DIR
+#
+# to-stock:   a Skycast hub (DPDK, "hub") sends to one Skycast receiver
+#             (rcv1) and two stock `uftpd` (rcv2, rcv3: kernel nodes) in one
+#             closed-group session. Pass: `skycast send` exits 0, every
+#             receiver holds every file byte-identical (SHA-256, mtime,
+#             symlink target), and both uftpd status files say "copy" for
+#             every file and nothing else.
+# from-stock: stock `uftp` in the hub node (a kernel node) sends to two
+#             Skycast receivers (rcv1, rcv2). Pass: uftp exits 0, its status
+#             file reports every file to both receivers, and every copy is
+#             byte-identical.
+# SUITE: none (default); ecdh-p256-aes128gcm (ECDH_ECDSA P-256, AES-128-GCM,
+#   SHA-256); rsa-aes256gcm (RSA-2048 key exchange, AES-256-GCM, SHA-256);
+#   ecdh-rsa-aes256cbc-hmac (ECDH_RSA with an RSA-2048 key, AES-256-CBC,
+#   HMAC-SHA-256); rsa-aes128ccm-sha384 (RSA-2048, AES-128-CCM, SHA-384).
+#   Stock uftp 4.10.2 as a server aborts ("double free or corruption") with
+#   encryption and -b 8800: use -b 8000 or less with encryption.
+# --loss PCT: random loss on everything the hub's port sends (lab.sh), so
+#   NAK passes run.
+# On failure the logs, a capture of the bridge and its
+# `skycast decode` stay in the work directory, which is printed.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+lab_sh="$root/scripts/lab.sh"
+direction=
+suite=none
+block=1300
+loss=0
+lab=interop
+keep=0
+build_dir=
+client_auth=0
+open_group=0
+
+while (($#)); do
+    case $1 in
+    --direction) direction=$2; shift 2 ;;
+    --suite) suite=$2; shift 2 ;;
+    --block) block=$2; shift 2 ;;
+    --loss) loss=$2; shift 2 ;;
+    --client-auth) client_auth=1; shift ;;
+    --open-group) open_group=1; shift ;;
+    --name) lab=$2; shift 2 ;;
+    --keep) keep=1; shift ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    --*) echo "interop.sh: unknown option $1" >&2; exit 2 ;;
+    *) build_dir=$1; shift ;;
+    esac
+done
+[[ $direction == to-stock || $direction == from-stock ]] ||
+    { echo "interop.sh: --direction to-stock|from-stock" >&2; exit 2; }
+[[ $suite =~ ^(none|ecdh-p256-aes128gcm|rsa-aes256gcm|ecdh-rsa-aes256cbc-hmac|rsa-aes128ccm-sha384|ecdh-rsa-aes256cbc-sigkeyex|ecdh-p384-aes256cbc-sigkeyex)$ ]] ||
+    { echo "interop.sh: unknown suite '$suite'" >&2; exit 2; }
+[[ -n $build_dir ]] || { echo "interop.sh: BUILD_DIR missing" >&2; exit 2; }
+[[ $EUID -eq 0 ]] || { echo "interop.sh: run as root (namespaces, hugepages)" >&2; exit 2; }
+for tool in uftp uftpd dumpcap; do
+    command -v $tool > /dev/null ||
+        { echo "interop.sh: SKIP: $tool missing (apt-get install uftp tshark)" >&2; exit 77; }
+done
+build_dir=$(cd "$build_dir" && pwd)
+dataplane_bin="$build_dir/dataplane/app/skycast-dataplane"
+control_bin="$build_dir/control/skycast-control"
+skycast_bin="$build_dir/control/skycast"
+for b in "$dataplane_bin" "$control_bin" "$skycast_bin"; do
+    [[ -x "$b" ]] || { echo "interop.sh: $b not built" >&2; exit 2; }
+done
+
+work=$(mktemp -d /tmp/skycast-interop-XXXXXX)
+logs="$work/logs"
+mkdir -p "$logs" "$work/keys"
+pids=()
+capture_pid=
+started=$(date +%s.%N)
+
+say() { printf '== [%5.1fs] %s\n' "$(echo "$(date +%s.%N) - $started" | bc)" "$*"; }
+
+# shellcheck disable=SC2317 # the EXIT trap
+cleanup() {
+    local status=$? pid
+    if ((keep)); then
+        echo "interop.sh: --keep: lab '$lab' and processes left up; work dir $work"
+        return
+    fi
+    for ((i = ${#pids[@]} - 1; i >= 0; --i)); do
+        kill -TERM "${pids[i]}" 2> /dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2> /dev/null || true
+    done
+    if [[ -n $capture_pid ]]; then
+        kill -TERM "$capture_pid" 2> /dev/null || true
+        wait "$capture_pid" 2> /dev/null || true
+    fi
+    bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
+    for node in hub rcv1 rcv2 rcv3; do
+        rm -f /dev/hugepages/"$lab-$node"map_* 2> /dev/null || true
+    done
+    if ((status != 0)); then
+        if [[ -f "$work/bridge.pcapng" ]]; then
+            "$skycast_bin" decode "$work/bridge.pcapng" > "$work/bridge.decode.jsonl" 2>&1 || true
+        fi
+        echo "interop.sh: FAILED; logs, capture and decode kept in $work" >&2
+        for f in "$logs"/*; do
+            echo "----- $f (last 40 lines)" >&2
+            tail -n 40 "$f" >&2
+        done
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+
+hub_uid=0x0A4D0001
+rcv_uid() { printf '0x0A4D%04X' $((10 + $1)); }
+
+if [[ $direction == to-stock ]]; then
+    receivers=3
+    kernel_nodes=rcv2,rcv3
+    skycast_rcvs=(1)
+    stock_rcvs=(2 3)
+else
+    receivers=2
+    kernel_nodes=hub
+    skycast_rcvs=(1 2)
+    stock_rcvs=()
+fi
+
+say "lab '$lab': $direction, suite $suite, block $block, loss $loss%," \
+    "client auth $client_auth, open group $open_group"
+bash "$root/scripts/setup-hugepages.sh" 2048 > /dev/null
+bash "$lab_sh" up --name "$lab" --receivers $receivers --loss "$loss" \
+    --kernel-nodes "$kernel_nodes" > "$logs/lab-up.log"
+eval "$(bash "$lab_sh" env --name "$lab")"
+
+# Capture the bridge, for `skycast decode` on failure.
+ip netns exec "$LAB_BRIDGE_NS" dumpcap -q -i "$LAB_BRIDGE" -w "$work/bridge.pcapng" \
+    > "$logs/dumpcap.log" 2>&1 &
+capture_pid=$!
+
+# --- The files: several files and a directory tree ------------------------------------
+src="$work/src"
+mkdir -p "$src/tree/a/b" "$src/tree/c"
+: > "$src/empty.bin"
+head -c 1 /dev/urandom > "$src/one.bin"
+head -c "$block" /dev/urandom > "$src/block.bin"
+head -c $((block + 1)) /dev/urandom > "$src/block-plus-one.bin"
+head -c 3000000 /dev/urandom > "$src/three-mb.bin"
+head -c 100000 /dev/urandom > "$src/tree/a/b/deep.bin"
+echo "hello from the hub" > "$src/tree/c/note.txt"
+touch -d '2020-02-02 02:02:02' "$src/tree/a/b/deep.bin"
+ln -s ../c/note.txt "$src/tree/a/link-to-note"
+files=("$src/empty.bin" "$src/one.bin" "$src/block.bin" "$src/block-plus-one.bin"
+       "$src/three-mb.bin" "$src/tree")
+# Files and symlinks: one RESULT line each in the stock status files.
+entries=$(find "${files[@]}" \( -type f -o -type l \) | wc -l)
+
+# --- Keys ----------------------------------------------------------------------------
+# key_spec: the key type every party of this suite must hold (stock needs the
+# same type and size / curve as the server's key, spec §5.9).
+hash=
+sig=
+curve=
+case $suite in
+none) key_spec= ;;
+ecdh-p256-aes128gcm) key_spec=ec:prime256v1 keyex=ecdh_ecdsa cipher=aes128-gcm ;;
+rsa-aes256gcm) key_spec=rsa:2048 keyex=rsa cipher=aes256-gcm ;;
+ecdh-rsa-aes256cbc-hmac) key_spec=rsa:2048 keyex=ecdh_rsa cipher=aes256-cbc ;;
+rsa-aes128ccm-sha384) key_spec=rsa:2048 keyex=rsa cipher=aes128-ccm hash=sha384 ;;
+ecdh-rsa-aes256cbc-sigkeyex) key_spec=rsa:2048 keyex=ecdh_rsa cipher=aes256-cbc sig=keyex ;;
+ecdh-p384-aes256cbc-sigkeyex)
+    key_spec=ec:secp384r1 keyex=ecdh_ecdsa cipher=aes256-cbc hash=sha384 sig=keyex curve=secp384r1
+    ;;
+esac
+# Signatures with the key-exchange key need client authentication (stock -w
+# keyex forces it; Skycast's loader asks for it explicitly).
+[[ $sig == keyex ]] && client_auth=1
+if ((client_auth)) && [[ -z $key_spec ]]; then
+    echo "interop.sh: --client-auth needs an encrypted suite" >&2
+    exit 2
+fi
+hash=${hash:-sha256}
+if [[ -n $key_spec ]]; then
+    say "keys: $key_spec"
+    "$skycast_bin" keys generate "$key_spec" "$work/keys/hub.pem" > "$logs/keys.log"
+    for i in "${skycast_rcvs[@]}"; do
+        "$skycast_bin" keys generate "$key_spec" "$work/keys/rcv$i.pem" >> "$logs/keys.log"
+    done
+    # Stock receivers: keys made by the stock tool, loaded with uftpd -k.
+    for i in "${stock_rcvs[@]}"; do
+        uftp_keymgt -g "$key_spec" "$work/keys/rcv$i.pem" >> "$logs/keys.log" 2>&1
+    done
+fi
+fingerprint() { # KEY_FILE -> "A1:B2:..." as `skycast keys fingerprint` prints it
+    "$skycast_bin" keys fingerprint "$1" | sed 's/.*fingerprint: //'
+}
+client_entry() { # RECEIVER_NUMBER: a hub `clients:` entry
+    if ((client_auth)); then
+        echo "    - {uid: $(rcv_uid "$1"), fingerprint: \"$(fingerprint "$work/keys/rcv$1.pem")\"}"
+    else
+        echo "    - uid: $(rcv_uid "$1")"
+    fi
+}
+
+# --- Skycast node configurations -------------------------------------------------------
+node_dataplane_yaml() { # NODE DEVICE CIDR
+    cat << YAML
+dataplane:
+  eal: {lcores: "0@(0-1)", file_prefix: $lab-$1, memory_mb: 256}
+  ports:
+    - {device: "$2", mtu: 9000, address: $3}
+  mempool: {mbufs: 4095}
+  idle_backoff_us: 20
+YAML
+}
+
+if [[ $direction == to-stock ]]; then
+    {
+        node_dataplane_yaml hub "$LAB_HUB_DEVICE" "$LAB_HUB_CIDR"
+        cat << YAML
+control:
+  role: sender
+  eal: {lcores: "8@(0-1)"}
+  uid: $hub_uid
+  rate: 200M
+  block_size: $block
+  grtt: {initial: 50ms, min: 10ms, max: 2s}
+$( ((open_group)) || { echo "  clients:"; for i in 1 2 3; do client_entry "$i"; done; })
+  socket: $work/hub.sock
+  log: {level: info, file: $logs/hub-control.log}
+YAML
+        if [[ -n $key_spec ]]; then
+            cat << YAML
+  encryption:
+    keyex: $keyex
+    cipher: $cipher
+    hash: $hash
+    private_key: $work/keys/hub.pem
+$([[ -n $sig ]] && echo "    signature: $sig")
+$([[ -n $curve ]] && echo "    ecdh_curve: $curve")
+$( ((client_auth)) && echo "    client_auth: true")
+YAML
+        fi
+    } > "$work/hub.yaml"
+fi
+for i in "${skycast_rcvs[@]}"; do
+    cidr_var="LAB_RCV${i}_CIDR"
+    mkdir -p "$work/rcv$i/received" "$work/rcv$i/incoming"
+    {
+        node_dataplane_yaml "rcv$i" "$LAB_RCV_DEVICE" "${!cidr_var}"
+        cat << YAML
+control:
+  role: receiver
+  eal: {lcores: "8@(0-1)"}
+  uid: $(rcv_uid "$i")
+  destination: $work/rcv$i/received
+  temp_dir: $work/rcv$i/incoming
+  servers: [{uid: $hub_uid$( ((client_auth)) && echo ", fingerprint: \"$(fingerprint "$work/keys/hub.pem")\"")}]
+  socket: $work/rcv$i.sock
+  log: {level: info, file: $logs/rcv$i-control.log}
+YAML
+        if [[ -n $key_spec ]]; then
+            printf '  encryption:\n    private_keys: [%s]\n' "$work/keys/rcv$i.pem"
+        fi
+    } > "$work/rcv$i.yaml"
+done
+for f in "$work"/*.yaml; do
+    "$skycast_bin" check "$f" > /dev/null || { "$skycast_bin" check "$f"; exit 1; }
+done
+
+# --- Start the nodes -----------------------------------------------------------------
+start_skycast() { # NODE
+    local node=$1
+    bash "$lab_sh" exec --name "$lab" "$node" \
+        "$dataplane_bin" --config "$work/$node.yaml" > "$logs/$node-dataplane.log" 2>&1 &
+    pids+=($!)
+    bash "$lab_sh" exec --name "$lab" "$node" \
+        "$control_bin" --config "$work/$node.yaml" > "$logs/$node-control.out" 2>&1 &
+    pids+=($!)
+}
+wait_skycast() { # NODE
+    local node=$1
+    for _ in $(seq 150); do
+        [[ -S "$work/$node.sock" ]] && "$skycast_bin" stats --socket "$work/$node.sock" \
+            --json > /dev/null 2>&1 && return 0
+        sleep 0.2
+    done
+    echo "interop.sh: Skycast node $node did not come up" >&2
+    exit 1
+}
+
+# Stock receivers: uftpd in the foreground (-d), fixed UID, a status file.
+for i in "${stock_rcvs[@]}"; do
+    mkdir -p "$work/rcv$i/received"
+    uftpd_key=()
+    [[ -n $key_spec ]] && uftpd_key=(-k "$work/keys/rcv$i.pem")
+    bash "$lab_sh" exec --name "$lab" "rcv$i" uftpd -d -q -I "$LAB_RCV_IF" -U "$(rcv_uid "$i")" \
+        -D "$work/rcv$i/received" -F "$work/rcv$i.status" -x "${STOCK_LOG_LEVEL:-3}" "${uftpd_key[@]}" \
+        > "$logs/rcv$i-uftpd.log" 2>&1 &
+    pids+=($!)
+done
+if [[ $direction == to-stock ]]; then
+    start_skycast hub
+fi
+for i in "${skycast_rcvs[@]}"; do
+    start_skycast "rcv$i"
+done
+[[ $direction == to-stock ]] && wait_skycast hub
+for i in "${skycast_rcvs[@]}"; do
+    wait_skycast "rcv$i"
+done
+for pid in "${pids[@]}"; do
+    kill -0 "$pid" 2> /dev/null || { echo "interop.sh: a node exited at start" >&2; exit 1; }
+done
+say "nodes up"
+
+# --- Send ----------------------------------------------------------------------------
+send_status=0
+if [[ $direction == to-stock ]]; then
+    say "skycast send (hub -> rcv1 Skycast, rcv2 + rcv3 stock uftpd)"
+    timeout "${INTEROP_SEND_TIMEOUT:-60}" "$skycast_bin" send --socket "$work/hub.sock" "${files[@]}" \
+        > "$logs/skycast-send.log" 2>&1 || send_status=$?
+    cat "$logs/skycast-send.log"
+    say "skycast send exited $send_status"
+else
+    group=(-H "$(rcv_uid 1),$(rcv_uid 2)")
+    if ((open_group)); then
+        # Open group: the announce phase runs all robust (min 10) rounds of
+        # 3 GRTT; a small GRTT keeps it short.
+        group=(-r 0.05:0.01:1 -s 10)
+    elif ((client_auth)); then
+        for i in "${skycast_rcvs[@]}"; do
+            echo "$(rcv_uid "$i")|$(fingerprint "$work/keys/rcv$i.pem")"
+        done > "$work/hosts"
+        group=(-H "@$work/hosts")
+    fi
+    uftp_crypto=()
+    if [[ -n $key_spec ]]; then
+        uftp_crypto=(-Y "$cipher" -h "$hash" -e "$keyex${curve:+:$curve}" -k "$work/keys/hub.pem")
+        [[ -n $sig ]] && uftp_crypto+=(-w "$sig")
+        ((client_auth)) && uftp_crypto+=(-c)
+    fi
+    say "stock uftp (hub) -> rcv1 + rcv2 Skycast"
+    timeout "${INTEROP_SEND_TIMEOUT:-60}" bash "$lab_sh" exec --name "$lab" hub uftp -I "$LAB_HUB_IF" -U "$hub_uid" \
+        "${group[@]}" -R 200000 -b "$block" -x "${STOCK_LOG_LEVEL:-2}" -S "$work/uftp.status" "${uftp_crypto[@]}" \
+        "${files[@]}" > "$logs/hub-uftp.log" 2>&1 || send_status=$?
+    tail -n 25 "$logs/hub-uftp.log"
+    grep -E "Got [0-9]+ NAKs" "$logs/hub-uftp.log" | head -20 || true
+    say "uftp exited $send_status"
+fi
+
+# --- Verify ----------------------------------------------------------------------------
+verify_status=0
+problems=0
+bad() {
+    echo "  $*"
+    verify_status=1
+    problems=$((problems + 1))
+}
+# The receivers may still be moving the last file into place.
+sleep 1
+for ((i = 1; i <= receivers; ++i)); do
+    dest="$work/rcv$i/received"
+    before=$problems
+    for f in "${files[@]}"; do
+        while IFS= read -r -d '' path; do
+            rel=${path#"$(dirname "$f")"/}
+            copy="$dest/$rel"
+            if [[ -L "$path" ]]; then
+                [[ -L "$copy" && "$(readlink "$path")" == "$(readlink "$copy")" ]] ||
+                    bad "rcv$i: $rel: symlink missing or different"
+            elif [[ -f "$path" ]]; then
+                if [[ ! -f "$copy" ]]; then
+                    bad "rcv$i: $rel: missing"
+                    continue
+                fi
+                [[ "$(sha256sum < "$path")" == "$(sha256sum < "$copy")" ]] ||
+                    bad "rcv$i: $rel: content differs"
+                [[ "$(stat -c %Y "$path")" == "$(stat -c %Y "$copy")" ]] ||
+                    bad "rcv$i: $rel: mtime differs"
+            elif [[ -d "$path" && ! -d "$copy" ]]; then
+                bad "rcv$i: $rel/: directory missing"
+            fi
+        done < <(find "$f" -print0)
+    done
+    if [[ -d "$work/rcv$i/incoming" ]]; then
+        leftovers=$(find "$work/rcv$i/incoming" -type f | wc -l)
+        ((leftovers == 0)) || bad "rcv$i: $leftovers temp file(s) left in incoming/"
+    fi
+    if [[ -f "$work/rcv$i.status" ]] || [[ " ${stock_rcvs[*]} " == *" $i "* ]]; then
+        # uftpd: one RESULT line per file or link, status "copied" (the man
+        # page says "copy"; 4.10.2 writes "copied"); nothing else.
+        copies=$(grep -c '^RESULT;.*;copied$' "$work/rcv$i.status" 2> /dev/null || true)
+        others=$(grep '^RESULT;' "$work/rcv$i.status" 2> /dev/null | grep -v ';copied$' || true)
+        ((copies == entries)) ||
+            bad "rcv$i: uftpd status file has $copies 'copied' results, want $entries"
+        [[ -z $others ]] || bad "rcv$i: uftpd results other than copied: $others"
+    fi
+    ((problems == before)) && echo "rcv$i: every file byte-identical"
+done
+if [[ $direction == from-stock ]]; then
+    # uftp exits 0 when ONE client got ONE file: its status file says more.
+    for i in "${skycast_rcvs[@]}"; do
+        uid=$(rcv_uid "$i")
+        grep -q -i -x "CONNECT;success;$uid" "$work/uftp.status" 2> /dev/null ||
+            bad "uftp status file: no CONNECT;success for rcv$i ($uid)"
+        grep -q -i "^STATS;$uid;$entries;" "$work/uftp.status" 2> /dev/null ||
+            bad "uftp status file: rcv$i ($uid) did not get all $entries files as 'copy'"
+    done
+    others=$(grep '^RESULT;' "$work/uftp.status" 2> /dev/null | grep -v ';copy;' || true)
+    [[ -z $others ]] || bad "uftp results other than copy: $others"
+    echo "--- uftp status file"
+    cat "$work/uftp.status" 2> /dev/null || true
+fi
+for i in "${skycast_rcvs[@]}"; do
+    echo "--- rcv$i stats"
+    "$skycast_bin" stats --socket "$work/rcv$i.sock" 2>&1 | sed -n '1,25p' || true
+done
+if [[ $direction == to-stock ]]; then
+    echo "--- hub stats"
+    "$skycast_bin" stats --socket "$work/hub.sock" 2>&1 | sed -n '1,25p' || true
+fi
+
+counter() { # NODE NAME: a dataplane counter from `skycast stats --json`
+    "$skycast_bin" stats --socket "$work/$1.sock" --json |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["dataplane"]["counters"].get(sys.argv[1], 0))' "$2"
+}
+if [[ -n $key_spec ]]; then
+    # The session really was encrypted: the Skycast nodes sealed / opened.
+    if [[ $direction == to-stock ]]; then
+        sealed=$(counter hub crypto.sealed)
+        ((sealed > 0)) || bad "hub: crypto.sealed is 0 in an encrypted session"
+    fi
+    for i in "${skycast_rcvs[@]}"; do
+        opened=$(counter "rcv$i" crypto.opened)
+        ((opened > 0)) || bad "rcv$i: crypto.opened is 0 in an encrypted session"
+    done
+    for i in "${stock_rcvs[@]}"; do
+        grep -i -E "key|encrypt|cipher" "$logs/rcv$i-uftpd.log" | head -5 || true
+    done
+    grep -i -E "key|encrypt|cipher" "$logs/hub-uftp.log" 2>/dev/null | head -5 || true
+fi
+for node in ${LAB_KERNEL_NODES//,/ }; do
+    # Kernel receive-buffer overruns explain NAKs without wire loss.
+    echo "$node kernel UDP: $(bash "$lab_sh" exec --name "$lab" "$node" cat /proc/net/snmp |
+        awk '/^Udp:/ { if (!h) { split($0, k); h = 1 } else { for (j = 2; j <= NF; ++j)
+            if (k[j] ~ /InDatagrams|InErrors|RcvbufErrors/) printf "%s=%s ", k[j], $j } }')"
+done
+bash "$lab_sh" status --name "$lab" | tee "$work/lab-status.txt"
+if awk -v p="$loss" 'BEGIN { exit !(p > 0) }'; then
+    # Loss must have happened, and been repaired by NAK passes.
+    dropped=$(sed -n 's/.* \([0-9]*\) dropped by the loss filter.*/\1/p' "$work/lab-status.txt")
+    ((${dropped:-0} > 0)) || bad "the loss filter dropped nothing at $loss%"
+    if [[ $direction == to-stock ]]; then
+        # Every FILESEG beyond the files' block count is a retransmission the
+        # receivers asked for (all of them lost what the hub's port dropped).
+        blocks=0
+        while IFS= read -r size; do
+            blocks=$((blocks + (size + block - 1) / block))
+        done < <(find "${files[@]}" -type f -printf '%s\n')
+        sent=$(counter hub tx.fileseg)
+        echo "hub: $sent FILESEGs for $blocks blocks, $dropped frames dropped"
+        ((sent > blocks)) || bad "hub sent $sent FILESEGs for $blocks blocks: no NAK pass ran"
+    else
+        for i in "${skycast_rcvs[@]}"; do
+            grep -q -i -E "Got [1-9][0-9]* NAKs .*from client $(rcv_uid "$i")\$" \
+                "$logs/hub-uftp.log" || bad "uftp got no NAK from rcv$i ($(rcv_uid "$i"))"
+        done
+    fi
+fi
+
+elapsed=$(echo "$(date +%s.%N) - $started" | bc)
+if ((send_status == 0 && verify_status == 0)); then
+    printf 'interop: PASS %s suite=%s block=%s loss=%s%% in %.1f s\n' \
+        "$direction" "$suite" "$block" "$loss" "$elapsed"
+    exit 0
+fi
+printf 'interop: FAIL %s suite=%s block=%s loss=%s%% (send exit %s, verification %s) after %.1f s\n' \
+    "$direction" "$suite" "$block" "$loss" "$send_status" "$verify_status" "$elapsed"
+exit 1
