@@ -89,6 +89,20 @@ bool dataplane_ports::install_keys(const engine::session_keys& keys) {
     }
     cmd.keys.block_bytes = static_cast<std::uint32_t>(bytes.size());
     std::memcpy(cmd.keys.block, bytes.data(), bytes.size());
+    if (keys.suite.sigtype == protocol::signature_type::keyex) {
+        if (keys.signer) {
+            set_path(cmd, signer_path);
+        }
+        if (keys.sender_key) {
+            const auto& blob = keys.sender_key->blob();
+            if (blob.size() > sizeof cmd.key_blob) {
+                _last_error = "sender key blob larger than the contract carries";
+                return false;
+            }
+            cmd.key_blob_bytes = static_cast<std::uint32_t>(blob.size());
+            std::memcpy(cmd.key_blob, blob.data(), blob.size());
+        }
+    }
     const auto r = call(cmd); // the link zeroes its copy; ours goes with cmd
     std::memset(&cmd.keys, 0, sizeof cmd.keys);
     if (!r || r->status != api::reply_status::ok) {

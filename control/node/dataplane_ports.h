@@ -50,6 +50,9 @@ public:
 
     // The sender engine's current header fields (set by the node).
     std::function<fileseg_identity()> identity;
+    // Sender with per-packet signatures (KEYEX): the PEM file of the key the
+    // engine signs with, which the dataplane loads to sign FILESEGs.
+    std::string signer_path;
     // For receiving: the session's sender and group, learned from the ANNOUNCE.
     void set_session(std::uint32_t sender_id, std::uint32_t group_id);
 

@@ -379,6 +379,9 @@ void node::start_job(int client, const json& request, time_ns now) {
     // lcore's FILESEGs: the memzone's, for the session key slot the ports use.
     auto& counters = _link.shared().header().sessions[0];
     j->seq.bind(&counters.sequence, &counters.iv_counter);
+    if (s.encryption.enabled()) {
+        j->ports->signer_path = s.encryption.private_key;
+    }
     job* raw = j.get();
     j->ports->identity = [this, raw] {
         return fileseg_identity{.sender_id = _config.control.uid,

@@ -30,7 +30,7 @@
 
 namespace skycast::dataplane::api {
 
-inline constexpr std::uint32_t contract_version = 1;
+inline constexpr std::uint32_t contract_version = 2;
 
 // Names (DPDK limits memzone names to 31 characters, rings to 28).
 inline constexpr const char* memzone_shared = "skycast_shared";
@@ -46,6 +46,7 @@ inline constexpr std::size_t max_path_bytes = 512;      // NUL-terminated, absol
 inline constexpr std::size_t max_key_block_bytes = 128; // HMAC-SHA-512 key + AES-256 key + salt
 inline constexpr std::size_t max_datagram = 9000;       // a UFTP datagram (MTU 9000 - IP/UDP)
 inline constexpr std::uint32_t max_sessions = 16;       // session key slots
+inline constexpr std::size_t max_key_blob_bytes = 1024; // an RSA-4096 UFTP key blob is 520
 inline constexpr std::uint32_t max_joined_groups = 16;
 inline constexpr std::uint32_t max_counters = 128; // named counters per lcore
 inline constexpr std::size_t counter_name_bytes = 48;
@@ -120,6 +121,12 @@ struct command {
     std::uint16_t port;     // open_port
     std::uint64_t rate_bps; // start_pass: wire bits per second (0 = unpaced)
     session_keys keys;      // set_session_keys
+    // set_session_keys with per-packet signatures (sig_type KEYEX): `path`
+    // names the sender's PEM private key, which the dataplane loads to sign
+    // FILESEGs (keys do not cross processes any more than descriptors do),
+    // and/or `key_blob` holds the sender's public key blob, to verify them.
+    std::uint32_t key_blob_bytes;
+    std::uint8_t key_blob[max_key_blob_bytes];
     char path[max_path_bytes];
 };
 

@@ -54,6 +54,9 @@ struct session_entry {
     std::uint32_t sender_id = 0;
     std::uint32_t group_id = 0;
     seal::session_id id = 0;
+    // KEYEX sessions, RX: the sender's key its signatures verify against
+    // (owned by the service thread).
+    const crypto::public_key* sender_key = nullptr;
 };
 
 struct alignas(64) tx_context {

@@ -161,9 +161,17 @@ void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint
         to_control(c, m, v, v.payload_offset, v.payload_length, 0, now_tsc);
         return;
     }
-    // Decrypt in place: the plaintext lands where the ciphertext was.
-    const std::size_t at = c.opener->payload_offset(s->id);
-    if (at + protocol::uftp_header_size > v.payload_length || at < protocol::uftp_header_size) {
+    // Decrypt in place: the plaintext lands where the ciphertext was, after
+    // the 28-byte prefix and the signature, whose length the datagram gives
+    // (KEYEX signatures are the sender's, not a size this node's keys know).
+    if (v.payload_length < protocol::encrypted_prefix_size) {
+        drop(c, m, counter::rx_drop_not_uftp);
+        return;
+    }
+    const std::uint8_t* sig_len = frame + v.payload_offset + protocol::encrypted_prefix_size - 4;
+    const std::size_t at =
+        protocol::encrypted_prefix_size + ((std::size_t{sig_len[0]} << 8) | sig_len[1]);
+    if (at + protocol::uftp_header_size > v.payload_length) {
         drop(c, m, counter::rx_drop_not_uftp);
         return;
     }
@@ -171,6 +179,7 @@ void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint
     seal::open_job job{.session = s->id,
                        .datagram = datagram,
                        .plaintext_out = std::span<std::uint8_t>(plaintext, v.payload_length - at),
+                       .sender = s->sender_key,
                        .mbuf = m};
     c.opener->open_burst(std::span<seal::open_job>(&job, 1));
     publish_seal_counters(*c.opener, c.counters);

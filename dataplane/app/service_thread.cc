@@ -1,5 +1,6 @@
 #include "dataplane/app/service_thread.h"
 
+#include "crypto/key_file.h"
 #include "crypto/key_schedule.h"
 #include "crypto/suites.h"
 #include "dataplane/app/counter_ids.h"
@@ -292,6 +293,30 @@ api::reply_status service_thread::set_session_keys(const api::command& cmd) {
         return reply_status::not_supported;
     }
     (void)clear_session_keys(cmd);
+    // Per-packet signatures (stock -w keyex): the signer's key from its file,
+    // the verifier's from its blob.
+    std::shared_ptr<const crypto::private_key> signer;
+    std::unique_ptr<const crypto::public_key> verifier;
+    if (suite->sigtype == protocol::signature_type::keyex) {
+        if (cmd.path[0] != '\0') {
+            if (!valid_path(cmd.path)) {
+                return reply_status::file_error;
+            }
+            auto key = crypto::load_private_key_file(cmd.path);
+            if (!key.ok()) {
+                return reply_status::file_error;
+            }
+            signer = std::make_shared<const crypto::private_key>(std::move(key).value());
+        }
+        if (cmd.key_blob_bytes != 0) {
+            auto key = crypto::public_key::from_blob(std::span<const std::uint8_t>(
+                cmd.key_blob, std::min<std::size_t>(cmd.key_blob_bytes, sizeof cmd.key_blob)));
+            if (!key.ok()) {
+                return reply_status::not_supported;
+            }
+            verifier = std::make_unique<const crypto::public_key>(std::move(key).value());
+        }
+    }
     // Sessions are added with the lcores parked: an engine is not thread-safe,
     // and adding one allocates (once per session, never per packet).
     for (auto [gate, engine, table] : {std::tuple{&_tx.gate, _tx.sealer.get(), &_tx.sessions},
@@ -300,15 +325,18 @@ api::reply_status service_thread::set_session_keys(const api::command& cmd) {
         if (!hold.ok()) {
             return reply_status::busy;
         }
-        auto id = engine->add_session(*suite, *keys);
+        auto id = engine->add_session(*suite, *keys, signer.get());
         if (!id.ok()) {
             return reply_status::not_supported;
         }
         (*table)[index] = session_entry{.active = true,
                                         .sender_id = cmd.session.sender_id,
                                         .group_id = cmd.session.group_id,
-                                        .id = *id};
+                                        .id = *id,
+                                        .sender_key = verifier.get()};
     }
+    _signers[index] = std::move(signer);
+    _verifiers[index] = std::move(verifier);
     return reply_status::ok;
 }
 
@@ -329,6 +357,8 @@ api::reply_status service_thread::clear_session_keys(const api::command& cmd) {
         }
         e = session_entry{};
     }
+    _signers[index].reset();
+    _verifiers[index].reset();
     return reply_status::ok;
 }
 

@@ -11,6 +11,7 @@
 #include "dataplane/app/options.h"
 #include "dataplane/app/storage_thread.h"
 
+#include <array>
 #include <atomic>
 #include <cstdint>
 #include <memory>
@@ -64,6 +65,11 @@ private:
     storage_files& _files;
     std::vector<std::unique_ptr<storage_thread>>& _storage;
     std::uint64_t* _counters;
+    // KEYEX sessions: the sender's private key (signing, TX) and the peer
+    // sender's public key (verifying, RX), per session slot; they outlive
+    // the engines' sessions that point at them.
+    std::array<std::shared_ptr<const crypto::private_key>, api::max_sessions> _signers;
+    std::array<std::unique_ptr<const crypto::public_key>, api::max_sessions> _verifiers;
     tx_pass* _current_pass = nullptr; // the pass the TX lcore holds (for prefetch)
     std::uint32_t _prefetched = 0;    // blocks of it already touched
     std::uint64_t _last_stats_tsc = 0;
