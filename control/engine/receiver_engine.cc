@@ -250,6 +250,27 @@ void receiver_engine::handle_datagram(time_ns now, endpoint from,
     }
 }
 
+namespace {
+
+// What a server may ask of its clients that this receiver does not do: the
+// session is refused with an ABORT that names it (issue 7: never a silent
+// misbehaviour against a stock server with options Skycast lacks).
+std::string unsupported_feature(const protocol::announce_msg& m) {
+    if (m.cc != protocol::cc_type::none) {
+        return "Congestion control (uftp -C) not supported by this client";
+    }
+    if ((m.flags &
+         (protocol::flags::announce_sync_mode | protocol::flags::announce_sync_preview)) != 0) {
+        return "Sync mode (uftp -z/-Z) not supported by this client";
+    }
+    if (m.ipv6()) {
+        return "IPv6 not supported by this client";
+    }
+    return {};
+}
+
+} // namespace
+
 void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                                       const protocol::announce_msg& m,
                                       std::span<const std::uint8_t> datagram) {
@@ -271,8 +292,10 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     _group_id = h.group_id;
     _group_inst = h.group_inst;
     _server = from;
-    std::string refusal;
-    if (m.enc_info) {
+    std::string refusal = unsupported_feature(m);
+    if (!refusal.empty()) {
+        // Said to the server, so its operator sees why this client left.
+    } else if (m.enc_info) {
         bool bad_signature = false;
         refusal = join_encrypted(now, m, datagram, bad_signature);
         if (bad_signature) {
@@ -286,7 +309,7 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     }
     if (!refusal.empty()) {
         // A client that cannot follow the server's choice says so (spec §5.1).
-        if (refusal != "Encryption required") {
+        if (refusal != "Encryption required" && m.enc_info) {
             ++_stats.encrypted_refused;
         }
         _crypto.reset();

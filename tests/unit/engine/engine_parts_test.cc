@@ -591,6 +591,35 @@ TEST(receiver_engine, refuses_a_suite_it_cannot_follow_with_an_abort_that_says_w
               std::string::npos);
 }
 
+// What a stock server may ask that Skycast's receiver does not do ends the
+// session with an ABORT naming it, never a session it would get wrong.
+TEST(receiver_engine, refuses_features_it_does_not_support_with_an_abort_that_names_them) {
+    struct feature {
+        protocol::announce_msg announce;
+        const char* named;
+    };
+    protocol::announce_msg tfmcc;
+    tfmcc.cc = protocol::cc_type::tfmcc;
+    protocol::announce_msg sync;
+    sync.flags = protocol::flags::announce_sync_mode;
+    protocol::announce_msg ipv6;
+    ipv6.flags = protocol::flags::announce_ipv6;
+    for (const auto& [announce, named] : {feature{tfmcc, "Congestion control"},
+                                          feature{sync, "Sync mode"}, feature{ipv6, "IPv6"}}) {
+        SCOPED_TRACE(named);
+        scratch_dir dir;
+        receiver_rig rig(dir.path());
+        rig.receiver.on_datagram(t0, {.address = 7}, rig.server(announce));
+        EXPECT_EQ(rig.receiver.outcome(), engine::receiver_outcome::refused);
+        EXPECT_TRUE(rig.net.of<protocol::register_msg>().empty());
+        const auto aborts = rig.net.of<protocol::abort_msg>();
+        ASSERT_EQ(aborts.size(), 1u);
+        const std::string& reason = std::get<protocol::abort_msg>(aborts[0]->d.body).message;
+        EXPECT_NE(reason.find(named), std::string::npos) << reason;
+        EXPECT_NE(reason.find("not supported"), std::string::npos) << reason;
+    }
+}
+
 TEST(receiver_engine, an_encryption_only_client_refuses_a_plain_session) {
     scratch_dir dir;
     recording_network net;
