@@ -18,6 +18,7 @@
 // openssl speed measures encryption only; the open rows use the same figure.
 #include "crypto/key_schedule.h"
 #include "crypto/packet_cipher.h"
+#include "perf/support/openssl_speed.h"
 
 #include <algorithm>
 #include <array>
@@ -30,6 +31,10 @@
 #include <vector>
 
 namespace {
+
+using skycast::perf::max_of;
+using skycast::perf::min_of;
+using skycast::perf::openssl_speed_gbps;
 
 using namespace skycast;
 using namespace skycast::crypto;
@@ -49,34 +54,6 @@ constexpr std::array<bench_suite, 4> suites{{
 }};
 constexpr std::array<std::size_t, 2> block_sizes{1300, 8800};
 constexpr std::size_t fileseg_header = 8;
-
-double min_of(const std::vector<double>& v) {
-    return *std::min_element(v.begin(), v.end());
-}
-double max_of(const std::vector<double>& v) {
-    return *std::max_element(v.begin(), v.end());
-}
-
-// Runs `openssl speed -evp NAME -bytes N -seconds 1 -mr` and returns Gbit/s,
-// or 0 when openssl is missing or its output is not understood. The
-// machine-readable "+F:<n>:<name>:<bytes per second>" line carries the figure.
-double openssl_speed_gbps(const char* name, std::size_t bytes) {
-    const std::string cmd = std::string("openssl speed -evp ") + name + " -bytes " +
-                            std::to_string(bytes) + " -seconds 1 -mr 2>/dev/null";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-    if (!pipe) {
-        return 0;
-    }
-    char line[512];
-    double bytes_per_second = 0;
-    while (std::fgets(line, sizeof line, pipe.get()) != nullptr) {
-        const std::string s(line);
-        if (s.rfind("+F:", 0) == 0) {
-            bytes_per_second = std::strtod(s.substr(s.rfind(':') + 1).c_str(), nullptr);
-        }
-    }
-    return bytes_per_second * 8 / 1e9;
-}
 
 struct fixture {
     packet_cipher pc;

@@ -11,6 +11,7 @@
 // UDP 8 + IPv4 20 + Ethernet 14 + FCS 4 + preamble 8 + inter-frame gap 12
 // bytes). A codec operation well below that budget is not what limits a
 // sender or receiver at line rate.
+#include "perf/support/openssl_speed.h"
 #include "protocol/codec.h"
 #include "protocol/nak_bitmap.h"
 
@@ -31,12 +32,8 @@ using namespace skycast::protocol;
 
 // --- Reporting ----------------------------------------------------------------
 
-double min_of(const std::vector<double>& v) {
-    return *std::min_element(v.begin(), v.end());
-}
-double max_of(const std::vector<double>& v) {
-    return *std::max_element(v.begin(), v.end());
-}
+using skycast::perf::max_of;
+using skycast::perf::min_of;
 
 // 5 repetitions (of the default 0.5 s each): the spread between them is the
 // figure's error bar. Only the aggregates are printed on the console.

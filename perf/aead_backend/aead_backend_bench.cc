@@ -22,6 +22,7 @@
 #include "crypto/secure_memory.h"
 #include "dataplane/seal/backends.h"
 #include "dataplane/seal/seal_engine.h"
+#include "perf/support/openssl_speed.h"
 
 #include <algorithm>
 #include <array>
@@ -37,6 +38,10 @@
 #include <vector>
 
 namespace {
+
+using skycast::perf::max_of;
+using skycast::perf::min_of;
+using skycast::perf::openssl_speed_gbps;
 
 using namespace skycast;
 using namespace skycast::dataplane::seal;
@@ -78,32 +83,6 @@ constexpr std::array<backend_config, 5> backends{{
     {"cryptodev-cpu:crypto_aesni_mb0", backend_kind::cryptodev, "crypto_aesni_mb0", true, true,
      true},
 }};
-
-double min_of(const std::vector<double>& v) {
-    return *std::min_element(v.begin(), v.end());
-}
-double max_of(const std::vector<double>& v) {
-    return *std::max_element(v.begin(), v.end());
-}
-
-// `openssl speed -evp NAME -bytes N -seconds 1 -mr` in Gbit/s, 0 if unknown.
-double openssl_speed_gbps(const char* name, std::size_t bytes) {
-    const std::string cmd = std::string("openssl speed -evp ") + name + " -bytes " +
-                            std::to_string(bytes) + " -seconds 1 -mr 2>/dev/null";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-    if (!pipe) {
-        return 0;
-    }
-    char line[512];
-    double bytes_per_second = 0;
-    while (std::fgets(line, sizeof line, pipe.get()) != nullptr) {
-        const std::string s(line);
-        if (s.rfind("+F:", 0) == 0) {
-            bytes_per_second = std::strtod(s.substr(s.rfind(':') + 1).c_str(), nullptr);
-        }
-    }
-    return bytes_per_second * 8 / 1e9;
-}
 
 const protocol::uftp_header header{1, 0xc0000202, 0x11223344, 0, 0x20, 0x10};
 

@@ -45,6 +45,7 @@
 #include "dataplane/app/extbuf.h"
 #include "dataplane/app/runtime.h"
 #include "dataplane/app/tx_lcore.h"
+#include "perf/support/openssl_speed.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -68,6 +69,10 @@
 #include <vector>
 
 namespace {
+
+using skycast::perf::max_of;
+using skycast::perf::min_of;
+using skycast::perf::openssl_speed_gbps;
 
 using namespace skycast;
 using namespace skycast::dataplane;
@@ -107,27 +112,6 @@ stats distribution(std::vector<double> v) {
     const std::size_t n = v.size();
     const double median = n % 2 == 1 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
     return {v.front(), median, v.back()};
-}
-
-// `openssl speed -evp NAME -bytes N -seconds 2 -mr`, in Gbit/s; 0 when
-// openssl is missing or says something else. The machine-readable
-// "+F:<n>:<name>:<bytes per second>" line carries the figure.
-double openssl_speed_gbps(const char* name, std::size_t bytes) {
-    const std::string cmd = std::string("openssl speed -evp ") + name + " -bytes " +
-                            std::to_string(bytes) + " -seconds 2 -mr 2>/dev/null";
-    std::unique_ptr<FILE, int (*)(FILE*)> pipe(popen(cmd.c_str(), "r"), pclose);
-    if (!pipe) {
-        return 0;
-    }
-    char line[512];
-    double bytes_per_second = 0;
-    while (std::fgets(line, sizeof line, pipe.get()) != nullptr) {
-        const std::string_view s(line);
-        if (s.starts_with("+F:")) {
-            bytes_per_second = std::strtod(line + s.rfind(':') + 1, nullptr);
-        }
-    }
-    return bytes_per_second * 8 / 1e9;
 }
 
 // The file the passes send: pseudo-random bytes, read once so every page is
@@ -497,7 +481,7 @@ public:
     double gcm(std::uint32_t block) {
         auto& v = _openssl[block];
         if (v == 0) {
-            v = openssl_speed_gbps("aes-256-gcm", block);
+            v = openssl_speed_gbps("aes-256-gcm", block, 2);
         }
         return v;
     }

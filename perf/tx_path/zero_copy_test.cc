@@ -30,15 +30,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint32_t seed) {
-    std::vector<std::uint8_t> v(n);
-    std::mt19937 g(seed);
-    for (auto& b : v) {
-        b = static_cast<std::uint8_t>(g());
-    }
-    return v;
-}
-
 struct sent_frame {
     std::vector<std::uint8_t> bytes; // linearised
     std::uint16_t segments = 0;

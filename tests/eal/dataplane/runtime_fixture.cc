@@ -4,6 +4,7 @@
 #include "dataplane/app/tx_lcore.h"
 
 #include <cstring>
+#include <random>
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
@@ -102,6 +103,29 @@ std::uint64_t runtime_fixture::counter(std::string_view name) const {
     }
     ADD_FAILURE() << "no counter named " << name;
     return 0;
+}
+
+std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint32_t seed) {
+    std::vector<std::uint8_t> v(n);
+    std::mt19937 g(seed);
+    for (auto& b : v) {
+        b = static_cast<std::uint8_t>(g());
+    }
+    return v;
+}
+
+api::command make_command(api::command_kind kind) {
+    api::command c{};
+    c.kind = kind;
+    c.session = {.sender_id = 0x0A4D0001,
+                 .group_id = 0x11223344,
+                 .group_inst = 0,
+                 .grtt = 10,
+                 .gsize = 1,
+                 .session = api::no_session_keys};
+    c.group = {.address = group_ip, .port = uftp_port};
+    c.port = uftp_port;
+    return c;
 }
 
 void free_all(std::vector<rte_mbuf*>& frames) {

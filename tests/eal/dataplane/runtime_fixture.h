@@ -51,4 +51,11 @@ protected:
 
 void free_all(std::vector<rte_mbuf*>& frames);
 
+// Deterministic pseudo-random content for files and payloads.
+std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint32_t seed);
+
+// A command of `kind` for the tests' session (sender 10.77.0.1, group
+// 0x11223344, unencrypted) to the tests' group and port.
+api::command make_command(api::command_kind kind);
+
 } // namespace skycast::dataplane::testing

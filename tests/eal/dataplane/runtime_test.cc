@@ -61,15 +61,6 @@ std::vector<std::uint8_t> udp_frame(const net::mac_address& dst_mac, std::uint32
     return frame;
 }
 
-std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint32_t seed) {
-    std::vector<std::uint8_t> v(n);
-    std::mt19937 g(seed);
-    for (auto& b : v) {
-        b = static_cast<std::uint8_t>(g());
-    }
-    return v;
-}
-
 struct temp_dir {
     temp_dir() {
         char tmpl[] = "/tmp/skycast-eal-XXXXXX";
@@ -87,20 +78,6 @@ void write_file(const fs::path& p, std::span<const std::uint8_t> data) {
 std::vector<std::uint8_t> read_file(const fs::path& p) {
     std::ifstream f(p, std::ios::binary);
     return {std::istreambuf_iterator<char>(f), {}};
-}
-
-api::command make_command(api::command_kind kind) {
-    api::command c{};
-    c.kind = kind;
-    c.session = {.sender_id = 0x0A4D0001,
-                 .group_id = 0x11223344,
-                 .group_inst = 0,
-                 .grtt = 10,
-                 .gsize = 1,
-                 .session = api::no_session_keys};
-    c.group = {.address = group_ip, .port = uftp_port};
-    c.port = uftp_port;
-    return c;
 }
 
 void set_path(api::command& c, const fs::path& p) {
