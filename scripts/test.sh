@@ -23,11 +23,21 @@ bash scripts/setup-hugepages.sh
 configure() {
     local dir=$1
     shift
+    local log
+    log=$(mktemp)
+    local status=0
     if [[ -f "$dir/build.ninja" ]]; then
-        meson setup --reconfigure "$dir" "$@" >/dev/null
+        meson setup --reconfigure "$dir" "$@" >"$log" 2>&1 || status=$?
     else
-        meson setup "$dir" "$@" >/dev/null
+        meson setup "$dir" "$@" >"$log" 2>&1 || status=$?
     fi
+    if ((status != 0)); then
+        # Meson prints its errors on stdout: show them, or CI fails silently.
+        tail -n 30 "$log" >&2
+        echo "test.sh: meson setup $dir failed" >&2
+    fi
+    rm -f "$log"
+    return "$status"
 }
 
 failed=0

@@ -423,6 +423,15 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
         pending[n++] = {m, block, bytes};
         p.next_block = block + 1;
     }
+    // A sealed FILESEG's AEAD tag (or HMAC, or signature) already detects
+    // any changed bit, far more strongly than the UDP checksum: without a
+    // NIC to compute that checksum, send none (IPv4 allows it; every stack
+    // accepts it) rather than sum 8800 bytes again in software — about a
+    // sixth of the cycles of an encrypted jumbo packet (perf/tx_path).
+    net::tx_checksum_offload offload = c.offload;
+    if (p.encrypted && !offload.udp) {
+        offload.udp_none = true;
+    }
     if (n > 0 && p.encrypted) {
         c.sealer->seal_burst(std::span<seal::seal_job>(jobs, n));
         publish_seal_counters(*c.sealer, c.counters);
@@ -440,7 +449,7 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
             auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
             const std::size_t payload = rte_pktmbuf_data_len(m) - frame_template::header_size;
             (void)p.frame.stamp(std::span<std::uint8_t>(frame, rte_pktmbuf_data_len(m)), payload,
-                                c.offload);
+                                offload);
         }
         request_offload(c, m);
         enqueue_frame(c, m);

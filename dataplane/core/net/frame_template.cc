@@ -56,7 +56,9 @@ protocol::result<std::size_t> frame_template::stamp_headers(std::span<std::uint8
 
     std::uint8_t* udp = h + udp_offset;
     store_be16(udp + 4, udp_length);
-    if (offload.udp) {
+    if (offload.udp_none) {
+        store_be16(udp + 6, 0);
+    } else if (offload.udp) {
         // Only the pseudo-header, as the NIC expects.
         store_be16(udp + 6, ones_fold(std::uint64_t{_pseudo_sum} + udp_length));
     } else {

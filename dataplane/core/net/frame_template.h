@@ -32,6 +32,10 @@ struct frame_params {
 struct tx_checksum_offload {
     bool ipv4 = false; // IPv4 header checksum left 0 for the NIC
     bool udp = false;  // UDP field holds the pseudo-header sum for the NIC
+    // No UDP checksum at all (the field 0, which IPv4 allows, RFC 768): for
+    // payloads that carry a stronger check of their own, such as AEAD-sealed
+    // datagrams, where summing every byte again buys nothing. Wins over `udp`.
+    bool udp_none = false;
 };
 
 class frame_template {
