@@ -158,6 +158,29 @@ void answer_igmp_query(tx_context& c, std::span<const std::uint8_t> frame,
     if (!igmp || igmp->type != net::igmp_type::membership_query) {
         return;
     }
+    // Answer in the querier's version (RFC 3376 §7.2.1): a v3 querier gets
+    // one v3 report of "member, any source" records, older ones a report per
+    // group.
+    if (igmp->query.version == 3) {
+        std::array<net::ipv4_address, api::max_joined_groups> covered{};
+        std::size_t n = 0;
+        for (std::size_t i = 0; i < c.filter.group_count; ++i) {
+            if (net::query_covers(igmp->query, c.filter.groups[i])) {
+                covered[n++] = c.filter.groups[i];
+            }
+        }
+        if (n != 0) {
+            send_small_frame(
+                c,
+                [&](std::span<std::uint8_t> out) {
+                    return net::write_igmpv3_report(out, c.local.mac, c.local.ip,
+                                                    net::igmpv3_record_type::mode_is_exclude,
+                                                    std::span(covered.data(), n));
+                },
+                counter::tx_igmp);
+        }
+        return;
+    }
     for (std::size_t i = 0; i < c.filter.group_count; ++i) {
         if (net::query_covers(igmp->query, c.filter.groups[i])) {
             send_igmp(c, c.filter.groups[i].value, true);

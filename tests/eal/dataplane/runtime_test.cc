@@ -216,18 +216,20 @@ TEST_F(runtime_test, joining_a_group_sends_a_membership_report) {
     free_all(sent);
 }
 
-// An IGMPv2 general query from a router on the segment.
-std::vector<std::uint8_t> igmp_general_query() {
-    std::vector<std::uint8_t> f(net::ethernet_header_size + 20 + 8, 0);
+// An IGMP general query from a router on the segment: v2 (8 bytes) or v3
+// (12 bytes, no sources).
+std::vector<std::uint8_t> igmp_general_query(int version = 2) {
+    const std::size_t igmp_size = version == 3 ? 12 : 8;
+    std::vector<std::uint8_t> f(net::ethernet_header_size + 20 + igmp_size, 0);
     const auto dst_mac = net::multicast_mac(net::all_hosts_group);
     std::memcpy(f.data(), dst_mac.bytes.data(), 6);
     std::memcpy(f.data() + 6, peer_mac.bytes.data(), 6);
     f[12] = 0x08;
     std::uint8_t* ip = f.data() + net::ethernet_header_size;
     ip[0] = 0x45;
-    ip[3] = 28; // total length
-    ip[8] = 1;  // TTL
-    ip[9] = 2;  // IGMP
+    ip[3] = static_cast<std::uint8_t>(20 + igmp_size); // total length
+    ip[8] = 1;                                         // TTL
+    ip[9] = 2;                                         // IGMP
     const std::uint32_t src = peer_ip;
     const std::uint32_t dst = net::all_hosts_group.value;
     for (int i = 0; i < 4; ++i) {
@@ -240,7 +242,11 @@ std::vector<std::uint8_t> igmp_general_query() {
     std::uint8_t* igmp = ip + 20;
     igmp[0] = 0x11; // membership query
     igmp[1] = 100;  // max resp 10 s: v2
-    const std::uint16_t sum = net::internet_checksum(std::span(igmp, 8));
+    if (version == 3) {
+        igmp[8] = 2;   // QRV
+        igmp[9] = 125; // QQIC (no sources: bytes 10-11 stay 0)
+    }
+    const std::uint16_t sum = net::internet_checksum(std::span(igmp, igmp_size));
     igmp[2] = static_cast<std::uint8_t>(sum >> 8);
     igmp[3] = static_cast<std::uint8_t>(sum);
     return f;
@@ -267,6 +273,29 @@ TEST_F(runtime_test, answers_membership_queries_and_ignores_reports) {
     ASSERT_TRUE(ip);
     EXPECT_EQ(ip->dst, net::ipv4_address{group_ip});
     EXPECT_EQ(counter("tx.igmp"), 2u);
+    free_all(sent);
+}
+
+TEST_F(runtime_test, answers_an_igmpv3_query_with_a_v3_report) {
+    ASSERT_EQ(execute(make_command(api::command_kind::join_group)).status, api::reply_status::ok);
+    pump(2);
+    auto sent = take_sent();
+    free_all(sent);
+    inject(frame_from(igmp_general_query(3)));
+    pump(3);
+    sent = take_sent();
+    ASSERT_EQ(sent.size(), 1u) << "rx.igmp " << counter("rx.igmp") << " malformed "
+                               << counter("rx.drop.igmp_malformed") << " checksum "
+                               << counter("rx.drop.igmp_bad_checksum") << " bad total "
+                               << counter("rx.drop.ipv4_bad_total_length");
+    const auto frame = bytes_of(sent[0]);
+    const auto ip = net::parse_ipv4(frame.subspan(net::ethernet_header_size));
+    ASSERT_TRUE(ip);
+    EXPECT_EQ(ip->dst, net::igmpv3_routers_group);
+    const auto payload = frame.subspan(net::ethernet_header_size + ip->header_size);
+    EXPECT_EQ(payload[0], 0x22); // v3 membership report
+    EXPECT_EQ(payload[7], 1);    // one group record
+    EXPECT_EQ(payload[8], 2);    // MODE_IS_EXCLUDE: member, any source
     free_all(sent);
 }
 
@@ -404,8 +433,8 @@ protected:
         for (int round = 0; round < 200000; ++round) {
             pump(1);
             for (rte_mbuf* m : take_sent()) {
-                const auto* udp =
-                    rte_pktmbuf_mtod_offset(m, const std::uint8_t*, net::frame_template::udp_offset);
+                const auto* udp = rte_pktmbuf_mtod_offset(m, const std::uint8_t*,
+                                                          net::frame_template::udp_offset);
                 if (rte_pktmbuf_data_len(m) > 1000 && udp[6] == 0 && udp[7] == 0) {
                     ++unchecksummed_frames;
                 }
