@@ -50,6 +50,13 @@ void dataplane_ports::set_session(std::uint32_t sender_id, std::uint32_t group_i
 }
 
 std::optional<api::reply> dataplane_ports::call(api::command& cmd) {
+    if (!_link.alive()) {
+        // Its heartbeat stopped: nobody will answer, and waiting out the
+        // timeout would hold the session's failure report up for minutes.
+        ++_counters.commands_failed;
+        _last_error = "the dataplane is gone";
+        return std::nullopt;
+    }
     auto r = _link.call(cmd, command_timeout);
     if (!r) {
         ++_counters.commands_failed;

@@ -103,7 +103,7 @@ int main(int argc, char** argv) {
         // Attached to what a killed dataplane left (its heartbeat stands
         // still): start over and wait for a live one.
         SKYCAST_LOG(log, warn, "the dataplane is not alive; waiting for it to restart");
-        rte_eal_cleanup();
+        // No rte_eal_cleanup(): it would talk to the dead primary.
         std::this_thread::sleep_for(std::chrono::seconds(1));
         ::execv("/proc/self/exe", argv);
         return 1;
@@ -122,7 +122,13 @@ int main(int argc, char** argv) {
         why = node.run(stop_requested);
     }
     socket.reset();
-    rte_eal_cleanup();
+    if (why == skycast::control::node::node_exit::dataplane_lost) {
+        // The primary is gone: EAL's cleanup would talk to it (and crashes
+        // in rte_service_finalize). Our mappings go with the exec or exit,
+        // which is what lets a new dataplane reuse the file prefix.
+    } else {
+        rte_eal_cleanup();
+    }
     if (why == skycast::control::node::node_exit::dataplane_lost && !stop_requested.load()) {
         SKYCAST_LOG(log, warn, "re-attaching: restarting skycast-control");
         std::this_thread::sleep_for(std::chrono::seconds(1));

@@ -69,7 +69,12 @@ struct alignas(64) tx_context {
     std::unique_ptr<seal::seal_engine> sealer;
     std::array<session_entry, api::max_sessions> sessions{};
     std::array<net::arp_entry, arp_cache_entries> arp_storage{};
-    net::arp_cache arp{arp_storage, net::arp_cache_config{}};
+    // Next hops are few and UFTP's unicast messages (REGISTER, STATUS) are
+    // retried at GRTT scale: ask again every 200 ms (not the usual second),
+    // so one lost ARP reply costs a retry, not a registration.
+    net::arp_cache arp{arp_storage, net::arp_cache_config{.retry_interval_ns = 200'000'000,
+                                                          .max_requests = 10,
+                                                          .unreachable_hold_ns = 1'000'000'000}};
     tx_pass* pass = nullptr;
     std::uint64_t tsc_hz = 0;
     std::uint64_t last_igmp_tsc = 0;

@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <memory>
 #include <thread>
+#include <unordered_map>
 #include <vector>
 
 struct rte_ring;
@@ -49,6 +50,9 @@ public:
 
 private:
     void loop();
+    // Adds `bytes` to what `slot` wrote since its last writeback kick; returns
+    // the total and restarts it when the caller is about to kick.
+    std::uint64_t bytes_since_writeback(std::uint32_t slot, std::uint64_t bytes);
 
     rte_ring* _jobs;
     storage_files& _files;
@@ -58,6 +62,7 @@ private:
     std::atomic<bool> _stop{false};
     std::atomic<bool> _busy{false};
     std::thread _thread;
+    std::unordered_map<std::uint32_t, std::uint64_t> _unflushed; // per slot, bytes
 };
 
 } // namespace skycast::dataplane
