@@ -38,6 +38,15 @@ extern "C" void on_signal(int) {
     stop_requested.store(true);
 }
 
+// Re-executes this program. Every inherited descriptor is closed first: the
+// EAL's fbarray and config files keep their locks across exec, and a new
+// dataplane could not initialise under the same file prefix while we hold
+// them.
+void restart_self(char** argv) {
+    ::close_range(3, ~0U, 0);
+    ::execv("/proc/self/exe", argv);
+}
+
 } // namespace
 
 int main(int argc, char** argv) {
@@ -105,7 +114,7 @@ int main(int argc, char** argv) {
         SKYCAST_LOG(log, warn, "the dataplane is not alive; waiting for it to restart");
         // No rte_eal_cleanup(): it would talk to the dead primary.
         std::this_thread::sleep_for(std::chrono::seconds(1));
-        ::execv("/proc/self/exe", argv);
+        restart_self(argv);
         return 1;
     }
     const std::string socket_path = config.control.socket;
@@ -132,7 +141,7 @@ int main(int argc, char** argv) {
     if (why == skycast::control::node::node_exit::dataplane_lost && !stop_requested.load()) {
         SKYCAST_LOG(log, warn, "re-attaching: restarting skycast-control");
         std::this_thread::sleep_for(std::chrono::seconds(1));
-        ::execv("/proc/self/exe", argv);
+        restart_self(argv);
         SKYCAST_LOG(log, error, "cannot restart: %s", std::strerror(errno));
         return 1;
     }
