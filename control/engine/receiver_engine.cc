@@ -34,6 +34,26 @@ std::uint64_t statvfs_free(const std::string& dir) {
 
 } // namespace
 
+const char* name(receiver_state s) {
+    switch (s) {
+    case receiver_state::listening:
+        return "listening";
+    case receiver_state::registering:
+        return "registering";
+    case receiver_state::between_files:
+        return "between_files";
+    case receiver_state::receiving:
+        return "receiving";
+    case receiver_state::completing:
+        return "completing";
+    case receiver_state::finished:
+        return "finished";
+    case receiver_state::aborted:
+        return "aborted";
+    }
+    return "other";
+}
+
 const char* name(receiver_outcome o) {
     switch (o) {
     case receiver_outcome::running:

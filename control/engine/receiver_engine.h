@@ -68,6 +68,8 @@ enum class receiver_state : std::uint8_t {
     finished,
     aborted,
 };
+// "receiving", "completing", ...: for logs and the stats socket.
+const char* name(receiver_state s);
 
 // How a session ended for this receiver.
 enum class receiver_outcome : std::uint8_t {

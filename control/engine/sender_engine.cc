@@ -55,6 +55,26 @@ std::size_t words_for(std::uint32_t blocks) {
 
 } // namespace
 
+const char* name(sender_phase p) {
+    switch (p) {
+    case sender_phase::idle:
+        return "idle";
+    case sender_phase::announce:
+        return "announce";
+    case sender_phase::fileinfo:
+        return "fileinfo";
+    case sender_phase::data:
+        return "data";
+    case sender_phase::done_wait:
+        return "done_wait";
+    case sender_phase::completion:
+        return "completion";
+    case sender_phase::finished:
+        return "finished";
+    }
+    return "other";
+}
+
 const char* name(client_outcome o) {
     switch (o) {
     case client_outcome::active:

@@ -83,6 +83,8 @@ enum class sender_phase : std::uint8_t {
     completion,
     finished
 };
+// "announce", "data", ...: for logs and the stats socket.
+const char* name(sender_phase p);
 
 class sender_engine {
 public:

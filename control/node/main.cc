@@ -10,14 +10,13 @@
 // initialised twice in one process. Exit status: 0 after a stop, 1 when it
 // cannot attach or set up, 2 for a bad command line or configuration.
 
-#include "config/loader.h"
+#include "config/process_start.h"
 #include "control/dataplane_link/dataplane_link.h"
 #include "control/node/control_socket.h"
 #include "control/node/node.h"
 #include "control/node/node_log.h"
 #include "crypto/secure_memory.h"
 
-#include <CLI/CLI.hpp>
 #include <atomic>
 #include <cerrno>
 #include <csignal>
@@ -54,21 +53,12 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "skycast-control: cannot initialise libsodium/OpenSSL\n");
         return 1;
     }
-    CLI::App app{"skycast-control: the control plane of a Skycast node"};
-    std::string config_path;
-    app.add_option("--config,-c", config_path, "the node's YAML file")->required();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 2;
+    auto start = skycast::config::load_process_config(
+        "skycast-control", "the control plane of a Skycast node", argc, argv);
+    if (!start.config) {
+        return start.exit_status;
     }
-    skycast::config::node_config config;
-    try {
-        config = skycast::config::load_node_config(config_path);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "skycast-control: %s\n", e.what());
-        return 2;
-    }
+    const skycast::config::node_config& config = *start.config;
     skycast::control::node::node_log log(config.control.log);
     struct sigaction sa {};
     sa.sa_handler = on_signal;

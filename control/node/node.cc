@@ -39,46 +39,6 @@ std::uint32_t random_group_id() {
     return id;
 }
 
-const char* phase_name(engine::sender_phase p) {
-    switch (p) {
-    case engine::sender_phase::idle:
-        return "idle";
-    case engine::sender_phase::announce:
-        return "announce";
-    case engine::sender_phase::fileinfo:
-        return "fileinfo";
-    case engine::sender_phase::data:
-        return "data";
-    case engine::sender_phase::done_wait:
-        return "done_wait";
-    case engine::sender_phase::completion:
-        return "completion";
-    case engine::sender_phase::finished:
-        return "finished";
-    }
-    return "other";
-}
-
-const char* receiver_state_name(engine::receiver_state s) {
-    switch (s) {
-    case engine::receiver_state::listening:
-        return "listening";
-    case engine::receiver_state::registering:
-        return "registering";
-    case engine::receiver_state::between_files:
-        return "between_files";
-    case engine::receiver_state::receiving:
-        return "receiving";
-    case engine::receiver_state::completing:
-        return "completing";
-    case engine::receiver_state::finished:
-        return "finished";
-    case engine::receiver_state::aborted:
-        return "aborted";
-    }
-    return "other";
-}
-
 } // namespace
 
 time_ns wall_clock_ns() {
@@ -253,7 +213,7 @@ void node::tick(time_ns now) {
             _job->last_progress = now;
             const auto& st = _job->engine->stats();
             _socket->send(_job->client, {{"event", "progress"},
-                                         {"phase", phase_name(_job->engine->phase())},
+                                         {"phase", engine::name(_job->engine->phase())},
                                          {"receivers", _job->engine->active_clients()},
                                          {"passes", st.passes},
                                          {"bytes_sent", st.bytes_sent},
@@ -487,14 +447,11 @@ json node::stats() const {
              {"history", json(_history)}};
     if (_receiver) {
         const auto& st = _receiver->stats();
-        doc["session"] = {{"state", receiver_state_name(_receiver->state())},
-                          {"grtt", _receiver->grtt()},
-                          {"files", _receiver->files().size()},
-                          {"files_received", st.files_received},
-                          {"files_rejected", st.files_rejected},
-                          {"status_sent", st.status_sent},
-                          {"decrypt_failed", st.decrypt_failed},
-                          {"malformed_in", st.malformed_in}};
+        doc["session"] = {
+            {"state", engine::name(_receiver->state())}, {"grtt", _receiver->grtt()},
+            {"files", _receiver->files().size()},        {"files_received", st.files_received},
+            {"files_rejected", st.files_rejected},       {"status_sent", st.status_sent},
+            {"decrypt_failed", st.decrypt_failed},       {"malformed_in", st.malformed_in}};
     }
     if (_job) {
         const auto& e = *_job->engine;
@@ -507,7 +464,7 @@ json node::stats() const {
         }
         const auto& st = e.stats();
         doc["session"] = {{"id", hex_id(_job->group_id)},
-                          {"phase", phase_name(e.phase())},
+                          {"phase", engine::name(e.phase())},
                           {"grtt", e.grtt()},
                           {"receivers", clients},
                           {"passes", st.passes},

@@ -9,12 +9,11 @@
 // released. Exit status: 0 after a clean stop, 1 when the dataplane could not
 // start, 2 for a bad command line or configuration.
 
-#include "config/loader.h"
+#include "config/process_start.h"
 #include "dataplane/app/config_options.h"
 #include "dataplane/app/eal_leftovers.h"
 #include "dataplane/app/runtime.h"
 
-#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <cstdio>
@@ -42,22 +41,12 @@ void install_signal_handlers() {
 } // namespace
 
 int main(int argc, char** argv) {
-    CLI::App app{"skycast-dataplane: the DPDK dataplane of a Skycast node"};
-    std::string config_path;
-    app.add_option("--config,-c", config_path, "the node's YAML file")->required();
-    try {
-        app.parse(argc, argv);
-    } catch (const CLI::ParseError& e) {
-        return app.exit(e) == 0 ? 0 : 2;
+    auto start = skycast::config::load_process_config(
+        "skycast-dataplane", "the DPDK dataplane of a Skycast node", argc, argv);
+    if (!start.config) {
+        return start.exit_status;
     }
-
-    skycast::config::node_config config;
-    try {
-        config = skycast::config::load_node_config(config_path);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "skycast-dataplane: %s\n", e.what());
-        return 2;
-    }
+    const skycast::config::node_config& config = *start.config;
     const std::vector<std::string> eal_args =
         skycast::dataplane::eal_arguments(config.dataplane, argv[0]);
     std::vector<char*> eal_argv;

@@ -23,7 +23,10 @@ struct telemetry_name {
     char text[api::counter_name_bytes];
 };
 
-int counters_command(const char*, const char*, rte_tel_data* out) {
+// One dictionary entry per counter, keyed by its telemetry name; `add`
+// writes the value (the total, or the help text).
+template <typename AddEntry>
+int counter_dict(rte_tel_data* out, AddEntry add) {
     void* base = registered_base.load();
     if (base == nullptr) {
         return -1;
@@ -31,24 +34,21 @@ int counters_command(const char*, const char*, rte_tel_data* out) {
     const api::shared_view view(base);
     rte_tel_data_start_dict(out);
     for (std::uint32_t i = 0; i < view.header().counter_count; ++i) {
-        rte_tel_data_add_dict_u64(out, telemetry_name(view.header().counters[i].name).text,
-                                  view.counter_total(i));
+        add(telemetry_name(view.header().counters[i].name).text, view, i);
     }
     return 0;
 }
 
+int counters_command(const char*, const char*, rte_tel_data* out) {
+    return counter_dict(out, [out](const char* key, const api::shared_view& view, std::uint32_t i) {
+        rte_tel_data_add_dict_u64(out, key, view.counter_total(i));
+    });
+}
+
 int help_command(const char*, const char*, rte_tel_data* out) {
-    void* base = registered_base.load();
-    if (base == nullptr) {
-        return -1;
-    }
-    const api::shared_view view(base);
-    rte_tel_data_start_dict(out);
-    for (std::uint32_t i = 0; i < view.header().counter_count; ++i) {
-        rte_tel_data_add_dict_string(out, telemetry_name(view.header().counters[i].name).text,
-                                     view.header().counters[i].help);
-    }
-    return 0;
+    return counter_dict(out, [out](const char* key, const api::shared_view& view, std::uint32_t i) {
+        rte_tel_data_add_dict_string(out, key, view.header().counters[i].help);
+    });
 }
 
 } // namespace

@@ -46,6 +46,7 @@
 #include "dataplane/app/runtime.h"
 #include "dataplane/app/tx_lcore.h"
 #include "perf/support/openssl_speed.h"
+#include "tests/support/test_session.h"
 
 #include <algorithm>
 #include <cerrno>
@@ -76,14 +77,13 @@ using skycast::perf::openssl_speed_gbps;
 
 using namespace skycast;
 using namespace skycast::dataplane;
+using skycast::dataplane::testing::make_command;
 
 // TX iterations between two untimed service rounds: 8 x 32 frames of 8800
 // bytes is 2.2 MiB, under the 4 MiB the service thread prefetches per round,
 // so the prefetcher keeps ahead; and the clock reads cost < 1%.
 constexpr int iterations_per_chunk = 8;
 constexpr std::uint8_t session_slot = 0;
-constexpr std::uint32_t group = 0xE6050501; // 230.5.5.1
-constexpr std::uint16_t uftp_port = 1044;
 
 struct settings {
     double seconds = 0.5; // CPU seconds of TX per repetition
@@ -204,21 +204,6 @@ struct sample {
     std::uint64_t packets = 0;
     std::uint64_t bytes = 0;
 };
-
-api::command make_command(api::command_kind kind) {
-    api::command c{};
-    c.version = api::contract_version;
-    c.kind = kind;
-    c.session = {.sender_id = 0x0A4D0001,
-                 .group_id = 0x11223344,
-                 .group_inst = 0,
-                 .grtt = 10,
-                 .gsize = 1,
-                 .session = api::no_session_keys};
-    c.group = {.address = group, .port = uftp_port};
-    c.port = uftp_port;
-    return c;
-}
 
 std::uint32_t counter_index(runtime& rt, std::string_view name) {
     const auto view = rt.shared();

@@ -114,20 +114,6 @@ std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint32_t seed) {
     return v;
 }
 
-api::command make_command(api::command_kind kind) {
-    api::command c{};
-    c.kind = kind;
-    c.session = {.sender_id = 0x0A4D0001,
-                 .group_id = 0x11223344,
-                 .group_inst = 0,
-                 .grtt = 10,
-                 .gsize = 1,
-                 .session = api::no_session_keys};
-    c.group = {.address = group_ip, .port = uftp_port};
-    c.port = uftp_port;
-    return c;
-}
-
 void free_all(std::vector<rte_mbuf*>& frames) {
     for (rte_mbuf* m : frames) {
         rte_pktmbuf_free(m);

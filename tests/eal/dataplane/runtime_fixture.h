@@ -7,6 +7,7 @@
 
 #include "dataplane/api/contract.h"
 #include "dataplane/app/runtime.h"
+#include "tests/support/test_session.h"
 
 #include <cstdint>
 #include <gtest/gtest.h>
@@ -18,11 +19,6 @@
 #include <vector>
 
 namespace skycast::dataplane::testing {
-
-inline constexpr std::uint32_t our_ip = 0x0A4D0001;   // 10.77.0.1
-inline constexpr std::uint32_t peer_ip = 0x0A4D000B;  // 10.77.0.11
-inline constexpr std::uint32_t group_ip = 0xE6050501; // 230.5.5.1
-inline constexpr std::uint16_t uftp_port = 1044;
 
 class runtime_fixture : public ::testing::Test {
 protected:
@@ -53,9 +49,5 @@ void free_all(std::vector<rte_mbuf*>& frames);
 
 // Deterministic pseudo-random content for files and payloads.
 std::vector<std::uint8_t> random_bytes(std::size_t n, std::uint32_t seed);
-
-// A command of `kind` for the tests' session (sender 10.77.0.1, group
-// 0x11223344, unencrypted) to the tests' group and port.
-api::command make_command(api::command_kind kind);
 
 } // namespace skycast::dataplane::testing

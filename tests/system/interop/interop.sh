@@ -23,6 +23,11 @@
 #   encryption and -b 8800: use -b 8000 or less with encryption.
 # --loss PCT: random loss on everything the hub's port sends (lab.sh), so
 #   NAK passes run.
+# --stock-args "ARGS" --expect-refusal TEXT (from-stock): stock uftp runs with
+#   ARGS added (an option Skycast does not support, e.g. "-C tfmcc" or "-z").
+#   Pass: every Skycast receiver refuses the session with an ABORT whose
+#   reason contains TEXT, uftp logs that ABORT from each of them, and no file
+#   or temp file appears at any receiver.
 # On failure the logs, a capture of the bridge and its
 # `skycast decode` stay in the work directory, which is printed.
 set -euo pipefail
@@ -38,6 +43,8 @@ keep=0
 build_dir=
 client_auth=0
 open_group=0
+stock_args=()
+expect_refusal=
 
 while (($#)); do
     case $1 in
@@ -47,6 +54,8 @@ while (($#)); do
     --loss) loss=$2; shift 2 ;;
     --client-auth) client_auth=1; shift ;;
     --open-group) open_group=1; shift ;;
+    --stock-args) read -r -a stock_args <<< "$2"; shift 2 ;;
+    --expect-refusal) expect_refusal=$2; shift 2 ;;
     --name) lab=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -59,6 +68,8 @@ done
 [[ $suite =~ ^(none|ecdh-p256-aes128gcm|rsa-aes256gcm|ecdh-rsa-aes256cbc-hmac|rsa-aes128ccm-sha384|ecdh-rsa-aes256cbc-sigkeyex|ecdh-p384-aes256cbc-sigkeyex)$ ]] ||
     { echo "interop.sh: unknown suite '$suite'" >&2; exit 2; }
 [[ -n $build_dir ]] || { echo "interop.sh: BUILD_DIR missing" >&2; exit 2; }
+[[ -z $expect_refusal || $direction == from-stock ]] ||
+    { echo "interop.sh: --expect-refusal is for --direction from-stock" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "interop.sh: run as root (namespaces, hugepages)" >&2; exit 2; }
 for tool in uftp uftpd dumpcap; do
     command -v $tool > /dev/null ||
@@ -361,7 +372,7 @@ else
     for attempt in 1 2; do
         send_status=0
         timeout "${INTEROP_SEND_TIMEOUT:-60}" bash "$lab_sh" exec --name "$lab" hub uftp -I "$LAB_HUB_IF" -U "$hub_uid" \
-            "${group[@]}" -R 200000 -b "$block" -x "${STOCK_LOG_LEVEL:-2}" -S "$work/uftp.status" "${uftp_crypto[@]}" \
+            "${group[@]}" -R 200000 -b "$block" -x "${STOCK_LOG_LEVEL:-2}" -S "$work/uftp.status" "${uftp_crypto[@]}" "${stock_args[@]}" \
             "${files[@]}" > "$logs/hub-uftp.log" 2>&1 || send_status=$?
         if ((send_status == 139)) && ! grep -q "CONNECT" "$work/uftp.status" 2>/dev/null &&
             ((attempt == 1)); then
@@ -385,6 +396,29 @@ bad() {
 }
 # The receivers may still be moving the last file into place.
 sleep 1
+if [[ -n $expect_refusal ]]; then
+    # A session Skycast cannot take: refused by every receiver, with the
+    # reason said to the stock server, and nothing written anywhere.
+    for i in "${skycast_rcvs[@]}"; do
+        uid=$(rcv_uid "$i")
+        grep -i -F "${uid#0x}" "$logs/hub-uftp.log" | grep -q -F "$expect_refusal" ||
+            bad "uftp logged no ABORT from rcv$i ($uid) with '$expect_refusal'"
+        grep -q -F "$expect_refusal" "$logs/rcv$i-control.log" ||
+            bad "rcv$i: its log does not name the refusal"
+        written=$(find "$work/rcv$i/received" "$work/rcv$i/incoming" -mindepth 1 | wc -l)
+        ((written == 0)) || bad "rcv$i: $written entries written for a refused session"
+    done
+    ((send_status != 0)) || bad "uftp exited 0 although every receiver refused the session"
+    grep -i "abort" "$logs/hub-uftp.log" | head -5 || true
+    elapsed=$(echo "$(date +%s.%N) - $started" | bc)
+    if ((verify_status == 0)); then
+        printf 'interop: PASS refusal of uftp %s (uftp exit %s) in %.1f s\n' \
+            "${stock_args[*]}" "$send_status" "$elapsed"
+        exit 0
+    fi
+    printf 'interop: FAIL refusal of uftp %s after %.1f s\n' "${stock_args[*]}" "$elapsed"
+    exit 1
+fi
 for ((i = 1; i <= receivers; ++i)); do
     dest="$work/rcv$i/received"
     before=$problems

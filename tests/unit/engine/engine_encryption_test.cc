@@ -110,13 +110,8 @@ const encryption_case suites[] = {
 INSTANTIATE_TEST_SUITE_P(encryption, engine_suites, testing::ValuesIn(suites), suite_name);
 
 TEST(engine_encryption, multi_section_file_under_loss) {
-    // Block 512: 4096 blocks per section, so 2.5 sections' worth of blocks.
     scratch_dir dir;
-    const std::uint64_t size = 512ull * 4096 * 5 / 2 + 77;
-    auto src = write_file(dir.path() + "/src/multi", size, 7);
-    auto cfg = small_config(dir, {regular_entry(src, "multi")}, 10, 5);
-    cfg.sender.block_size = 512;
-    cfg.link.loss = 0.10;
+    auto cfg = multi_section_under_loss(dir);
     encrypt(cfg, {.name = "gcm", .keyex = keyexchange_type::ecdh_ecdsa});
     const auto r = sim::run_simulation(cfg);
     ASSERT_TRUE(all_identical(r, 10));
@@ -126,11 +121,7 @@ TEST(engine_encryption, multi_section_file_under_loss) {
 
 TEST(engine_encryption, few_megabyte_file_bursty_loss_long_rtt) {
     scratch_dir dir;
-    auto src = write_file(dir.path() + "/src/big", 4'000'000, 8);
-    auto cfg = small_config(dir, {regular_entry(src, "big")}, 10, 6);
-    cfg.link.delay_s = 0.3;     // 600 ms RTT
-    cfg.sender.grtt_init = 0.5; // the stock default: announce rounds must outlast one RTT
-    cfg.link = sim::link_profile::with_burst_loss(cfg.link, 0.05);
+    auto cfg = long_rtt_bursty_loss(dir);
     encrypt(cfg,
             {.name = "ccm", .keyex = keyexchange_type::ecdh_rsa, .cipher = key_type::aes128_ccm});
     const auto r = sim::run_simulation(cfg);

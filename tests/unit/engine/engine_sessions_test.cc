@@ -194,27 +194,18 @@ INSTANTIATE_TEST_SUITE_P(sessions, multi_section_matrix, testing::ValuesIn(multi
                          multi_section_name);
 
 TEST(engine_sessions, multi_section_file_under_loss) {
-    // Block 512: 4096 blocks per section, so 2.5 sections' worth of blocks.
     scratch_dir dir;
-    const std::uint64_t size = 512ull * 4096 * 5 / 2 + 77;
-    auto src = write_file(dir.path() + "/src/multi", size, 7);
-    auto cfg = small_config(dir, {regular_entry(src, "multi")}, 10, 5);
-    cfg.sender.block_size = 512;
-    cfg.link.loss = 0.10;
+    const auto cfg = multi_section_under_loss(dir);
     const auto r = sim::run_simulation(cfg);
     ASSERT_TRUE(all_identical(r, 10));
-    const auto layout = *protocol::section_layout::make(size, 512);
+    const auto layout = *protocol::section_layout::make(multi_section_file_size, 512);
     EXPECT_EQ(layout.sections(), 3u);
     EXPECT_GT(r.sender.blocks_resent, 0u);
 }
 
 TEST(engine_sessions, few_megabyte_file_bursty_loss_long_rtt) {
     scratch_dir dir;
-    auto src = write_file(dir.path() + "/src/big", 4'000'000, 8);
-    auto cfg = small_config(dir, {regular_entry(src, "big")}, 10, 6);
-    cfg.link.delay_s = 0.3;     // 600 ms RTT
-    cfg.sender.grtt_init = 0.5; // the stock default: announce rounds must outlast one RTT
-    cfg.link = sim::link_profile::with_burst_loss(cfg.link, 0.05);
+    const auto cfg = long_rtt_bursty_loss(dir);
     const auto r = sim::run_simulation(cfg);
     ASSERT_TRUE(all_identical(r, 10));
     // GRTT follows the measured RTT (REGISTER/FILEINFO_ACK echoes), not the 10 ms start.

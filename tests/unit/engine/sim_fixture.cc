@@ -72,6 +72,23 @@ sim::sim_config small_config(const scratch_dir& dir, std::vector<engine::file_en
     return c;
 }
 
+sim::sim_config multi_section_under_loss(const scratch_dir& dir) {
+    auto src = write_file(dir.path() + "/src/multi", multi_section_file_size, 7);
+    auto cfg = small_config(dir, {regular_entry(src, "multi")}, 10, 5);
+    cfg.sender.block_size = 512;
+    cfg.link.loss = 0.10;
+    return cfg;
+}
+
+sim::sim_config long_rtt_bursty_loss(const scratch_dir& dir) {
+    auto src = write_file(dir.path() + "/src/big", 4'000'000, 8);
+    auto cfg = small_config(dir, {regular_entry(src, "big")}, 10, 6);
+    cfg.link.delay_s = 0.3;
+    cfg.sender.grtt_init = 0.5;
+    cfg.link = sim::link_profile::with_burst_loss(cfg.link, 0.05);
+    return cfg;
+}
+
 namespace {
 
 std::shared_ptr<const crypto::private_key> cached_key(bool ec, int which) {

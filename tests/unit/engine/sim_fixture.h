@@ -38,6 +38,15 @@ engine::file_entry regular_entry(const std::string& source, const std::string& n
 sim::sim_config small_config(const scratch_dir& dir, std::vector<engine::file_entry> files,
                              std::uint32_t receivers, std::uint64_t seed = 1);
 
+// Scenarios both the plain and the encrypted session tests run.
+// A file of 2.5 sections (block 512: 4096 blocks per section) to 10
+// receivers at 10 % loss.
+inline constexpr std::uint64_t multi_section_file_size = 512ull * 4096 * 5 / 2 + 77;
+sim::sim_config multi_section_under_loss(const scratch_dir& dir);
+// A 4 MB file to 10 receivers over a 600 ms RTT with bursty loss, GRTT
+// starting at the stock 0.5 s (announce rounds must outlast one RTT).
+sim::sim_config long_rtt_bursty_loss(const scratch_dir& dir);
+
 // An encrypted session's parameters (spec §5.1).
 struct encryption_case {
     const char* name = "";
