@@ -7,10 +7,12 @@
 // with ones_add() in any order; a piece that is not the last must have an
 // even length, since a sum cannot tell which byte of a word it started on.
 //
-// The summing loop loads 64 bits at a time (memcpy, so any alignment is fine)
-// into two 64-bit accumulators: one's-complement addition is byte-order
-// independent (RFC 1071 §2(B)), so the native-order sum is byte-swapped once
-// at the end on little-endian machines instead of swapping every word.
+// The summing loops add native-order words, any alignment: 64 bits at a time
+// into two 64-bit accumulators, or, on x86-64 CPUs with AVX2 (checked once at
+// start), 64 bytes at a time in vector lanes. One's-complement addition is
+// byte-order independent (RFC 1071 §2(B)), so the native-order sum is
+// byte-swapped once at the end on little-endian machines instead of swapping
+// every word.
 
 #include <cstdint>
 #include <span>
@@ -33,6 +35,13 @@ constexpr std::uint16_t ones_add(std::uint16_t a, std::uint16_t b) {
 // One's-complement sum of `bytes` as big-endian 16-bit words; an odd last
 // byte is padded with a zero byte (RFC 1071). Not complemented.
 std::uint16_t ones_sum(std::span<const std::uint8_t> bytes);
+
+// The same sum by the 64-bit word loop alone (what ones_sum does on a CPU
+// without AVX2), so tests can hold both loops against a reference.
+std::uint16_t ones_sum_portable(std::span<const std::uint8_t> bytes);
+
+// Which loop ones_sum uses on this CPU: "avx2" or "portable".
+const char* ones_sum_kernel();
 
 // The checksum field value for data whose one's-complement sum (with the
 // checksum field itself zero) is `sum`.

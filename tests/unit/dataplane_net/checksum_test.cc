@@ -1,11 +1,14 @@
 // The Internet checksum: RFC 1071's worked example, a known IPv4 header, and
-// the fast word-at-a-time sum against a byte-by-byte reference on random
-// buffers of every length 0..2000 at every alignment 0..7.
+// both fast loops (the AVX2 one ones_sum picks on this CPU, and the portable
+// word loop) against a byte-by-byte reference on random buffers of every
+// length 0..2000 at every alignment 0..7, and on buffers big enough to make
+// the vector lanes spill.
 #include "dataplane/core/net/checksum.h"
 
 #include <cstdint>
 #include <gtest/gtest.h>
 #include <random>
+#include <string>
 #include <vector>
 
 namespace skycast::dataplane::net {
@@ -72,8 +75,11 @@ TEST(checksum, matches_reference_for_every_length_and_alignment) {
     for (std::size_t offset = 0; offset < 8; ++offset) {
         for (std::size_t length = 0; length <= 2000; ++length) {
             const std::uint8_t* p = buffer.data() + offset;
-            ASSERT_EQ(ones_sum({p, length}), reference_sum(p, length))
-                << "length " << length << " offset " << offset;
+            const std::uint16_t want = reference_sum(p, length);
+            ASSERT_EQ(ones_sum({p, length}), want)
+                << ones_sum_kernel() << " length " << length << " offset " << offset;
+            ASSERT_EQ(ones_sum_portable({p, length}), want)
+                << "portable length " << length << " offset " << offset;
         }
         // Fresh bytes for the next alignment, so each sees different data.
         for (auto& b : buffer) {
@@ -93,6 +99,31 @@ TEST(checksum, high_byte_values_stress_the_accumulators) {
         EXPECT_EQ(ones_sum({buffer.data() + 1, length}), reference_sum(buffer.data() + 1, length))
             << "length " << length;
     }
+}
+
+TEST(checksum, long_buffers_of_high_bytes_keep_every_carry) {
+    // 3 MiB + 5 of mostly 0xff: the AVX2 loop's 32-bit lanes must be spilled
+    // (every 1 MiB) before they overflow, and every carry must survive.
+    std::mt19937 rng(65535);
+    std::vector<std::uint8_t> buffer((3u << 20) + 6);
+    for (auto& b : buffer) {
+        b = (rng() % 16 == 0) ? static_cast<std::uint8_t>(rng()) : 0xff;
+    }
+    for (std::size_t length :
+         {std::size_t{1} << 20, (std::size_t{1} << 20) + 64, (std::size_t{3} << 20) + 5}) {
+        const std::uint16_t want = reference_sum(buffer.data() + 1, length);
+        EXPECT_EQ(ones_sum({buffer.data() + 1, length}), want) << "length " << length;
+        EXPECT_EQ(ones_sum_portable({buffer.data() + 1, length}), want) << "length " << length;
+    }
+}
+
+TEST(checksum, names_the_loop_it_uses) {
+    const std::string kernel = ones_sum_kernel();
+    EXPECT_TRUE(kernel == "avx2" || kernel == "portable") << kernel;
+#if defined(__x86_64__)
+    __builtin_cpu_init();
+    EXPECT_EQ(kernel == "avx2", __builtin_cpu_supports("avx2") != 0);
+#endif
 }
 
 TEST(checksum, pieces_combine_with_ones_add) {
