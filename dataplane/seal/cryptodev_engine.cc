@@ -171,6 +171,37 @@ private:
     }
     std::size_t seal_chunk(std::span<seal_job> jobs);
     std::size_t open_chunk(std::span<open_job> jobs);
+    // A job's way before the device, the same for seal and open: an unknown
+    // session or a wedged device refuses it; a session OpenSSL serves (CBC,
+    // HMAC, or no device for the suite) is done here by `via_openssl(s, j)`,
+    // which returns its error and stores the result in the job, counted in
+    // `done` and `ok`. Returns the session when the job goes on to the device.
+    template <typename Job, typename Refuse, typename ViaOpenssl>
+    aead_session* before_device(Job& j, Refuse& refuse, ViaOpenssl via_openssl, std::uint64_t& done,
+                                std::size_t& ok) {
+        auto* s = find(j.session);
+        if (s == nullptr) {
+            ++_counters.unknown_session;
+            refuse(j, crypto_error::key_mismatch);
+            return nullptr;
+        }
+        if (s->openssl) {
+            ++_counters.openssl_packets;
+            if (auto e = via_openssl(*s, j); e != crypto_error::ok) {
+                refuse(j, e);
+                return nullptr;
+            }
+            j.status = crypto_error::ok;
+            ++done;
+            ++ok;
+            return nullptr;
+        }
+        if (_wedged) {
+            refuse(j, crypto_error::internal_error);
+            return nullptr;
+        }
+        return s;
+    }
     crypto_error check_seal(seal_job& j, aead_session& s);
     crypto_error check_open(open_job& j, std::uint16_t& sig_len, std::size_t& payload);
     static void set_iv(slot& sl, const aead_session& s, std::uint32_t uid, std::uint64_t ctr);
@@ -732,27 +763,16 @@ std::size_t cryptodev_engine::seal_chunk(std::span<seal_job> jobs) {
     for (std::size_t i = 0; i < jobs.size(); ++i) {
         auto& j = jobs[i];
         j.size = 0;
-        auto* s = find(j.session);
-        if (s == nullptr) {
-            ++_counters.unknown_session;
-            refuse(j, crypto_error::key_mismatch);
-            continue;
-        }
-        if (s->openssl) {
-            ++_counters.openssl_packets;
-            auto r = s->openssl->seal(j.header, j.plaintext, j.iv_ctr, j.out);
+        auto via_openssl = [](aead_session& session, seal_job& job) {
+            auto r = session.openssl->seal(job.header, job.plaintext, job.iv_ctr, job.out);
             if (!r) {
-                refuse(j, r.error());
-                continue;
+                return r.error();
             }
-            j.status = crypto_error::ok;
-            j.size = *r;
-            ++_counters.sealed;
-            ++ok;
-            continue;
-        }
-        if (_wedged) {
-            refuse(j, crypto_error::internal_error);
+            job.size = *r;
+            return crypto_error::ok;
+        };
+        auto* s = before_device(j, refuse, via_openssl, _counters.sealed, ok);
+        if (s == nullptr) {
             continue;
         }
         if (auto e = check_seal(j, *s); e != crypto_error::ok) {
@@ -848,27 +868,16 @@ std::size_t cryptodev_engine::open_chunk(std::span<open_job> jobs) {
     for (std::size_t i = 0; i < jobs.size(); ++i) {
         auto& j = jobs[i];
         j.opened = {};
-        auto* s = find(j.session);
-        if (s == nullptr) {
-            ++_counters.unknown_session;
-            refuse(j, crypto_error::key_mismatch);
-            continue;
-        }
-        if (s->openssl) {
-            ++_counters.openssl_packets;
-            auto r = s->openssl->open(j.datagram, j.plaintext_out, j.sender);
+        auto via_openssl = [](aead_session& session, open_job& job) {
+            auto r = session.openssl->open(job.datagram, job.plaintext_out, job.sender);
             if (!r) {
-                refuse(j, r.error());
-                continue;
+                return r.error();
             }
-            j.status = crypto_error::ok;
-            j.opened = *r;
-            ++_counters.opened;
-            ++ok;
-            continue;
-        }
-        if (_wedged) {
-            refuse(j, crypto_error::internal_error);
+            job.opened = *r;
+            return crypto_error::ok;
+        };
+        auto* s = before_device(j, refuse, via_openssl, _counters.opened, ok);
+        if (s == nullptr) {
             continue;
         }
         std::uint16_t sig_len = 0;
