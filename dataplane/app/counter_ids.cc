@@ -69,9 +69,12 @@ counter_info describe_fixed(counter c) {
         return {"tx.drop.port_full", "frames the port did not take (TX queue full): freed"};
     case counter::tx_drop_no_mbuf:
         return {"tx.drop.no_mbuf", "no mbuf to build a frame: the pool is too small"};
+    case counter::tx_arp_held:
+        return {"tx.arp_held", "unicast datagrams held until their next hop answered ARP"};
     case counter::tx_drop_arp_unresolved:
         return {"tx.drop.arp_unresolved",
-                "unicast datagram dropped while its next hop is unresolved"};
+                "unicast datagram dropped: its next hop did not answer ARP in time "
+                "(or the hold queue was full)"};
     case counter::tx_drop_seal_failed:
         return {"tx.drop.seal_failed",
                 "FILESEG that could not be encrypted (keys missing or refused)"};

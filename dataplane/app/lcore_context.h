@@ -29,6 +29,21 @@ struct tx_pass;
 
 inline constexpr std::uint16_t burst_size = 32;
 inline constexpr std::size_t arp_cache_entries = 64;
+// Unicast control datagrams held while their next hop is being resolved
+// (Linux keeps such a queue per neighbour too, unres_qlen): REGISTER, STATUS
+// and COMPLETE are rare and retried by the engines only at GRTT scale, so
+// dropping the one that started the resolution would cost a whole retry
+// interval (seconds with a stock server's GRTT) for every lost ARP reply.
+inline constexpr std::size_t arp_held_capacity = 32;
+// How long a held datagram waits: the ARP cache gives up after 10 requests
+// 200 ms apart, so by then its next hop is unreachable.
+inline constexpr std::uint64_t arp_hold_ns = 3'000'000'000;
+
+struct held_datagram {
+    api::datagram datagram;
+    net::ipv4_address next_hop;
+    std::uint64_t since_ns = 0;
+};
 
 // The node's own addresses, as both roles use them.
 struct local_addresses {
@@ -75,6 +90,10 @@ struct alignas(64) tx_context {
     net::arp_cache arp{arp_storage, net::arp_cache_config{.retry_interval_ns = 200'000'000,
                                                           .max_requests = 10,
                                                           .unreachable_hold_ns = 1'000'000'000}};
+    // Oldest first; sent when the next hop answers, dropped (counted) when it
+    // waited arp_hold_ns or room is needed for a newer one.
+    std::array<held_datagram, arp_held_capacity> arp_held{};
+    std::uint16_t arp_held_count = 0;
     tx_pass* pass = nullptr;
     std::uint64_t tsc_hz = 0;
     std::uint64_t last_igmp_tsc = 0;

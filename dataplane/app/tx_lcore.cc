@@ -10,6 +10,7 @@
 #include "dataplane/core/net/ipv4.h"
 #include "protocol/codec.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <rte_cycles.h>
@@ -211,41 +212,20 @@ bool handle_rx_handoff(tx_context& c, std::uint64_t now) {
 
 // --- Control datagrams --------------------------------------------------------
 
-// The next hop's MAC for `dst`: the group MAC for multicast, the neighbour
-// (or the gateway, off-subnet) otherwise; nullopt while unresolved, in which
-// case an ARP request went out (rate-limited by the neighbour table).
-std::optional<net::mac_address> next_hop_mac(tx_context& c, net::ipv4_address dst,
-                                             std::uint64_t now) {
-    if (dst.is_multicast()) {
-        return net::multicast_mac(dst);
-    }
-    if (dst.is_limited_broadcast()) {
-        return net::mac_address::broadcast();
-    }
-    net::ipv4_address hop = dst;
+// The neighbour a unicast `dst` is reached through: itself on the local
+// subnet, the gateway (when there is one) otherwise.
+net::ipv4_address next_hop(const tx_context& c, net::ipv4_address dst) {
     if (((dst.value ^ c.local.ip.value) & c.local.netmask) != 0 &&
         !c.local.gateway.is_unspecified()) {
-        hop = c.local.gateway;
+        return c.local.gateway;
     }
-    const net::arp_resolution r = c.arp.resolve(hop, now);
-    if (r.send_request) {
-        send_arp_request(c, hop);
-    }
-    if (r.state == net::arp_state::resolved) {
-        return r.mac;
-    }
-    return std::nullopt;
+    return dst;
 }
 
-void send_control_datagram(tx_context& c, const api::datagram& d, std::uint64_t now) {
+// Frames the datagram for `mac` in place and queues it.
+void frame_control_datagram(tx_context& c, const api::datagram& d, const net::mac_address& mac) {
     auto* m = reinterpret_cast<rte_mbuf*>(d.mbuf);
     const net::ipv4_address dst{d.peer.address};
-    const auto mac = next_hop_mac(c, dst, now);
-    if (!mac) {
-        bump(c.counters, counter::tx_drop_arp_unresolved);
-        rte_pktmbuf_free(m);
-        return;
-    }
     if (d.length + net::ipv4_header_min_size + net::udp_header_size > c.local.mtu ||
         d.offset < frame_template::header_size) {
         bump(c.counters, counter::tx_drop_too_big);
@@ -260,7 +240,7 @@ void send_control_datagram(tx_context& c, const api::datagram& d, std::uint64_t 
     m->pkt_len = static_cast<std::uint32_t>(frame_length);
     const frame_template frame(net::frame_params{
         .src_mac = c.local.mac,
-        .dst_mac = *mac,
+        .dst_mac = mac,
         .udp = {.src = c.local.ip, .dst = dst, .src_port = d.local.port, .dst_port = d.peer.port},
         .ttl = dst.is_multicast() ? c.local.multicast_ttl : std::uint8_t{64},
     });
@@ -273,6 +253,82 @@ void send_control_datagram(tx_context& c, const api::datagram& d, std::uint64_t 
     request_offload(c, m);
     bump(c.counters, counter::tx_control);
     enqueue_frame(c, m);
+}
+
+void drop_held(tx_context& c, const held_datagram& h) {
+    bump(c.counters, counter::tx_drop_arp_unresolved);
+    rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(h.datagram.mbuf));
+}
+
+void hold_for_arp(tx_context& c, const api::datagram& d, net::ipv4_address hop, std::uint64_t now) {
+    if (c.arp_held_count == c.arp_held.size()) {
+        // The oldest goes: its sender has been waiting longest and retries anyway.
+        drop_held(c, c.arp_held[0]);
+        std::copy(c.arp_held.begin() + 1, c.arp_held.end(), c.arp_held.begin());
+        --c.arp_held_count;
+    }
+    c.arp_held[c.arp_held_count++] = {.datagram = d, .next_hop = hop, .since_ns = now};
+    bump(c.counters, counter::tx_arp_held);
+}
+
+void send_control_datagram(tx_context& c, const api::datagram& d, std::uint64_t now) {
+    const net::ipv4_address dst{d.peer.address};
+    if (dst.is_multicast()) {
+        frame_control_datagram(c, d, net::multicast_mac(dst));
+        return;
+    }
+    if (dst.is_limited_broadcast()) {
+        frame_control_datagram(c, d, net::mac_address::broadcast());
+        return;
+    }
+    const net::ipv4_address hop = next_hop(c, dst);
+    const net::arp_resolution r = c.arp.resolve(hop, now);
+    if (r.send_request) {
+        send_arp_request(c, hop);
+    }
+    switch (r.state) {
+    case net::arp_state::resolved:
+        frame_control_datagram(c, d, r.mac);
+        break;
+    case net::arp_state::pending:
+        hold_for_arp(c, d, hop, now);
+        break;
+    default: // unreachable (held back from asking again for a while)
+        bump(c.counters, counter::tx_drop_arp_unresolved);
+        rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
+        break;
+    }
+}
+
+// While datagrams are held: ARP retries when they are due (not only when
+// the next datagram for that hop comes), held datagrams sent as soon as
+// their next hop is known, and dropped once they waited arp_hold_ns.
+bool service_held_datagrams(tx_context& c, std::uint64_t now) {
+    if (c.arp_held_count == 0) {
+        return false;
+    }
+    std::array<net::ipv4_address, 8> due{};
+    const std::size_t requests = c.arp.due_requests(now, due);
+    for (std::size_t i = 0; i < requests; ++i) {
+        send_arp_request(c, due[i]);
+    }
+    const std::uint16_t before = c.arp_held_count;
+    std::uint16_t kept = 0;
+    for (std::uint16_t i = 0; i < before; ++i) {
+        const held_datagram h = c.arp_held[i];
+        if (const auto mac = c.arp.lookup(h.next_hop, now)) {
+            frame_control_datagram(c, h.datagram, *mac);
+            if (c.out_count >= burst_size) {
+                flush(c);
+            }
+        } else if (now - h.since_ns >= arp_hold_ns) {
+            drop_held(c, h);
+        } else {
+            c.arp_held[kept++] = h;
+        }
+    }
+    c.arp_held_count = kept;
+    return requests > 0 || kept != before;
 }
 
 bool send_control_datagrams(tx_context& c, std::uint64_t now) {
@@ -506,6 +562,7 @@ bool tx_iteration(tx_context& c) {
     bool did = handle_work(c, now);
     did |= handle_rx_handoff(c, now_ns);
     did |= send_control_datagrams(c, now_ns);
+    did |= service_held_datagrams(c, now_ns);
     if (now - c.last_igmp_tsc > igmp_refresh_seconds * c.tsc_hz) {
         c.last_igmp_tsc = now;
         report_all_groups(c);
@@ -518,6 +575,10 @@ bool tx_iteration(tx_context& c) {
 }
 
 void tx_drain(tx_context& c) {
+    for (std::uint16_t i = 0; i < c.arp_held_count; ++i) {
+        drop_held(c, c.arp_held[i]);
+    }
+    c.arp_held_count = 0;
     flush(c);
     if (c.pass != nullptr) {
         finish_pass(c, api::tx_event_kind::pass_stopped, ECANCELED);

@@ -17,16 +17,19 @@
 #include "protocol/codec.h"
 #include "tests/eal/dataplane/runtime_fixture.h"
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <random>
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_ring_elem.h>
+#include <thread>
 #include <unistd.h>
 
 namespace skycast::dataplane::testing {
@@ -139,19 +142,32 @@ void send_control(runtime& rt, std::uint32_t dst, std::span<const std::uint8_t> 
     ASSERT_EQ(rte_ring_sp_enqueue_elem(rt.res().control_tx, &d, sizeof d), 0);
 }
 
-TEST_F(runtime_test, resolves_unicast_next_hop_before_sending) {
+// The ARP request a frame is, for the test's peer; fails the test otherwise.
+std::optional<net::arp_packet> arp_request_for_peer(rte_mbuf* m) {
+    const auto eth = net::parse_ethernet(bytes_of(m));
+    if (!eth || !eth->dst.is_broadcast()) {
+        ADD_FAILURE() << "not a broadcast frame";
+        return std::nullopt;
+    }
+    const auto request = net::parse_arp(bytes_of(m).subspan(eth->header_size));
+    if (!request || request->op != net::arp_op::request ||
+        request->target_ip != net::ipv4_address{peer_ip}) {
+        ADD_FAILURE() << "not an ARP request for the peer";
+        return std::nullopt;
+    }
+    return *request;
+}
+
+TEST_F(runtime_test, holds_unicast_datagram_until_next_hop_answers) {
     const auto payload = random_bytes(100, 1);
     send_control(*rt, peer_ip, payload);
     pump(2);
     auto sent = take_sent();
-    ASSERT_EQ(sent.size(), 1u); // the ARP request, the datagram dropped
-    EXPECT_EQ(counter("tx.drop.arp_unresolved"), 1u);
-    const auto eth = net::parse_ethernet(bytes_of(sent[0]));
-    ASSERT_TRUE(eth);
-    EXPECT_TRUE(eth->dst.is_broadcast());
-    const auto request = net::parse_arp(bytes_of(sent[0]).subspan(eth->header_size));
+    ASSERT_EQ(sent.size(), 1u); // the ARP request; the datagram waits for the reply
+    const auto request = arp_request_for_peer(sent[0]);
     ASSERT_TRUE(request);
-    EXPECT_EQ(request->target_ip, net::ipv4_address{peer_ip});
+    EXPECT_EQ(counter("tx.arp_held"), 1u);
+    EXPECT_EQ(counter("tx.drop.arp_unresolved"), 0u);
     free_all(sent);
 
     std::array<std::uint8_t, 64> reply{};
@@ -159,9 +175,7 @@ TEST_F(runtime_test, resolves_unicast_next_hop_before_sending) {
     ASSERT_TRUE(n.ok());
     inject(frame_from(std::span(reply).first(*n)));
     pump(2);
-    send_control(*rt, peer_ip, payload);
-    pump(2);
-    sent = take_sent();
+    sent = take_sent(); // the held datagram, sent without being asked again
     ASSERT_EQ(sent.size(), 1u);
     const auto frame = bytes_of(sent[0]);
     const auto eth2 = net::parse_ethernet(frame);
@@ -179,6 +193,42 @@ TEST_F(runtime_test, resolves_unicast_next_hop_before_sending) {
     EXPECT_TRUE(std::ranges::equal(udp->payload, payload));
     EXPECT_EQ(counter("tx.control"), 1u);
     free_all(sent);
+
+    // Resolved now: the next datagram goes straight out.
+    send_control(*rt, peer_ip, payload);
+    pump(2);
+    sent = take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_EQ(counter("tx.control"), 2u);
+    EXPECT_EQ(counter("tx.arp_held"), 1u);
+    free_all(sent);
+}
+
+TEST_F(runtime_test, retries_arp_on_time_for_a_held_datagram_and_drops_it_when_unanswered) {
+    // No reply ever comes: requests are repeated every 200 ms with nothing
+    // else sent, then the datagram is dropped (counted), never sent unframed.
+    send_control(*rt, peer_ip, random_bytes(100, 2));
+    pump(2);
+    auto sent = take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    EXPECT_TRUE(arp_request_for_peer(sent[0]));
+    free_all(sent);
+    int requests = 1;
+    const auto start = std::chrono::steady_clock::now();
+    while (std::chrono::steady_clock::now() - start < std::chrono::milliseconds(3300)) {
+        pump(1);
+        for (rte_mbuf* m : sent = take_sent()) {
+            EXPECT_TRUE(arp_request_for_peer(m));
+            ++requests;
+        }
+        free_all(sent);
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+    // 10 requests 200 ms apart, then the next hop is unreachable.
+    EXPECT_EQ(requests, 10);
+    EXPECT_EQ(counter("tx.arp_held"), 1u);
+    EXPECT_EQ(counter("tx.drop.arp_unresolved"), 1u);
+    EXPECT_EQ(counter("tx.control"), 0u);
 }
 
 // --- IGMP -----------------------------------------------------------------------
