@@ -38,6 +38,9 @@ inline constexpr std::size_t arp_held_capacity = 32;
 // How long a held datagram waits: the ARP cache gives up after 10 requests
 // 200 ms apart, so by then its next hop is unreachable.
 inline constexpr std::uint64_t arp_hold_ns = 3'000'000'000;
+// How often the held datagrams are looked at when no ARP frame arrived (for
+// due retries and give-ups); far finer than the 200 ms retry interval.
+inline constexpr std::uint64_t held_check_interval_ns = 1'000'000;
 
 struct held_datagram {
     api::datagram datagram;
@@ -94,6 +97,7 @@ struct alignas(64) tx_context {
     // waited arp_hold_ns or room is needed for a newer one.
     std::array<held_datagram, arp_held_capacity> arp_held{};
     std::uint16_t arp_held_count = 0;
+    std::uint64_t next_held_check_ns = 0;
     tx_pass* pass = nullptr;
     std::uint64_t tsc_hz = 0;
     std::uint64_t last_igmp_tsc = 0;

@@ -302,11 +302,14 @@ void send_control_datagram(tx_context& c, const api::datagram& d, std::uint64_t 
 
 // While datagrams are held: ARP retries when they are due (not only when
 // the next datagram for that hop comes), held datagrams sent as soon as
-// their next hop is known, and dropped once they waited arp_hold_ns.
-bool service_held_datagrams(tx_context& c, std::uint64_t now) {
-    if (c.arp_held_count == 0) {
+// their next hop is known, and dropped once it is given up (unreachable)
+// or they waited arp_hold_ns. Runs when an ARP frame was just handled, else
+// once a millisecond: the scans stay off the TX loop's every iteration.
+bool service_held_datagrams(tx_context& c, std::uint64_t now, bool arp_seen) {
+    if (c.arp_held_count == 0 || (!arp_seen && now < c.next_held_check_ns)) {
         return false;
     }
+    c.next_held_check_ns = now + held_check_interval_ns;
     std::array<net::ipv4_address, 8> due{};
     const std::size_t requests = c.arp.due_requests(now, due);
     for (std::size_t i = 0; i < requests; ++i) {
@@ -321,7 +324,7 @@ bool service_held_datagrams(tx_context& c, std::uint64_t now) {
             if (c.out_count >= burst_size) {
                 flush(c);
             }
-        } else if (now - h.since_ns >= arp_hold_ns) {
+        } else if (!c.arp.pending(h.next_hop) || now - h.since_ns >= arp_hold_ns) {
             drop_held(c, h);
         } else {
             c.arp_held[kept++] = h;
@@ -560,9 +563,12 @@ bool tx_iteration(tx_context& c) {
     const std::uint64_t now = rte_rdtsc();
     const std::uint64_t now_ns = tsc_to_ns(c, now);
     bool did = handle_work(c, now);
-    did |= handle_rx_handoff(c, now_ns);
+    const bool handed_over = handle_rx_handoff(c, now_ns);
+    did |= handed_over;
+    // Held datagrams first: a reply just learned releases them ahead of any
+    // newer datagram for the same next hop, so the peer sees them in order.
+    did |= service_held_datagrams(c, now_ns, handed_over);
     did |= send_control_datagrams(c, now_ns);
-    did |= service_held_datagrams(c, now_ns);
     if (now - c.last_igmp_tsc > igmp_refresh_seconds * c.tsc_hz) {
         c.last_igmp_tsc = now;
         report_all_groups(c);

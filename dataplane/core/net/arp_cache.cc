@@ -131,6 +131,11 @@ std::optional<mac_address> arp_cache::lookup(ipv4_address ip, std::uint64_t now_
     return e->mac;
 }
 
+bool arp_cache::pending(ipv4_address ip) const {
+    const arp_entry* e = find(ip);
+    return e != nullptr && e->state == arp_state::pending;
+}
+
 void arp_cache::insert(ipv4_address ip, const mac_address& mac, std::uint64_t now_ns) {
     arp_entry* e = find(ip);
     if (e == nullptr) {

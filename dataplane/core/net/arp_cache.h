@@ -88,6 +88,10 @@ public:
     // The MAC for `ip` if resolved and not expired; changes nothing.
     std::optional<mac_address> lookup(ipv4_address ip, std::uint64_t now_ns) const;
 
+    // Whether a resolution of `ip` is under way (requests sent, no reply,
+    // not yet given up); changes nothing.
+    bool pending(ipv4_address ip) const;
+
     // Records `ip` at `mac` (a reply to our request, or a request addressed
     // to us, whose sender will want our reply answered), creating the entry,
     // evicting if full.

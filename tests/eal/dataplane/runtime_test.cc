@@ -204,6 +204,50 @@ TEST_F(runtime_test, holds_unicast_datagram_until_next_hop_answers) {
     free_all(sent);
 }
 
+// The UDP payload of a sent frame (empty when it is not a UDP frame).
+std::vector<std::uint8_t> udp_payload_of(rte_mbuf* m) {
+    const auto frame = bytes_of(m);
+    const auto eth = net::parse_ethernet(frame);
+    if (!eth) {
+        return {};
+    }
+    const auto ip = net::parse_ipv4(frame.subspan(eth->header_size));
+    if (!ip) {
+        return {};
+    }
+    const auto udp = net::parse_udp(
+        frame.subspan(eth->header_size + ip->header_size, ip->total_length - ip->header_size),
+        ip->src, ip->dst);
+    if (!udp) {
+        return {};
+    }
+    return {udp->payload.begin(), udp->payload.end()};
+}
+
+TEST_F(runtime_test, held_datagrams_go_out_before_newer_ones_for_the_same_hop) {
+    const auto first = random_bytes(80, 3);
+    const auto second = random_bytes(90, 4);
+    send_control(*rt, peer_ip, first);
+    pump(2);
+    auto sent = take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    const auto request = arp_request_for_peer(sent[0]);
+    ASSERT_TRUE(request);
+    free_all(sent);
+    // The reply and a newer datagram reach the TX lcore in the same round.
+    std::array<std::uint8_t, 64> reply{};
+    const auto n = net::write_arp_reply(reply, peer_mac, net::ipv4_address{peer_ip}, *request);
+    ASSERT_TRUE(n.ok());
+    inject(frame_from(std::span(reply).first(*n)));
+    send_control(*rt, peer_ip, second);
+    pump(1);
+    sent = take_sent();
+    ASSERT_EQ(sent.size(), 2u);
+    EXPECT_EQ(udp_payload_of(sent[0]), first);
+    EXPECT_EQ(udp_payload_of(sent[1]), second);
+    free_all(sent);
+}
+
 TEST_F(runtime_test, retries_arp_on_time_for_a_held_datagram_and_drops_it_when_unanswered) {
     // No reply ever comes: requests are repeated every 200 ms with nothing
     // else sent, then the datagram is dropped (counted), never sent unframed.

@@ -68,8 +68,8 @@ done
 [[ $suite =~ ^(none|ecdh-p256-aes128gcm|rsa-aes256gcm|ecdh-rsa-aes256cbc-hmac|rsa-aes128ccm-sha384|ecdh-rsa-aes256cbc-sigkeyex|ecdh-p384-aes256cbc-sigkeyex)$ ]] ||
     { echo "interop.sh: unknown suite '$suite'" >&2; exit 2; }
 [[ -n $build_dir ]] || { echo "interop.sh: BUILD_DIR missing" >&2; exit 2; }
-[[ -z $expect_refusal || $direction == from-stock ]] ||
-    { echo "interop.sh: --expect-refusal is for --direction from-stock" >&2; exit 2; }
+[[ (-z $expect_refusal && ${#stock_args[@]} -eq 0) || $direction == from-stock ]] ||
+    { echo "interop.sh: --stock-args/--expect-refusal are for --direction from-stock" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "interop.sh: run as root (namespaces, hugepages)" >&2; exit 2; }
 for tool in uftp uftpd dumpcap; do
     command -v $tool > /dev/null ||
@@ -401,14 +401,16 @@ if [[ -n $expect_refusal ]]; then
     # reason said to the stock server, and nothing written anywhere.
     for i in "${skycast_rcvs[@]}"; do
         uid=$(rcv_uid "$i")
-        grep -i -F "${uid#0x}" "$logs/hub-uftp.log" | grep -q -F "$expect_refusal" ||
+        grep -i -F "${uid#0x}" "$logs/hub-uftp.log" | grep -F "$expect_refusal" > /dev/null ||
             bad "uftp logged no ABORT from rcv$i ($uid) with '$expect_refusal'"
         grep -q -F "$expect_refusal" "$logs/rcv$i-control.log" ||
             bad "rcv$i: its log does not name the refusal"
         written=$(find "$work/rcv$i/received" "$work/rcv$i/incoming" -mindepth 1 | wc -l)
         ((written == 0)) || bad "rcv$i: $written entries written for a refused session"
     done
-    ((send_status != 0)) || bad "uftp exited 0 although every receiver refused the session"
+    # 7: "no client answered ANNOUNCE" (uftp4.md §8, exit codes) -- not a
+    # timeout (124) or a crash, which would say nothing about the refusal.
+    ((send_status == 7)) || bad "uftp exited $send_status, want 7 (every receiver refused)"
     grep -i "abort" "$logs/hub-uftp.log" | head -5 || true
     elapsed=$(echo "$(date +%s.%N) - $started" | bc)
     if ((verify_status == 0)); then

@@ -172,7 +172,10 @@ TEST_F(cache, due_requests_drive_retries_without_lookups) {
     EXPECT_EQ(c.due_requests(1500 * ms, out), 0u) << "already sent at this time";
     // Third request for both at 2 s / 2.5 s, then unreachable a second later.
     EXPECT_EQ(c.due_requests(2500 * ms, out), 2u);
+    EXPECT_TRUE(c.pending(host(1)));
     EXPECT_EQ(c.due_requests(3500 * ms, out), 0u);
+    EXPECT_FALSE(c.pending(host(1))) << "given up: unreachable, no longer pending";
+    EXPECT_FALSE(c.pending(host(9))) << "never asked";
     EXPECT_EQ(c.counters().unreachable, 2u);
     EXPECT_EQ(c.counters().requests, 6u);
     EXPECT_EQ(c.resolve(host(1), 3600 * ms).state, arp_state::unreachable);
