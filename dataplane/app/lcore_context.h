@@ -42,6 +42,27 @@ inline constexpr std::uint64_t arp_hold_ns = 3'000'000'000;
 // due retries and give-ups); far finer than the 200 ms retry interval.
 inline constexpr std::uint64_t held_check_interval_ns = 1'000'000;
 
+// A membership query's answer, due after a random delay within the query's
+// Max Resp Time (RFC 2236 §3, RFC 3376 §5.2), so that a LAN of receivers
+// does not answer the querier in one burst. Queries that arrive while one
+// is pending merge into it: the earlier deadline, and a general answer when
+// they asked about different groups (reporting more is harmless).
+struct pending_igmp_answer {
+    bool armed = false;
+    std::uint64_t due_ns = 0;
+    std::uint8_t version = 2; // the querier's: the answer's format
+    net::ipv4_address group;  // 0.0.0.0: every joined group
+};
+
+// xorshift32: the lcore's own cheap generator for protocol timer jitter
+// (not for anything secret). `state` must not be 0.
+constexpr std::uint32_t next_random(std::uint32_t& state) {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+}
+
 struct held_datagram {
     api::datagram datagram;
     net::ipv4_address next_hop;
@@ -98,6 +119,8 @@ struct alignas(64) tx_context {
     std::array<held_datagram, arp_held_capacity> arp_held{};
     std::uint16_t arp_held_count = 0;
     std::uint64_t next_held_check_ns = 0;
+    pending_igmp_answer igmp_answer;
+    std::uint32_t random_state = 0x9e3779b9; // reseeded from the TSC at start
     tx_pass* pass = nullptr;
     std::uint64_t tsc_hz = 0;
     std::uint64_t last_igmp_tsc = 0;

@@ -134,6 +134,8 @@ std::string runtime::build() {
                     .udp = (_res.tx_offload & RTE_ETH_TX_OFFLOAD_UDP_CKSUM) != 0};
     _tx->tsc_hz = rte_get_tsc_hz();
     _tx->last_igmp_tsc = rte_rdtsc();
+    // Receivers started together still draw different IGMP delays.
+    _tx->random_state = static_cast<std::uint32_t>(rte_rdtsc() >> 4) | 1u;
     seal_opts.queue_pair = 0;
     auto sealer = seal::create_seal_engine(seal_opts);
     if (!sealer.ok()) {

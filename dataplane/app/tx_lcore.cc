@@ -148,25 +148,18 @@ void report_all_groups(tx_context& c) {
 // Answers a membership query with a report for every joined group it asks
 // about. (Answered at once rather than after RFC 2236's random delay: one
 // node, few groups, and a lost report would cost a repair pass.)
-void answer_igmp_query(tx_context& c, std::span<const std::uint8_t> frame,
-                       const net::ethernet_header& eth) {
-    const auto ip = net::parse_ipv4(frame.subspan(eth.header_size));
-    if (!ip) {
-        return;
-    }
-    const auto igmp = net::parse_igmp(
-        frame.subspan(eth.header_size + ip->header_size, ip->total_length - ip->header_size));
-    if (!igmp || igmp->type != net::igmp_type::membership_query) {
-        return;
-    }
-    // Answer in the querier's version (RFC 3376 §7.2.1): a v3 querier gets
-    // one v3 report of "member, any source" records, older ones a report per
-    // group.
-    if (igmp->query.version == 3) {
+// Sends the answer to the queries of `answer` (due now): in the querier's
+// version (RFC 3376 §7.2.1), a v3 querier gets one v3 report of "member,
+// any source" records, older ones a report per group.
+void send_igmp_answer(tx_context& c, const pending_igmp_answer& answer) {
+    auto asked = [&](net::ipv4_address g) {
+        return answer.group.is_unspecified() || answer.group == g;
+    };
+    if (answer.version == 3) {
         std::array<net::ipv4_address, api::max_joined_groups> covered{};
         std::size_t n = 0;
         for (std::size_t i = 0; i < c.filter.group_count; ++i) {
-            if (net::query_covers(igmp->query, c.filter.groups[i])) {
+            if (asked(c.filter.groups[i])) {
                 covered[n++] = c.filter.groups[i];
             }
         }
@@ -183,14 +176,53 @@ void answer_igmp_query(tx_context& c, std::span<const std::uint8_t> frame,
         return;
     }
     for (std::size_t i = 0; i < c.filter.group_count; ++i) {
-        if (net::query_covers(igmp->query, c.filter.groups[i])) {
+        if (asked(c.filter.groups[i])) {
             send_igmp(c, c.filter.groups[i].value, true);
         }
     }
 }
 
+// A membership query: its answer is armed (or merged into the pending one)
+// for a random moment within the query's Max Resp Time.
+void schedule_igmp_answer(tx_context& c, std::span<const std::uint8_t> frame,
+                          const net::ethernet_header& eth, std::uint64_t now) {
+    const auto ip = net::parse_ipv4(frame.subspan(eth.header_size));
+    if (!ip) {
+        return;
+    }
+    const auto igmp = net::parse_igmp(
+        frame.subspan(eth.header_size + ip->header_size, ip->total_length - ip->header_size));
+    if (!igmp || igmp->type != net::igmp_type::membership_query) {
+        return;
+    }
+    const std::uint64_t due =
+        now + net::igmp_report_delay_ns(igmp->query.max_resp_tenths, next_random(c.random_state));
+    pending_igmp_answer& a = c.igmp_answer;
+    if (!a.armed) {
+        a = {.armed = true,
+             .due_ns = due,
+             .version = igmp->query.version,
+             .group = igmp->query.group};
+        return;
+    }
+    a.due_ns = std::min(a.due_ns, due);
+    a.version = igmp->query.version;
+    if (a.group != igmp->query.group) {
+        a.group = net::ipv4_address{};
+    }
+}
+
+bool answer_due_igmp_query(tx_context& c, std::uint64_t now) {
+    if (!c.igmp_answer.armed || now < c.igmp_answer.due_ns) {
+        return false;
+    }
+    c.igmp_answer.armed = false;
+    send_igmp_answer(c, c.igmp_answer);
+    return true;
+}
+
 // Frames the RX lcore handed over: ARP (answer, learn) and IGMP queries
-// (answer with reports for every joined group).
+// (their answers scheduled, see schedule_igmp_answer).
 bool handle_rx_handoff(tx_context& c, std::uint64_t now) {
     std::uint64_t handles[burst_size];
     const unsigned n = rte_ring_sc_dequeue_burst_elem(c.res->rx_to_tx, handles, sizeof handles[0],
@@ -203,7 +235,7 @@ bool handle_rx_handoff(tx_context& c, std::uint64_t now) {
         if (eth && eth->ether_type == static_cast<std::uint16_t>(net::ether_type::arp)) {
             handle_arp(c, frame, now);
         } else if (eth) {
-            answer_igmp_query(c, frame, *eth);
+            schedule_igmp_answer(c, frame, *eth, now);
         }
         rte_pktmbuf_free(m);
     }
@@ -569,6 +601,7 @@ bool tx_iteration(tx_context& c) {
     // newer datagram for the same next hop, so the peer sees them in order.
     did |= service_held_datagrams(c, now_ns, handed_over);
     did |= send_control_datagrams(c, now_ns);
+    did |= answer_due_igmp_query(c, now_ns);
     if (now - c.last_igmp_tsc > igmp_refresh_seconds * c.tsc_hz) {
         c.last_igmp_tsc = now;
         report_all_groups(c);

@@ -8,6 +8,7 @@
 #include <rte_eth_ring.h>
 #include <rte_ethdev.h>
 #include <rte_lcore.h>
+#include <thread>
 
 namespace skycast::dataplane::testing {
 
@@ -66,6 +67,19 @@ void runtime_fixture::pump(int rounds) {
         tx_iteration(rt->tx());
         rt->service().run_once();
     }
+}
+
+std::vector<rte_mbuf*> runtime_fixture::pump_until_sent(std::chrono::milliseconds limit) {
+    const auto until = std::chrono::steady_clock::now() + limit;
+    while (std::chrono::steady_clock::now() < until) {
+        pump();
+        auto sent = take_sent();
+        if (!sent.empty()) {
+            return sent;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return {};
 }
 
 std::vector<rte_mbuf*> runtime_fixture::take_sent() {

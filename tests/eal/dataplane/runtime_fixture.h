@@ -9,6 +9,7 @@
 #include "dataplane/app/runtime.h"
 #include "tests/support/test_session.h"
 
+#include <chrono>
 #include <cstdint>
 #include <gtest/gtest.h>
 #include <memory>
@@ -32,6 +33,9 @@ protected:
     void pump(int rounds = 1);
     // Frames the port sent since the last call (the caller frees them).
     std::vector<rte_mbuf*> take_sent();
+    // Pumps (one round per millisecond) until a round sends something, for
+    // up to `limit` of wall time: what that round sent, or nothing.
+    std::vector<rte_mbuf*> pump_until_sent(std::chrono::milliseconds limit);
     // Hands a frame to the port's receive side.
     void inject(rte_mbuf* m);
     rte_mbuf* frame_from(std::span<const std::uint8_t> bytes);

@@ -311,8 +311,9 @@ TEST_F(runtime_test, joining_a_group_sends_a_membership_report) {
 }
 
 // An IGMP general query from a router on the segment: v2 (8 bytes) or v3
-// (12 bytes, no sources).
-std::vector<std::uint8_t> igmp_general_query(int version = 2) {
+// (12 bytes, no sources), with Max Resp Time in tenths of a second (below
+// 128, the v3 code is literal too).
+std::vector<std::uint8_t> igmp_general_query(int version, std::uint8_t max_resp_tenths) {
     const std::size_t igmp_size = version == 3 ? 12 : 8;
     std::vector<std::uint8_t> f(net::ethernet_header_size + 20 + igmp_size, 0);
     const auto dst_mac = net::multicast_mac(net::all_hosts_group);
@@ -335,7 +336,7 @@ std::vector<std::uint8_t> igmp_general_query(int version = 2) {
     ip[11] = static_cast<std::uint8_t>(ip_sum);
     std::uint8_t* igmp = ip + 20;
     igmp[0] = 0x11; // membership query
-    igmp[1] = 100;  // max resp 10 s: v2
+    igmp[1] = max_resp_tenths;
     if (version == 3) {
         igmp[8] = 2;   // QRV
         igmp[9] = 125; // QQIC (no sources: bytes 10-11 stay 0)
@@ -358,10 +359,10 @@ TEST_F(runtime_test, answers_membership_queries_and_ignores_reports) {
     sent = take_sent();
     EXPECT_TRUE(sent.empty());
     free_all(sent);
-    // A general query: one report per joined group.
-    inject(frame_from(igmp_general_query()));
-    pump(3);
-    sent = take_sent();
+    // A general query (Max Resp Time 0.1 s): one report per joined group,
+    // within that time.
+    inject(frame_from(igmp_general_query(2, 1)));
+    sent = pump_until_sent(std::chrono::milliseconds(300));
     ASSERT_EQ(sent.size(), 1u);
     const auto ip = net::parse_ipv4(bytes_of(sent[0]).subspan(net::ethernet_header_size));
     ASSERT_TRUE(ip);
@@ -375,9 +376,8 @@ TEST_F(runtime_test, answers_an_igmpv3_query_with_a_v3_report) {
     pump(2);
     auto sent = take_sent();
     free_all(sent);
-    inject(frame_from(igmp_general_query(3)));
-    pump(3);
-    sent = take_sent();
+    inject(frame_from(igmp_general_query(3, 1)));
+    sent = pump_until_sent(std::chrono::milliseconds(300));
     ASSERT_EQ(sent.size(), 1u) << "rx.igmp " << counter("rx.igmp") << " malformed "
                                << counter("rx.drop.igmp_malformed") << " checksum "
                                << counter("rx.drop.igmp_bad_checksum") << " bad total "
@@ -390,6 +390,37 @@ TEST_F(runtime_test, answers_an_igmpv3_query_with_a_v3_report) {
     EXPECT_EQ(payload[0], 0x22); // v3 membership report
     EXPECT_EQ(payload[7], 1);    // one group record
     EXPECT_EQ(payload[8], 2);    // MODE_IS_EXCLUDE: member, any source
+    free_all(sent);
+}
+
+TEST_F(runtime_test, answers_a_query_after_a_random_delay_within_max_resp_time) {
+    ASSERT_EQ(execute(make_command(api::command_kind::join_group)).status, api::reply_status::ok);
+    pump(2);
+    auto sent = take_sent();
+    free_all(sent);
+    // A seed whose first draw gives a delay of 300-800 ms for Max Resp Time
+    // 1 s: the answer must wait that long (RFC 2236 §3), not come at once.
+    std::uint32_t seed = 1;
+    std::uint64_t delay_ns = 0;
+    for (;; ++seed) {
+        std::uint32_t state = seed;
+        delay_ns = net::igmp_report_delay_ns(10, next_random(state));
+        if (delay_ns >= 300'000'000 && delay_ns <= 800'000'000) {
+            break;
+        }
+    }
+    rt->tx().random_state = seed;
+    const auto delay = std::chrono::nanoseconds(delay_ns);
+    const auto asked = std::chrono::steady_clock::now();
+    inject(frame_from(igmp_general_query(2, 10)));
+    sent = pump_until_sent(std::chrono::duration_cast<std::chrono::milliseconds>(delay) -
+                           std::chrono::milliseconds(100));
+    EXPECT_TRUE(sent.empty()) << "answered before its delay";
+    free_all(sent);
+    sent = pump_until_sent(std::chrono::milliseconds(400));
+    ASSERT_EQ(sent.size(), 1u) << "no answer within the delay";
+    EXPECT_GE(std::chrono::steady_clock::now() - asked, delay);
+    EXPECT_EQ(counter("tx.igmp"), 2u); // the join's report, then the answer
     free_all(sent);
 }
 
