@@ -149,8 +149,9 @@ void report_all_groups(tx_context& c) {
 // about. (Answered at once rather than after RFC 2236's random delay: one
 // node, few groups, and a lost report would cost a repair pass.)
 // Sends the answer to the queries of `answer` (due now): in the querier's
-// version (RFC 3376 §7.2.1), a v3 querier gets one v3 report of "member,
-// any source" records, older ones a report per group.
+// version (RFC 3376 §7.2.1, RFC 2236 §4), a v3 querier gets one v3 report of
+// "member, any source" records, v2 and v1 queriers a report of their version
+// per group.
 void send_igmp_answer(tx_context& c, const pending_igmp_answer& answer) {
     auto asked = [&](net::ipv4_address g) {
         return answer.group.is_unspecified() || answer.group == g;
@@ -176,8 +177,19 @@ void send_igmp_answer(tx_context& c, const pending_igmp_answer& answer) {
         return;
     }
     for (std::size_t i = 0; i < c.filter.group_count; ++i) {
-        if (asked(c.filter.groups[i])) {
-            send_igmp(c, c.filter.groups[i].value, true);
+        const net::ipv4_address g = c.filter.groups[i];
+        if (!asked(g)) {
+            continue;
+        }
+        if (answer.version == 1) {
+            send_small_frame(
+                c,
+                [&](std::span<std::uint8_t> out) {
+                    return net::write_igmpv1_report(out, c.local.mac, c.local.ip, g);
+                },
+                counter::tx_igmp);
+        } else {
+            send_igmp(c, g.value, true);
         }
     }
 }

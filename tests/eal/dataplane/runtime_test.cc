@@ -424,6 +424,33 @@ TEST_F(runtime_test, answers_a_query_after_a_random_delay_within_max_resp_time) 
     free_all(sent);
 }
 
+TEST_F(runtime_test, answers_an_igmpv1_query_with_a_v1_report) {
+    ASSERT_EQ(execute(make_command(api::command_kind::join_group)).status, api::reply_status::ok);
+    pump(2);
+    auto sent = take_sent();
+    free_all(sent);
+    // A v1 query has no Max Resp Time (10 s is implied): a seed whose first
+    // draw is under 200 ms keeps the test short.
+    std::uint32_t seed = 1;
+    for (;; ++seed) {
+        std::uint32_t state = seed;
+        if (net::igmp_report_delay_ns(net::igmpv1_max_resp_tenths, next_random(state)) <
+            200'000'000) {
+            break;
+        }
+    }
+    rt->tx().random_state = seed;
+    inject(frame_from(igmp_general_query(2, 0))); // v2 layout, code 0: a v1 query
+    sent = pump_until_sent(std::chrono::milliseconds(500));
+    ASSERT_EQ(sent.size(), 1u);
+    const auto frame = bytes_of(sent[0]);
+    const auto ip = net::parse_ipv4(frame.subspan(net::ethernet_header_size));
+    ASSERT_TRUE(ip);
+    EXPECT_EQ(ip->dst, net::ipv4_address{group_ip});
+    EXPECT_EQ(frame[net::ethernet_header_size + ip->header_size], 0x12); // v1 report
+    free_all(sent);
+}
+
 TEST_F(runtime_test, refuses_unicast_as_a_group) {
     auto join = make_command(api::command_kind::join_group);
     join.group.address = peer_ip;
