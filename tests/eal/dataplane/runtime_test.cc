@@ -393,23 +393,28 @@ TEST_F(runtime_test, answers_an_igmpv3_query_with_a_v3_report) {
     free_all(sent);
 }
 
+// A TX random seed whose first draw delays the answer to a query with
+// `max_resp_tenths` by [min_ns, max_ns]; the delay goes to `delay_ns`.
+std::uint32_t seed_for_igmp_delay(std::uint32_t max_resp_tenths, std::uint64_t min_ns,
+                                  std::uint64_t max_ns, std::uint64_t& delay_ns) {
+    for (std::uint32_t seed = 1;; ++seed) {
+        std::uint32_t state = seed;
+        delay_ns = net::igmp_report_delay_ns(max_resp_tenths, next_random(state));
+        if (delay_ns >= min_ns && delay_ns <= max_ns) {
+            return seed;
+        }
+    }
+}
+
 TEST_F(runtime_test, answers_a_query_after_a_random_delay_within_max_resp_time) {
     ASSERT_EQ(execute(make_command(api::command_kind::join_group)).status, api::reply_status::ok);
     pump(2);
     auto sent = take_sent();
     free_all(sent);
-    // A seed whose first draw gives a delay of 300-800 ms for Max Resp Time
-    // 1 s: the answer must wait that long (RFC 2236 §3), not come at once.
-    std::uint32_t seed = 1;
+    // A draw of 300-800 ms for Max Resp Time 1 s: the answer must wait that
+    // long (RFC 2236 §3), not come at once.
     std::uint64_t delay_ns = 0;
-    for (;; ++seed) {
-        std::uint32_t state = seed;
-        delay_ns = net::igmp_report_delay_ns(10, next_random(state));
-        if (delay_ns >= 300'000'000 && delay_ns <= 800'000'000) {
-            break;
-        }
-    }
-    rt->tx().random_state = seed;
+    rt->tx().random_state = seed_for_igmp_delay(10, 300'000'000, 800'000'000, delay_ns);
     const auto delay = std::chrono::nanoseconds(delay_ns);
     const auto asked = std::chrono::steady_clock::now();
     inject(frame_from(igmp_general_query(2, 10)));
@@ -432,17 +437,11 @@ TEST_F(runtime_test, answers_an_igmpv1_query_with_a_v1_report) {
     pump(2);
     auto sent = take_sent();
     free_all(sent);
-    // A v1 query has no Max Resp Time (10 s is implied): a seed whose first
-    // draw is under 200 ms keeps the test short.
-    std::uint32_t seed = 1;
-    for (;; ++seed) {
-        std::uint32_t state = seed;
-        if (net::igmp_report_delay_ns(net::igmpv1_max_resp_tenths, next_random(state)) <
-            200'000'000) {
-            break;
-        }
-    }
-    rt->tx().random_state = seed;
+    // A v1 query has no Max Resp Time (10 s is implied): a draw under
+    // 200 ms keeps the test short.
+    std::uint64_t delay_ns = 0;
+    rt->tx().random_state =
+        seed_for_igmp_delay(net::igmpv1_max_resp_tenths, 0, 200'000'000, delay_ns);
     inject(frame_from(igmp_general_query(2, 0))); // v2 layout, code 0: a v1 query
     sent = pump_until_sent(std::chrono::milliseconds(500));
     ASSERT_EQ(sent.size(), 1u);
