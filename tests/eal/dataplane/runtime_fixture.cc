@@ -69,6 +69,13 @@ void runtime_fixture::pump(int rounds) {
     }
 }
 
+void runtime_fixture::join_test_group() {
+    ASSERT_EQ(execute(make_command(api::command_kind::join_group)).status, api::reply_status::ok);
+    pump(2);
+    auto sent = take_sent();
+    free_all(sent);
+}
+
 std::vector<rte_mbuf*> runtime_fixture::pump_until_sent(std::chrono::milliseconds limit) {
     const auto until = std::chrono::steady_clock::now() + limit;
     while (std::chrono::steady_clock::now() < until) {

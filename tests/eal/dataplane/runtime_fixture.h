@@ -40,6 +40,9 @@ protected:
     void inject(rte_mbuf* m);
     rte_mbuf* frame_from(std::span<const std::uint8_t> bytes);
     api::reply execute(api::command c);
+    // Joins the test group (group_ip) and discards the membership report
+    // the join sends, for tests about what comes after.
+    void join_test_group();
     // A counter's total by name ("rx.drop.too_short"); fails the test when unknown.
     std::uint64_t counter(std::string_view name) const;
 

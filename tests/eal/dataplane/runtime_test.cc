@@ -372,10 +372,8 @@ TEST_F(runtime_test, answers_membership_queries_and_ignores_reports) {
 }
 
 TEST_F(runtime_test, answers_an_igmpv3_query_with_a_v3_report) {
-    ASSERT_EQ(execute(make_command(api::command_kind::join_group)).status, api::reply_status::ok);
-    pump(2);
-    auto sent = take_sent();
-    free_all(sent);
+    join_test_group();
+    std::vector<rte_mbuf*> sent;
     inject(frame_from(igmp_general_query(3, 1)));
     sent = pump_until_sent(std::chrono::milliseconds(300));
     ASSERT_EQ(sent.size(), 1u) << "rx.igmp " << counter("rx.igmp") << " malformed "
@@ -407,10 +405,8 @@ std::uint32_t seed_for_igmp_delay(std::uint32_t max_resp_tenths, std::uint64_t m
 }
 
 TEST_F(runtime_test, answers_a_query_after_a_random_delay_within_max_resp_time) {
-    ASSERT_EQ(execute(make_command(api::command_kind::join_group)).status, api::reply_status::ok);
-    pump(2);
-    auto sent = take_sent();
-    free_all(sent);
+    join_test_group();
+    std::vector<rte_mbuf*> sent;
     // A draw of 300-800 ms for Max Resp Time 1 s: the answer must wait that
     // long (RFC 2236 §3), not come at once.
     std::uint64_t delay_ns = 0;
@@ -433,10 +429,8 @@ TEST_F(runtime_test, answers_a_query_after_a_random_delay_within_max_resp_time) 
 }
 
 TEST_F(runtime_test, answers_an_igmpv1_query_with_a_v1_report) {
-    ASSERT_EQ(execute(make_command(api::command_kind::join_group)).status, api::reply_status::ok);
-    pump(2);
-    auto sent = take_sent();
-    free_all(sent);
+    join_test_group();
+    std::vector<rte_mbuf*> sent;
     // A v1 query has no Max Resp Time (10 s is implied): a draw under
     // 200 ms keeps the test short.
     std::uint64_t delay_ns = 0;
