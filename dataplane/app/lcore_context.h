@@ -13,6 +13,7 @@
 #include "dataplane/core/net/arp_cache.h"
 #include "dataplane/core/net/classify.h"
 #include "dataplane/core/net/frame_template.h"
+#include "dataplane/core/net/igmp.h"
 #include "dataplane/seal/seal_engine.h"
 #include "protocol/blocks.h"
 
@@ -50,8 +51,9 @@ inline constexpr std::uint64_t held_check_interval_ns = 1'000'000;
 struct pending_igmp_answer {
     bool armed = false;
     std::uint64_t due_ns = 0;
-    std::uint8_t version = 2; // the querier's: the answer's format
-    net::ipv4_address group;  // 0.0.0.0: every joined group
+    // The latest query: its version is the answer's format; its group is
+    // 0.0.0.0 (general) once queries about different groups merged.
+    net::igmp_query query;
 };
 
 // xorshift32: the lcore's own cheap generator for protocol timer jitter

@@ -145,18 +145,13 @@ void report_all_groups(tx_context& c) {
     }
 }
 
-// Answers a membership query with a report for every joined group it asks
-// about. (Answered at once rather than after RFC 2236's random delay: one
-// node, few groups, and a lost report would cost a repair pass.)
 // Sends the answer to the queries of `answer` (due now): in the querier's
 // version (RFC 3376 §7.2.1, RFC 2236 §4), a v3 querier gets one v3 report of
 // "member, any source" records, v2 and v1 queriers a report of their version
 // per group.
 void send_igmp_answer(tx_context& c, const pending_igmp_answer& answer) {
-    auto asked = [&](net::ipv4_address g) {
-        return answer.group.is_unspecified() || answer.group == g;
-    };
-    if (answer.version == 3) {
+    auto asked = [&](net::ipv4_address g) { return net::query_covers(answer.query, g); };
+    if (answer.query.version == 3) {
         std::array<net::ipv4_address, api::max_joined_groups> covered{};
         std::size_t n = 0;
         for (std::size_t i = 0; i < c.filter.group_count; ++i) {
@@ -181,7 +176,7 @@ void send_igmp_answer(tx_context& c, const pending_igmp_answer& answer) {
         if (!asked(g)) {
             continue;
         }
-        if (answer.version == 1) {
+        if (answer.query.version == 1) {
             send_small_frame(
                 c,
                 [&](std::span<std::uint8_t> out) {
@@ -211,16 +206,14 @@ void schedule_igmp_answer(tx_context& c, std::span<const std::uint8_t> frame,
         now + net::igmp_report_delay_ns(igmp->query.max_resp_tenths, next_random(c.random_state));
     pending_igmp_answer& a = c.igmp_answer;
     if (!a.armed) {
-        a = {.armed = true,
-             .due_ns = due,
-             .version = igmp->query.version,
-             .group = igmp->query.group};
+        a = {.armed = true, .due_ns = due, .query = igmp->query};
         return;
     }
     a.due_ns = std::min(a.due_ns, due);
-    a.version = igmp->query.version;
-    if (a.group != igmp->query.group) {
-        a.group = net::ipv4_address{};
+    const net::ipv4_address pending_group = a.query.group;
+    a.query = igmp->query;
+    if (pending_group != igmp->query.group) {
+        a.query.group = net::ipv4_address{}; // a general answer covers both
     }
 }
 
@@ -299,15 +292,15 @@ void frame_control_datagram(tx_context& c, const api::datagram& d, const net::ma
     enqueue_frame(c, m);
 }
 
-void drop_held(tx_context& c, const held_datagram& h) {
+void drop_unresolved(tx_context& c, const api::datagram& d) {
     bump(c.counters, counter::tx_drop_arp_unresolved);
-    rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(h.datagram.mbuf));
+    rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
 }
 
 void hold_for_arp(tx_context& c, const api::datagram& d, net::ipv4_address hop, std::uint64_t now) {
     if (c.arp_held_count == c.arp_held.size()) {
         // The oldest goes: its sender has been waiting longest and retries anyway.
-        drop_held(c, c.arp_held[0]);
+        drop_unresolved(c, c.arp_held[0].datagram);
         std::copy(c.arp_held.begin() + 1, c.arp_held.end(), c.arp_held.begin());
         --c.arp_held_count;
     }
@@ -338,8 +331,7 @@ void send_control_datagram(tx_context& c, const api::datagram& d, std::uint64_t 
         hold_for_arp(c, d, hop, now);
         break;
     default: // unreachable (held back from asking again for a while)
-        bump(c.counters, counter::tx_drop_arp_unresolved);
-        rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
+        drop_unresolved(c, d);
         break;
     }
 }
@@ -369,7 +361,7 @@ bool service_held_datagrams(tx_context& c, std::uint64_t now, bool arp_seen) {
                 flush(c);
             }
         } else if (!c.arp.pending(h.next_hop) || now - h.since_ns >= arp_hold_ns) {
-            drop_held(c, h);
+            drop_unresolved(c, h.datagram);
         } else {
             c.arp_held[kept++] = h;
         }
@@ -627,7 +619,7 @@ bool tx_iteration(tx_context& c) {
 
 void tx_drain(tx_context& c) {
     for (std::uint16_t i = 0; i < c.arp_held_count; ++i) {
-        drop_held(c, c.arp_held[i]);
+        drop_unresolved(c, c.arp_held[i].datagram);
     }
     c.arp_held_count = 0;
     flush(c);

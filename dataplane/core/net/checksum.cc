@@ -98,7 +98,7 @@ std::uint16_t ones_sum(std::span<const std::uint8_t> bytes) {
         return to_network_order(native_sum_avx2(bytes.data(), bytes.size()));
     }
 #endif
-    return to_network_order(native_sum_words(bytes.data(), bytes.size()));
+    return ones_sum_portable(bytes);
 }
 
 std::uint16_t ones_sum_portable(std::span<const std::uint8_t> bytes) {
