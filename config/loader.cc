@@ -612,7 +612,7 @@ bool parse_dataplane(context& ctx, const field& f, dataplane_config& dp) {
     bool port_clean = false;
     map_reader m(ctx, f,
                  {"eal", "roles", "storage_threads", "ports", "mempool", "rings", "limits",
-                  "idle_backoff_us", "crypto", "stats"});
+                  "idle_backoff_us", "idle_backoff_max_us", "crypto", "stats"});
     if (auto ef = m.require("eal")) {
         parse_eal(ctx, *ef, dp.eal);
     }
@@ -689,6 +689,14 @@ bool parse_dataplane(context& ctx, const field& f, dataplane_config& dp) {
     }
     take(m, "idle_backoff_us", dp.idle_backoff_us,
          [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 0, 10000); });
+    if (auto bf = take(m, "idle_backoff_max_us", dp.idle_backoff_max_us, [&](const field& x) {
+            return read_int_in<std::uint32_t>(ctx, x, 1, 100000);
+        });
+        bf && dp.idle_backoff_max_us < dp.idle_backoff_us) {
+        ctx.error(bf->mark(), bf->path,
+                  std::to_string(dp.idle_backoff_max_us) + " is less than idle_backoff_us (" +
+                      std::to_string(dp.idle_backoff_us) + "): the pause only grows");
+    }
     if (auto cf = m.get("crypto")) {
         map_reader c(ctx, *cf, {"backend", "cryptodev_device"});
         static constexpr enum_name<crypto_backend> backends[] = {

@@ -172,9 +172,12 @@ struct dataplane_config {
     mempool_config mempool;
     rings_config rings;
     limits_config limits;
-    // Microseconds an lcore pauses after an empty poll. 0 busy-polls: lowest
-    // latency, one CPU at 100 %. The shared lab machines use e.g. 20.
+    // Microseconds an lcore (and the storage threads) pause after a run of
+    // empty polls; each further empty poll doubles the pause up to
+    // idle_backoff_max_us (dataplane/core/idle_backoff.h). 0 busy-polls:
+    // lowest latency, one CPU at 100 %. The shared lab machines use 20.
     std::uint32_t idle_backoff_us = 0;
+    std::uint32_t idle_backoff_max_us = 1000;
     crypto_config crypto;
     stats_config stats;
 };

@@ -32,8 +32,17 @@
 #                    under a final name, and a second send succeeding to all.
 #                    KIND: receiver-control (rcv1's skycast-control) or
 #                    hub-dataplane (the hub's skycast-dataplane)
+#   --during PROG    run PROG NODE=SOCKET... (every node's control socket)
+#                    while `skycast send` runs; it gets SIGTERM when the
+#                    send ends, its output is shown, and a non-zero exit
+#                    fails the run (perf/stats_latency uses it)
 #   --fault-at FRAC  when to kill: once the hub sent FRAC of the big file
-#                    (tx.fileseg.bytes; default 0.5)
+#                    (tx.fileseg.bytes; default 0.5). The kill cannot miss
+#                    the file: the hub's pacer sends at most --rate, so the
+#                    rest of the file takes at least (1-FRAC)*big/rate
+#                    seconds, and the wait sees the point within one poll
+#                    (20 ms) plus one stats answer; the run checks that this
+#                    window was at least 10 times what the wait measured.
 # Exit status: 0 when every receiver holds every file byte-identical.
 set -euo pipefail
 
@@ -53,6 +62,7 @@ transport=af_packet
 expect_repair=0
 fault=
 fault_at=0.5
+during=
 
 while (($#)); do
     case $1 in
@@ -74,6 +84,7 @@ while (($#)); do
     --expect-repair) expect_repair=1; shift ;;
     --fault) fault=$2; shift 2 ;;
     --fault-at) fault_at=$2; shift 2 ;;
+    --during) during=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -118,6 +129,7 @@ declare -A dataplane_pid=() control_pid=()
 nodes=(hub)
 for ((i = 1; i <= receivers; ++i)); do nodes+=("rcv$i"); done
 send_pid=
+during_pid=
 lab_up=0
 cleanup() {
     local status=$?
@@ -127,6 +139,7 @@ cleanup() {
     fi
     local node
     [[ -n $send_pid ]] && sky_stop_pid "$send_pid" 1
+    [[ -n $during_pid ]] && sky_stop_pid "$during_pid" 1
     # Every node's last stats (counters, session, history), for the logs.
     for node in "${nodes[@]}"; do
         timeout 5 "$skycast_bin" stats --json --socket "$work/$node.sock" \
@@ -358,18 +371,42 @@ fault_status=0
 if [[ -n $fault ]]; then
     big_bytes=$((big_mb * 1048576))
     threshold=$(python3 -c "print(int($big_bytes * $fault_at))")
-    say "fault run ($fault): skycast send, kill -9 once the hub sent $threshold bytes"
+    # The shortest time the rest of the big file can take on the wire: the
+    # pacer never exceeds the rate (rate_bits: "100M" -> 100000000).
+    window=$(python3 -c "
+import re
+m = re.fullmatch(r'([0-9.]+)([kKmMgGtT]?)', '$rate')
+bits = float(m.group(1)) * {'': 1, 'k': 1e3, 'm': 1e6, 'g': 1e9, 't': 1e12}[m.group(2).lower()]
+print(f'{(1 - $fault_at) * $big_bytes * 8 / bits:.3f}')")
+    say "fault run ($fault): skycast send, kill -9 once the hub sent $threshold bytes" \
+        "(the rest of the file takes at least $window s at $rate)"
     timeout 240 "$skycast_bin" send --socket "$work/hub.sock" "${files[@]}" \
         > "$work/logs/send-1.out" 2>&1 &
     send_pid=$!
     if ! sky_wait_stat "$work/hub.sock" \
-        "s['dataplane']['counters'].get('tx.fileseg.bytes', 0) >= $threshold" 120; then
-        echo "demo.sh: the hub never sent $threshold file bytes (too fast? lower --rate);" \
-             "see $work/logs" >&2
+        "s['dataplane']['counters'].get('tx.fileseg.bytes', 0) >= $threshold" 120 \
+        "$work/logs/fault-wait" > "$work/logs/fault-point.json"; then
+        echo "demo.sh: the hub never sent $threshold file bytes; see $work/logs" >&2
         exit 1
     fi
     if ! kill -0 "$send_pid" 2>/dev/null; then
-        echo "demo.sh: the session ended before the fault could be injected (lower --rate)" >&2
+        echo "demo.sh: the session ended before the fault could be injected although the" \
+             "rest of the file needs $window s at $rate; the wait measured:" \
+             "$(cat "$work/logs/fault-wait")" >&2
+        exit 1
+    fi
+    # The wait saw the point at most one gap between answers late: the
+    # window must dwarf that, or the kill could land after the file.
+    if ! python3 - "$work/logs/fault-wait" "$window" <<'PY'
+import sys
+fields = dict(kv.split("=") for kv in open(sys.argv[1]).read().split())
+late = float(fields["longest_gap_s"]) + float(fields["slowest_s"])
+window = float(sys.argv[2])
+if window < 10 * late:
+    sys.exit(f"demo.sh: the fault window ({window} s) is under 10x the wait's "
+             f"measured lateness ({late:.3f} s): raise --big or lower --rate")
+PY
+    then
         exit 1
     fi
     case $fault in
@@ -377,9 +414,10 @@ if [[ -n $fault ]]; then
     hub-dataplane) victim=hub kind=dataplane ;;
     esac
     if [[ $kind == control ]]; then pid=${control_pid[$victim]}; else pid=${dataplane_pid[$victim]}; fi
-    echo "killing $victim's skycast-$kind (PID $pid) with SIGKILL at" \
-         "tx.fileseg.bytes=$(sky_stat "$work/hub.sock" "s['dataplane']['counters'].get('tx.fileseg.bytes', 0)" || echo '?')"
     kill -KILL "$pid"
+    echo "killed $victim's skycast-$kind (PID $pid) with SIGKILL once the hub reported" \
+         "tx.fileseg.bytes=$(python3 -c "import json,sys; print(json.load(sys.stdin)['dataplane']['counters'].get('tx.fileseg.bytes'))" \
+                             < "$work/logs/fault-point.json") (wait: $(cat "$work/logs/fault-wait"))"
     wait "$pid" 2>/dev/null || true
     if [[ $kind == control ]]; then
         control_pid[$victim]=
@@ -431,7 +469,7 @@ if [[ -n $fault ]]; then
     wait_nodes 60 || { fault_status=1; nodes_back=0; }
     if [[ $fault == hub-dataplane ]] && ((nodes_back)); then
         # The hub's control must have re-attached to the NEW dataplane.
-        sky_wait_stat "$work/hub.sock" "s['dataplane']['pid'] == ${dataplane_pid[hub]}" 60 ||
+        sky_wait_stat "$work/hub.sock" "s['dataplane']['pid'] == ${dataplane_pid[hub]}" 60 >/dev/null ||
             { echo "demo.sh: FAULT CHECK: hub control did not re-attach to the restarted dataplane" >&2
               fault_status=1; }
     fi
@@ -439,8 +477,21 @@ if [[ -n $fault ]]; then
 else
     say "skycast send ${files[*]}"
 fi
+if [[ -n $during ]]; then
+    during_args=()
+    for node in "${nodes[@]}"; do during_args+=("$node=$work/$node.sock"); done
+    "$during" "${during_args[@]}" &
+    during_pid=$!
+fi
 send_status=0
 send_files "$work/logs/send.out" || send_status=$?
+during_status=0
+if [[ -n $during_pid ]]; then
+    kill -TERM "$during_pid" 2>/dev/null || true
+    wait "$during_pid" || during_status=$?
+    during_pid=
+    ((during_status == 0)) || echo "demo.sh: --during $during exited $during_status" >&2
+fi
 
 repair_status=0
 if ((expect_repair)); then
@@ -473,12 +524,13 @@ verify_all full || verify_status=1
 
 say "summary"
 "$skycast_bin" stats --socket "$work/hub.sock" | sed -n '1,40p' || true
-if ((send_status == 0 && verify_status == 0 && repair_status == 0 && fault_status == 0)); then
+if ((send_status == 0 && verify_status == 0 && repair_status == 0 && fault_status == 0 &&
+      during_status == 0)); then
     echo "demo: SUCCESS: ${#files[@]} path(s) to $receivers receivers, all verified${fault:+ (after fault $fault)}"
     ((expect_fail)) && exit 1
     exit 0
 fi
 echo "demo: FAILED (skycast send exit $send_status, verification $verify_status," \
-     "repair check $repair_status, fault checks $fault_status)"
+     "repair check $repair_status, fault checks $fault_status, --during $during_status)"
 ((expect_fail)) && exit 0
 exit 1

@@ -2,6 +2,7 @@
 
 #include "control/engine/file_list.h"
 #include "control/node/engine_settings.h"
+#include "dataplane/core/idle_backoff.h"
 #include "protocol/codec.h"
 #include "protocol/quantize.h"
 
@@ -21,8 +22,16 @@ using engine::time_ns;
 constexpr std::size_t history_size = 32;
 // Progress lines to a waiting `skycast send`, at most this often.
 constexpr time_ns progress_interval = engine::ns_per_second;
-// Longest idle sleep of the loop; shorter when an engine deadline is nearer.
-constexpr auto max_idle_sleep = std::chrono::microseconds(500);
+// Pauses of the idle loop (microseconds): from the first, doubling while
+// nothing happens, never past the nearest engine deadline. Received
+// datagrams wait at most the longest pause: small beside any GRTT.
+constexpr std::uint32_t idle_pause_first_us = 100;
+constexpr std::uint32_t idle_pause_longest_us = 2000;
+// How often the loop refreshes what stats() serves of the sessions.
+constexpr time_ns ns_per_ms = 1'000'000;
+constexpr time_ns publish_interval = 100 * ns_per_ms;
+// A loop round longer than this is counted as a stall (control.loop_stalls).
+constexpr time_ns stall_threshold = 50 * ns_per_ms;
 
 std::string hex_id(std::uint32_t id) {
     char buf[16];
@@ -98,10 +107,26 @@ node_exit node::run(const std::atomic<bool>& stop) {
     if (!setup()) {
         return node_exit::setup_failed;
     }
+    publish(wall_clock_ns());
+    if (_socket != nullptr) {
+        _socket->serve([this] { return stats(); });
+    }
+    // The socket's thread calls stats() on this node: stop it before the
+    // node goes, however run() returns.
+    struct stop_serving {
+        control_socket* socket;
+        ~stop_serving() {
+            if (socket != nullptr) {
+                socket->stop();
+            }
+        }
+    } serving{_socket};
     SKYCAST_LOG(_log, info, "%s node %s ready on port %u",
                 _config.control.role == config::node_role::sender ? "sender" : "receiver",
                 hex_id(_config.control.uid).c_str(), _config.control.port);
+    dataplane::idle_backoff backoff(idle_pause_first_us, idle_pause_longest_us, 0);
     while (!stop.load()) {
+        const time_ns round_start = wall_clock_ns();
         if (!_link.alive()) {
             SKYCAST_LOG(_log, error, "the dataplane stopped or restarted");
             if (_job) {
@@ -115,27 +140,40 @@ node_exit node::run(const std::atomic<bool>& stop) {
             did = true;
             dispatch(wall_clock_ns(), *d);
         }
-        if (_socket != nullptr) {
-            did |= _socket->poll([this](int client, const json& r) { on_request(client, r); });
+        while (_socket != nullptr) {
+            auto r = _socket->next_request();
+            if (!r) {
+                break;
+            }
+            did = true;
+            on_request(r->client, r->body);
         }
         const time_ns now = wall_clock_ns();
         tick(now);
-        if (!did) {
-            time_ns deadline = engine::no_deadline;
-            if (_receiver) {
-                deadline = _receiver->next_deadline();
-            }
-            if (_job) {
-                deadline = std::min(deadline, _job->engine->next_deadline());
-            }
-            auto sleep = max_idle_sleep;
-            if (deadline != engine::no_deadline && deadline > now &&
-                deadline - now < static_cast<time_ns>(sleep.count()) * 1000) {
-                sleep = std::chrono::microseconds((deadline - now) / 1000);
-            }
-            if (deadline == engine::no_deadline || deadline > now) {
-                std::this_thread::sleep_for(sleep);
-            }
+        if (now >= _next_publish) {
+            publish(now);
+        }
+        const time_ns round = wall_clock_ns() - round_start;
+        if (round > stall_threshold) {
+            _loop_stalls.fetch_add(1, std::memory_order_relaxed);
+        }
+        if (const auto us = static_cast<std::uint64_t>(round / 1000);
+            us > _longest_round_us.load(std::memory_order_relaxed)) {
+            _longest_round_us.store(us, std::memory_order_relaxed);
+        }
+        time_ns pause = static_cast<time_ns>(backoff.after_round(did)) * 1000;
+        time_ns deadline = engine::no_deadline;
+        if (_receiver) {
+            deadline = _receiver->next_deadline();
+        }
+        if (_job) {
+            deadline = std::min(deadline, _job->engine->next_deadline());
+        }
+        if (deadline != engine::no_deadline) {
+            pause = deadline > now ? std::min(pause, deadline - now) : 0;
+        }
+        if (pause > 0) {
+            std::this_thread::sleep_for(std::chrono::nanoseconds(pause));
         }
     }
     if (_job) {
@@ -274,16 +312,16 @@ void node::finish_receiver_session(time_ns) {
     }
     ++_sessions_done;
     new_receiver_session();
+    publish(wall_clock_ns());
 }
 
 // --- Sender -------------------------------------------------------------------------
 
 void node::on_request(int client, const json& request) {
-    const std::string kind = request.value("request", "");
-    if (kind == "stats") {
-        _socket->send(client, stats());
-        return;
-    }
+    // `stats` never comes here: the socket's thread answers it (stats()).
+    const auto field = request.find("request");
+    const std::string kind = field != request.end() && field->is_string() ? field->get<std::string>()
+                                                                          : std::string();
     if (kind == "send") {
         if (_config.control.role != config::node_role::sender) {
             _socket->send(client, {{"event", "error"}, {"error", "this node is a receiver"}});
@@ -359,6 +397,7 @@ void node::start_job(int client, const json& request, time_ns now) {
     SKYCAST_LOG(_log, info, "session %s: sending %llu files, %llu bytes",
                 hex_id(_job->group_id).c_str(), static_cast<unsigned long long>(_job->files),
                 static_cast<unsigned long long>(_job->bytes));
+    publish(now);
     _socket->send(client, {{"event", "started"},
                            {"session", hex_id(_job->group_id)},
                            {"files", _job->files},
@@ -426,21 +465,61 @@ void node::finish_job(time_ns) {
                 result["receivers_ok"].get<std::uint32_t>(),
                 result["failure"].get<std::string>().empty() ? "" : ": ",
                 result["failure"].get<std::string>().c_str());
-    if (_socket != nullptr) {
-        _socket->send(_job->client, result);
-        _socket->close(_job->client);
-    }
     _history.push_back(result);
     if (_history.size() > history_size) {
         _history.pop_front();
     }
     ++_sessions_done;
+    const int client = _job->client;
     _job.reset();
+    // Published before the client hears the result: a `skycast stats` right
+    // after `skycast send` returns sees this session in the history.
+    publish(wall_clock_ns());
+    if (_socket != nullptr) {
+        _socket->send(client, result);
+        _socket->close(client);
+    }
 }
 
 // --- Stats --------------------------------------------------------------------------
 
+void node::publish(time_ns now) {
+    auto doc = std::make_shared<const json>(loop_document());
+    {
+        std::lock_guard lock(_published_mutex);
+        _published = std::move(doc);
+    }
+    _published_at.store(now, std::memory_order_release);
+    _next_publish = now + publish_interval;
+}
+
 json node::stats() const {
+    std::shared_ptr<const json> published;
+    {
+        std::lock_guard lock(_published_mutex);
+        published = _published;
+    }
+    json doc = published ? *published : json::object();
+    const time_ns at = _published_at.load(std::memory_order_acquire);
+    doc["control"] = {{"pid", ::getpid()},
+                      {"snapshot_age_ms", (wall_clock_ns() - at) / ns_per_ms},
+                      {"loop_stalls", _loop_stalls.load(std::memory_order_relaxed)},
+                      {"longest_round_ms",
+                       static_cast<double>(_longest_round_us.load(std::memory_order_relaxed)) /
+                           1000.0}};
+    if (_socket != nullptr) {
+        const auto c = _socket->stats_counters();
+        doc["control"]["socket"] = {{"stats_answered", c.stats_answered},
+                                    {"requests_queued", c.requests_queued},
+                                    {"bad_requests", c.bad_requests},
+                                    {"clients_dropped", c.clients_dropped},
+                                    {"slowest_stats_ms", static_cast<double>(c.max_stats_us) / 1000.0}};
+    }
+    doc["dataplane"] = dataplane_document();
+    return doc;
+}
+
+json node::loop_document() const {
     json doc{{"node", hex_id(_config.control.uid)},
              {"role", _config.control.role == config::node_role::sender ? "sender" : "receiver"},
              {"sessions_done", _sessions_done},
@@ -472,6 +551,10 @@ json node::stats() const {
                           {"blocks_resent", st.blocks_resent},
                           {"status_in", st.status_in}};
     }
+    return doc;
+}
+
+json node::dataplane_document() const {
     const api::shared_view view = _link.shared();
     const auto& h = view.header();
     json counters = json::object();
@@ -501,7 +584,7 @@ json node::stats() const {
             break;
         }
     }
-    doc["dataplane"] = {{"pid", h.dataplane_pid},
+    return {{"pid", h.dataplane_pid},
                         {"heartbeat", h.heartbeat.load()},
                         {"counters", counters},
                         {"lcores", lcores},
@@ -514,7 +597,6 @@ json node::stats() const {
                           {"ierrors", port.ierrors},
                           {"oerrors", port.oerrors},
                           {"rx_nombuf", port.rx_nombuf}}}};
-    return doc;
 }
 
 } // namespace skycast::control::node

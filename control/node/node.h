@@ -1,9 +1,15 @@
 #pragma once
 // One Skycast node's control plane: the sender or receiver engine driven
 // over the dataplane (dataplane_ports), timers from the engines'
-// deadlines, and the control/stats socket. Single-threaded: the loop polls
-// the dataplane's rings and the socket and sleeps briefly when idle (its
-// deadlines are GRTT-scale; it never busy-polls, DESIGN.md).
+// deadlines, and the control/stats socket. The engines run on one thread:
+// the loop polls the dataplane's rings and the requests the socket queued,
+// and sleeps when idle (its deadlines are GRTT-scale; the pause grows to
+// 2 ms while nothing happens, dataplane/core/idle_backoff.h).
+//
+// Stats are answered on the socket's own thread (control_socket.h): the
+// loop publishes its part of the document (session, receivers, history)
+// every 100 ms and at once when a session starts or ends; the dataplane's
+// counters are read live from the memzone at each request.
 //
 // A receiver node takes session after session: each ends (completed,
 // aborted, timed out) with a log line and an entry in the stats, and a fresh
@@ -20,6 +26,7 @@
 
 #include <atomic>
 #include <deque>
+#include <mutex>
 #include <memory>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -37,13 +44,18 @@ public:
     ~node();
     node_exit run(const std::atomic<bool>& stop);
 
-    // The stats document (`skycast stats --json`).
+    // The stats document (`skycast stats --json`). Safe on any thread.
     nlohmann::json stats() const;
 
 private:
     bool setup();
     bool join(std::uint32_t group);
     void on_request(int client, const nlohmann::json& request);
+    // Builds the loop's part of the stats document and hands it to stats().
+    void publish(engine::time_ns now);
+    nlohmann::json loop_document() const;
+    // The dataplane's counters, lcores and port, read live from the memzone.
+    nlohmann::json dataplane_document() const;
     void dispatch(engine::time_ns now, const dataplane_link::received& d);
     void tick(engine::time_ns now);
 
@@ -64,6 +76,17 @@ private:
     std::set<std::uint32_t> _groups; // joined multicast groups
     std::uint64_t _sessions_done = 0;
     std::deque<nlohmann::json> _history; // the last sessions' results
+
+    // What stats() serves from the loop, and how stale it may be.
+    mutable std::mutex _published_mutex;
+    std::shared_ptr<const nlohmann::json> _published; // guarded by _published_mutex
+    std::atomic<engine::time_ns> _published_at{0};
+    engine::time_ns _next_publish = 0;
+    // Loop rounds that took longer than a stats answer may (counted, and the
+    // longest), so an engine step or dataplane command that holds the loop
+    // up shows in the stats instead of in a deaf socket.
+    std::atomic<std::uint64_t> _loop_stalls{0};
+    std::atomic<std::uint64_t> _longest_round_us{0};
 
     // Receiver.
     std::unique_ptr<dataplane_ports> _rx_ports;

@@ -71,6 +71,7 @@ dataplane_options runtime_options(const config::dataplane_config& c) {
     o.max_files = c.limits.max_files;
     o.max_blocks_per_file = c.limits.max_blocks_per_file;
     o.idle_backoff_us = c.idle_backoff_us;
+    o.idle_backoff_max_us = c.idle_backoff_max_us;
     o.seal_backend = c.crypto.backend == config::crypto_backend::cryptodev
                          ? seal_backend_kind::cryptodev
                          : seal_backend_kind::openssl;

@@ -4,6 +4,7 @@
 #include "dataplane/app/rx_lcore.h"
 #include "dataplane/app/telemetry.h"
 #include "dataplane/app/tx_lcore.h"
+#include "dataplane/core/idle_backoff.h"
 
 #include <cstring>
 #include <rte_cycles.h>
@@ -14,21 +15,21 @@
 namespace skycast::dataplane {
 namespace {
 
-// Empty polls before an idle lcore pauses (when idle_backoff_us is set): a
-// few microseconds of spinning keep latency low under light load.
-constexpr unsigned idle_polls_before_backoff = 64;
+// A storage thread always sleeps when idle (it is not an lcore and has no
+// core of its own); with busy-polling lcores it starts from this pause.
+constexpr std::uint32_t storage_idle_pause_us = 50;
 
 struct loop_args {
     rx_context* rx = nullptr; // null when this lcore does not receive
     tx_context* tx = nullptr; // null when this lcore does not send
     const std::atomic<bool>* stop = nullptr;
-    unsigned idle_backoff_us = 0;
+    idle_backoff backoff{0, 0}; // busy polls unless dataplane.idle_backoff_us is set
 };
 
 // The loop of one lcore, running the roles placed on it. Busy and idle
 // cycles go to the counters of the first role (each block has one writer).
 int lcore_loop(void* arg) {
-    const loop_args& a = *static_cast<loop_args*>(arg);
+    loop_args& a = *static_cast<loop_args*>(arg);
     std::uint64_t* counters = a.rx != nullptr ? a.rx->counters : a.tx->counters;
     if (a.rx != nullptr) {
         a.rx->gate.running.store(true);
@@ -36,7 +37,6 @@ int lcore_loop(void* arg) {
     if (a.tx != nullptr) {
         a.tx->gate.running.store(true);
     }
-    unsigned idle = 0;
     std::uint64_t last = rte_rdtsc();
     while (!a.stop->load(std::memory_order_relaxed)) {
         bool did = false;
@@ -49,9 +49,8 @@ int lcore_loop(void* arg) {
         const std::uint64_t now = rte_rdtsc();
         bump(counters, did ? counter::loop_busy_cycles : counter::loop_idle_cycles, now - last);
         last = now;
-        idle = did ? 0 : idle + 1;
-        if (idle > idle_polls_before_backoff && a.idle_backoff_us != 0) {
-            rte_delay_us_sleep(a.idle_backoff_us);
+        if (const std::uint32_t pause = a.backoff.after_round(did); pause != 0) {
+            rte_delay_us_sleep(pause);
             last = rte_rdtsc();
         }
     }
@@ -164,7 +163,10 @@ std::string runtime::build() {
     for (unsigned i = 0; i < _options.storage_threads; ++i) {
         _storage.push_back(std::make_unique<storage_thread>(
             _res.storage[i], *_files, _res.shared,
-            _res.shared.counters(counters_storage0 + i).values, _options.idle_backoff_us));
+            _res.shared.counters(counters_storage0 + i).values,
+            idle_backoff(_options.idle_backoff_us == 0 ? storage_idle_pause_us
+                                                       : _options.idle_backoff_us,
+                         _options.idle_backoff_max_us)));
     }
     if (_options.telemetry) {
         register_telemetry(_res.shared);
@@ -193,16 +195,13 @@ bool runtime::start(std::string& error) {
     args.clear();
     args.reserve(2);
     const unsigned main = rte_get_main_lcore();
+    const idle_backoff backoff(_options.idle_backoff_us, _options.idle_backoff_max_us);
     if (_options.rx_lcore == _options.tx_lcore) {
-        args.push_back({.rx = _rx.get(),
-                        .tx = _tx.get(),
-                        .stop = &_stop_loops,
-                        .idle_backoff_us = _options.idle_backoff_us});
+        args.push_back(
+            {.rx = _rx.get(), .tx = _tx.get(), .stop = &_stop_loops, .backoff = backoff});
     } else {
-        args.push_back(
-            {.rx = _rx.get(), .stop = &_stop_loops, .idle_backoff_us = _options.idle_backoff_us});
-        args.push_back(
-            {.tx = _tx.get(), .stop = &_stop_loops, .idle_backoff_us = _options.idle_backoff_us});
+        args.push_back({.rx = _rx.get(), .stop = &_stop_loops, .backoff = backoff});
+        args.push_back({.tx = _tx.get(), .stop = &_stop_loops, .backoff = backoff});
     }
     const unsigned lcores[2] = {_options.rx_lcore, _options.tx_lcore};
     _service->start();

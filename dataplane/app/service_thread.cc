@@ -7,6 +7,7 @@
 #include "dataplane/app/extbuf.h"
 #include "dataplane/app/internal_messages.h"
 #include "dataplane/app/tx_pass.h"
+#include "dataplane/core/idle_backoff.h"
 
 #include <cerrno>
 #include <chrono>
@@ -33,8 +34,10 @@ constexpr std::uint64_t prefetch_window_bytes = 64ull << 20;
 constexpr std::uint64_t prefetch_step_bytes = 4ull << 20;
 // How long a close waits for the storage threads to write what is queued.
 constexpr auto drain_timeout = std::chrono::seconds(30);
-// Sleep of an idle service round: its work is at GRTT scale (milliseconds).
-constexpr auto idle_sleep = std::chrono::microseconds(200);
+// Pauses of idle service rounds: its work is at GRTT scale (milliseconds),
+// and control waits at most the longest pause for a command's reply.
+constexpr std::uint32_t idle_pause_first_us = 200;
+constexpr std::uint32_t idle_pause_longest_us = 2000;
 
 std::optional<protocol::section_layout> layout_of(const api::file_geometry& g) {
     auto l = protocol::section_layout::make(g.file_size, g.block_size);
@@ -106,9 +109,15 @@ void service_thread::stop() {
 }
 
 void service_thread::loop() {
+    idle_backoff backoff(idle_pause_first_us, idle_pause_longest_us, 0);
     while (!_stop.load()) {
-        if (!run_once()) {
-            std::this_thread::sleep_for(idle_sleep);
+        std::uint32_t pause = backoff.after_round(run_once());
+        if (_current_pass != nullptr) {
+            // Prefetching ahead of the TX lcore: keep the first pace.
+            pause = std::min(pause, idle_pause_first_us);
+        }
+        if (pause != 0) {
+            std::this_thread::sleep_for(std::chrono::microseconds(pause));
         }
     }
 }

@@ -27,9 +27,8 @@ rte_mbuf* mbuf_of(const storage_job& j) {
 } // namespace
 
 storage_thread::storage_thread(rte_ring* jobs, storage_files& files, api::shared_view shared,
-                               std::uint64_t* counters, unsigned idle_sleep_us)
-    : _jobs(jobs), _files(files), _shared(shared), _counters(counters),
-      _idle_sleep_us(idle_sleep_us == 0 ? 50 : idle_sleep_us) {
+                               std::uint64_t* counters, idle_backoff backoff)
+    : _jobs(jobs), _files(files), _shared(shared), _counters(counters), _backoff(backoff) {
     _thread = std::thread([this] { loop(); });
 }
 
@@ -136,11 +135,12 @@ std::uint64_t storage_thread::bytes_since_writeback(std::uint32_t slot, std::uin
 
 void storage_thread::loop() {
     for (;;) {
-        if (run_once() == 0) {
-            if (_stop.load()) {
-                return; // stopped and nothing left: every queued block was written
-            }
-            std::this_thread::sleep_for(std::chrono::microseconds(_idle_sleep_us));
+        const bool did = run_once() != 0;
+        if (!did && _stop.load()) {
+            return; // stopped and nothing left: every queued block was written
+        }
+        if (const std::uint32_t pause = _backoff.after_round(did); pause != 0) {
+            std::this_thread::sleep_for(std::chrono::microseconds(pause));
         }
     }
 }

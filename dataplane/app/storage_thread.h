@@ -5,6 +5,7 @@
 // and publish per file how many blocks reached the file and whether any
 // write failed. Ordinary threads: they make the syscalls the RX lcore must not.
 
+#include "dataplane/core/idle_backoff.h"
 #include "dataplane/api/shared_layout.h"
 
 #include <atomic>
@@ -36,7 +37,7 @@ struct storage_files {
 class storage_thread {
 public:
     storage_thread(rte_ring* jobs, storage_files& files, api::shared_view shared,
-                   std::uint64_t* counters, unsigned idle_sleep_us);
+                   std::uint64_t* counters, idle_backoff backoff);
     ~storage_thread();
     storage_thread(const storage_thread&) = delete;
     storage_thread& operator=(const storage_thread&) = delete;
@@ -58,7 +59,7 @@ private:
     storage_files& _files;
     api::shared_view _shared;
     std::uint64_t* _counters;
-    unsigned _idle_sleep_us;
+    idle_backoff _backoff; // used by the thread only
     std::atomic<bool> _stop{false};
     std::atomic<bool> _busy{false};
     std::thread _thread;

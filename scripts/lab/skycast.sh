@@ -7,6 +7,8 @@
 # Needs: $skycast_bin (the `skycast` CLI) and python3. Sets $sky_stop_status.
 # shellcheck disable=SC2154,SC2034 # $skycast_bin comes from the caller; $sky_stop_status goes to it
 
+sky_lab_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+
 # sky_stat SOCKET PYEXPR: evaluates PYEXPR with `s` bound to the node's stats
 # document (`skycast stats --json`) and prints the result; fails (status 1,
 # nothing printed) when the node does not answer or PYEXPR raises.
@@ -22,16 +24,16 @@ print(json.dumps(v) if isinstance(v, (dict, list, bool)) or v is None else v)
 ' <<<"$doc" 2>/dev/null
 }
 
-# sky_wait_stat SOCKET PYEXPR SECONDS: polls every 0.1 s until PYEXPR (over
-# the stats document `s`) is true; fails after SECONDS.
+# sky_wait_stat SOCKET PYEXPR SECONDS [REPORT]: waits until PYEXPR (over the
+# stats document `s`) is true; fails after SECONDS. One process keeps one
+# connection and asks every 20 ms (stats_wait.py), so the condition is seen
+# within ~20 ms plus one answer of becoming true, and prints the document
+# that made it true (JSON, one line). REPORT, if given, receives what the
+# wait measured ("requests=N slowest_s=X longest_gap_s=Y").
 sky_wait_stat() {
-    local socket=$1 expr=$2 seconds=$3 v deadline
-    deadline=$((SECONDS + seconds))
-    while ((SECONDS < deadline)); do
-        v=$(sky_stat "$socket" "bool($expr)") && [[ $v == true ]] && return 0
-        sleep 0.1
-    done
-    return 1
+    local socket=$1 expr=$2 seconds=$3 report=${4:-}
+    python3 "$sky_lab_dir/stats_wait.py" "$socket" "$expr" "$seconds" \
+        ${report:+--report "$report"}
 }
 
 # sky_wait_node SOCKET SECONDS [PID]: waits until the node's control socket

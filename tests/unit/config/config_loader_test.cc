@@ -399,6 +399,16 @@ TEST(ConfigContradiction, TempDirInsideDestination) {
                "is not an absolute path");
 }
 
+TEST(ConfigContradiction, IdleBackoffOnlyGrows) {
+    std::string yaml = sender_base;
+    yaml.insert(yaml.find("control:\n"), "  idle_backoff_us: 500\n  idle_backoff_max_us: 100\n");
+    expect_one(yaml, 9, 24, "dataplane.idle_backoff_max_us",
+               "100 is less than idle_backoff_us (500): the pause only grows");
+    yaml = sender_base;
+    yaml.insert(yaml.find("control:\n"), "  idle_backoff_us: 500\n  idle_backoff_max_us: 500\n");
+    load_ok(yaml);
+}
+
 TEST(ConfigContradiction, GrttOrder) {
     expect_one(sender_base + "  grtt: { initial: 20s, max: 15s }\n", 13, 20, "control.grtt.initial",
                "grtt needs min <= initial <= max, got min 0.01s, initial 20s, max 15s");
@@ -470,7 +480,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
     } catch (const config_error& e) {
         EXPECT_STREQ(e.what(), "x.yaml:1:12: dataplane: expected a mapping of eal, roles, "
                                "storage_threads, ports, mempool, rings, limits, idle_backoff_us, "
-                               "crypto, stats, got the scalar '1'\n"
+                               "idle_backoff_max_us, crypto, stats, got the scalar '1'\n"
                                "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
                                "public_group, private_group, port, rate, block_size, grtt, "
                                "robustness, announce_rounds, max_passes, max_nak_pct, "
@@ -521,6 +531,7 @@ TEST(ConfigAccept, DefaultsFilled) {
     EXPECT_EQ(dp.limits.max_files, 16u);
     EXPECT_EQ(dp.limits.max_blocks_per_file, 1048576u);
     EXPECT_EQ(dp.idle_backoff_us, 0u);
+    EXPECT_EQ(dp.idle_backoff_max_us, 1000u);
     EXPECT_EQ(dp.crypto.backend, crypto_backend::cryptodev);
     EXPECT_EQ(dp.crypto.cryptodev_device, "crypto_aesni_mb0");
     EXPECT_TRUE(dp.stats.telemetry);
@@ -575,6 +586,7 @@ TEST(ConfigAccept, EveryKeySet) {
         "  rings: { control_to_dataplane: 64, dataplane_to_control: 1048576, storage: 8192 }\n"
         "  limits: { max_files: 4096, max_blocks_per_file: 2147483647 }\n"
         "  idle_backoff_us: 20\n"
+        "  idle_backoff_max_us: 5000\n"
         "  crypto: { backend: cryptodev, cryptodev_device: "
         "\"crypto_aesni_gcm0,max_nb_queue_pairs=2\" }\n"
         "  stats: { telemetry: false }\n"
@@ -621,6 +633,8 @@ TEST(ConfigAccept, EveryKeySet) {
     EXPECT_EQ(dp.crypto.backend, crypto_backend::cryptodev);
     EXPECT_EQ(dp.crypto.cryptodev_device, "crypto_aesni_gcm0,max_nb_queue_pairs=2");
     EXPECT_FALSE(dp.stats.telemetry);
+    EXPECT_EQ(dp.idle_backoff_us, 20u);
+    EXPECT_EQ(dp.idle_backoff_max_us, 5000u);
     const auto& ct = c.control;
     EXPECT_EQ(ct.uid, 0x0A4D0001u);
     EXPECT_EQ(ct.port, 2044);
