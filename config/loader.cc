@@ -689,9 +689,9 @@ bool parse_dataplane(context& ctx, const field& f, dataplane_config& dp) {
     }
     take(m, "idle_backoff_us", dp.idle_backoff_us,
          [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 0, 10000); });
-    if (auto bf = take(m, "idle_backoff_max_us", dp.idle_backoff_max_us, [&](const field& x) {
-            return read_int_in<std::uint32_t>(ctx, x, 1, 100000);
-        });
+    if (auto bf =
+            take(m, "idle_backoff_max_us", dp.idle_backoff_max_us,
+                 [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 1, 100000); });
         bf && dp.idle_backoff_max_us < dp.idle_backoff_us) {
         ctx.error(bf->mark(), bf->path,
                   std::to_string(dp.idle_backoff_max_us) + " is less than idle_backoff_us (" +

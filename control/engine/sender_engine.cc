@@ -298,7 +298,7 @@ void sender_engine::on_timer(time_ns now) {
     }
     if (_round_deadline <= now) {
         _round_deadline = no_deadline;
-        _grtt.end_round();
+        end_grtt_round();
         resend_aborts();
         switch (_phase) {
         case sender_phase::announce:
@@ -657,6 +657,7 @@ void sender_engine::client_joined(time_ns now) {
         // Everyone answered: one more GRTT for late packets, then go (spec §4.3).
         _announce_closing = true;
         _round_deadline = no_deadline;
+        end_grtt_round();
         _finish_deadline = now + seconds_to_ns(_grtt.grtt());
     }
 }
@@ -690,7 +691,15 @@ void sender_engine::sample_rtt(time_ns now, std::uint32_t handle, protocol::time
     }
     const double rtt = static_cast<double>(now - echoed_ns) / 1e9;
     _clients[handle].rtt = static_cast<float>(rtt);
-    _grtt.sample(rtt);
+    _grtt.sample(rtt, handle);
+}
+
+void sender_engine::end_grtt_round() {
+    bool everyone = _active > 0;
+    for (std::uint32_t h = 0; everyone && h < _clients.size(); ++h) {
+        everyone = _clients[h].outcome != client_outcome::active || _grtt.sampled(h);
+    }
+    _grtt.end_round(everyone);
 }
 
 // --- Per file ----------------------------------------------------------------
@@ -794,6 +803,7 @@ void sender_engine::fileinfo_round(time_ns now) {
 
 void sender_engine::after_fileinfo(time_ns now) {
     _round_deadline = no_deadline;
+    end_grtt_round(); // every client answered the FILEINFO, or the rounds ran out
     if (_need_data == 0 || _pending_done == 0) {
         end_file(now);
         return;
@@ -896,6 +906,7 @@ void sender_engine::rewind(time_ns now) {
 
 void sender_engine::end_file(time_ns now) {
     _round_deadline = no_deadline;
+    end_grtt_round();
     _rewind_deadline = no_deadline;
     if (_phase == sender_phase::data) {
         _dataplane.stop_pass();

@@ -177,6 +177,9 @@ private:
     std::vector<std::uint32_t> round_roll_call(time_ns now, Due&& due);
     void maybe_advance(time_ns now);
     void sample_rtt(time_ns now, std::uint32_t handle, protocol::timestamp echoed);
+    // Ends the GRTT's measurement round (grtt_estimator.h): at once to the
+    // round's largest RTT when every active client gave one.
+    void end_grtt_round();
 
     sender_config _config;
     std::vector<file_entry> _files;

@@ -145,7 +145,8 @@ bool control_socket::send(int client, const nlohmann::json& line) {
     if (_clients.count(client) == 0) {
         return false;
     }
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(write_wait_ms);
+    const auto deadline =
+        std::chrono::steady_clock::now() + std::chrono::milliseconds(write_wait_ms);
     std::size_t done = 0;
     while (done < text.size()) {
         const ssize_t n = ::send(client, text.data() + done, text.size() - done, MSG_NOSIGNAL);
@@ -273,13 +274,14 @@ void control_socket::handle_line(int fd, const std::string& line) {
         try {
             doc = _answer_stats();
         } catch (const std::exception& e) {
-            doc = {{"event", "error"}, {"error", std::string("cannot build the stats: ") + e.what()}};
+            doc = {{"event", "error"},
+                   {"error", std::string("cannot build the stats: ") + e.what()}};
         }
         send(fd, doc);
-        const auto us = static_cast<std::uint64_t>(
-            std::chrono::duration_cast<std::chrono::microseconds>(std::chrono::steady_clock::now() -
-                                                                  started)
-                .count());
+        const auto us =
+            static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                           std::chrono::steady_clock::now() - started)
+                                           .count());
         std::lock_guard lock(_mutex);
         ++_counters.stats_answered;
         _counters.max_stats_us = std::max(_counters.max_stats_us, us);

@@ -63,9 +63,9 @@ public:
     struct counters {
         std::uint64_t stats_answered = 0;
         std::uint64_t requests_queued = 0;
-        std::uint64_t bad_requests = 0;     // not a JSON object
-        std::uint64_t clients_dropped = 0;  // over-long request or a failed write
-        std::uint64_t max_stats_us = 0;     // slowest stats answer, microseconds
+        std::uint64_t bad_requests = 0;    // not a JSON object
+        std::uint64_t clients_dropped = 0; // over-long request or a failed write
+        std::uint64_t max_stats_us = 0;    // slowest stats answer, microseconds
     };
     counters stats_counters() const;
 
@@ -88,7 +88,7 @@ private:
     std::thread _thread;
     std::atomic<bool> _stop{false};
 
-    mutable std::mutex _mutex; // guards everything below
+    mutable std::mutex _mutex;           // guards everything below
     std::map<int, std::string> _clients; // fd -> bytes read but not yet a line
     std::set<int> _to_close;             // dropped, not yet closed
     std::deque<request> _requests;

@@ -320,8 +320,8 @@ void node::finish_receiver_session(time_ns) {
 void node::on_request(int client, const json& request) {
     // `stats` never comes here: the socket's thread answers it (stats()).
     const auto field = request.find("request");
-    const std::string kind = field != request.end() && field->is_string() ? field->get<std::string>()
-                                                                          : std::string();
+    const std::string kind =
+        field != request.end() && field->is_string() ? field->get<std::string>() : std::string();
     if (kind == "send") {
         if (_config.control.role != config::node_role::sender) {
             _socket->send(client, {{"event", "error"}, {"error", "this node is a receiver"}});
@@ -501,19 +501,20 @@ json node::stats() const {
     }
     json doc = published ? *published : json::object();
     const time_ns at = _published_at.load(std::memory_order_acquire);
-    doc["control"] = {{"pid", ::getpid()},
-                      {"snapshot_age_ms", (wall_clock_ns() - at) / ns_per_ms},
-                      {"loop_stalls", _loop_stalls.load(std::memory_order_relaxed)},
-                      {"longest_round_ms",
-                       static_cast<double>(_longest_round_us.load(std::memory_order_relaxed)) /
-                           1000.0}};
+    doc["control"] = {
+        {"pid", ::getpid()},
+        {"snapshot_age_ms", (wall_clock_ns() - at) / ns_per_ms},
+        {"loop_stalls", _loop_stalls.load(std::memory_order_relaxed)},
+        {"longest_round_ms",
+         static_cast<double>(_longest_round_us.load(std::memory_order_relaxed)) / 1000.0}};
     if (_socket != nullptr) {
         const auto c = _socket->stats_counters();
-        doc["control"]["socket"] = {{"stats_answered", c.stats_answered},
-                                    {"requests_queued", c.requests_queued},
-                                    {"bad_requests", c.bad_requests},
-                                    {"clients_dropped", c.clients_dropped},
-                                    {"slowest_stats_ms", static_cast<double>(c.max_stats_us) / 1000.0}};
+        doc["control"]["socket"] = {
+            {"stats_answered", c.stats_answered},
+            {"requests_queued", c.requests_queued},
+            {"bad_requests", c.bad_requests},
+            {"clients_dropped", c.clients_dropped},
+            {"slowest_stats_ms", static_cast<double>(c.max_stats_us) / 1000.0}};
     }
     doc["dataplane"] = dataplane_document();
     return doc;
@@ -585,18 +586,18 @@ json node::dataplane_document() const {
         }
     }
     return {{"pid", h.dataplane_pid},
-                        {"heartbeat", h.heartbeat.load()},
-                        {"counters", counters},
-                        {"lcores", lcores},
-                        {"port",
-                         {{"ipackets", port.ipackets},
-                          {"opackets", port.opackets},
-                          {"ibytes", port.ibytes},
-                          {"obytes", port.obytes},
-                          {"imissed", port.imissed},
-                          {"ierrors", port.ierrors},
-                          {"oerrors", port.oerrors},
-                          {"rx_nombuf", port.rx_nombuf}}}};
+            {"heartbeat", h.heartbeat.load()},
+            {"counters", counters},
+            {"lcores", lcores},
+            {"port",
+             {{"ipackets", port.ipackets},
+              {"opackets", port.opackets},
+              {"ibytes", port.ibytes},
+              {"obytes", port.obytes},
+              {"imissed", port.imissed},
+              {"ierrors", port.ierrors},
+              {"oerrors", port.oerrors},
+              {"rx_nombuf", port.rx_nombuf}}}};
 }
 
 } // namespace skycast::control::node

@@ -45,9 +45,9 @@ struct dataplane_options {
     std::uint32_t ring_storage = 4096;
     std::uint32_t max_files = 16;
     std::uint32_t max_blocks_per_file = 1u << 20;
-    std::uint32_t idle_backoff_us = 0;       // first pause after empty polls; 0 = busy poll
+    std::uint32_t idle_backoff_us = 0;        // first pause after empty polls; 0 = busy poll
     std::uint32_t idle_backoff_max_us = 1000; // longest pause (doubling from the first)
-    std::uint8_t multicast_ttl = 32;   // stock uftp's default TTL is 1; satellite hops need more
+    std::uint8_t multicast_ttl = 32; // stock uftp's default TTL is 1; satellite hops need more
     // Plain (unencrypted) FILESEGs go out zero copy — the block attached
     // from the file's mapping as a second segment (dataplane/app/extbuf.h) —
     // on ports where that is safe (zero_copy_tx_offload(): multi-segment TX

@@ -5,8 +5,8 @@
 // and publish per file how many blocks reached the file and whether any
 // write failed. Ordinary threads: they make the syscalls the RX lcore must not.
 
-#include "dataplane/core/idle_backoff.h"
 #include "dataplane/api/shared_layout.h"
+#include "dataplane/core/idle_backoff.h"
 
 #include <atomic>
 #include <cstdint>

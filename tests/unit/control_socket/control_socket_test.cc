@@ -4,12 +4,11 @@
 // sends can make it throw.
 #include "control/node/control_socket.h"
 
-#include <gtest/gtest.h>
-
 #include <chrono>
 #include <condition_variable>
 #include <cstdlib>
 #include <filesystem>
+#include <gtest/gtest.h>
 #include <mutex>
 #include <poll.h>
 #include <string>

@@ -30,23 +30,50 @@ constexpr time_ns ms = 1'000'000;
 
 // --- Pure parts ----------------------------------------------------------------
 
-TEST(grtt_estimator, first_sample_replaces_the_initial_guess_then_falls_at_most_10_percent) {
+TEST(grtt_estimator,
+     first_sample_replaces_the_initial_guess_then_a_partial_round_falls_10_percent) {
     engine::grtt_estimator g(0.5, 0.01, 15);
     EXPECT_DOUBLE_EQ(g.grtt(), 0.5);
-    g.sample(0.2);
+    g.sample(0.2, 0);
     EXPECT_DOUBLE_EQ(g.grtt(), 0.2);
-    g.end_round();
-    g.sample(0.05);
+    g.end_round(false);
+    g.sample(0.05, 0);
     EXPECT_DOUBLE_EQ(g.grtt(), 0.2); // a lower sample waits for the round end
-    g.end_round();
-    EXPECT_DOUBLE_EQ(g.grtt(), 0.18); // fell by 10%, not to 0.05
-    g.sample(0.9);
+    g.end_round(false);
+    EXPECT_DOUBLE_EQ(g.grtt(), 0.18); // some client silent: fell by 10%, not to 0.05
+    g.sample(0.9, 1);
     EXPECT_DOUBLE_EQ(g.grtt(), 0.9); // rises at once
-    g.sample(100);
+    g.sample(100, 2);
     EXPECT_DOUBLE_EQ(g.grtt(), 15); // clamped to max
     engine::grtt_estimator floor(0.5, 0.01, 15);
-    floor.sample(0.0);
+    floor.sample(0.0, 0);
     EXPECT_DOUBLE_EQ(floor.grtt(), 0.01); // the 1 ms client floor, then the 10 ms minimum
+}
+
+TEST(grtt_estimator, a_round_every_client_answered_sets_the_grtt_to_its_largest_rtt) {
+    // The GEO case: one REGISTER's RTT includes an ARP across the delay
+    // (1.0 s); every later round measures the real 0.5 s.
+    engine::grtt_estimator g(0.5, 0.01, 15);
+    g.sample(1.0, 0);
+    g.sample(0.51, 1);
+    EXPECT_DOUBLE_EQ(g.grtt(), 1.0);
+    EXPECT_TRUE(g.sampled(0));
+    EXPECT_TRUE(g.sampled(1));
+    EXPECT_FALSE(g.sampled(2));
+    g.end_round(true);
+    EXPECT_DOUBLE_EQ(g.grtt(), 1.0);
+    EXPECT_FALSE(g.sampled(0)) << "a new round starts empty";
+    g.sample(0.50, 0);
+    g.sample(0.52, 1);
+    g.end_round(true);
+    EXPECT_DOUBLE_EQ(g.grtt(), 0.52) << "down at once, not 10 % a round";
+    // A round without any sample changes nothing.
+    g.end_round(true);
+    EXPECT_DOUBLE_EQ(g.grtt(), 0.52);
+    // Still clamped to the minimum.
+    g.sample(0.001, 0);
+    g.end_round(true);
+    EXPECT_DOUBLE_EQ(g.grtt(), 0.01);
 }
 
 TEST(path_safety, relative_name_syntax) {
@@ -286,6 +313,37 @@ TEST(sender_engine, grtt_comes_from_echoed_timestamps_and_is_advertised) {
     EXPECT_EQ(conf->d.header.gsize, protocol::quantize_group_size(1));
     EXPECT_EQ(std::get<protocol::reg_conf_msg>(conf->d.body).client_ids,
               std::vector<std::uint32_t>{9});
+}
+
+TEST(sender_engine, grtt_falls_to_the_real_rtt_once_every_client_answered_a_round) {
+    // Closed group of two. Client 9's REGISTER took 1.0 s (its ARP crossed a
+    // satellite hop first), client 10's 0.5 s: the real RTT of both.
+    sender_rig rig(quick_sender({9, 10}), {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    time_ns now = t0 + 1000 * ms;
+    rig.sender.on_datagram(
+        now, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    rig.sender.on_datagram(
+        now, {.address = 10},
+        client_datagram(10, 0x77, protocol::register_msg{.tstamp = stamp_of(t0 + 500 * ms)}));
+    EXPECT_NEAR(rig.sender.grtt(), 1.0, 1e-6);
+    // The announce phase ends one GRTT after the last REGISTER; FILEINFO goes.
+    now = rig.sender.next_deadline();
+    rig.sender.on_timer(now);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::fileinfo);
+    const time_ns fileinfo_sent = now;
+    now += 500 * ms;
+    for (std::uint32_t uid : {9u, 10u}) {
+        rig.sender.on_datagram(
+            now, {.address = uid},
+            client_datagram(
+                uid, 0x77,
+                protocol::fileinfo_ack_msg{.file_id = 1, .tstamp = stamp_of(fileinfo_sent)}));
+    }
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    // Both answered: the round's largest RTT, not 10 % below the inflated one.
+    EXPECT_NEAR(rig.sender.grtt(), 0.5, 1e-6);
 }
 
 TEST(sender_engine, one_sequence_counter_across_control_and_data) {
