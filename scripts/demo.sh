@@ -32,6 +32,10 @@
 #                    under a final name, and a second send succeeding to all.
 #                    KIND: receiver-control (rcv1's skycast-control) or
 #                    hub-dataplane (the hub's skycast-dataplane)
+#   --link "OPTS"    put the satellite link emulator between the hub and the
+#                    bridge (lab.sh --link; OPTS are skycast-linkem's, e.g.
+#                    "--delay 250ms --rate 1G --loss 1"); its counters are
+#                    printed at the end
 #   --during PROG    run PROG NODE=SOCKET... (every node's control socket)
 #                    while `skycast send` runs; it gets SIGTERM when the
 #                    send ends, its output is shown, and a non-zero exit
@@ -63,6 +67,7 @@ expect_repair=0
 fault=
 fault_at=0.5
 during=
+link=
 
 while (($#)); do
     case $1 in
@@ -85,6 +90,7 @@ while (($#)); do
     --fault) fault=$2; shift 2 ;;
     --fault-at) fault_at=$2; shift 2 ;;
     --during) during=$2; shift 2 ;;
+    --link) link=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -97,6 +103,7 @@ esac
 if [[ $transport == memif ]]; then
     ((receivers == 1)) || { echo "demo.sh: --memif pairs a hub with one receiver (--receivers 1)" >&2; exit 2; }
     [[ $loss == 0 ]] || { echo "demo.sh: --loss needs the namespace lab, not --memif" >&2; exit 2; }
+    [[ -z $link ]] || { echo "demo.sh: --link needs the namespace lab, not --memif" >&2; exit 2; }
 fi
 if [[ -n $fault ]] && ((${#files[@]} != 0)); then
     echo "demo.sh: --fault uses the sample set (its big file); no --files" >&2; exit 2
@@ -111,7 +118,8 @@ if [[ -z "$build_dir" ]]; then
     if [[ ! -f "$build_dir/build.ninja" ]]; then
         meson setup "$build_dir" "$root" >/dev/null
     fi
-    ninja -C "$build_dir" dataplane/app/skycast-dataplane control/skycast-control control/skycast
+    ninja -C "$build_dir" dataplane/app/skycast-dataplane control/skycast-control control/skycast \
+        perf/linkem/skycast-linkem
 fi
 build_dir=$(cd "$build_dir" && pwd)
 dataplane_bin="$build_dir/dataplane/app/skycast-dataplane"
@@ -190,7 +198,8 @@ if [[ $transport == memif ]]; then
 else
     say "bringing up the lab: hub + $receivers receivers"
     lab_up=1
-    bash "$root/scripts/lab.sh" up --name "$lab" --receivers "$receivers" --loss "$loss"
+    bash "$root/scripts/lab.sh" up --name "$lab" --receivers "$receivers" --loss "$loss" \
+        ${link:+--link "$link" --linkem "$build_dir/perf/linkem/skycast-linkem"}
     eval "$(bash "$root/scripts/lab.sh" env --name "$lab")"
 fi
 
@@ -524,6 +533,9 @@ verify_all full || verify_status=1
 
 say "summary"
 "$skycast_bin" stats --socket "$work/hub.sock" | sed -n '1,40p' || true
+if [[ -n $link && -n ${LAB_LINK_STATS:-} && -f $LAB_LINK_STATS ]]; then
+    echo "link emulator: $(cat "$LAB_LINK_STATS")"
+fi
 if ((send_status == 0 && verify_status == 0 && repair_status == 0 && fault_status == 0 &&
       during_status == 0)); then
     echo "demo: SUCCESS: ${#files[@]} path(s) to $receivers receivers, all verified${fault:+ (after fault $fault)}"

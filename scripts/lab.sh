@@ -4,6 +4,7 @@
 # DPDK attaches to each node's inner veth end with net_af_packet.
 #
 #   scripts/lab.sh up [--receivers N] [--loss PCT] [--name PREFIX] [--kernel-nodes N1,N2]
+#                     [--link "LINKEM OPTIONS" [--linkem BIN]]
 #   scripts/lab.sh down [--name PREFIX] [--kill]
 #   scripts/lab.sh loss PCT [--name PREFIX]
 #   scripts/lab.sh status [--name PREFIX]
@@ -46,6 +47,16 @@
 #   hub sends (data, control, ARP, IGMP) is dropped with probability PCT%;
 #   what the receivers send to the hub is not.
 #
+# --link "OPTIONS": a satellite link between the hub and the bridge. The
+#   hub's veth then ends in a namespace PREFIX-link, where skycast-linkem
+#   (perf/linkem/, OPTIONS are its own, e.g. "--delay 250ms --rate 1G --loss 1")
+#   joins it ("hubside") to a second veth whose other end is the bridge's
+#   "hub" port ("brside"): everything the hub sends crosses the link forward,
+#   everything it receives crosses it back. --linkem BIN names the binary
+#   (default build/perf/linkem/skycast-linkem). The emulator's counters are in
+#   the JSON file $LAB_LINK_STATS (lab.sh env), rewritten every second; `down`
+#   stops it and prints them.
+#
 # `up` first takes down an existing lab of the same name and removes what it
 # made if any step fails; `down` removes every namespace of the lab (which
 # removes the bridge and veths with them) and its state file.
@@ -84,7 +95,7 @@ check_name() {
 lab_namespaces() {
     local name=$1
     ip netns list 2>/dev/null | awk '{print $1}' |
-        grep -E "^${name}-(br|hub|rcv[0-9]+)\$" | sort -t- -k2,2 -V || true
+        grep -E "^${name}-(br|hub|rcv[0-9]+|link)\$" | sort -t- -k2,2 -V || true
 }
 
 receiver_count() {
@@ -151,8 +162,28 @@ set_loss() {
     echo "$pct" > "$state_dir/$name.loss"
 }
 
+# Stops the lab's link emulator (its PID is in the state dir) and prints what
+# it counted.
+stop_link() {
+    local name=$1 pid
+    [[ -f "$state_dir/$name.linkem.pid" ]] || return 0
+    pid=$(cat "$state_dir/$name.linkem.pid")
+    if kill -TERM "$pid" 2>/dev/null; then
+        for _ in $(seq 50); do
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -KILL "$pid" 2>/dev/null || true
+    fi
+    if [[ -f "$state_dir/$name.linkem.json" ]]; then
+        echo "lab.sh: link emulator counters: $(cat "$state_dir/$name.linkem.json")"
+    fi
+    rm -f "$state_dir/$name.linkem.pid"
+}
+
 cmd_down() {
     local name=$1 kill=$2 ns pids any=0
+    stop_link "$name"
     for ns in $(lab_namespaces "$name"); do
         any=1
         pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
@@ -175,7 +206,8 @@ cmd_down() {
         fi
         ip netns del "$ns"
     done
-    rm -f "$state_dir/$name.env" "$state_dir/$name.loss" "$state_dir/$name.kernel"
+    rm -f "$state_dir/$name.env" "$state_dir/$name.loss" "$state_dir/$name.kernel" \
+        "$state_dir/$name.linkem.json" "$state_dir/$name.linkem.log"
     if ((any)); then
         echo "lab.sh: lab '$name' removed"
     fi
@@ -184,16 +216,33 @@ cmd_down() {
 # One node: its namespace, the veth pair into the bridge namespace, and the
 # kernel settings that leave the inner end to DPDK.
 # A kernel node (KERNEL=1) keeps the kernel's ARP and gets the node's address.
+# With LINK=1 (the hub behind the link emulator) the veth's outer end is
+# "hubside" in the link namespace, and a second pair joins "brside" there to
+# the bridge's port.
 add_node() {
-    local name=$1 node=$2 inner=$3 kernel=${4:-0}
+    local name=$1 node=$2 inner=$3 kernel=${4:-0} link=${5:-0}
     local ns="$name-$node" br_ns="$name-br" arp_ignore=8
     ((kernel)) && arp_ignore=0
     ip netns add "$ns"
     in_ns "$ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1 \
         net.ipv4.conf.all.forwarding=0 net.ipv4.conf.default.forwarding=0 \
         "net.ipv4.conf.default.arp_ignore=$arp_ignore"
-    ip link add "$inner" netns "$ns" mtu "$mtu" address "$(node_mac "$node")" type veth \
-        peer name "$node" netns "$br_ns" mtu "$mtu"
+    if ((link)); then
+        local link_ns="$name-link"
+        ip link add "$inner" netns "$ns" mtu "$mtu" address "$(node_mac "$node")" type veth \
+            peer name hubside netns "$link_ns" mtu "$mtu"
+        ip link add brside netns "$link_ns" mtu "$mtu" type veth \
+            peer name "$node" netns "$br_ns" mtu "$mtu"
+        in_ns "$link_ns" ip link set hubside up
+        in_ns "$link_ns" ip link set brside up
+        if command -v ethtool > /dev/null; then
+            in_ns "$link_ns" ethtool -K hubside tx off > /dev/null
+            in_ns "$link_ns" ethtool -K brside tx off > /dev/null
+        fi
+    else
+        ip link add "$inner" netns "$ns" mtu "$mtu" address "$(node_mac "$node")" type veth \
+            peer name "$node" netns "$br_ns" mtu "$mtu"
+    fi
     in_ns "$ns" sysctl -qw "net.ipv4.conf.$inner.arp_ignore=$arp_ignore"
     in_ns "$br_ns" ip link set "$node" master br0 up
     in_ns "$ns" ip link set lo up
@@ -214,7 +263,7 @@ is_kernel_node() {
 }
 
 cmd_up() {
-    local name=$1 receivers=$2 loss=$3 kernel_nodes=$4
+    local name=$1 receivers=$2 loss=$3 kernel_nodes=$4 link=$5 linkem=$6
     if [[ -n "$(lab_namespaces "$name")" ]]; then
         echo "lab.sh: lab '$name' exists: taking it down first"
         cmd_down "$name" 0
@@ -245,10 +294,20 @@ cmd_up() {
     in_ns "$name-br" ip link add br0 mtu "$mtu" type bridge mcast_snooping 0 stp_state 0
     in_ns "$name-br" ip link set br0 up
 
+    local with_link=0
+    if [[ -n "$link" ]]; then
+        with_link=1
+        up_step="link namespace $name-link"
+        ip netns add "$name-link"
+        in_ns "$name-link" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 \
+            net.ipv6.conf.default.disable_ipv6=1
+        in_ns "$name-link" ip link set lo up
+    fi
+
     up_step="hub node"
     local k=0
     is_kernel_node hub "$kernel_nodes" && k=1
-    add_node "$name" hub hub0 "$k"
+    add_node "$name" hub hub0 "$k" "$with_link"
     local i
     for ((i = 1; i <= receivers; ++i)); do
         up_step="receiver node rcv$i"
@@ -263,6 +322,25 @@ cmd_up() {
     in_ns "$name-br" tc qdisc add dev hub clsact
     set_loss "$name" "$loss"
 
+    if ((with_link)); then
+        up_step="link emulator ($linkem $link)"
+        mkdir -p "$state_dir"
+        local stats="$state_dir/$name.linkem.json"
+        rm -f "$stats"
+        # shellcheck disable=SC2086 # $link is the emulator's option list
+        ip netns exec "$name-link" "$linkem" --a hubside --b brside --stats "$stats" $link \
+            > "$state_dir/$name.linkem.log" 2>&1 &
+        echo $! > "$state_dir/$name.linkem.pid"
+        # It writes its counters once its sockets are open: wait for that.
+        for _ in $(seq 100); do
+            [[ -s "$stats" ]] && break
+            kill -0 "$(cat "$state_dir/$name.linkem.pid")" 2>/dev/null ||
+                die "the link emulator exited: $(cat "$state_dir/$name.linkem.log")"
+            sleep 0.1
+        done
+        [[ -s "$stats" ]] || die "the link emulator wrote no counters in 10 s"
+    fi
+
     up_step="state file"
     mkdir -p "$state_dir"
     if [[ -n "$kernel_nodes" ]]; then
@@ -273,7 +351,7 @@ cmd_up() {
     cmd_env "$name" > "$state_dir/$name.env"
     trap - EXIT INT TERM
     echo "lab.sh: lab '$name' up: hub + $receivers receivers on $name-br/br0 (MTU $mtu)," \
-         "loss ${loss}%${kernel_nodes:+, kernel nodes $kernel_nodes};" \
+         "loss ${loss}%${kernel_nodes:+, kernel nodes $kernel_nodes}${link:+, link: $link};" \
          "eval \"\$(scripts/lab.sh env --name $name)\" for its names"
 }
 
@@ -295,6 +373,11 @@ cmd_env() {
     [[ -f "$state_dir/$name.kernel" ]] && kernel_nodes=$(cat "$state_dir/$name.kernel")
     emit LAB_KERNEL_NODES "$kernel_nodes"
     emit LAB_MTU "$mtu"
+    if [[ -f "$state_dir/$name.linkem.pid" ]]; then
+        emit LAB_LINK_STATS "$state_dir/$name.linkem.json"
+    else
+        emit LAB_LINK_STATS ""
+    fi
     emit LAB_BRIDGE_NS "$name-br"
     emit LAB_BRIDGE br0
     emit LAB_HUB_NS "$name-hub"
@@ -336,6 +419,11 @@ cmd_status() {
                          " dropped by the loss filter" }'
             continue
         fi
+        if [[ "$node" == link ]]; then
+            echo "  $ns: link emulator (PID $(cat "$state_dir/$name.linkem.pid" 2>/dev/null ||
+                echo none)), counters: $(cat "$state_dir/$name.linkem.json" 2>/dev/null)"
+            continue
+        fi
         inner=rcv0
         [[ "$node" == hub ]] && inner=hub0
         pids=$(ip netns pids "$ns" 2>/dev/null | tr '\n' ' ')
@@ -359,6 +447,8 @@ receivers=3
 loss=0
 kill=0
 kernel_nodes=
+link=
+linkem="$root/build/perf/linkem/skycast-linkem"
 positional=()
 while (($# > 0)); do
     case "$1" in
@@ -380,6 +470,16 @@ while (($# > 0)); do
     --kernel-nodes)
         (($# >= 2)) || die "--kernel-nodes needs a value"
         kernel_nodes=$2
+        shift 2
+        ;;
+    --link)
+        (($# >= 2)) || die "--link needs the emulator's options in one argument"
+        link=$2
+        shift 2
+        ;;
+    --linkem)
+        (($# >= 2)) || die "--linkem needs a path"
+        linkem=$2
         shift 2
         ;;
     --kill)
@@ -416,8 +516,11 @@ up)
                 die "bad --kernel-nodes entry '$node': hub or rcv1..rcv$receivers"
         done
     fi
+    if [[ -n "$link" && ! -x "$linkem" ]]; then
+        die "--link: no link emulator at $linkem (build it: ninja -C build perf/linkem/skycast-linkem, or give --linkem BIN)"
+    fi
     need_root
-    cmd_up "$name" "$receivers" "$loss" "$kernel_nodes"
+    cmd_up "$name" "$receivers" "$loss" "$kernel_nodes" "$link" "$linkem"
     ;;
 down)
     ((${#positional[@]} == 0)) || die "down: unexpected '${positional[0]}'"
