@@ -55,7 +55,8 @@
 #   everything it receives crosses it back. --linkem BIN names the binary
 #   (default build/perf/linkem/skycast-linkem). The emulator's counters are in
 #   the JSON file $LAB_LINK_STATS (lab.sh env), rewritten every second; `down`
-#   stops it and prints them.
+#   stops it and prints them. It runs --realtime (SCHED_FIFO): it stands for a
+#   link, which does not wait for a CPU the nodes under test keep busy.
 #
 # `up` first takes down an existing lab of the same name and removes what it
 # made if any step fails; `down` removes every namespace of the lab (which
@@ -328,7 +329,7 @@ cmd_up() {
         local stats="$state_dir/$name.linkem.json"
         rm -f "$stats"
         # shellcheck disable=SC2086 # $link is the emulator's option list
-        ip netns exec "$name-link" "$linkem" --a hubside --b brside --stats "$stats" $link \
+        ip netns exec "$name-link" "$linkem" --a hubside --b brside --stats "$stats" --realtime $link \
             > "$state_dir/$name.linkem.log" 2>&1 &
         echo $! > "$state_dir/$name.linkem.pid"
         # It writes its counters once its sockets are open: wait for that.

@@ -277,14 +277,18 @@ void control_socket::handle_line(int fd, const std::string& line) {
             doc = {{"event", "error"},
                    {"error", std::string("cannot build the stats: ") + e.what()}};
         }
-        send(fd, doc);
         const auto us =
             static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
                                            std::chrono::steady_clock::now() - started)
                                            .count());
-        std::lock_guard lock(_mutex);
-        ++_counters.stats_answered;
-        _counters.max_stats_us = std::max(_counters.max_stats_us, us);
+        {
+            // Counted before the answer leaves: a client that has its answer
+            // sees it counted.
+            std::lock_guard lock(_mutex);
+            ++_counters.stats_answered;
+            _counters.max_stats_us = std::max(_counters.max_stats_us, us);
+        }
+        send(fd, doc);
         return;
     }
     std::lock_guard lock(_mutex);

@@ -65,7 +65,7 @@ public:
         std::uint64_t requests_queued = 0;
         std::uint64_t bad_requests = 0;    // not a JSON object
         std::uint64_t clients_dropped = 0; // over-long request or a failed write
-        std::uint64_t max_stats_us = 0;    // slowest stats answer, microseconds
+        std::uint64_t max_stats_us = 0;    // slowest stats document to build, microseconds
     };
     counters stats_counters() const;
 
