@@ -36,6 +36,12 @@
 #                    bridge (lab.sh --link; OPTS are skycast-linkem's, e.g.
 #                    "--delay 250ms --rate 1G --loss 1"); its counters are
 #                    printed at the end
+#   --report FILE    write what the (last) send measured as JSON: the send's
+#                    exit status and wall seconds, the hub's session (passes,
+#                    bytes, bytes_sent), CPU-seconds of every node's
+#                    processes and the host's busy share during the send
+#                    (scripts/lab/cpu_usage.py), and the link emulator's
+#                    counters (perf/e2e compares this with stock UFTP)
 #   --during PROG    run PROG NODE=SOCKET... (every node's control socket)
 #                    while `skycast send` runs; it gets SIGTERM when the
 #                    send ends, its output is shown, and a non-zero exit
@@ -68,6 +74,7 @@ fault=
 fault_at=0.5
 during=
 link=
+report=
 
 while (($#)); do
     case $1 in
@@ -91,6 +98,7 @@ while (($#)); do
     --fault-at) fault_at=$2; shift 2 ;;
     --during) during=$2; shift 2 ;;
     --link) link=$2; shift 2 ;;
+    --report) report=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -383,9 +391,11 @@ if [[ -n $fault ]]; then
     # The shortest time the rest of the big file can take on the wire: the
     # pacer never exceeds the rate (rate_bits: "100M" -> 100000000).
     window=$(python3 -c "
-import re
-m = re.fullmatch(r'([0-9.]+)([kKmMgGtT]?)', '$rate')
-bits = float(m.group(1)) * {'': 1, 'k': 1e3, 'm': 1e6, 'g': 1e9, 't': 1e12}[m.group(2).lower()]
+import re, sys
+m = re.fullmatch(r'([0-9]+(?:\.[0-9]+)?)([kKmMgGtT]?)', '$rate')
+bits = float(m.group(1)) * {'': 1, 'k': 1e3, 'm': 1e6, 'g': 1e9, 't': 1e12}[m.group(2).lower()] if m else 0
+if bits <= 0:
+    sys.exit('demo.sh: --fault needs a --rate like 100M (bits/s, K/M/G/T), got $rate')
 print(f'{(1 - $fault_at) * $big_bytes * 8 / bits:.3f}')")
     say "fault run ($fault): skycast send, kill -9 once the hub sent $threshold bytes" \
         "(the rest of the file takes at least $window s at $rate)"
@@ -404,12 +414,13 @@ print(f'{(1 - $fault_at) * $big_bytes * 8 / bits:.3f}')")
              "$(cat "$work/logs/fault-wait")" >&2
         exit 1
     fi
-    # The wait saw the point at most one gap between answers late: the
-    # window must dwarf that, or the kill could land after the file.
+    # The condition became true between the wait's last two answers, so it
+    # was seen at most that gap late: the window must dwarf it, or the kill
+    # could land after the file.
     if ! python3 - "$work/logs/fault-wait" "$window" <<'PY'
 import sys
 fields = dict(kv.split("=") for kv in open(sys.argv[1]).read().split())
-late = float(fields["longest_gap_s"]) + float(fields["slowest_s"])
+late = float(fields["last_gap_s"])
 window = float(sys.argv[2])
 if window < 10 * late:
     sys.exit(f"demo.sh: the fault window ({window} s) is under 10x the wait's "
@@ -492,8 +503,33 @@ if [[ -n $during ]]; then
     "$during" "${during_args[@]}" &
     during_pid=$!
 fi
+# cpu_snapshot NAME: every node process's CPU time and the host's, for --report.
+cpu_snapshot() {
+    [[ -n $report ]] || return 0
+    local node node_pids=()
+    for node in "${nodes[@]}"; do node_pids+=("${dataplane_pid[$node]}" "${control_pid[$node]}"); done
+    python3 "$root/scripts/lab/cpu_usage.py" snapshot "$work/logs/cpu-$1.json" "${node_pids[@]}"
+}
+cpu_snapshot before
 send_status=0
 send_files "$work/logs/send.out" || send_status=$?
+cpu_snapshot after
+if [[ -n $report ]]; then
+    session=$(sky_stat "$work/hub.sock" "s['history'][-1]" || echo null)
+    # The link emulator rewrites its counters every 200 ms: let the last
+    # frames of the session reach the file.
+    [[ -n $link ]] && sleep 0.5
+    python3 - "$root" "$work" "$send_status" "$session" "${LAB_LINK_STATS:-}" > "$report" <<'PY'
+import json, subprocess, sys
+root, work, status, session, link_stats = sys.argv[1:6]
+usage = json.loads(subprocess.check_output(
+    ["python3", f"{root}/scripts/lab/cpu_usage.py", "diff",
+     f"{work}/logs/cpu-before.json", f"{work}/logs/cpu-after.json"]))
+link = json.load(open(link_stats)) if link_stats else None
+print(json.dumps({"send_status": int(status), **usage, "session": json.loads(session),
+                  "link": link}))
+PY
+fi
 during_status=0
 if [[ -n $during_pid ]]; then
     kill -TERM "$during_pid" 2>/dev/null || true

@@ -54,7 +54,7 @@
 #   "hub" port ("brside"): everything the hub sends crosses the link forward,
 #   everything it receives crosses it back. --linkem BIN names the binary
 #   (default build/perf/linkem/skycast-linkem). The emulator's counters are in
-#   the JSON file $LAB_LINK_STATS (lab.sh env), rewritten every second; `down`
+#   the JSON file $LAB_LINK_STATS (lab.sh env), rewritten every 200 ms; `down`
 #   stops it and prints them. It runs --realtime (SCHED_FIFO): it stands for a
 #   link, which does not wait for a CPU the nodes under test keep busy.
 #

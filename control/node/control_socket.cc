@@ -1,7 +1,6 @@
 #include "control/node/control_socket.h"
 
 #include <cerrno>
-#include <chrono>
 #include <cstring>
 #include <fcntl.h>
 #include <filesystem>
@@ -11,17 +10,16 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
-#include <vector>
 
 namespace skycast::control::node {
 namespace {
 
 // A request line longer than this is a confused client, not a request.
 constexpr std::size_t max_request_bytes = 1 << 20;
-// How long a write waits for a client that does not read before the client is
-// dropped. Stats documents and results are a few kilobytes: a client that
-// reads at all takes them at once.
-constexpr int write_wait_ms = 200;
+// Output a client may leave unread before it is dropped.
+constexpr std::size_t max_output_bytes = 64 << 20;
+// How long queued output may make no progress before the client is dropped.
+constexpr auto stuck_output = std::chrono::seconds(10);
 
 } // namespace
 
@@ -62,11 +60,8 @@ control_socket::control_socket(int listen_fd, int wake_fd, std::string path)
 
 control_socket::~control_socket() {
     stop();
-    for (const auto& [fd, pending] : _clients) {
-        ::close(fd);
-    }
-    for (int fd : _to_close) {
-        ::close(fd);
+    for (const auto& [id, c] : _clients) {
+        ::close(c.fd);
     }
     ::close(_listen_fd);
     ::close(_wake_fd);
@@ -97,12 +92,17 @@ void control_socket::wake() const {
 
 std::optional<control_socket::request> control_socket::next_request() {
     std::lock_guard lock(_mutex);
-    if (_requests.empty()) {
-        return std::nullopt;
+    while (!_requests.empty()) {
+        request r = std::move(_requests.front());
+        _requests.pop_front();
+        auto it = _clients.find(r.client);
+        if (it == _clients.end()) {
+            continue; // its client went away meanwhile: nobody to answer
+        }
+        --it->second.queued;
+        return r;
     }
-    request r = std::move(_requests.front());
-    _requests.pop_front();
-    return r;
+    return std::nullopt;
 }
 
 control_socket::counters control_socket::stats_counters() const {
@@ -110,81 +110,122 @@ control_socket::counters control_socket::stats_counters() const {
     return _counters;
 }
 
-bool control_socket::connected(int client) const {
+bool control_socket::connected(client_id id) const {
     std::lock_guard lock(_mutex);
-    return _clients.count(client) != 0;
+    const auto it = _clients.find(id);
+    return it != _clients.end() && !it->second.close_when_written;
 }
 
-void control_socket::close(int client) {
+void control_socket::close(client_id id) {
     std::lock_guard lock(_mutex);
-    drop_locked(client);
-}
-
-void control_socket::drop_locked(int fd) {
-    if (_clients.erase(fd) != 0) {
-        _to_close.insert(fd);
+    if (auto it = _clients.find(id); it != _clients.end()) {
+        it->second.close_when_written = true;
         wake();
     }
 }
 
-void control_socket::close_dropped() {
-    std::set<int> fds;
-    {
-        std::lock_guard lock(_mutex);
-        fds.swap(_to_close);
-    }
-    for (int fd : fds) {
-        ::close(fd);
-    }
-}
-
-bool control_socket::send(int client, const nlohmann::json& line) {
-    const std::string text =
-        line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+bool control_socket::send(client_id id, const nlohmann::json& line) {
+    std::string text = line.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
     std::lock_guard lock(_mutex);
-    if (_clients.count(client) == 0) {
+    auto it = _clients.find(id);
+    if (it == _clients.end() || it->second.close_when_written) {
         return false;
     }
-    const auto deadline =
-        std::chrono::steady_clock::now() + std::chrono::milliseconds(write_wait_ms);
-    std::size_t done = 0;
-    while (done < text.size()) {
-        const ssize_t n = ::send(client, text.data() + done, text.size() - done, MSG_NOSIGNAL);
+    client& c = it->second;
+    if (c.output.size() + text.size() > max_output_bytes) {
+        drop_locked(id);
+        return false;
+    }
+    if (c.output.empty()) {
+        c.last_progress = std::chrono::steady_clock::now();
+    }
+    c.output += text;
+    // Most lines fit the socket buffer at once; what does not is written by
+    // the thread as the client reads.
+    write_client_locked(c);
+    if (!c.output.empty()) {
+        wake();
+    }
+    return true;
+}
+
+void control_socket::write_client_locked(client& c) {
+    while (!c.output.empty()) {
+        const ssize_t n =
+            ::send(c.fd, c.output.data(), c.output.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
         if (n > 0) {
-            done += static_cast<std::size_t>(n);
+            c.output.erase(0, static_cast<std::size_t>(n));
+            c.last_progress = std::chrono::steady_clock::now();
             continue;
         }
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
-            deadline - std::chrono::steady_clock::now());
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK) && left.count() > 0) {
-            pollfd p{.fd = client, .events = POLLOUT, .revents = 0};
-            ::poll(&p, 1, static_cast<int>(left.count()));
-            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+            return;
         }
+        // Gone (EPIPE, ECONNRESET): the thread closes it.
+        c.output.clear();
+        c.close_when_written = true;
         ++_counters.clients_dropped;
-        drop_locked(client);
-        return false;
+        return;
     }
-    return true;
+}
+
+void control_socket::drop_locked(client_id id) {
+    if (auto it = _clients.find(id); it != _clients.end()) {
+        ++_counters.clients_dropped;
+        it->second.output.clear();
+        it->second.close_when_written = true;
+        wake();
+    }
+}
+
+void control_socket::reap_locked() {
+    const auto now = std::chrono::steady_clock::now();
+    for (auto it = _clients.begin(); it != _clients.end();) {
+        client& c = it->second;
+        if (!c.output.empty() && now - c.last_progress > stuck_output) {
+            ++_counters.clients_dropped;
+            c.output.clear();
+            c.close_when_written = true;
+        }
+        const bool done =
+            c.output.empty() && (c.close_when_written || (c.read_closed && c.queued == 0));
+        if (done) {
+            ::close(c.fd);
+            it = _clients.erase(it);
+        } else {
+            ++it;
+        }
+    }
 }
 
 void control_socket::loop() {
     std::vector<pollfd> fds;
+    std::vector<client_id> ids;
     while (!_stop.load()) {
-        close_dropped();
         fds.clear();
+        ids.clear();
         fds.push_back({.fd = _wake_fd, .events = POLLIN, .revents = 0});
         fds.push_back({.fd = _listen_fd, .events = POLLIN, .revents = 0});
+        bool output_pending = false;
         {
             std::lock_guard lock(_mutex);
-            for (const auto& [fd, pending] : _clients) {
-                fds.push_back({.fd = fd, .events = POLLIN, .revents = 0});
+            reap_locked();
+            for (const auto& [id, c] : _clients) {
+                short events = c.read_closed ? 0 : POLLIN;
+                if (!c.output.empty()) {
+                    events |= POLLOUT;
+                    output_pending = true;
+                }
+                fds.push_back({.fd = c.fd, .events = events, .revents = 0});
+                ids.push_back(id);
             }
         }
-        if (::poll(fds.data(), fds.size(), -1) < 0) {
+        // Blocks until something happens; with output pending, wakes every
+        // second to drop a client that stopped reading.
+        if (::poll(fds.data(), fds.size(), output_pending ? 1000 : -1) < 0) {
             continue; // EINTR
         }
         if (fds[0].revents != 0) {
@@ -195,9 +236,15 @@ void control_socket::loop() {
             accept_clients();
         }
         for (std::size_t i = 2; i < fds.size(); ++i) {
-            if (fds[i].revents != 0 && !read_client(fds[i].fd)) {
+            const client_id id = ids[i - 2];
+            if ((fds[i].revents & (POLLIN | POLLHUP | POLLERR)) != 0) {
+                read_client(id);
+            }
+            if ((fds[i].revents & (POLLOUT | POLLERR)) != 0) {
                 std::lock_guard lock(_mutex);
-                drop_locked(fds[i].fd);
+                if (auto it = _clients.find(id); it != _clients.end()) {
+                    write_client_locked(it->second);
+                }
             }
         }
     }
@@ -205,18 +252,30 @@ void control_socket::loop() {
 
 void control_socket::accept_clients() {
     for (;;) {
-        const int c = ::accept4(_listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (c < 0) {
+        const int fd = ::accept4(_listen_fd, nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0) {
             return;
         }
         std::lock_guard lock(_mutex);
-        _clients.emplace(c, std::string());
+        client c;
+        c.fd = fd;
+        c.last_progress = std::chrono::steady_clock::now();
+        _clients.emplace(_next_id++, std::move(c));
     }
 }
 
-bool control_socket::read_client(int fd) {
+void control_socket::read_client(client_id id) {
+    int fd;
+    {
+        std::lock_guard lock(_mutex);
+        const auto it = _clients.find(id);
+        if (it == _clients.end() || it->second.read_closed) {
+            return;
+        }
+        fd = it->second.fd; // closed only by this thread: stays ours while we read
+    }
     std::string received;
-    bool open = true;
+    bool eof = false;
     char buf[4096];
     for (;;) {
         const ssize_t n = ::read(fd, buf, sizeof buf);
@@ -227,44 +286,44 @@ bool control_socket::read_client(int fd) {
         if (n < 0 && errno == EINTR) {
             continue;
         }
-        open = n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK);
+        eof = n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK);
         break;
     }
     std::vector<std::string> lines;
     {
         std::lock_guard lock(_mutex);
-        auto it = _clients.find(fd);
+        auto it = _clients.find(id);
         if (it == _clients.end()) {
-            return true; // closed by the node meanwhile
+            return;
         }
-        std::string& pending = it->second;
-        pending += received;
+        client& c = it->second;
+        c.input += received;
         std::size_t at;
-        while ((at = pending.find('\n')) != std::string::npos) {
-            lines.push_back(pending.substr(0, at));
-            pending.erase(0, at + 1);
+        while ((at = c.input.find('\n')) != std::string::npos) {
+            lines.push_back(c.input.substr(0, at));
+            c.input.erase(0, at + 1);
         }
-        if (pending.size() > max_request_bytes) {
-            ++_counters.clients_dropped;
-            return false;
+        if (c.input.size() > max_request_bytes) {
+            drop_locked(id);
+            return;
         }
+        // A client that shut down its side still gets the answers to the
+        // lines it sent (reap_locked closes it once they are out).
+        c.read_closed = eof;
     }
-    // A client that sent its request and closed its side still gets answers
-    // to what it sent.
     for (const auto& line : lines) {
-        handle_line(fd, line);
+        handle_line(id, line);
     }
-    return open;
 }
 
-void control_socket::handle_line(int fd, const std::string& line) {
+void control_socket::handle_line(client_id id, const std::string& line) {
     auto body = nlohmann::json::parse(line, nullptr, false);
     if (body.is_discarded() || !body.is_object()) {
         {
             std::lock_guard lock(_mutex);
             ++_counters.bad_requests;
         }
-        send(fd, {{"event", "error"}, {"error", "request is not a JSON object"}});
+        send(id, {{"event", "error"}, {"error", "request is not a JSON object"}});
         return;
     }
     const auto kind = body.find("request");
@@ -288,12 +347,17 @@ void control_socket::handle_line(int fd, const std::string& line) {
             ++_counters.stats_answered;
             _counters.max_stats_us = std::max(_counters.max_stats_us, us);
         }
-        send(fd, doc);
+        send(id, doc);
         return;
     }
     std::lock_guard lock(_mutex);
+    auto it = _clients.find(id);
+    if (it == _clients.end()) {
+        return;
+    }
+    ++it->second.queued;
     ++_counters.requests_queued;
-    _requests.push_back({fd, std::move(body)});
+    _requests.push_back({id, std::move(body)});
 }
 
 } // namespace skycast::control::node

@@ -31,12 +31,19 @@ constexpr std::uint32_t idle_pause_longest_us = 2000;
 constexpr time_ns ns_per_ms = 1'000'000;
 constexpr time_ns publish_interval = 100 * ns_per_ms;
 // A loop round longer than this is counted as a stall (control.loop_stalls).
-constexpr time_ns stall_threshold = 50 * ns_per_ms;
+constexpr std::int64_t stall_threshold = 50 * static_cast<std::int64_t>(ns_per_ms);
 
 std::string hex_id(std::uint32_t id) {
     char buf[16];
     std::snprintf(buf, sizeof buf, "0x%08X", id);
     return buf;
+}
+
+// Monotonic nanoseconds: ages that a wall-clock step cannot make negative.
+std::int64_t steady_ns() {
+    return std::chrono::duration_cast<std::chrono::nanoseconds>(
+               std::chrono::steady_clock::now().time_since_epoch())
+        .count();
 }
 
 std::uint32_t random_group_id() {
@@ -126,7 +133,7 @@ node_exit node::run(const std::atomic<bool>& stop) {
                 hex_id(_config.control.uid).c_str(), _config.control.port);
     dataplane::idle_backoff backoff(idle_pause_first_us, idle_pause_longest_us, 0);
     while (!stop.load()) {
-        const time_ns round_start = wall_clock_ns();
+        const std::int64_t round_start = steady_ns();
         if (!_link.alive()) {
             SKYCAST_LOG(_log, error, "the dataplane stopped or restarted");
             if (_job) {
@@ -149,11 +156,11 @@ node_exit node::run(const std::atomic<bool>& stop) {
             on_request(r->client, r->body);
         }
         const time_ns now = wall_clock_ns();
-        tick(now);
+        did |= tick(now);
         if (now >= _next_publish) {
             publish(now);
         }
-        const time_ns round = wall_clock_ns() - round_start;
+        const std::int64_t round = steady_ns() - round_start;
         if (round > stall_threshold) {
             _loop_stalls.fetch_add(1, std::memory_order_relaxed);
         }
@@ -219,8 +226,10 @@ void node::dispatch(time_ns now, const dataplane_link::received& d) {
     }
 }
 
-void node::tick(time_ns now) {
+bool node::tick(time_ns now) {
+    bool did = false;
     while (auto e = _link.next_tx_event()) {
+        did = true;
         if (!_job || !_job->ports->pass_in_progress()) {
             continue; // a pass of a job that ended
         }
@@ -232,8 +241,12 @@ void node::tick(time_ns now) {
         _job->engine->on_pass_end(now, _job->ports->pass_file_id());
     }
     if (_receiver) {
+        // Data progress alone is no reason to poll at once: during a
+        // transfer it never stops, and the engine needs it at section
+        // boundaries only (a pause of at most 2 ms is nothing there).
         receiver_poll_data(now);
         if (_receiver->next_deadline() <= now) {
+            did = true;
             _receiver->on_timer(now);
         }
         const auto state = _receiver->state();
@@ -243,6 +256,7 @@ void node::tick(time_ns now) {
     }
     if (_job) {
         if (_job->engine->next_deadline() <= now) {
+            did = true;
             _job->engine->on_timer(now);
         }
         if (_job->engine->finished()) {
@@ -258,6 +272,7 @@ void node::tick(time_ns now) {
                                          {"grtt", _job->engine->grtt()}});
         }
     }
+    return did;
 }
 
 // --- Receiver -----------------------------------------------------------------------
@@ -317,28 +332,34 @@ void node::finish_receiver_session(time_ns) {
 
 // --- Sender -------------------------------------------------------------------------
 
-void node::on_request(int client, const json& request) {
+void node::refuse(control_socket::client_id client, const std::string& why) {
+    // An error is the request's final answer: the client is closed once it
+    // has the line.
+    _socket->send(client, {{"event", "error"}, {"error", why}});
+    _socket->close(client);
+}
+
+void node::on_request(control_socket::client_id client, const json& request) {
     // `stats` never comes here: the socket's thread answers it (stats()).
     const auto field = request.find("request");
     const std::string kind =
         field != request.end() && field->is_string() ? field->get<std::string>() : std::string();
     if (kind == "send") {
         if (_config.control.role != config::node_role::sender) {
-            _socket->send(client, {{"event", "error"}, {"error", "this node is a receiver"}});
+            refuse(client, "this node is a receiver");
             return;
         }
         if (_job) {
-            _socket->send(client, {{"event", "error"},
-                                   {"error", "a transfer is already running; try again later"}});
+            refuse(client, "a transfer is already running; try again later");
             return;
         }
         start_job(client, request, wall_clock_ns());
         return;
     }
-    _socket->send(client, {{"event", "error"}, {"error", "unknown request '" + kind + "'"}});
+    refuse(client, "unknown request '" + kind + "'");
 }
 
-void node::start_job(int client, const json& request, time_ns now) {
+void node::start_job(control_socket::client_id client, const json& request, time_ns now) {
     std::vector<std::string> paths;
     if (request.contains("paths") && request["paths"].is_array()) {
         for (const auto& p : request["paths"]) {
@@ -348,12 +369,12 @@ void node::start_job(int client, const json& request, time_ns now) {
         }
     }
     if (paths.empty()) {
-        _socket->send(client, {{"event", "error"}, {"error", "nothing to send: no paths"}});
+        refuse(client, "nothing to send: no paths");
         return;
     }
     auto list = engine::build_file_list(paths);
     if (!list.error.empty()) {
-        _socket->send(client, {{"event", "error"}, {"error", list.error}});
+        refuse(client, list.error);
         return;
     }
     auto j = std::make_unique<job>();
@@ -362,7 +383,7 @@ void node::start_job(int client, const json& request, time_ns now) {
     std::string error;
     auto settings = sender_settings(_config.control, j->group_id, error);
     if (!error.empty()) {
-        _socket->send(client, {{"event", "error"}, {"error", error}});
+        refuse(client, error);
         return;
     }
     for (const auto& e : list.entries) {
@@ -470,7 +491,7 @@ void node::finish_job(time_ns) {
         _history.pop_front();
     }
     ++_sessions_done;
-    const int client = _job->client;
+    const control_socket::client_id client = _job->client;
     _job.reset();
     // Published before the client hears the result: a `skycast stats` right
     // after `skycast send` returns sees this session in the history.
@@ -489,7 +510,7 @@ void node::publish(time_ns now) {
         std::lock_guard lock(_published_mutex);
         _published = std::move(doc);
     }
-    _published_at.store(now, std::memory_order_release);
+    _published_at.store(steady_ns(), std::memory_order_release);
     _next_publish = now + publish_interval;
 }
 
@@ -500,10 +521,10 @@ json node::stats() const {
         published = _published;
     }
     json doc = published ? *published : json::object();
-    const time_ns at = _published_at.load(std::memory_order_acquire);
+    const std::int64_t age_ns = steady_ns() - _published_at.load(std::memory_order_acquire);
     doc["control"] = {
         {"pid", ::getpid()},
-        {"snapshot_age_ms", (wall_clock_ns() - at) / ns_per_ms},
+        {"snapshot_age_ms", age_ns / static_cast<std::int64_t>(ns_per_ms)},
         {"loop_stalls", _loop_stalls.load(std::memory_order_relaxed)},
         {"longest_round_ms",
          static_cast<double>(_longest_round_us.load(std::memory_order_relaxed)) / 1000.0}};

@@ -50,14 +50,16 @@ public:
 private:
     bool setup();
     bool join(std::uint32_t group);
-    void on_request(int client, const nlohmann::json& request);
+    void on_request(control_socket::client_id client, const nlohmann::json& request);
+    void refuse(control_socket::client_id client, const std::string& why);
     // Builds the loop's part of the stats document and hands it to stats().
     void publish(engine::time_ns now);
     nlohmann::json loop_document() const;
     // The dataplane's counters, lcores and port, read live from the memzone.
     nlohmann::json dataplane_document() const;
     void dispatch(engine::time_ns now, const dataplane_link::received& d);
-    void tick(engine::time_ns now);
+    // Pass events, received data, timers; whether any of it happened.
+    bool tick(engine::time_ns now);
 
     // Receiver role.
     void new_receiver_session();
@@ -65,7 +67,8 @@ private:
     void finish_receiver_session(engine::time_ns now);
 
     // Sender role.
-    void start_job(int client, const nlohmann::json& request, engine::time_ns now);
+    void start_job(control_socket::client_id client, const nlohmann::json& request,
+                   engine::time_ns now);
     void finish_job(engine::time_ns now);
     nlohmann::json job_result() const;
 
@@ -80,7 +83,7 @@ private:
     // What stats() serves from the loop, and how stale it may be.
     mutable std::mutex _published_mutex;
     std::shared_ptr<const nlohmann::json> _published; // guarded by _published_mutex
-    std::atomic<engine::time_ns> _published_at{0};
+    std::atomic<std::int64_t> _published_at{0};       // steady_clock ns
     engine::time_ns _next_publish = 0;
     // Loop rounds that took longer than a stats answer may (counted, and the
     // longest), so an engine step or dataplane command that holds the loop
@@ -94,7 +97,7 @@ private:
 
     // Sender.
     struct job {
-        int client = -1;
+        control_socket::client_id client = 0;
         std::uint32_t group_id = 0;
         engine::sequence_counter seq;
         std::unique_ptr<dataplane_ports> ports;

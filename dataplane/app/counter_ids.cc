@@ -51,6 +51,10 @@ counter_info describe_fixed(counter c) {
         return {"rx.drop.storage_ring_full", "storage threads behind the RX rate: disk too slow"};
     case counter::rx_drop_tx_ring_full:
         return {"rx.drop.tx_ring_full", "ARP/IGMP work for the TX lcore dropped: TX lcore behind"};
+    case counter::rx_drop_kernel_ring:
+        return {"rx.drop.kernel_ring",
+                "frames the kernel dropped before the RX lcore read them (af_packet socket "
+                "ring full): the lcore fell behind or slept too long (idle_backoff_max_us)"};
     case counter::tx_packets:
         return {"tx.packets", "frames the port accepted"};
     case counter::tx_bytes:

@@ -32,6 +32,7 @@ enum class counter : std::uint16_t {
     rx_drop_control_ring_full,
     rx_drop_storage_ring_full,
     rx_drop_tx_ring_full,
+    rx_drop_kernel_ring, // written by the service thread (kernel_ring_drops.h)
     // TX role
     tx_packets,
     tx_bytes,

@@ -6,6 +6,7 @@
 #include "dataplane/app/tx_lcore.h"
 #include "dataplane/core/idle_backoff.h"
 
+#include <algorithm>
 #include <cstring>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
@@ -18,6 +19,10 @@ namespace {
 // A storage thread always sleeps when idle (it is not an lcore and has no
 // core of its own); with busy-polling lcores it starts from this pause.
 constexpr std::uint32_t storage_idle_pause_us = 50;
+// ... and pauses at most this long: the storage ring (4096 blocks by
+// default) must hold what the RX lcore hands over meanwhile, ~280 blocks at
+// 10 Gbit/s of jumbo frames.
+constexpr std::uint32_t storage_longest_pause_us = 2000;
 
 struct loop_args {
     rx_context* rx = nullptr; // null when this lcore does not receive
@@ -166,7 +171,7 @@ std::string runtime::build() {
             _res.shared.counters(counters_storage0 + i).values,
             idle_backoff(_options.idle_backoff_us == 0 ? storage_idle_pause_us
                                                        : _options.idle_backoff_us,
-                         _options.idle_backoff_max_us)));
+                         std::min(_options.idle_backoff_max_us, storage_longest_pause_us))));
     }
     if (_options.telemetry) {
         register_telemetry(_res.shared);

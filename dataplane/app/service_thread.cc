@@ -81,7 +81,8 @@ service_thread::service_thread(const dataplane_options& options, resources& res,
                                tx_context& tx, storage_files& files,
                                std::vector<std::unique_ptr<storage_thread>>& storage)
     : _options(options), _res(res), _rx(rx), _tx(tx), _files(files), _storage(storage),
-      _counters(res.shared.counters(counters_service).values) {}
+      _counters(res.shared.counters(counters_service).values),
+      _kernel_ring(kernel_ring_drops::find()) {}
 
 service_thread::~service_thread() {
     stop();
@@ -108,12 +109,26 @@ void service_thread::stop() {
     }
 }
 
+bool service_thread::in_session() const {
+    if (_current_pass != nullptr) {
+        return true;
+    }
+    for (std::uint32_t slot = 0; slot < _options.max_files; ++slot) {
+        if (_files.fd[slot].load(std::memory_order_relaxed) >= 0) {
+            return true;
+        }
+    }
+    return false;
+}
+
 void service_thread::loop() {
     idle_backoff backoff(idle_pause_first_us, idle_pause_longest_us, 0);
     while (!_stop.load()) {
         std::uint32_t pause = backoff.after_round(run_once());
-        if (_current_pass != nullptr) {
-            // Prefetching ahead of the TX lcore: keep the first pace.
+        if (in_session()) {
+            // Prefetching ahead of the TX lcore, or commands (open, close,
+            // next pass) coming at GRTT pace: keep the first pause, so a
+            // command waits at most 200 us for its reply.
             pause = std::min(pause, idle_pause_first_us);
         }
         if (pause != 0) {
@@ -664,6 +679,7 @@ void service_thread::refresh_port_stats() {
     if (rte_eth_stats_get(_res.port, &st) != 0) {
         return;
     }
+    bump(_counters, counter::rx_drop_kernel_ring, _kernel_ring.take());
     auto& h = _res.shared.header();
     // Seqlock: odd while writing, so a reader retries a torn snapshot.
     h.port_seq.fetch_add(1, std::memory_order_acq_rel);

@@ -7,6 +7,7 @@
 // statistics and the heartbeat in the shared memzone. An ordinary thread:
 // it may block, allocate and make syscalls, which the lcores may not.
 
+#include "dataplane/app/kernel_ring_drops.h"
 #include "dataplane/app/lcore_context.h"
 #include "dataplane/app/options.h"
 #include "dataplane/app/storage_thread.h"
@@ -41,6 +42,8 @@ public:
     api::reply execute(const api::command& cmd);
 
 private:
+    // A pass is being sent or a file received: commands come at GRTT pace.
+    bool in_session() const;
     api::reply_status open_receive_file(const api::command& cmd, std::int32_t& detail);
     api::reply_status close_receive_file(const api::command& cmd, std::int32_t& detail);
     api::reply_status start_pass(const api::command& cmd, std::int32_t& detail);
@@ -65,6 +68,7 @@ private:
     storage_files& _files;
     std::vector<std::unique_ptr<storage_thread>>& _storage;
     std::uint64_t* _counters;
+    kernel_ring_drops _kernel_ring; // the port's AF_PACKET sockets, if any
     // KEYEX sessions: the sender's private key (signing, TX) and the peer
     // sender's public key (verifying, RX), per session slot; they outlive
     // the engines' sessions that point at them.

@@ -18,7 +18,7 @@
 // anything it dropped without being told to (the kernel's drops on its
 // receive sockets, failed sends, a memory cap) and how late it delivered
 // (a starved emulator shows up as lateness and unplanned drops, never as the
-// product's loss). The counters go to --stats as JSON every second and at
+// product's loss). The counters go to --stats as JSON every 200 ms and at
 // exit (SIGINT/SIGTERM), and to stdout at exit.
 
 #include "config/values.h"
@@ -58,6 +58,32 @@ extern "C" void on_signal(int) {
     stop_requested = 1;
 }
 
+std::uint64_t wall_ns() {
+    timespec ts{};
+    ::clock_gettime(CLOCK_REALTIME, &ts);
+    return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u +
+           static_cast<std::uint64_t>(ts.tv_nsec);
+}
+
+// When the kernel received the frame (SO_TIMESTAMPNS), on the monotonic
+// clock; `fallback` when the stamp is missing or later than it.
+std::uint64_t arrival_ns(const msghdr& m, std::int64_t wall_minus_mono, std::uint64_t fallback) {
+    for (const cmsghdr* c = CMSG_FIRSTHDR(&m); c != nullptr;
+         c = CMSG_NXTHDR(const_cast<msghdr*>(&m), const_cast<cmsghdr*>(c))) {
+        if (c->cmsg_level == SOL_SOCKET && c->cmsg_type == SCM_TIMESTAMPNS) {
+            timespec ts{};
+            std::memcpy(&ts, CMSG_DATA(c), sizeof ts);
+            const std::int64_t wall =
+                static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+            const std::int64_t mono = wall - wall_minus_mono;
+            if (mono > 0 && static_cast<std::uint64_t>(mono) <= fallback) {
+                return static_cast<std::uint64_t>(mono);
+            }
+        }
+    }
+    return fallback;
+}
+
 std::uint64_t now_ns() {
     timespec ts{};
     ::clock_gettime(CLOCK_MONOTONIC, &ts);
@@ -73,6 +99,8 @@ constexpr std::uint64_t max_held_bytes = 2ull << 30;
 constexpr int read_batch = 64;
 // Room for one frame: jumbo frames with headroom.
 constexpr std::size_t frame_buffer = 16384;
+// How often the counters file is rewritten.
+constexpr std::uint64_t stats_interval_ns = 200'000'000u;
 // A delivery later than this behind its schedule counts as late.
 constexpr std::uint64_t late_threshold_ns = 1'000'000;
 
@@ -164,7 +192,8 @@ int open_port(const std::string& ifname, std::string& error) {
     if (::setsockopt(fd, SOL_PACKET, PACKET_ADD_MEMBERSHIP, &mreq, sizeof mreq) != 0 ||
         ::setsockopt(fd, SOL_PACKET, PACKET_IGNORE_OUTGOING, &one, sizeof one) != 0 ||
         ::setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &buffer, sizeof buffer) != 0 ||
-        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof buffer) != 0) {
+        ::setsockopt(fd, SOL_SOCKET, SO_SNDBUFFORCE, &buffer, sizeof buffer) != 0 ||
+        ::setsockopt(fd, SOL_SOCKET, SO_TIMESTAMPNS, &one, sizeof one) != 0) {
         error = "socket options on " + ifname + ": " + std::strerror(errno);
         ::close(fd);
         return -1;
@@ -220,19 +249,20 @@ bool parse_bits(const std::string& text, const char* what, std::uint64_t& out) {
 
 class emulator {
 public:
-    emulator(std::vector<direction> dirs, std::uint64_t seed, std::string stats_file)
+    emulator(std::vector<direction> dirs, std::uint64_t seed, std::string stats_file,
+             sigset_t wait_mask)
         : _dirs(std::move(dirs)), _rng(seed), _stats_file(std::move(stats_file)),
-          _started_ns(now_ns()) {}
+          _started_ns(now_ns()), _wait_mask(wait_mask) {}
 
     void run() {
-        std::uint64_t next_stats = now_ns() + 1'000'000'000u;
+        std::uint64_t next_stats = now_ns() + stats_interval_ns;
         while (stop_requested == 0) {
             const std::uint64_t now = now_ns();
             deliver_due(now);
             if (now >= next_stats) {
                 collect_kernel_drops();
                 write_stats();
-                next_stats = now + 1'000'000'000u;
+                next_stats = now + stats_interval_ns;
             }
             pollfd fds[2] = {{.fd = _dirs[0].in_fd, .events = POLLIN, .revents = 0},
                              {.fd = _dirs[1].in_fd, .events = POLLIN, .revents = 0}};
@@ -243,7 +273,10 @@ public:
             const std::uint64_t wait = wake > now ? wake - now : 0;
             const timespec ts{.tv_sec = static_cast<time_t>(wait / 1'000'000'000u),
                               .tv_nsec = static_cast<long>(wait % 1'000'000'000u)};
-            if (::ppoll(fds, 2, &ts, nullptr) < 0) {
+            // SIGINT/SIGTERM are blocked outside ppoll and let through only
+            // inside it: a stop that arrives between the check above and
+            // the wait still ends the wait at once.
+            if (::ppoll(fds, 2, &ts, &_wait_mask) < 0) {
                 continue; // EINTR: a signal, checked at the top
             }
             for (int d = 0; d < 2; ++d) {
@@ -264,16 +297,28 @@ private:
         // cost the 2-core lab more CPU than the link it emulates.
         mmsghdr msgs[read_batch];
         iovec iov[read_batch];
+        alignas(cmsghdr) char control[read_batch][CMSG_SPACE(sizeof(timespec))];
         for (int i = 0; i < read_batch; ++i) {
             iov[i] = {_rx_buffers.data() + static_cast<std::size_t>(i) * frame_buffer,
                       frame_buffer};
             msgs[i] = {};
             msgs[i].msg_hdr.msg_iov = &iov[i];
             msgs[i].msg_hdr.msg_iovlen = 1;
+            msgs[i].msg_hdr.msg_control = control[i];
+            msgs[i].msg_hdr.msg_controllen = sizeof control[i];
         }
         const int got = ::recvmmsg(dir.in_fd, msgs, read_batch, MSG_TRUNC, nullptr);
-        const std::uint64_t now = now_ns();
+        const std::uint64_t read_at = now_ns();
+        // The kernel's receive stamps are wall-clock time; the schedule runs
+        // on the monotonic clock.
+        const std::int64_t wall_minus_mono =
+            static_cast<std::int64_t>(wall_ns()) - static_cast<std::int64_t>(read_at);
         for (int i = 0; i < got; ++i) {
+            // A frame's link time starts when the kernel received it, not when
+            // this thread got round to reading it: time spent waiting in the
+            // socket (the emulator not scheduled) is then lateness, counted,
+            // not extra link delay that nobody sees.
+            const std::uint64_t now = arrival_ns(msgs[i].msg_hdr, wall_minus_mono, read_at);
             const std::uint8_t* buf =
                 _rx_buffers.data() + static_cast<std::size_t>(i) * frame_buffer;
             const auto bytes = static_cast<std::uint64_t>(msgs[i].msg_len);
@@ -372,6 +417,7 @@ private:
     std::mt19937_64 _rng;
     std::string _stats_file;
     std::uint64_t _started_ns;
+    sigset_t _wait_mask; // the signal mask inside ppoll: SIGINT/SIGTERM let through
     std::priority_queue<held_frame, std::vector<held_frame>, std::greater<>> _held;
     std::uint64_t _held_bytes = 0;
     std::uint64_t _order = 0;
@@ -445,6 +491,13 @@ int run(const options& o) {
     sigemptyset(&sa.sa_mask);
     sigaction(SIGINT, &sa, nullptr);
     sigaction(SIGTERM, &sa, nullptr);
+    sigset_t stop_signals, wait_mask;
+    sigemptyset(&stop_signals);
+    sigaddset(&stop_signals, SIGINT);
+    sigaddset(&stop_signals, SIGTERM);
+    sigprocmask(SIG_BLOCK, &stop_signals, &wait_mask);
+    sigdelset(&wait_mask, SIGINT);
+    sigdelset(&wait_mask, SIGTERM);
     std::fprintf(stderr,
                  "skycast-linkem: %s <-> %s: forward %.1f ms %s, return %.1f ms %s, loss %.2f %% / "
                  "%.2f %%\n",
@@ -452,7 +505,7 @@ int run(const options& o) {
                  rate ? (std::to_string(rate) + " bit/s").c_str() : "uncapped", return_delay * 1e3,
                  return_rate ? (std::to_string(return_rate) + " bit/s").c_str() : "uncapped",
                  o.loss_pct, o.return_loss_pct < 0 ? o.loss_pct : o.return_loss_pct);
-    emulator(std::move(dirs), o.seed, o.stats_file).run();
+    emulator(std::move(dirs), o.seed, o.stats_file, wait_mask).run();
     ::close(a);
     ::close(b);
     return 0;
@@ -487,7 +540,7 @@ int main(int argc, char** argv) {
     app.add_option("--dup", o.dup_pct, "% of frames delivered twice")
         ->check(CLI::Range(0.0, 100.0));
     app.add_option("--seed", o.seed, "seed of the loss/jitter generator");
-    app.add_option("--stats", o.stats_file, "JSON counters, rewritten every second and at exit");
+    app.add_option("--stats", o.stats_file, "JSON counters, rewritten every 200 ms and at exit");
     app.add_flag("--realtime", o.realtime, "run as SCHED_FIFO (priority 10), as hardware would");
     try {
         app.parse(argc, argv);

@@ -13,9 +13,10 @@ document `s`, e.g. "s['dataplane']['counters'].get('tx.fileseg.bytes', 0) >= 100
 Exit status 0 as soon as EXPR is true (the document that made it true is
 printed as JSON on stdout), 1 after SECONDS without it, 2 when the node
 cannot be reached at all. With --report FILE it also writes what the wait
-measured: requests, the slowest answer and the longest gap between two
-answers, in seconds ("requests=N slowest_s=X longest_gap_s=Y"), so a caller
-can check that its window was wide enough for this polling.
+measured: requests, the slowest answer, the longest gap between two answers
+and the gap between the last two (in which the condition became true), in
+seconds ("requests=N slowest_s=X longest_gap_s=Y last_gap_s=Z"), so a caller
+can check how late it can have seen the condition.
 """
 
 import argparse
@@ -41,6 +42,7 @@ def main() -> int:
     requests = 0
     slowest = 0.0
     longest_gap = 0.0
+    last_gap = 0.0
     last_answer = None
     ever_connected = False
     status = 1
@@ -49,7 +51,7 @@ def main() -> int:
         if args.report:
             with open(args.report, "w") as out:
                 out.write(f"requests={requests} slowest_s={slowest:.4f} "
-                          f"longest_gap_s={longest_gap:.4f}\n")
+                          f"longest_gap_s={longest_gap:.4f} last_gap_s={last_gap:.4f}\n")
 
     while time.monotonic() < deadline:
         try:
@@ -71,13 +73,14 @@ def main() -> int:
             requests += 1
             slowest = max(slowest, now - asked)
             if last_answer is not None:
-                longest_gap = max(longest_gap, now - last_answer)
+                last_gap = now - last_answer
+                longest_gap = max(longest_gap, last_gap)
             last_answer = now
             doc = json.loads(line)
             try:
                 value = eval(code, {}, {"s": doc})
-            except (KeyError, IndexError, TypeError):
-                value = False  # the document does not hold it (yet)
+            except Exception:  # the document does not hold it (yet)
+                value = False
             if value:
                 print(json.dumps(doc))
                 status = 0

@@ -60,7 +60,9 @@ run_case() {
     local name=$1 dir=$2 count=$3 size=$4 pps=$5
     shift 5
     local stats="$work/$name.stats"
-    ip netns exec "$ns_l" "$linkem" --a la --b lb --stats "$stats" "$@" \
+    # --realtime, as the lab runs it: the test measures the emulator, not
+    # how long a loaded 2-core machine keeps it waiting for a CPU.
+    ip netns exec "$ns_l" "$linkem" --a la --b lb --stats "$stats" --realtime "$@" \
         > "$work/$name.linkem.out" 2>&1 &
     em_pid=$!
     for _ in $(seq 100); do [[ -s $stats ]] && break; sleep 0.1; done
@@ -69,9 +71,13 @@ run_case() {
     [[ $dir == return ]] && { rx_ns=$ns_a tx_ns=$ns_b to=10.99.0.1; }
     # The receiver gives up 3 s after the last datagram: far beyond any delay
     # configured here.
-    ip netns exec "$rx_ns" python3 "$probe" recv 9999 "$count" 3 "$work/$name.json" &
+    rm -f "$work/$name.ready"
+    ip netns exec "$rx_ns" python3 "$probe" recv 9999 "$count" 3 "$work/$name.json" \
+        "$work/$name.ready" &
     local rx_pid=$!
-    sleep 0.3 # the receiver binds before the first datagram leaves
+    # The sender starts once the receiver has bound its port (it says so).
+    for _ in $(seq 300); do [[ -e $work/$name.ready ]] && break; sleep 0.05; done
+    [[ -e $work/$name.ready ]] || { echo "FAIL $name: the probe receiver did not start"; exit 1; }
     ip netns exec "$tx_ns" python3 "$probe" send "$to" 9999 "$count" "$size" "$pps"
     wait "$rx_pid"
     kill -TERM "$em_pid"

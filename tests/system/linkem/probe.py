@@ -2,7 +2,7 @@
 """UDP probe for the link emulator test (linkem_test.sh).
 
     probe.py send ADDR PORT COUNT SIZE PPS      (PPS 0: as fast as possible)
-    probe.py recv PORT COUNT IDLE_S OUT.json
+    probe.py recv PORT COUNT IDLE_S OUT.json [READY_FILE]
 
 Each datagram carries its sequence number and the sender's CLOCK_MONOTONIC
 send time (the namespaces share one clock), so the receiver knows every
@@ -34,10 +34,12 @@ def send(addr: str, port: int, count: int, size: int, pps: float) -> None:
         sock.sendto(HEADER.pack(seq, time.monotonic()) + pad, (addr, port))
 
 
-def recv(port: int, count: int, idle_s: float, out: str) -> None:
+def recv(port: int, count: int, idle_s: float, out: str, ready: str) -> None:
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 8 << 20)
     sock.bind(("0.0.0.0", port))
+    if ready:
+        open(ready, "w").close()  # bound: the sender may start
     sock.settimeout(idle_s)
     delays, sent_times, sequences, first, last = [], [], [], None, None
     while len(delays) < count:
@@ -62,4 +64,5 @@ if __name__ == "__main__":
         send(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), int(sys.argv[5]),
              float(sys.argv[6]))
     else:
-        recv(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
+        recv(int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]), sys.argv[5],
+             sys.argv[6] if len(sys.argv) > 6 else "")

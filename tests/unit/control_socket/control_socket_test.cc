@@ -206,5 +206,52 @@ TEST_F(control_socket_test, an_endless_line_drops_the_client_and_others_are_stil
     EXPECT_EQ(json::parse(after.read_line()), (json{{"ok", true}}));
 }
 
+TEST_F(control_socket_test, a_line_for_a_client_that_left_never_reaches_a_newer_one) {
+    socket->serve([] { return json{{"stats", true}}; });
+    control_socket::client_id gone = 0;
+    {
+        client a(path);
+        a.write("{\"request\":\"send\",\"paths\":[\"/a\"]}\n{\"request\":\"stats\"}\n");
+        ASSERT_EQ(json::parse(a.read_line()), (json{{"stats", true}}));
+        auto r = socket->next_request();
+        ASSERT_TRUE(r);
+        gone = r->client;
+    } // a closes; the kernel may hand its descriptor number to the next client
+    client b(path);
+    b.write("{\"request\":\"stats\"}\n");
+    ASSERT_EQ(json::parse(b.read_line()), (json{{"stats", true}}));
+    // Whether or not the socket's thread has seen a's EOF yet, a's id is not
+    // b's: a progress line for a's job must not reach b.
+    socket->send(gone, {{"event", "progress"}});
+    b.write("{\"request\":\"stats\"}\n");
+    EXPECT_EQ(json::parse(b.read_line()), (json{{"stats", true}})) << "b got a line meant for a";
+}
+
+TEST_F(control_socket_test, a_client_that_shut_down_its_side_still_gets_its_answer) {
+    socket->serve([] { return json{{"ok", true}}; });
+    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
+    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    const std::string request = "{\"request\":\"stats\"}\n";
+    ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
+              static_cast<ssize_t>(request.size()));
+    ::shutdown(fd, SHUT_WR); // as `echo ... | socat` does
+    std::string got;
+    char buf[4096];
+    for (;;) {
+        pollfd p{.fd = fd, .events = POLLIN, .revents = 0};
+        ASSERT_EQ(::poll(&p, 1, 10'000), 1);
+        const ssize_t n = ::read(fd, buf, sizeof buf);
+        if (n <= 0) {
+            break; // closed by the socket once the answer was out
+        }
+        got.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    EXPECT_EQ(got, "{\"ok\":true}\n");
+}
+
 } // namespace
 } // namespace skycast::control::node
