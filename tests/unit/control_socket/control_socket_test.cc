@@ -33,6 +33,7 @@ public:
         connected = ::connect(_fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
     }
     ~client() { ::close(_fd); }
+    int fd() const { return _fd; }
     void write(const std::string& text) {
         ASSERT_EQ(::send(_fd, text.data(), text.size(), MSG_NOSIGNAL),
                   static_cast<ssize_t>(text.size()));
@@ -180,11 +181,9 @@ TEST_F(control_socket_test, an_endless_line_drops_the_client_and_others_are_stil
     socket->serve([] { return json{{"ok", true}}; });
     // 2 MiB without a newline, over the 1 MiB a request may have: the socket
     // drops the client part way (so the writes may fail; that is the point).
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    client flood(path);
+    ASSERT_TRUE(flood.connected);
+    const int fd = flood.fd();
     const std::string line(std::size_t{1} << 21, 'x');
     std::size_t sent = 0;
     while (sent < line.size()) {
@@ -199,7 +198,6 @@ TEST_F(control_socket_test, an_endless_line_drops_the_client_and_others_are_stil
     ASSERT_EQ(::poll(&p, 1, 10'000), 1);
     char b;
     EXPECT_LE(::read(fd, &b, 1), 0);
-    ::close(fd);
     EXPECT_EQ(socket->stats_counters().clients_dropped, 1u);
     client after(path);
     after.write("{\"request\":\"stats\"}\n");
@@ -229,11 +227,9 @@ TEST_F(control_socket_test, a_line_for_a_client_that_left_never_reaches_a_newer_
 
 TEST_F(control_socket_test, a_client_that_shut_down_its_side_still_gets_its_answer) {
     socket->serve([] { return json{{"ok", true}}; });
-    const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    sockaddr_un addr{};
-    addr.sun_family = AF_UNIX;
-    std::snprintf(addr.sun_path, sizeof addr.sun_path, "%s", path.c_str());
-    ASSERT_EQ(::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
+    client c(path);
+    ASSERT_TRUE(c.connected);
+    const int fd = c.fd();
     const std::string request = "{\"request\":\"stats\"}\n";
     ASSERT_EQ(::send(fd, request.data(), request.size(), MSG_NOSIGNAL),
               static_cast<ssize_t>(request.size()));
@@ -249,7 +245,6 @@ TEST_F(control_socket_test, a_client_that_shut_down_its_side_still_gets_its_answ
         }
         got.append(buf, static_cast<std::size_t>(n));
     }
-    ::close(fd);
     EXPECT_EQ(got, "{\"ok\":true}\n");
 }
 
