@@ -16,13 +16,17 @@
 #include <charconv>
 #include <cstdio>
 #include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <initializer_list>
 #include <map>
-#include <memory>
 #include <sstream>
+#include <stdexcept>
+#include <sys/stat.h>
 #include <tuple>
+#include <unistd.h>
 #include <utility>
+#include <yaml-cpp/depthguard.h>
 #include <yaml-cpp/eventhandler.h>
 #include <yaml-cpp/yaml.h>
 
@@ -293,6 +297,28 @@ std::string seconds(double s) {
     char buf[32];
     std::snprintf(buf, sizeof buf, "%gs", s);
     return buf;
+}
+
+// A duration (values.h: seconds, or a number with us/ms/s/min) within
+// [lo, hi] seconds; `range` words the bounds in messages ("1ms..1000s").
+std::optional<double> read_duration_in(context& ctx, const field& f, double lo, double hi,
+                                       std::string_view range) {
+    auto d = f.value.IsScalar()
+                 ? parse_duration(f.value.Scalar())
+                 : parsed<double>::fail("expected a duration, got " + describe_type(f.value));
+    if (!d) {
+        ctx.error(f.mark(), f.path, d.error);
+        return std::nullopt;
+    }
+    // A unit scales by a power of ten that a double does not hold exactly
+    // ("10ms" is 10 * 0.001); a bound written either way must be accepted.
+    constexpr double slack = 1e-9;
+    if (*d < lo * (1 - slack) || *d > hi * (1 + slack)) {
+        ctx.error(f.mark(), f.path,
+                  in_quotes(f.value.Scalar()) + " is out of range " + std::string(range));
+        return std::nullopt;
+    }
+    return std::clamp(*d, lo, hi);
 }
 
 bool is_power_of_two(std::int64_t v) {
@@ -606,10 +632,16 @@ void parse_port(context& ctx, const field& f, port_config& port) {
          [&](const field& x) { return read_enum(ctx, x, offloads); });
 }
 
-// Returns whether the port parsed without a problem: checks in control:
-// that depend on it (uid default, MTU) are skipped otherwise.
-bool parse_dataplane(context& ctx, const field& f, dataplane_config& dp) {
-    bool port_clean = false;
+// What checks in control: that depend on dataplane: values need to know: they
+// are skipped when the value they depend on had a problem (already reported).
+struct dataplane_status {
+    bool port_clean = false;     // the port (uid default, MTU against block_size)
+    bool max_files_clean = true; // limits.max_files (against max_sessions)
+};
+
+dataplane_status parse_dataplane(context& ctx, const field& f, dataplane_config& dp) {
+    dataplane_status status;
+    bool& port_clean = status.port_clean;
     map_reader m(ctx, f,
                  {"eal", "roles", "storage_threads", "ports", "mempool", "rings", "limits",
                   "idle_backoff_us", "idle_backoff_max_us", "crypto", "stats"});
@@ -682,8 +714,10 @@ bool parse_dataplane(context& ctx, const field& f, dataplane_config& dp) {
     }
     if (auto lf = m.get("limits")) {
         map_reader l(ctx, *lf, {"max_files", "max_blocks_per_file"});
-        take(l, "max_files", dp.limits.max_files,
-             [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 1, 4096); });
+        status.max_files_clean =
+            take(l, "max_files", dp.limits.max_files,
+                 [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 1, 4096); }) ||
+            !l.has("max_files");
         take(l, "max_blocks_per_file", dp.limits.max_blocks_per_file,
              [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 1, 2147483647); });
     }
@@ -732,7 +766,7 @@ bool parse_dataplane(context& ctx, const field& f, dataplane_config& dp) {
         map_reader s(ctx, *sf, {"telemetry"});
         take(s, "telemetry", dp.stats.telemetry, [&](const field& x) { return read_bool(ctx, x); });
     }
-    return port_clean;
+    return status;
 }
 
 // ---------------------------------------------------------------------------
@@ -789,7 +823,9 @@ std::size_t fileseg_packet_bytes(std::size_t block, const sender_encryption_conf
 constexpr std::string_view sender_only_keys[] = {
     "private_group",   "rate",       "block_size",  "grtt",          "robustness",
     "announce_rounds", "max_passes", "max_nak_pct", "max_nak_count", "clients"};
-constexpr std::string_view receiver_only_keys[] = {"destination", "temp_dir", "servers"};
+constexpr std::string_view receiver_only_keys[] = {"destination",     "temp_dir", "servers",
+                                                   "max_sessions",    "max_grtt", "max_robust",
+                                                   "register_timeout"};
 constexpr std::string_view sender_encryption_keys[] = {
     "keyex", "cipher", "hash", "signature", "private_key", "client_auth", "ecdh_curve"};
 constexpr std::string_view receiver_encryption_keys[] = {"private_keys", "require"};
@@ -1025,8 +1061,9 @@ void parse_sender_encryption(context& ctx, const map_reader& e, sender_encryptio
     }
 }
 
-void parse_control(context& ctx, const field& f, const dataplane_config& dp, bool port_clean,
-                   control_config& c) {
+void parse_control(context& ctx, const field& f, const dataplane_config& dp,
+                   const dataplane_status& dp_status, control_config& c) {
+    const bool port_clean = dp_status.port_clean;
     map_reader m(ctx, f, {"role",
                           "uid",
                           "eal",
@@ -1046,6 +1083,10 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp, boo
                           "encryption",
                           "destination",
                           "temp_dir",
+                          "max_sessions",
+                          "max_grtt",
+                          "max_robust",
+                          "register_timeout",
                           "socket",
                           "log"});
     static constexpr enum_name<node_role> roles[] = {{"sender", node_role::sender},
@@ -1184,6 +1225,30 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp, boo
         if (auto sf = m.get("servers")) {
             r.servers = parse_peers(ctx, *sf, c.uid);
         }
+        // Every session may hold a file open, so there are never more
+        // sessions than file slots: the default follows a smaller max_files.
+        // 64: the dataplane's session key slots.
+        r.max_sessions = std::min(r.max_sessions, dp.limits.max_files);
+        if (auto sf =
+                take(m, "max_sessions", r.max_sessions,
+                     [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 1, 64); });
+            sf && dp_status.max_files_clean && r.max_sessions > dp.limits.max_files) {
+            ctx.error(sf->mark(), sf->path,
+                      std::to_string(r.max_sessions) +
+                          " is more than dataplane.limits.max_files (" +
+                          std::to_string(dp.limits.max_files) +
+                          "): every session may hold a file open; raise limits.max_files or "
+                          "lower max_sessions");
+            r.max_sessions = dp.limits.max_files;
+        }
+        // 15 s: stock's largest GRTT; 60 s: beyond any real path, and every
+        // timer of a session scales with it.
+        take(m, "max_grtt", r.max_grtt,
+             [&](const field& x) { return read_duration_in(ctx, x, 0.01, 60, "10ms..60s"); });
+        take(m, "max_robust", r.max_robust,
+             [&](const field& x) { return read_int_in<std::uint8_t>(ctx, x, 1, 255); });
+        take(m, "register_timeout", r.register_timeout,
+             [&](const field& x) { return read_duration_in(ctx, x, 1, 3600, "1s..3600s"); });
         if (enc) {
             take(*enc, "require", r.require_encryption,
                  [&](const field& x) { return read_bool(ctx, x); });
@@ -1234,23 +1299,14 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp, boo
             if (!x) {
                 continue;
             }
-            // Plain numbers are seconds; a unit may be given ("500ms").
-            auto d =
-                x->value.IsScalar()
-                    ? parse_duration(x->value.Scalar())
-                    : parsed<double>::fail("expected a duration, got " + describe_type(x->value));
-            if (!d) {
-                ctx.error(x->mark(), x->path, d.error);
-                all_ok = false;
-            } else if (*d < 0.001 || *d > 1000) {
-                // The GRTT byte on the wire encodes 1 us .. 1000 s; stock uftp
-                // accepts 0.001 .. 1000 s.
-                ctx.error(x->mark(), x->path,
-                          in_quotes(x->value.Scalar()) + " is out of range 1ms..1000s");
-                all_ok = false;
-            } else {
+            // Plain numbers are seconds; a unit may be given ("500ms"). The
+            // GRTT byte on the wire encodes 1 us .. 1000 s; stock uftp
+            // accepts 0.001 .. 1000 s.
+            if (auto d = read_duration_in(ctx, *x, 0.001, 1000, "1ms..1000s")) {
                 *slots[i] = *d;
                 fields[i] = x;
+            } else {
+                all_ok = false;
             }
         }
         if (all_ok && !(s.grtt.min <= s.grtt.initial && s.grtt.initial <= s.grtt.max)) {
@@ -1330,12 +1386,28 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp, boo
     }
 }
 
+// Thrown by document_probe at the first node past max_yaml_nodes or
+// max_yaml_depth, which stops yaml-cpp's parser there.
+class yaml_limit final : public std::runtime_error {
+public:
+    yaml_limit(const YAML::Mark& m, const std::string& what) : std::runtime_error(what), mark(m) {}
+    YAML::Mark mark;
+};
+
 // What yaml-cpp's parser reports for one document: where its root value
 // starts and whether it is null. Used to walk the stream document by document
 // with a bound, because YAML::LoadAll of yaml-cpp 0.7 loops forever, growing
 // memory, on some malformed input (a line starting with ','): the parser
 // keeps returning empty documents without consuming anything
 // (jbeder/yaml-cpp#1040, fixed upstream by PR #1319, after 0.8).
+//
+// It also counts the document's nodes and nesting as the events come, and
+// stops the parser (yaml_limit) past max_yaml_nodes or max_yaml_depth: before
+// any node tree is built, and long before yaml-cpp's own recursion guard
+// (DeepRecursion at depth 2000, whose stack use depends on the build, with
+// the message "bad file"). yaml-cpp's scanner may still queue the tokens of
+// the whole text first (an unclosed '[' may yet turn out a key): up to ~250
+// bytes per byte of text, which max_config_bytes bounds.
 class document_probe final : public YAML::EventHandler {
 public:
     bool has_root = false;
@@ -1344,29 +1416,45 @@ public:
 
     void OnDocumentStart(const YAML::Mark&) override {}
     void OnDocumentEnd() override {}
-    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { root(m, true); }
-    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { root(m, false); }
+    void OnNull(const YAML::Mark& m, YAML::anchor_t) override { node(m, true); }
+    void OnAlias(const YAML::Mark& m, YAML::anchor_t) override { node(m, false); }
     void OnScalar(const YAML::Mark& m, const std::string&, YAML::anchor_t,
                   const std::string&) override {
-        root(m, false);
+        node(m, false);
     }
     void OnSequenceStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
                          YAML::EmitterStyle::value) override {
-        root(m, false);
+        open(m);
     }
-    void OnSequenceEnd() override {}
+    void OnSequenceEnd() override { --_depth; }
     void OnMapStart(const YAML::Mark& m, const std::string&, YAML::anchor_t,
                     YAML::EmitterStyle::value) override {
-        root(m, false);
+        open(m);
     }
-    void OnMapEnd() override {}
+    void OnMapEnd() override { --_depth; }
 
 private:
-    void root(const YAML::Mark& m, bool null) {
+    std::size_t _nodes = 0;
+    std::size_t _depth = 0;
+
+    void node(const YAML::Mark& m, bool null) {
         if (!has_root) {
             has_root = true;
             root_is_null = null;
             root_mark = m;
+        }
+        if (++_nodes > max_yaml_nodes) {
+            throw yaml_limit(m, "more than " + std::to_string(max_yaml_nodes) +
+                                    " YAML nodes (keys, values, list items) in the document; a "
+                                    "node's file has a few hundred");
+        }
+    }
+    void open(const YAML::Mark& m) {
+        node(m, false);
+        if (++_depth > max_yaml_depth) {
+            throw yaml_limit(m, "lists and mappings nested more than " +
+                                    std::to_string(max_yaml_depth) +
+                                    " deep; a node's file needs 5 levels");
         }
     }
 };
@@ -1375,6 +1463,13 @@ private:
 
 node_config parse_node_config(std::string_view text, std::string_view source_name) {
     context ctx{std::string(source_name)};
+    if (text.size() > max_config_bytes) {
+        throw config_error(
+            config_errc::invalid,
+            {config_issue{std::string(source_name), 0, 0, "",
+                          std::to_string(text.size()) + " bytes, more than the " +
+                              std::to_string(max_config_bytes) + "-byte limit of a config file"}});
+    }
     const std::string yaml(text);
     // First the document structure, at most two documents deep (see
     // document_probe), then the first document as nodes.
@@ -1391,6 +1486,16 @@ node_config parse_node_config(std::string_view text, std::string_view source_nam
         if (have_first) {
             doc = YAML::Load(yaml);
         }
+    } catch (const yaml_limit& e) {
+        ctx.error(e.mark, "", e.what());
+        throw config_error(config_errc::invalid, ctx.take());
+    } catch (const YAML::DeepRecursion& e) {
+        // Not reached while max_yaml_depth is far below yaml-cpp's guard;
+        // kept so that the guard's exception never escapes.
+        ctx.error(e.mark, "",
+                  "lists and mappings nested too deep for the YAML parser (yaml-cpp: " + e.msg +
+                      ")");
+        throw config_error(config_errc::invalid, ctx.take());
     } catch (const YAML::Exception& e) {
         ctx.error(e.mark, "", "YAML syntax error: " + e.msg);
         throw config_error(config_errc::invalid, ctx.take());
@@ -1413,14 +1518,21 @@ node_config parse_node_config(std::string_view text, std::string_view source_nam
     }
     node_config cfg;
     cfg.source_file = std::string(source_name);
-    const field root{doc, doc.Mark(), ""};
-    map_reader top(ctx, root, {"dataplane", "control"});
-    bool port_clean = false;
-    if (auto df = top.require("dataplane")) {
-        port_clean = parse_dataplane(ctx, *df, cfg.dataplane);
-    }
-    if (auto cf = top.require("control")) {
-        parse_control(ctx, *cf, cfg.dataplane, port_clean, cfg.control);
+    try {
+        const field root{doc, doc.Mark(), ""};
+        map_reader top(ctx, root, {"dataplane", "control"});
+        dataplane_status dp_status;
+        if (auto df = top.require("dataplane")) {
+            dp_status = parse_dataplane(ctx, *df, cfg.dataplane);
+        }
+        if (auto cf = top.require("control")) {
+            parse_control(ctx, *cf, cfg.dataplane, dp_status, cfg.control);
+        }
+    } catch (const YAML::Exception& e) {
+        // The readers check a node's type before they use it, so yaml-cpp
+        // should never throw here; if it does, it is still a config error,
+        // reported with whatever the loader found before.
+        ctx.error(e.mark, "", "cannot read this YAML value: " + e.msg);
     }
     if (!ctx.clean()) {
         throw config_error(config_errc::invalid, ctx.take());
@@ -1428,26 +1540,96 @@ node_config parse_node_config(std::string_view text, std::string_view source_nam
     return cfg;
 }
 
+namespace {
+
+// "is a FIFO": what a file that is not a regular file is, for messages.
+std::string describe_file_type(mode_t mode) {
+    if (S_ISDIR(mode)) {
+        return "is a directory";
+    }
+    if (S_ISFIFO(mode)) {
+        return "is a FIFO";
+    }
+    if (S_ISCHR(mode)) {
+        return "is a character device";
+    }
+    if (S_ISBLK(mode)) {
+        return "is a block device";
+    }
+    if (S_ISSOCK(mode)) {
+        return "is a socket";
+    }
+    return "is not a regular file";
+}
+
+class fd_closer {
+public:
+    explicit fd_closer(int fd) : _fd(fd) {}
+    fd_closer(const fd_closer&) = delete;
+    fd_closer& operator=(const fd_closer&) = delete;
+    ~fd_closer() { ::close(_fd); }
+
+private:
+    int _fd;
+};
+
+} // namespace
+
 node_config load_node_config(const std::string& path) {
-    auto unreadable = [&](int err) {
-        return config_error(
-            config_errc::unreadable,
-            {config_issue{path, 0, 0, "", std::string("cannot read: ") + std::strerror(err)}});
+    auto refuse = [&](const std::string& why) {
+        return config_error(config_errc::unreadable,
+                            {config_issue{path, 0, 0, "", "cannot read: " + why}});
     };
-    std::unique_ptr<std::FILE, int (*)(std::FILE*)> file(std::fopen(path.c_str(), "rb"),
-                                                         &std::fclose);
-    if (!file) {
-        throw unreadable(errno);
+    auto not_regular = [&](mode_t mode) {
+        return refuse(describe_file_type(mode) + ", not a regular file");
+    };
+    // O_NONBLOCK: opening a FIFO without a writer (or a device that waits
+    // for carrier) would block; whatever it is, fstat below refuses it.
+    const int fd = ::open(path.c_str(), O_RDONLY | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
+    if (fd < 0) {
+        const int err = errno;
+        struct stat st {};
+        if (err == ENXIO && ::stat(path.c_str(), &st) == 0 && !S_ISREG(st.st_mode)) {
+            throw not_regular(st.st_mode); // a Unix socket cannot be opened at all
+        }
+        throw refuse(std::strerror(err));
     }
-    std::string text;
-    char buf[8192];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, file.get())) > 0) {
-        text.append(buf, n);
+    const fd_closer closer(fd);
+    struct stat st {};
+    if (::fstat(fd, &st) != 0) {
+        throw refuse(std::strerror(errno));
     }
-    if (std::ferror(file.get())) {
-        throw unreadable(errno != 0 ? errno : EIO); // e.g. EISDIR for a directory
+    if (!S_ISREG(st.st_mode)) {
+        throw not_regular(st.st_mode);
     }
+    const std::string limit = std::to_string(max_config_bytes) + "-byte (" +
+                              std::to_string(max_config_bytes >> 20) +
+                              " MiB) limit of a config file";
+    if (static_cast<std::uintmax_t>(st.st_size) > max_config_bytes) {
+        throw refuse("is " + std::to_string(st.st_size) + " bytes, more than the " + limit +
+                     " (a node's file is a few KiB)");
+    }
+    // At most one byte more than the cap, whatever st_size said: a file that
+    // grows while it is read stops there.
+    std::string text(max_config_bytes + 1, '\0');
+    std::size_t got = 0;
+    while (got < text.size()) {
+        const ssize_t n = ::read(fd, text.data() + got, text.size() - got);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n < 0) {
+            throw refuse(std::strerror(errno));
+        }
+        if (n == 0) {
+            break;
+        }
+        got += static_cast<std::size_t>(n);
+    }
+    if (got > max_config_bytes) {
+        throw refuse("grew past the " + limit + " while it was read");
+    }
+    text.resize(got);
     return parse_node_config(text, path);
 }
 

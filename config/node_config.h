@@ -312,6 +312,26 @@ struct receiver_config {
     std::vector<std::string> private_keys;
     // Refuse unencrypted sessions (stock uftpd -E).
     bool require_encryption = false;
+    // Sessions this receiver runs at once; an ANNOUNCE beyond them is
+    // ignored. 16 by default (or dataplane.limits.max_files when smaller:
+    // every session may hold one file open, so it is never more than that),
+    // 1..64: stock uftpd runs up to 100, but the dataplane has 64 session key
+    // slots.
+    std::uint32_t max_sessions = 16;
+    // The largest GRTT (seconds) a sender's ANNOUNCE or headers may ask of
+    // us; a larger one is clamped to it. The GRTT scales every timer of a
+    // session, so a spoofed ANNOUNCE must not stretch them without bound.
+    // 15 s is stock's maximum GRTT; 0.01..60.
+    double max_grtt = 15.0;
+    // The largest robustness factor taken from an ANNOUNCE; a larger one is
+    // clamped to it. 50 is the most stock uftp -s accepts; 1..255 (one byte
+    // on the wire).
+    std::uint8_t max_robust = 50;
+    // Seconds a session may take to finish its handshake (REG_CONF, or
+    // KEYINFO when encrypted) before it is dropped, whatever its GRTT and
+    // robustness: a sender that announces and goes silent holds no slot for
+    // long. 60 by default, 1..3600.
+    double register_timeout = 60.0;
 };
 
 struct log_config {

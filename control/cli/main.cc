@@ -2,9 +2,11 @@
 // file and registers itself here.
 #include "control/cli/commands.h"
 #include "crypto/secure_memory.h"
+#include "protocol/display_text.h"
 
 #include <CLI/CLI.hpp>
 #include <cstdio>
+#include <exception>
 
 int main(int argc, char** argv) {
     // First, before anything can make OpenSSL allocate: see initialize().
@@ -25,6 +27,15 @@ int main(int argc, char** argv) {
         // --help prints and exits 0; every usage error exits 2, whatever
         // CLI11's own code for it (scripts test for 2).
         return app.exit(e) == 0 ? 0 : 2;
+    } catch (const std::exception& e) {
+        // The subcommands run inside parse(): whatever escapes one (memory,
+        // a library's error) ends the tool with a message and status 1, never
+        // with std::terminate. The text may quote bytes from a node or a file.
+        std::fprintf(stderr, "skycast: %s\n", skycast::protocol::display_text(e.what()).c_str());
+        return 1;
+    } catch (...) {
+        std::fprintf(stderr, "skycast: unexpected error\n");
+        return 1;
     }
     return skycast::cli::exit_code();
 }

@@ -1,6 +1,7 @@
 #include "control/cli/node_client.h"
 
 #include "config/loader.h"
+#include "protocol/display_text.h"
 
 #include <cerrno>
 #include <cstring>
@@ -83,6 +84,55 @@ std::string socket_path(const std::string& config_file, const std::string& socke
         error = e.what();
         return {};
     }
+}
+
+const nlohmann::json& member(const nlohmann::json& obj, std::string_view key) {
+    static const nlohmann::json null_value;
+    if (!obj.is_object()) {
+        return null_value;
+    }
+    const auto it = obj.find(key);
+    return it == obj.end() ? null_value : *it;
+}
+
+std::string text_member(const nlohmann::json& obj, std::string_view key) {
+    const auto& v = member(obj, key);
+    return v.is_string() ? protocol::display_text(v.get_ref<const std::string&>()) : std::string();
+}
+
+std::uint64_t count_member(const nlohmann::json& obj, std::string_view key) {
+    const auto& v = member(obj, key);
+    if (v.is_number_unsigned()) {
+        return v.get<std::uint64_t>();
+    }
+    if (v.is_number_integer() && v.get<std::int64_t>() >= 0) {
+        return static_cast<std::uint64_t>(v.get<std::int64_t>());
+    }
+    return 0;
+}
+
+double number_member(const nlohmann::json& obj, std::string_view key) {
+    const auto& v = member(obj, key);
+    return v.is_number() ? v.get<double>() : 0.0;
+}
+
+bool flag_member(const nlohmann::json& obj, std::string_view key) {
+    const auto& v = member(obj, key);
+    return v.is_boolean() && v.get<bool>();
+}
+
+std::string display_value(const nlohmann::json& value) {
+    if (value.is_string()) {
+        return protocol::display_text(value.get_ref<const std::string&>());
+    }
+    return inert_dump(value);
+}
+
+std::string inert_dump(const nlohmann::json& doc, int indent) {
+    // ensure_ascii escapes controls, DEL and every non-ASCII character; the
+    // replace handler covers a string that is not UTF-8 (a parsed answer never
+    // holds one: the parser rejects them), so the dump cannot throw.
+    return doc.dump(indent, ' ', true, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace skycast::cli

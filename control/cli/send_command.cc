@@ -7,6 +7,7 @@
 
 #include "control/cli/commands.h"
 #include "control/cli/node_client.h"
+#include "protocol/display_text.h"
 
 #include <cstdio>
 #include <filesystem>
@@ -20,6 +21,55 @@ struct send_options {
     std::vector<std::string> paths;
     bool quiet = false;
 };
+
+// Follows the node's answer lines to the result. Every text in them is shown
+// through display_text() (by text_member): receivers' outcomes and reasons
+// come from the wire.
+int follow_transfer(node_client& client, bool quiet) {
+    while (auto line = client.next()) {
+        const std::string event = text_member(*line, "event");
+        if (event == "error") {
+            const auto& why = member(*line, "error");
+            std::fprintf(stderr, "skycast send: %s\n",
+                         why.is_null() ? "the node reported an error" : display_value(why).c_str());
+            return 1;
+        }
+        if (event == "started") {
+            std::printf("session %s: %llu files, %llu bytes\n",
+                        text_member(*line, "session").c_str(),
+                        static_cast<unsigned long long>(count_member(*line, "files")),
+                        static_cast<unsigned long long>(count_member(*line, "bytes")));
+        } else if (event == "progress" && !quiet) {
+            std::printf("  %-10s receivers=%llu passes=%llu sent=%llu B grtt=%.3f s\n",
+                        text_member(*line, "phase").c_str(),
+                        static_cast<unsigned long long>(count_member(*line, "receivers")),
+                        static_cast<unsigned long long>(count_member(*line, "passes")),
+                        static_cast<unsigned long long>(count_member(*line, "bytes_sent")),
+                        number_member(*line, "grtt"));
+        } else if (event == "result") {
+            if (const auto& receivers = member(*line, "receivers"); receivers.is_array()) {
+                for (const auto& r : receivers) {
+                    const std::string reason = text_member(r, "reason");
+                    std::printf("  receiver %s: %s%s%s\n", text_member(r, "uid").c_str(),
+                                text_member(r, "outcome").c_str(), reason.empty() ? "" : ": ",
+                                reason.c_str());
+                }
+            }
+            const bool ok = flag_member(*line, "ok");
+            const std::string failure = text_member(*line, "failure");
+            std::printf("%s: %llu receiver(s) completed, %llu passes, %.2f s%s%s\n",
+                        ok ? "success" : "FAILED",
+                        static_cast<unsigned long long>(count_member(*line, "receivers_ok")),
+                        static_cast<unsigned long long>(count_member(*line, "passes")),
+                        number_member(*line, "seconds"), failure.empty() ? "" : ": ",
+                        failure.c_str());
+            return ok ? 0 : 1;
+        }
+        std::fflush(stdout);
+    }
+    std::fprintf(stderr, "skycast send: the node closed the connection before the result\n");
+    return 1;
+}
 
 int run_send(const send_options& o) {
     std::string error;
@@ -38,7 +88,18 @@ int run_send(const send_options& o) {
         std::error_code ec;
         const auto absolute = std::filesystem::absolute(p, ec);
         if (ec || !std::filesystem::exists(absolute, ec)) {
-            std::fprintf(stderr, "skycast send: %s: no such file or directory\n", p.c_str());
+            std::fprintf(stderr, "skycast send: %s: no such file or directory\n",
+                         protocol::display_text(p).c_str());
+            return 2;
+        }
+        // The control socket speaks JSON, which holds UTF-8 only: a name in
+        // another encoding (Latin-1 "caf\xE9") cannot be sent as it is, and
+        // sending it mangled would name another file.
+        if (!protocol::is_valid_utf8(absolute.string())) {
+            std::fprintf(stderr,
+                         "skycast send: %s: the path is not valid UTF-8, which the node's control "
+                         "socket cannot carry (rename it)\n",
+                         protocol::display_text(absolute.string()).c_str());
             return 2;
         }
         paths.push_back(absolute.string());
@@ -47,41 +108,7 @@ int run_send(const send_options& o) {
         std::fprintf(stderr, "skycast send: the node closed the connection\n");
         return 2;
     }
-    while (auto line = client->next()) {
-        const std::string event = line->value("event", "");
-        if (event == "error") {
-            std::fprintf(stderr, "skycast send: %s\n", line->value("error", "").c_str());
-            return 1;
-        }
-        if (event == "started") {
-            std::printf("session %s: %llu files, %llu bytes\n", line->value("session", "").c_str(),
-                        static_cast<unsigned long long>(line->value("files", 0ull)),
-                        static_cast<unsigned long long>(line->value("bytes", 0ull)));
-        } else if (event == "progress" && !o.quiet) {
-            std::printf("  %-10s receivers=%u passes=%llu sent=%llu B grtt=%.3f s\n",
-                        line->value("phase", "").c_str(), line->value("receivers", 0u),
-                        static_cast<unsigned long long>(line->value("passes", 0ull)),
-                        static_cast<unsigned long long>(line->value("bytes_sent", 0ull)),
-                        line->value("grtt", 0.0));
-        } else if (event == "result") {
-            for (const auto& r : (*line)["receivers"]) {
-                std::printf("  receiver %s: %s%s%s\n", r.value("uid", "").c_str(),
-                            r.value("outcome", "").c_str(),
-                            r.value("reason", "").empty() ? "" : ": ",
-                            r.value("reason", "").c_str());
-            }
-            const bool ok = line->value("ok", false);
-            const std::string failure = line->value("failure", "");
-            std::printf("%s: %u receiver(s) completed, %llu passes, %.2f s%s%s\n",
-                        ok ? "success" : "FAILED", line->value("receivers_ok", 0u),
-                        static_cast<unsigned long long>(line->value("passes", 0ull)),
-                        line->value("seconds", 0.0), failure.empty() ? "" : ": ", failure.c_str());
-            return ok ? 0 : 1;
-        }
-        std::fflush(stdout);
-    }
-    std::fprintf(stderr, "skycast send: the node closed the connection before the result\n");
-    return 1;
+    return follow_transfer(*client, o.quiet);
 }
 
 } // namespace
@@ -93,7 +120,8 @@ void add_send_command(CLI::App& app) {
     cmd->add_option("--socket", opts->socket, "the node's control socket (instead of --config)");
     cmd->add_flag("--quiet,-q", opts->quiet, "no progress lines");
     cmd->add_option("paths", opts->paths, "files and directories to send")->required();
-    cmd->callback([opts] { set_exit_code(run_send(*opts)); });
+    cmd->callback(
+        [opts] { set_exit_code(guard_node_command("send", [&] { return run_send(*opts); })); });
 }
 
 } // namespace skycast::cli

@@ -7,6 +7,7 @@
 #include <rte_memzone.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
+#include <string>
 #include <thread>
 #include <unistd.h>
 
@@ -105,6 +106,24 @@ std::optional<dataplane_link> dataplane_link::attach(std::chrono::milliseconds w
     link._last_beat = link.shared().header().heartbeat.load();
     link._last_beat_change = clock::now();
     return link;
+}
+
+bool dataplane_link::take_control(std::uint16_t port, std::string& error) {
+    api::command hello{};
+    hello.kind = api::command_kind::hello;
+    if (!call(hello, std::chrono::seconds(5))) {
+        error = "the dataplane does not answer commands";
+        return false;
+    }
+    api::command open{};
+    open.kind = api::command_kind::open_port;
+    open.port = port;
+    if (auto r = call(open, std::chrono::seconds(5)); !r || r->status != api::reply_status::ok) {
+        error = "the dataplane refused to open UDP port " + std::to_string(port);
+        return false;
+    }
+    shared().header().control_pid.store(static_cast<std::uint64_t>(::getpid()));
+    return true;
 }
 
 bool dataplane_link::alive() {

@@ -44,6 +44,11 @@ public:
     // (not stopped, not restarted with a new generation, heart still beating).
     bool alive();
 
+    // The control process takes over: checks that the dataplane answers
+    // commands, has it accept UDP to `port` (the sessions' port) and records
+    // our pid in the memzone. False with `error` saying what failed.
+    bool take_control(std::uint16_t port, std::string& error);
+
     // Sends a command and waits for its reply (matched by request id);
     // nullopt on timeout or when the command ring stays full.
     std::optional<api::reply> call(api::command cmd, std::chrono::milliseconds timeout);

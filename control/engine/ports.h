@@ -159,9 +159,19 @@ public:
     // fills (a shared-memory bitmap on the appliance).
     virtual std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
                                              std::span<std::uint8_t> out) const = 0;
+    // The errno of the first write of the open file that failed (ENOSPC: the
+    // disk is full), 0 when none did: the session cannot complete the file
+    // and tells its sender why.
+    virtual int write_error(std::uint16_t file_id) const = 0;
     // Stops accepting the file and flushes what was written; true when every
     // write reached the file (a failed write must not become a complete file).
     virtual bool close_file(std::uint16_t file_id) = 0;
+    // Multicast membership of the session's private group: joined once the
+    // ANNOUNCE is accepted, left when the session ends, however it ends.
+    // Memberships are counted (sessions may share a group). join_group() is
+    // false when the dataplane has no room for another group.
+    virtual bool join_group(std::uint32_t group) = 0;
+    virtual void leave_group(std::uint32_t group) = 0;
 };
 
 } // namespace skycast::control::engine

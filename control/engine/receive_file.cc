@@ -1,5 +1,6 @@
 #include "control/engine/receive_file.h"
 
+#include <atomic>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
@@ -9,11 +10,20 @@
 
 namespace skycast::control::engine {
 
-std::string temp_path_for(const std::string& final_path, std::uint32_t group_id,
+std::string temp_path_for(const std::string& dir, std::uint32_t server_id, std::uint32_t group_id,
                           std::uint16_t file_id) {
-    char suffix[32];
-    std::snprintf(suffix, sizeof suffix, "%08X-%u", group_id, static_cast<unsigned>(file_id));
-    return final_path + std::string(temp_marker) + suffix;
+    char name[64];
+    std::snprintf(name, sizeof name, "%.*s%08X-%08X-%u", static_cast<int>(temp_marker.size()),
+                  temp_marker.data(), server_id, group_id, static_cast<unsigned>(file_id));
+    return dir + "/" + name;
+}
+
+std::string parent_directory(const std::string& path) {
+    const auto slash = path.rfind('/');
+    if (slash == std::string::npos) {
+        return ".";
+    }
+    return slash == 0 ? std::string("/") : path.substr(0, slash);
 }
 
 bool create_temp_file(const std::string& temp_path) {
@@ -80,7 +90,12 @@ bool make_directory(const std::string& final_path, std::uint32_t mtime,
 bool make_symlink(const std::string& final_path, const std::string& target) {
     // Build the link aside and rename it over the name: an existing file or
     // link is replaced atomically, and the old target is never written through.
-    const std::string temp = final_path + std::string(temp_marker) + "link";
+    // A name of its own in the link's directory (not derived from the final
+    // name, which may already be NAME_MAX long).
+    static std::atomic<std::uint32_t> links_made{0};
+    const std::string temp = parent_directory(final_path) + "/" + std::string(temp_marker) +
+                             "link-" + std::to_string(::getpid()) + "-" +
+                             std::to_string(links_made.fetch_add(1));
     ::unlink(temp.c_str());
     if (::symlink(target.c_str(), temp.c_str()) != 0) {
         return false;

@@ -1,6 +1,6 @@
 #pragma once
 // The receiver's file-system side of one FILEINFO: a regular file is received
-// into a temp file beside its final name and renamed into place only once
+// into a temp file (in temp_dir, or beside its final name) and renamed into place only once
 // every block is there, with the sender's mtime applied first; a directory,
 // symlink or delete is applied at once. A temp file carries temp_marker in
 // its name, so nothing half-received ever looks like the real file, and
@@ -15,9 +15,15 @@ namespace skycast::control::engine {
 
 inline constexpr std::string_view temp_marker = ".~skycast-";
 
-// "<final>.~skycast-<group hex>-<file id>".
-std::string temp_path_for(const std::string& final_path, std::uint32_t group_id,
+// "<dir>/.~skycast-<server hex>-<group hex>-<file id>": a temp file per
+// session and file, at most 40 bytes of name whatever the final name is (a
+// name derived from a 255-byte final name would pass NAME_MAX). `dir` is the
+// configured temp_dir, or the final name's directory.
+std::string temp_path_for(const std::string& dir, std::uint32_t server_id, std::uint32_t group_id,
                           std::uint16_t file_id);
+
+// "a/b/c" -> "a/b"; "/c" -> "/"; "c" -> ".".
+std::string parent_directory(const std::string& path);
 
 // Creates an empty temp file (replacing a stale one, never following a link).
 bool create_temp_file(const std::string& temp_path);
@@ -39,10 +45,10 @@ bool make_symlink(const std::string& final_path, const std::string& target);
 bool delete_path(const std::string& final_path);
 
 // Deletes every temp file under `destination` (recursively, without
-// following symlinks); returns how many it removed. The receiver engine calls
-// it when it joins a session, which assumes one receiver owns a destination:
-// two concurrent sessions into one directory would remove each other's
-// partial files (they would then be re-sent, never left looking complete).
+// following symlinks); returns how many it removed. The node calls it once at
+// start, on its temp_dir (or destination), before any session runs: what is
+// there then was left by a crash. Sessions never call it (they would remove
+// each other's partial files).
 std::uint32_t remove_stale_temp_files(const std::string& destination);
 
 } // namespace skycast::control::engine

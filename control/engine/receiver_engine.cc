@@ -13,6 +13,8 @@
 #include "protocol/quantize.h"
 
 #include <algorithm>
+#include <cerrno>
+#include <cstring>
 #include <sys/statvfs.h>
 
 namespace skycast::control::engine {
@@ -70,6 +72,8 @@ const char* name(receiver_outcome o) {
         return "registration unconfirmed";
     case receiver_outcome::disk_full:
         return "not enough disk space";
+    case receiver_outcome::write_failed:
+        return "write failed";
     case receiver_outcome::refused:
         return "session refused";
     case receiver_outcome::count:
@@ -92,6 +96,35 @@ time_ns receiver_engine::next_deadline() const {
 
 time_ns receiver_engine::robust_grtt() const {
     return std::max(min_timeout, seconds_to_ns(_robust * _grtt));
+}
+
+double receiver_engine::header_grtt(std::uint8_t quantized) {
+    const double grtt = protocol::unquantize_grtt(quantized);
+    if (grtt > _config.max_grtt) {
+        ++_stats.grtt_clamped;
+        return _config.max_grtt;
+    }
+    return grtt;
+}
+
+bool receiver_engine::write_failed(time_ns now) {
+    if (!_has_file) {
+        return false;
+    }
+    const int error = _dataplane.write_error(_file.file_id);
+    if (error == 0) {
+        return false;
+    }
+    ++_stats.write_failures;
+    const bool full = error == ENOSPC || error == EDQUOT;
+    // Named to the sender (ABORT text) and in our stats, so both operators
+    // see a full disk instead of a session that timed out.
+    std::string reason = std::string(full ? "Disk full" : "Write error") + " on file " +
+                         std::to_string(_file.file_id) + ": " + std::strerror(error);
+    const std::size_t result = _file.result_index;
+    end(now, full ? receiver_outcome::disk_full : receiver_outcome::write_failed, reason, true);
+    _results[result].reason = std::move(reason); // not "abandoned", as end() put it
+    return true;
 }
 
 std::uint16_t receiver_engine::send(const protocol::message& body) {
@@ -229,7 +262,7 @@ void receiver_engine::handle_datagram(time_ns now, endpoint from,
         }
     }
     // Re-arm timers on the advertised GRTT (clients re-arm on changes over 1 ms).
-    _grtt = protocol::unquantize_grtt(d.header.grtt);
+    _grtt = header_grtt(d.header.grtt);
     touch(now);
     switch (type) {
     case protocol::message_type::announce:
@@ -336,18 +369,34 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
         end(now, receiver_outcome::refused, refusal, true);
         return;
     }
+    // The session's data arrives on its private group: be a member before
+    // the server starts sending (and only now, for an ANNOUNCE we accept).
+    const std::uint32_t group = (std::uint32_t{m.private_addr.bytes[0]} << 24) |
+                                (std::uint32_t{m.private_addr.bytes[1]} << 16) |
+                                (std::uint32_t{m.private_addr.bytes[2]} << 8) |
+                                m.private_addr.bytes[3];
+    if ((group >> 28) == 0xE) {
+        if (!_dataplane.join_group(group)) {
+            _crypto.reset();
+            end(now, receiver_outcome::refused, "Cannot join the session's multicast group", true);
+            return;
+        }
+        _joined_group = group;
+    }
     _block_size = m.block_size;
-    _robust = std::max<std::uint8_t>(1, m.robust);
-    _grtt = protocol::unquantize_grtt(h.grtt);
+    if (m.robust > _config.max_robust) {
+        ++_stats.robust_clamped;
+    }
+    _robust = std::clamp<std::uint8_t>(m.robust, 1, std::max<std::uint8_t>(1, _config.max_robust));
+    _grtt = header_grtt(h.grtt);
     _announce_stamp = m.tstamp;
     _announce_at = now;
     _max_seq_seen = h.seq;
     _seq_seen = true;
     _state = receiver_state::registering;
-    // Stale temp files of a session that crashed here would look like ours.
-    _stats.temp_files_discarded += remove_stale_temp_files(_config.destination);
     send_register(now);
-    _register_giveup = now + std::max(min_timeout, seconds_to_ns(4.0 * _robust * _grtt));
+    _register_giveup = now + std::min(_config.register_timeout,
+                                      std::max(min_timeout, seconds_to_ns(4.0 * _robust * _grtt)));
 }
 
 std::string receiver_engine::join_encrypted(time_ns now, const protocol::announce_msg& m,
@@ -637,7 +686,9 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
         end(now, receiver_outcome::disk_full, "Not enough disk space", true);
         return;
     }
-    const std::string temp = temp_path_for(final_path, _group_id, m.file_id);
+    const std::string temp =
+        temp_path_for(_config.temp_dir.empty() ? parent_directory(final_path) : _config.temp_dir,
+                      _server_id, _group_id, m.file_id);
     if (!create_temp_file(temp)) {
         reject(m, "cannot create temp file");
         return;
@@ -684,6 +735,9 @@ void receiver_engine::on_data(time_ns now, std::uint16_t file_id, std::uint16_t 
     // file must not time out while others are served (spec §8).
     touch(now);
     if (_state != receiver_state::receiving || !_has_file || file_id != _file.file_id) {
+        return;
+    }
+    if (write_failed(now)) {
         return;
     }
     if (section > _file.highest_section_seen) {
@@ -740,6 +794,9 @@ void receiver_engine::handle_abort(time_ns now, const protocol::abort_msg& m) {
 }
 
 bool receiver_engine::try_finish_file(time_ns now) {
+    if (write_failed(now)) {
+        return true;
+    }
     if (!_dataplane.complete(_file.file_id)) {
         return false;
     }
@@ -770,7 +827,7 @@ bool receiver_engine::try_finish_file(time_ns now) {
 
 void receiver_engine::nak_timer(time_ns now) {
     ++_stats.nak_timer_fired;
-    if (!_has_file || _state != receiver_state::receiving) {
+    if (!_has_file || _state != receiver_state::receiving || write_failed(now)) {
         return;
     }
     if (_file.asked && try_finish_file(now)) {
@@ -827,6 +884,10 @@ void receiver_engine::end(time_ns /*now*/, receiver_outcome outcome, std::string
     if (tell_server) {
         protocol::abort_msg ab{.host = 0, .message = reason.substr(0, 299)};
         send(ab);
+    }
+    if (_joined_group != 0) {
+        _dataplane.leave_group(_joined_group);
+        _joined_group = 0;
     }
     _outcome = outcome;
     _reason = std::move(reason);

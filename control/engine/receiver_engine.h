@@ -56,7 +56,10 @@ struct receiver_stats {
     std::uint64_t nak_timer_fired = 0;
     std::uint64_t move_failed = 0; // temp file could not be moved into place
     std::uint64_t temp_files_discarded = 0;
-    std::uint64_t timeouts = 0; // one of the §4.4 timeouts ended the session
+    std::uint64_t timeouts = 0;       // one of the §4.4 timeouts ended the session
+    std::uint64_t grtt_clamped = 0;   // a header asked for more than max_grtt
+    std::uint64_t robust_clamped = 0; // an ANNOUNCE asked for more than max_robust
+    std::uint64_t write_failures = 0; // a file's write failed: session aborted, reason says why
 };
 
 enum class receiver_state : std::uint8_t {
@@ -79,8 +82,9 @@ enum class receiver_outcome : std::uint8_t {
     aborted_by_server,
     timed_out, // "Transfer timed out"
     registration_unconfirmed,
-    disk_full, // "Not enough disk space"
-    refused,   // the session's encryption could not be joined (reason says why)
+    disk_full,    // "Not enough disk space", or a write failed with ENOSPC/EDQUOT
+    write_failed, // a write of the file failed otherwise (I/O error); reason names it
+    refused,      // the session's encryption could not be joined (reason says why)
     count
 };
 const char* name(receiver_outcome o);
@@ -153,6 +157,10 @@ private:
     protocol::timestamp echo(protocol::timestamp stamp, time_ns received_at, time_ns now) const;
     bool listed(const std::vector<std::uint32_t>& ids) const;
     time_ns robust_grtt() const;
+    // The GRTT a header advertises, within max_grtt (counted when clamped).
+    double header_grtt(std::uint8_t quantized);
+    // Ends the session when storage failed to write the open file.
+    bool write_failed(time_ns now);
 
     void handle_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                          const protocol::announce_msg& m, std::span<const std::uint8_t> datagram);
@@ -189,6 +197,7 @@ private:
     std::uint32_t _group_id = 0;
     std::uint8_t _group_inst = 0;
     endpoint _server;
+    std::uint32_t _joined_group = 0; // private group joined for the session (0: none)
     std::uint16_t _block_size = 0;
     std::uint8_t _robust = 20;
     double _grtt = 0.5;

@@ -91,7 +91,18 @@ using free_space_fn = std::function<std::uint64_t(const std::string& dir)>;
 struct receiver_config {
     std::uint32_t client_id = 0;
     endpoint public_group{.address = 0xE6040401};
-    std::string destination;  // received files land under this directory
+    std::string destination; // received files land under this directory
+    // Where files are written until complete (same file system as
+    // destination: completion is a rename). Empty: beside the final name.
+    std::string temp_dir;
+    // Bounds on what a sender's ANNOUNCE and headers may ask of us: the GRTT
+    // and robustness factor scale every timer of the session, and a spoofed
+    // ANNOUNCE with the largest of both would hold a session slot for days.
+    double max_grtt = 15.0;
+    std::uint8_t max_robust = 50;
+    // A session whose handshake (REG_CONF, or KEYINFO when encrypted) is not
+    // done within this time is dropped, whatever its GRTT and robustness.
+    time_ns register_timeout = 60 * ns_per_second;
     free_space_fn free_space; // empty: statvfs of the destination
     receiver_encryption encryption;
 };

@@ -72,6 +72,10 @@ engine::receiver_config receiver_settings(const config::control_config& c, std::
     e.client_id = c.uid;
     e.public_group = {.address = c.public_group, .port = c.port};
     e.destination = r.destination;
+    e.temp_dir = r.temp_dir;
+    e.max_grtt = r.max_grtt;
+    e.max_robust = r.max_robust;
+    e.register_timeout = engine::seconds_to_ns(r.register_timeout);
     for (const auto& path : r.private_keys) {
         if (auto key = load_key(path, error)) {
             e.encryption.keys.push_back(std::move(key));

@@ -1,14 +1,18 @@
 #include "control/node/node.h"
 
+#include "control/dataplane_link/dataplane_stats.h"
 #include "control/engine/file_list.h"
+#include "control/engine/receive_file.h"
 #include "control/node/engine_settings.h"
 #include "dataplane/core/idle_backoff.h"
 #include "protocol/codec.h"
+#include "protocol/display_text.h"
 #include "protocol/quantize.h"
 
 #include <chrono>
 #include <cstring>
 #include <random>
+#include <sys/stat.h>
 #include <thread>
 #include <unistd.h>
 
@@ -46,6 +50,9 @@ std::int64_t steady_ns() {
         .count();
 }
 
+// A sender runs one session at a time, in the dataplane's first key slot.
+constexpr std::uint8_t sender_key_slot = 0;
+
 std::uint32_t random_group_id() {
     std::random_device rd;
     std::uint32_t id = 0;
@@ -65,47 +72,62 @@ time_ns wall_clock_ns() {
 
 node::node(const config::node_config& config, dataplane_link& link, node_log& log,
            control_socket* socket)
-    : _config(config), _link(link), _log(log), _socket(socket) {}
+    : _config(config), _link(link), _log(log), _socket(socket), _groups(link, config.control.port) {
+}
 
 node::~node() = default;
 
-bool node::join(std::uint32_t group) {
-    if (_groups.count(group) != 0) {
-        return true;
-    }
-    api::command cmd{};
-    cmd.kind = api::command_kind::join_group;
-    cmd.group = {.address = group, .port = _config.control.port};
-    const auto r = _link.call(cmd, std::chrono::seconds(5));
-    if (!r || r->status != api::reply_status::ok) {
-        SKYCAST_LOG(_log, error, "cannot join multicast group %s", hex_id(group).c_str());
+bool node::prepare_receiving() {
+    const auto& r = *_config.control.receiver;
+    struct stat dest {};
+    if (::stat(r.destination.c_str(), &dest) != 0 || !S_ISDIR(dest.st_mode)) {
+        SKYCAST_LOG(_log, error, "destination %s is not a directory", r.destination.c_str());
         return false;
     }
-    _groups.insert(group);
+    if (!r.temp_dir.empty()) {
+        struct stat temp {};
+        if (::stat(r.temp_dir.c_str(), &temp) != 0 || !S_ISDIR(temp.st_mode)) {
+            SKYCAST_LOG(_log, error, "temp_dir %s is not a directory", r.temp_dir.c_str());
+            return false;
+        }
+        if (temp.st_dev != dest.st_dev) {
+            // Completion is a rename, which cannot cross file systems.
+            SKYCAST_LOG(_log, error,
+                        "temp_dir %s is not on the file system of destination %s: completed "
+                        "files could not be renamed into place",
+                        r.temp_dir.c_str(), r.destination.c_str());
+            return false;
+        }
+    }
+    // No session runs yet: any temp file there was left by a crash.
+    const std::string& temps = r.temp_dir.empty() ? r.destination : r.temp_dir;
+    if (const auto removed = engine::remove_stale_temp_files(temps); removed != 0) {
+        SKYCAST_LOG(_log, info, "removed %u temp files a previous run left in %s", removed,
+                    temps.c_str());
+    }
+    std::string error;
+    auto settings = receiver_settings(_config.control, error);
+    if (!error.empty()) {
+        SKYCAST_LOG(_log, error, "%s", error.c_str());
+    }
+    _receivers = std::make_unique<receiver_sessions>(_config.control, std::move(settings), _link,
+                                                     _groups, _log);
     return true;
 }
 
 bool node::setup() {
-    api::command hello{};
-    hello.kind = api::command_kind::hello;
-    if (auto r = _link.call(hello, std::chrono::seconds(5)); !r) {
-        SKYCAST_LOG(_log, error, "the dataplane does not answer commands");
+    std::string error;
+    if (!_link.take_control(_config.control.port, error)) {
+        SKYCAST_LOG(_log, error, "%s", error.c_str());
         return false;
     }
-    api::command port{};
-    port.kind = api::command_kind::open_port;
-    port.port = _config.control.port;
-    if (auto r = _link.call(port, std::chrono::seconds(5));
-        !r || r->status != api::reply_status::ok) {
-        SKYCAST_LOG(_log, error, "the dataplane refused to open UDP port %u", _config.control.port);
-        return false;
-    }
-    _link.shared().header().control_pid.store(static_cast<std::uint64_t>(::getpid()));
     if (_config.control.role == config::node_role::receiver) {
-        if (!join(_config.control.public_group)) {
+        if (!_groups.join(_config.control.public_group)) {
+            SKYCAST_LOG(_log, error, "cannot join the public group: %s",
+                        _groups.last_error().c_str());
             return false;
         }
-        new_receiver_session();
+        return prepare_receiving();
     }
     return true;
 }
@@ -170,8 +192,8 @@ node_exit node::run(const std::atomic<bool>& stop) {
         }
         time_ns pause = static_cast<time_ns>(backoff.after_round(did)) * 1000;
         time_ns deadline = engine::no_deadline;
-        if (_receiver) {
-            deadline = _receiver->next_deadline();
+        if (_receivers) {
+            deadline = _receivers->next_deadline();
         }
         if (_job) {
             deadline = std::min(deadline, _job->engine->next_deadline());
@@ -187,42 +209,18 @@ node_exit node::run(const std::atomic<bool>& stop) {
         _job->engine->abort(wall_clock_ns(), "Server shutting down");
         finish_job(wall_clock_ns());
     }
-    if (_receiver && _receiver->state() != engine::receiver_state::listening) {
-        _receiver->abort(wall_clock_ns(), "Client shutting down");
+    if (_receivers) {
+        _receivers->abort_all(wall_clock_ns(), "Client shutting down");
     }
     return node_exit::stopped;
 }
 
 void node::dispatch(time_ns now, const dataplane_link::received& d) {
-    const engine::endpoint from{.address = d.meta.peer.address, .port = d.meta.peer.port};
-    if (_receiver) {
-        protocol::uftp_header h;
-        protocol::message_type type{};
-        if (protocol::decode_header(d.bytes, h, type) == protocol::wire_error::ok &&
-            type == protocol::message_type::announce) {
-            // The session's data comes to the ANNOUNCE's private group: be a
-            // member before the server starts sending.
-            protocol::datagram dg;
-            if (protocol::decode(d.bytes, dg) == protocol::wire_error::ok) {
-                const auto& a = std::get<protocol::announce_msg>(dg.body);
-                if (!a.ipv6()) {
-                    const std::uint32_t group = (std::uint32_t{a.private_addr.bytes[0]} << 24) |
-                                                (std::uint32_t{a.private_addr.bytes[1]} << 16) |
-                                                (std::uint32_t{a.private_addr.bytes[2]} << 8) |
-                                                a.private_addr.bytes[3];
-                    if ((group >> 28) == 0xE) {
-                        join(group);
-                    }
-                }
-            }
-        }
-        if (d.meta.flags & api::datagram_decrypted) {
-            _receiver->on_decrypted(now, from, d.bytes);
-        } else {
-            _receiver->on_datagram(now, from, d.bytes);
-        }
+    if (_receivers) {
+        _receivers->on_datagram(now, d);
     } else if (_job) {
-        _job->engine->on_datagram(now, from, d.bytes);
+        _job->engine->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
+                                  d.bytes);
     }
 }
 
@@ -240,18 +238,14 @@ bool node::tick(time_ns now) {
         _job->ports->pass_finished();
         _job->engine->on_pass_end(now, _job->ports->pass_file_id());
     }
-    if (_receiver) {
-        // Data progress alone is no reason to poll at once: during a
-        // transfer it never stops, and the engine needs it at section
-        // boundaries only (a pause of at most 2 ms is nothing there).
-        receiver_poll_data(now);
-        if (_receiver->next_deadline() <= now) {
-            did = true;
-            _receiver->on_timer(now);
+    if (_receivers) {
+        did |= _receivers->tick(now);
+        auto ended = _receivers->take_ended();
+        for (auto& entry : ended) {
+            remember(std::move(entry));
         }
-        const auto state = _receiver->state();
-        if (state == engine::receiver_state::finished || state == engine::receiver_state::aborted) {
-            finish_receiver_session(now);
+        if (!ended.empty()) {
+            publish(now);
         }
     }
     if (_job) {
@@ -275,59 +269,12 @@ bool node::tick(time_ns now) {
     return did;
 }
 
-// --- Receiver -----------------------------------------------------------------------
-
-void node::new_receiver_session() {
-    std::string error;
-    auto settings = receiver_settings(_config.control, error);
-    if (!error.empty()) {
-        SKYCAST_LOG(_log, error, "%s", error.c_str());
-    }
-    _receiver.reset();
-    _rx_ports = std::make_unique<dataplane_ports>(_link, _config.control.port, 0,
-                                                  engine::endpoint{.address = 0, .port = 0});
-    _receiver =
-        std::make_unique<engine::receiver_engine>(std::move(settings), *_rx_ports, *_rx_ports);
-}
-
-void node::receiver_poll_data(time_ns now) {
-    for (auto& f : _rx_ports->open_files()) {
-        const api::file_slot& slot = _link.shared().slot(f.slot);
-        const std::uint64_t seen = slot.segments.load(std::memory_order_acquire);
-        if (seen != f.segments_seen) {
-            f.segments_seen = seen;
-            _receiver->on_data(now, f.file_id, static_cast<std::uint16_t>(slot.last_section.load()),
-                               static_cast<std::uint16_t>(slot.last_seq.load()));
-        }
-    }
-}
-
-void node::finish_receiver_session(time_ns) {
-    json files = json::array();
-    std::uint32_t ok = 0;
-    for (const auto& f : _receiver->files()) {
-        files.push_back({{"file_id", f.file_id},
-                         {"name", f.name},
-                         {"complete", f.complete},
-                         {"reason", f.reason}});
-        ok += f.complete ? 1 : 0;
-    }
-    const char* outcome = engine::name(_receiver->outcome());
-    json entry{{"outcome", outcome},
-               {"reason", _receiver->reason()},
-               {"files", files},
-               {"grtt", _receiver->grtt()},
-               {"ended", wall_clock_ns() / engine::ns_per_second}};
-    SKYCAST_LOG(_log, info, "session ended: %s%s%s, %u of %zu files complete", outcome,
-                _receiver->reason().empty() ? "" : ": ", _receiver->reason().c_str(), ok,
-                _receiver->files().size());
+void node::remember(json entry) {
     _history.push_back(std::move(entry));
     if (_history.size() > history_size) {
         _history.pop_front();
     }
     ++_sessions_done;
-    new_receiver_session();
-    publish(wall_clock_ns());
 }
 
 // --- Sender -------------------------------------------------------------------------
@@ -393,10 +340,11 @@ void node::start_job(control_socket::client_id client, const json& request, time
     const auto& s = *_config.control.sender;
     j->ports = std::make_unique<dataplane_ports>(
         _link, _config.control.port, s.rate_bps,
-        engine::endpoint{.address = s.private_group, .port = _config.control.port});
+        engine::endpoint{.address = s.private_group, .port = _config.control.port}, sender_key_slot,
+        nullptr);
     // One sequence and IV counter for the engine's messages and the TX
     // lcore's FILESEGs: the memzone's, for the session key slot the ports use.
-    auto& counters = _link.shared().header().sessions[0];
+    auto& counters = _link.shared().header().sessions[sender_key_slot];
     j->seq.bind(&counters.sequence, &counters.iv_counter);
     if (s.encryption.enabled()) {
         j->ports->signer_path = s.encryption.private_key;
@@ -446,7 +394,7 @@ json node::job_result() const {
                              {"ok", ok},
                              {"rtt", c.rtt},
                              {"files_rejected", c.files_rejected},
-                             {"reason", reason}});
+                             {"reason", protocol::display_text(reason)}});
     }
     // A closed group's listed clients that never registered failed too.
     for (const auto& listed : _config.control.sender->clients) {
@@ -486,11 +434,7 @@ void node::finish_job(time_ns) {
                 result["receivers_ok"].get<std::uint32_t>(),
                 result["failure"].get<std::string>().empty() ? "" : ": ",
                 result["failure"].get<std::string>().c_str());
-    _history.push_back(result);
-    if (_history.size() > history_size) {
-        _history.pop_front();
-    }
-    ++_sessions_done;
+    remember(result);
     const control_socket::client_id client = _job->client;
     _job.reset();
     // Published before the client hears the result: a `skycast stats` right
@@ -537,7 +481,7 @@ json node::stats() const {
             {"clients_dropped", c.clients_dropped},
             {"slowest_stats_ms", static_cast<double>(c.max_stats_us) / 1000.0}};
     }
-    doc["dataplane"] = dataplane_document();
+    doc["dataplane"] = dataplane_document(_link.shared());
     return doc;
 }
 
@@ -546,13 +490,8 @@ json node::loop_document() const {
              {"role", _config.control.role == config::node_role::sender ? "sender" : "receiver"},
              {"sessions_done", _sessions_done},
              {"history", json(_history)}};
-    if (_receiver) {
-        const auto& st = _receiver->stats();
-        doc["session"] = {
-            {"state", engine::name(_receiver->state())}, {"grtt", _receiver->grtt()},
-            {"files", _receiver->files().size()},        {"files_received", st.files_received},
-            {"files_rejected", st.files_rejected},       {"status_sent", st.status_sent},
-            {"decrypt_failed", st.decrypt_failed},       {"malformed_in", st.malformed_in}};
+    if (_receivers) {
+        _receivers->describe(doc);
     }
     if (_job) {
         const auto& e = *_job->engine;
@@ -574,51 +513,6 @@ json node::loop_document() const {
                           {"status_in", st.status_in}};
     }
     return doc;
-}
-
-json node::dataplane_document() const {
-    const api::shared_view view = _link.shared();
-    const auto& h = view.header();
-    json counters = json::object();
-    for (std::uint32_t i = 0; i < h.counter_count; ++i) {
-        counters[h.counters[i].name] = view.counter_total(i);
-    }
-    json lcores = json::array();
-    for (std::uint32_t b = 0; b < h.lcore_blocks; ++b) {
-        const auto& block = view.counters(b);
-        json values = json::object();
-        for (std::uint32_t i = 0; i < h.counter_count; ++i) {
-            if (const auto v = std::atomic_ref<const std::uint64_t>(block.values[i])
-                                   .load(std::memory_order_relaxed);
-                v != 0) {
-                values[h.counters[i].name] = v;
-            }
-        }
-        lcores.push_back({{"role", block.role},
-                          {"lcore", block.lcore == UINT32_MAX ? json(nullptr) : json(block.lcore)},
-                          {"counters", values}});
-    }
-    api::port_snapshot port{};
-    for (int attempt = 0; attempt < 10; ++attempt) {
-        const auto before = h.port_seq.load(std::memory_order_acquire);
-        port = h.port;
-        if ((before & 1) == 0 && h.port_seq.load(std::memory_order_acquire) == before) {
-            break;
-        }
-    }
-    return {{"pid", h.dataplane_pid},
-            {"heartbeat", h.heartbeat.load()},
-            {"counters", counters},
-            {"lcores", lcores},
-            {"port",
-             {{"ipackets", port.ipackets},
-              {"opackets", port.opackets},
-              {"ibytes", port.ibytes},
-              {"obytes", port.obytes},
-              {"imissed", port.imissed},
-              {"ierrors", port.ierrors},
-              {"oerrors", port.oerrors},
-              {"rx_nombuf", port.rx_nombuf}}}};
 }
 
 } // namespace skycast::control::node

@@ -11,25 +11,27 @@
 // every 100 ms and at once when a session starts or ends; the dataplane's
 // counters are read live from the memzone at each request.
 //
-// A receiver node takes session after session: each ends (completed,
-// aborted, timed out) with a log line and an entry in the stats, and a fresh
-// engine listens for the next ANNOUNCE. A sender node runs one `skycast
-// send` job at a time and answers a second with an error.
+// A receiver node runs many sessions at once (receiver_sessions.h): each
+// ends (completed, aborted, timed out) with a log line and an entry in the
+// stats. A sender node runs one `skycast send` job at a time and answers a
+// second with an error. Everything the node asks of the dataplane goes
+// through control/dataplane_link (the link, the engines' ports, group
+// memberships, the counters document).
 
 #include "config/node_config.h"
 #include "control/dataplane_link/dataplane_link.h"
-#include "control/engine/receiver_engine.h"
+#include "control/dataplane_link/dataplane_ports.h"
+#include "control/dataplane_link/group_memberships.h"
 #include "control/engine/sender_engine.h"
 #include "control/node/control_socket.h"
-#include "control/node/dataplane_ports.h"
 #include "control/node/node_log.h"
+#include "control/node/receiver_sessions.h"
 
 #include <atomic>
 #include <deque>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
-#include <set>
 #include <string>
 
 namespace skycast::control::node {
@@ -49,22 +51,18 @@ public:
 
 private:
     bool setup();
-    bool join(std::uint32_t group);
+    // Receiver: temp_dir usable (a directory on the destination's file
+    // system) and what a crash left in it removed.
+    bool prepare_receiving();
     void on_request(control_socket::client_id client, const nlohmann::json& request);
     void refuse(control_socket::client_id client, const std::string& why);
     // Builds the loop's part of the stats document and hands it to stats().
     void publish(engine::time_ns now);
     nlohmann::json loop_document() const;
-    // The dataplane's counters, lcores and port, read live from the memzone.
-    nlohmann::json dataplane_document() const;
     void dispatch(engine::time_ns now, const dataplane_link::received& d);
     // Pass events, received data, timers; whether any of it happened.
     bool tick(engine::time_ns now);
-
-    // Receiver role.
-    void new_receiver_session();
-    void receiver_poll_data(engine::time_ns now);
-    void finish_receiver_session(engine::time_ns now);
+    void remember(nlohmann::json entry);
 
     // Sender role.
     void start_job(control_socket::client_id client, const nlohmann::json& request,
@@ -76,7 +74,7 @@ private:
     dataplane_link& _link;
     node_log& _log;
     control_socket* _socket;
-    std::set<std::uint32_t> _groups; // joined multicast groups
+    group_memberships _groups;
     std::uint64_t _sessions_done = 0;
     std::deque<nlohmann::json> _history; // the last sessions' results
 
@@ -92,8 +90,7 @@ private:
     std::atomic<std::uint64_t> _longest_round_us{0};
 
     // Receiver.
-    std::unique_ptr<dataplane_ports> _rx_ports;
-    std::unique_ptr<engine::receiver_engine> _receiver;
+    std::unique_ptr<receiver_sessions> _receivers;
 
     // Sender.
     struct job {

@@ -30,7 +30,7 @@
 
 namespace skycast::dataplane::api {
 
-inline constexpr std::uint32_t contract_version = 2;
+inline constexpr std::uint32_t contract_version = 3;
 
 // Names (DPDK limits memzone names to 31 characters, rings to 28).
 inline constexpr const char* memzone_shared = "skycast_shared";
@@ -45,9 +45,12 @@ inline constexpr const char* pool_control = "sky_ctl_pool";
 inline constexpr std::size_t max_path_bytes = 512;      // NUL-terminated, absolute
 inline constexpr std::size_t max_key_block_bytes = 128; // HMAC-SHA-512 key + AES-256 key + salt
 inline constexpr std::size_t max_datagram = 9000;       // a UFTP datagram (MTU 9000 - IP/UDP)
-inline constexpr std::uint32_t max_sessions = 16;       // session key slots
+// Session key slots: a receiver node runs up to this many sessions at once
+// (control.receiver.max_sessions), each with its own slot; a sender uses slot 0.
+inline constexpr std::uint32_t max_sessions = 64;
 inline constexpr std::size_t max_key_blob_bytes = 1024; // an RSA-4096 UFTP key blob is 520
-inline constexpr std::uint32_t max_joined_groups = 16;
+// Multicast groups: the public group plus one private group per session.
+inline constexpr std::uint32_t max_joined_groups = max_sessions + 1;
 inline constexpr std::uint32_t max_counters = 128; // named counters per lcore
 inline constexpr std::size_t counter_name_bytes = 48;
 inline constexpr std::size_t counter_help_bytes = 112;

@@ -93,6 +93,11 @@ struct alignas(64) file_slot {
     // TX lcore sent in the current pass (writer: TX lcore).
     std::atomic<std::uint64_t> blocks_done;
     std::atomic<std::uint64_t> write_errors;
+    // Receiving: the errno of the first failed write (0 = none; writer:
+    // storage thread), so the receiver can tell the sender why the file
+    // cannot complete (ENOSPC: disk full) instead of timing out.
+    std::atomic<std::int32_t> write_errno;
+    std::uint32_t write_errno_pad;
     std::atomic<std::uint64_t> bytes_done;
     // Receiving, writer RX lcore: FILESEGs seen for this file (stored or not)
     // and the section and header sequence number of the latest, so control

@@ -421,6 +421,7 @@ api::reply_status service_thread::open_receive_file(const api::command& cmd, std
     s.blocks_done.store(0);
     s.bytes_done.store(0);
     s.write_errors.store(0);
+    s.write_errno.store(0);
     s.segments.store(0);
     const std::uint32_t generation = _files.generation[slot].load() + 1;
     _files.generation[slot].store(generation, std::memory_order_release);

@@ -70,6 +70,7 @@ std::size_t storage_thread::run_once() {
         const int fd = _files.fd[first.slot].load(std::memory_order_acquire);
         bool ok = fd >= 0 &&
                   _files.generation[first.slot].load(std::memory_order_acquire) == first.generation;
+        int write_error = 0;
         if (ok) {
             std::size_t done = 0;
             unsigned at = 0;
@@ -83,6 +84,8 @@ std::size_t storage_thread::run_once() {
                     continue;
                 }
                 if (w <= 0) {
+                    // A write of nothing to a regular file is a full disk.
+                    write_error = w < 0 ? errno : ENOSPC;
                     ok = false;
                     break;
                 }
@@ -111,6 +114,12 @@ std::size_t storage_thread::run_once() {
             bump(_counters, counter::storage_blocks_written, run);
             bump(_counters, counter::storage_bytes_written, bytes);
         } else {
+            if (write_error != 0) {
+                // The first cause stays: later failures usually follow from it.
+                std::int32_t none = 0;
+                slot.write_errno.compare_exchange_strong(none, write_error,
+                                                         std::memory_order_relaxed);
+            }
             slot.write_errors.fetch_add(run, std::memory_order_release);
             bump(_counters, counter::storage_write_errors, run);
         }

@@ -5,7 +5,7 @@
 // storage thread), and counts the outcome.
 
 #include "crypto/packet_cipher.h"
-#include "dataplane/core/block_bitmap.h"
+#include "dataplane/api/block_bitmap.h"
 #include "protocol/blocks.h"
 #include "protocol/messages.h"
 

@@ -2,7 +2,7 @@
 
 #include "control/engine/path_safety.h"
 #include "control/engine/receive_file.h"
-#include "dataplane/core/block_bitmap.h"
+#include "dataplane/api/block_bitmap.h"
 #include "dataplane/core/fileseg_builder.h"
 #include "dataplane/core/fileseg_receiver.h"
 #include "dataplane/core/pacer.h"
@@ -10,6 +10,7 @@
 #include "protocol/quantize.h"
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <fcntl.h>
@@ -169,7 +170,7 @@ public:
         _bits = std::make_unique<dataplane::block_bitmap>(r.layout.blocks());
         _rx.emplace(dataplane::rx_file{
             .file_id = r.file_id, .layout = r.layout, .received = _bits->view()});
-        _write_failed = false;
+        _write_errno = 0;
         if (r.keys && r.keys != _keys) {
             // The RX lcore's own cipher context for the session.
             _keys = r.keys;
@@ -216,15 +217,26 @@ public:
         }
         return _rx->received.missing_in_section(_rx->layout, section, out);
     }
+    int write_error(std::uint16_t file_id) const override {
+        return _open && file_id == _file_id ? _write_errno : 0;
+    }
     bool close_file(std::uint16_t file_id) override {
         if (!_open || file_id != _file_id) {
             return false;
         }
         _open = false;
-        const bool ok = ::close(_fd) == 0 && !_write_failed;
+        const bool ok = ::close(_fd) == 0 && _write_errno == 0;
         _fd = -1;
         return ok;
     }
+    // Multicast is delivered to every receiver in the simulation: only the
+    // membership count is kept, so tests can check that sessions leave.
+    bool join_group(std::uint32_t) override {
+        ++groups_joined;
+        return true;
+    }
+    void leave_group(std::uint32_t) override { --groups_joined; }
+    std::int32_t groups_joined = 0;
     // The RX path: returns the FILESEG's section when it belongs to the
     // session (stored or not: it shows the server is alive), else -1.
     int on_fileseg(std::span<const std::uint8_t> datagram) {
@@ -268,9 +280,10 @@ public:
             }
             return seg.section;
         }
-        if (::pwrite(_fd, w.data.data(), w.data.size(), static_cast<off_t>(w.offset)) !=
-            static_cast<ssize_t>(w.data.size())) {
-            _write_failed = true;
+        if (const auto n =
+                ::pwrite(_fd, w.data.data(), w.data.size(), static_cast<off_t>(w.offset));
+            n != static_cast<ssize_t>(w.data.size()) && _write_errno == 0) {
+            _write_errno = n < 0 ? errno : ENOSPC;
         }
         return seg.section;
     }
@@ -299,7 +312,7 @@ private:
     std::uint32_t _group = 0;
     std::unique_ptr<dataplane::block_bitmap> _bits;
     std::optional<dataplane::rx_file> _rx;
-    bool _write_failed = false;
+    int _write_errno = 0; // of the first failed write of the open file
     const std::map<std::uint16_t, const std::vector<std::uint8_t>*>* _sources = nullptr;
     std::shared_ptr<const engine::session_keys> _keys;
     std::optional<crypto::packet_cipher> _cipher;
@@ -318,6 +331,7 @@ struct receiver_node {
     std::unique_ptr<sim_receiver_dataplane> dp;
     std::unique_ptr<engine::receiver_engine> engine;
     bool crashed = false;
+    std::uint32_t stale_temp_files_removed = 0;
     // Same fixed delay as every other uniform receiver, no jitter, reordering
     // or duplication: multicast reaches all of them in one group event.
     bool uniform = false;
@@ -723,6 +737,8 @@ sim_report simulation::run() {
         if (_config.prepare_destination) {
             _config.prepare_destination(i, r.destination);
         }
+        // What a receiver node does when it starts: a crash's leftovers go.
+        r.stale_temp_files_removed = engine::remove_stale_temp_files(r.destination);
         const auto it = _config.overrides.find(i);
         r.profile = it != _config.overrides.end()
                         ? it->second
@@ -812,6 +828,8 @@ sim_report simulation::run() {
                 .dropped[static_cast<std::size_t>(dataplane::fileseg_drop::not_authentic)];
         _report.filesegs_unencrypted +=
             r.dp->counters.dropped[static_cast<std::size_t>(dataplane::fileseg_drop::unencrypted)];
+        rep.stale_temp_files_removed = r.stale_temp_files_removed;
+        rep.groups_still_joined = r.dp->groups_joined;
         const bool finished = rep.outcome == engine::receiver_outcome::completed ||
                               rep.outcome == engine::receiver_outcome::completed_unconfirmed;
         if (h == engine::client_table::npos) {

@@ -105,6 +105,8 @@ struct receiver_report {
     std::string mismatch;                 // the first difference found, if any
     std::uint32_t visible_incomplete = 0; // final-name files that differ from the source
     std::uint32_t temp_files_left = 0;
+    std::uint32_t stale_temp_files_removed = 0; // at its start, as a node does
+    std::int32_t groups_still_joined = 0;       // multicast memberships the session kept
     std::uint64_t block_mismatches = 0; // no-store mode: blocks that differed from the source
     std::vector<engine::file_result> files;
     engine::receiver_stats stats;

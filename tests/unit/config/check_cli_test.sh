@@ -59,6 +59,30 @@ grep -qxF "$work/missing.yaml: cannot read: No such file or directory" "$work/er
     fail "missing file not reported: $(cat "$work/err")"
 run 2 "$work/bad.yaml" "$work/missing.yaml"
 run 2 "$work"
+grep -qxF "$work: cannot read: is a directory, not a regular file" "$work/err" ||
+    fail "directory not reported: $(cat "$work/err")"
+
+# Not a regular file: refused at once (opening a FIFO must not wait for a
+# writer, /dev/zero must not be read), status 2.
+mkfifo "$work/fifo.yaml"
+run 2 "$work/fifo.yaml"
+grep -qxF "$work/fifo.yaml: cannot read: is a FIFO, not a regular file" "$work/err" ||
+    fail "FIFO not reported: $(cat "$work/err")"
+run 2 /dev/zero
+grep -qxF "/dev/zero: cannot read: is a character device, not a regular file" "$work/err" ||
+    fail "/dev/zero not reported: $(cat "$work/err")"
+
+# Over the 1 MiB cap (a sparse 50 MB file): refused by its size, status 2.
+truncate -s 50M "$work/big.yaml"
+run 2 "$work/big.yaml"
+grep -qF "$work/big.yaml: cannot read: is 52428800 bytes, more than the 1048576-byte" "$work/err" ||
+    fail "oversized file not reported: $(cat "$work/err")"
+
+# 1 MiB of '[': a nesting error (status 1), not a crash.
+head -c 1048576 /dev/zero | tr '\0' '[' >"$work/deep.yaml"
+run 1 "$work/deep.yaml"
+grep -qE "^$work/deep.yaml:1:[0-9]+: lists and mappings nested more than 64 deep" "$work/err" ||
+    fail "deep nesting not reported: $(cat "$work/err")"
 
 # Usage: no FILE.
 run 2

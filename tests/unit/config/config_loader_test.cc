@@ -9,10 +9,16 @@
 #include "protocol/codec.h"
 #include "protocol/constants.h"
 
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 namespace skycast::config {
@@ -485,7 +491,8 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
                                "public_group, private_group, port, rate, block_size, grtt, "
                                "robustness, announce_rounds, max_passes, max_nak_pct, "
                                "max_nak_count, clients, servers, encryption, destination, "
-                               "temp_dir, socket, log, got the scalar '2'");
+                               "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, "
+                               "socket, log, got the scalar '2'");
     }
 }
 
@@ -743,6 +750,10 @@ TEST(ConfigAccept, ShippedExamples) {
     EXPECT_EQ(rcv.dataplane.eal.file_prefix, "skycast-rcv1");
     EXPECT_EQ(rcv.control.receiver->servers.at(0).uid, hub.control.uid);
     EXPECT_THAT(rcv.dataplane.ports[0].device, HasSubstr("iface=rcv0"));
+    EXPECT_EQ(rcv.control.receiver->max_sessions, 16u);
+    EXPECT_DOUBLE_EQ(rcv.control.receiver->max_grtt, 15.0);
+    EXPECT_EQ(rcv.control.receiver->max_robust, 50);
+    EXPECT_DOUBLE_EQ(rcv.control.receiver->register_timeout, 60.0);
 }
 
 TEST(ConfigLoad, UnreadableFile) {
@@ -772,6 +783,284 @@ TEST(ConfigLoad, FileNameInMessages) {
             e.issues().at(0).to_string().rfind(std::string(tmpl) + ":12:9: control.rate: ", 0), 0u);
     }
     std::filesystem::remove(tmpl);
+}
+
+// ---- the receiver's session bounds ----
+
+TEST(ConfigAccept, ReceiverSessionBoundsDefaults) {
+    const auto r = *load_ok(receiver_base).control.receiver;
+    EXPECT_EQ(r.max_sessions, 16u);
+    EXPECT_DOUBLE_EQ(r.max_grtt, 15.0);
+    EXPECT_EQ(r.max_robust, 50);
+    EXPECT_DOUBLE_EQ(r.register_timeout, 60.0);
+}
+
+TEST(ConfigAccept, ReceiverSessionBoundsSet) {
+    const auto r = *load_ok(receiver_base + "  max_sessions: 8\n"
+                                            "  max_grtt: 500ms\n"
+                                            "  max_robust: 255\n"
+                                            "  register_timeout: 2min\n")
+                        .control.receiver;
+    EXPECT_EQ(r.max_sessions, 8u);
+    EXPECT_DOUBLE_EQ(r.max_grtt, 0.5);
+    EXPECT_EQ(r.max_robust, 255);
+    EXPECT_DOUBLE_EQ(r.register_timeout, 120.0);
+    // The bounds themselves, also written with a unit.
+    const auto lo = *load_ok(receiver_base + "  max_sessions: 1\n"
+                                             "  max_grtt: 10ms\n"
+                                             "  max_robust: 1\n"
+                                             "  register_timeout: 1000ms\n")
+                         .control.receiver;
+    EXPECT_EQ(lo.max_sessions, 1u);
+    EXPECT_DOUBLE_EQ(lo.max_grtt, 0.01);
+    EXPECT_EQ(lo.max_robust, 1);
+    EXPECT_DOUBLE_EQ(lo.register_timeout, 1.0);
+    const auto hi =
+        *load_ok(with(receiver_base, "control:\n", "  limits: { max_files: 64 }\ncontrol:\n") +
+                 "  max_sessions: 64\n"
+                 "  max_grtt: 1min\n"
+                 "  register_timeout: 3600\n")
+             .control.receiver;
+    EXPECT_EQ(hi.max_sessions, 64u);
+    EXPECT_DOUBLE_EQ(hi.max_grtt, 60.0);
+    EXPECT_DOUBLE_EQ(hi.register_timeout, 3600.0);
+}
+
+TEST(ConfigReject, ReceiverSessionBoundsOutOfRange) {
+    expect_one(receiver_base + "  max_sessions: 0\n", 13, 17, "control.max_sessions",
+               "0 is out of range 1..64");
+    expect_one(receiver_base + "  max_sessions: 65\n", 13, 17, "control.max_sessions",
+               "65 is out of range 1..64");
+    expect_one(receiver_base + "  max_sessions: \"8\"\n", 13, 17, "control.max_sessions",
+               "expected an integer, got the string '8'");
+    expect_one(receiver_base + "  max_grtt: 0.001\n", 13, 13, "control.max_grtt",
+               "'0.001' is out of range 10ms..60s");
+    expect_one(receiver_base + "  max_grtt: 61s\n", 13, 13, "control.max_grtt",
+               "'61s' is out of range 10ms..60s");
+    expect_one(receiver_base + "  max_grtt: slow\n", 13, 13, "control.max_grtt",
+               "'slow' is not a duration");
+    expect_one(receiver_base + "  max_robust: 0\n", 13, 15, "control.max_robust",
+               "0 is out of range 1..255");
+    expect_one(receiver_base + "  max_robust: 256\n", 13, 15, "control.max_robust",
+               "256 is out of range 1..255");
+    expect_one(receiver_base + "  register_timeout: 0.5\n", 13, 21, "control.register_timeout",
+               "'0.5' is out of range 1s..3600s");
+    expect_one(receiver_base + "  register_timeout: 2h\n", 13, 21, "control.register_timeout",
+               "'2h' is not a duration");
+    expect_one(receiver_base + "  register_timeout: 3601\n", 13, 21, "control.register_timeout",
+               "'3601' is out of range 1s..3600s");
+}
+
+TEST(ConfigContradiction, MaxSessionsAgainstMaxFiles) {
+    const std::string eight_files =
+        with(receiver_base, "control:\n", "  limits: { max_files: 8 }\ncontrol:\n");
+    expect_one(eight_files + "  max_sessions: 16\n", 14, 17, "control.max_sessions",
+               "16 is more than dataplane.limits.max_files (8): every session may hold a file "
+               "open");
+    // Without max_files, its default (16) holds.
+    expect_one(receiver_base + "  max_sessions: 17\n", 13, 17, "control.max_sessions",
+               "17 is more than dataplane.limits.max_files (16)");
+    // Left out, max_sessions follows a smaller max_files.
+    EXPECT_EQ(load_ok(eight_files).control.receiver->max_sessions, 8u);
+    EXPECT_EQ(load_ok(eight_files + "  max_sessions: 8\n").control.receiver->max_sessions, 8u);
+    EXPECT_EQ(
+        load_ok(with(receiver_base, "control:\n", "  limits: { max_files: 4096 }\ncontrol:\n"))
+            .control.receiver->max_sessions,
+        16u);
+    // A bad max_files is reported once, not again against max_sessions.
+    expect_one(with(receiver_base, "control:\n", "  limits: { max_files: 0 }\ncontrol:\n") +
+                   "  max_sessions: 32\n",
+               8, 24, "dataplane.limits.max_files", "0 is out of range 1..4096");
+}
+
+TEST(ConfigContradiction, ReceiverSessionBoundsOnASender) {
+    for (const std::string key :
+         {"max_sessions: 4", "max_grtt: 10", "max_robust: 20", "register_timeout: 30"}) {
+        expect_one(sender_base + "  " + key + "\n", 13, 3,
+                   "control." + key.substr(0, key.find(':')),
+                   "applies only to a receiver (control.role is sender)");
+    }
+}
+
+// ---- hostile documents: bounded size, node count and nesting ----
+
+TEST(ConfigReject, TooManyNodes) {
+    // A flow list of max_yaml_nodes items: the list is one node more.
+    std::string list = "[0";
+    for (std::size_t i = 1; i < max_yaml_nodes; ++i) {
+        list += ",0";
+    }
+    list += "]";
+    // Item i (from 0) stands at column 2 + 2i; the list itself is node 1.
+    expect_one(list, 1, 2 + 2 * static_cast<std::uint32_t>(max_yaml_nodes - 1), "",
+               "more than 100000 YAML nodes (keys, values, list items)");
+    // One item fewer is within the cap: the schema is what fails then.
+    list.erase(list.size() - 3, 2);
+    expect_one(list, 1, 1, "", "expected a mapping of dataplane, control, got a list");
+    // A mapping with too many keys: each key and value is a node.
+    std::string map;
+    for (std::size_t i = 0; i < max_yaml_nodes / 2; ++i) {
+        map += "k" + std::to_string(i) + ": 0\n";
+    }
+    const auto issues = issues_of(map);
+    ASSERT_EQ(issues.size(), 1u);
+    EXPECT_THAT(issues[0].message, HasSubstr("more than 100000 YAML nodes"));
+    EXPECT_EQ(issues[0].line, max_yaml_nodes / 2) << issues[0].to_string();
+}
+
+TEST(ConfigReject, TooDeep) {
+    const auto nested = [](std::size_t depth) {
+        return std::string(depth, '[') + std::string(depth, ']');
+    };
+    expect_one(nested(max_yaml_depth + 1), 1, max_yaml_depth + 1, "",
+               "lists and mappings nested more than 64 deep");
+    expect_one(nested(max_yaml_depth), 1, 1, "", "expected a mapping of dataplane, control");
+    // Block mappings as well, inside a real section.
+    std::string deep = "dataplane:\n";
+    for (std::size_t i = 1; i <= 100; ++i) {
+        deep += std::string(2 * i, ' ') + "a" + std::to_string(i) + ":\n";
+    }
+    const auto issues = issues_of(deep);
+    ASSERT_EQ(issues.size(), 1u);
+    EXPECT_THAT(issues[0].message, HasSubstr("nested more than 64 deep"));
+    EXPECT_EQ(issues[0].line, max_yaml_depth + 1) << issues[0].to_string();
+}
+
+// yaml-cpp 0.7 recurses once per level and throws its DeepRecursion (a
+// "bad file" at level 2000); the loader must stop far earlier, with its own
+// message, and never crash on a file of nothing but openers.
+TEST(ConfigReject, MegabyteOfOpenersIsANestingError) {
+    for (const char opener : {'[', '{'}) {
+        // Unclosed, the openers are also simple keys to yaml-cpp, which
+        // places the nodes' marks oddly: only the line is certain.
+        const auto issues = issues_of(std::string(max_config_bytes, opener));
+        ASSERT_EQ(issues.size(), 1u) << opener;
+        EXPECT_EQ(issues[0].line, 1u) << issues[0].to_string();
+        EXPECT_THAT(issues[0].message, HasSubstr("nested more than 64 deep"))
+            << issues[0].to_string();
+    }
+    std::string dashes;
+    for (std::size_t i = 0; i < 3000; ++i) {
+        dashes += "- ";
+    }
+    expect_one(dashes, 1, 2 * max_yaml_depth + 1, "", "nested more than 64 deep");
+}
+
+TEST(ConfigReject, AliasCycleDoesNotHang) {
+    expect_one(with(receiver_base, "  destination: /srv/in\n", "  destination: &d [*d]\n"), 12, 16,
+               "control.destination", "expected a string, got a list");
+}
+
+TEST(ConfigReject, TextOverTheSizeCap) {
+    try {
+        (void)parse_node_config(std::string(max_config_bytes + 1, '#'), "t.yaml");
+        FAIL();
+    } catch (const config_error& e) {
+        EXPECT_EQ(e.code(), config_errc::invalid);
+        ASSERT_EQ(e.issues().size(), 1u);
+        EXPECT_EQ(e.issues()[0].to_string(),
+                  "t.yaml: 1048577 bytes, more than the 1048576-byte limit of a config file");
+    }
+}
+
+// ---- load_node_config: only regular files, of bounded size ----
+
+class ConfigLoadFile : public ::testing::Test {
+protected:
+    void SetUp() override {
+        char tmpl[] = "/tmp/skycast-config-test-XXXXXX";
+        ASSERT_NE(mkdtemp(tmpl), nullptr);
+        dir = tmpl;
+    }
+    void TearDown() override { std::filesystem::remove_all(dir); }
+
+    // The one issue load_node_config reports for `path`, whose code must
+    // be unreadable; its printed form must be "PATH: cannot read: ...".
+    static config_issue unreadable(const std::string& path) {
+        try {
+            (void)load_node_config(path);
+        } catch (const config_error& e) {
+            EXPECT_EQ(e.code(), config_errc::unreadable) << e.what();
+            EXPECT_EQ(e.issues().size(), 1u) << e.what();
+            EXPECT_EQ(e.issues().at(0).to_string().rfind(path + ": cannot read: ", 0), 0u)
+                << e.what();
+            return e.issues().at(0);
+        }
+        ADD_FAILURE() << path << " loaded";
+        return {};
+    }
+
+    std::string dir;
+};
+
+// Opened without O_NONBLOCK, a FIFO with no writer blocks the open forever
+// (a regression hangs until the test's timeout).
+TEST_F(ConfigLoadFile, FifoIsRefusedAtOnce) {
+    const std::string fifo = dir + "/node.yaml";
+    ASSERT_EQ(mkfifo(fifo.c_str(), 0600), 0) << std::strerror(errno);
+    EXPECT_EQ(unreadable(fifo).message, "cannot read: is a FIFO, not a regular file");
+}
+
+TEST_F(ConfigLoadFile, DevZeroIsRefused) {
+    EXPECT_EQ(unreadable("/dev/zero").message,
+              "cannot read: is a character device, not a regular file");
+}
+
+TEST_F(ConfigLoadFile, DirectoryIsRefused) {
+    EXPECT_EQ(unreadable(dir).message, "cannot read: is a directory, not a regular file");
+}
+
+TEST_F(ConfigLoadFile, SocketIsRefused) {
+    const std::string path = dir + "/node.sock";
+    const int s = socket(AF_UNIX, SOCK_STREAM, 0);
+    ASSERT_GE(s, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    ASSERT_LT(path.size(), sizeof addr.sun_path);
+    std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+    ASSERT_EQ(bind(s, reinterpret_cast<const sockaddr*>(&addr), sizeof addr), 0);
+    EXPECT_EQ(unreadable(path).message, "cannot read: is a socket, not a regular file");
+    close(s);
+}
+
+TEST_F(ConfigLoadFile, SymlinkToARegularFileLoads) {
+    const std::string target = dir + "/real.yaml";
+    std::ofstream(target) << receiver_base;
+    std::filesystem::create_symlink(target, dir + "/link.yaml");
+    EXPECT_EQ(load_node_config(dir + "/link.yaml").control.role, node_role::receiver);
+    std::filesystem::create_symlink("/dev/zero", dir + "/zero.yaml");
+    EXPECT_EQ(unreadable(dir + "/zero.yaml").message,
+              "cannot read: is a character device, not a regular file");
+}
+
+TEST_F(ConfigLoadFile, SizeCap) {
+    // Exactly the cap: read and parsed (comments pad a valid file).
+    const std::string path = dir + "/node.yaml";
+    std::string text = receiver_base;
+    while (text.size() < max_config_bytes) {
+        text += std::string(std::min<std::size_t>(99, max_config_bytes - text.size() - 1), '#');
+        text += "\n";
+    }
+    ASSERT_EQ(text.size(), max_config_bytes);
+    std::ofstream(path, std::ios::binary) << text;
+    EXPECT_EQ(load_node_config(path).control.role, node_role::receiver);
+    // One byte more: refused before anything is parsed.
+    std::ofstream(path, std::ios::binary | std::ios::app) << "#";
+    EXPECT_EQ(unreadable(path).message,
+              "cannot read: is 1048577 bytes, more than the 1048576-byte (1 MiB) limit of a "
+              "config file (a node's file is a few KiB)");
+}
+
+// The 50 MB list that drove `skycast check` past 4 GiB: refused by its size
+// (a sparse file, so the test writes nothing).
+TEST_F(ConfigLoadFile, FiftyMegabytesAreRefusedBySize) {
+    const std::string path = dir + "/big.yaml";
+    const int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    ASSERT_GE(fd, 0);
+    ASSERT_EQ(ftruncate(fd, 50 * 1024 * 1024), 0);
+    close(fd);
+    EXPECT_THAT(unreadable(path).message,
+                HasSubstr("is 52428800 bytes, more than the 1048576-byte (1 MiB) limit"));
 }
 
 // control/ converts the enums with a cast; these must stay the wire values.

@@ -7,15 +7,18 @@
 #include "control/engine/receive_file.h"
 #include "control/engine/receiver_engine.h"
 #include "control/engine/sender_engine.h"
-#include "dataplane/core/block_bitmap.h"
+#include "dataplane/api/block_bitmap.h"
 #include "protocol/codec.h"
 #include "protocol/quantize.h"
 #include "tests/unit/engine/sim_fixture.h"
 
+#include <cerrno>
+#include <cstring>
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <memory>
 #include <random>
+#include <set>
 #include <sys/stat.h>
 
 namespace skycast::test {
@@ -108,7 +111,7 @@ TEST(path_safety, parents_are_created_but_never_through_a_symlink_or_a_file) {
 TEST(receive_file, temp_file_moves_into_place_with_mtime_and_stale_ones_are_removed) {
     scratch_dir dir;
     const std::string final_path = dir.path() + "/f";
-    const std::string temp = engine::temp_path_for(final_path, 0xABCD, 7);
+    const std::string temp = engine::temp_path_for(dir.path(), 0x1234, 0xABCD, 7);
     EXPECT_NE(temp.find(engine::temp_marker), std::string::npos);
     ASSERT_TRUE(engine::create_temp_file(temp));
     EXPECT_FALSE(fs::exists(final_path));
@@ -120,14 +123,14 @@ TEST(receive_file, temp_file_moves_into_place_with_mtime_and_stale_ones_are_remo
 
     // A directory is never replaced by a file, and the temp file goes.
     fs::create_directories(dir.path() + "/d");
-    const std::string temp2 = engine::temp_path_for(dir.path() + "/d", 1, 1);
+    const std::string temp2 = engine::temp_path_for(dir.path(), 1, 1, 1);
     ASSERT_TRUE(engine::create_temp_file(temp2));
     EXPECT_FALSE(engine::move_into_place(temp2, dir.path() + "/d", 0));
     EXPECT_FALSE(fs::exists(temp2));
 
     // Stale temp files anywhere below the destination are removed; others stay.
     fs::create_directories(dir.path() + "/x/y");
-    ASSERT_TRUE(engine::create_temp_file(engine::temp_path_for(dir.path() + "/x/y/z", 2, 3)));
+    ASSERT_TRUE(engine::create_temp_file(engine::temp_path_for(dir.path() + "/x/y", 1, 2, 3)));
     EXPECT_EQ(engine::remove_stale_temp_files(dir.path()), 1u);
     EXPECT_TRUE(fs::exists(final_path));
 }
@@ -502,15 +505,33 @@ public:
                                      std::span<std::uint8_t> out) const override {
         return bits->view().missing_in_section(layout, section, out);
     }
+    int write_error(std::uint16_t id) const override {
+        return bits && id == file_id ? write_errno : 0;
+    }
     bool close_file(std::uint16_t) override { return true; }
+    bool join_group(std::uint32_t group) override {
+        groups.insert(group);
+        return true;
+    }
+    void leave_group(std::uint32_t group) override {
+        if (auto it = groups.find(group); it != groups.end()) {
+            groups.erase(it);
+        }
+    }
     protocol::section_layout layout;
     std::uint16_t file_id = 0;
     std::unique_ptr<dataplane::block_bitmap> bits;
+    int write_errno = 0;
+    std::multiset<std::uint32_t> groups;
 };
 
+engine::receiver_config rig_config(const std::string& dest) {
+    return {.client_id = 42, .destination = dest};
+}
+
 struct receiver_rig {
-    explicit receiver_rig(const std::string& dest)
-        : receiver({.client_id = 42, .destination = dest}, net, dp) {}
+    explicit receiver_rig(const std::string& dest) : receiver_rig(rig_config(dest)) {}
+    explicit receiver_rig(engine::receiver_config config) : receiver(std::move(config), net, dp) {}
     recording_network net;
     fake_receiver_dataplane dp;
     engine::receiver_engine receiver;
@@ -554,6 +575,130 @@ TEST(receiver_engine, registers_with_echoed_timestamp_resends_and_gives_up) {
     // the give-up deadline by a rounding error of the ns conversion).
     EXPECT_GE(rig.net.of<protocol::register_msg>().size(), 10u);
     EXPECT_LE(rig.net.of<protocol::register_msg>().size(), 11u);
+}
+
+protocol::ip_address private_group(std::uint8_t last) {
+    protocol::ip_address a;
+    a.bytes[0] = 230;
+    a.bytes[1] = 5;
+    a.bytes[2] = 5;
+    a.bytes[3] = last;
+    return a;
+}
+
+TEST(receiver_engine, joins_the_private_group_only_for_an_accepted_announce_and_leaves_at_end) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    // An ANNOUNCE for other clients: nothing joined.
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::announce_msg{.private_addr = private_group(9),
+                                                               .client_ids = {41, 43}}));
+    EXPECT_TRUE(rig.dp.groups.empty());
+    EXPECT_EQ(rig.receiver.state(), engine::receiver_state::listening);
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::announce_msg{.private_addr = private_group(9),
+                                                               .client_ids = {41, 42}}));
+    ASSERT_EQ(rig.dp.groups.count(0xE6050509u), 1u);
+    // A repeated ANNOUNCE of the session joins nothing more.
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::announce_msg{.private_addr = private_group(9),
+                                                               .client_ids = {41, 42}}));
+    EXPECT_EQ(rig.dp.groups.size(), 1u);
+    rig.receiver.on_datagram(t0 + ms, {.address = 7},
+                             rig.server(protocol::abort_msg{.host = 0, .message = "bye"}));
+    EXPECT_EQ(rig.receiver.outcome(), engine::receiver_outcome::aborted_by_server);
+    EXPECT_TRUE(rig.dp.groups.empty());
+}
+
+TEST(receiver_engine, timers_from_the_wire_are_capped_by_configuration) {
+    scratch_dir dir;
+    auto config = rig_config(dir.path());
+    config.max_grtt = 2.0;
+    config.max_robust = 30;
+    config.register_timeout = 45 * engine::ns_per_second;
+    receiver_rig rig(config);
+    // The largest robustness and GRTT the wire can carry: days of timeouts.
+    rig.receiver.on_datagram(
+        t0, {.address = 7},
+        rig.server(protocol::announce_msg{.robust = 255, .private_addr = private_group(1)},
+                   1000.0));
+    ASSERT_EQ(rig.receiver.state(), engine::receiver_state::registering);
+    EXPECT_EQ(rig.receiver.stats().robust_clamped, 1u);
+    EXPECT_GE(rig.receiver.stats().grtt_clamped, 1u);
+    EXPECT_LE(rig.receiver.grtt(), 2.0);
+    // REGISTER resent every 4 x the capped GRTT, given up at register_timeout.
+    EXPECT_EQ(rig.receiver.next_deadline(), t0 + engine::seconds_to_ns(8.0));
+    while (rig.receiver.state() == engine::receiver_state::registering) {
+        rig.receiver.on_timer(rig.receiver.next_deadline());
+    }
+    EXPECT_EQ(rig.receiver.outcome(), engine::receiver_outcome::registration_unconfirmed);
+    EXPECT_TRUE(rig.dp.groups.empty());
+    const auto aborts = rig.net.of<protocol::abort_msg>();
+    ASSERT_EQ(aborts.size(), 1u);
+    // 45 s / 8 s: the first REGISTER plus 5 resends, then the give-up at 45 s.
+    EXPECT_EQ(rig.net.of<protocol::register_msg>().size(), 6u);
+}
+
+TEST(receiver_engine, a_failed_write_mid_file_aborts_the_session_naming_the_cause) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::announce_msg{.block_size = 512}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.receiver.on_datagram(
+        t0, {.address = 7},
+        rig.server(protocol::fileinfo_msg{
+            .file_id = 3, .size = 512ull * 100, .name = "f", .client_ids = {42}}));
+    ASSERT_EQ(rig.receiver.state(), engine::receiver_state::receiving);
+    rig.dp.bits->view().set(0);
+    rig.receiver.on_data(t0 + ms, 3, 0, rig.seq);
+    EXPECT_EQ(rig.receiver.state(), engine::receiver_state::receiving);
+    rig.dp.write_errno = ENOSPC;
+    rig.receiver.on_data(t0 + 2 * ms, 3, 0, rig.seq);
+    EXPECT_EQ(rig.receiver.outcome(), engine::receiver_outcome::disk_full);
+    EXPECT_EQ(rig.receiver.stats().write_failures, 1u);
+    const auto aborts = rig.net.of<protocol::abort_msg>();
+    ASSERT_EQ(aborts.size(), 1u);
+    const std::string said = std::get<protocol::abort_msg>(aborts[0]->d.body).message;
+    EXPECT_NE(said.find("Disk full"), std::string::npos) << said;
+    EXPECT_NE(said.find(std::strerror(ENOSPC)), std::string::npos) << said;
+    EXPECT_EQ(rig.receiver.reason(), said);
+    ASSERT_EQ(rig.receiver.files().size(), 1u);
+    EXPECT_FALSE(rig.receiver.files()[0].complete);
+    EXPECT_EQ(rig.receiver.files()[0].reason, said);
+    // Nothing half-written is left under any name.
+    EXPECT_TRUE(fs::is_empty(dir.path()));
+}
+
+TEST(receiver_engine, a_255_byte_name_is_received_through_a_short_temp_name_in_temp_dir) {
+    scratch_dir dir;
+    fs::create_directories(dir.path() + "/dest");
+    fs::create_directories(dir.path() + "/tmp");
+    auto config = rig_config(dir.path() + "/dest");
+    config.temp_dir = dir.path() + "/tmp";
+    receiver_rig rig(config);
+    const std::string name(255, 'n');
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::announce_msg{.block_size = 512}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::fileinfo_msg{
+                                 .file_id = 1, .size = 512, .name = name, .client_ids = {42}}));
+    ASSERT_EQ(rig.net.of<protocol::fileinfo_ack_msg>().size(), 1u)
+        << rig.receiver.files()[0].reason;
+    // The temp file is in temp_dir, under a short name; nothing in the destination yet.
+    EXPECT_TRUE(fs::is_empty(dir.path() + "/dest"));
+    ASSERT_EQ(std::distance(fs::directory_iterator(dir.path() + "/tmp"), fs::directory_iterator()),
+              1);
+    rig.dp.bits->view().set(0);
+    rig.receiver.on_datagram(
+        t0 + ms, {.address = 7},
+        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}}));
+    ASSERT_EQ(rig.net.of<protocol::complete_msg>().size(), 1u);
+    EXPECT_TRUE(fs::exists(dir.path() + "/dest/" + name));
+    EXPECT_TRUE(fs::is_empty(dir.path() + "/tmp"));
 }
 
 TEST(receiver_engine, naks_one_status_per_section_with_missing_blocks_then_completes) {

@@ -210,11 +210,13 @@ testing::AssertionResult all_identical(const sim::sim_report& report, std::uint3
         return testing::AssertionFailure() << "sender failure: " << report.sender_failure;
     }
     for (const auto& rep : report.receivers) {
+        // A finished session also gave its private group back.
         if (rep.visible_incomplete != 0 || rep.temp_files_left != 0 ||
-            rep.at_sender != engine::client_outcome::completed) {
+            rep.groups_still_joined != 0 || rep.at_sender != engine::client_outcome::completed) {
             return testing::AssertionFailure()
                    << "receiver " << rep.uid << ": visible_incomplete=" << rep.visible_incomplete
                    << " temp_files_left=" << rep.temp_files_left
+                   << " groups_still_joined=" << rep.groups_still_joined
                    << " at sender: " << engine::name(rep.at_sender);
         }
     }

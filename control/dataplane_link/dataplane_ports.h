@@ -5,11 +5,13 @@
 // memzone, NAK bitmaps are read from and written to the slots' bitmaps, and
 // the session's keys are installed in the dataplane's seal engines.
 //
-// One object serves one session at a time (the node makes a new one per
-// session). Every refusal by the dataplane is counted and kept in
-// `last_error` for the logs and stats.
+// One object serves one session (the node makes one per session; receiver
+// sessions run side by side, each with its own session key slot of the
+// dataplane and its own file slots). Every refusal by the dataplane is
+// counted and kept in `last_error` for the logs and stats.
 
 #include "control/dataplane_link/dataplane_link.h"
+#include "control/dataplane_link/group_memberships.h"
 #include "control/engine/ports.h"
 
 #include <cstdint>
@@ -18,7 +20,7 @@
 #include <string>
 #include <vector>
 
-namespace skycast::control::node {
+namespace skycast::control {
 
 namespace api = dataplane::api;
 
@@ -44,8 +46,12 @@ class dataplane_ports final : public engine::network_port,
                               public engine::sender_dataplane_port,
                               public engine::receiver_dataplane_port {
 public:
+    // `key_slot`: the dataplane's session key slot this session's keys go to
+    // (< api::max_sessions, one per concurrent session). `groups`: the
+    // node's memberships, for a receiving session's private group (null for
+    // a sender, which joins nothing).
     dataplane_ports(dataplane_link& link, std::uint16_t local_port, std::uint64_t rate_bps,
-                    engine::endpoint data_group);
+                    engine::endpoint data_group, std::uint8_t key_slot, group_memberships* groups);
     ~dataplane_ports() override;
 
     // The sender engine's current header fields (set by the node).
@@ -73,20 +79,37 @@ public:
     bool complete(std::uint16_t file_id) const override;
     std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
                                      std::span<std::uint8_t> out) const override;
+    int write_error(std::uint16_t file_id) const override;
     bool close_file(std::uint16_t file_id) override;
+    bool join_group(std::uint32_t group) override;
+    void leave_group(std::uint32_t group) override;
 
-    // Files being received, for the node's on_data() polling: slot per file.
-    struct open_file {
-        std::uint16_t file_id;
-        std::uint32_t slot;
-        std::uint64_t segments_seen;
-    };
-    std::vector<open_file>& open_files() { return _open; }
+    // Calls `seen(file_id, section, seq)` for each open file the RX lcore
+    // stored FILESEGs for since the last call (the engine's on_data()).
+    template <typename Seen>
+    void poll_progress(Seen&& seen) {
+        for (auto& f : _open) {
+            const api::file_slot& slot = _link.shared().slot(f.slot);
+            const std::uint64_t segments = slot.segments.load(std::memory_order_acquire);
+            if (segments != f.segments_seen) {
+                f.segments_seen = segments;
+                seen(f.file_id, static_cast<std::uint16_t>(slot.last_section.load()),
+                     static_cast<std::uint16_t>(slot.last_seq.load()));
+            }
+        }
+    }
 
     const port_counters& counters() const { return _counters; }
     const std::string& last_error() const { return _last_error; }
 
 private:
+    // Files being received: slot per file.
+    struct open_file {
+        std::uint16_t file_id;
+        std::uint32_t slot;
+        std::uint64_t segments_seen;
+    };
+
     std::optional<api::reply> call(api::command& cmd);
     bool install_keys(const engine::session_keys& keys);
     const open_file* find(std::uint16_t file_id) const;
@@ -98,7 +121,10 @@ private:
     engine::endpoint _data_group;
     std::uint32_t _session_sender = 0;
     std::uint32_t _session_group = 0;
-    const engine::session_keys* _installed = nullptr; // keys in the dataplane's slot 0
+    std::uint8_t _key_slot;
+    group_memberships* _groups;
+    std::vector<std::uint32_t> _joined; // our memberships, left at the latest in the destructor
+    const engine::session_keys* _installed = nullptr; // keys in the dataplane's _key_slot
     std::int32_t _tx_slot = -1;
     std::uint16_t _tx_file_id = 0;
     std::vector<open_file> _open;
@@ -107,4 +133,4 @@ private:
     std::string _last_error;
 };
 
-} // namespace skycast::control::node
+} // namespace skycast::control

@@ -1,18 +1,17 @@
-#include "control/node/dataplane_ports.h"
+#include "control/dataplane_link/dataplane_ports.h"
 
-#include "dataplane/core/block_bitmap.h"
+#include "dataplane/api/block_bitmap.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cstring>
 
-namespace skycast::control::node {
+namespace skycast::control {
 namespace {
 
 // Commands are answered by the dataplane's service thread within
 // microseconds; closing a file waits for its writes to reach the disk.
 constexpr std::chrono::milliseconds command_timeout{30'000};
-// The session key slot this node's sessions use (one session at a time).
-constexpr std::uint8_t key_slot = 0;
 
 void set_path(api::command& cmd, const std::string& path) {
     std::snprintf(cmd.path, sizeof cmd.path, "%s", path.c_str());
@@ -25,9 +24,10 @@ api::file_geometry geometry_of(const protocol::section_layout& l) {
 } // namespace
 
 dataplane_ports::dataplane_ports(dataplane_link& link, std::uint16_t local_port,
-                                 std::uint64_t rate_bps, engine::endpoint data_group)
+                                 std::uint64_t rate_bps, engine::endpoint data_group,
+                                 std::uint8_t key_slot, group_memberships* groups)
     : _link(link), _local_port(local_port), _rate_bps(rate_bps), _data_group(data_group),
-      _layouts(link.shared().header().max_files) {}
+      _key_slot(key_slot), _groups(groups), _layouts(link.shared().header().max_files) {}
 
 dataplane_ports::~dataplane_ports() {
     if (_tx_slot >= 0) {
@@ -39,8 +39,13 @@ dataplane_ports::~dataplane_ports() {
     if (_installed != nullptr) {
         api::command cmd{};
         cmd.kind = api::command_kind::clear_session_keys;
-        cmd.session.session = key_slot;
+        cmd.session.session = _key_slot;
         call(cmd);
+    }
+    // A session dropped before its engine ended (node shutdown, eviction)
+    // still gives its groups back.
+    while (!_joined.empty()) {
+        leave_group(_joined.back());
     }
 }
 
@@ -85,7 +90,7 @@ bool dataplane_ports::install_keys(const engine::session_keys& keys) {
     }
     api::command cmd{};
     cmd.kind = api::command_kind::set_session_keys;
-    cmd.session = {.sender_id = _session_sender, .group_id = _session_group, .session = key_slot};
+    cmd.session = {.sender_id = _session_sender, .group_id = _session_group, .session = _key_slot};
     cmd.keys.key_type = static_cast<std::uint8_t>(keys.suite.cipher.type);
     cmd.keys.hash_type = static_cast<std::uint8_t>(keys.suite.hash.type);
     cmd.keys.sig_type = static_cast<std::uint8_t>(keys.suite.sigtype);
@@ -175,7 +180,7 @@ void dataplane_ports::start_pass(engine::pass_request request) {
                    .group_inst = id.group_inst,
                    .grtt = id.grtt,
                    .gsize = id.gsize,
-                   .session = request.keys ? key_slot : api::no_session_keys};
+                   .session = request.keys ? _key_slot : api::no_session_keys};
     set_path(cmd, request.source_path);
     const auto r = call(cmd);
     if (r && r->status == api::reply_status::ok) {
@@ -230,7 +235,7 @@ bool dataplane_ports::open_for_receive(const engine::receive_request& request) {
     cmd.geometry = geometry_of(request.layout);
     cmd.session = {.sender_id = request.sender_id,
                    .group_id = request.group_id,
-                   .session = request.keys ? key_slot : api::no_session_keys};
+                   .session = request.keys ? _key_slot : api::no_session_keys};
     set_path(cmd, request.temp_path);
     const auto r = call(cmd);
     if (!r || r->status != api::reply_status::ok) {
@@ -265,6 +270,33 @@ std::uint32_t dataplane_ports::missing_in_section(std::uint16_t file_id, std::ui
     return received.missing_in_section(layout, section, out);
 }
 
+int dataplane_ports::write_error(std::uint16_t file_id) const {
+    const open_file* f = find(file_id);
+    if (f == nullptr) {
+        return 0;
+    }
+    return _link.shared().slot(f->slot).write_errno.load(std::memory_order_relaxed);
+}
+
+bool dataplane_ports::join_group(std::uint32_t group) {
+    if (_groups == nullptr || !_groups->join(group)) {
+        ++_counters.commands_failed;
+        _last_error = _groups == nullptr ? "this node joins no groups" : _groups->last_error();
+        return false;
+    }
+    _joined.push_back(group);
+    return true;
+}
+
+void dataplane_ports::leave_group(std::uint32_t group) {
+    const auto it = std::find(_joined.begin(), _joined.end(), group);
+    if (it == _joined.end()) {
+        return;
+    }
+    _joined.erase(it);
+    _groups->leave(group);
+}
+
 bool dataplane_ports::close_file(std::uint16_t file_id) {
     const open_file* f = find(file_id);
     if (f == nullptr) {
@@ -278,4 +310,4 @@ bool dataplane_ports::close_file(std::uint16_t file_id) {
     return r && r->status == api::reply_status::ok;
 }
 
-} // namespace skycast::control::node
+} // namespace skycast::control

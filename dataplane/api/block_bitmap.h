@@ -7,8 +7,11 @@
 //
 // Ordering contract: set() publishes with release, so a reader that sees the
 // bit with acquire (test(), missing_in_section()) also sees the block's bytes
-// handed to storage before the bit was set. Counting bits is a snapshot: it
-// may miss bits set concurrently, never report bits that are not set.
+// handed to storage before the bit was set.
+//
+// Part of the IPC contract (dataplane/api/): control reads these bitmaps in
+// the shared memzone, so it must see the same layout as the RX lcore. Counting bits is a snapshot:
+// it may miss bits set concurrently, never report bits that are not set.
 
 #include "protocol/blocks.h"
 #include "protocol/nak_bitmap.h"

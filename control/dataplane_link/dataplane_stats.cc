@@ -1,0 +1,53 @@
+#include "control/dataplane_link/dataplane_stats.h"
+
+#include <atomic>
+
+namespace skycast::control {
+
+nlohmann::json dataplane_document(const dataplane::api::shared_view& view) {
+    using json = nlohmann::json;
+    namespace api = dataplane::api;
+    const auto& h = view.header();
+    json counters = json::object();
+    for (std::uint32_t i = 0; i < h.counter_count; ++i) {
+        counters[h.counters[i].name] = view.counter_total(i);
+    }
+    json lcores = json::array();
+    for (std::uint32_t b = 0; b < h.lcore_blocks; ++b) {
+        const auto& block = view.counters(b);
+        json values = json::object();
+        for (std::uint32_t i = 0; i < h.counter_count; ++i) {
+            if (const auto v = std::atomic_ref<const std::uint64_t>(block.values[i])
+                                   .load(std::memory_order_relaxed);
+                v != 0) {
+                values[h.counters[i].name] = v;
+            }
+        }
+        lcores.push_back({{"role", block.role},
+                          {"lcore", block.lcore == UINT32_MAX ? json(nullptr) : json(block.lcore)},
+                          {"counters", values}});
+    }
+    api::port_snapshot port{};
+    for (int attempt = 0; attempt < 10; ++attempt) {
+        const auto before = h.port_seq.load(std::memory_order_acquire);
+        port = h.port;
+        if ((before & 1) == 0 && h.port_seq.load(std::memory_order_acquire) == before) {
+            break;
+        }
+    }
+    return {{"pid", h.dataplane_pid},
+            {"heartbeat", h.heartbeat.load()},
+            {"counters", counters},
+            {"lcores", lcores},
+            {"port",
+             {{"ipackets", port.ipackets},
+              {"opackets", port.opackets},
+              {"ibytes", port.ibytes},
+              {"obytes", port.obytes},
+              {"imissed", port.imissed},
+              {"ierrors", port.ierrors},
+              {"oerrors", port.oerrors},
+              {"rx_nombuf", port.rx_nombuf}}}};
+}
+
+} // namespace skycast::control

@@ -1,0 +1,295 @@
+#include "control/node/receiver_sessions.h"
+
+#include "protocol/codec.h"
+#include "protocol/display_text.h"
+
+#include <algorithm>
+#include <cstdio>
+
+namespace skycast::control::node {
+namespace {
+
+using json = nlohmann::json;
+using engine::time_ns;
+
+std::string hex_id(std::uint32_t id) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08X", id);
+    return buf;
+}
+
+// New sessions admitted per second, at most (and in one burst): each costs
+// a group join and leave in the dataplane (its lcores pause for the change)
+// and an engine. A flood of ANNOUNCEs addressed to us is then refused at the
+// price of decoding it, and the sessions already running keep their loop.
+constexpr double admissions_per_second = 20.0;
+// A handshake younger than this is not dropped for a newer ANNOUNCE: the
+// table of a node under a flood holds still instead of churning.
+constexpr time_ns eviction_min_age = engine::ns_per_second;
+
+bool in_handshake(const engine::receiver_engine& e) {
+    return e.state() == engine::receiver_state::registering;
+}
+
+bool ended(const engine::receiver_engine& e) {
+    return e.state() == engine::receiver_state::finished ||
+           e.state() == engine::receiver_state::aborted;
+}
+
+} // namespace
+
+receiver_sessions::receiver_sessions(const config::control_config& config,
+                                     engine::receiver_config settings, dataplane_link& link,
+                                     group_memberships& groups, node_log& log)
+    : _config(config), _settings(std::move(settings)),
+      _max_sessions(std::min<std::uint32_t>(config.receiver->max_sessions, api::max_sessions)),
+      _link(link), _groups(groups), _log(log), _key_slot_used(api::max_sessions, false) {}
+
+receiver_sessions::~receiver_sessions() = default;
+
+receiver_sessions::session* receiver_sessions::find(std::uint32_t server_id,
+                                                    std::uint32_t group_id) {
+    for (auto& s : _sessions) {
+        if (s->server_id == server_id && s->group_id == group_id) {
+            return s.get();
+        }
+    }
+    return nullptr;
+}
+
+bool receiver_sessions::addressed_to_us(std::span<const std::uint8_t> datagram) const {
+    protocol::datagram d;
+    if (protocol::decode(datagram, d) != protocol::wire_error::ok) {
+        return false;
+    }
+    const auto* a = std::get_if<protocol::announce_msg>(&d.body);
+    if (a == nullptr) {
+        return false;
+    }
+    return a->client_ids.empty() || std::find(a->client_ids.begin(), a->client_ids.end(),
+                                              _config.uid) != a->client_ids.end();
+}
+
+bool receiver_sessions::make_room(time_ns now) {
+    if (_sessions.size() < _max_sessions) {
+        return true;
+    }
+    const auto victim = std::find_if(_sessions.begin(), _sessions.end(), [&](const auto& s) {
+        return in_handshake(*s->engine) && now - s->started >= eviction_min_age;
+    });
+    if (victim == _sessions.end()) {
+        return false;
+    }
+    ++_counters.evicted;
+    (*victim)->evicted = true;
+    (*victim)->engine->abort(now, "Too many sessions on this client");
+    reap(now);
+    return _sessions.size() < _max_sessions;
+}
+
+void receiver_sessions::start(time_ns now, const protocol::uftp_header& h,
+                              const dataplane_link::received& d) {
+    if (!addressed_to_us(d.bytes)) {
+        ++_counters.announces_ignored;
+        return;
+    }
+    _admission_tokens = std::min(
+        admissions_per_second,
+        _admission_tokens + admissions_per_second * static_cast<double>(now - _admission_refill) /
+                                static_cast<double>(engine::ns_per_second));
+    _admission_refill = now;
+    if (_admission_tokens < 1.0) {
+        ++_counters.refused_rate;
+        return;
+    }
+    if (!make_room(now)) {
+        // Logged on the first refusal and then every 100th: a flood must not
+        // fill the log.
+        if (_counters.refused_full++ % 100 == 0) {
+            SKYCAST_LOG(_log, warn,
+                        "session %s from %s refused: %u sessions running (max_sessions); %llu "
+                        "refused so far",
+                        hex_id(h.group_id).c_str(), hex_id(h.src_id).c_str(), _max_sessions,
+                        static_cast<unsigned long long>(_counters.refused_full));
+        }
+        return;
+    }
+    const auto free_slot = std::find(_key_slot_used.begin(), _key_slot_used.end(), false);
+    auto s = std::make_unique<session>();
+    s->server_id = h.src_id;
+    s->group_id = h.group_id;
+    s->key_slot = static_cast<std::uint8_t>(free_slot - _key_slot_used.begin());
+    s->started = now;
+    s->ports = std::make_unique<dataplane_ports>(
+        _link, _config.port, 0, engine::endpoint{.address = 0, .port = 0}, s->key_slot, &_groups);
+    s->ports->set_session(h.src_id, h.group_id);
+    s->engine = std::make_unique<engine::receiver_engine>(_settings, *s->ports, *s->ports);
+    feed(*s, now, d);
+    if (s->engine->state() == engine::receiver_state::listening) {
+        // Not a session this node takes (servers list, block size, a bad
+        // signature): nothing was sent, nothing is kept.
+        ++_counters.announces_ignored;
+        return;
+    }
+    *free_slot = true;
+    _admission_tokens -= 1.0;
+    ++_counters.started;
+    SKYCAST_LOG(_log, debug, "session %s from %s: announced (%zu running)",
+                hex_id(h.group_id).c_str(), hex_id(h.src_id).c_str(), _sessions.size() + 1);
+    _sessions.push_back(std::move(s));
+}
+
+void receiver_sessions::feed(session& s, time_ns now, const dataplane_link::received& d) {
+    const engine::endpoint from{.address = d.meta.peer.address, .port = d.meta.peer.port};
+    if (d.meta.flags & api::datagram_decrypted) {
+        s.engine->on_decrypted(now, from, d.bytes);
+    } else {
+        s.engine->on_datagram(now, from, d.bytes);
+    }
+}
+
+void receiver_sessions::on_datagram(time_ns now, const dataplane_link::received& d) {
+    protocol::uftp_header h;
+    protocol::message_type type{};
+    if (protocol::decode_header(d.bytes, h, type) != protocol::wire_error::ok) {
+        ++_counters.malformed;
+        return;
+    }
+    if (session* s = find(h.src_id, h.group_id)) {
+        feed(*s, now, d);
+    } else if (type == protocol::message_type::announce) {
+        start(now, h, d);
+    } else {
+        ++_counters.unmatched;
+    }
+}
+
+bool receiver_sessions::tick(time_ns now) {
+    bool fired = false;
+    for (auto& s : _sessions) {
+        // Data progress alone is no reason to poll at once: during a
+        // transfer it never stops, and the engine needs it at section
+        // boundaries only (a pause of at most 2 ms is nothing there).
+        s->ports->poll_progress(
+            [&](std::uint16_t file_id, std::uint16_t section, std::uint16_t seq) {
+                s->engine->on_data(now, file_id, section, seq);
+            });
+        if (s->engine->next_deadline() <= now) {
+            fired = true;
+            s->engine->on_timer(now);
+        }
+    }
+    reap(now);
+    return fired;
+}
+
+time_ns receiver_sessions::next_deadline() const {
+    time_ns deadline = engine::no_deadline;
+    for (const auto& s : _sessions) {
+        deadline = std::min(deadline, s->engine->next_deadline());
+    }
+    return deadline;
+}
+
+void receiver_sessions::abort_all(time_ns now, const std::string& reason) {
+    for (auto& s : _sessions) {
+        s->engine->abort(now, reason);
+    }
+    reap(now);
+}
+
+json receiver_sessions::ended_entry(const session& s, time_ns now) const {
+    const auto& e = *s.engine;
+    json files = json::array();
+    for (const auto& f : e.files()) {
+        files.push_back({{"file_id", f.file_id},
+                         {"name", protocol::display_text(f.name)},
+                         {"complete", f.complete},
+                         {"reason", protocol::display_text(f.reason)}});
+    }
+    return {{"session", hex_id(s.group_id)},
+            {"server", hex_id(s.server_id)},
+            {"outcome", engine::name(e.outcome())},
+            {"reason", protocol::display_text(e.reason())},
+            {"files", files},
+            {"grtt", e.grtt()},
+            {"ended", now / engine::ns_per_second},
+            {"seconds",
+             static_cast<double>(now - s.started) / static_cast<double>(engine::ns_per_second)}};
+}
+
+void receiver_sessions::reap(time_ns now) {
+    for (auto it = _sessions.begin(); it != _sessions.end();) {
+        session& s = **it;
+        if (!ended(*s.engine)) {
+            ++it;
+            continue;
+        }
+        const auto& e = *s.engine;
+        if (e.outcome() == engine::receiver_outcome::registration_unconfirmed) {
+            ++_counters.handshake_timeouts;
+        }
+        std::uint32_t complete = 0;
+        for (const auto& f : e.files()) {
+            complete += f.complete ? 1 : 0;
+        }
+        const std::string reason = protocol::display_text(e.reason());
+        // Handshakes nobody completed are what spoofed ANNOUNCEs leave:
+        // counted, and logged at debug level only (a flood must not fill the log).
+        const bool handshake_only =
+            s.evicted || e.outcome() == engine::receiver_outcome::registration_unconfirmed;
+        const auto level = handshake_only ? config::log_level::debug : config::log_level::info;
+        if (_log.enabled(level)) {
+            _log.write(level, "session %s from %s ended: %s%s%s%s, %u of %zu files complete",
+                       hex_id(s.group_id).c_str(), hex_id(s.server_id).c_str(),
+                       engine::name(e.outcome()), reason.empty() ? "" : ": ", reason.c_str(),
+                       s.evicted ? " (dropped for a newer session: max_sessions running)" : "",
+                       complete, e.files().size());
+        }
+        _ended.push_back(ended_entry(s, now));
+        _key_slot_used[s.key_slot] = false;
+        it = _sessions.erase(it); // the ports leave the group and clear the keys
+    }
+}
+
+std::vector<json> receiver_sessions::take_ended() {
+    std::vector<json> out;
+    out.swap(_ended);
+    return out;
+}
+
+void receiver_sessions::describe(json& doc) const {
+    json running = json::array();
+    for (const auto& s : _sessions) {
+        const auto& e = *s->engine;
+        const auto& st = e.stats();
+        running.push_back({{"session", hex_id(s->group_id)},
+                           {"server", hex_id(s->server_id)},
+                           {"state", engine::name(e.state())},
+                           {"grtt", e.grtt()},
+                           {"files", e.files().size()},
+                           {"files_received", st.files_received},
+                           {"files_rejected", st.files_rejected},
+                           {"status_sent", st.status_sent},
+                           {"decrypt_failed", st.decrypt_failed},
+                           {"malformed_in", st.malformed_in},
+                           {"grtt_clamped", st.grtt_clamped},
+                           {"robust_clamped", st.robust_clamped},
+                           {"write_failures", st.write_failures}});
+    }
+    doc["sessions"] = std::move(running);
+    doc["receiver"] = {{"sessions_running", _sessions.size()},
+                       {"max_sessions", _max_sessions},
+                       {"groups_joined", _groups.joined()},
+                       {"group_join_failures", _groups.join_failures()},
+                       {"sessions_started", _counters.started},
+                       {"announces_ignored", _counters.announces_ignored},
+                       {"refused_full", _counters.refused_full},
+                       {"refused_rate", _counters.refused_rate},
+                       {"evicted", _counters.evicted},
+                       {"handshake_timeouts", _counters.handshake_timeouts},
+                       {"unmatched_datagrams", _counters.unmatched},
+                       {"malformed_datagrams", _counters.malformed}};
+}
+
+} // namespace skycast::control::node
