@@ -46,9 +46,7 @@ void restart_self(char** argv) {
     ::execv("/proc/self/exe", argv);
 }
 
-} // namespace
-
-int main(int argc, char** argv) {
+int run_control(int argc, char** argv) {
     if (skycast::crypto::initialize() != skycast::crypto::crypto_error::ok) {
         std::fprintf(stderr, "skycast-control: cannot initialise libsodium/OpenSSL\n");
         return 1;
@@ -136,4 +134,20 @@ int main(int argc, char** argv) {
         return 1;
     }
     return why == skycast::control::node::node_exit::setup_failed ? 1 : 0;
+}
+
+} // namespace
+
+int main(int argc, char** argv) {
+    // Every error the node expects is handled where it happens; this is the
+    // last line for what it does not (memory exhausted, a library's bug):
+    // a message and a clean exit status instead of std::terminate's abort.
+    try {
+        return run_control(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "skycast-control: fatal: %s\n", e.what());
+    } catch (...) {
+        std::fprintf(stderr, "skycast-control: fatal: unknown exception\n");
+    }
+    return 1;
 }

@@ -175,7 +175,14 @@ node_exit node::run(const std::atomic<bool>& stop) {
                 break;
             }
             did = true;
-            on_request(r->client, r->body);
+            // A request is the client's data: whatever it holds, the node
+            // answers with an error and goes on.
+            try {
+                on_request(r->client, r->body);
+            } catch (const std::exception& e) {
+                _request_errors.fetch_add(1, std::memory_order_relaxed);
+                refuse(r->client, std::string("bad request: ") + e.what());
+            }
         }
         const time_ns now = wall_clock_ns();
         did |= tick(now);
@@ -470,6 +477,7 @@ json node::stats() const {
         {"pid", ::getpid()},
         {"snapshot_age_ms", age_ns / static_cast<std::int64_t>(ns_per_ms)},
         {"loop_stalls", _loop_stalls.load(std::memory_order_relaxed)},
+        {"request_errors", _request_errors.load(std::memory_order_relaxed)},
         {"longest_round_ms",
          static_cast<double>(_longest_round_us.load(std::memory_order_relaxed)) / 1000.0}};
     if (_socket != nullptr) {

@@ -88,6 +88,8 @@ private:
     // up shows in the stats instead of in a deaf socket.
     std::atomic<std::uint64_t> _loop_stalls{0};
     std::atomic<std::uint64_t> _longest_round_us{0};
+    // Requests whose handling threw (malformed beyond what the socket checks).
+    std::atomic<std::uint64_t> _request_errors{0};
 
     // Receiver.
     std::unique_ptr<receiver_sessions> _receivers;

@@ -20,7 +20,11 @@
 #     joined groups return to the public group alone.
 #  4. Three senders at once, two stock (hub, rcv2) and one Skycast hub
 #     (rcv3), each with its own file: all three byte-identical at rcv1.
-#  5. The destination's file system fills up mid-file (a small tmpfs): the
+#  5. ABORT reasons that are not UTF-8 (with a terminal escape), forged to
+#     the receiver and to a Skycast hub: sessions end, stats and `skycast
+#     send` show the text escaped; junk requests on both nodes' sockets are
+#     answered with errors and the nodes go on.
+#  6. The destination's file system fills up mid-file (a small tmpfs): the
 #     stock sender is told "Disk full" by ABORT, nothing incomplete is left
 #     under any name, the stats name the cause; the next session succeeds.
 set -euo pipefail
@@ -138,7 +142,7 @@ control:
   role: sender
   eal: {lcores: "8@(0-1)"}
   uid: $rcv3_uid
-  rate: 100M
+  rate: 10M
   block_size: 8800
   grtt: {initial: 50ms, min: 50ms, max: 2s}
   clients:
@@ -179,6 +183,13 @@ stock_send() {
 }
 same() { # SOURCE NAME: the copy at rcv1 is byte-identical
     cmp -s "$1" "$dest/$2" || fail "$dest/$2 differs from $1 (or is missing)"
+}
+# hostile MESSAGE ARGS...: crafted datagrams from rcv2 (hostile_sender.py).
+hostile() {
+    local message=$1
+    shift
+    bash "$lab_sh" exec --name "$lab" rcv2 python3 "$here/hostile_sender.py" "$message" \
+        --interface "$LAB_RCV2_ADDR" "$@" >> "$logs/hostile.log" 2>&1
 }
 groups_joined() { sky_stat "$work/rcv1.sock" 's["receiver"]["groups_joined"]'; }
 node_alive() { kill -0 "$rcv1_control_pid" 2> /dev/null || fail "skycast-control of rcv1 died"; }
@@ -239,8 +250,7 @@ legit=$!
 sky_wait_stat "$work/rcv1.sock" \
     'any(x["state"] == "receiving" for x in s.get("sessions", []))' 30 > /dev/null ||
     fail "the legitimate session never started receiving"
-spoof() { bash "$lab_sh" exec --name "$lab" rcv2 python3 "$here/spoof_announce.py" \
-    --interface "$LAB_RCV2_ADDR" "$@" >> "$logs/spoof.log" 2>&1; }
+spoof() { hostile announce "$@"; }
 # For rcv1, with the largest robust and GRTT: would hold a slot for days.
 spoof --count 40 --listed "$rcv1_uid" --first-group 0x5B000000
 # For other receivers, each on its own private group: nothing to join.
@@ -262,7 +272,9 @@ wait_groups_idle $((register_timeout * 4 + 10))
 ignored=$(sky_stat "$work/rcv1.sock" 's["receiver"]["announces_ignored"]')
 timeouts=$(sky_stat "$work/rcv1.sock" 's["receiver"]["handshake_timeouts"] + s["receiver"]["evicted"]')
 ((ignored >= 200)) || fail "only $ignored ANNOUNCEs for other receivers were counted as ignored"
-((timeouts >= 16)) || fail "only $timeouts spoofed handshakes were dropped (timed out or evicted)"
+# The legitimate session held one of the 16 slots: the other 15 (at least)
+# were taken by spoofed handshakes, and each of those was dropped since.
+((timeouts >= 15)) || fail "only $timeouts spoofed handshakes were dropped (timed out or evicted)"
 node_alive
 say "case 3: OK (ignored $ignored, handshakes dropped $timeouts)"
 
@@ -289,8 +301,63 @@ wait_groups_idle 30
 node_alive
 say "case 4: OK"
 
-# --- 5. The disk fills up mid-file ----------------------------------------------------
-say "case 5: the destination's file system fills up mid-file"
+# --- 5. Text that is not UTF-8 from the wire, both ways; junk on the socket ---------
+say "case 5: ABORT reasons that are not UTF-8, to a receiver and to a hub"
+bad_reason_hex=fffe411b5b33316d   # 0xFF 0xFE "A" ESC "[31m"
+bad_reason_shown='\\xFF\\xFEA\\x1B[31m'
+rm -f "$dest"/*.bin
+head -c 3000000 /dev/urandom > "$work/src/aborted.bin"
+stock_send hub "$hub_uid" "$work/ab.status" -R 5000 "$work/src/aborted.bin" > "$work/ab.rc" &
+ab=$!
+doc=$(sky_wait_stat "$work/rcv1.sock" \
+    'any(x["state"] == "receiving" for x in s.get("sessions", []))' 30) ||
+    fail "the session to abort never started receiving"
+group=$(python3 -c 'import json,sys; print([x for x in json.loads(sys.argv[1])["sessions"]
+    if x["state"] == "receiving"][0]["session"])' "$doc")
+hostile abort --to "$LAB_RCV1_ADDR" --src-id "$hub_uid" --group "$group" --reason-hex "$bad_reason_hex"
+sky_wait_stat "$work/rcv1.sock" "any(h.get(\"session\") == \"$group\" for h in s[\"history\"])" 30 \
+    > /dev/null || fail "the spoofed ABORT did not end session $group"
+wait "$ab" || true
+"$skycast_bin" stats --json --socket "$work/rcv1.sock" > "$work/stats-abort.json" ||
+    fail "skycast stats failed after an ABORT reason that is not UTF-8"
+grep -qF "$bad_reason_shown" "$work/stats-abort.json" ||
+    fail "the ABORT reason is not shown escaped: $(grep -o '"reason":"[^"]*' "$work/stats-abort.json" | tail -1)"
+[[ ! -e "$dest/aborted.bin" ]] || fail "the aborted file is visible in the destination"
+wait_groups_idle 30
+
+# A receiver's ABORT to a Skycast hub, forged with such a reason: `skycast
+# send` reports it escaped (no raw escape sequence reaches the terminal).
+# 12 MB at the hub's 10 Mbit/s: ~10 s of data phase for a forged datagram
+# that takes well under a second to send.
+head -c 12000000 /dev/urandom > "$work/src/hub-big.bin"
+sky_rc=0
+timeout 120 "$skycast_bin" send --socket "$work/rcv3.sock" "$work/src/hub-big.bin" \
+    > "$logs/rcv3-send-abort.log" 2>&1 &
+hs=$!
+doc=$(sky_wait_stat "$work/rcv3.sock" 's.get("session", {}).get("phase") == "data"' 30) ||
+    fail "the hub's session never reached its data phase"
+group=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["session"]["id"])' "$doc")
+hostile abort --to "$LAB_RCV3_ADDR" --src-id "$rcv1_uid" --group "$group" --reason-hex "$bad_reason_hex"
+wait "$hs" || sky_rc=$?
+"$skycast_bin" stats --json --socket "$work/rcv3.sock" > "$logs/rcv3-stats.json" 2>&1 || true
+((sky_rc != 0)) || fail "skycast send reported success though its only receiver aborted"
+grep -qF 'xFF' "$logs/rcv3-send-abort.log" ||
+    fail "skycast send does not show the receiver's reason: $(tail -3 "$logs/rcv3-send-abort.log")"
+if LC_ALL=C grep -q $'\xff\|\x1b' "$logs/rcv3-send-abort.log"; then
+    fail "skycast send printed raw bytes from the wire"
+fi
+"$skycast_bin" stats --socket "$work/rcv3.sock" > /dev/null || fail "the hub's stats failed"
+# rcv1's side of that session ends by its own timeout (nobody told it).
+wait_groups_idle 60
+python3 "$here/socket_junk.py" "$work/rcv1.sock" >> "$logs/socket-junk.log" 2>&1 ||
+    fail "the receiver's socket: $(tail -2 "$logs/socket-junk.log")"
+python3 "$here/socket_junk.py" "$work/rcv3.sock" >> "$logs/socket-junk.log" 2>&1 ||
+    fail "the hub's socket: $(tail -2 "$logs/socket-junk.log")"
+node_alive
+say "case 5: OK"
+
+# --- 6. The disk fills up mid-file ----------------------------------------------------
+say "case 6: the destination's file system fills up mid-file"
 rm -f "$dest"/*.bin "$dest/$latin1" "$dest/$long"
 head -c 20000000 /dev/urandom > "$work/src/big.bin"
 : > "$logs/hub-uftp.log"
@@ -318,5 +385,5 @@ rc=$(stock_send hub "$hub_uid" "$work/recovered.status" "$work/src/recovered.bin
 same "$work/src/recovered.bin" recovered.bin
 wait_groups_idle 30
 node_alive
-say "case 5: OK ($outcome)"
+say "case 6: OK ($outcome)"
 say "all cases passed"
