@@ -1064,31 +1064,33 @@ void parse_sender_encryption(context& ctx, const map_reader& e, sender_encryptio
 void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                    const dataplane_status& dp_status, control_config& c) {
     const bool port_clean = dp_status.port_clean;
-    map_reader m(ctx, f, {"role",
-                          "uid",
-                          "eal",
-                          "public_group",
-                          "private_group",
-                          "port",
-                          "rate",
-                          "block_size",
-                          "grtt",
-                          "robustness",
-                          "announce_rounds",
-                          "max_passes",
-                          "max_nak_pct",
-                          "max_nak_count",
-                          "clients",
-                          "servers",
-                          "encryption",
-                          "destination",
-                          "temp_dir",
-                          "max_sessions",
-                          "max_grtt",
-                          "max_robust",
-                          "register_timeout",
-                          "socket",
-                          "log"});
+    map_reader m(ctx, f,
+                 {"role",
+                  "uid",
+                  "eal",
+                  "public_group",
+                  "private_group",
+                  "port",
+                  "rate",
+                  "block_size",
+                  "grtt",
+                  "robustness",
+                  "announce_rounds",
+                  "max_passes",
+                  "max_nak_pct",
+                  "max_nak_count",
+                  "clients",
+                  "servers",
+                  "encryption",
+                  "destination",
+                  "temp_dir",
+                  "max_sessions",
+                  "max_grtt",
+                  "max_robust",
+                  "register_timeout",
+                  "socket",
+                  "metrics",
+                  "log"});
     static constexpr enum_name<node_role> roles[] = {{"sender", node_role::sender},
                                                      {"receiver", node_role::receiver}};
     std::optional<node_role> role;
@@ -1169,6 +1171,16 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                               " bytes; a Unix socket path holds at most 107");
             } else {
                 c.socket = *s;
+            }
+        }
+    }
+    if (auto mf = m.get("metrics")) {
+        map_reader mr(ctx, *mf, {"address", "port"});
+        take(mr, "address", c.metrics.address,
+             [&](const field& x) { return read_notation(ctx, x, parse_ipv4); });
+        if (auto pf = mr.require("port")) {
+            if (auto p = read_int_in<std::uint16_t>(ctx, *pf, 1, 65535)) {
+                c.metrics.port = *p;
             }
         }
     }

@@ -334,6 +334,15 @@ struct receiver_config {
     double register_timeout = 60.0;
 };
 
+// The node's Prometheus endpoint: GET /metrics over HTTP on address:port
+// (text exposition format). Off unless a port is given; the address
+// defaults to loopback, so nothing is exposed beyond the host by accident.
+struct metrics_config {
+    ipv4_address address = 0x7F000001; // 127.0.0.1
+    std::uint16_t port = 0;            // 0: no endpoint
+    bool enabled() const { return port != 0; }
+};
+
 struct log_config {
     log_level level = log_level::info; // UFTP-style per-session/file/receiver lines
     std::string file = "-";            // absolute path, or "-" for standard error
@@ -354,6 +363,7 @@ struct control_config {
     // The Unix socket of `skycast send` and `skycast stats`; defaults to
     // /run/skycast/<file_prefix>.sock so nodes on one host do not collide.
     std::string socket;
+    metrics_config metrics;
     log_config log;
     // Exactly one is set, the one of `role`.
     std::optional<sender_config> sender;

@@ -49,6 +49,11 @@ dataplane_ports::~dataplane_ports() {
     }
 }
 
+void dataplane_ports::bind_sequence(engine::sequence_counter& seq) {
+    auto& counters = _link.shared().header().sessions[_key_slot];
+    seq.bind(&counters.sequence, &counters.iv_counter);
+}
+
 void dataplane_ports::set_session(std::uint32_t sender_id, std::uint32_t group_id) {
     _session_sender = sender_id;
     _session_group = group_id;

@@ -59,6 +59,9 @@ public:
     // Sender with per-packet signatures (KEYEX): the PEM file of the key the
     // engine signs with, which the dataplane loads to sign FILESEGs.
     std::string signer_path;
+    // Sender: one sequence and IV counter for the engine's messages and the
+    // TX lcore's FILESEGs, the memzone's for our key slot (spec §1.2, §5.8).
+    void bind_sequence(engine::sequence_counter& seq);
     // For receiving: the session's sender and group, learned from the ANNOUNCE.
     void set_session(std::uint32_t sender_id, std::uint32_t group_id);
 

@@ -1,12 +1,13 @@
 #include "control/dataplane_link/dataplane_stats.h"
 
 #include <atomic>
+#include <cstring>
 
 namespace skycast::control {
 
-nlohmann::json dataplane_document(const dataplane::api::shared_view& view) {
+nlohmann::json dataplane_document(const dataplane_link& link) {
     using json = nlohmann::json;
-    namespace api = dataplane::api;
+    const api::shared_view view = link.shared();
     const auto& h = view.header();
     json counters = json::object();
     for (std::uint32_t i = 0; i < h.counter_count; ++i) {
@@ -48,6 +49,18 @@ nlohmann::json dataplane_document(const dataplane::api::shared_view& view) {
               {"ierrors", port.ierrors},
               {"oerrors", port.oerrors},
               {"rx_nombuf", port.rx_nombuf}}}};
+}
+
+std::map<std::string, std::string> counter_help(const dataplane_link& link) {
+    const auto& h = link.shared().header();
+    std::map<std::string, std::string> help;
+    for (std::uint32_t i = 0; i < h.counter_count && i < api::max_counters; ++i) {
+        // Written by the dataplane at start; bounded copies, never past the arrays.
+        help[std::string(h.counters[i].name,
+                         strnlen(h.counters[i].name, api::counter_name_bytes))] =
+            std::string(h.counters[i].help, strnlen(h.counters[i].help, api::counter_help_bytes));
+    }
+    return help;
 }
 
 } // namespace skycast::control

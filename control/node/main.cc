@@ -12,7 +12,10 @@
 
 #include "config/process_start.h"
 #include "control/dataplane_link/dataplane_link.h"
+#include "control/dataplane_link/dataplane_stats.h"
 #include "control/node/control_socket.h"
+#include "control/node/metrics_http.h"
+#include "control/node/metrics_text.h"
 #include "control/node/node.h"
 #include "control/node/node_log.h"
 #include "crypto/secure_memory.h"
@@ -116,6 +119,21 @@ int run_control(int argc, char** argv) {
     skycast::control::node::node_exit why;
     {
         skycast::control::node::node node(config, *link, log, socket.get());
+        std::unique_ptr<skycast::control::node::metrics_http> metrics;
+        if (config.control.metrics.enabled()) {
+            auto help = skycast::control::counter_help(*link);
+            metrics = skycast::control::node::metrics_http::start(
+                config.control.metrics.address, config.control.metrics.port,
+                [&node, help] {
+                    return skycast::control::node::prometheus_text(node.stats(), help);
+                },
+                error);
+            if (!metrics) {
+                SKYCAST_LOG(log, error, "%s", error.c_str());
+                return 1;
+            }
+            SKYCAST_LOG(log, info, "Prometheus metrics on port %u, GET /metrics", metrics->port());
+        }
         why = node.run(stop_requested);
     }
     socket.reset();

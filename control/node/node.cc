@@ -53,6 +53,20 @@ std::int64_t steady_ns() {
 // A sender runs one session at a time, in the dataplane's first key slot.
 constexpr std::uint8_t sender_key_slot = 0;
 
+// The process's resident memory (/proc/self/statm), for the stats: what
+// bounded sessions and buffers come to, watched over months.
+std::uint64_t resident_kib() {
+    std::FILE* f = std::fopen("/proc/self/statm", "r");
+    if (f == nullptr) {
+        return 0;
+    }
+    unsigned long long size = 0;
+    unsigned long long resident = 0;
+    const int n = std::fscanf(f, "%llu %llu", &size, &resident);
+    std::fclose(f);
+    return n == 2 ? resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) / 1024 : 0;
+}
+
 std::uint32_t random_group_id() {
     std::random_device rd;
     std::uint32_t id = 0;
@@ -277,6 +291,14 @@ bool node::tick(time_ns now) {
 }
 
 void node::remember(json entry) {
+    // Receivers' entries carry an outcome; a sender's result says ok or not.
+    std::string outcome = "unknown";
+    if (const auto o = entry.find("outcome"); o != entry.end() && o->is_string()) {
+        outcome = o->get<std::string>();
+    } else if (const auto ok = entry.find("ok"); ok != entry.end() && ok->is_boolean()) {
+        outcome = ok->get<bool>() ? "success" : "failed";
+    }
+    ++_outcomes[outcome];
     _history.push_back(std::move(entry));
     if (_history.size() > history_size) {
         _history.pop_front();
@@ -349,10 +371,7 @@ void node::start_job(control_socket::client_id client, const json& request, time
         _link, _config.control.port, s.rate_bps,
         engine::endpoint{.address = s.private_group, .port = _config.control.port}, sender_key_slot,
         nullptr);
-    // One sequence and IV counter for the engine's messages and the TX
-    // lcore's FILESEGs: the memzone's, for the session key slot the ports use.
-    auto& counters = _link.shared().header().sessions[sender_key_slot];
-    j->seq.bind(&counters.sequence, &counters.iv_counter);
+    j->ports->bind_sequence(j->seq);
     if (s.encryption.enabled()) {
         j->ports->signer_path = s.encryption.private_key;
     }
@@ -475,6 +494,7 @@ json node::stats() const {
     const std::int64_t age_ns = steady_ns() - _published_at.load(std::memory_order_acquire);
     doc["control"] = {
         {"pid", ::getpid()},
+        {"rss_kib", resident_kib()},
         {"snapshot_age_ms", age_ns / static_cast<std::int64_t>(ns_per_ms)},
         {"loop_stalls", _loop_stalls.load(std::memory_order_relaxed)},
         {"request_errors", _request_errors.load(std::memory_order_relaxed)},
@@ -489,14 +509,17 @@ json node::stats() const {
             {"clients_dropped", c.clients_dropped},
             {"slowest_stats_ms", static_cast<double>(c.max_stats_us) / 1000.0}};
     }
-    doc["dataplane"] = dataplane_document(_link.shared());
+    doc["dataplane"] = dataplane_document(_link);
     return doc;
 }
 
 json node::loop_document() const {
     json doc{{"node", hex_id(_config.control.uid)},
              {"role", _config.control.role == config::node_role::sender ? "sender" : "receiver"},
+             {"version", SKYCAST_VERSION},
+             {"contract_version", api::contract_version},
              {"sessions_done", _sessions_done},
+             {"outcomes", json(_outcomes)},
              {"history", json(_history)}};
     if (_receivers) {
         _receivers->describe(doc);

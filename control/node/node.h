@@ -29,6 +29,7 @@
 
 #include <atomic>
 #include <deque>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -76,7 +77,8 @@ private:
     control_socket* _socket;
     group_memberships _groups;
     std::uint64_t _sessions_done = 0;
-    std::deque<nlohmann::json> _history; // the last sessions' results
+    std::deque<nlohmann::json> _history;            // the last sessions' results
+    std::map<std::string, std::uint64_t> _outcomes; // every session that ended, by outcome
 
     // What stats() serves from the loop, and how stale it may be.
     mutable std::mutex _published_mutex;

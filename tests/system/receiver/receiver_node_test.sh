@@ -205,6 +205,7 @@ wait_groups_idle() {
 
 # --- 1. Successive stock sessions on random private groups -------------------------
 say "case 1: $sessions stock sessions, one after the other"
+rss_start=$(sky_stat "$work/rcv1.sock" 's["control"]["rss_kib"]')
 for ((n = 1; n <= sessions; ++n)); do
     f="$work/src/s$n.bin"
     head -c $((20000 + n * 997)) /dev/urandom > "$f"
@@ -219,7 +220,9 @@ done
 node_alive
 done_count=$(sky_stat "$work/rcv1.sock" 's["sessions_done"]')
 ((done_count >= sessions)) || fail "rcv1 counted $done_count sessions, expected $sessions"
-say "case 1: $sessions sessions OK, groups back to 1 after each"
+rss_end=$(sky_stat "$work/rcv1.sock" 's["control"]["rss_kib"]')
+say "case 1: $sessions sessions OK, groups back to 1 after each;" \
+    "skycast-control resident ${rss_start} KiB before, ${rss_end} KiB after"
 
 # --- 2. Names that are not UTF-8, and 255-byte names -------------------------------
 say "case 2: Latin-1 and 255-byte names from stock"

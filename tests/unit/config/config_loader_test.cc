@@ -492,7 +492,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
                                "robustness, announce_rounds, max_passes, max_nak_pct, "
                                "max_nak_count, clients, servers, encryption, destination, "
                                "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, "
-                               "socket, log, got the scalar '2'");
+                               "socket, metrics, log, got the scalar '2'");
     }
 }
 
@@ -783,6 +783,26 @@ TEST(ConfigLoad, FileNameInMessages) {
             e.issues().at(0).to_string().rfind(std::string(tmpl) + ":12:9: control.rate: ", 0), 0u);
     }
     std::filesystem::remove(tmpl);
+}
+
+// ---- the Prometheus endpoint ----
+
+TEST(ConfigAccept, MetricsOffByDefaultLoopbackWhenOn) {
+    EXPECT_FALSE(load_ok(receiver_base).control.metrics.enabled());
+    const auto on = load_ok(receiver_base + "  metrics: {port: 9464}\n").control.metrics;
+    EXPECT_TRUE(on.enabled());
+    EXPECT_EQ(on.port, 9464);
+    EXPECT_EQ(on.address, 0x7F000001u);
+    const auto there =
+        load_ok(receiver_base + "  metrics: {address: 10.77.0.11, port: 9100}\n").control.metrics;
+    EXPECT_EQ(there.address, 0x0A4D000Bu);
+}
+
+TEST(ConfigReject, MetricsNeedsAPortInRange) {
+    expect_one(receiver_base + "  metrics: {address: 127.0.0.1}\n", 13, 3, "control.metrics.port",
+               "required key is missing");
+    expect_one(receiver_base + "  metrics: {port: 0}\n", 13, 19, "control.metrics.port",
+               "0 is out of range 1..65535");
 }
 
 // ---- the receiver's session bounds ----

@@ -1,0 +1,140 @@
+#include "control/node/metrics_http.h"
+#include "control/node/metrics_text.h"
+
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <string>
+#include <sys/socket.h>
+#include <unistd.h>
+
+namespace {
+
+using nlohmann::json;
+using skycast::control::node::metrics_http;
+using skycast::control::node::prometheus_text;
+
+json sample_stats() {
+    return json{
+        {"node", "0x0A4D000B"},
+        {"role", "receiver"},
+        {"version", "0.1.0"},
+        {"contract_version", 3},
+        {"sessions_done", 7},
+        {"outcomes", {{"completed", 6}, {"transfer timed out", 1}}},
+        {"control",
+         {{"snapshot_age_ms", 40},
+          {"loop_stalls", 2},
+          {"rss_kib", 2048},
+          {"socket", {{"stats_answered", 12}, {"slowest_stats_ms", 3.5}}}}},
+        {"dataplane",
+         {{"heartbeat", 99},
+          {"counters", {{"rx.drop.ipv4_bad_checksum", 12345678901ull}, {"rx.frames", 5}}},
+          {"port", {{"ipackets", 10}, {"imissed", 0}}}}},
+        {"receiver", {{"sessions_running", 1}, {"groups_joined", 2}, {"evicted", 4}}},
+        {"sessions",
+         {{{"session", "0x00000001"},
+           {"server", "0x0A4D0001"},
+           {"state", "receiving"},
+           {"files", 3},
+           {"files_received", 2}}}},
+    };
+}
+
+bool has_line(const std::string& text, const std::string& line) {
+    return text.find("\n" + line + "\n") != std::string::npos || text.rfind(line + "\n", 0) == 0;
+}
+
+TEST(metrics_text, every_figure_of_the_stats_document_with_help_type_and_labels) {
+    const std::string text = prometheus_text(
+        sample_stats(), {{"rx.drop.ipv4_bad_checksum", "IPv4 header checksum wrong"}});
+    EXPECT_TRUE(has_line(text, "skycast_build_info{contract_version=\"3\",node=\"0x0A4D000B\","
+                               "role=\"receiver\",version=\"0.1.0\"} 1"))
+        << text;
+    // Counters exactly, whatever their size, with the dataplane's help text.
+    EXPECT_TRUE(has_line(text, "skycast_dataplane_rx_drop_ipv4_bad_checksum_total 12345678901"));
+    EXPECT_TRUE(has_line(text, "# HELP skycast_dataplane_rx_drop_ipv4_bad_checksum_total "
+                               "rx.drop.ipv4_bad_checksum: IPv4 header checksum wrong"));
+    EXPECT_TRUE(has_line(text, "# TYPE skycast_dataplane_rx_drop_ipv4_bad_checksum_total counter"));
+    EXPECT_TRUE(has_line(text, "skycast_port_ipackets_total 10"));
+    EXPECT_TRUE(has_line(text, "skycast_sessions_ended_total{outcome=\"transfer timed out\"} 1"));
+    EXPECT_TRUE(has_line(text, "skycast_control_snapshot_age_seconds 0.040000000000000001"));
+    EXPECT_TRUE(has_line(text, "skycast_control_resident_bytes 2097152"));
+    EXPECT_TRUE(has_line(text, "skycast_stats_slowest_seconds 0.0035000000000000001"));
+    EXPECT_TRUE(has_line(text, "skycast_receiver_sessions_running 1"));
+    EXPECT_TRUE(has_line(text, "# TYPE skycast_receiver_evicted_total counter"));
+    EXPECT_TRUE(has_line(text, "skycast_receiver_session_info{server=\"0x0A4D0001\","
+                               "session=\"0x00000001\",state=\"receiving\"} 1"));
+    EXPECT_TRUE(has_line(text, "skycast_receiver_session_files_received{server=\"0x0A4D0001\","
+                               "session=\"0x00000001\"} 2"));
+}
+
+TEST(metrics_text, label_values_from_the_wire_are_escaped_and_valid_utf8) {
+    json stats = sample_stats();
+    stats["sessions"][0]["state"] = std::string("a\"b\\c\nd\xff");
+    const std::string text = prometheus_text(stats, {});
+    EXPECT_NE(text.find("state=\"a\\\"b\\\\\\\\c\\\\x0Ad\\\\xFF\"}"), std::string::npos) << text;
+    EXPECT_EQ(text.find('\xff'), std::string::npos);
+}
+
+// One HTTP/1.0 exchange with the server on loopback: the status and the body.
+std::pair<std::string, std::string> http(std::uint16_t port, const std::string& request) {
+    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in sa{};
+    sa.sin_family = AF_INET;
+    sa.sin_port = htons(port);
+    sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (::connect(fd, reinterpret_cast<sockaddr*>(&sa), sizeof sa) != 0) {
+        ::close(fd);
+        return {};
+    }
+    (void)::write(fd, request.data(), request.size());
+    std::string reply;
+    char buf[4096];
+    for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) {
+        reply.append(buf, static_cast<std::size_t>(n));
+    }
+    ::close(fd);
+    const auto eol = reply.find("\r\n");
+    const auto body = reply.find("\r\n\r\n");
+    // "HTTP/1.1 200 OK" -> "200 OK" (the server answers 1.0 requests in 1.1).
+    const std::string status = reply.substr(0, eol);
+    const auto space = status.find(' ');
+    return {space == std::string::npos ? status : status.substr(space + 1),
+            body == std::string::npos ? "" : reply.substr(body + 4)};
+}
+
+TEST(metrics_http, serves_the_rendered_text_on_get_metrics_only) {
+    std::string error;
+    int renders = 0;
+    auto server = metrics_http::start(
+        INADDR_LOOPBACK, 0,
+        [&] {
+            ++renders;
+            return std::string("skycast_up 1\n");
+        },
+        error);
+    ASSERT_NE(server, nullptr) << error;
+    ASSERT_NE(server->port(), 0);
+    auto [status, body] = http(server->port(), "GET /metrics HTTP/1.0\r\n\r\n");
+    EXPECT_EQ(status, "200 OK");
+    EXPECT_EQ(body, "skycast_up 1\n");
+    EXPECT_EQ(renders, 1);
+    EXPECT_EQ(http(server->port(), "GET /other HTTP/1.0\r\n\r\n").first, "404 Not Found");
+    EXPECT_EQ(http(server->port(), "POST /metrics HTTP/1.0\r\nContent-Length: 0\r\n\r\n").first,
+              "405 Method Not Allowed");
+    EXPECT_EQ(renders, 1);
+}
+
+TEST(metrics_http, a_port_in_use_is_a_clear_error) {
+    std::string error;
+    auto first = metrics_http::start(
+        INADDR_LOOPBACK, 0, [] { return std::string(); }, error);
+    ASSERT_NE(first, nullptr) << error;
+    auto second = metrics_http::start(
+        INADDR_LOOPBACK, first->port(), [] { return std::string(); }, error);
+    EXPECT_EQ(second, nullptr);
+    EXPECT_NE(error.find("127.0.0.1:" + std::to_string(first->port())), std::string::npos) << error;
+}
+
+} // namespace
