@@ -19,7 +19,8 @@
 #     spoofed sessions are dropped by register_timeout and counted, and the
 #     joined groups return to the public group alone.
 #  4. Three senders at once, two stock (hub, rcv2) and one Skycast hub
-#     (rcv3), each with its own file: all three byte-identical at rcv1.
+#     (rcv3), each with its own file, to rcv1 and a second Skycast receiver
+#     (rcv4): all three byte-identical at both.
 #  5. ABORT reasons that are not UTF-8 (with a terminal escape), forged to
 #     the receiver and to a Skycast hub: sessions end, stats and `skycast
 #     send` show the text escaped; junk requests on both nodes' sockets are
@@ -97,10 +98,11 @@ hub_uid=0x0A4D0001   # stock uftp in hub
 rcv1_uid=0x0A4D000B  # the Skycast receiver under test
 rcv2_uid=0x0A4D000C  # stock uftp in rcv2 (and the spoofer's host)
 rcv3_uid=0x0A4D000D  # a Skycast hub in rcv3
+rcv4_uid=0x0A4D000E  # a second Skycast receiver (case 4)
 register_timeout=4   # seconds: spoofed handshakes are dropped this fast
 
 bash "$root/scripts/setup-hugepages.sh" 2048 > /dev/null
-bash "$lab_sh" up --name "$lab" --receivers 3 --kernel-nodes hub,rcv2 > "$logs/lab-up.log"
+bash "$lab_sh" up --name "$lab" --receivers 4 --kernel-nodes hub,rcv2 > "$logs/lab-up.log"
 eval "$(bash "$lab_sh" env --name "$lab")"
 
 # rcv1's destination and temp_dir on one small file system of their own, so
@@ -135,6 +137,19 @@ control:
   log: {level: info, file: $logs/rcv1-control.log}
 YAML
 } > "$work/rcv1.yaml"
+mkdir -p "$work/rcv4/received"
+{
+    node_yaml rcv4 "$LAB_RCV_DEVICE" "$LAB_RCV4_CIDR"
+    cat << YAML
+control:
+  role: receiver
+  eal: {lcores: "8@(0-1)"}
+  uid: $rcv4_uid
+  destination: $work/rcv4/received
+  socket: $work/rcv4.sock
+  log: {level: info, file: $logs/rcv4-control.log}
+YAML
+} > "$work/rcv4.yaml"
 {
     node_yaml rcv3 "$LAB_RCV_DEVICE" "$LAB_RCV3_CIDR"
     cat << YAML
@@ -147,11 +162,12 @@ control:
   grtt: {initial: 50ms, min: 50ms, max: 2s}
   clients:
     - uid: $rcv1_uid
+    - uid: $rcv4_uid
   socket: $work/rcv3.sock
   log: {level: info, file: $logs/rcv3-control.log}
 YAML
 } > "$work/rcv3.yaml"
-for f in "$work"/rcv1.yaml "$work"/rcv3.yaml; do
+for f in "$work"/rcv1.yaml "$work"/rcv3.yaml "$work"/rcv4.yaml; do
     "$skycast_bin" check "$f" > /dev/null || { "$skycast_bin" check "$f"; exit 1; }
 done
 start_skycast() { # NODE
@@ -165,19 +181,22 @@ start_skycast() { # NODE
     sky_wait_node "$work/$node.sock" 60 "${pids[-1]}" || fail "Skycast node $node did not come up"
 }
 start_skycast rcv1
-start_skycast rcv3
 rcv1_control_pid=${pids[1]}
+start_skycast rcv3
+start_skycast rcv4
 say "nodes up"
 
 # stock_send NODE UID STATUS_FILE [uftp options...] FILE...: stock uftp to
-# rcv1 from a kernel node; prints uftp's exit status.
+# rcv1 (and the receivers in $stock_hosts) from a kernel node; prints uftp's
+# exit status.
+stock_hosts=$rcv1_uid
 stock_send() {
     local node=$1 uid=$2 status_file=$3 ifname=$LAB_HUB_IF
     shift 3
     [[ $node == rcv2 ]] && ifname=$LAB_RCV_IF
     local rc=0
     timeout 120 bash "$lab_sh" exec --name "$lab" "$node" uftp -I "$ifname" -U "$uid" \
-        -H "$rcv1_uid" -r 0.05:0.01:1 -x 2 -S "$status_file" "$@" \
+        -H "$stock_hosts" -r 0.05:0.01:1 -x 2 -S "$status_file" "$@" \
         >> "$logs/$node-uftp.log" 2>&1 || rc=$?
     echo "$rc"
 }
@@ -286,6 +305,7 @@ say "case 4: stock (hub), stock (rcv2) and a Skycast hub (rcv3) at once"
 head -c 4000000 /dev/urandom > "$work/src/from-hub.bin"
 head -c 4000000 /dev/urandom > "$work/src/from-rcv2.bin"
 head -c 4000000 /dev/urandom > "$work/src/from-rcv3.bin"
+stock_hosts="$rcv1_uid,$rcv4_uid"
 stock_send hub "$hub_uid" "$work/o1.status" -R 20000 "$work/src/from-hub.bin" > "$work/o1.rc" &
 o1=$!
 stock_send rcv2 "$rcv2_uid" "$work/o2.status" -R 20000 "$work/src/from-rcv2.bin" > "$work/o2.rc" &
@@ -300,6 +320,10 @@ wait "$o1" "$o2" || true
 same "$work/src/from-hub.bin" from-hub.bin
 same "$work/src/from-rcv2.bin" from-rcv2.bin
 same "$work/src/from-rcv3.bin" from-rcv3.bin
+for f in from-hub.bin from-rcv2.bin from-rcv3.bin; do
+    cmp -s "$work/src/$f" "$work/rcv4/received/$f" || fail "rcv4's $f differs (or is missing)"
+done
+stock_hosts=$rcv1_uid
 wait_groups_idle 30
 node_alive
 say "case 4: OK"
