@@ -823,9 +823,9 @@ std::size_t fileseg_packet_bytes(std::size_t block, const sender_encryption_conf
 constexpr std::string_view sender_only_keys[] = {
     "private_group",   "rate",       "block_size",  "grtt",          "robustness",
     "announce_rounds", "max_passes", "max_nak_pct", "max_nak_count", "clients"};
-constexpr std::string_view receiver_only_keys[] = {"destination",     "temp_dir", "servers",
-                                                   "max_sessions",    "max_grtt", "max_robust",
-                                                   "register_timeout"};
+constexpr std::string_view receiver_only_keys[] = {"destination",      "temp_dir", "servers",
+                                                   "max_sessions",     "max_grtt", "max_robust",
+                                                   "register_timeout", "hooks"};
 constexpr std::string_view sender_encryption_keys[] = {
     "keyex", "cipher", "hash", "signature", "private_key", "client_auth", "ecdh_curve"};
 constexpr std::string_view receiver_encryption_keys[] = {"private_keys", "require"};
@@ -1064,33 +1064,33 @@ void parse_sender_encryption(context& ctx, const map_reader& e, sender_encryptio
 void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                    const dataplane_status& dp_status, control_config& c) {
     const bool port_clean = dp_status.port_clean;
-    map_reader m(ctx, f,
-                 {"role",
-                  "uid",
-                  "eal",
-                  "public_group",
-                  "private_group",
-                  "port",
-                  "rate",
-                  "block_size",
-                  "grtt",
-                  "robustness",
-                  "announce_rounds",
-                  "max_passes",
-                  "max_nak_pct",
-                  "max_nak_count",
-                  "clients",
-                  "servers",
-                  "encryption",
-                  "destination",
-                  "temp_dir",
-                  "max_sessions",
-                  "max_grtt",
-                  "max_robust",
-                  "register_timeout",
-                  "socket",
-                  "metrics",
-                  "log"});
+    map_reader m(ctx, f, {"role",
+                          "uid",
+                          "eal",
+                          "public_group",
+                          "private_group",
+                          "port",
+                          "rate",
+                          "block_size",
+                          "grtt",
+                          "robustness",
+                          "announce_rounds",
+                          "max_passes",
+                          "max_nak_pct",
+                          "max_nak_count",
+                          "clients",
+                          "servers",
+                          "encryption",
+                          "destination",
+                          "temp_dir",
+                          "max_sessions",
+                          "max_grtt",
+                          "max_robust",
+                          "register_timeout",
+                          "hooks",
+                          "socket",
+                          "metrics",
+                          "log"});
     static constexpr enum_name<node_role> roles[] = {{"sender", node_role::sender},
                                                      {"receiver", node_role::receiver}};
     std::optional<node_role> role;
@@ -1261,6 +1261,18 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
              [&](const field& x) { return read_int_in<std::uint8_t>(ctx, x, 1, 255); });
         take(m, "register_timeout", r.register_timeout,
              [&](const field& x) { return read_duration_in(ctx, x, 1, 3600, "1s..3600s"); });
+        if (auto hf = m.get("hooks")) {
+            map_reader h(ctx, *hf, {"file", "session", "timeout", "max_queued"});
+            take(h, "file", r.hooks.file_command,
+                 [&](const field& x) { return read_absolute_path(ctx, x); });
+            take(h, "session", r.hooks.session_command,
+                 [&](const field& x) { return read_absolute_path(ctx, x); });
+            take(h, "timeout", r.hooks.timeout, [&](const field& x) {
+                return read_duration_in(ctx, x, 0.1, 86400, "100ms..24h");
+            });
+            take(h, "max_queued", r.hooks.max_queued,
+                 [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 1, 1'000'000); });
+        }
         if (enc) {
             take(*enc, "require", r.require_encryption,
                  [&](const field& x) { return read_bool(ctx, x); });

@@ -296,6 +296,21 @@ struct sender_config {
     sender_encryption_config encryption;
 };
 
+// Commands a receiver runs after it received something (no shell: the
+// path of an executable, which may be a script). `file` runs once per
+// completed file, `session` once per ended session; each gets what it needs
+// in its environment (SKYCAST_PATH, SKYCAST_SIZE, SKYCAST_SHA256, ...: see
+// config/README.md). They run one at a time on a thread of their own, never
+// in the way of reception; one that runs past `timeout` is killed.
+struct hooks_config {
+    std::string file_command;    // absolute path; empty: none
+    std::string session_command; // absolute path; empty: none
+    double timeout = 60.0;       // seconds
+    // Hooks waiting to run, at most; more are dropped (counted, logged).
+    std::uint32_t max_queued = 10000;
+    bool enabled() const { return !file_command.empty() || !session_command.empty(); }
+};
+
 struct receiver_config {
     // Where completed files land (absolute).
     std::string destination;
@@ -332,6 +347,7 @@ struct receiver_config {
     // robustness: a sender that announces and goes silent holds no slot for
     // long. 60 by default, 1..3600.
     double register_timeout = 60.0;
+    hooks_config hooks;
 };
 
 // The node's Prometheus endpoint: GET /metrics over HTTP on address:port

@@ -1,6 +1,6 @@
 #pragma once
 // Block and section arithmetic, identical on sender and receiver
-// (../shared/protocol/uftp4.md §3.1).
+// (docs/protocol.md §3.1).
 //
 // A file of `size` bytes is cut into blocks of `block_size` bytes; blocks are
 // grouped into sections small enough that one section's NAK bitmap fits in one

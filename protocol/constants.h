@@ -1,6 +1,6 @@
 #pragma once
 // UFTP 4 protocol constants as the stock 4.10.2 binaries use them
-// (../shared/protocol/uftp4.md §1.2, §1.3, §2.18).
+// (docs/protocol.md §1.2, §1.3, §2.18).
 
 #include <cstddef>
 #include <cstdint>

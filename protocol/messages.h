@@ -1,6 +1,6 @@
 #pragma once
 // The UFTP 4 header, extensions and all 21 messages as plain structs
-// (../shared/protocol/uftp4.md §1.2, §2).
+// (docs/protocol.md §1.2, §2).
 //
 // Conventions:
 // - Lengths that the wire derives from the data (hlen, name lengths, blob and

@@ -18,6 +18,8 @@ packages=(
     prometheus
     # the network-namespace lab
     iproute2 procps ethtool
+    # systemd-analyze verify of the units in scripts/systemd/ (system suite)
+    systemd
 )
 
 missing=()

@@ -660,6 +660,7 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
         _answered[m.file_id] = protocol::complete_status::normal;
         _results.push_back(
             {.file_id = m.file_id, .name = m.name, .type = m.ftype, .complete = true});
+        _completed.push_back(_results.size() - 1);
         send_complete(m.file_id, protocol::complete_status::normal);
         return;
     }
@@ -805,6 +806,7 @@ bool receiver_engine::try_finish_file(time_ns now) {
     // Only a fully written file moves into place; anything else is removed.
     if (flushed && move_into_place(_file.temp_path, _file.final_path, _file.mtime, _file.mode)) {
         r.complete = true;
+        _completed.push_back(_file.result_index);
         ++_stats.files_received;
         _answered[_file.file_id] = protocol::complete_status::normal;
         send_complete(_file.file_id, protocol::complete_status::normal);

@@ -29,6 +29,7 @@
 #include <memory>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace skycast::control::engine {
@@ -130,6 +131,9 @@ public:
     // Whether the session is encrypted and we hold its group keys.
     bool keyed() const { return _crypto && _crypto->cipher; }
     const std::vector<file_result>& files() const { return _results; }
+    // Indices into files() of the entries completed (in place in the
+    // destination) since the last call: what post-receive hooks are run for.
+    std::vector<std::size_t> take_completed_files() { return std::exchange(_completed, {}); }
     double grtt() const { return _grtt; }
 
 private:
@@ -212,6 +216,7 @@ private:
     // Answers already given, to repeat when the server repeats itself.
     std::map<std::uint16_t, protocol::complete_status> _answered;
     std::vector<file_result> _results;
+    std::vector<std::size_t> _completed; // see take_completed_files()
 
     time_ns _register_resend = no_deadline;
     time_ns _register_giveup = no_deadline;

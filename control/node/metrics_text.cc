@@ -254,6 +254,14 @@ std::string prometheus_text(const json& stats, const std::map<std::string, std::
     control_metrics(w, member(stats, "control"));
     dataplane_metrics(w, member(stats, "dataplane"), help);
     receiver_metrics(w, stats);
+    const json& hooks = member(stats, "hooks");
+    if (hooks.is_object()) {
+        for (const auto& [name, value] : hooks.items()) {
+            const std::string metric = "skycast_hooks_" + metric_name(name) + "_total";
+            w.family(metric, "counter", "post-receive hooks: " + name);
+            w.sample(metric, {}, number(value));
+        }
+    }
     sender_metrics(w, stats);
     return w.str();
 }

@@ -124,8 +124,11 @@ bool node::prepare_receiving() {
     if (!error.empty()) {
         SKYCAST_LOG(_log, error, "%s", error.c_str());
     }
+    if (r.hooks.enabled()) {
+        _hooks = std::make_unique<post_receive_hooks>(r.hooks, r.destination, _log);
+    }
     _receivers = std::make_unique<receiver_sessions>(_config.control, std::move(settings), _link,
-                                                     _groups, _log);
+                                                     _groups, _log, _hooks.get());
     return true;
 }
 
@@ -523,6 +526,9 @@ json node::loop_document() const {
              {"history", json(_history)}};
     if (_receivers) {
         _receivers->describe(doc);
+    }
+    if (_hooks) {
+        doc["hooks"] = _hooks->stats();
     }
     if (_job) {
         const auto& e = *_job->engine;

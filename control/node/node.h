@@ -94,6 +94,7 @@ private:
     std::atomic<std::uint64_t> _request_errors{0};
 
     // Receiver.
+    std::unique_ptr<post_receive_hooks> _hooks; // outlives _receivers, which uses it
     std::unique_ptr<receiver_sessions> _receivers;
 
     // Sender.

@@ -33,6 +33,8 @@ void node_log::write(config::log_level level, const char* fmt, ...) {
     gmtime_r(&t, &tm);
     char stamp[32];
     std::strftime(stamp, sizeof stamp, "%Y-%m-%d %H:%M:%S", &tm);
+    // One line at a time, whichever thread writes (the loop, the hooks').
+    flockfile(_out);
     std::fprintf(_out, "%s.%03d [%s] ", stamp, static_cast<int>(ms.count()),
                  names[static_cast<int>(level)]);
     va_list args;
@@ -41,6 +43,7 @@ void node_log::write(config::log_level level, const char* fmt, ...) {
     va_end(args);
     std::fputc('\n', _out);
     std::fflush(_out);
+    funlockfile(_out);
 }
 
 } // namespace skycast::control::node

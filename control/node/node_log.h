@@ -1,7 +1,7 @@
 #pragma once
 // UFTP-style log lines, per session, file and receiver, at levels
 // (control.log in the YAML): "2026-11-21 12:00:01.123 [info] session
-// 0x1A2B: 0x0A4D000B registered". One writer (the node's thread).
+// 0x1A2B: 0x0A4D000B registered". Any thread may write: each line goes out whole.
 
 #include "config/node_config.h"
 

@@ -40,10 +40,12 @@ bool ended(const engine::receiver_engine& e) {
 
 receiver_sessions::receiver_sessions(const config::control_config& config,
                                      engine::receiver_config settings, dataplane_link& link,
-                                     group_memberships& groups, node_log& log)
+                                     group_memberships& groups, node_log& log,
+                                     post_receive_hooks* hooks)
     : _config(config), _settings(std::move(settings)),
       _max_sessions(std::min<std::uint32_t>(config.receiver->max_sessions, api::max_sessions)),
-      _link(link), _groups(groups), _log(log), _key_slot_used(api::max_sessions, false) {}
+      _link(link), _groups(groups), _log(log), _hooks(hooks),
+      _key_slot_used(api::max_sessions, false) {}
 
 receiver_sessions::~receiver_sessions() = default;
 
@@ -178,6 +180,7 @@ bool receiver_sessions::tick(time_ns now) {
             fired = true;
             s->engine->on_timer(now);
         }
+        report_completed(*s);
     }
     reap(now);
     return fired;
@@ -218,6 +221,25 @@ json receiver_sessions::ended_entry(const session& s, time_ns now) const {
              static_cast<double>(now - s.started) / static_cast<double>(engine::ns_per_second)}};
 }
 
+void receiver_sessions::report_completed(session& s) {
+    const auto completed = s.engine->take_completed_files();
+    if (_hooks == nullptr) {
+        return;
+    }
+    for (const std::size_t i : completed) {
+        const auto& f = s.engine->files()[i];
+        const char* type = f.type == protocol::file_type::directory ? "directory"
+                           : f.type == protocol::file_type::symlink ? "symlink"
+                           : f.type == protocol::file_type::delete_ ? "delete"
+                                                                    : "file";
+        _hooks->file_completed({.path = _settings.destination + "/" + f.name,
+                                .name = f.name,
+                                .type = type,
+                                .session = s.group_id,
+                                .sender = s.server_id});
+    }
+}
+
 void receiver_sessions::reap(time_ns now) {
     for (auto it = _sessions.begin(); it != _sessions.end();) {
         session& s = **it;
@@ -245,6 +267,15 @@ void receiver_sessions::reap(time_ns now) {
                        engine::name(e.outcome()), reason.empty() ? "" : ": ", reason.c_str(),
                        s.evicted ? " (dropped for a newer session: max_sessions running)" : "",
                        complete, e.files().size());
+        }
+        report_completed(s);
+        if (_hooks != nullptr && !handshake_only) {
+            _hooks->session_ended({.session = s.group_id,
+                                   .sender = s.server_id,
+                                   .outcome = engine::name(e.outcome()),
+                                   .reason = reason,
+                                   .files = e.files().size(),
+                                   .files_complete = complete});
         }
         _ended.push_back(ended_entry(s, now));
         _key_slot_used[s.key_slot] = false;

@@ -24,6 +24,7 @@
 #include "control/dataplane_link/group_memberships.h"
 #include "control/engine/receiver_engine.h"
 #include "control/node/node_log.h"
+#include "control/node/post_receive_hooks.h"
 
 #include <cstdint>
 #include <memory>
@@ -46,8 +47,11 @@ struct receiver_session_counters {
 class receiver_sessions {
 public:
     // `settings`: the engine configuration every session starts from.
+    // `hooks`: post-receive hooks to hand completed files and ended
+    // sessions to (null: none configured).
     receiver_sessions(const config::control_config& config, engine::receiver_config settings,
-                      dataplane_link& link, group_memberships& groups, node_log& log);
+                      dataplane_link& link, group_memberships& groups, node_log& log,
+                      post_receive_hooks* hooks);
     ~receiver_sessions();
 
     void on_datagram(engine::time_ns now, const dataplane_link::received& d);
@@ -82,6 +86,8 @@ private:
     void start(engine::time_ns now, const protocol::uftp_header& h,
                const dataplane_link::received& d);
     void feed(session& s, engine::time_ns now, const dataplane_link::received& d);
+    // Hands the session's newly completed files to the hooks.
+    void report_completed(session& s);
     // Moves ended sessions to `_ended` and frees their slots.
     void reap(engine::time_ns now);
     nlohmann::json ended_entry(const session& s, engine::time_ns now) const;
@@ -92,6 +98,7 @@ private:
     dataplane_link& _link;
     group_memberships& _groups;
     node_log& _log;
+    post_receive_hooks* _hooks;
     std::vector<std::unique_ptr<session>> _sessions; // oldest first
     std::vector<bool> _key_slot_used;
     std::vector<nlohmann::json> _ended;

@@ -138,6 +138,14 @@ control:
 YAML
 } > "$work/rcv1.yaml"
 mkdir -p "$work/rcv4/received"
+# rcv4's post-receive hooks append their environment to hooks.log, one line
+# per hook run (checked in case 4).
+cat > "$work/hook.sh" << 'HOOK'
+#!/bin/sh
+echo "$SKYCAST_EVENT|$SKYCAST_SESSION|$SKYCAST_SENDER|$SKYCAST_NAME|$SKYCAST_SIZE|$SKYCAST_SHA256|$SKYCAST_OUTCOME|$SKYCAST_FILES_COMPLETE" >> "$(dirname "$0")/hooks.log"
+echo "hook ran for $SKYCAST_EVENT"
+HOOK
+chmod +x "$work/hook.sh"
 {
     node_yaml rcv4 "$LAB_RCV_DEVICE" "$LAB_RCV4_CIDR"
     cat << YAML
@@ -146,6 +154,7 @@ control:
   eal: {lcores: "8@(0-1)"}
   uid: $rcv4_uid
   destination: $work/rcv4/received
+  hooks: {file: $work/hook.sh, session: $work/hook.sh, timeout: 30s}
   socket: $work/rcv4.sock
   log: {level: info, file: $logs/rcv4-control.log}
 YAML
@@ -325,6 +334,17 @@ for f in from-hub.bin from-rcv2.bin from-rcv3.bin; do
 done
 stock_hosts=$rcv1_uid
 wait_groups_idle 30
+# rcv4's hooks: one per file (with its size and SHA-256) and one per session.
+sky_wait_stat "$work/rcv4.sock" 's["hooks"]["succeeded"] >= 6' 60 > /dev/null ||
+    fail "rcv4's hooks did not all run: $(sky_stat "$work/rcv4.sock" 's["hooks"]')"
+for f in from-hub.bin from-rcv2.bin from-rcv3.bin; do
+    sha=$(sha256sum "$work/src/$f" | cut -d' ' -f1)
+    size=$(stat -c %s "$work/src/$f")
+        grep -q "^file|0x[0-9A-F]*|0x[0-9A-F]*|$f|$size|$sha|" "$work/hooks.log" ||
+        fail "no file hook for $f with its size and SHA-256: $(cat "$work/hooks.log")"
+done
+(($(grep -c '^session|.*|completed|1$' "$work/hooks.log") == 3)) ||
+    fail "expected 3 session hooks with outcome completed: $(cat "$work/hooks.log")"
 node_alive
 say "case 4: OK"
 

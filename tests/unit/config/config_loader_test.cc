@@ -484,15 +484,16 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
         (void)parse_node_config("dataplane: 1\ncontrol: 2\n", "x.yaml");
         FAIL();
     } catch (const config_error& e) {
-        EXPECT_STREQ(e.what(), "x.yaml:1:12: dataplane: expected a mapping of eal, roles, "
-                               "storage_threads, ports, mempool, rings, limits, idle_backoff_us, "
-                               "idle_backoff_max_us, crypto, stats, got the scalar '1'\n"
-                               "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
-                               "public_group, private_group, port, rate, block_size, grtt, "
-                               "robustness, announce_rounds, max_passes, max_nak_pct, "
-                               "max_nak_count, clients, servers, encryption, destination, "
-                               "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, "
-                               "socket, metrics, log, got the scalar '2'");
+        EXPECT_STREQ(e.what(),
+                     "x.yaml:1:12: dataplane: expected a mapping of eal, roles, "
+                     "storage_threads, ports, mempool, rings, limits, idle_backoff_us, "
+                     "idle_backoff_max_us, crypto, stats, got the scalar '1'\n"
+                     "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
+                     "public_group, private_group, port, rate, block_size, grtt, "
+                     "robustness, announce_rounds, max_passes, max_nak_pct, "
+                     "max_nak_count, clients, servers, encryption, destination, "
+                     "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
+                     "socket, metrics, log, got the scalar '2'");
     }
 }
 

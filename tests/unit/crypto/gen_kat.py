@@ -3,7 +3,7 @@
 
 An implementation independent of crypto/: the UFTP PRF, key schedule,
 KEYINFO entries, verify data and ENCRYPTED framing are written here from
-../shared/protocol/uftp4.md §5 alone, and the ciphers come from Python's
+docs/protocol.md §5 alone, and the ciphers come from Python's
 `cryptography` package and `hmac`/`hashlib`. The script first checks its PRF
 against the spec's §5.10 vectors (made by the implementation that
 interoperated with stock uftp 4.10.2), then prints a C++ header.
