@@ -37,12 +37,6 @@ constexpr time_ns publish_interval = 100 * ns_per_ms;
 // A loop round longer than this is counted as a stall (control.loop_stalls).
 constexpr std::int64_t stall_threshold = 50 * static_cast<std::int64_t>(ns_per_ms);
 
-std::string hex_id(std::uint32_t id) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08X", id);
-    return buf;
-}
-
 // Monotonic nanoseconds: ages that a wall-clock step cannot make negative.
 std::int64_t steady_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(

@@ -1,9 +1,16 @@
 #include "control/node/node_log.h"
 
 #include <chrono>
+#include <cstdio>
 #include <ctime>
 
 namespace skycast::control::node {
+
+std::string hex_id(std::uint32_t id) {
+    char buf[16];
+    std::snprintf(buf, sizeof buf, "0x%08X", id);
+    return buf;
+}
 
 node_log::node_log(const config::log_config& c) : _level(c.level) {
     if (c.file != "-") {

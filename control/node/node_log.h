@@ -6,10 +6,14 @@
 #include "config/node_config.h"
 
 #include <cstdarg>
+#include <cstdint>
 #include <cstdio>
 #include <string>
 
 namespace skycast::control::node {
+
+// A UFTP ID as the node shows it in logs and stats: "0x0A4D000B".
+std::string hex_id(std::uint32_t id);
 
 class node_log {
 public:

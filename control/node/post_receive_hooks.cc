@@ -24,12 +24,6 @@ constexpr std::size_t output_kept = 4096;
 // After SIGTERM, a hook has this long to go before SIGKILL.
 constexpr auto term_grace = std::chrono::seconds(2);
 
-std::string hex_id(std::uint32_t id) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08X", id);
-    return buf;
-}
-
 // Size and SHA-256 (lowercase hex) of a regular file, read in 1 MiB pieces.
 bool hash_file(const std::string& path, std::uint64_t& size, std::string& hex) {
     const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
@@ -118,6 +112,12 @@ void post_receive_hooks::enqueue(job j) {
     _wake.notify_one();
 }
 
+std::vector<std::string> post_receive_hooks::common_env(const char* event, std::uint32_t session,
+                                                        std::uint32_t sender) const {
+    return {std::string("SKYCAST_EVENT=") + event, "SKYCAST_SESSION=" + hex_id(session),
+            "SKYCAST_SENDER=" + hex_id(sender), "SKYCAST_DESTINATION=" + _destination};
+}
+
 void post_receive_hooks::file_completed(file_event e) {
     if (_config.file_command.empty()) {
         return;
@@ -125,13 +125,9 @@ void post_receive_hooks::file_completed(file_event e) {
     job j;
     j.command = _config.file_command;
     j.what = "file " + protocol::display_text(e.name) + " of session " + hex_id(e.session);
-    j.env = {"SKYCAST_EVENT=file",
-             "SKYCAST_SESSION=" + hex_id(e.session),
-             "SKYCAST_SENDER=" + hex_id(e.sender),
-             "SKYCAST_DESTINATION=" + _destination,
-             "SKYCAST_PATH=" + e.path,
-             "SKYCAST_NAME=" + e.name,
-             "SKYCAST_TYPE=" + e.type};
+    j.env = common_env("file", e.session, e.sender);
+    j.env.insert(j.env.end(),
+                 {"SKYCAST_PATH=" + e.path, "SKYCAST_NAME=" + e.name, "SKYCAST_TYPE=" + e.type});
     if (e.type == "file") {
         j.hash_path = e.path;
     }
@@ -145,14 +141,10 @@ void post_receive_hooks::session_ended(const session_event& e) {
     job j;
     j.command = _config.session_command;
     j.what = "session " + hex_id(e.session);
-    j.env = {"SKYCAST_EVENT=session",
-             "SKYCAST_SESSION=" + hex_id(e.session),
-             "SKYCAST_SENDER=" + hex_id(e.sender),
-             "SKYCAST_DESTINATION=" + _destination,
-             "SKYCAST_OUTCOME=" + e.outcome,
-             "SKYCAST_REASON=" + e.reason,
-             "SKYCAST_FILES=" + std::to_string(e.files),
-             "SKYCAST_FILES_COMPLETE=" + std::to_string(e.files_complete)};
+    j.env = common_env("session", e.session, e.sender);
+    j.env.insert(j.env.end(), {"SKYCAST_OUTCOME=" + e.outcome, "SKYCAST_REASON=" + e.reason,
+                               "SKYCAST_FILES=" + std::to_string(e.files),
+                               "SKYCAST_FILES_COMPLETE=" + std::to_string(e.files_complete)});
     enqueue(std::move(j));
 }
 

@@ -79,6 +79,9 @@ private:
         std::string what;      // for the log
     };
 
+    // What every hook's environment holds (the list in the header comment).
+    std::vector<std::string> common_env(const char* event, std::uint32_t session,
+                                        std::uint32_t sender) const;
     void enqueue(job j);
     void run();
     void execute(job& j);

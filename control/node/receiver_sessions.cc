@@ -12,12 +12,6 @@ namespace {
 using json = nlohmann::json;
 using engine::time_ns;
 
-std::string hex_id(std::uint32_t id) {
-    char buf[16];
-    std::snprintf(buf, sizeof buf, "0x%08X", id);
-    return buf;
-}
-
 // New sessions admitted per second, at most (and in one burst): each costs
 // a group join and leave in the dataplane (its lcores pause for the change)
 // and an engine. A flood of ANNOUNCEs addressed to us is then refused at the
