@@ -137,11 +137,14 @@ int run_control(int argc, char** argv) {
         why = node.run(stop_requested);
     }
     socket.reset();
-    if (why == skycast::control::node::node_exit::dataplane_lost) {
-        // The primary is gone: EAL's cleanup would talk to it (and crashes
-        // in rte_service_finalize). Our mappings go with the exec or exit,
-        // which is what lets a new dataplane reuse the file prefix.
-    } else {
+    // With the primary gone, EAL's cleanup would talk to it (and crashes in
+    // rte_service_finalize). That is the case not only when the node saw the
+    // dataplane go, but also when both are stopped together and the
+    // dataplane exits first. Our mappings go with the exec or exit, which is
+    // what lets a new dataplane reuse the file prefix.
+    const bool primary_gone = why == skycast::control::node::node_exit::dataplane_lost ||
+                              rte_eal_primary_proc_alive(nullptr) == 0 || !link->alive();
+    if (!primary_gone) {
         rte_eal_cleanup();
     }
     if (why == skycast::control::node::node_exit::dataplane_lost && !stop_requested.load()) {
