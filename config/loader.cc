@@ -1090,6 +1090,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                           "hooks",
                           "socket",
                           "metrics",
+                          "snmp",
                           "log"});
     static constexpr enum_name<node_role> roles[] = {{"sender", node_role::sender},
                                                      {"receiver", node_role::receiver}};
@@ -1183,6 +1184,24 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                 c.metrics.port = *p;
             }
         }
+    }
+    if (auto sf = m.get("snmp")) {
+        map_reader sr(ctx, *sf, {"agentx_socket", "poll_interval"});
+        take(sr, "agentx_socket", c.snmp.agentx_socket,
+             [&](const field& x) -> std::optional<std::string> {
+                 // net-snmp's transport syntax: a Unix socket path, or
+                 // tcp:HOST:PORT for a master that listens on TCP.
+                 auto s = read_nonempty(ctx, x);
+                 if (s && s->front() != '/' && s->rfind("tcp:", 0) != 0 &&
+                     s->rfind("unix:", 0) != 0) {
+                     ctx.error(x.mark(), x.path,
+                               in_quotes(*s) + " is neither an absolute path nor tcp:HOST:PORT");
+                     return std::nullopt;
+                 }
+                 return s;
+             });
+        take(sr, "poll_interval", c.snmp.poll_interval,
+             [&](const field& x) { return read_duration_in(ctx, x, 0.5, 300, "500ms..300s"); });
     }
     if (auto lf = m.get("log")) {
         map_reader l(ctx, *lf, {"level", "file"});

@@ -359,6 +359,14 @@ struct metrics_config {
     bool enabled() const { return port != 0; }
 };
 
+// The node's SNMP subagent (skycast-snmp, a process of its own next to
+// skycast-control): where the host's snmpd takes AgentX subagents, and how
+// often the subagent reads the node's stats. Used only by skycast-snmp.
+struct snmp_config {
+    std::string agentx_socket = "/var/agentx/master"; // net-snmp's default
+    double poll_interval = 2.0;                       // seconds, 500ms..300s
+};
+
 struct log_config {
     log_level level = log_level::info; // UFTP-style per-session/file/receiver lines
     std::string file = "-";            // absolute path, or "-" for standard error
@@ -380,6 +388,7 @@ struct control_config {
     // /run/skycast/<file_prefix>.sock so nodes on one host do not collide.
     std::string socket;
     metrics_config metrics;
+    snmp_config snmp;
     log_config log;
     // Exactly one is set, the one of `role`.
     std::optional<sender_config> sender;

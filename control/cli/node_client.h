@@ -4,6 +4,7 @@
 
 #include "protocol/display_text.h"
 
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <nlohmann/json.hpp>
@@ -21,6 +22,10 @@ public:
         o._fd = -1;
     }
     ~node_client();
+
+    // Bounds every later send and read: one that waits longer fails (a
+    // poller such as the SNMP subagent must not hang on a stuck node).
+    bool set_timeout(std::chrono::milliseconds timeout);
 
     bool request(const nlohmann::json& line);
     // The next answer line; nullopt when the node closed the connection.

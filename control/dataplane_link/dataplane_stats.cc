@@ -36,9 +36,16 @@ nlohmann::json dataplane_document(const dataplane_link& link) {
             break;
         }
     }
+    // What each counter counts travels with the values, so a client of the
+    // socket (the SNMP subagent's skycastCounterHelp) needs no other request.
+    json help = json::object();
+    for (const auto& [name, text] : counter_help(link)) {
+        help[name] = text;
+    }
     return {{"pid", h.dataplane_pid},
             {"heartbeat", h.heartbeat.load()},
             {"counters", counters},
+            {"counter_help", help},
             {"lcores", lcores},
             {"port",
              {{"ipackets", port.ipackets},
