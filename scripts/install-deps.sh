@@ -9,13 +9,16 @@ packages=(
     build-essential pkg-config meson ninja-build clang lld libclang-rt-14-dev clang-format
     # libraries
     libdpdk-dev dpdk libssl-dev libsodium-dev libyaml-cpp-dev libpcap-dev
-    nlohmann-json3-dev libcli11-dev libmicrohttpd-dev
+    nlohmann-json3-dev libcli11-dev libmicrohttpd-dev libsnmp-dev libsystemd-dev
     # tests and benchmarks
     libgtest-dev libgmock-dev libbenchmark-dev openssl
     # independent peers and readers of the wire format
     uftp tshark
     # a real Prometheus server scrapes a node's /metrics in the system suite
     prometheus
+    # a real snmpd (AgentX master), snmptrapd and snmpwalk with skycast-snmp,
+    # and smilint for SKYCAST-MIB
+    snmpd snmptrapd snmp smitools
     # the network-namespace lab
     iproute2 procps ethtool
     # systemd-analyze verify of the units in scripts/systemd/ (system suite)

@@ -35,7 +35,7 @@ fail() {
 # The installed paths the units name (scripts/systemd/README.md).
 bin_prefix=/usr/local/bin/
 lib_prefix=/usr/local/lib/skycast/
-templates=(skycast-dataplane@.service skycast-control@.service)
+templates=(skycast-dataplane@.service skycast-control@.service skycast-snmp@.service)
 plain=(skycast-hugepages.service)
 for u in "${templates[@]}" "${plain[@]}"; do
     [[ -f $units_dir/$u ]] || fail "missing $units_dir/$u"
@@ -44,7 +44,7 @@ done
 
 stubs=$work/bin
 mkdir -p "$stubs"
-for p in skycast-dataplane skycast-control setup-hugepages.sh; do
+for p in skycast-dataplane skycast-control skycast-snmp setup-hugepages.sh; do
     printf '#!/bin/sh\nexit 0\n' >"$stubs/$p"
     chmod +x "$stubs/$p"
 done
@@ -64,7 +64,8 @@ stage() {
     done
 }
 
-instances=(skycast-dataplane@lab.service skycast-control@lab.service skycast-hugepages.service)
+instances=(skycast-dataplane@lab.service skycast-control@lab.service skycast-snmp@lab.service
+    skycast-hugepages.service)
 
 # verify DIR UNIT...: 0 when systemd-analyze verify accepts the units
 # silently. Prints its output.
@@ -91,13 +92,15 @@ grep -q "^ExecStart=${bin_prefix}skycast-dataplane --config /etc/skycast/%i.yaml
     "$units_dir/skycast-dataplane@.service" || fail "dataplane: unexpected ExecStart="
 grep -q "^ExecStart=${bin_prefix}skycast-control --config /etc/skycast/%i.yaml\$" \
     "$units_dir/skycast-control@.service" || fail "control: unexpected ExecStart="
+grep -q "^ExecStart=${bin_prefix}skycast-snmp --config /etc/skycast/%i.yaml\$" \
+    "$units_dir/skycast-snmp@.service" || fail "snmp: unexpected ExecStart="
 grep -q "^ExecStart=${lib_prefix}setup-hugepages.sh " \
     "$units_dir/skycast-hugepages.service" || fail "hugepages: unexpected ExecStart="
 for u in "${instances[@]}"; do
     echo "== verify $u"
     verify "$good" "$u" || fail "systemd-analyze verify rejects $u"
 done
-echo "== verify all three together"
+echo "== verify all of them together"
 verify "$good" "${instances[@]}" || fail "systemd-analyze verify rejects the set"
 
 # What the units promise operators (docs/operations-systemd.md).
@@ -109,6 +112,12 @@ if grep -q '^BindsTo=' "$c"; then
     fail "control: BindsTo= would leave it stopped after a dataplane restart"
 fi
 grep -qx 'Requires=skycast-hugepages.service' "$d" || fail "dataplane: no Requires= on hugepages"
+# The subagent reports a node that is down: it must not stop with it.
+sn=$units_dir/skycast-snmp@.service
+if grep -q '^\(Requires\|BindsTo\|PartOf\)=' "$sn"; then
+    fail "snmp: bound to the node, it could not report the node down"
+fi
+grep -qx 'CapabilityBoundingSet=' "$sn" || fail "snmp: keeps capabilities it does not need"
 for f in "$c" "$d"; do
     for line in Type=simple Restart=on-failure RestartPreventExitStatus=2 \
         LimitMEMLOCK=infinity NoNewPrivileges=yes ProtectSystem=strict \
@@ -119,7 +128,7 @@ done
 
 # Exposure as systemd rates it (informational: the scale moves between
 # systemd versions).
-for u in skycast-dataplane@lab.service skycast-control@lab.service; do
+for u in skycast-dataplane@lab.service skycast-control@lab.service skycast-snmp@lab.service; do
     (cd "$good" && systemd-analyze security --offline=yes "./$u" 2>/dev/null |
         grep 'Overall exposure' | sed 's/^/    /') || true
 done
