@@ -15,6 +15,15 @@ namespace skycast::control::node {
 // A UFTP ID as the node shows it in logs and stats: "0x0A4D000B".
 std::string hex_id(std::uint32_t id);
 
+// Whether `fd` is the stream systemd connected to the journal
+// (JOURNAL_STREAM, see systemd.exec(5)).
+bool journal_stream_is(int fd);
+
+// Where lines go: control.log.file, or standard error ("-"). Under systemd
+// (StandardError=journal, so JOURNAL_STREAM names standard error) they go
+// to the journal natively instead, through sd_journal_send(): with their
+// level as the syslog PRIORITY (journalctl -p warning), SYSLOG_IDENTIFIER
+// the program's name, SKYCAST_LEVEL, and no timestamp of our own.
 class node_log {
 public:
     explicit node_log(const config::log_config& c);
@@ -28,6 +37,7 @@ public:
 private:
     std::FILE* _out = stderr;
     bool _owned = false;
+    bool _journal = false;
     config::log_level _level;
 };
 
