@@ -1314,8 +1314,9 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
     }
     auto& s = c.sender.emplace();
     take(m, "private_group", s.private_group, read_group);
-    // 10 kbit/s: below it stock clients time out (uftp4.md §13); 400 Gbit/s:
-    // the fastest Ethernet port there is.
+    // 10 kbit/s: far under any link this runs on; a 1300-byte block already
+    // takes a second at it, and slower only means sessions that time out;
+    // 400 Gbit/s: the fastest Ethernet port there is.
     if (auto rf = m.require("rate", "bits per second of wire time, e.g. 900M")) {
         if (auto r = read_notation(ctx, *rf, parse_rate)) {
             if (*r < 10'000 || *r > 400'000'000'000) {

@@ -11,6 +11,7 @@ void add_keys_command(CLI::App& app);
 void add_check_command(CLI::App& app);
 void add_send_command(CLI::App& app);
 void add_stats_command(CLI::App& app);
+void add_status_command(CLI::App& app);
 
 void set_exit_code(int code);
 int exit_code();

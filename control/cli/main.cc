@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
     skycast::cli::add_check_command(app);
     skycast::cli::add_send_command(app);
     skycast::cli::add_stats_command(app);
+    skycast::cli::add_status_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError& e) {

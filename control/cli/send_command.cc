@@ -1,16 +1,22 @@
-// skycast send [--config FILE | --socket PATH] PATH...
+// skycast send [--config FILE | --socket PATH] [--plain | --quiet] PATH...
 //
 // Submits files and directory trees to the sender node's control process,
 // follows the transfer, prints one line per receiver, and exits 0 only when
 // every receiver completed every file (1 otherwise, with the reasons; 2 for
-// usage errors or when the node cannot be reached).
+// usage errors or when the node cannot be reached). Progress, every second:
+// a bar per receiver redrawn in place on a terminal, plain lines otherwise
+// or with --plain (progress_view.h); none with --quiet.
 
 #include "control/cli/commands.h"
 #include "control/cli/node_client.h"
+#include "control/cli/progress_view.h"
+#include "control/cli/terminal.h"
 #include "protocol/display_text.h"
 
+#include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <optional>
 
 namespace skycast::cli {
 namespace {
@@ -20,14 +26,32 @@ struct send_options {
     std::string socket;
     std::vector<std::string> paths;
     bool quiet = false;
+    bool plain = false;
 };
+
+void write_out(const std::string& text) {
+    std::fwrite(text.data(), 1, text.size(), stdout);
+}
 
 // Follows the node's answer lines to the result. Every text in them is shown
 // through display_text() (by text_member): receivers' outcomes and reasons
 // come from the wire.
-int follow_transfer(node_client& client, bool quiet) {
+int follow_transfer(node_client& client, const send_options& o) {
+    const bool terminal = !o.plain && !o.quiet && stdout_is_terminal();
+    progress_view view(terminal ? view_mode::terminal : view_mode::plain, terminal_width());
+    // Bars hide the cursor: an interrupt must not leave the terminal without
+    // one. The transfer is the node's; `skycast send` ends as it always did.
+    std::optional<interrupt_guard> guard;
+    if (terminal) {
+        guard.emplace(true, true);
+    }
+    const auto start = std::chrono::steady_clock::now();
     while (auto line = client.next()) {
         const std::string event = text_member(*line, "event");
+        if (event != "progress") {
+            write_out(view.release()); // what follows goes below the bars
+            std::fflush(stdout);
+        }
         if (event == "error") {
             const auto& why = member(*line, "error");
             std::fprintf(stderr, "skycast send: %s\n",
@@ -39,13 +63,13 @@ int follow_transfer(node_client& client, bool quiet) {
                         text_member(*line, "session").c_str(),
                         static_cast<unsigned long long>(count_member(*line, "files")),
                         static_cast<unsigned long long>(count_member(*line, "bytes")));
-        } else if (event == "progress" && !quiet) {
-            std::printf("  %-10s receivers=%llu passes=%llu sent=%llu B grtt=%.3f s\n",
-                        text_member(*line, "phase").c_str(),
-                        static_cast<unsigned long long>(count_member(*line, "receivers")),
-                        static_cast<unsigned long long>(count_member(*line, "passes")),
-                        static_cast<unsigned long long>(count_member(*line, "bytes_sent")),
-                        number_member(*line, "grtt"));
+        } else if (event == "progress" && !o.quiet) {
+            if (terminal) {
+                view.set_width(terminal_width());
+            }
+            const double local =
+                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+            write_out(view.sender(*line, local));
         } else if (event == "result") {
             if (const auto& receivers = member(*line, "receivers"); receivers.is_array()) {
                 for (const auto& r : receivers) {
@@ -67,6 +91,8 @@ int follow_transfer(node_client& client, bool quiet) {
         }
         std::fflush(stdout);
     }
+    write_out(view.release());
+    std::fflush(stdout);
     std::fprintf(stderr, "skycast send: the node closed the connection before the result\n");
     return 1;
 }
@@ -108,7 +134,7 @@ int run_send(const send_options& o) {
         std::fprintf(stderr, "skycast send: the node closed the connection\n");
         return 2;
     }
-    return follow_transfer(*client, o.quiet);
+    return follow_transfer(*client, o);
 }
 
 } // namespace
@@ -119,6 +145,8 @@ void add_send_command(CLI::App& app) {
     cmd->add_option("--config,-c", opts->config, "the sender node's YAML file");
     cmd->add_option("--socket", opts->socket, "the node's control socket (instead of --config)");
     cmd->add_flag("--quiet,-q", opts->quiet, "no progress lines");
+    cmd->add_flag("--plain", opts->plain,
+                  "progress as plain lines even on a terminal (for logs and scripts)");
     cmd->add_option("paths", opts->paths, "files and directories to send")->required();
     cmd->callback(
         [opts] { set_exit_code(guard_node_command("send", [&] { return run_send(*opts); })); });

@@ -31,8 +31,10 @@ void print_text(const nlohmann::json& doc) {
         for (const auto& [key, value] : session.items()) {
             if (key == "receivers" && value.is_array()) {
                 for (const auto& r : value) {
-                    std::printf("  receiver %s %s rtt=%.3f s\n", text_member(r, "uid").c_str(),
-                                text_member(r, "outcome").c_str(), number_member(r, "rtt"));
+                    std::printf("  receiver %s %s rtt=%.3f s %.1f%% pass %llu\n",
+                                text_member(r, "uid").c_str(), text_member(r, "outcome").c_str(),
+                                number_member(r, "rtt"), number_member(r, "percent"),
+                                static_cast<unsigned long long>(count_member(r, "pass")));
                 }
             } else {
                 std::printf("  %-20s %s\n", protocol::display_text(key).c_str(),

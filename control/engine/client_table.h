@@ -53,6 +53,23 @@ struct client_entry {
 };
 static_assert(sizeof(client_entry) <= 32, "client entries stay small: 100k clients in ~3 MiB");
 
+// What the sender has learnt of one client's progress through the session
+// (sender_engine::progress() turns it into bytes). Kept beside the entries,
+// not in them: the round timers walk the entries, and progress is read only
+// when a progress line or the stats are built.
+struct client_progress {
+    static constexpr std::uint32_t no_section = std::numeric_limits<std::uint32_t>::max();
+    // Sizes of the files it answered COMPLETE for with a status other than
+    // REJECTED (it holds them): the whole file, not what was sent to it.
+    std::uint64_t bytes_done = 0;
+    // Current file: data bytes of the blocks its latest STATUS report NAKed
+    // (a report is the STATUSes of one NAK-timer round of the client, one per
+    // section with missing blocks; see sender_engine::handle_status()).
+    std::uint64_t nak_bytes = 0;
+    std::uint32_t nak_section = no_section; // section of its last STATUS counted, this file
+    std::uint32_t pass = 0; // the current file's last pass it took part in (0: none yet)
+};
+
 class client_table {
 public:
     static constexpr std::uint32_t npos = std::numeric_limits<std::uint32_t>::max();
@@ -67,6 +84,7 @@ public:
             _index.try_emplace(uid, static_cast<std::uint32_t>(_entries.size()));
         if (inserted) {
             _entries.push_back({.uid = uid});
+            _progress.emplace_back();
         }
         return it->second;
     }
@@ -75,13 +93,18 @@ public:
     std::uint32_t size() const { return static_cast<std::uint32_t>(_entries.size()); }
     std::vector<client_entry>& entries() { return _entries; }
     const std::vector<client_entry>& entries() const { return _entries; }
+    client_progress& progress(std::uint32_t handle) { return _progress[handle]; }
+    const client_progress& progress(std::uint32_t handle) const { return _progress[handle]; }
+    std::vector<client_progress>& progress() { return _progress; }
     void reserve(std::size_t n) {
         _entries.reserve(n);
+        _progress.reserve(n);
         _index.reserve(n);
     }
 
 private:
     std::vector<client_entry> _entries;
+    std::vector<client_progress> _progress; // by handle, like _entries
     std::unordered_map<std::uint32_t, std::uint32_t> _index;
 };
 

@@ -100,6 +100,20 @@ struct file_result {
     std::string reason;    // why it was rejected, if it was
 };
 
+// What a progress line shows of a session (`skycast status` on a receiver
+// node). UFTP 4 announces files one at a time: a receiver never knows the
+// session's total, only the size of the file being received.
+struct receive_progress {
+    std::uint32_t files_done = 0; // entries in place: files, directories, links, deletes
+    std::uint64_t bytes_done = 0; // sizes of the regular files moved into place
+    bool receiving = false;       // a regular file is open; the members below describe it
+    std::uint16_t file_id = 0;
+    std::string name;                // as the sender sent it: display_text() before showing it
+    std::uint64_t file_bytes = 0;    // its size
+    std::uint64_t file_received = 0; // data bytes of its blocks received, counted at counted_at
+    time_ns counted_at = 0;          // refresh_progress()'s `now` of that count; 0: not yet
+};
+
 class receiver_engine {
 public:
     receiver_engine(receiver_config config, network_port& network,
@@ -135,6 +149,13 @@ public:
     // destination) since the last call: what post-receive hooks are run for.
     std::vector<std::size_t> take_completed_files() { return std::exchange(_completed, {}); }
     double grtt() const { return _grtt; }
+    // The session's progress; the open file's received bytes as of the last
+    // refresh_progress().
+    receive_progress progress() const;
+    // Counts the open file's received blocks again (in the dataplane's
+    // bitmap) when the last count is a second old or belongs to another
+    // file; cheap to call every loop round.
+    void refresh_progress(time_ns now);
 
 private:
     void handle_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram,
@@ -155,6 +176,8 @@ private:
         std::uint32_t nak_upto = 0; // sections [0, nak_upto) are due for NAKs
         bool asked = false;         // a DONE asked for status
         std::size_t result_index = 0;
+        std::uint64_t received = 0; // progress: data bytes received, counted at received_at
+        time_ns received_at = 0;    // 0: not counted yet
     };
 
     std::uint16_t send(const protocol::message& body);
@@ -217,6 +240,8 @@ private:
     std::map<std::uint16_t, protocol::complete_status> _answered;
     std::vector<file_result> _results;
     std::vector<std::size_t> _completed; // see take_completed_files()
+    std::uint32_t _entries_done = 0;     // progress: results in place
+    std::uint64_t _bytes_done = 0;       // progress: sizes of the regular files in place
 
     time_ns _register_resend = no_deadline;
     time_ns _register_giveup = no_deadline;

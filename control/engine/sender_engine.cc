@@ -111,6 +111,12 @@ sender_engine::sender_engine(sender_config config, std::vector<file_entry> files
     _config.host_list.erase(std::unique(_config.host_list.begin(), _config.host_list.end()),
                             _config.host_list.end());
     _clients.reserve(_config.host_list.size());
+    for (const auto& f : _files) {
+        if (f.type == protocol::file_type::regular &&
+            protocol::section_layout::make(f.size, _config.block_size).ok()) {
+            _bytes_total += f.size;
+        }
+    }
 }
 
 protocol::uftp_header sender_engine::header() {
@@ -729,6 +735,11 @@ void sender_engine::begin_file(time_ns now) {
     _pass = 0;
     _naks.assign(words_for(_layout.blocks()), 0);
     _naks_pending = false;
+    for (auto& p : _clients.progress()) {
+        p.nak_bytes = 0;
+        p.nak_section = client_progress::no_section;
+        p.pass = 0;
+    }
     for (auto& c : _clients.entries()) {
         c.file_answered = false;
         c.file_needs_data = false;
@@ -832,6 +843,12 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks) {
     _naks_pending = false;
     _rounds = 0;
     _round_deadline = no_deadline;
+    for (std::uint32_t h = 0; h < _clients.size(); ++h) {
+        const client_entry& c = _clients[h];
+        if (c.outcome == client_outcome::active && c.file_needs_data && !c.file_done) {
+            _clients.progress(h).pass = _pass;
+        }
+    }
     if (_layout.blocks() == 0) {
         // An empty file has no blocks to send: straight to DONE.
         pass_ended(now);
@@ -970,11 +987,24 @@ void sender_engine::handle_status(time_ns now, std::uint32_t handle,
     }
     const std::uint32_t first = _layout.first_block(m.section);
     std::uint32_t missing = 0;
+    std::uint64_t missing_bytes = 0;
     view.for_each_missing([&](std::uint32_t i) {
         const std::uint32_t n = first + i;
         _naks[n >> 6] |= std::uint64_t{1} << (n & 63);
         ++missing;
+        missing_bytes += _layout.block_bytes(n);
     });
+    // Progress (progress()): a client reports its incomplete sections in
+    // ascending order each time its NAK timer fires or a DONE asks, starting
+    // over from the lowest one, so a STATUS for a section not above the one
+    // before begins a new report and replaces the old report's count. Counted
+    // before the excess check: a client dropped here keeps what it showed.
+    client_progress& p = _clients.progress(handle);
+    if (p.nak_section == client_progress::no_section || m.section <= p.nak_section) {
+        p.nak_bytes = 0;
+    }
+    p.nak_bytes += missing_bytes;
+    p.nak_section = m.section;
     if (missing == 0) {
         return;
     }
@@ -1019,6 +1049,7 @@ void sender_engine::handle_complete(time_ns now, std::uint32_t handle,
     if (m.status == protocol::complete_status::rejected && !c.file_done) {
         ++c.files_rejected;
     }
+    const bool was_done = c.file_done;
     if (!c.file_answered) {
         // COMPLETE answers FILEINFO for directories, links, rejected or skipped files.
         c.file_answered = true;
@@ -1027,6 +1058,11 @@ void sender_engine::handle_complete(time_ns now, std::uint32_t handle,
     } else if (c.file_needs_data && !c.file_done) {
         c.file_done = true;
         --_pending_done;
+    }
+    if (c.file_done && !was_done && m.status != protocol::complete_status::rejected) {
+        // Skipped (it had the file) counts as held too. The layout of a
+        // directory, link or delete is that of an empty file: 0 bytes.
+        _clients.progress(handle).bytes_done += _layout.file_size();
     }
     maybe_advance(now);
 }
@@ -1206,6 +1242,72 @@ void sender_engine::abort(time_ns now, const std::string& reason) {
         }
     }
     finish(now, "aborted: " + reason);
+}
+
+// --- Progress ------------------------------------------------------------------
+
+std::uint64_t sender_engine::file_bytes_sent() const {
+    switch (_phase) {
+    case sender_phase::data:
+        if (_pass == 1) {
+            // Pass 1 sends every block in order: the cursor counts them. The
+            // dataplane reports a cursor past the end when it has no pass.
+            const std::uint32_t cursor = std::min(_dataplane.pass_cursor(), _layout.blocks());
+            return cursor == _layout.blocks() ? _layout.file_size()
+                                              : std::uint64_t{cursor} * _layout.block_size();
+        }
+        return _layout.file_size();
+    case sender_phase::done_wait:
+        return _layout.file_size();
+    default:
+        return 0;
+    }
+}
+
+// bytes_known of a client: the sizes of the files it completed (COMPLETE
+// with any status but REJECTED), plus, while it still takes part in the
+// passes of the current file, the bytes of that file sent at least once
+// (all of them once pass 1 ended) minus the bytes of the blocks its latest
+// STATUS report NAKed (client_progress::nak_bytes). So a block is presumed
+// received once sent, until a STATUS says otherwise, and blocks resent in a
+// repair pass count only when the client's next STATUS report or COMPLETE
+// says so: the figure stands still during repair passes. A client that left
+// the session (lost, aborted...) keeps only its completed files: a receiver
+// discards an incomplete file.
+session_progress sender_engine::progress() const {
+    session_progress out;
+    out.bytes_total = _bytes_total;
+    out.files = static_cast<std::uint32_t>(_files.size());
+    switch (_phase) {
+    case sender_phase::idle:
+    case sender_phase::announce:
+        out.file_number = 0;
+        break;
+    case sender_phase::fileinfo:
+    case sender_phase::data:
+    case sender_phase::done_wait:
+        out.file_number = static_cast<std::uint32_t>(_file_index + 1);
+        out.pass = _pass;
+        out.file_bytes_sent = file_bytes_sent();
+        break;
+    case sender_phase::completion:
+    case sender_phase::finished:
+        out.file_number = out.files + 1;
+        break;
+    }
+    const bool in_file = out.file_number >= 1 && out.file_number <= out.files;
+    out.receivers.reserve(_clients.size());
+    for (std::uint32_t h = 0; h < _clients.size(); ++h) {
+        const client_entry& c = _clients[h];
+        const client_progress& p = _clients.progress(h);
+        std::uint64_t known = p.bytes_done;
+        if (in_file && c.outcome == client_outcome::active && c.file_needs_data && !c.file_done) {
+            known += out.file_bytes_sent - std::min(out.file_bytes_sent, p.nak_bytes);
+        }
+        out.receivers.push_back(
+            {.uid = c.uid, .outcome = c.outcome, .bytes_known = known, .pass = p.pass});
+    }
+    return out;
 }
 
 // --- Dispatch ------------------------------------------------------------------

@@ -86,6 +86,29 @@ enum class sender_phase : std::uint8_t {
 // "announce", "data", ...: for logs and the stats socket.
 const char* name(sender_phase p);
 
+// One client's progress as the sender knows it (sender_engine::progress()).
+struct receiver_progress {
+    std::uint32_t uid = 0;
+    client_outcome outcome = client_outcome::active;
+    // Bytes the client is known or presumed to hold; the definition is at
+    // sender_engine::progress().
+    std::uint64_t bytes_known = 0;
+    std::uint32_t pass = 0; // the current file's last pass it took part in (0: none)
+};
+
+struct session_progress {
+    // Sizes of the job's regular files, the ones UFTP can carry (a file too
+    // large for its counters is skipped and left out): 100 % of a receiver.
+    std::uint64_t bytes_total = 0;
+    std::uint32_t files = 0; // entries of the job (files, directories, links)
+    // 1-based position of the entry being offered; 0 during the announce
+    // phase, files + 1 once every entry is through (completion).
+    std::uint32_t file_number = 0;
+    std::uint32_t pass = 0;                   // pass of that entry (0: none started yet)
+    std::uint64_t file_bytes_sent = 0;        // its bytes sent at least once so far
+    std::vector<receiver_progress> receivers; // every registered client, in clients() order
+};
+
 class sender_engine {
 public:
     sender_engine(sender_config config, std::vector<file_entry> files, network_port& network,
@@ -110,6 +133,10 @@ public:
     const sender_stats& stats() const { return _stats; }
     bool encrypted() const { return _crypto != nullptr; }
     const client_table& clients() const { return _clients; }
+    // Every client's progress, for progress lines and the stats. O(clients),
+    // no bitmap scan: what it reports was counted as STATUS and COMPLETE
+    // messages came in.
+    session_progress progress() const;
     // The text of ABORTs clients sent, by UID.
     const std::map<std::uint32_t, std::string>& client_abort_reasons() const {
         return _client_abort_reasons;
@@ -166,6 +193,8 @@ private:
     void begin_completion(time_ns now);
     void completion_round(time_ns now);
     void finish(time_ns now, std::string failure);
+    // Bytes of the current file sent at least once (pass 1's cursor).
+    std::uint64_t file_bytes_sent() const;
 
     // Drops a client from the session with `outcome`, keeping the phase's
     // pending counts right, and advances the phase if it was the last.
@@ -183,6 +212,7 @@ private:
 
     sender_config _config;
     std::vector<file_entry> _files;
+    std::uint64_t _bytes_total = 0; // session_progress::bytes_total
     network_port& _network;
     sender_dataplane_port& _dataplane;
     sequence_counter& _seq;

@@ -9,7 +9,9 @@
 #include "protocol/display_text.h"
 #include "protocol/quantize.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstring>
 #include <random>
 #include <sys/stat.h>
@@ -59,6 +61,56 @@ std::uint64_t resident_kib() {
     const int n = std::fscanf(f, "%llu %llu", &size, &resident);
     std::fclose(f);
     return n == 2 ? resident * static_cast<std::uint64_t>(::sysconf(_SC_PAGESIZE)) / 1024 : 0;
+}
+
+// Seconds, for the documents.
+double seconds_between(time_ns from, time_ns to) {
+    return to > from ? static_cast<double>(to - from) / static_cast<double>(engine::ns_per_second)
+                     : 0.0;
+}
+
+// A receiver's share of the session, to 0.1 %: what a progress bar shows.
+// A session without data bytes (directories, links, empty files) is done
+// for a receiver when it completed.
+double percent_of(std::uint64_t known, std::uint64_t total, engine::client_outcome outcome) {
+    if (total == 0) {
+        return outcome == engine::client_outcome::completed ? 100.0 : 0.0;
+    }
+    const double p =
+        100.0 * static_cast<double>(std::min(known, total)) / static_cast<double>(total);
+    return std::floor(p * 10.0) / 10.0;
+}
+
+// The line a waiting `skycast send` gets every progress_interval.
+json progress_event(const engine::sender_engine& e, time_ns started, time_ns now) {
+    const auto p = e.progress();
+    json receivers = json::array();
+    std::uint32_t active = 0;
+    for (const auto& r : p.receivers) {
+        active += r.outcome == engine::client_outcome::active ? 1 : 0;
+        receivers.push_back({{"uid", hex_id(r.uid)},
+                             {"bytes_known", r.bytes_known},
+                             {"percent", percent_of(r.bytes_known, p.bytes_total, r.outcome)},
+                             {"outcome", engine::name(r.outcome)},
+                             {"pass", r.pass}});
+    }
+    const auto& st = e.stats();
+    // "receivers" was the count of active receivers until the per-receiver
+    // array took the name; the count is "receivers_active". Counted from the
+    // outcomes (the engine's own count, the header's group size, is not
+    // lowered when the session finishes): 0 in the last event.
+    return {{"event", "progress"},
+            {"phase", engine::name(e.phase())},
+            {"receivers_active", active},
+            {"receivers", std::move(receivers)},
+            {"passes", st.passes},
+            {"bytes_sent", st.bytes_sent},
+            {"grtt", e.grtt()},
+            {"files", p.files},
+            {"file_number", p.file_number},
+            {"pass", p.pass},
+            {"bytes_total", p.bytes_total},
+            {"elapsed", seconds_between(started, now)}};
 }
 
 std::uint32_t random_group_id() {
@@ -275,13 +327,7 @@ bool node::tick(time_ns now) {
             finish_job(now);
         } else if (now - _job->last_progress >= progress_interval && _socket != nullptr) {
             _job->last_progress = now;
-            const auto& st = _job->engine->stats();
-            _socket->send(_job->client, {{"event", "progress"},
-                                         {"phase", engine::name(_job->engine->phase())},
-                                         {"receivers", _job->engine->active_clients()},
-                                         {"passes", st.passes},
-                                         {"bytes_sent", st.bytes_sent},
-                                         {"grtt", _job->engine->grtt()}});
+            _socket->send(_job->client, progress_event(*_job->engine, _job->started, now));
         }
     }
     return did;
@@ -449,7 +495,13 @@ json node::job_result() const {
             {"seconds", seconds}};
 }
 
-void node::finish_job(time_ns) {
+void node::finish_job(time_ns now) {
+    if (_socket != nullptr) {
+        // The last picture before the result: every receiver's final state
+        // and bytes, so that the bars end at what happened (completed at
+        // 100 %, or where a receiver was lost).
+        _socket->send(_job->client, progress_event(*_job->engine, _job->started, now));
+    }
     json result = job_result();
     SKYCAST_LOG(_log, info, "session %s: %s, %u receivers completed%s%s",
                 result["session"].get<std::string>().c_str(),
@@ -526,22 +578,39 @@ json node::loop_document() const {
     }
     if (_job) {
         const auto& e = *_job->engine;
+        // The same progress as the events a `skycast send` gets, so that
+        // `skycast status` on another terminal shows the same bars.
+        const auto p = e.progress();
         json clients = json::array();
-        for (const auto& c : e.clients().entries()) {
+        const auto& entries = e.clients().entries();
+        for (std::size_t i = 0; i < entries.size() && i < p.receivers.size(); ++i) {
+            const auto& c = entries[i];
+            const auto& r = p.receivers[i];
             clients.push_back({{"uid", hex_id(c.uid)},
                                {"outcome", engine::name(c.outcome)},
                                {"rtt", c.rtt},
-                               {"naks_excess", c.nak_excess}});
+                               {"naks_excess", c.nak_excess},
+                               {"bytes_known", r.bytes_known},
+                               {"percent", percent_of(r.bytes_known, p.bytes_total, r.outcome)},
+                               {"pass", r.pass}});
         }
         const auto& st = e.stats();
+        const time_ns now = wall_clock_ns();
         doc["session"] = {{"id", hex_id(_job->group_id)},
                           {"phase", engine::name(e.phase())},
                           {"grtt", e.grtt()},
                           {"receivers", clients},
+                          {"receivers_active", e.active_clients()},
                           {"passes", st.passes},
                           {"bytes_sent", st.bytes_sent},
                           {"blocks_resent", st.blocks_resent},
-                          {"status_in", st.status_in}};
+                          {"status_in", st.status_in},
+                          {"files", p.files},
+                          {"file_number", p.file_number},
+                          {"pass", p.pass},
+                          {"bytes_total", p.bytes_total},
+                          {"started", _job->started / engine::ns_per_second},
+                          {"elapsed", seconds_between(_job->started, now)}};
     }
     return doc;
 }

@@ -65,11 +65,10 @@ void node_log::write(config::log_level level, const char* fmt, ...) {
         va_start(args, fmt);
         const int n = std::vsnprintf(text, sizeof text, fmt, args);
         va_end(args);
-        if (n >= 0 && sd_journal_send("MESSAGE=%s", text, "PRIORITY=%d",
-                                      priorities[static_cast<int>(level)],
-                                      "SYSLOG_IDENTIFIER=%s", program_invocation_short_name,
-                                      "SKYCAST_LEVEL=%s", names[static_cast<int>(level)],
-                                      nullptr) == 0) {
+        if (n >= 0 &&
+            sd_journal_send("MESSAGE=%s", text, "PRIORITY=%d", priorities[static_cast<int>(level)],
+                            "SYSLOG_IDENTIFIER=%s", program_invocation_short_name,
+                            "SKYCAST_LEVEL=%s", names[static_cast<int>(level)], nullptr) == 0) {
             return;
         }
         // The journal refused it (journald restarting): the line still goes

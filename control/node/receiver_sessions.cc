@@ -1,5 +1,6 @@
 #include "control/node/receiver_sessions.h"
 
+#include "control/node/node.h"
 #include "protocol/codec.h"
 #include "protocol/display_text.h"
 
@@ -170,6 +171,8 @@ bool receiver_sessions::tick(time_ns now) {
             [&](std::uint16_t file_id, std::uint16_t section, std::uint16_t seq) {
                 s->engine->on_data(now, file_id, section, seq);
             });
+        // For describe(); the engine counts at most once a second.
+        s->engine->refresh_progress(now);
         if (s->engine->next_deadline() <= now) {
             fired = true;
             s->engine->on_timer(now);
@@ -285,9 +288,35 @@ std::vector<json> receiver_sessions::take_ended() {
 
 void receiver_sessions::describe(json& doc) const {
     json running = json::array();
+    const time_ns now = wall_clock_ns();
     for (const auto& s : _sessions) {
         const auto& e = *s->engine;
         const auto& st = e.stats();
+        // What a progress line needs (`skycast status`). The open file's
+        // bytes were counted at `bytes_received_at` (seconds since the
+        // session started, at most a second ago): rates are worked out
+        // between two counts, not between two reads of this document. No
+        // session total: UFTP names one file at a time.
+        const auto p = e.progress();
+        const double elapsed = now > s->started ? static_cast<double>(now - s->started) /
+                                                      static_cast<double>(engine::ns_per_second)
+                                                : 0.0;
+        json current = nullptr;
+        double counted = elapsed;
+        if (p.receiving) {
+            current = {{"id", p.file_id},
+                       {"name", protocol::display_text(p.name)},
+                       {"bytes", p.file_bytes},
+                       {"bytes_received", p.file_received}};
+            // Not counted yet (the file opened in this loop round): nothing
+            // of it is here, as of now.
+            if (p.counted_at != 0) {
+                counted = p.counted_at > s->started
+                              ? static_cast<double>(p.counted_at - s->started) /
+                                    static_cast<double>(engine::ns_per_second)
+                              : 0.0;
+            }
+        }
         running.push_back({{"session", hex_id(s->group_id)},
                            {"server", hex_id(s->server_id)},
                            {"state", engine::name(e.state())},
@@ -300,7 +329,14 @@ void receiver_sessions::describe(json& doc) const {
                            {"malformed_in", st.malformed_in},
                            {"grtt_clamped", st.grtt_clamped},
                            {"robust_clamped", st.robust_clamped},
-                           {"write_failures", st.write_failures}});
+                           {"write_failures", st.write_failures},
+                           {"started", s->started / engine::ns_per_second},
+                           {"elapsed", elapsed},
+                           {"files_done", p.files_done},
+                           {"bytes_done", p.bytes_done},
+                           {"bytes_received", p.bytes_done + (p.receiving ? p.file_received : 0)},
+                           {"bytes_received_at", counted},
+                           {"current_file", std::move(current)}});
     }
     doc["sessions"] = std::move(running);
     doc["receiver"] = {{"sessions_running", _sessions.size()},

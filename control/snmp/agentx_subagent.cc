@@ -19,7 +19,9 @@ constexpr const char* app_name = "skycast-snmp";
 // snmpTrapOID.0 (SNMPv2-MIB): the first varbind of every notification.
 const oid snmp_trap_oid[] = {1, 3, 6, 1, 6, 3, 1, 1, 4, 1, 0};
 
-std::vector<oid> to_oid(const oid_path& p) { return {p.begin(), p.end()}; }
+std::vector<oid> to_oid(const oid_path& p) {
+    return {p.begin(), p.end()};
+}
 
 // net-snmp's sub-identifiers are unsigned long; ours 32-bit. A request for
 // a larger one is past anything we hold: saturate, which keeps the order.
@@ -131,7 +133,9 @@ std::unique_ptr<agentx_subagent> agentx_subagent::start(const std::string& maste
     return self;
 }
 
-agentx_subagent::~agentx_subagent() { snmp_shutdown(app_name); }
+agentx_subagent::~agentx_subagent() {
+    snmp_shutdown(app_name);
+}
 
 void agentx_subagent::notify(const node_event& event, const std::string& node_id) {
     netsnmp_variable_list* vars = nullptr;

@@ -94,8 +94,8 @@ int run(int argc, char** argv) {
 
     const auto interval = std::chrono::duration_cast<std::chrono::milliseconds>(
         std::chrono::duration<double>(control.snmp.poll_interval));
-    auto agent =
-        skycast::control::snmp::agentx_subagent::start(control.snmp.agentx_socket, agentx_reconnect);
+    auto agent = skycast::control::snmp::agentx_subagent::start(control.snmp.agentx_socket,
+                                                                agentx_reconnect);
     SKYCAST_LOG(log, info, "skycast-snmp: AgentX master %s, node socket %s, every %.1f s",
                 control.snmp.agentx_socket.c_str(), control.socket.c_str(),
                 control.snmp.poll_interval);
@@ -117,8 +117,8 @@ int run(int argc, char** argv) {
                 for (const auto& [object, text] : event.objects) {
                     detail += (detail.empty() ? "" : "; ") + text;
                 }
-                SKYCAST_LOG(log, info, "skycast-snmp: sent %s%s%s",
-                            notification_name(event.kind), detail.empty() ? "" : ": ",
+                SKYCAST_LOG(log, info, "skycast-snmp: sent %s%s%s", notification_name(event.kind),
+                            detail.empty() ? "" : ": ",
                             skycast::control::snmp::snmp_text(detail).c_str());
             }
             agent->publish(skycast::control::snmp::build_mib_view(stats ? &*stats : nullptr,
@@ -128,8 +128,8 @@ int run(int argc, char** argv) {
         // Wakes at least twice a second, so a stop request never waits long.
         const auto until_poll = std::chrono::duration_cast<std::chrono::milliseconds>(
             next_poll - std::chrono::steady_clock::now());
-        agent->process(std::clamp(until_poll, std::chrono::milliseconds(0),
-                                  std::chrono::milliseconds(500)));
+        agent->process(
+            std::clamp(until_poll, std::chrono::milliseconds(0), std::chrono::milliseconds(500)));
     }
     SKYCAST_LOG(log, info, "skycast-snmp: stopped (%llu notifications sent)",
                 static_cast<unsigned long long>(agent->notifications_sent()));

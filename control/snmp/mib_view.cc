@@ -9,11 +9,11 @@
 namespace skycast::control::snmp {
 namespace {
 
-using nlohmann::json;
 using cli::count_member;
 using cli::member;
 using cli::number_member;
 using cli::text_member;
+using nlohmann::json;
 
 // The module's branches (SKYCAST-MIB.txt).
 constexpr std::uint32_t notifications_arc = 0;
@@ -51,9 +51,15 @@ mib_value text(std::string_view s, std::size_t max_bytes) {
 mib_value gauge(std::uint64_t v) {
     return {mib_type::gauge32, std::min<std::uint64_t>(v, UINT32_MAX), {}};
 }
-mib_value counter(std::uint64_t v) { return {mib_type::counter64, v, {}}; }
-mib_value integer(std::uint64_t v) { return {mib_type::integer, v, {}}; }
-mib_value truth(bool v) { return integer(v ? truth_true : truth_false); }
+mib_value counter(std::uint64_t v) {
+    return {mib_type::counter64, v, {}};
+}
+mib_value integer(std::uint64_t v) {
+    return {mib_type::integer, v, {}};
+}
+mib_value truth(bool v) {
+    return integer(v ? truth_true : truth_false);
+}
 // Seconds in the document to whole milliseconds for a Gauge32.
 mib_value milliseconds(double seconds) {
     if (!(seconds > 0)) {
@@ -146,8 +152,7 @@ void put_session(mib_view& v, const session_row& r) {
                                 gauge(r.files_done),    counter(r.bytes_done),
                                 counter(r.bytes_total), milliseconds(r.grtt)};
     for (std::uint32_t i = 0; i < std::size(values); ++i) {
-        v[under({objects_arc, session_table_arc, entry_arc, i + 3, r.server, r.group})] =
-            values[i];
+        v[under({objects_arc, session_table_arc, entry_arc, i + 3, r.server, r.group})] = values[i];
     }
 }
 
@@ -177,7 +182,9 @@ void session_table(mib_view& v, const json& s) {
     r.group = hex_member(session, "id");
     r.state = text_member(session, "phase");
     r.files = count_member(session, "files");
-    r.files_done = count_member(session, "files_done");
+    // file_number is the file being sent (1-based); those before it are done.
+    const std::uint64_t file_number = count_member(session, "file_number");
+    r.files_done = file_number > 0 ? file_number - 1 : 0;
     r.bytes_done = count_member(session, "bytes_sent");
     r.bytes_total = count_member(session, "bytes_total");
     r.grtt = number_member(session, "grtt");
@@ -200,11 +207,16 @@ void receiver_scalars(mib_view& v, const json& receiver) {
     if (!receiver.is_object()) {
         return;
     }
-    static constexpr std::pair<std::string_view, bool> fields[] = {
-        {"sessions_running", false},   {"max_sessions", false},   {"groups_joined", false},
-        {"sessions_started", true},    {"refused_full", true},    {"refused_rate", true},
-        {"evicted", true},             {"handshake_timeouts", true},
-        {"unmatched_datagrams", true}, {"malformed_datagrams", true}};
+    static constexpr std::pair<std::string_view, bool> fields[] = {{"sessions_running", false},
+                                                                   {"max_sessions", false},
+                                                                   {"groups_joined", false},
+                                                                   {"sessions_started", true},
+                                                                   {"refused_full", true},
+                                                                   {"refused_rate", true},
+                                                                   {"evicted", true},
+                                                                   {"handshake_timeouts", true},
+                                                                   {"unmatched_datagrams", true},
+                                                                   {"malformed_datagrams", true}};
     for (std::uint32_t i = 0; i < std::size(fields); ++i) {
         const auto value = count_member(receiver, fields[i].first);
         v[under({objects_arc, receiver_node_arc, i + 1, 0})] =
@@ -222,7 +234,9 @@ oid_path notify_object_oid(notify_object o) {
     return under({objects_arc, notify_objects_arc, static_cast<std::uint32_t>(o), 0});
 }
 
-oid_path node_id_oid() { return under({objects_arc, node_arc, 1, 0}); }
+oid_path node_id_oid() {
+    return under({objects_arc, node_arc, 1, 0});
+}
 
 mib_view build_mib_view(const json* stats, bool dataplane_alive) {
     mib_view v;
@@ -273,7 +287,8 @@ std::string snmp_text(std::string_view text, std::size_t max_bytes) {
 }
 
 bool parse_hex_id(std::string_view text, std::uint32_t& id) {
-    if (text.size() < 3 || text.size() > 10 || text[0] != '0' || (text[1] != 'x' && text[1] != 'X')) {
+    if (text.size() < 3 || text.size() > 10 || text[0] != '0' ||
+        (text[1] != 'x' && text[1] != 'X')) {
         return false;
     }
     std::uint32_t value = 0;

@@ -4,11 +4,11 @@
 
 namespace skycast::control::snmp {
 
-using nlohmann::json;
 using cli::count_member;
 using cli::flag_member;
 using cli::member;
 using cli::text_member;
+using nlohmann::json;
 
 bool session_failed(const json& entry) {
     if (const json& outcome = member(entry, "outcome"); outcome.is_string()) {
@@ -77,9 +77,9 @@ void node_watch::sessions_ended(const json& stats, std::vector<node_event>& out)
         e.objects.emplace_back(notify_object::failed_session, text_member(entry, "session"));
         e.objects.emplace_back(notify_object::failed_outcome,
                                receiver_entry ? text_member(entry, "outcome") : "failed");
-        e.objects.emplace_back(notify_object::failed_reason,
-                               receiver_entry ? text_member(entry, "reason")
-                                              : sender_reason(entry));
+        e.objects.emplace_back(notify_object::failed_reason, receiver_entry
+                                                                 ? text_member(entry, "reason")
+                                                                 : sender_reason(entry));
         out.push_back(std::move(e));
     }
 }
@@ -101,18 +101,18 @@ std::vector<node_event> node_watch::observe(const json* stats, const std::string
             _dataplane_pid = dp_pid;
             _beat_moved = now;
         } else if (now - _beat_moved > heartbeat_stall) {
-            down_reason = "the dataplane's heartbeat has stood still for " +
-                          std::to_string(std::chrono::duration_cast<std::chrono::seconds>(
-                                             now - _beat_moved)
-                                             .count()) +
-                          " s";
+            down_reason =
+                "the dataplane's heartbeat has stood still for " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(now - _beat_moved).count()) +
+                " s";
         }
         sessions_ended(*stats, out);
     }
     const state next = down_reason.empty() ? state::up : state::down;
     if (next == state::down && _state != state::down) {
-        out.push_back({notification::dataplane_lost,
-                       {{notify_object::node_down_reason, down_reason}}});
+        out.push_back(
+            {notification::dataplane_lost, {{notify_object::node_down_reason, down_reason}}});
     } else if (next == state::up && _state == state::down) {
         out.push_back({notification::dataplane_restored, {}});
     }

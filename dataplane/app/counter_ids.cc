@@ -41,9 +41,6 @@ counter_info describe_fixed(counter c) {
     case counter::rx_drop_decrypt_failed:
         return {"rx.drop.decrypt_failed",
                 "ENCRYPTED datagram failed authentication: tampering or wrong keys"};
-    case counter::rx_drop_no_session_keys:
-        return {"rx.drop.no_session_keys",
-                "ENCRYPTED FILESEG before the session's keys were installed"};
     case counter::rx_drop_control_ring_full:
         return {"rx.drop.control_ring_full",
                 "control process not draining its ring (stopped or overloaded)"};

@@ -28,7 +28,6 @@ enum class counter : std::uint16_t {
     rx_drop_not_uftp,
     rx_drop_foreign_session,
     rx_drop_decrypt_failed,
-    rx_drop_no_session_keys,
     rx_drop_control_ring_full,
     rx_drop_storage_ring_full,
     rx_drop_tx_ring_full,

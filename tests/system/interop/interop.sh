@@ -422,6 +422,20 @@ if [[ -n $expect_refusal ]]; then
     printf 'interop: FAIL refusal of uftp %s after %.1f s\n' "${stock_args[*]}" "$elapsed"
     exit 1
 fi
+if [[ $direction == to-stock ]]; then
+    # `skycast send` to a file prints plain progress lines (not bars): at
+    # least one well-formed sample, a last one with every receiver at 100 %,
+    # and one line per receiver reaching "completed".
+    log=$logs/skycast-send.log
+    grep -Eq '^progress phase=[a-z_]+ pass=([0-9]+|--) sent=[0-9]+ percent=([0-9]+\.[0-9]|--) rate_mbps=([0-9]+\.[0-9]|--) eta_s=([0-9]+|--) receivers=[0-9]+$' "$log" ||
+        bad "skycast send printed no well-formed progress line"
+    grep -E '^progress ' "$log" | tail -1 |
+        grep -Eq '^progress phase=finished .* percent=100\.0 .* eta_s=0 receivers=0$' ||
+        bad "skycast send's last progress line is not finished at 100 %"
+    completed_lines=$(grep -cE '^receiver uid=0x[0-9A-F]{8} pass=[0-9]+ percent=100\.0 state=completed$' "$log" || true)
+    ((completed_lines == receivers)) ||
+        bad "skycast send shows $completed_lines receivers completed at 100 %, want $receivers"
+fi
 for ((i = 1; i <= receivers; ++i)); do
     dest="$work/rcv$i/received"
     before=$problems

@@ -165,9 +165,12 @@ wait_trap() {
     local deadline=$((SECONDS + $3))
     while ((SECONDS < deadline)); do
         # snmptrapd writes one notification per two lines: a header, then
-        # its varbinds on one line.
-        if grep -A1 -F -- "$base" "$work/traps.log" 2> /dev/null | tr '\n' ' ' |
-            grep -q -- "= OID: $1[[:space:]].*$2"; then
+        # all its varbinds on one line, which must hold both.
+        # (Into a variable, not a pipe into grep -q: with pipefail, an early
+        # exit of grep -q fails the pipeline when the writer gets SIGPIPE.)
+        local seen
+        seen=$(grep -F -- "$base" "$work/traps.log" 2> /dev/null || true)
+        if grep -q -- "= OID: $1[[:space:]].*$2" <<< "$seen"; then
             return 0
         fi
         sleep 0.5
@@ -207,7 +210,7 @@ uftp_pid=$!
 pids+=("$uftp_pid")
 # Mid-file: the receiver holds part of it (its temp file grows).
 deadline=$((SECONDS + 60))
-until find "$work/received" -name '.~skycast-*' -size +100k 2> /dev/null | grep -q .; do
+until [[ -n $(find "$work/received" -name '.~skycast-*' -size +100k -print -quit 2> /dev/null) ]]; do
     ((SECONDS < deadline)) || fail "the session to abort never started receiving"
     sleep 0.2
 done

@@ -493,7 +493,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
                      "robustness, announce_rounds, max_passes, max_nak_pct, "
                      "max_nak_count, clients, servers, encryption, destination, "
                      "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
-                     "socket, metrics, log, got the scalar '2'");
+                     "socket, metrics, snmp, log, got the scalar '2'");
     }
 }
 
@@ -804,6 +804,28 @@ TEST(ConfigReject, MetricsNeedsAPortInRange) {
                "required key is missing");
     expect_one(receiver_base + "  metrics: {port: 0}\n", 13, 19, "control.metrics.port",
                "0 is out of range 1..65535");
+}
+
+// ---- the SNMP subagent ----
+
+TEST(ConfigAccept, SnmpDefaultsAndSettings) {
+    const auto d = load_ok(receiver_base).control.snmp;
+    EXPECT_EQ(d.agentx_socket, "/var/agentx/master");
+    EXPECT_DOUBLE_EQ(d.poll_interval, 2.0);
+    const auto s = load_ok(receiver_base +
+                           "  snmp: {agentx_socket: \"tcp:127.0.0.1:705\", poll_interval: 500ms}\n")
+                       .control.snmp;
+    EXPECT_EQ(s.agentx_socket, "tcp:127.0.0.1:705");
+    EXPECT_DOUBLE_EQ(s.poll_interval, 0.5);
+}
+
+TEST(ConfigReject, SnmpSocketAndIntervalChecked) {
+    expect_one(receiver_base + "  snmp: {agentx_socket: agentx}\n", 13, 25,
+               "control.snmp.agentx_socket", "is neither an absolute path nor tcp:HOST:PORT");
+    expect_one(receiver_base + "  snmp: {poll_interval: 100ms}\n", 13, 25,
+               "control.snmp.poll_interval", "is out of range 500ms..300s");
+    expect_one(receiver_base + "  snmp: {community: public}\n", 13, 10, "control.snmp.community",
+               "unknown key");
 }
 
 // ---- the receiver's session bounds ----

@@ -457,6 +457,181 @@ TEST(sender_engine, naks_for_the_section_being_sent_are_ignored_others_are_merge
     EXPECT_EQ(words[0], 0x5u);
 }
 
+const engine::receiver_progress& progress_of(const engine::session_progress& p, std::uint32_t uid) {
+    for (const auto& r : p.receivers) {
+        if (r.uid == uid) {
+            return r;
+        }
+    }
+    static const engine::receiver_progress none{};
+    ADD_FAILURE() << "no progress for " << uid;
+    return none;
+}
+
+TEST(sender_engine, progress_per_receiver_counts_sent_blocks_naks_and_completed_files) {
+    // File 1: 3 sections of 4096 blocks of 512 bytes, the last block 412
+    // bytes. File 2: 1000 bytes (512 + 488). Three clients: 8 loses nothing,
+    // 9 NAKs blocks, 10 rejects file 2.
+    auto cfg = quick_sender();
+    cfg.block_size = 512;
+    constexpr std::uint64_t size1 = 512ull * 4096 * 3 - 100; // 6,291,356
+    constexpr std::uint64_t size2 = 1000;
+    sender_rig rig(cfg, {{.name = "big", .size = size1}, {.name = "small", .size = size2}});
+    rig.sender.start(t0);
+    for (std::uint32_t uid : {8u, 9u, 10u}) {
+        rig.sender.on_datagram(
+            t0 + ms, {.address = uid},
+            client_datagram(uid, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    }
+    auto p = rig.sender.progress();
+    EXPECT_EQ(p.bytes_total, 6'292'356u);
+    EXPECT_EQ(p.files, 2u);
+    EXPECT_EQ(p.file_number, 0u); // announce phase
+    ASSERT_EQ(p.receivers.size(), 3u);
+    EXPECT_EQ(progress_of(p, 9).bytes_known, 0u);
+
+    time_ns now = t0;
+    while (rig.sender.phase() != engine::sender_phase::fileinfo) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    p = rig.sender.progress();
+    EXPECT_EQ(p.file_number, 1u);
+    EXPECT_EQ(p.pass, 0u);
+    auto send = [&](std::uint32_t uid, const protocol::message& m) {
+        rig.sender.on_datagram(now, {.address = uid}, client_datagram(uid, 0x77, m));
+    };
+    for (std::uint32_t uid : {8u, 9u, 10u}) {
+        send(uid, protocol::fileinfo_ack_msg{.file_id = 1});
+    }
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    p = rig.sender.progress();
+    EXPECT_EQ(p.pass, 1u);
+    EXPECT_EQ(p.file_bytes_sent, 0u);
+    EXPECT_EQ(progress_of(p, 8).pass, 1u);
+
+    // Pass 1 is in section 1: 4106 blocks sent, all presumed received.
+    rig.dp.cursor = 4096 + 10;
+    p = rig.sender.progress();
+    EXPECT_EQ(p.file_bytes_sent, 2'102'272u);
+    EXPECT_EQ(progress_of(p, 8).bytes_known, 2'102'272u);
+    EXPECT_EQ(progress_of(p, 9).bytes_known, 2'102'272u);
+
+    // 9 NAKs blocks 0 and 2 of section 0; its NAK of section 1 (being sent)
+    // is ignored, for progress too.
+    std::vector<std::uint8_t> bits(protocol::nak_bitmap_bytes(4096), 0);
+    bits[0] = 0x05;
+    send(9, protocol::status_msg{.file_id = 1, .section = 0, .naks = bits});
+    send(9, protocol::status_msg{.file_id = 1, .section = 1, .naks = bits});
+    EXPECT_EQ(rig.sender.stats().status_current_section, 1u);
+    p = rig.sender.progress();
+    EXPECT_EQ(progress_of(p, 9).bytes_known, 2'102'272u - 1024);
+    EXPECT_EQ(progress_of(p, 8).bytes_known, 2'102'272u);
+
+    // The pass ends: the whole file was sent once.
+    rig.dp.cursor = 3 * 4096;
+    rig.sender.on_pass_end(now, 1);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::done_wait);
+    p = rig.sender.progress();
+    EXPECT_EQ(p.file_bytes_sent, size1);
+    EXPECT_EQ(progress_of(p, 8).bytes_known, size1);
+    EXPECT_EQ(progress_of(p, 9).bytes_known, size1 - 1024);
+
+    // The DONE makes 9 report again from section 0 (a new report replaces
+    // the old one), then section 2 with the file's short last block missing.
+    send(9, protocol::status_msg{.file_id = 1, .section = 0, .naks = bits});
+    p = rig.sender.progress();
+    EXPECT_EQ(progress_of(p, 9).bytes_known, size1 - 1024);
+    std::vector<std::uint8_t> last(protocol::nak_bitmap_bytes(4096), 0);
+    last[4095 / 8] = static_cast<std::uint8_t>(1u << (4095 % 8));
+    send(9, protocol::status_msg{.file_id = 1, .section = 2, .naks = last});
+    p = rig.sender.progress();
+    EXPECT_EQ(progress_of(p, 9).bytes_known, size1 - 1024 - 412); // 6,289,920
+    send(8, protocol::complete_msg{.file_id = 1});
+    send(10, protocol::complete_msg{.file_id = 1});
+    p = rig.sender.progress();
+    EXPECT_EQ(progress_of(p, 8).bytes_known, size1);
+    EXPECT_EQ(progress_of(p, 10).bytes_known, size1);
+
+    // The repair pass: 9 takes part (pass 2), the others finished in pass 1.
+    // Resent blocks count only when 9 says so.
+    now = rig.sender.next_deadline();
+    rig.sender.on_timer(now);
+    ASSERT_EQ(rig.dp.passes.size(), 2u);
+    rig.dp.cursor = 0;
+    p = rig.sender.progress();
+    EXPECT_EQ(p.pass, 2u);
+    EXPECT_EQ(progress_of(p, 9).pass, 2u);
+    EXPECT_EQ(progress_of(p, 8).pass, 1u);
+    EXPECT_EQ(progress_of(p, 9).bytes_known, 6'289'920u);
+    rig.sender.on_pass_end(now, 1);
+    send(9, protocol::complete_msg{.file_id = 1});
+
+    // File 2: 9 already has it (skipped: held), 10 rejects it, 8 takes data.
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::fileinfo);
+    p = rig.sender.progress();
+    EXPECT_EQ(p.file_number, 2u);
+    EXPECT_EQ(progress_of(p, 9).bytes_known, size1);
+    EXPECT_EQ(progress_of(p, 9).pass, 0u);
+    send(9, protocol::complete_msg{.file_id = 2, .status = protocol::complete_status::skipped});
+    send(10, protocol::complete_msg{.file_id = 2, .status = protocol::complete_status::rejected});
+    send(8, protocol::fileinfo_ack_msg{.file_id = 2});
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    rig.dp.cursor = 1;
+    p = rig.sender.progress();
+    EXPECT_EQ(progress_of(p, 8).bytes_known, size1 + 512);
+    EXPECT_EQ(progress_of(p, 9).bytes_known, size1 + size2);
+    EXPECT_EQ(progress_of(p, 10).bytes_known, size1);
+    rig.dp.cursor = 2;
+    rig.sender.on_pass_end(now, 2);
+    send(8, protocol::complete_msg{.file_id = 2});
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::completion);
+    for (std::uint32_t uid : {8u, 9u, 10u}) {
+        send(uid, protocol::complete_msg{.file_id = 0});
+    }
+    now = rig.sender.next_deadline();
+    rig.sender.on_timer(now);
+    ASSERT_TRUE(rig.sender.finished());
+    p = rig.sender.progress();
+    EXPECT_EQ(p.file_number, 3u);
+    EXPECT_EQ(progress_of(p, 8).bytes_known, 6'292'356u);
+    EXPECT_EQ(progress_of(p, 9).bytes_known, 6'292'356u);
+    EXPECT_EQ(progress_of(p, 10).bytes_known, size1);
+    EXPECT_EQ(progress_of(p, 8).outcome, engine::client_outcome::completed);
+}
+
+TEST(sender_engine, progress_of_a_client_dropped_mid_file_keeps_its_completed_files_only) {
+    auto cfg = quick_sender();
+    cfg.block_size = 512;
+    cfg.max_nak_pct = 50;
+    cfg.max_nak_count = 0; // the first section NAKed beyond 50 % drops the client
+    sender_rig rig(cfg, {{.name = "f", .size = 512ull * 4096 * 2}});
+    rig.sender.start(t0);
+    for (std::uint32_t uid : {8u, 9u}) {
+        rig.sender.on_datagram(t0 + ms, {.address = uid},
+                               client_datagram(uid, 0x77, protocol::register_msg{}));
+    }
+    time_ns now = t0;
+    while (rig.sender.phase() != engine::sender_phase::fileinfo) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    for (std::uint32_t uid : {8u, 9u}) {
+        rig.sender.on_datagram(
+            now, {.address = uid},
+            client_datagram(uid, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    }
+    rig.dp.cursor = 4096 + 1;
+    std::vector<std::uint8_t> all(protocol::nak_bitmap_bytes(4096), 0xFF);
+    rig.sender.on_datagram(
+        now, {.address = 9},
+        client_datagram(9, 0x77, protocol::status_msg{.file_id = 1, .section = 0, .naks = all}));
+    const auto p = rig.sender.progress();
+    EXPECT_EQ(progress_of(p, 9).outcome, engine::client_outcome::excessive_naks);
+    EXPECT_EQ(progress_of(p, 9).bytes_known, 0u);
+    EXPECT_EQ(progress_of(p, 8).bytes_known, 4097u * 512);
+}
+
 TEST(sender_engine, clients_that_stop_answering_are_dropped_after_robust_rounds) {
     sender_rig rig(quick_sender(), {{.name = "f", .size = 10}});
     rig.sender.start(t0);
@@ -749,6 +924,64 @@ TEST(receiver_engine, naks_one_status_per_section_with_missing_blocks_then_compl
     struct stat stt {};
     ASSERT_EQ(::stat((dir.path() + "/sub/f").c_str(), &stt), 0);
     EXPECT_EQ(stt.st_mtim.tv_sec, 99);
+}
+
+TEST(receiver_engine, progress_counts_received_bytes_at_most_once_a_second) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::announce_msg{.block_size = 512}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    // 3 sections of 4096 blocks; the last block is 412 bytes.
+    const std::uint64_t size = 512ull * 4096 * 3 - 100;
+    rig.receiver.on_datagram(
+        t0, {.address = 7},
+        rig.server(protocol::fileinfo_msg{
+            .file_id = 1, .size = size, .ftstamp = 99, .name = "f", .client_ids = {42}}));
+    ASSERT_EQ(rig.receiver.state(), engine::receiver_state::receiving);
+    auto p = rig.receiver.progress();
+    EXPECT_TRUE(p.receiving);
+    EXPECT_EQ(p.file_id, 1u);
+    EXPECT_EQ(p.name, "f");
+    EXPECT_EQ(p.file_bytes, size);
+    EXPECT_EQ(p.file_received, 0u);
+    // Section 0 but block 5, and 100 blocks of section 1, which the
+    // dataplane reported; the short last block, which it has not yet.
+    for (std::uint32_t n = 0; n < 4096 + 100; ++n) {
+        if (n != 5) {
+            rig.dp.bits->view().set(n);
+        }
+    }
+    rig.dp.bits->view().set(3 * 4096 - 1);
+    rig.receiver.on_data(t0 + ms, 1, 1, rig.seq);
+    rig.receiver.refresh_progress(t0 + ms);
+    p = rig.receiver.progress();
+    EXPECT_EQ(p.file_received, (4095u + 100u) * 512u); // 2,147,840
+    EXPECT_EQ(p.counted_at, t0 + ms);
+    // Within the second the count stands.
+    for (std::uint32_t n = 4096 + 100; n < 3 * 4096 - 1; ++n) {
+        rig.dp.bits->view().set(n);
+    }
+    rig.receiver.on_data(t0 + 2 * ms, 1, 2, rig.seq);
+    rig.receiver.refresh_progress(t0 + 500 * ms);
+    EXPECT_EQ(rig.receiver.progress().file_received, 2'147'840u);
+    // A second later: section 1 and 2 in full, block 5 still missing.
+    rig.receiver.refresh_progress(t0 + 1001 * ms);
+    p = rig.receiver.progress();
+    EXPECT_EQ(p.file_received, size - 512); // 6,290,844
+    EXPECT_EQ(p.files_done, 0u);
+    EXPECT_EQ(p.bytes_done, 0u);
+    // Complete: the file is in place and counted as done.
+    rig.dp.bits->view().set(5);
+    rig.receiver.on_datagram(
+        t0 + 1002 * ms, {.address = 7},
+        rig.server(protocol::done_msg{.file_id = 1, .section = 2, .client_ids = {42}}));
+    ASSERT_EQ(rig.net.of<protocol::complete_msg>().size(), 1u);
+    p = rig.receiver.progress();
+    EXPECT_FALSE(p.receiving);
+    EXPECT_EQ(p.files_done, 1u);
+    EXPECT_EQ(p.bytes_done, size);
 }
 
 TEST(receiver_engine, drops_datagrams_more_than_5_behind_and_times_out_when_silent) {

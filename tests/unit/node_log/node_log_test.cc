@@ -2,10 +2,9 @@
 // journal natively when standard error is systemd's journal stream.
 #include "control/node/node_log.h"
 
-#include <gtest/gtest.h>
-
 #include <cstdlib>
 #include <fstream>
+#include <gtest/gtest.h>
 #include <sstream>
 #include <string>
 #include <sys/stat.h>

@@ -93,6 +93,7 @@ TEST(MibView, SenderSessionAndReceivers) {
     const json s = json::parse(R"json({
       "node": "0x0A4D0001", "role": "sender",
       "session": {"id": "0x00ABCDEF", "phase": "transfer", "grtt": 0.25, "bytes_sent": 900,
+                  "files": 4, "file_number": 3, "bytes_total": 4000,
                   "receivers": [{"uid": "0x0A4D000B", "outcome": "active", "rtt": 0.0125,
                                  "percent": 42.7},
                                 {"uid": "0x0A4D000C", "outcome": "lost\u001b[2J", "rtt": 0.3,
@@ -101,7 +102,10 @@ TEST(MibView, SenderSessionAndReceivers) {
     const auto v = build_mib_view(&s, true);
     EXPECT_EQ(v.at(mib({1, 1, 2, 0})).number, 1u); // sender(1)
     EXPECT_EQ(v.at(mib({1, 5, 1, 3, 0x0A4D0001, 0x00ABCDEF})).text, "transfer");
+    EXPECT_EQ(v.at(mib({1, 5, 1, 4, 0x0A4D0001, 0x00ABCDEF})).number, 4u);
+    EXPECT_EQ(v.at(mib({1, 5, 1, 5, 0x0A4D0001, 0x00ABCDEF})).number, 2u); // sending the 3rd
     EXPECT_EQ(v.at(mib({1, 5, 1, 6, 0x0A4D0001, 0x00ABCDEF})).number, 900u);
+    EXPECT_EQ(v.at(mib({1, 5, 1, 7, 0x0A4D0001, 0x00ABCDEF})).number, 4000u);
     EXPECT_EQ(v.at(mib({1, 7, 1, 2, 0x0A4D000B})).text, "active");
     EXPECT_EQ(v.at(mib({1, 7, 1, 3, 0x0A4D000B})).number, 13u); // 12.5 ms rounded
     EXPECT_EQ(v.at(mib({1, 7, 1, 4, 0x0A4D000B})).number, 42u);

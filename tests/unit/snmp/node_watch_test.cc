@@ -76,15 +76,15 @@ TEST(NodeWatch, ASendersFailedResultNamesTheReceiver) {
     const auto t0 = node_watch::clock::time_point{} + 1h;
     auto s = stats(1, 0, json::array());
     w.observe(&s, "", t0);
-    json result = {{"ok", false},
-                   {"session", "0x00000077"},
-                   {"failure", ""},
-                   {"receivers",
-                    json::array({{{"uid", "0x0A4D000B"}, {"ok", true}, {"outcome", "completed"}},
-                                 {{"uid", "0x0A4D000C"},
-                                  {"ok", false},
-                                  {"outcome", "lost"},
-                                  {"reason", "no answer"}}})}};
+    json result = {
+        {"ok", false},
+        {"session", "0x00000077"},
+        {"failure", ""},
+        {"receivers", json::array({{{"uid", "0x0A4D000B"}, {"ok", true}, {"outcome", "completed"}},
+                                   {{"uid", "0x0A4D000C"},
+                                    {"ok", false},
+                                    {"outcome", "lost"},
+                                    {"reason", "no answer"}}})}};
     s = stats(2, 2, json::array({{{"ok", true}, {"session", "0x00000076"}}, result}));
     const auto events = w.observe(&s, "", t0 + 1s);
     ASSERT_EQ(events.size(), 1u);
