@@ -121,13 +121,9 @@ int run_control(int argc, char** argv) {
         skycast::control::node::node node(config, *link, log, socket.get());
         std::unique_ptr<skycast::control::node::metrics_http> metrics;
         if (config.control.metrics.enabled()) {
-            auto help = skycast::control::counter_help(*link);
             metrics = skycast::control::node::metrics_http::start(
                 config.control.metrics.address, config.control.metrics.port,
-                [&node, help] {
-                    return skycast::control::node::prometheus_text(node.stats(), help);
-                },
-                error);
+                [&node] { return skycast::control::node::prometheus_text(node.stats()); }, error);
             if (!metrics) {
                 SKYCAST_LOG(log, error, "%s", error.c_str());
                 return 1;

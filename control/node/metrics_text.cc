@@ -99,14 +99,18 @@ std::string text_of(const json& v) {
     return v.is_string() ? v.get<std::string>() : v.is_null() ? std::string() : v.dump();
 }
 
-void dataplane_metrics(writer& w, const json& dp, const std::map<std::string, std::string>& help) {
+void dataplane_metrics(writer& w, const json& dp) {
+    // The dataplane's help text per counter travels in the document.
+    const json& help = member(dp, "counter_help");
     const json& counters = member(dp, "counters");
     if (counters.is_object()) {
         for (const auto& [name, value] : counters.items()) {
             const std::string metric = "skycast_dataplane_" + metric_name(name) + "_total";
-            const auto h = help.find(name);
+            const json& h = member(help, name.c_str());
             w.family(metric, "counter",
-                     name + (h != help.end() && !h->second.empty() ? ": " + h->second : ""));
+                     name + (h.is_string() && !h.get_ref<const std::string&>().empty()
+                                 ? ": " + h.get<std::string>()
+                                 : ""));
             w.sample(metric, {}, number(value));
         }
     }
@@ -171,7 +175,8 @@ void receiver_metrics(writer& w, const json& doc) {
                   {"state", text_of(member(s, "state"))}},
                  1);
     }
-    for (const char* key : {"files", "files_received", "files_rejected", "status_sent"}) {
+    for (const char* key :
+         {"files", "files_received", "files_rejected", "status_sent", "bytes_received"}) {
         const std::string metric = std::string("skycast_receiver_session_") + key;
         w.family(metric, "gauge", std::string("running receiver session: ") + key);
         for (const auto& s : sessions) {
@@ -192,7 +197,8 @@ void sender_metrics(writer& w, const json& doc) {
     w.family("skycast_sender_session_info", "gauge", "the running send session and its phase");
     w.sample("skycast_sender_session_info",
              {{"session", session}, {"phase", text_of(member(s, "phase"))}}, 1);
-    for (const char* key : {"bytes_sent", "blocks_resent", "passes", "status_in"}) {
+    for (const char* key :
+         {"bytes_sent", "bytes_total", "blocks_resent", "passes", "status_in", "file_number"}) {
         const std::string metric = std::string("skycast_sender_session_") + key;
         w.family(metric, "gauge", std::string("running send session: ") + key);
         w.sample(metric, {{"session", session}}, number(member(s, key)));
@@ -213,11 +219,20 @@ void sender_metrics(writer& w, const json& doc) {
                   {"outcome", text_of(member(r, "outcome"))}},
                  1);
     }
-    w.family("skycast_sender_receiver_rtt_seconds", "gauge", "a receiver's measured round trip");
-    for (const auto& r : receivers) {
-        w.sample("skycast_sender_receiver_rtt_seconds",
-                 {{"session", session}, {"uid", text_of(member(r, "uid"))}},
-                 number(member(r, "rtt")));
+    // Progress per receiver: what the sender knows or presumes it holds
+    // (completed files, plus the current file's blocks sent less those its
+    // last STATUS NAKed), as bytes and percent of the session, and its pass.
+    static constexpr std::pair<const char*, const char*> per_receiver[] = {
+        {"rtt", "skycast_sender_receiver_rtt_seconds"},
+        {"bytes_known", "skycast_sender_receiver_bytes_known"},
+        {"percent", "skycast_sender_receiver_percent"},
+        {"pass", "skycast_sender_receiver_pass"}};
+    for (const auto& [key, metric] : per_receiver) {
+        w.family(metric, "gauge", std::string("a receiver of the running send session: ") + key);
+        for (const auto& r : receivers) {
+            w.sample(metric, {{"session", session}, {"uid", text_of(member(r, "uid"))}},
+                     number(member(r, key)));
+        }
     }
 }
 
@@ -233,7 +248,7 @@ std::string metric_name(std::string_view text) {
     return out;
 }
 
-std::string prometheus_text(const json& stats, const std::map<std::string, std::string>& help) {
+std::string prometheus_text(const json& stats) {
     writer w;
     w.family("skycast_build_info", "gauge", "the node's software and role (value 1)");
     w.sample("skycast_build_info",
@@ -252,7 +267,7 @@ std::string prometheus_text(const json& stats, const std::map<std::string, std::
         }
     }
     control_metrics(w, member(stats, "control"));
-    dataplane_metrics(w, member(stats, "dataplane"), help);
+    dataplane_metrics(w, member(stats, "dataplane"));
     receiver_metrics(w, stats);
     const json& hooks = member(stats, "hooks");
     if (hooks.is_object()) {

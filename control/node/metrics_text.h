@@ -17,9 +17,8 @@
 
 namespace skycast::control::node {
 
-// `counter_help`: the dataplane's help text per counter name.
-std::string prometheus_text(const nlohmann::json& stats,
-                            const std::map<std::string, std::string>& counter_help);
+// Counter help texts come from the document (dataplane.counter_help).
+std::string prometheus_text(const nlohmann::json& stats);
 
 // "rx.drop.x-y" -> "rx_drop_x_y": the characters a metric name may hold.
 std::string metric_name(std::string_view text);

@@ -30,6 +30,7 @@ json sample_stats() {
         {"dataplane",
          {{"heartbeat", 99},
           {"counters", {{"rx.drop.ipv4_bad_checksum", 12345678901ull}, {"rx.frames", 5}}},
+          {"counter_help", {{"rx.drop.ipv4_bad_checksum", "IPv4 header checksum wrong"}}},
           {"port", {{"ipackets", 10}, {"imissed", 0}}}}},
         {"receiver", {{"sessions_running", 1}, {"groups_joined", 2}, {"evicted", 4}}},
         {"sessions",
@@ -37,7 +38,8 @@ json sample_stats() {
            {"server", "0x0A4D0001"},
            {"state", "receiving"},
            {"files", 3},
-           {"files_received", 2}}}},
+           {"files_received", 2},
+           {"bytes_received", 4096}}}},
     };
 }
 
@@ -46,8 +48,7 @@ bool has_line(const std::string& text, const std::string& line) {
 }
 
 TEST(metrics_text, every_figure_of_the_stats_document_with_help_type_and_labels) {
-    const std::string text = prometheus_text(
-        sample_stats(), {{"rx.drop.ipv4_bad_checksum", "IPv4 header checksum wrong"}});
+    const std::string text = prometheus_text(sample_stats());
     EXPECT_TRUE(has_line(text, "skycast_build_info{contract_version=\"3\",node=\"0x0A4D000B\","
                                "role=\"receiver\",version=\"0.1.0\"} 1"))
         << text;
@@ -67,12 +68,41 @@ TEST(metrics_text, every_figure_of_the_stats_document_with_help_type_and_labels)
                                "session=\"0x00000001\",state=\"receiving\"} 1"));
     EXPECT_TRUE(has_line(text, "skycast_receiver_session_files_received{server=\"0x0A4D0001\","
                                "session=\"0x00000001\"} 2"));
+    EXPECT_TRUE(has_line(text, "skycast_receiver_session_bytes_received{server=\"0x0A4D0001\","
+                               "session=\"0x00000001\"} 4096"));
+}
+
+TEST(metrics_text, a_senders_session_and_each_receivers_progress) {
+    const json stats = {{"node", "0x0A4D0001"},
+                        {"role", "sender"},
+                        {"session",
+                         {{"id", "0x00ABCDEF"},
+                          {"phase", "transfer"},
+                          {"grtt", 0.5},
+                          {"bytes_sent", 900},
+                          {"bytes_total", 4000},
+                          {"file_number", 2},
+                          {"receivers",
+                           {{{"uid", "0x0A4D000B"},
+                             {"outcome", "active"},
+                             {"rtt", 0.25},
+                             {"bytes_known", 1800},
+                             {"percent", 45},
+                             {"pass", 1}}}}}}};
+    const std::string text = prometheus_text(stats);
+    const std::string labels = "{session=\"0x00ABCDEF\",uid=\"0x0A4D000B\"}";
+    EXPECT_TRUE(has_line(text, "skycast_sender_session_bytes_total{session=\"0x00ABCDEF\"} 4000"))
+        << text;
+    EXPECT_TRUE(has_line(text, "skycast_sender_receiver_bytes_known" + labels + " 1800"));
+    EXPECT_TRUE(has_line(text, "skycast_sender_receiver_percent" + labels + " 45"));
+    EXPECT_TRUE(has_line(text, "skycast_sender_receiver_pass" + labels + " 1"));
+    EXPECT_TRUE(has_line(text, "skycast_sender_receiver_rtt_seconds" + labels + " 0.25"));
 }
 
 TEST(metrics_text, label_values_from_the_wire_are_escaped_and_valid_utf8) {
     json stats = sample_stats();
     stats["sessions"][0]["state"] = std::string("a\"b\\c\nd\xff");
-    const std::string text = prometheus_text(stats, {});
+    const std::string text = prometheus_text(stats);
     EXPECT_NE(text.find("state=\"a\\\"b\\\\\\\\c\\\\x0Ad\\\\xFF\"}"), std::string::npos) << text;
     EXPECT_EQ(text.find('\xff'), std::string::npos);
 }
