@@ -82,20 +82,32 @@ std::string plain_eta(std::optional<double> seconds) {
     return printf_string("%.0f", std::ceil(std::max(0.0, *seconds)));
 }
 
+// The UTF-8 character that starts at text[i]: its length in bytes by its
+// lead byte, and the columns it takes (non-ASCII counted as 2, the widest,
+// so a line never overflows the terminal).
+struct utf8_char {
+    std::size_t bytes;
+    std::size_t columns;
+};
+utf8_char char_at(std::string_view text, std::size_t i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    std::size_t len = 1;
+    if (c >= 0xF0 && c <= 0xF7) {
+        len = 4;
+    } else if (c >= 0xE0) {
+        len = c <= 0xEF ? 3 : 1;
+    } else if (c >= 0xC0) {
+        len = 2;
+    }
+    return {len, c < 0x80 ? std::size_t{1} : std::size_t{2}};
+}
+
 std::size_t columns_of(std::string_view text) {
     std::size_t cols = 0;
     for (std::size_t i = 0; i < text.size();) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        std::size_t len = 1;
-        if (c >= 0xF0 && c <= 0xF7) {
-            len = 4;
-        } else if (c >= 0xE0) {
-            len = c <= 0xEF ? 3 : 1;
-        } else if (c >= 0xC0) {
-            len = 2;
-        }
-        cols += c < 0x80 ? 1 : 2;
-        i += len;
+        const utf8_char ch = char_at(text, i);
+        cols += ch.columns;
+        i += ch.bytes;
     }
     return cols;
 }
@@ -215,21 +227,12 @@ std::string fit_columns(std::string_view text, std::size_t columns) {
     std::size_t cols = 0;
     std::size_t i = 0;
     while (i < text.size()) {
-        const auto c = static_cast<unsigned char>(text[i]);
-        std::size_t len = 1;
-        if (c >= 0xF0 && c <= 0xF7) {
-            len = 4;
-        } else if (c >= 0xE0) {
-            len = c <= 0xEF ? 3 : 1;
-        } else if (c >= 0xC0) {
-            len = 2;
-        }
-        const std::size_t w = c < 0x80 ? 1 : 2;
-        if (cols + w > columns || i + len > text.size()) {
+        const utf8_char ch = char_at(text, i);
+        if (cols + ch.columns > columns || i + ch.bytes > text.size()) {
             break;
         }
-        cols += w;
-        i += len;
+        cols += ch.columns;
+        i += ch.bytes;
     }
     return std::string(text.substr(0, i));
 }

@@ -20,98 +20,17 @@
 #      re-attaches and skycastDataplaneRestored arrives.
 set -euo pipefail
 
-root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
-lab_sh="$root/scripts/lab.sh"
-lab=snmp
-keep=0
-build_dir=
-while (($#)); do
-    case $1 in
-    --name) lab=$2; shift 2 ;;
-    --keep) keep=1; shift ;;
-    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
-    --*) echo "snmp_test.sh: unknown option $1" >&2; exit 2 ;;
-    *) build_dir=$1; shift ;;
-    esac
-done
-[[ -n $build_dir ]] || { echo "snmp_test.sh: BUILD_DIR missing" >&2; exit 2; }
-[[ $EUID -eq 0 ]] || { echo "snmp_test.sh: run as root" >&2; exit 2; }
+# shellcheck source=scripts/lab/one_receiver.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lab/one_receiver.sh"
+case ${1:-} in -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
 for tool in snmpd snmptrapd snmpget snmpwalk uftp; do
     command -v $tool > /dev/null ||
         { echo "snmp_test.sh: SKIP: $tool missing (scripts/install-deps.sh)" >&2; exit 77; }
 done
-build_dir=$(cd "$build_dir" && pwd)
-dataplane_bin="$build_dir/dataplane/app/skycast-dataplane"
-control_bin="$build_dir/control/skycast-control"
+one_receiver_init snmp_test.sh snmp "$@"
 snmp_bin="$build_dir/control/skycast-snmp"
-skycast_bin="$build_dir/control/skycast"
 mib_dirs="$root/control/snmp/base-mibs:$root/control/snmp"
-# shellcheck source=scripts/lab/skycast.sh
-source "$root/scripts/lab/skycast.sh"
-
-work=$(mktemp -d /tmp/skycast-snmp-XXXXXX)
-logs="$work/logs"
-mkdir -p "$logs" "$work/received"
-pids=()
-dataplane_pid=
-fail() { echo "snmp_test.sh: FAIL: $*" >&2; exit 1; }
-# shellcheck disable=SC2317 # the EXIT trap
-cleanup() {
-    local status=$? pid
-    ((keep)) && { echo "snmp_test.sh: --keep: lab '$lab' left up; $work"; return; }
-    for ((i = ${#pids[@]} - 1; i >= 0; --i)); do kill -TERM "${pids[i]}" 2> /dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2> /dev/null || true
-    done
-    bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
-    rm -f /dev/hugepages/"$lab"-*map_* 2> /dev/null || true
-    if ((status != 0)); then
-        echo "snmp_test.sh: FAILED; logs kept in $work" >&2
-        for f in "$logs"/*; do echo "----- $f (last 25 lines)" >&2; tail -n 25 "$f" >&2; done
-    else
-        rm -rf "$work"
-    fi
-}
-trap cleanup EXIT
-
-# A command in rcv1's namespace. An array, not a function: a function run
-# with & is a subshell, and its PID is not the command's (lab.sh exec keeps
-# the command's PID).
-in_rcv1=(bash "$lab_sh" exec --name "$lab" rcv1)
-
-bash "$root/scripts/setup-hugepages.sh" 2048 > /dev/null
-bash "$lab_sh" up --name "$lab" --receivers 1 --kernel-nodes hub > "$logs/lab-up.log"
-eval "$(bash "$lab_sh" env --name "$lab")"
-"${in_rcv1[@]}" ip link set lo up
-
-cat > "$work/rcv1.yaml" << YAML
-dataplane:
-  eal: {lcores: "0@(0-1)", file_prefix: $lab-rcv1, memory_mb: 256}
-  ports:
-    - {device: "$LAB_RCV_DEVICE", mtu: 9000, address: $LAB_RCV1_CIDR}
-  mempool: {mbufs: 4095}
-  idle_backoff_us: 20
-control:
-  role: receiver
-  eal: {lcores: "8@(0-1)"}
-  uid: 0x0A4D000B
-  destination: $work/received
-  socket: $work/rcv1.sock
-  snmp: {agentx_socket: $work/agentx.sock, poll_interval: 1s}
-  log: {level: info, file: $logs/rcv1-control.log}
-YAML
-"$skycast_bin" check "$work/rcv1.yaml" > /dev/null || { "$skycast_bin" check "$work/rcv1.yaml"; exit 1; }
-
-start_dataplane() {
-    "${in_rcv1[@]}" "$dataplane_bin" --config "$work/rcv1.yaml" >> "$logs/rcv1-dataplane.log" 2>&1 &
-    dataplane_pid=$!
-    pids+=("$dataplane_pid")
-}
-start_dataplane
-"${in_rcv1[@]}" "$control_bin" --config "$work/rcv1.yaml" > "$logs/rcv1-control.out" 2>&1 &
-pids+=($!)
-sky_wait_node "$work/rcv1.sock" 60 "${pids[-1]}" || fail "the receiver node did not come up"
+one_receiver_up "  snmp: {agentx_socket: $work/agentx.sock, poll_interval: 1s}"
 
 # snmpd and snmptrapd with their own configuration only (-C), no MIBs of
 # their own (-M/-m: Debian ships none), numeric output.
@@ -123,13 +42,13 @@ rocommunity skycast 127.0.0.1
 trap2sink 127.0.0.1:1162 skycast
 CONF
 echo "disableAuthorization yes" > "$work/snmptrapd.conf"
-"${in_rcv1[@]}" snmptrapd -f -C -c "$work/snmptrapd.conf" -M /dev/null -m "" -On -Lf "$work/traps.log" \
+"${rcv1_exec[@]}" snmptrapd -f -C -c "$work/snmptrapd.conf" -M /dev/null -m "" -On -Lf "$work/traps.log" \
     udp:127.0.0.1:1162 > "$logs/snmptrapd.out" 2>&1 &
 pids+=($!)
-"${in_rcv1[@]}" snmpd -f -C -c "$work/snmpd.conf" -M /dev/null -m "" -Lf "$logs/snmpd.log" \
+"${rcv1_exec[@]}" snmpd -f -C -c "$work/snmpd.conf" -M /dev/null -m "" -Lf "$logs/snmpd.log" \
     > "$logs/snmpd.out" 2>&1 &
 pids+=($!)
-"${in_rcv1[@]}" "$snmp_bin" --config "$work/rcv1.yaml" > "$logs/skycast-snmp.out" 2>&1 &
+"${rcv1_exec[@]}" "$snmp_bin" --config "$work/rcv1.yaml" > "$logs/skycast-snmp.out" 2>&1 &
 pids+=($!)
 snmp_pid=$!
 
@@ -144,7 +63,7 @@ text_index() {
     echo "$out"
 }
 # get OID: the value snmpd answers for OID (numeric, value only), or nothing.
-get() { "${in_rcv1[@]}" snmpget -v2c -c skycast -On -Oqv -M /dev/null -m "" 127.0.0.1:1161 "$1" 2> /dev/null || true; }
+get() { "${rcv1_exec[@]}" snmpget -v2c -c skycast -On -Oqv -M /dev/null -m "" 127.0.0.1:1161 "$1" 2> /dev/null || true; }
 # wait_get OID PYCOND SECONDS: until the value satisfies PYCOND (over v).
 wait_get() {
     local deadline=$((SECONDS + $3)) v=
@@ -186,14 +105,10 @@ echo "snmp_test: 1. reachable, receiver, dataplane alive"
 
 # 2. One stock session; the outcome table and a dataplane counter follow.
 head -c 3000000 /dev/urandom > "$work/payload.bin"
-rc=0
-timeout 120 bash "$lab_sh" exec --name "$lab" hub uftp -I "$LAB_HUB_IF" -U 0x0A4D0001 \
-    -H 0x0A4D000B -r 0.05:0.01:1 -R 200000 -x 2 "$work/payload.bin" > "$logs/uftp.log" 2>&1 || rc=$?
-((rc == 0)) || fail "uftp exited $rc"
-cmp -s "$work/payload.bin" "$work/received/payload.bin" || fail "the copy differs"
+one_receiver_send_stock "$work/payload.bin"
 completed=$(wait_get "$base.1.4.1.2.$(text_index completed)" 'v >= 1' 30)
 stored=$(wait_get "$base.1.3.1.2.$(text_index storage.bytes)" 'v >= 3000000' 30)
-"${in_rcv1[@]}" snmpwalk -v2c -c skycast -M "$mib_dirs" -m SKYCAST-MIB 127.0.0.1:1161 \
+"${rcv1_exec[@]}" snmpwalk -v2c -c skycast -M "$mib_dirs" -m SKYCAST-MIB 127.0.0.1:1161 \
     SKYCAST-MIB::skycastMIB > "$work/walk.txt" 2> "$logs/snmpwalk.err" ||
     fail "snmpwalk with SKYCAST-MIB failed"
 grep -q '^SKYCAST-MIB::skycastCounterHelp."storage.bytes" = STRING: .\+' "$work/walk.txt" ||
@@ -222,7 +137,7 @@ wait_trap "$base.0.1" 'aborted by server' 60
 echo "snmp_test: 3. skycastSessionFailed (aborted by server) received"
 
 # 4. The dataplane killed: lost; a new one: restored.
-kill -KILL "$dataplane_pid"
+kill -KILL "$rcv1_dataplane_pid"
 wait_trap "$base.0.2" 'STRING' 60
 wait_get "$dataplane_alive" 'v == 2' 30 > /dev/null
 # A new dataplane can set up its memory only once the control process has
@@ -235,7 +150,7 @@ until (($(grep -c 'waiting for the dataplane (file prefix' "$logs/rcv1-control.l
 done
 wait_get "$node_reachable" 'v == 2' 60 > /dev/null
 rm -f /dev/hugepages/"$lab"-rcv1map_* 2> /dev/null || true
-start_dataplane
+one_receiver_start_dataplane
 wait_trap "$base.0.3" '' 120
 wait_get "$dataplane_alive" 'v == 1' 30 > /dev/null
 echo "snmp_test: 4. skycastDataplaneLost, then skycastDataplaneRestored"
