@@ -8,7 +8,7 @@ packages=(
     # build
     build-essential pkg-config meson ninja-build clang lld libclang-rt-14-dev clang-format
     # libraries
-    libdpdk-dev dpdk libssl-dev libsodium-dev libyaml-cpp-dev libpcap-dev
+    libdpdk-dev dpdk libssl-dev libsodium-dev libyaml-cpp-dev libpcap-dev libisal-dev
     nlohmann-json3-dev libcli11-dev libmicrohttpd-dev libsnmp-dev libsystemd-dev
     # tests and benchmarks
     libgtest-dev libgmock-dev libbenchmark-dev openssl
