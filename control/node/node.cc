@@ -216,7 +216,10 @@ node_exit node::run(const std::atomic<bool>& stop) {
     SKYCAST_LOG(_log, info, "%s node %s ready on port %u",
                 _config.control.role == config::node_role::sender ? "sender" : "receiver",
                 hex_id(_config.control.uid).c_str(), _config.control.port);
-    dataplane::idle_backoff backoff(idle_pause_first_us, idle_pause_longest_us, 0);
+    // Deep idle (idle_backoff.h): a node with nothing to do for a second
+    // wakes every 20 ms; engine deadlines still cut every pause short.
+    dataplane::idle_backoff backoff(idle_pause_first_us, idle_pause_longest_us, 0,
+                                    dataplane::node_deep_idle);
     while (!stop.load()) {
         const std::int64_t round_start = steady_ns();
         if (!_link.alive()) {

@@ -22,6 +22,9 @@ public:
     // Frames dropped since the last call, over every socket.
     std::uint64_t take();
     std::size_t sockets() const { return _fds.size(); }
+    // The sockets themselves (owned by the PMD): an idle RX lcore can wait
+    // on them with poll(), which wakes it when a frame reaches a ring.
+    const std::vector<int>& fds() const { return _fds; }
 
 private:
     std::vector<int> _fds;

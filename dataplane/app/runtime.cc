@@ -1,6 +1,7 @@
 #include "dataplane/app/runtime.h"
 
 #include "dataplane/app/counter_ids.h"
+#include "dataplane/app/kernel_ring_drops.h"
 #include "dataplane/app/rx_lcore.h"
 #include "dataplane/app/telemetry.h"
 #include "dataplane/app/tx_lcore.h"
@@ -8,6 +9,7 @@
 
 #include <algorithm>
 #include <cstring>
+#include <poll.h>
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_launch.h>
@@ -23,13 +25,29 @@ constexpr std::uint32_t storage_idle_pause_us = 50;
 // default) must hold what the RX lcore hands over meanwhile, ~280 blocks at
 // 10 Gbit/s of jumbo frames.
 constexpr std::uint32_t storage_longest_pause_us = 2000;
+// Deep idle for storage threads (idle_backoff.h): blocks to write come only
+// after a FILEINFO, but the thread may still be deep asleep when the first
+// ones arrive; 10 ms of 10 Gbit/s jumbo frames is ~1,400 blocks, a third of
+// the default storage ring.
+constexpr deep_idle storage_deep_idle{1'000'000, 10'000};
 
 struct loop_args {
     rx_context* rx = nullptr; // null when this lcore does not receive
     tx_context* tx = nullptr; // null when this lcore does not send
     const std::atomic<bool>* stop = nullptr;
     idle_backoff backoff{0, 0}; // busy polls unless dataplane.idle_backoff_us is set
+    // An RX lcore's port sockets (af_packet), to sleep on in deep idle.
+    std::vector<pollfd> wake_on;
 };
+
+// Deep pauses (idle_backoff.h): an RX lcore sleeps in poll() on its port's
+// sockets, so a frame ends the pause at once; a TX-only lcore just sleeps
+// (its work waits in rings). An RX lcore on a port without sockets to wait
+// on (tap, memif, ring) never goes deep: frames would pile up unseen.
+idle_backoff loop_backoff(const dataplane_options& o, bool receives, bool can_wait_on_port) {
+    return idle_backoff(o.idle_backoff_us, o.idle_backoff_max_us, idle_backoff::default_spins,
+                        receives && !can_wait_on_port ? deep_idle{} : node_deep_idle);
+}
 
 // The loop of one lcore, running the roles placed on it. Busy and idle
 // cycles go to the counters of the first role (each block has one writer).
@@ -55,7 +73,11 @@ int lcore_loop(void* arg) {
         bump(counters, did ? counter::loop_busy_cycles : counter::loop_idle_cycles, now - last);
         last = now;
         if (const std::uint32_t pause = a.backoff.after_round(did); pause != 0) {
-            rte_delay_us_sleep(pause);
+            if (a.backoff.deep_pause() && !a.wake_on.empty()) {
+                ::poll(a.wake_on.data(), a.wake_on.size(), static_cast<int>(pause / 1000));
+            } else {
+                rte_delay_us_sleep(pause);
+            }
             last = rte_rdtsc();
         }
     }
@@ -171,7 +193,8 @@ std::string runtime::build() {
             _res.shared.counters(counters_storage0 + i).values,
             idle_backoff(_options.idle_backoff_us == 0 ? storage_idle_pause_us
                                                        : _options.idle_backoff_us,
-                         std::min(_options.idle_backoff_max_us, storage_longest_pause_us))));
+                         std::min(_options.idle_backoff_max_us, storage_longest_pause_us),
+                         idle_backoff::default_spins, storage_deep_idle)));
     }
     if (_options.telemetry) {
         register_telemetry(_res.shared);
@@ -200,13 +223,26 @@ bool runtime::start(std::string& error) {
     args.clear();
     args.reserve(2);
     const unsigned main = rte_get_main_lcore();
-    const idle_backoff backoff(_options.idle_backoff_us, _options.idle_backoff_max_us);
+    std::vector<pollfd> port_sockets;
+    const kernel_ring_drops sockets = kernel_ring_drops::find();
+    for (const int fd : sockets.fds()) {
+        port_sockets.push_back({.fd = fd, .events = POLLIN, .revents = 0});
+    }
+    const bool can_wait = !port_sockets.empty();
     if (_options.rx_lcore == _options.tx_lcore) {
-        args.push_back(
-            {.rx = _rx.get(), .tx = _tx.get(), .stop = &_stop_loops, .backoff = backoff});
+        args.push_back({.rx = _rx.get(),
+                        .tx = _tx.get(),
+                        .stop = &_stop_loops,
+                        .backoff = loop_backoff(_options, true, can_wait),
+                        .wake_on = port_sockets});
     } else {
-        args.push_back({.rx = _rx.get(), .stop = &_stop_loops, .backoff = backoff});
-        args.push_back({.tx = _tx.get(), .stop = &_stop_loops, .backoff = backoff});
+        args.push_back({.rx = _rx.get(),
+                        .stop = &_stop_loops,
+                        .backoff = loop_backoff(_options, true, can_wait),
+                        .wake_on = port_sockets});
+        args.push_back({.tx = _tx.get(),
+                        .stop = &_stop_loops,
+                        .backoff = loop_backoff(_options, false, can_wait)});
     }
     const unsigned lcores[2] = {_options.rx_lcore, _options.tx_lcore};
     _service->start();

@@ -122,7 +122,9 @@ bool service_thread::in_session() const {
 }
 
 void service_thread::loop() {
-    idle_backoff backoff(idle_pause_first_us, idle_pause_longest_us, 0);
+    // Deep idle (idle_backoff.h) only outside sessions: commands then wait
+    // up to 20 ms, beside heartbeats every 100 ms and GRTT-scale rounds.
+    idle_backoff backoff(idle_pause_first_us, idle_pause_longest_us, 0, node_deep_idle);
     while (!_stop.load()) {
         std::uint32_t pause = backoff.after_round(run_once());
         if (in_session()) {
