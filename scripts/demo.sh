@@ -145,6 +145,7 @@ declare -A dataplane_pid=() control_pid=()
 nodes=(hub)
 for ((i = 1; i <= receivers; ++i)); do nodes+=("rcv$i"); done
 send_pid=
+send_seconds=0
 during_pid=
 lab_up=0
 cleanup() {
@@ -348,11 +349,16 @@ wait_nodes 30 || exit 1
 # kept in LOG; returns its exit status. At most 10 minutes: a hung session
 # fails the run.
 send_files() {
-    local log=$1 status=0
+    local log=$1 status=0 started
+    started=$(date +%s.%N)
     timeout 600 "$skycast_bin" send --socket "$work/hub.sock" "${files[@]}" \
         > >(tee "$log") 2>&1 &
     send_pid=$!
     wait "$send_pid" || status=$?
+    # The send's wall time, from its start to its exit (what perf/e2e
+    # compares with stock uftp's, measured the same way): not the tee's
+    # pause below nor the CPU snapshots around it.
+    send_seconds=$(echo "$(date +%s.%N) - $started" | bc)
     send_pid=
     sleep 0.2 # let tee write the last lines
     return "$status"
@@ -519,13 +525,17 @@ if [[ -n $report ]]; then
     # The link emulator rewrites its counters every 200 ms: let the last
     # frames of the session reach the file.
     [[ -n $link ]] && sleep 0.5
-    python3 - "$root" "$work" "$send_status" "$session" "${LAB_LINK_STATS:-}" > "$report" <<'PY'
+    python3 - "$root" "$work" "$send_status" "$session" "${LAB_LINK_STATS:-}" "$send_seconds" \
+        > "$report" <<'PY'
 import json, subprocess, sys
-root, work, status, session, link_stats = sys.argv[1:6]
+root, work, status, session, link_stats, send_seconds = sys.argv[1:7]
 usage = json.loads(subprocess.check_output(
     ["python3", f"{root}/scripts/lab/cpu_usage.py", "diff",
      f"{work}/logs/cpu-before.json", f"{work}/logs/cpu-after.json"]))
 link = json.load(open(link_stats)) if link_stats else None
+# "seconds": the send's own wall time; CPU figures stay over the snapshots.
+usage["snapshot_seconds"] = usage.get("seconds")
+usage["seconds"] = float(send_seconds)
 print(json.dumps({"send_status": int(status), **usage, "session": json.loads(session),
                   "link": link}))
 PY

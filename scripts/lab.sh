@@ -68,10 +68,15 @@ state_dir=/run/skycast-lab
 subnet=10.77.0
 prefix_len=24
 mtu=9000
-# The af_packet devargs that carry 9000-byte frames (DESIGN.md, notes §2):
-# 16 KiB TPACKET frames, and qdisc_bypass=0 so tc (the loss filter, tbf) sees
-# what DPDK sends.
-af_packet_args="blocksz=16384,framesz=16384,framecnt=512,qdisc_bypass=0"
+# The af_packet devargs that carry 9000-byte frames (docs/operations.md, the
+# lab): 16 KiB TPACKET frames, and qdisc_bypass=0 so tc (the loss filter,
+# tbf) sees what DPDK sends. The ring holds LAB_RING_FRAMES frames (512 by
+# default, 8 MiB): the af_packet port's receive buffer, as SO_RCVBUF is a
+# kernel socket's (perf/e2e gives Skycast as much as stock uftpd's -B).
+ring_frames=${LAB_RING_FRAMES:-512}
+[[ $ring_frames =~ ^[0-9]+$ ]] && ((ring_frames >= 64)) ||
+    { echo "lab.sh: LAB_RING_FRAMES must be a number >= 64, not '$ring_frames'" >&2; exit 2; }
+af_packet_args="blocksz=16384,framesz=16384,framecnt=$ring_frames,qdisc_bypass=0"
 
 die() {
     echo "lab.sh: $*" >&2

@@ -55,6 +55,10 @@ for b in "$skycast_bin" "$linkem_bin" "$build_dir/dataplane/app/skycast-dataplan
 done
 command -v uftp > /dev/null || { echo "e2e.sh: stock uftp missing (apt-get install uftp)" >&2; exit 2; }
 lab=e2e
+# Receive buffering: stock uftpd asks for 100 MB (-B) and gets the host's
+# cap (4 MiB); a Skycast af_packet port has the lab's 512-frame ring (8 MiB
+# of 16 KiB frames), LAB_RING_FRAMES in the environment to try others
+# (scripts/lab.sh). A ratio is only a ratio with comparable buffers.
 lab_sh="$root/scripts/lab.sh"
 cpu_usage="$root/scripts/lab/cpu_usage.py"
 if [[ -z $work ]]; then
