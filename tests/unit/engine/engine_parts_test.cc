@@ -719,6 +719,12 @@ struct receiver_rig {
         out.resize(*n);
         return out;
     }
+    // The session up to the data: an ANNOUNCE with 512-byte blocks and the
+    // REG_CONF that accepts client 42.
+    void registered(time_ns t) {
+        receiver.on_datagram(t, {.address = 7}, server(protocol::announce_msg{.block_size = 512}));
+        receiver.on_datagram(t, {.address = 7}, server(protocol::reg_conf_msg{.client_ids = {42}}));
+    }
 };
 
 TEST(receiver_engine, registers_with_echoed_timestamp_resends_and_gives_up) {
@@ -817,10 +823,7 @@ TEST(receiver_engine, timers_from_the_wire_are_capped_by_configuration) {
 TEST(receiver_engine, a_failed_write_mid_file_aborts_the_session_naming_the_cause) {
     scratch_dir dir;
     receiver_rig rig(dir.path());
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::announce_msg{.block_size = 512}));
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.registered(t0);
     rig.receiver.on_datagram(
         t0, {.address = 7},
         rig.server(protocol::fileinfo_msg{
@@ -854,10 +857,7 @@ TEST(receiver_engine, a_255_byte_name_is_received_through_a_short_temp_name_in_t
     config.temp_dir = dir.path() + "/tmp";
     receiver_rig rig(config);
     const std::string name(255, 'n');
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::announce_msg{.block_size = 512}));
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.registered(t0);
     rig.receiver.on_datagram(t0, {.address = 7},
                              rig.server(protocol::fileinfo_msg{
                                  .file_id = 1, .size = 512, .name = name, .client_ids = {42}}));
@@ -879,10 +879,7 @@ TEST(receiver_engine, a_255_byte_name_is_received_through_a_short_temp_name_in_t
 TEST(receiver_engine, naks_one_status_per_section_with_missing_blocks_then_completes) {
     scratch_dir dir;
     receiver_rig rig(dir.path());
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::announce_msg{.block_size = 512}));
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.registered(t0);
     const std::uint64_t size = 512ull * 4096 * 3; // 3 sections
     rig.receiver.on_datagram(
         t0, {.address = 7},
@@ -929,10 +926,7 @@ TEST(receiver_engine, naks_one_status_per_section_with_missing_blocks_then_compl
 TEST(receiver_engine, progress_counts_received_bytes_at_most_once_a_second) {
     scratch_dir dir;
     receiver_rig rig(dir.path());
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::announce_msg{.block_size = 512}));
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.registered(t0);
     // 3 sections of 4096 blocks; the last block is 412 bytes.
     const std::uint64_t size = 512ull * 4096 * 3 - 100;
     rig.receiver.on_datagram(
