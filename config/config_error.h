@@ -2,7 +2,7 @@
 // What goes wrong with a configuration file. The loader collects every
 // problem it finds in one pass (an operator fixes them all at once instead of
 // one per run) and throws them together in one config_error at its boundary
-// (STYLE.md point 13: config code may throw; lcore code never sees this).
+// (style rule 13, docs/architecture.md: config code may throw; lcore code never sees this).
 
 #include <cstdint>
 #include <stdexcept>

@@ -776,7 +776,7 @@ dataplane_status parse_dataplane(context& ctx, const field& f, dataplane_config&
 // Bytes of an IPv4 packet carrying one FILESEG of `block` bytes, so that it
 // can be held against the MTU: the dataplane does not fragment (a lost
 // fragment would lose the whole block, and every receiver would NAK it).
-// Layout (protocol/uftp4.md §1, §5.8; tests/unit/config checks these numbers
+// Layout (docs/protocol.md §1, §5.8; tests/unit/config checks these numbers
 // against protocol/ and crypto/): IPv4 20 + UDP 8 + UFTP header 16 + FILESEG
 // header 8 + block; encrypted, the FILESEG (header + block) is the
 // plaintext of an ENCRYPTED message (UFTP header 16 + 12) with a signature
@@ -1232,7 +1232,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
     if (*role == node_role::receiver) {
         reject_role_keys(ctx, m, sender_only_keys, "sender", "receiver");
         if (enc) {
-            // The sender alone chooses a session's suite (uftp4.md §5.1).
+            // The sender alone chooses a session's suite (docs/protocol.md §5.1).
             reject_role_keys(ctx, *enc, sender_encryption_keys, "sender", "receiver");
         }
         auto& r = c.receiver.emplace();
@@ -1360,7 +1360,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                           ", initial " + seconds(s.grtt.initial) + ", max " + seconds(s.grtt.max));
         }
     }
-    // 10..50: what stock uftp -s accepts (uftp4.md §4.1); stock clients are
+    // 10..50: what stock uftp -s accepts (docs/protocol.md §4.1); stock clients are
     // only tested inside it.
     take(m, "robustness", s.robustness,
          [&](const field& x) { return read_int_in<std::uint8_t>(ctx, x, 10, 50); });

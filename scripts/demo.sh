@@ -164,7 +164,7 @@ cleanup() {
     done
     # Receivers first, control before its dataplane, one at a time: with
     # memif the server (hub) must outlive its client, or the PMD may crash
-    # on its way out (notes/dpdk-on-these-machines.md, memif gotchas).
+    # on its way out (a memif PMD behaviour on DPDK 22.11).
     local code
     for ((n = ${#nodes[@]} - 1; n >= 0; --n)); do
         node=${nodes[n]}

@@ -25,7 +25,7 @@
 #   PREFIX-rcvK  "rcv0" (inner end), DPDK's 10.77.0.(10+K)/24, MAC 02:5c:77:00:00:(10+K)
 #   (a kernel node's inner end carries that address in the kernel instead)
 #
-# Choices (DESIGN.md "Test environment", notes/dpdk-on-these-machines.md):
+# Choices (docs/operations.md, "The lab"):
 # - Multicast snooping is off: the bridge floods every group to every port,
 #   like a switch without IGMP snooping. The receiver dataplanes' own group
 #   filter is then what keeps unjoined groups out (and counts them as

@@ -5,7 +5,7 @@
 // commands, datagrams and events. The EAL must already be initialised as a
 // secondary with the dataplane's --file-prefix.
 //
-// Never busy-spins (STYLE.md point 10): waits back off with short sleeps,
+// Never busy-spins (style rule 10, docs/architecture.md): waits back off with short sleeps,
 // since control's deadlines are GRTT-scale (milliseconds).
 
 #include "dataplane/api/contract.h"

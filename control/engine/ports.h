@@ -1,6 +1,6 @@
 #pragma once
-// The two seams through which the engines talk to the world (DESIGN.md,
-// "control/"): the network (send a UFTP datagram to an endpoint) and the
+// The two seams through which the engines talk to the world
+// (docs/architecture.md, "Data paths"): the network (send a UFTP datagram to an endpoint) and the
 // dataplane (send a pass of a file from a bitmap; open a file for receiving
 // and read its received bitmap). The real implementations sit on the DPDK
 // rings; the simulator (tests/sim/) implements them in process. Engines
@@ -109,7 +109,7 @@ public:
 // whose bit is set in `blocks` (1 = send), in order, at the configured rate.
 struct pass_request {
     std::uint16_t file_id = 0;
-    std::string source_path; // the dataplane opens the file itself (DESIGN.md)
+    std::string source_path; // the dataplane opens the file itself (docs/architecture.md)
     protocol::section_layout layout;
     std::uint32_t pass = 1;
     std::vector<std::uint64_t> blocks; // words of a bitmap over the file's blocks

@@ -2,7 +2,7 @@
 // The IPC contract between skycast-dataplane (DPDK primary) and skycast-control
 // (DPDK secondary): names of the shared objects, the contract version, and
 // the fixed-size messages the rings carry. This folder is the only part of
-// dataplane/ that control/ includes (DESIGN.md, "Layout").
+// dataplane/ that control/ includes (docs/architecture.md, "Folders").
 //
 // Rings (all single-producer/single-consumer, one per producer, consumer and
 // direction; elements are the PODs below, carried by value with

@@ -1,6 +1,6 @@
 #pragma once
 // Every counter the dataplane keeps, by name, with what a non-zero value
-// means (STYLE.md point 16). Each lcore or thread writes its own block of the
+// means (style rule 16, docs/architecture.md). Each lcore or thread writes its own block of the
 // shared memzone (api::lcore_counters); readers sum blocks. The names and help
 // texts are copied into the memzone at start, so the control process and the
 // stats socket need no list of their own.

@@ -1,6 +1,6 @@
 #pragma once
-// The per-role contexts the lcore loops take by reference (STYLE.md point
-// 3): one cache-aligned object per role owning everything its loop touches —
+// The per-role contexts the lcore loops take by reference (style rule 3,
+// docs/architecture.md): one cache-aligned object per role owning everything its loop touches —
 // rings, pools, burst arrays, tables, counters. No globals on the hot path.
 //
 // Tables an lcore reads on every packet (open files, session keys, joined

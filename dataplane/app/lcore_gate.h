@@ -1,6 +1,6 @@
 #pragma once
-// Parking an lcore so the service thread can change what it owns (STYLE.md
-// point 11, handover with acknowledgement).
+// Parking an lcore so the service thread can change what it owns (style rule 11,
+// docs/architecture.md, handover with acknowledgement).
 //
 // Protocol: the service thread sets `pause` (release) and waits, with a
 // timeout, until the lcore sets `parked` (release). The lcore checks `pause`

@@ -1,7 +1,7 @@
 #pragma once
 // What the dataplane runtime needs, resolved: the YAML `dataplane:` section
 // (config/) after parsing, or a test's in-code setup. Capacities are runtime
-// values (STYLE.md point 12), never compile-time macros.
+// values (style rule 12, docs/architecture.md), never compile-time macros.
 
 #include <array>
 #include <cstdint>

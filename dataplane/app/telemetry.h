@@ -1,5 +1,5 @@
 #pragma once
-// DPDK telemetry for the dataplane's counters (STYLE.md point 16; the
+// DPDK telemetry for the dataplane's counters (style rule 16, docs/architecture.md; the
 // registration pattern of lib/ring/rte_ring.c): `/skycast/counters` returns
 // every counter summed over the lcores, `/skycast/counter_help` what each
 // means, with '.' in names written as '_' (telemetry allows no dots). Read

@@ -4,7 +4,7 @@
 // crypto::crypto_error values, the same ones crypto::packet_cipher returns,
 // so both backends report a bad datagram identically; this enum only covers
 // what crypto/ cannot know about: DPDK devices and their resources (crypto/
-// must not mention DPDK, DESIGN.md "Layout").
+// must not mention DPDK, docs/architecture.md, "Folders").
 
 #include <cassert>
 #include <cstdint>

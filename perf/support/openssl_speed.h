@@ -1,6 +1,6 @@
 #pragma once
-// The physical limits the benchmarks quote beside their figures (STYLE.md
-// point 15): this machine's `openssl speed -evp` for a cipher and size,
+// The physical limits the benchmarks quote beside their figures (style rule 15,
+// docs/architecture.md): this machine's `openssl speed -evp` for a cipher and size,
 // measured in the same run, and small statistics helpers.
 
 #include <algorithm>

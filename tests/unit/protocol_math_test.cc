@@ -1,4 +1,4 @@
-// Block/section arithmetic (uftp4.md §3.1), the quantized header fields
+// Block/section arithmetic (docs/protocol.md §3.1), the quantized header fields
 // (§4.2) and NAK bitmaps (§2.11, §14 #13).
 
 #include "protocol/blocks.h"

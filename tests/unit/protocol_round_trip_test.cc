@@ -1,5 +1,5 @@
 // Round trips of all 21 UFTP 4 messages through encode and decode, the exact
-// bytes of the spec's captured examples (uftp4.md §2), and the encoders'
+// bytes of the spec's captured examples (docs/protocol.md §2), and the encoders'
 // refusals (bad values, buffers too small).
 
 #include "protocol/codec.h"
@@ -600,7 +600,7 @@ TEST(protocol_round_trip, every_short_buffer_is_refused_without_overflow) {
     }
 }
 
-// --- The spec's captured examples (uftp4.md §2) ------------------------------
+// --- The spec's captured examples (docs/protocol.md §2) ------------------------------
 
 const uftp_header example_header{0x0102, 0xc0000202, 0x21d8a64a, 0, 0x9d, 0x18};
 

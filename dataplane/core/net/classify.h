@@ -73,7 +73,7 @@ struct rx_verdict {
 rx_verdict classify(std::span<const std::uint8_t> frame, const rx_context& ctx);
 
 // Per-lcore receive counters: single writer (the RX lcore), readers sum over
-// lcores (STYLE.md point 16). On its own cache lines so two lcores' counters
+// lcores (style rule 16, docs/architecture.md). On its own cache lines so two lcores' counters
 // never share one.
 struct alignas(64) rx_counters {
     std::array<std::uint64_t, verdict_kind_count> packets{};

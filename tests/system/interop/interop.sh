@@ -409,7 +409,7 @@ if [[ -n $expect_refusal ]]; then
         written=$(find "$work/rcv$i/received" "$work/rcv$i/incoming" -mindepth 1 | wc -l)
         ((written == 0)) || bad "rcv$i: $written entries written for a refused session"
     done
-    # 7: "no client answered ANNOUNCE" (uftp4.md §8, exit codes) -- not a
+    # 7: "no client answered ANNOUNCE" (docs/protocol.md §8, exit codes) -- not a
     # timeout (124) or a crash, which would say nothing about the refusal.
     ((send_status == 7)) || bad "uftp exited $send_status, want 7 (every receiver refused)"
     grep -i "abort" "$logs/hub-uftp.log" | head -5 || true

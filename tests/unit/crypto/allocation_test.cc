@@ -1,4 +1,4 @@
-// The per-packet path must not allocate (DESIGN.md, hot-path rules). This
+// The per-packet path must not allocate (docs/architecture.md, "Hot-path rules"). This
 // binary installs counting allocators for OpenSSL (CRYPTO_set_mem_functions,
 // which must happen before OpenSSL's first allocation, hence its own main())
 // and for C++ operator new, then seals and opens in steady state.
