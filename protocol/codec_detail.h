@@ -144,8 +144,11 @@ wire_error encode_enc_info(const enc_info_ext& in, byte_writer& w);
 inline constexpr std::size_t tfmcc_data_info_size = 8;
 inline constexpr std::size_t tfmcc_ack_info_size = 20;
 inline constexpr std::size_t freespace_info_size = 12;
+inline constexpr std::size_t fec_info_size = 8;
 void encode_tfmcc_data_info(const tfmcc_data_info_ext& in, byte_writer& w);
 void encode_tfmcc_ack_info(const tfmcc_ack_info_ext& in, byte_writer& w);
 void encode_freespace_info(const freespace_info_ext& in, byte_writer& w);
+wire_error decode_fec_info(std::span<const std::uint8_t> ext, fec_info_ext& out);
+void encode_fec_info(const fec_info_ext& in, byte_writer& w);
 
 } // namespace skycast::protocol::detail

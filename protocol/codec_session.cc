@@ -58,6 +58,16 @@ wire_error decode_body(std::span<const std::uint8_t> msg, announce_msg& out) {
         e != wire_error::ok) {
         return e;
     }
+    out.fec_info.reset();
+    if (auto e = walk_extensions(frame.header, r.position(), extension_type::skycast_fec,
+                                 fec_info_size / 4,
+                                 [&](auto ext) {
+                                     out.fec_info.emplace();
+                                     return decode_fec_info(ext, *out.fec_info);
+                                 });
+        e != wire_error::ok) {
+        return e;
+    }
     if (r.overrun()) {
         return wire_error::truncated;
     }
@@ -69,8 +79,9 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
         return wire_error::address_family_mismatch;
     }
     const std::size_t addr_len = address_size(in.ipv6());
-    const std::size_t header =
-        announce_fixed + 2 * addr_len + (in.enc_info ? enc_info_size(*in.enc_info) : 0);
+    const std::size_t header = announce_fixed + 2 * addr_len +
+                               (in.enc_info ? enc_info_size(*in.enc_info) : 0) +
+                               (in.fec_info ? fec_info_size : 0);
     if (auto e = begin_message(w, message_type::announce, header); e != wire_error::ok) {
         return e;
     }
@@ -87,6 +98,11 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
         if (auto e = encode_enc_info(*in.enc_info, w); e != wire_error::ok) {
             return e;
         }
+    }
+    if (in.fec_info) {
+        // After EXT_ENC_INFO: stock 4.10 reads only the extension right after
+        // the addresses, and must find EXT_ENC_INFO there.
+        encode_fec_info(*in.fec_info, w);
     }
     write_id_list(w, in.client_ids);
     return wire_error::ok;

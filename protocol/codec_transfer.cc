@@ -15,6 +15,8 @@ constexpr std::size_t fileinfo_ack_fixed = 16;
 constexpr std::size_t fileseg_fixed = 8;
 constexpr std::size_t done_fixed = 8;
 constexpr std::size_t status_fixed = 8;
+// STATUS offset 6, reserved upstream (docs/protocol.md §17).
+constexpr std::uint8_t status_flag_fec_deficit = 0x01;
 constexpr std::size_t complete_fixed = 8;
 constexpr std::size_t done_conf_fixed = 4;
 constexpr std::uint64_t max_file_size = (std::uint64_t{1} << 48) - 1;
@@ -217,6 +219,7 @@ wire_error decode_body(std::span<const std::uint8_t> msg, status_msg& out) {
     r.skip(2);
     out.file_id = r.u16();
     out.section = r.u16();
+    out.fec_deficit = (r.u8() & status_flag_fec_deficit) != 0;
     out.tfmcc.reset();
     if (auto e = walk_extensions(frame.header, status_fixed, extension_type::tfmcc_ack_info,
                                  tfmcc_ack_info_size / 4,
@@ -240,7 +243,8 @@ wire_error encode_body(const status_msg& in, byte_writer& w) {
     }
     w.u16(in.file_id);
     w.u16(in.section);
-    w.u16(0);
+    w.u8(in.fec_deficit ? status_flag_fec_deficit : 0);
+    w.u8(0);
     if (in.tfmcc) {
         encode_tfmcc_ack_info(*in.tfmcc, w);
     }

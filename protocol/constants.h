@@ -57,6 +57,9 @@ enum class extension_type : std::uint8_t {
     tfmcc_ack_info = 3,
     // 4..6 are EXT_PGMCC_*: defined upstream, never sent.
     freespace_info = 7,
+    // Skycast's own (docs/protocol.md §17): FEC parity in this session. Far
+    // from upstream's numbers; stock receivers look only at EXT_ENC_INFO.
+    skycast_fec = 0x80,
 };
 
 enum class key_type : std::uint8_t {

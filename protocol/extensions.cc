@@ -1,5 +1,6 @@
 // Header extensions: EXT_ENC_INFO, EXT_TFMCC_DATA_INFO, EXT_TFMCC_ACK_INFO,
-// EXT_FREESPACE_INFO (spec §2.1.1, §2.9, §2.12, §2.13).
+// EXT_FREESPACE_INFO (spec §2.1.1, §2.9, §2.12, §2.13), and Skycast's
+// EXT_SKYCAST_FEC (docs/protocol.md §17).
 #include "protocol/codec_detail.h"
 
 namespace skycast::protocol::detail {
@@ -104,6 +105,25 @@ void encode_freespace_info(const freespace_info_ext& in, byte_writer& w) {
     w.u8(freespace_info_size / 4);
     w.u16(0);
     w.u64(in.freespace);
+}
+
+wire_error decode_fec_info(std::span<const std::uint8_t> ext, fec_info_ext& out) {
+    byte_reader r(ext);
+    r.skip(2);
+    out.version = r.u8();
+    out.group_blocks = r.u8();
+    out.parity_port = r.u16();
+    r.skip(2); // reserved
+    return r.overrun() ? wire_error::truncated : wire_error::ok;
+}
+
+void encode_fec_info(const fec_info_ext& in, byte_writer& w) {
+    w.u8(static_cast<std::uint8_t>(extension_type::skycast_fec));
+    w.u8(fec_info_size / 4);
+    w.u8(in.version);
+    w.u8(in.group_blocks);
+    w.u16(in.parity_port);
+    w.u16(0);
 }
 
 } // namespace skycast::protocol::detail

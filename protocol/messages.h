@@ -52,6 +52,16 @@ struct ip_address {
     bool operator==(const ip_address&) const = default;
 };
 
+// EXT_SKYCAST_FEC (type 0x80), Skycast's ANNOUNCE extension (docs/protocol.md
+// §17): the session sends Reed–Solomon parity over groups of `group_blocks`
+// data blocks, as PARITY datagrams to the private group's `parity_port`.
+struct fec_info_ext {
+    std::uint8_t version = 1;
+    std::uint8_t group_blocks = 0; // k, 1..254
+    std::uint16_t parity_port = 0;
+    bool operator==(const fec_info_ext&) const = default;
+};
+
 // EXT_ENC_INFO (type 1), carried by ANNOUNCE (§2.1.1).
 struct enc_info_ext {
     std::uint8_t flags = 0; // flags::enc_info_client_auth
@@ -99,7 +109,8 @@ struct announce_msg {
     ip_address public_addr;
     ip_address private_addr;
     std::optional<enc_info_ext> enc_info;
-    client_id_list client_ids; // empty: open group
+    std::optional<fec_info_ext> fec_info; // after EXT_ENC_INFO: stock reads only the first
+    client_id_list client_ids;            // empty: open group
     bool ipv6() const { return (flags & flags::announce_ipv6) != 0; }
     bool operator==(const announce_msg&) const = default;
 };
@@ -189,9 +200,13 @@ struct status_msg {
     std::uint16_t section = 0;
     std::optional<tfmcc_ack_info_ext> tfmcc;
     std::span<const std::uint8_t> naks; // NAK bitmap, see nak_bitmap.h; view into the datagram
+    // Skycast (docs/protocol.md §17): the NAK bits count the parity blocks each
+    // FEC group still needs, not which data blocks are missing. Carried in
+    // the reserved field, which stock sends as zero and ignores.
+    bool fec_deficit = false;
     bool operator==(const status_msg& o) const {
-        return file_id == o.file_id && section == o.section && tfmcc == o.tfmcc &&
-               std::ranges::equal(naks, o.naks);
+        return file_id == o.file_id && section == o.section && fec_deficit == o.fec_deficit &&
+               tfmcc == o.tfmcc && std::ranges::equal(naks, o.naks);
     }
 };
 

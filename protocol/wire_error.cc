@@ -42,6 +42,7 @@ constexpr std::array<error_text, static_cast<std::size_t>(wire_error::count)> te
     {"address_family_mismatch", "ANNOUNCE addresses do not match its IPv6 flag"},
     {"file_size_too_large", "file size does not fit in 48 bits"},
     {"field_too_large", "a length does not fit in its wire field"},
+    {"parity_index_invalid", "PARITY names no FEC group (k is 0) or a parity index outside k..254"},
     {"buffer_too_small", "output buffer is too small for the datagram"},
     {"truncated", "a field runs past the end of the datagram"},
 }};

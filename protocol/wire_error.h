@@ -44,6 +44,7 @@ enum class wire_error : std::uint8_t {
     // Values.
     file_size_too_large, // (encode) file size above 48 bits
     field_too_large,     // (encode) a length that does not fit its wire field
+    parity_index_invalid, // PARITY: k of 0, or a parity index outside k..254
     // Buffers.
     buffer_too_small, // (encode) the caller's buffer cannot hold the datagram
     truncated,        // a read would have left the datagram (defence in depth)

@@ -105,14 +105,29 @@ public:
     virtual void send(endpoint to, std::span<const std::uint8_t> datagram) = 0;
 };
 
+// FEC parity of one group that a pass sends: indices first_index ..
+// first_index + count - 1 (docs/protocol.md §17).
+struct parity_run {
+    std::uint32_t group = 0; // file-wide (protocol::fec_groups)
+    std::uint8_t first_index = 0;
+    std::uint8_t count = 0;
+    bool operator==(const parity_run&) const = default;
+};
+
 // What the sender asks the dataplane to transmit: the blocks of one file
 // whose bit is set in `blocks` (1 = send), in order, at the configured rate.
+// In a FEC session, each group's parity runs go right after the group's data
+// blocks of the pass (or in its place when the pass sends none of them).
 struct pass_request {
     std::uint16_t file_id = 0;
     std::string source_path; // the dataplane opens the file itself (docs/architecture.md)
     protocol::section_layout layout;
     std::uint32_t pass = 1;
     std::vector<std::uint64_t> blocks; // words of a bitmap over the file's blocks
+    // FEC session: k (0: none), where PARITY goes, and the runs, by group.
+    std::uint32_t fec_group_blocks = 0;
+    endpoint parity_to;
+    std::vector<parity_run> parity;
     // Encrypted session: seal every FILESEG with these keys, IV counter from
     // the shared sequence_counter. Null: unencrypted.
     std::shared_ptr<const session_keys> keys;
@@ -137,6 +152,11 @@ struct receive_request {
     std::uint16_t file_id = 0;
     protocol::section_layout layout;
     std::string temp_path; // already created by the engine; the dataplane writes into it
+    // FEC session (the ANNOUNCE's EXT_SKYCAST_FEC, and fec_capable()): k,
+    // 0 when the session sends no parity. missing_in_section() then writes
+    // deficit NAKs (docs/protocol.md §17).
+    std::uint32_t fec_group_blocks = 0;
+    std::uint16_t parity_port = 0; // where PARITY arrives (the private group's)
     // Encrypted session: only ENCRYPTED FILESEGs that open with these keys
     // are accepted (plaintext ones are dropped, counted). Null: unencrypted.
     // The dataplane keeps them after close_file(): FILESEGs between files
@@ -150,12 +170,16 @@ public:
     // Starts accepting FILESEGs for the file; false if the dataplane cannot
     // (the file cannot be opened): the engine rejects the file.
     virtual bool open_for_receive(const receive_request& request) = 0;
+    // Whether this dataplane decodes FEC parity: a receiver asks for parity
+    // (FEC STATUS) only then, and otherwise NAKs data blocks as stock does.
+    virtual bool fec_capable() const { return false; }
     // Whether every block of the open file has been received and handed to
     // storage (false for a file that is not open).
     virtual bool complete(std::uint16_t file_id) const = 0;
     // Writes the STATUS NAK bitmap of `section` (1 = missing) into `out`,
     // which holds nak_bitmap_bytes() of the section's block count; returns
-    // the number of missing blocks. Reads the received bitmap the RX path
+    // the number of missing blocks. A file opened with fec_group_blocks
+    // gets deficit NAKs: per group, as many bits as parity it still needs. Reads the received bitmap the RX path
     // fills (a shared-memory bitmap on the appliance).
     virtual std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
                                              std::span<std::uint8_t> out) const = 0;

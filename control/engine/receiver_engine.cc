@@ -10,6 +10,7 @@
 #include "crypto/signature.h"
 #include "protocol/codec.h"
 #include "protocol/nak_bitmap.h"
+#include "protocol/parity.h"
 #include "protocol/quantize.h"
 
 #include <algorithm>
@@ -389,6 +390,21 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
         _joined_group = group;
     }
     _block_size = m.block_size;
+    // FEC parity is used only when both ends can: a version and k this
+    // receiver understands, and a dataplane that decodes. Otherwise the
+    // session is received by NAKing data blocks, as stock does.
+    _fec_k = 0;
+    _parity_port = 0;
+    if (m.fec_info) {
+        const auto& f = *m.fec_info;
+        if (f.version == 1 && f.group_blocks >= 2 && f.group_blocks < protocol::parity_last_index &&
+            f.parity_port != 0 && _dataplane.fec_capable()) {
+            _fec_k = f.group_blocks;
+            _parity_port = f.parity_port;
+        } else {
+            ++_stats.fec_declined;
+        }
+    }
     if (m.robust > _config.max_robust) {
         ++_stats.robust_clamped;
     }
@@ -705,6 +721,8 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
                                       .file_id = m.file_id,
                                       .layout = *layout,
                                       .temp_path = temp,
+                                      .fec_group_blocks = _fec_k,
+                                      .parity_port = _parity_port,
                                       .keys = _crypto ? _crypto->keys : nullptr})) {
         discard_temp_file(temp);
         reject(m, "dataplane cannot open file");
@@ -862,7 +880,8 @@ void receiver_engine::nak_timer(time_ns now) {
             protocol::status_msg st{.file_id = _file.file_id,
                                     .section = static_cast<std::uint16_t>(s),
                                     .naks = std::span<const std::uint8_t>(naks).first(
-                                        protocol::nak_bitmap_bytes(layout.blocks_in_section(s)))};
+                                        protocol::nak_bitmap_bytes(layout.blocks_in_section(s))),
+                                    .fec_deficit = _fec_k != 0};
             send(st);
             ++_stats.status_sent;
             sent = true;

@@ -40,6 +40,7 @@ struct receiver_stats {
     std::uint64_t foreign_in = 0;          // not from our session's server: ignored
     std::uint64_t seq_out_of_range = 0;    // more than 5 behind the newest (spec §1.2): dropped
     std::uint64_t not_listed = 0;          // a message for other clients
+    std::uint64_t fec_declined = 0; // ANNOUNCE offered FEC we cannot use: NAK repair instead
     std::uint64_t encrypted_refused = 0;   // could not join: suite, key type or server key refused
     std::uint64_t unencrypted_refused = 0; // an unencrypted session, and encryption is required
     std::uint64_t announce_signature_bad =
@@ -226,6 +227,10 @@ private:
     endpoint _server;
     std::uint32_t _joined_group = 0; // private group joined for the session (0: none)
     std::uint16_t _block_size = 0;
+    // FEC (docs/protocol.md §17): the ANNOUNCE's k when this dataplane
+    // decodes parity (0: NAK data blocks, as stock), and the parity port.
+    std::uint32_t _fec_k = 0;
+    std::uint16_t _parity_port = 0;
     std::uint8_t _robust = 20;
     double _grtt = 0.5;
     protocol::timestamp _announce_stamp;

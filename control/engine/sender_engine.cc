@@ -8,9 +8,11 @@
 #include "crypto/signature.h"
 #include "protocol/codec.h"
 #include "protocol/nak_bitmap.h"
+#include "protocol/parity.h"
 #include "protocol/quantize.h"
 
 #include <algorithm>
+#include <cmath>
 #include <type_traits>
 #include <utility>
 
@@ -199,6 +201,21 @@ void sender_engine::start(time_ns now) {
     if (_phase != sender_phase::idle) {
         return;
     }
+    if (_config.fec.enabled()) {
+        const char* refused = nullptr;
+        if (_config.fec.group_blocks < 2 || _config.fec.group_blocks >= protocol::parity_last_index) {
+            refused = "FEC group size must be 2..253 data blocks";
+        } else if (_config.encryption.enabled()) {
+            refused = "FEC is not available in encrypted sessions yet";
+        } else if (!(_config.fec.proactive >= 0 && _config.fec.proactive <= 1)) {
+            refused = "FEC proactive fraction must be 0..1";
+        }
+        if (refused != nullptr) {
+            _phase = sender_phase::announce;
+            finish(now, refused);
+            return;
+        }
+    }
     if (_config.encryption.enabled()) {
         if (const auto e = setup_crypto(now); e != crypto::crypto_error::ok) {
             _phase = sender_phase::announce;
@@ -351,6 +368,11 @@ void sender_engine::announce_round(time_ns now) {
         .robust = _config.robust, .block_size = _config.block_size, .tstamp = stamp(now)};
     if (_crypto) {
         a.enc_info = _crypto->enc_info;
+    }
+    if (_config.fec.enabled()) {
+        a.fec_info = protocol::fec_info_ext{
+            .group_blocks = static_cast<std::uint8_t>(_config.fec.group_blocks),
+            .parity_port = parity_port()};
     }
     a.public_addr.bytes = {static_cast<std::uint8_t>(_config.public_group.address >> 24),
                            static_cast<std::uint8_t>(_config.public_group.address >> 16),
@@ -735,6 +757,13 @@ void sender_engine::begin_file(time_ns now) {
     _pass = 0;
     _naks.assign(words_for(_layout.blocks()), 0);
     _naks_pending = false;
+    if (_config.fec.enabled()) {
+        _fec_groups = protocol::fec_groups(_layout, _config.fec.group_blocks);
+        _parity_next.assign(_fec_groups.count(),
+                            static_cast<std::uint8_t>(_config.fec.group_blocks));
+        _parity_need.assign(_fec_groups.count(), 0);
+        _fec_naks.assign(_naks.size(), 0);
+    }
     for (auto& p : _clients.progress()) {
         p.nak_bytes = 0;
         p.nak_section = client_progress::no_section;
@@ -823,10 +852,113 @@ void sender_engine::after_fileinfo(time_ns now) {
     for (std::uint32_t n = 0; n < _layout.blocks(); ++n) {
         all[n >> 6] |= std::uint64_t{1} << (n & 63);
     }
-    start_pass(now, std::move(all));
+    start_pass(now, std::move(all), proactive_parity());
 }
 
-void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks) {
+std::vector<parity_run> sender_engine::proactive_parity() {
+    std::vector<parity_run> runs;
+    if (!_config.fec.enabled()) {
+        return runs;
+    }
+    const double fraction =
+        std::max(_config.fec.proactive, _config.fec.adaptive ? _fec_learned : 0.0);
+    for (std::uint32_t g = 0; fraction > 0 && g < _fec_groups.count(); ++g) {
+        const auto wanted = static_cast<std::uint32_t>(
+            std::ceil(fraction * _fec_groups.data_blocks(g) - 1e-9));
+        const std::uint32_t room = protocol::parity_last_index + 1 - _parity_next[g];
+        const auto count = static_cast<std::uint8_t>(std::min(wanted, room));
+        if (count == 0) {
+            continue;
+        }
+        runs.push_back({.group = g, .first_index = _parity_next[g], .count = count});
+        _parity_next[g] = static_cast<std::uint8_t>(_parity_next[g] + count);
+        _stats.parity_proactive += count;
+    }
+    _fec_first_pass_needs = true;
+    return runs;
+}
+
+std::vector<parity_run> sender_engine::repair_parity(std::vector<std::uint64_t>& blocks) {
+    std::vector<parity_run> runs;
+    if (!_config.fec.enabled()) {
+        return runs;
+    }
+    for (std::uint32_t g = 0; g < _fec_groups.count(); ++g) {
+        const std::uint32_t need = _parity_need[g];
+        if (need == 0) {
+            continue;
+        }
+        const std::uint32_t room = protocol::parity_last_index + 1 - _parity_next[g];
+        if (need > room) {
+            // Every parity index of the group is spent (a receiver that lost
+            // most of it, pass after pass): resend the data blocks its
+            // receivers reported instead, which any receiver can use.
+            ++_stats.parity_exhausted;
+            const std::uint32_t first = _fec_groups.first_block(g);
+            for (std::uint32_t n = first; n < first + _fec_groups.data_blocks(g); ++n) {
+                if ((_fec_naks[n >> 6] >> (n & 63)) & 1) {
+                    blocks[n >> 6] |= std::uint64_t{1} << (n & 63);
+                }
+            }
+            continue;
+        }
+        runs.push_back({.group = g,
+                        .first_index = _parity_next[g],
+                        .count = static_cast<std::uint8_t>(need)});
+        _parity_next[g] = static_cast<std::uint8_t>(_parity_next[g] + need);
+    }
+    if (_fec_first_pass_needs && _layout.blocks() > 0) {
+        // What pass 1 should have carried to need no repair: the next file's
+        // proactive fraction (sender_fec::adaptive).
+        std::uint64_t worst = 0;
+        for (std::uint32_t g = 0; g < _fec_groups.count(); ++g) {
+            worst = std::max<std::uint64_t>(worst, _parity_need[g]);
+        }
+        _fec_learned = static_cast<double>(worst) / _fec_groups.k();
+        _fec_first_pass_needs = false;
+    }
+    return runs;
+}
+
+std::uint16_t sender_engine::parity_port() const {
+    return _config.fec.parity_port != 0
+               ? _config.fec.parity_port
+               : static_cast<std::uint16_t>(_config.private_group.port + 1);
+}
+
+void sender_engine::count_fec_status(const protocol::status_msg& m) {
+    ++_stats.fec_status_in;
+    const std::uint32_t blocks = _layout.blocks_in_section(m.section);
+    const std::uint32_t first = _layout.first_block(m.section);
+    const protocol::nak_bitmap_view view(m.naks, blocks);
+    const std::uint32_t k = _fec_groups.k();
+    std::uint32_t group = 0;
+    std::uint32_t count = 0;
+    auto flush = [&] {
+        if (count == 0) {
+            return;
+        }
+        const std::uint32_t g = _fec_groups.index(m.section, group);
+        if (g < _parity_need.size()) {
+            _parity_need[g] =
+                static_cast<std::uint8_t>(std::max<std::uint32_t>(_parity_need[g], count));
+        }
+        count = 0;
+    };
+    view.for_each_missing([&](std::uint32_t i) {
+        if (i / k != group) {
+            flush();
+            group = i / k;
+        }
+        ++count;
+        const std::uint32_t n = first + i;
+        _fec_naks[n >> 6] |= std::uint64_t{1} << (n & 63);
+    });
+    flush();
+}
+
+void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
+                               std::vector<parity_run> parity) {
     ++_pass;
     if (_layout.blocks() > 0) {
         ++_stats.passes; // an empty file is answered by DONE alone: no pass on the wire
@@ -839,8 +971,16 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks) {
         _stats.blocks_resent += n;
         _stats.bytes_resent += bytes;
     }
+    for (const auto& run : parity) {
+        _stats.parity_sent += run.count;
+        _stats.parity_bytes_sent += std::uint64_t{run.count} * _layout.block_size();
+    }
     _naks.assign(_naks.size(), 0);
     _naks_pending = false;
+    if (_config.fec.enabled()) {
+        std::fill(_parity_need.begin(), _parity_need.end(), 0);
+        std::fill(_fec_naks.begin(), _fec_naks.end(), 0);
+    }
     _rounds = 0;
     _round_deadline = no_deadline;
     for (std::uint32_t h = 0; h < _clients.size(); ++h) {
@@ -860,6 +1000,10 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks) {
                            .layout = _layout,
                            .pass = _pass,
                            .blocks = std::move(blocks),
+                           .fec_group_blocks = _config.fec.group_blocks,
+                           .parity_to = {.address = _config.private_group.address,
+                                         .port = parity_port()},
+                           .parity = std::move(parity),
                            .keys = _crypto ? _crypto->keys : nullptr});
 }
 
@@ -918,7 +1062,9 @@ void sender_engine::rewind(time_ns now) {
         }
         return;
     }
-    start_pass(now, _naks);
+    auto blocks = _naks;
+    auto parity = repair_parity(blocks);
+    start_pass(now, std::move(blocks), std::move(parity));
 }
 
 void sender_engine::end_file(time_ns now) {
@@ -986,11 +1132,20 @@ void sender_engine::handle_status(time_ns now, std::uint32_t handle,
         }
     }
     const std::uint32_t first = _layout.first_block(m.section);
+    // A Skycast receiver in a FEC session NAKs what it still needs per group
+    // (deficits: docs/protocol.md §17), answered with new parity; anyone
+    // else NAKs the data blocks it misses, answered with those blocks.
+    const bool deficits = m.fec_deficit && _config.fec.enabled();
+    if (deficits) {
+        count_fec_status(m);
+    }
     std::uint32_t missing = 0;
     std::uint64_t missing_bytes = 0;
     view.for_each_missing([&](std::uint32_t i) {
         const std::uint32_t n = first + i;
-        _naks[n >> 6] |= std::uint64_t{1} << (n & 63);
+        if (!deficits) {
+            _naks[n >> 6] |= std::uint64_t{1} << (n & 63);
+        }
         ++missing;
         missing_bytes += _layout.block_bytes(n);
     });

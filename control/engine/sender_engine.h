@@ -21,6 +21,7 @@
 #include "control/engine/session_config.h"
 #include "control/engine/session_crypto.h"
 #include "protocol/blocks.h"
+#include "protocol/fec_groups.h"
 #include "protocol/messages.h"
 
 #include <array>
@@ -60,6 +61,12 @@ struct sender_stats {
     std::uint64_t bytes_sent = 0;    // block data bytes, all passes
     std::uint64_t bytes_resent = 0;
     std::uint64_t files_skipped = 0; // could not be laid out (too large for UFTP counters)
+    // FEC sessions (docs/protocol.md §17).
+    std::uint64_t parity_sent = 0;           // PARITY blocks requested, all passes
+    std::uint64_t parity_proactive = 0;      // of those, with the first pass
+    std::uint64_t parity_bytes_sent = 0;     // their parity bytes (block size each)
+    std::uint64_t fec_status_in = 0;         // STATUS with deficit NAKs (Skycast receivers)
+    std::uint64_t parity_exhausted = 0;      // groups past index 254: their data blocks resent
     std::uint64_t clients_lost = 0;
     std::uint64_t clients_aborted = 0;
     // Encrypted sessions.
@@ -185,7 +192,15 @@ private:
     void begin_file(time_ns now);
     void fileinfo_round(time_ns now);
     void after_fileinfo(time_ns now);
-    void start_pass(time_ns now, std::vector<std::uint64_t> blocks);
+    void start_pass(time_ns now, std::vector<std::uint64_t> blocks,
+                    std::vector<parity_run> parity = {});
+    // FEC: the first pass's proactive parity, and a repair pass's parity from
+    // the deficits reported (adding to `blocks` the data of groups whose
+    // parity indices ran out).
+    std::vector<parity_run> proactive_parity();
+    std::vector<parity_run> repair_parity(std::vector<std::uint64_t>& blocks);
+    void count_fec_status(const protocol::status_msg& m);
+    std::uint16_t parity_port() const;
     void pass_ended(time_ns now);
     void done_round(time_ns now);
     void rewind(time_ns now);
@@ -241,6 +256,13 @@ private:
     std::uint32_t _pending_complete0 = 0; // completion phase: no COMPLETE(0) yet
     std::vector<std::uint64_t> _naks;     // blocks NAKed since the last pass started
     bool _naks_pending = false;
+    // FEC (docs/protocol.md §17), the current file.
+    protocol::fec_groups _fec_groups;
+    std::vector<std::uint8_t> _parity_next; // per group: the next unused parity index
+    std::vector<std::uint8_t> _parity_need; // per group: most parity a receiver asked for
+    std::vector<std::uint64_t> _fec_naks;   // blocks of deficit NAKs since the last pass
+    double _fec_learned = 0;                // parity fraction the last file's first pass needed
+    bool _fec_first_pass_needs = false;     // the current deficits answer pass 1
 
     struct pending_abort {
         std::uint32_t uid = 0;

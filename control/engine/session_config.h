@@ -56,6 +56,24 @@ struct receiver_encryption {
     std::vector<host_key> servers;
 };
 
+// FEC repair (docs/protocol.md §17): Reed–Solomon parity over groups of
+// `group_blocks` data blocks, which Skycast receivers use and stock
+// receivers never see (PARITY goes to its own port).
+struct sender_fec {
+    // k: 0 = off (NAK repair only, as stock); else 2..254.
+    std::uint32_t group_blocks = 0;
+    // Parity blocks sent with each group in the first pass, as a fraction of
+    // its k (0.05 with k = 64: 4 per group).
+    double proactive = 0;
+    // From the second file on, send at least the fraction of parity the
+    // previous file's first pass turned out to need (its worst group).
+    bool adaptive = true;
+    // UDP port of the private group that PARITY goes to; 0: the private
+    // group's port + 1.
+    std::uint16_t parity_port = 0;
+    bool enabled() const { return group_blocks != 0; }
+};
+
 struct sender_config {
     std::uint32_t sender_id = 0;
     std::uint32_t group_id = 0;
@@ -78,6 +96,7 @@ struct sender_config {
     std::uint32_t max_nak_pct = 100;
     std::uint32_t max_nak_count = 1;
     sender_encryption encryption;
+    sender_fec fec;
     // Client authentication: the fingerprints clients' keys must have. A
     // client without an entry here is accepted on its signature alone when
     // the list is empty, refused when it is not.

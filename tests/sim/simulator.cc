@@ -4,7 +4,10 @@
 #include "control/engine/receive_file.h"
 #include "dataplane/api/block_bitmap.h"
 #include "dataplane/core/fileseg_builder.h"
+#include "dataplane/core/fec_receiver.h"
 #include "dataplane/core/fileseg_receiver.h"
+#include "dataplane/core/parity_builder.h"
+#include "protocol/parity.h"
 #include "dataplane/core/pacer.h"
 #include "protocol/codec.h"
 #include "protocol/quantize.h"
@@ -116,6 +119,7 @@ public:
     std::uint32_t pass_cursor() const override {
         return _active ? _cursor : _request.layout.blocks();
     }
+    std::uint64_t parity_failures = 0; // parity the builder could not make
     void on_tx(time_ns now, std::uint64_t gen);
     std::uint64_t gen() const { return _gen; }
     std::uint16_t file_id() const { return _request.file_id; }
@@ -136,9 +140,19 @@ private:
         return n;
     }
 
+    // FEC: whether the next datagram is parity (of a group the data cursor
+    // has passed, or any left once the data is out), and sending it.
+    bool parity_due() const;
+    void send_parity(const protocol::uftp_header& h);
+
     simulation& _sim;
     engine::pass_request _request;
     dataplane::tx_file _tx;
+    protocol::fec_groups _groups;
+    std::optional<dataplane::parity_builder> _parity;
+    std::size_t _parity_run = 0;       // the run being sent
+    std::uint32_t _parity_done = 0;    // of its blocks, sent
+    std::vector<std::uint8_t> _parity_bytes; // the run's parity blocks, encoded at once
     const std::vector<std::uint8_t>* _source = nullptr;
     std::map<std::string, std::vector<std::uint8_t>> _cache;
     std::uint32_t _cursor = 0;
@@ -155,11 +169,20 @@ public:
 };
 
 // accept_fileseg + block_bitmap, writing blocks into the engine's temp file.
-class sim_receiver_dataplane : public engine::receiver_dataplane_port {
+class sim_receiver_dataplane : public engine::receiver_dataplane_port,
+                               private dataplane::block_io {
 public:
+    // `decoders`: the simulation's FEC decoders, shared by every receiver (the
+    // simulation runs on one thread, as a node's storage thread does).
+    sim_receiver_dataplane(bool fec,
+                           std::map<std::pair<std::uint32_t, std::uint32_t>,
+                                    std::optional<dataplane::fec_decoder>>& decoders)
+        : _fec_capable(fec), _decoders(decoders) {}
+    bool fec_capable() const override { return _fec_capable; }
     bool open_for_receive(const engine::receive_request& r) override {
         close_file(_file_id);
-        _fd = ::open(r.temp_path.c_str(), O_WRONLY | O_NOFOLLOW);
+        // Read and write: FEC decoding reads received blocks back.
+        _fd = ::open(r.temp_path.c_str(), O_RDWR | O_NOFOLLOW);
         if (_fd < 0) {
             return false;
         }
@@ -171,6 +194,19 @@ public:
         _rx.emplace(dataplane::rx_file{
             .file_id = r.file_id, .layout = r.layout, .received = _bits->view()});
         _write_errno = 0;
+        _fec.reset();
+        _decoder = nullptr;
+        if (r.fec_group_blocks != 0) {
+            _fec = dataplane::fec_receiver::create(r.layout, r.fec_group_blocks);
+            auto& d = _decoders[{r.fec_group_blocks, r.layout.block_size()}];
+            if (!d) {
+                d = dataplane::fec_decoder::create(r.fec_group_blocks, r.layout.block_size());
+            }
+            _decoder = d ? &*d : nullptr;
+            if (_decoder == nullptr) {
+                _fec.reset();
+            }
+        }
         if (r.keys && r.keys != _keys) {
             // The RX lcore's own cipher context for the session.
             _keys = r.keys;
@@ -214,6 +250,9 @@ public:
                                      std::span<std::uint8_t> out) const override {
         if (!_open || file_id != _file_id) {
             return 0;
+        }
+        if (_fec) {
+            return _fec->deficit_in_section(section, _rx->received, out);
         }
         return _rx->received.missing_in_section(_rx->layout, section, out);
     }
@@ -278,6 +317,7 @@ public:
                             it->second->begin() + static_cast<std::ptrdiff_t>(w.offset))) {
                 ++block_mismatches;
             }
+            after_block(w.block);
             return seg.section;
         }
         if (const auto n =
@@ -285,7 +325,30 @@ public:
             n != static_cast<ssize_t>(w.data.size()) && _write_errno == 0) {
             _write_errno = n < 0 ? errno : ENOSPC;
         }
+        after_block(w.block);
         return seg.section;
+    }
+    // A PARITY datagram (to the session's parity port): returns its section
+    // when it belongs to the session (kept or not), else -1.
+    int on_parity(std::span<const std::uint8_t> datagram) {
+        protocol::uftp_header h;
+        protocol::parity_msg msg;
+        if (protocol::decode_parity(datagram, h, msg) != protocol::wire_error::ok) {
+            ++malformed;
+            return -1;
+        }
+        if (h.src_id != _sender || h.group_id != _group) {
+            fec_counters.drop(dataplane::parity_drop::not_fec);
+            return -1;
+        }
+        if (!_open || !_fec || msg.file_id != _file_id) {
+            fec_counters.drop(dataplane::parity_drop::not_fec);
+            return msg.section;
+        }
+        if (const auto g = _fec->accept(msg, _rx->received, fec_counters)) {
+            _fec->rebuild(*g, _rx->received, *this, *_decoder, fec_counters);
+        }
+        return msg.section;
     }
     void crash() {
         // The process dies: its descriptor goes, its temp file stays as it was.
@@ -301,10 +364,60 @@ public:
     }
 
     dataplane::rx_counters counters;
+    dataplane::fec_rx_counters fec_counters;
     std::uint64_t malformed = 0;
     std::uint64_t block_mismatches = 0;
 
 private:
+    // FEC: a stored block may complete what a group's kept parity needs.
+    void after_block(std::uint32_t block) {
+        if (_fec) {
+            if (const auto g = _fec->after_block(block, _rx->received)) {
+                _fec->rebuild(*g, _rx->received, *this, *_decoder, fec_counters);
+            }
+        }
+    }
+    // block_io for FEC decoding: the temp file, or in no-store mode the
+    // sender's bytes (every block the receive path took was checked equal
+    // to them), and a rebuilt block is checked against them too.
+    bool read(std::uint32_t, std::uint64_t offset, std::span<std::uint8_t> out) override {
+        if (_sources != nullptr) {
+            const auto it = _sources->find(_file_id);
+            if (it == _sources->end() || offset + out.size() > it->second->size()) {
+                return false;
+            }
+            std::copy_n(it->second->begin() + static_cast<std::ptrdiff_t>(offset), out.size(),
+                        out.begin());
+            return true;
+        }
+        return ::pread(_fd, out.data(), out.size(), static_cast<off_t>(offset)) ==
+               static_cast<ssize_t>(out.size());
+    }
+    bool write(std::uint32_t, std::uint64_t offset, std::span<const std::uint8_t> data) override {
+        if (_sources != nullptr) {
+            const auto it = _sources->find(_file_id);
+            if (it == _sources->end() || offset + data.size() > it->second->size() ||
+                !std::equal(data.begin(), data.end(),
+                            it->second->begin() + static_cast<std::ptrdiff_t>(offset))) {
+                ++block_mismatches;
+            }
+            return true;
+        }
+        const auto n = ::pwrite(_fd, data.data(), data.size(), static_cast<off_t>(offset));
+        if (n != static_cast<ssize_t>(data.size())) {
+            if (_write_errno == 0) {
+                _write_errno = n < 0 ? errno : ENOSPC;
+            }
+            return false;
+        }
+        return true;
+    }
+
+    bool _fec_capable = true;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::optional<dataplane::fec_decoder>>&
+        _decoders;
+    std::optional<dataplane::fec_receiver> _fec;
+    dataplane::fec_decoder* _decoder = nullptr;
     bool _open = false;
     int _fd = -1;
     std::uint16_t _file_id = 0;
@@ -381,6 +494,9 @@ private:
     std::uint64_t _order = 0;
     time_ns _now = epoch;
     time_ns _last_effective = epoch;
+    // FEC decoders by (k, block size), shared by the receivers.
+    std::map<std::pair<std::uint32_t, std::uint32_t>, std::optional<dataplane::fec_decoder>>
+        _decoders;
     std::uint64_t _hash = 0xcbf29ce484222325ull;
     sim_report _report;
     std::vector<double> _arrivals;
@@ -429,6 +545,16 @@ void sim_sender_dataplane::start_pass(engine::pass_request request) {
         _keys_for = _request.keys.get();
     }
     _tx = {.file_id = _request.file_id, .layout = _request.layout};
+    if (_request.fec_group_blocks != 0) {
+        if (!_parity || _parity->k() != _request.fec_group_blocks ||
+            _parity->block_size() != _request.layout.block_size()) {
+            _parity = dataplane::parity_builder::create(_request.fec_group_blocks,
+                                                        _request.layout.block_size());
+        }
+        _groups = protocol::fec_groups(_request.layout, _request.fec_group_blocks);
+    }
+    _parity_run = 0;
+    _parity_done = 0;
     _cursor = next_block(0);
     _active = true;
     ++_gen;
@@ -440,7 +566,29 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
         return;
     }
     const auto& layout = _request.layout;
-    for (int sent = 0; _cursor < layout.blocks(); ++sent) {
+    for (int sent = 0; _cursor < layout.blocks() || parity_due(); ++sent) {
+        if (parity_due()) {
+            const auto frame = static_cast<std::uint32_t>(
+                l2_l4_overhead + protocol::parity_headers_size + layout.block_size());
+            if (_sim.pacer().rate_bps == 0
+                    ? sent >= unpaced_batch
+                    : !dataplane::pacer_admit(_sim.pacer(), _sim.pacer_state(), now, frame)) {
+                const time_ns next = _sim.pacer().rate_bps == 0
+                                         ? now
+                                         : dataplane::pacer_next_admit(
+                                               _sim.pacer(), _sim.pacer_state(), now, frame);
+                _sim.push(std::max(next, now), event_kind::tx, 0, _gen);
+                return;
+            }
+            const auto& cfg = _sim.sender_config();
+            send_parity({.seq = _sim.seq().next(),
+                         .src_id = cfg.sender_id,
+                         .group_id = cfg.group_id,
+                         .group_inst = cfg.group_inst,
+                         .grtt = _sim.header_grtt(),
+                         .gsize = _sim.header_gsize()});
+            continue;
+        }
         const std::uint32_t bytes = layout.block_bytes(_cursor);
         const std::uint64_t offset = std::uint64_t{_cursor} * layout.block_size();
         if (offset + bytes > _source->size()) {
@@ -495,8 +643,49 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
     _sim.push(now, event_kind::pass_end, 0, _gen);
 }
 
+bool sim_sender_dataplane::parity_due() const {
+    if (!_parity || _parity_run >= _request.parity.size()) {
+        return false;
+    }
+    return _cursor >= _request.layout.blocks() ||
+           _request.parity[_parity_run].group < _groups.group_of_block(_cursor);
+}
+
+void sim_sender_dataplane::send_parity(const protocol::uftp_header& h) {
+    const auto& run = _request.parity[_parity_run];
+    const std::size_t bs = _request.layout.block_size();
+    if (_parity_done == 0) {
+        // The whole run at once: ISA-L reads the group's data once for all rows.
+        _parity_bytes.resize(run.count * bs);
+        std::array<std::uint8_t*, dataplane::fec_codec::max_blocks> out{};
+        for (std::uint32_t i = 0; i < run.count; ++i) {
+            out[i] = _parity_bytes.data() + i * bs;
+        }
+        if (_parity->parity_blocks(_groups, *_source, run.group, run.first_index,
+                                   std::span(out).first(run.count)) != dataplane::fec_error::ok) {
+            ++parity_failures;
+            ++_parity_run;
+            return;
+        }
+    }
+    const auto size = _parity->build(
+        h, _request.file_id, _groups, run.group, run.first_index + _parity_done,
+        std::span(_parity_bytes).subspan(_parity_done * bs, bs), _frame);
+    if (size.ok()) {
+        _sim.from_sender(_request.parity_to, std::span(_frame).first(*size));
+    } else {
+        ++parity_failures;
+    }
+    if (++_parity_done == run.count) {
+        _parity_done = 0;
+        ++_parity_run;
+    }
+}
+
 void simulation::from_sender(endpoint to, std::span<const std::uint8_t> datagram) {
-    if (datagram.size() > 1) {
+    if (datagram.size() > 1 && datagram[1] == protocol::parity_func) {
+        ++_report.parity_datagrams;
+    } else if (datagram.size() > 1) {
         ++_report.sender_sent_by_type[datagram[1] & 31];
     }
     auto data = std::make_shared<const std::vector<std::uint8_t>>(datagram.begin(), datagram.end());
@@ -537,6 +726,9 @@ void simulation::from_receiver(std::uint32_t index, endpoint to,
 }
 
 void simulation::reschedule_sender() {
+    if (_sender->finished() && _report.sender_finished_seconds < 0) {
+        _report.sender_finished_seconds = static_cast<double>(_now - epoch) / 1e9;
+    }
     const time_ns d = _sender->next_deadline();
     if (d != _sender_scheduled) {
         _sender_scheduled = d;
@@ -694,7 +886,14 @@ void simulation::deliver_to(std::uint32_t index, const payload& data,
     const auto& d = tampered ? *tampered : *data;
     const std::uint16_t seq =
         d.size() > 3 ? static_cast<std::uint16_t>((d[2] << 8) | d[3]) : std::uint16_t{0};
-    if (d.size() > 1 && d[1] == static_cast<std::uint8_t>(protocol::message_type::fileseg)) {
+    if (d.size() > 1 && d[1] == protocol::parity_func) {
+        const int section = r.dp->on_parity(d);
+        if (section >= 0) {
+            const std::uint16_t file_id = static_cast<std::uint16_t>(
+                (d[protocol::uftp_header_size + 2] << 8) | d[protocol::uftp_header_size + 3]);
+            r.engine->on_data(_now, file_id, static_cast<std::uint16_t>(section), seq);
+        }
+    } else if (d.size() > 1 && d[1] == static_cast<std::uint8_t>(protocol::message_type::fileseg)) {
         const int section = seg != nullptr ? r.dp->on_fileseg(*h, *seg) : r.dp->on_fileseg(d);
         if (section >= 0) {
             const std::uint16_t file_id = static_cast<std::uint16_t>(
@@ -744,7 +943,7 @@ sim_report simulation::run() {
                         ? it->second
                         : receiver_profile{.down = _config.link, .up = _config.link};
         r.net = std::make_unique<receiver_net>(*this, i);
-        r.dp = std::make_unique<sim_receiver_dataplane>();
+        r.dp = std::make_unique<sim_receiver_dataplane>(r.profile.fec_capable, _decoders);
         if (!_config.store_files) {
             r.dp->verify_against(&_sources);
         }
@@ -802,6 +1001,7 @@ sim_report simulation::run() {
     _report.trace_hash = _hash;
     _report.sender = _sender->stats();
     _report.seal_failures = _sender_dp->seal_failures;
+    _report.parity_failures = _sender_dp->parity_failures;
     _report.sender_failure = _sender->failure();
     _report.final_grtt = _sender->grtt();
     for (std::uint32_t i = 0; i < _receivers.size(); ++i) {
@@ -828,6 +1028,13 @@ sim_report simulation::run() {
                 .dropped[static_cast<std::size_t>(dataplane::fileseg_drop::not_authentic)];
         _report.filesegs_unencrypted +=
             r.dp->counters.dropped[static_cast<std::size_t>(dataplane::fileseg_drop::unencrypted)];
+        const auto& fc = r.dp->fec_counters;
+        _report.fec_rx.parity_kept += fc.parity_kept;
+        _report.fec_rx.groups_rebuilt += fc.groups_rebuilt;
+        _report.fec_rx.blocks_rebuilt += fc.blocks_rebuilt;
+        for (std::size_t d = 0; d < fc.dropped.size(); ++d) {
+            _report.fec_rx.dropped[d] += fc.dropped[d];
+        }
         rep.stale_temp_files_removed = r.stale_temp_files_removed;
         rep.groups_still_joined = r.dp->groups_joined;
         const bool finished = rep.outcome == engine::receiver_outcome::completed ||

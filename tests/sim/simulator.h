@@ -30,6 +30,7 @@
 #include "control/engine/receiver_engine.h"
 #include "control/engine/sender_engine.h"
 #include "control/engine/session_config.h"
+#include "dataplane/core/fec_receiver.h"
 #include "tests/sim/link_model.h"
 
 #include <array>
@@ -60,6 +61,9 @@ struct receiver_profile {
     std::optional<std::uint64_t> free_space; // bytes; unset: the real file system's
     // Replaces sim_config::receiver_encryption for this receiver.
     std::optional<engine::receiver_encryption> encryption;
+    // Decodes FEC parity (a Skycast receiver); false: NAKs data blocks, as
+    // a stock receiver does in a FEC session.
+    bool fec_capable = true;
     // An attacker on this receiver's downlink: may change each datagram
     // (copy) before it arrives (e.g. flip a bit of every FILESEG).
     std::function<void(std::vector<std::uint8_t>&)> tamper;
@@ -113,7 +117,10 @@ struct receiver_report {
 };
 
 struct sim_report {
-    double sim_seconds = 0;
+    double sim_seconds = 0; // until the last event that did anything (receivers' last timers too)
+    // When the sender's session ended (every receiver done or dropped): the
+    // transfer time a sender's user sees. -1 if it never ended.
+    double sender_finished_seconds = -1;
     double wall_seconds = 0;
     double sender_engine_seconds = 0; // wall time spent in the sender engine's on_datagram()
     std::uint64_t trace_hash = 0;
@@ -126,6 +133,12 @@ struct sim_report {
     std::array<std::uint64_t, 32> sender_sent_by_type{};
     std::array<std::uint64_t, 32> receivers_sent_by_type{};
     std::uint64_t seal_failures = 0; // FILESEGs the sender's dataplane could not seal
+    // FEC (docs/protocol.md §17): PARITY datagrams the sender put on the wire
+    // (not in sender_sent_by_type), parity the builder could not make, and
+    // the receivers' parity counters, summed.
+    std::uint64_t parity_datagrams = 0;
+    std::uint64_t parity_failures = 0;
+    dataplane::fec_rx_counters fec_rx;
     // Receive-path drops of encrypted sessions, summed over receivers.
     std::uint64_t filesegs_not_authentic = 0;
     std::uint64_t filesegs_unencrypted = 0;

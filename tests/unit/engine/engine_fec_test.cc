@@ -1,0 +1,121 @@
+// FEC repair (docs/protocol.md §17) through the simulator: the real sender
+// and receiver engines, dataplane/core's parity builder and FEC receive
+// state. Receivers must end byte-identical; what the sender sent must show
+// parity doing the repair, and receivers that cannot decode (stock-like)
+// must still complete by NAK repair in the same session.
+#include "tests/unit/engine/sim_fixture.h"
+
+#include "dataplane/core/fec_receiver.h"
+
+#include <gtest/gtest.h>
+
+namespace skycast::test {
+namespace {
+
+std::uint64_t parity_drops(const sim::sim_report& r, dataplane::parity_drop d) {
+    return r.fec_rx.dropped[static_cast<std::size_t>(d)];
+}
+
+// The multi-section file (3 sections of 512-byte blocks, short tail) to 10
+// receivers at 10 % loss, with k = 16 and 10 % proactive parity.
+sim::sim_config fec_session(const scratch_dir& dir) {
+    auto cfg = multi_section_under_loss(dir);
+    cfg.sender.fec = {.group_blocks = 16, .proactive = 0.10};
+    return cfg;
+}
+
+TEST(engine_fec, every_receiver_rebuilds_lost_blocks_from_parity) {
+    scratch_dir dir;
+    const auto r = sim::run_simulation(fec_session(dir));
+    ASSERT_TRUE(all_identical(r, 10));
+    // Repair was parity, never data: no data block went out twice.
+    EXPECT_EQ(r.sender.blocks_resent, 0u);
+    EXPECT_GT(r.sender.parity_proactive, 0u);
+    EXPECT_GT(r.sender.parity_sent, r.sender.parity_proactive); // repair passes too
+    EXPECT_EQ(r.parity_datagrams, r.sender.parity_sent);
+    EXPECT_GT(r.sender.fec_status_in, 0u);
+    EXPECT_GT(r.fec_rx.blocks_rebuilt, 0u);
+    EXPECT_EQ(parity_drops(r, dataplane::parity_drop::decode_failed), 0u);
+    EXPECT_EQ(r.parity_failures, 0u);
+    EXPECT_EQ(parity_drops(r, dataplane::parity_drop::no_room), 0u);
+}
+
+TEST(engine_fec, parity_repair_sends_fewer_bytes_than_nak_repair) {
+    scratch_dir nak_dir;
+    auto nak = multi_section_under_loss(nak_dir);
+    const auto without = sim::run_simulation(nak);
+    ASSERT_TRUE(all_identical(without, 10));
+    scratch_dir fec_dir;
+    const auto with = sim::run_simulation(fec_session(fec_dir));
+    ASSERT_TRUE(all_identical(with, 10));
+    const auto sent = [](const sim::sim_report& r) {
+        return r.sender.bytes_sent + r.sender.parity_bytes_sent;
+    };
+    EXPECT_LT(sent(with), sent(without));
+}
+
+TEST(engine_fec, stock_like_receivers_complete_by_nak_in_the_same_session) {
+    scratch_dir dir;
+    auto cfg = fec_session(dir);
+    for (std::uint32_t i : {0u, 3u, 7u}) {
+        cfg.overrides[i] = sim::receiver_profile{
+            .down = cfg.link, .up = cfg.link, .fec_capable = false};
+    }
+    const auto r = sim::run_simulation(cfg);
+    ASSERT_TRUE(all_identical(r, 10));
+    // The three NAK data blocks (resent as data); the rest ask for parity.
+    EXPECT_GT(r.sender.blocks_resent, 0u);
+    EXPECT_GT(r.sender.fec_status_in, 0u);
+    for (std::uint32_t i : {0u, 3u, 7u}) {
+        EXPECT_EQ(r.receivers[i].stats.fec_declined, 1u) << "receiver " << i;
+    }
+    EXPECT_EQ(r.receivers[1].stats.fec_declined, 0u);
+}
+
+TEST(engine_fec, a_session_without_fec_sends_no_parity) {
+    scratch_dir dir;
+    const auto r = sim::run_simulation(multi_section_under_loss(dir));
+    ASSERT_TRUE(all_identical(r, 10));
+    EXPECT_EQ(r.parity_datagrams, 0u);
+    EXPECT_EQ(r.sender.fec_status_in, 0u);
+}
+
+TEST(engine_fec, bursty_loss_long_rtt_with_parity) {
+    scratch_dir dir;
+    auto cfg = long_rtt_bursty_loss(dir);
+    cfg.sender.fec = {.group_blocks = 64, .proactive = 0.05};
+    const auto r = sim::run_simulation(cfg);
+    ASSERT_TRUE(all_identical(r, 10));
+    EXPECT_EQ(r.sender.blocks_resent, 0u);
+    EXPECT_GT(r.fec_rx.groups_rebuilt, 0u);
+}
+
+TEST(engine_fec, the_sender_refuses_settings_it_cannot_honour) {
+    struct bad {
+        engine::sender_fec fec;
+        bool encrypted;
+        const char* reason;
+    };
+    const bad cases[] = {
+        {{.group_blocks = 1}, false, "FEC group size must be 2..253 data blocks"},
+        {{.group_blocks = 254}, false, "FEC group size must be 2..253 data blocks"},
+        {{.group_blocks = 16, .proactive = 1.5}, false, "FEC proactive fraction must be 0..1"},
+        {{.group_blocks = 16}, true, "FEC is not available in encrypted sessions yet"},
+    };
+    for (const auto& c : cases) {
+        scratch_dir dir;
+        auto src = write_file(dir.path() + "/src/f", 5000, 3);
+        auto cfg = small_config(dir, {regular_entry(src, "f")}, 1);
+        cfg.sender.fec = c.fec;
+        if (c.encrypted) {
+            encrypt(cfg, encryption_case{.name = "ecdh_gcm",
+                                         .keyex = protocol::keyexchange_type::ecdh_ecdsa});
+        }
+        const auto r = sim::run_simulation(cfg);
+        EXPECT_EQ(r.sender_failure, c.reason);
+        EXPECT_EQ(r.parity_datagrams, 0u);
+    }
+}
+
+} // namespace
+} // namespace skycast::test
