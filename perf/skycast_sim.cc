@@ -292,9 +292,8 @@ int main(int argc, char** argv) {
     cfg.store_files = !no_store;
     cfg.sender.encryption = enc;
     cfg.receiver_encryption = rx_enc;
-    cfg.sender.fec = {.group_blocks = fec_k,
-                      .proactive = proactive_pct / 100.0,
-                      .adaptive = !no_adaptive};
+    cfg.sender.fec = {
+        .group_blocks = fec_k, .proactive = proactive_pct / 100.0, .adaptive = !no_adaptive};
     if (closed) {
         for (std::uint32_t i = 0; i < receivers; ++i) {
             cfg.sender.host_list.push_back(sim::receiver_uid(i));
@@ -348,21 +347,20 @@ int main(int argc, char** argv) {
         for (auto d : r.fec_rx.dropped) {
             parity_dropped += d;
         }
-        std::printf("fec: k=%u parity_sent=%" PRIu64 " (proactive %" PRIu64 ") parity_bytes=%" PRIu64
-                    " fec_status=%" PRIu64 " exhausted_groups=%" PRIu64
-                    " | receivers: parity_kept=%" PRIu64 " groups_rebuilt=%" PRIu64
-                    " blocks_rebuilt=%" PRIu64 " parity_dropped=%" PRIu64
-                    " (unneeded %" PRIu64 ", no_room %" PRIu64 ", decode_failed %" PRIu64
-                    ") builder_failures=%" PRIu64 "\n",
-                    fec_k, r.sender.parity_sent, r.sender.parity_proactive,
-                    r.sender.parity_bytes_sent, r.sender.fec_status_in, r.sender.parity_exhausted,
-                    r.fec_rx.parity_kept, r.fec_rx.groups_rebuilt, r.fec_rx.blocks_rebuilt,
-                    parity_dropped,
-                    r.fec_rx.dropped[static_cast<std::size_t>(skycast::dataplane::parity_drop::unneeded)],
-                    r.fec_rx.dropped[static_cast<std::size_t>(skycast::dataplane::parity_drop::no_room)],
-                    r.fec_rx.dropped[static_cast<std::size_t>(
-                        skycast::dataplane::parity_drop::decode_failed)],
-                    r.parity_failures);
+        std::printf(
+            "fec: k=%u parity_sent=%" PRIu64 " (proactive %" PRIu64 ") parity_bytes=%" PRIu64
+            " fec_status=%" PRIu64 " exhausted_groups=%" PRIu64 " | receivers: parity_kept=%" PRIu64
+            " groups_rebuilt=%" PRIu64 " blocks_rebuilt=%" PRIu64 " parity_dropped=%" PRIu64
+            " (unneeded %" PRIu64 ", no_room %" PRIu64 ", decode_failed %" PRIu64
+            ") builder_failures=%" PRIu64 "\n",
+            fec_k, r.sender.parity_sent, r.sender.parity_proactive, r.sender.parity_bytes_sent,
+            r.sender.fec_status_in, r.sender.parity_exhausted, r.fec_rx.parity_kept,
+            r.fec_rx.groups_rebuilt, r.fec_rx.blocks_rebuilt, parity_dropped,
+            r.fec_rx.dropped[static_cast<std::size_t>(skycast::dataplane::parity_drop::unneeded)],
+            r.fec_rx.dropped[static_cast<std::size_t>(skycast::dataplane::parity_drop::no_room)],
+            r.fec_rx
+                .dropped[static_cast<std::size_t>(skycast::dataplane::parity_drop::decode_failed)],
+            r.parity_failures);
     }
     {
         // What the benchmark goals are stated in: the whole job's bytes over
@@ -374,12 +372,19 @@ int main(int argc, char** argv) {
         }
         const double t = r.sender_finished_seconds;
         const double goodput = t > 0 ? 8.0 * static_cast<double>(job) / t : 0;
-        std::printf("sender_finished=%.3f s goodput=%.1f Mbit/s goodput_over_link=%.3f sent_over_size=%.3f\n",
+        std::printf("sender_finished=%.3f s goodput=%.1f Mbit/s goodput_over_link=%.3f "
+                    "sent_over_size=%.3f\n",
                     t, goodput / 1e6, rate_mbit > 0 ? goodput / (rate_mbit * 1e6) : 0.0,
-                    job > 0 ? static_cast<double>(r.sender.bytes_sent + r.sender.parity_bytes_sent) /
-                                  static_cast<double>(job)
-                            : 0.0);
+                    job > 0
+                        ? static_cast<double>(r.sender.bytes_sent + r.sender.parity_bytes_sent) /
+                              static_cast<double>(job)
+                        : 0.0);
     }
+    std::printf("sender phases:");
+    for (const auto& [at, phase] : r.sender_phases) {
+        std::printf(" %.3f %s", at, engine::name(phase));
+    }
+    std::printf("\n");
     std::printf("status_messages=%" PRIu64 " (current-section ignored %" PRIu64 ", stale %" PRIu64
                 ") done_rounds=%" PRIu64 " fileinfo_rounds=%" PRIu64 " final_grtt=%.3f s\n",
                 r.sender.status_in, r.sender.status_current_section, r.sender.status_stale,

@@ -33,8 +33,8 @@ inline constexpr std::size_t parity_headers_size = uftp_header_size + parity_fix
 struct parity_msg {
     std::uint16_t file_id = 0;
     std::uint16_t section = 0;
-    std::uint16_t group = 0;      // within the section
-    std::uint8_t index = 0;       // k .. 254
+    std::uint16_t group = 0;       // within the section
+    std::uint8_t index = 0;        // k .. 254
     std::uint8_t group_blocks = 0; // k
     std::span<const std::uint8_t> data;
     bool operator==(const parity_msg& o) const {

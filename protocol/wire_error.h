@@ -42,8 +42,8 @@ enum class wire_error : std::uint8_t {
     encrypted_length_mismatch, // ENCRYPTED sig_len + payload_len != datagram rest
     address_family_mismatch,   // (encode) ANNOUNCE addresses differ from the IPv6 flag
     // Values.
-    file_size_too_large, // (encode) file size above 48 bits
-    field_too_large,     // (encode) a length that does not fit its wire field
+    file_size_too_large,  // (encode) file size above 48 bits
+    field_too_large,      // (encode) a length that does not fit its wire field
     parity_index_invalid, // PARITY: k of 0, or a parity index outside k..254
     // Buffers.
     buffer_too_small, // (encode) the caller's buffer cannot hold the datagram

@@ -179,8 +179,8 @@ public:
     // Writes the STATUS NAK bitmap of `section` (1 = missing) into `out`,
     // which holds nak_bitmap_bytes() of the section's block count; returns
     // the number of missing blocks. A file opened with fec_group_blocks
-    // gets deficit NAKs: per group, as many bits as parity it still needs. Reads the received bitmap the RX path
-    // fills (a shared-memory bitmap on the appliance).
+    // gets deficit NAKs: per group, as many bits as parity it still needs. Reads the received
+    // bitmap the RX path fills (a shared-memory bitmap on the appliance).
     virtual std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
                                              std::span<std::uint8_t> out) const = 0;
     // The errno of the first write of the open file that failed (ENOSPC: the

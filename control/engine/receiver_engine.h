@@ -40,7 +40,7 @@ struct receiver_stats {
     std::uint64_t foreign_in = 0;          // not from our session's server: ignored
     std::uint64_t seq_out_of_range = 0;    // more than 5 behind the newest (spec §1.2): dropped
     std::uint64_t not_listed = 0;          // a message for other clients
-    std::uint64_t fec_declined = 0; // ANNOUNCE offered FEC we cannot use: NAK repair instead
+    std::uint64_t fec_declined = 0;        // ANNOUNCE offered FEC we cannot use: NAK repair instead
     std::uint64_t encrypted_refused = 0;   // could not join: suite, key type or server key refused
     std::uint64_t unencrypted_refused = 0; // an unencrypted session, and encryption is required
     std::uint64_t announce_signature_bad =

@@ -203,7 +203,8 @@ void sender_engine::start(time_ns now) {
     }
     if (_config.fec.enabled()) {
         const char* refused = nullptr;
-        if (_config.fec.group_blocks < 2 || _config.fec.group_blocks >= protocol::parity_last_index) {
+        if (_config.fec.group_blocks < 2 ||
+            _config.fec.group_blocks >= protocol::parity_last_index) {
             refused = "FEC group size must be 2..253 data blocks";
         } else if (_config.encryption.enabled()) {
             refused = "FEC is not available in encrypted sessions yet";
@@ -370,9 +371,9 @@ void sender_engine::announce_round(time_ns now) {
         a.enc_info = _crypto->enc_info;
     }
     if (_config.fec.enabled()) {
-        a.fec_info = protocol::fec_info_ext{
-            .group_blocks = static_cast<std::uint8_t>(_config.fec.group_blocks),
-            .parity_port = parity_port()};
+        a.fec_info = protocol::fec_info_ext{.group_blocks =
+                                                static_cast<std::uint8_t>(_config.fec.group_blocks),
+                                            .parity_port = parity_port()};
     }
     a.public_addr.bytes = {static_cast<std::uint8_t>(_config.public_group.address >> 24),
                            static_cast<std::uint8_t>(_config.public_group.address >> 16),
@@ -863,8 +864,8 @@ std::vector<parity_run> sender_engine::proactive_parity() {
     const double fraction =
         std::max(_config.fec.proactive, _config.fec.adaptive ? _fec_learned : 0.0);
     for (std::uint32_t g = 0; fraction > 0 && g < _fec_groups.count(); ++g) {
-        const auto wanted = static_cast<std::uint32_t>(
-            std::ceil(fraction * _fec_groups.data_blocks(g) - 1e-9));
+        const auto wanted =
+            static_cast<std::uint32_t>(std::ceil(fraction * _fec_groups.data_blocks(g) - 1e-9));
         const std::uint32_t room = protocol::parity_last_index + 1 - _parity_next[g];
         const auto count = static_cast<std::uint8_t>(std::min(wanted, room));
         if (count == 0) {
@@ -902,9 +903,8 @@ std::vector<parity_run> sender_engine::repair_parity(std::vector<std::uint64_t>&
             }
             continue;
         }
-        runs.push_back({.group = g,
-                        .first_index = _parity_next[g],
-                        .count = static_cast<std::uint8_t>(need)});
+        runs.push_back(
+            {.group = g, .first_index = _parity_next[g], .count = static_cast<std::uint8_t>(need)});
         _parity_next[g] = static_cast<std::uint8_t>(_parity_next[g] + need);
     }
     if (_fec_first_pass_needs && _layout.blocks() > 0) {
@@ -995,16 +995,16 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
         return;
     }
     _phase = sender_phase::data;
-    _dataplane.start_pass({.file_id = _file_id,
-                           .source_path = _files[_file_index].source_path,
-                           .layout = _layout,
-                           .pass = _pass,
-                           .blocks = std::move(blocks),
-                           .fec_group_blocks = _config.fec.group_blocks,
-                           .parity_to = {.address = _config.private_group.address,
-                                         .port = parity_port()},
-                           .parity = std::move(parity),
-                           .keys = _crypto ? _crypto->keys : nullptr});
+    _dataplane.start_pass(
+        {.file_id = _file_id,
+         .source_path = _files[_file_index].source_path,
+         .layout = _layout,
+         .pass = _pass,
+         .blocks = std::move(blocks),
+         .fec_group_blocks = _config.fec.group_blocks,
+         .parity_to = {.address = _config.private_group.address, .port = parity_port()},
+         .parity = std::move(parity),
+         .keys = _crypto ? _crypto->keys : nullptr});
 }
 
 void sender_engine::on_pass_end(time_ns now, std::uint16_t file_id) {

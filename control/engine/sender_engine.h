@@ -62,11 +62,11 @@ struct sender_stats {
     std::uint64_t bytes_resent = 0;
     std::uint64_t files_skipped = 0; // could not be laid out (too large for UFTP counters)
     // FEC sessions (docs/protocol.md §17).
-    std::uint64_t parity_sent = 0;           // PARITY blocks requested, all passes
-    std::uint64_t parity_proactive = 0;      // of those, with the first pass
-    std::uint64_t parity_bytes_sent = 0;     // their parity bytes (block size each)
-    std::uint64_t fec_status_in = 0;         // STATUS with deficit NAKs (Skycast receivers)
-    std::uint64_t parity_exhausted = 0;      // groups past index 254: their data blocks resent
+    std::uint64_t parity_sent = 0;       // PARITY blocks requested, all passes
+    std::uint64_t parity_proactive = 0;  // of those, with the first pass
+    std::uint64_t parity_bytes_sent = 0; // their parity bytes (block size each)
+    std::uint64_t fec_status_in = 0;     // STATUS with deficit NAKs (Skycast receivers)
+    std::uint64_t parity_exhausted = 0;  // groups past index 254: their data blocks resent
     std::uint64_t clients_lost = 0;
     std::uint64_t clients_aborted = 0;
     // Encrypted sessions.

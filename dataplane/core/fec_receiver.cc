@@ -54,9 +54,8 @@ std::optional<fec_receiver> fec_receiver::create(const protocol::section_layout&
     r._groups = protocol::fec_groups(layout, k);
     r._kept_count.assign(r._groups.count(), 0);
     r._group_head.assign(r._groups.count(), no_slot);
-    r._max_slots = static_cast<std::uint32_t>(
-        std::min<std::uint64_t>(budget / std::max<std::uint32_t>(layout.block_size(), 1),
-                                std::uint64_t{no_slot} - 1));
+    r._max_slots = static_cast<std::uint32_t>(std::min<std::uint64_t>(
+        budget / std::max<std::uint32_t>(layout.block_size(), 1), std::uint64_t{no_slot} - 1));
     if (r._max_slots == 0) {
         return std::nullopt;
     }
@@ -215,8 +214,8 @@ bool fec_receiver::rebuild(std::uint32_t g, const block_bitmap_view& received, b
         indices[n] = _slots[s].index;
         blocks[n++] = _slot_bytes.data() + std::size_t{s} * bs;
     }
-    const fec_error e = decoder._codec.decode(std::span(indices).first(k), std::span(blocks).first(k),
-                                      std::span(out).first(k));
+    const fec_error e = decoder._codec.decode(std::span(indices).first(k),
+                                              std::span(blocks).first(k), std::span(out).first(k));
     if (e != fec_error::ok) {
         counters.drop(parity_drop::decode_failed);
         free_group();

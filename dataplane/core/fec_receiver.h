@@ -29,13 +29,13 @@
 namespace skycast::dataplane {
 
 enum class parity_drop : std::uint8_t {
-    not_fec,        // the file was not opened for FEC, or another file ID
-    bad_group,      // section/group outside the file, or k not the session's
-    wrong_length,   // not block_size bytes of parity
-    unneeded,       // the group already has (or can rebuild) every block
-    duplicate,      // that parity index is already kept
-    no_room,        // the parity budget is full of groups still short: dropped
-    decode_failed,  // reading a received block back, or the codec, failed
+    not_fec,       // the file was not opened for FEC, or another file ID
+    bad_group,     // section/group outside the file, or k not the session's
+    wrong_length,  // not block_size bytes of parity
+    unneeded,      // the group already has (or can rebuild) every block
+    duplicate,     // that parity index is already kept
+    no_room,       // the parity budget is full of groups still short: dropped
+    decode_failed, // reading a received block back, or the codec, failed
     count
 };
 std::string_view name(parity_drop d);

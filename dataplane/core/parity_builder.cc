@@ -54,12 +54,10 @@ fec_error parity_builder::parity_blocks(const protocol::fec_groups& groups,
     return _codec.encode_parity(std::span(data).first(k), first_index, out);
 }
 
-protocol::result<std::size_t> parity_builder::build(const protocol::uftp_header& header,
-                                                    std::uint16_t file_id,
-                                                    const protocol::fec_groups& groups, std::uint32_t g,
-                                                    std::uint32_t index,
-                                                    std::span<const std::uint8_t> parity,
-                                                    std::span<std::uint8_t> out) const {
+protocol::result<std::size_t>
+parity_builder::build(const protocol::uftp_header& header, std::uint16_t file_id,
+                      const protocol::fec_groups& groups, std::uint32_t g, std::uint32_t index,
+                      std::span<const std::uint8_t> parity, std::span<std::uint8_t> out) const {
     if (g >= groups.count() || index < groups.k() || index > last_index ||
         parity.size() != _codec.block_size()) {
         return protocol::wire_error::parity_index_invalid;

@@ -3,13 +3,13 @@
 #include "control/engine/path_safety.h"
 #include "control/engine/receive_file.h"
 #include "dataplane/api/block_bitmap.h"
-#include "dataplane/core/fileseg_builder.h"
 #include "dataplane/core/fec_receiver.h"
+#include "dataplane/core/fileseg_builder.h"
 #include "dataplane/core/fileseg_receiver.h"
-#include "dataplane/core/parity_builder.h"
-#include "protocol/parity.h"
 #include "dataplane/core/pacer.h"
+#include "dataplane/core/parity_builder.h"
 #include "protocol/codec.h"
+#include "protocol/parity.h"
 #include "protocol/quantize.h"
 
 #include <algorithm>
@@ -150,8 +150,8 @@ private:
     dataplane::tx_file _tx;
     protocol::fec_groups _groups;
     std::optional<dataplane::parity_builder> _parity;
-    std::size_t _parity_run = 0;       // the run being sent
-    std::uint32_t _parity_done = 0;    // of its blocks, sent
+    std::size_t _parity_run = 0;             // the run being sent
+    std::uint32_t _parity_done = 0;          // of its blocks, sent
     std::vector<std::uint8_t> _parity_bytes; // the run's parity blocks, encoded at once
     const std::vector<std::uint8_t>* _source = nullptr;
     std::map<std::string, std::vector<std::uint8_t>> _cache;
@@ -169,14 +169,12 @@ public:
 };
 
 // accept_fileseg + block_bitmap, writing blocks into the engine's temp file.
-class sim_receiver_dataplane : public engine::receiver_dataplane_port,
-                               private dataplane::block_io {
+class sim_receiver_dataplane : public engine::receiver_dataplane_port, private dataplane::block_io {
 public:
     // `decoders`: the simulation's FEC decoders, shared by every receiver (the
     // simulation runs on one thread, as a node's storage thread does).
-    sim_receiver_dataplane(bool fec,
-                           std::map<std::pair<std::uint32_t, std::uint32_t>,
-                                    std::optional<dataplane::fec_decoder>>& decoders)
+    sim_receiver_dataplane(bool fec, std::map<std::pair<std::uint32_t, std::uint32_t>,
+                                              std::optional<dataplane::fec_decoder>>& decoders)
         : _fec_capable(fec), _decoders(decoders) {}
     bool fec_capable() const override { return _fec_capable; }
     bool open_for_receive(const engine::receive_request& r) override {
@@ -573,10 +571,10 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
             if (_sim.pacer().rate_bps == 0
                     ? sent >= unpaced_batch
                     : !dataplane::pacer_admit(_sim.pacer(), _sim.pacer_state(), now, frame)) {
-                const time_ns next = _sim.pacer().rate_bps == 0
-                                         ? now
-                                         : dataplane::pacer_next_admit(
-                                               _sim.pacer(), _sim.pacer_state(), now, frame);
+                const time_ns next =
+                    _sim.pacer().rate_bps == 0
+                        ? now
+                        : dataplane::pacer_next_admit(_sim.pacer(), _sim.pacer_state(), now, frame);
                 _sim.push(std::max(next, now), event_kind::tx, 0, _gen);
                 return;
             }
@@ -668,9 +666,9 @@ void sim_sender_dataplane::send_parity(const protocol::uftp_header& h) {
             return;
         }
     }
-    const auto size = _parity->build(
-        h, _request.file_id, _groups, run.group, run.first_index + _parity_done,
-        std::span(_parity_bytes).subspan(_parity_done * bs, bs), _frame);
+    const auto size =
+        _parity->build(h, _request.file_id, _groups, run.group, run.first_index + _parity_done,
+                       std::span(_parity_bytes).subspan(_parity_done * bs, bs), _frame);
     if (size.ok()) {
         _sim.from_sender(_request.parity_to, std::span(_frame).first(*size));
     } else {
@@ -726,6 +724,10 @@ void simulation::from_receiver(std::uint32_t index, endpoint to,
 }
 
 void simulation::reschedule_sender() {
+    if (_report.sender_phases.empty() || _report.sender_phases.back().second != _sender->phase()) {
+        _report.sender_phases.emplace_back(static_cast<double>(_now - epoch) / 1e9,
+                                           _sender->phase());
+    }
     if (_sender->finished() && _report.sender_finished_seconds < 0) {
         _report.sender_finished_seconds = static_cast<double>(_now - epoch) / 1e9;
     }

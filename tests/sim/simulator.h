@@ -121,6 +121,8 @@ struct sim_report {
     // When the sender's session ended (every receiver done or dropped): the
     // transfer time a sender's user sees. -1 if it never ended.
     double sender_finished_seconds = -1;
+    // The sender's phases as they changed: (sim seconds, phase).
+    std::vector<std::pair<double, engine::sender_phase>> sender_phases;
     double wall_seconds = 0;
     double sender_engine_seconds = 0; // wall time spent in the sender engine's on_datagram()
     std::uint64_t trace_hash = 0;

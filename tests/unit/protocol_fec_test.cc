@@ -134,13 +134,13 @@ TEST(protocol_fec, hostile_parity_headers_are_refused) {
         return decode_parity(copy, h, out);
     };
     constexpr std::size_t m = uftp_header_size;
-    EXPECT_EQ(with(m + 9, 0), wire_error::parity_index_invalid);     // k = 0
-    EXPECT_EQ(with(m + 8, 63), wire_error::parity_index_invalid);    // a data index
-    EXPECT_EQ(with(m + 8, 255), wire_error::parity_index_invalid);   // past 254
-    EXPECT_EQ(with(m + 1, 4), wire_error::hlen_mismatch);            // hlen
-    EXPECT_EQ(with(m + 0, 9), wire_error::func_mismatch);            // message func
-    EXPECT_EQ(with(0, 0x30), wire_error::bad_version);               // UFTP 3
-    EXPECT_EQ(with(1, 9), wire_error::unknown_message_type);         // header func
+    EXPECT_EQ(with(m + 9, 0), wire_error::parity_index_invalid);   // k = 0
+    EXPECT_EQ(with(m + 8, 63), wire_error::parity_index_invalid);  // a data index
+    EXPECT_EQ(with(m + 8, 255), wire_error::parity_index_invalid); // past 254
+    EXPECT_EQ(with(m + 1, 4), wire_error::hlen_mismatch);          // hlen
+    EXPECT_EQ(with(m + 0, 9), wire_error::func_mismatch);          // message func
+    EXPECT_EQ(with(0, 0x30), wire_error::bad_version);             // UFTP 3
+    EXPECT_EQ(with(1, 9), wire_error::unknown_message_type);       // header func
     for (std::size_t len = 0; len < parity_headers_size; ++len) {
         EXPECT_NE(decode_parity(std::span(wire).first(len), h, out), wire_error::ok) << len;
     }

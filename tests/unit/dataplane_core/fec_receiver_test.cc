@@ -62,8 +62,7 @@ struct fixture {
     }
     void receive(std::uint32_t block) {
         const std::uint64_t off = std::uint64_t{block} * bs;
-        io.write(block, off,
-                 std::span(file).subspan(off, layout.block_bytes(block)));
+        io.write(block, off, std::span(file).subspan(off, layout.block_bytes(block)));
         bits.view().set(block);
     }
     std::vector<std::uint8_t> parity(std::uint32_t g, std::uint32_t index) {
@@ -205,13 +204,13 @@ TEST(fec_receiver, drops_are_counted_by_reason) {
 TEST(fec_receiver, the_parity_budget_bounds_what_is_kept) {
     const auto layout = *protocol::section_layout::make(std::uint64_t{bs} * 4096, bs);
     auto rx = *fec_receiver::create(layout, 16, 20 * bs); // 20 parity blocks at most
-    block_bitmap bits(layout.blocks()); // nothing received: every group short
+    block_bitmap bits(layout.blocks());                   // nothing received: every group short
     fec_rx_counters counters;
     std::vector<std::uint8_t> p(bs, 1);
     for (std::uint32_t g = 0; g < 25; ++g) {
-        rx.accept({.group = static_cast<std::uint16_t>(g), .index = 16, .group_blocks = 16,
-                   .data = p},
-                  bits.view(), counters);
+        rx.accept(
+            {.group = static_cast<std::uint16_t>(g), .index = 16, .group_blocks = 16, .data = p},
+            bits.view(), counters);
     }
     EXPECT_EQ(counters.parity_kept, 20u);
     EXPECT_EQ(counters.dropped[static_cast<std::size_t>(parity_drop::no_room)], 5u);

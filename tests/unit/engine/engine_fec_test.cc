@@ -3,9 +3,8 @@
 // state. Receivers must end byte-identical; what the sender sent must show
 // parity doing the repair, and receivers that cannot decode (stock-like)
 // must still complete by NAK repair in the same session.
-#include "tests/unit/engine/sim_fixture.h"
-
 #include "dataplane/core/fec_receiver.h"
+#include "tests/unit/engine/sim_fixture.h"
 
 #include <gtest/gtest.h>
 
@@ -58,8 +57,8 @@ TEST(engine_fec, stock_like_receivers_complete_by_nak_in_the_same_session) {
     scratch_dir dir;
     auto cfg = fec_session(dir);
     for (std::uint32_t i : {0u, 3u, 7u}) {
-        cfg.overrides[i] = sim::receiver_profile{
-            .down = cfg.link, .up = cfg.link, .fec_capable = false};
+        cfg.overrides[i] =
+            sim::receiver_profile{.down = cfg.link, .up = cfg.link, .fec_capable = false};
     }
     const auto r = sim::run_simulation(cfg);
     ASSERT_TRUE(all_identical(r, 10));
