@@ -354,7 +354,7 @@ void sender_engine::announce_round(time_ns now) {
         // up to ROBUST more rounds before the phase ends without them.
         if (_crypto && _key_rounds < _config.robust && resend_keyinfo() > 0) {
             ++_key_rounds;
-            _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+            _round_deadline = now + seconds_to_ns(_config.resend_round_grtts * _grtt.grtt());
             return;
         }
         end_announce(now);
@@ -395,7 +395,7 @@ void sender_engine::announce_round(time_ns now) {
     } else {
         send(_config.public_group, a);
     }
-    _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+    _round_deadline = now + seconds_to_ns(_config.resend_round_grtts * _grtt.grtt());
 }
 
 void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h, endpoint from,
@@ -683,11 +683,15 @@ void sender_engine::client_joined(time_ns now) {
     const bool closed = !_config.host_list.empty();
     if (closed && _phase == sender_phase::announce && !_announce_closing &&
         _joined == _config.host_list.size()) {
-        // Everyone answered: one more GRTT for late packets, then go (spec §4.3).
+        // Everyone listed answered. Stock waits one more GRTT for late
+        // registrations (spec §4.3), but a closed group has no one left to
+        // come: go now. A REG_CONF still in flight arrives before the
+        // FILEINFO sent after it, and a client whose REG_CONF is lost takes
+        // the FILEINFO as confirmation (stock uftpd does the same).
         _announce_closing = true;
         _round_deadline = no_deadline;
         end_grtt_round();
-        _finish_deadline = now + seconds_to_ns(_grtt.grtt());
+        _finish_deadline = now;
     }
 }
 
@@ -839,7 +843,7 @@ void sender_engine::fileinfo_round(time_ns now) {
                               .name = f.name,
                               .link = f.link};
     send_listing(_config.private_group, fi, ids);
-    _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+    _round_deadline = now + seconds_to_ns(_config.resend_round_grtts * _grtt.grtt());
 }
 
 void sender_engine::after_fileinfo(time_ns now) {
@@ -1040,6 +1044,8 @@ void sender_engine::done_round(time_ns now) {
     }
     ++_rounds;
     ++_stats.done_rounds;
+    _done_unheard = static_cast<std::uint32_t>(ids.size());
+    _done_sent_at = now;
     protocol::done_msg d{.file_id = _file_id, .section = _layout.last_section()};
     send_listing(_config.private_group, d, ids);
     _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
@@ -1113,7 +1119,7 @@ void sender_engine::handle_status(time_ns now, std::uint32_t handle,
         ++_stats.status_stale;
         return;
     }
-    c.heard = true;
+    heard_in_done_round(c);
     if (m.section >= _layout.sections()) {
         ++_stats.status_bad;
         return;
@@ -1173,8 +1179,30 @@ void sender_engine::handle_status(time_ns now, std::uint32_t handle,
     }
     _naks_pending = true;
     if (_phase == sender_phase::done_wait && _rewind_deadline == no_deadline) {
-        // Wait 3·GRTT for the other clients' NAKs before rewinding (spec §3.2).
-        _rewind_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+        // Wait 3·GRTT for the other clients' NAKs before rewinding (spec §3.2)
+        // — but no longer than the DONE's answers can take: one RTT (<= GRTT)
+        // plus the receivers' NAK timer (1·GRTT), with a tenth to spare.
+        // Answers lost on the way come back with the next DONE round.
+        _rewind_deadline = std::min(now + seconds_to_ns(3 * _grtt.grtt()),
+                                    _done_sent_at + seconds_to_ns(2.1 * _grtt.grtt()));
+    }
+    rewind_when_all_answered(now);
+}
+
+void sender_engine::heard_in_done_round(client_entry& c) {
+    if (_phase == sender_phase::done_wait && !c.heard && _done_unheard > 0) {
+        --_done_unheard;
+    }
+    c.heard = true;
+}
+
+void sender_engine::rewind_when_all_answered(time_ns now) {
+    // Every client the DONE asked has answered (STATUS or COMPLETE): nothing
+    // more is coming for this pass, so waiting out the 3·GRTT only delays
+    // the repair. A tenth of a GRTT lets the rest of a client's STATUS
+    // datagrams (one per section, sent back to back) arrive.
+    if (_phase == sender_phase::done_wait && _naks_pending && _done_unheard == 0) {
+        _rewind_deadline = std::min(_rewind_deadline, now + seconds_to_ns(0.1 * _grtt.grtt()));
     }
 }
 
@@ -1182,7 +1210,11 @@ void sender_engine::handle_complete(time_ns now, std::uint32_t handle,
                                     const protocol::complete_msg& m) {
     client_entry& c = _clients[handle];
     ++_stats.completes_in;
-    c.heard = true;
+    if (m.file_id == _file_id) {
+        heard_in_done_round(c);
+    } else {
+        c.heard = true;
+    }
     if (m.file_id == 0) {
         if (_phase == sender_phase::completion && !c.session_complete) {
             c.session_complete = true;
@@ -1220,6 +1252,7 @@ void sender_engine::handle_complete(time_ns now, std::uint32_t handle,
         _clients.progress(handle).bytes_done += _layout.file_size();
     }
     maybe_advance(now);
+    rewind_when_all_answered(now);
 }
 
 void sender_engine::handle_abort(time_ns now, std::uint32_t handle, const protocol::abort_msg& m) {
@@ -1350,7 +1383,7 @@ void sender_engine::completion_round(time_ns now) {
     ++_stats.done_rounds;
     protocol::done_msg d{.file_id = 0, .section = 0};
     send_listing(_config.private_group, d, ids);
-    _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+    _round_deadline = now + seconds_to_ns(_config.resend_round_grtts * _grtt.grtt());
 }
 
 void sender_engine::finish(time_ns /*now*/, std::string failure) {

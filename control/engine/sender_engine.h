@@ -200,6 +200,9 @@ private:
     std::vector<parity_run> proactive_parity();
     std::vector<parity_run> repair_parity(std::vector<std::uint64_t>& blocks);
     void count_fec_status(const protocol::status_msg& m);
+    // DONE rounds: a due client answered; when all have, rewind soon.
+    void heard_in_done_round(client_entry& c);
+    void rewind_when_all_answered(time_ns now);
     std::uint16_t parity_port() const;
     void pass_ended(time_ns now);
     void done_round(time_ns now);
@@ -254,6 +257,8 @@ private:
     std::uint32_t _need_data = 0;         // answered with FILEINFO_ACK
     std::uint32_t _pending_done = 0;      // took data, no COMPLETE yet
     std::uint32_t _pending_complete0 = 0; // completion phase: no COMPLETE(0) yet
+    std::uint32_t _done_unheard = 0;      // clients the last DONE asked that have not answered
+    time_ns _done_sent_at = 0;            // when the last DONE round went out
     std::vector<std::uint64_t> _naks;     // blocks NAKed since the last pass started
     bool _naks_pending = false;
     // FEC (docs/protocol.md §17), the current file.
