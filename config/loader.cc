@@ -819,10 +819,66 @@ std::size_t fileseg_packet_bytes(std::size_t block, const sender_encryption_conf
     return ip_udp_bytes + encrypted_prefix_bytes + signature + padded;
 }
 
+// A percentage ("5%", "1.5%") within 0..100, as a fraction.
+std::optional<double> read_percent(context& ctx, const field& f) {
+    std::string text = f.value.IsScalar() ? f.value.Scalar() : std::string();
+    if (!f.value.IsScalar() || text.empty() || text.back() != '%') {
+        ctx.error(f.mark(), f.path,
+                  "expected a percentage such as \"5%\", got " +
+                      (f.value.IsScalar() ? in_quotes(text) : describe_type(f.value)));
+        return std::nullopt;
+    }
+    text.pop_back();
+    double v = 0;
+    auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+    if (text.empty() || ec != std::errc{} || end != text.data() + text.size() || !(v >= 0) ||
+        v > 100) {
+        ctx.error(f.mark(), f.path, in_quotes(f.value.Scalar()) + " is not a percentage 0%..100%");
+        return std::nullopt;
+    }
+    return v / 100.0;
+}
+
+// control.fec (sender): FEC parity for Skycast receivers (docs/protocol.md §17).
+void parse_fec(context& ctx, const field& f, std::uint16_t port, bool encrypted, fec_config& fec) {
+    map_reader m(ctx, f, {"group_blocks", "proactive", "adaptive", "parity_port"});
+    // The dataplane's parity table holds 2 bytes per group of at least 8
+    // blocks (dataplane/api/contract.h); 253 leaves one parity index.
+    auto k = m.get("group_blocks");
+    if (!k) {
+        ctx.error(f.mark(), f.path + ".group_blocks",
+                  "required key is missing (data blocks per FEC group, 8..253; 64 is a good "
+                  "start)");
+    } else if (auto v = read_int_in<std::uint32_t>(ctx, *k, 8, 253)) {
+        fec.group_blocks = *v;
+    }
+    take(m, "proactive", fec.proactive, [&](const field& x) { return read_percent(ctx, x); });
+    take(m, "adaptive", fec.adaptive, [&](const field& x) { return read_bool(ctx, x); });
+    if (auto pf = m.get("parity_port")) {
+        if (auto v = read_int_in<std::uint16_t>(ctx, *pf, 1, 65535)) {
+            if (*v == port) {
+                ctx.error(pf->mark(), pf->path,
+                          std::to_string(*v) + " is control.port: PARITY needs a port of its "
+                                               "own, where stock receivers do not listen");
+            } else {
+                fec.parity_port = *v;
+            }
+        }
+    }
+    if (fec.parity_port == 0) {
+        fec.parity_port = static_cast<std::uint16_t>(port + 1);
+    }
+    if (encrypted) {
+        ctx.error(f.mark(), f.path,
+                  "FEC is not available in encrypted sessions yet (PARITY is not sealed): "
+                  "remove fec or encryption");
+    }
+}
+
 // Fields of control: that apply to one role only, and what they belong to.
 constexpr std::string_view sender_only_keys[] = {
-    "private_group",   "rate",       "block_size",  "grtt",          "robustness",
-    "announce_rounds", "max_passes", "max_nak_pct", "max_nak_count", "clients"};
+    "private_group", "rate",        "block_size",    "grtt",    "robustness", "announce_rounds",
+    "max_passes",    "max_nak_pct", "max_nak_count", "clients", "fec"};
 constexpr std::string_view receiver_only_keys[] = {"destination",      "temp_dir", "servers",
                                                    "max_sessions",     "max_grtt", "max_robust",
                                                    "register_timeout", "hooks"};
@@ -1064,34 +1120,36 @@ void parse_sender_encryption(context& ctx, const map_reader& e, sender_encryptio
 void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                    const dataplane_status& dp_status, control_config& c) {
     const bool port_clean = dp_status.port_clean;
-    map_reader m(ctx, f, {"role",
-                          "uid",
-                          "eal",
-                          "public_group",
-                          "private_group",
-                          "port",
-                          "rate",
-                          "block_size",
-                          "grtt",
-                          "robustness",
-                          "announce_rounds",
-                          "max_passes",
-                          "max_nak_pct",
-                          "max_nak_count",
-                          "clients",
-                          "servers",
-                          "encryption",
-                          "destination",
-                          "temp_dir",
-                          "max_sessions",
-                          "max_grtt",
-                          "max_robust",
-                          "register_timeout",
-                          "hooks",
-                          "socket",
-                          "metrics",
-                          "snmp",
-                          "log"});
+    map_reader m(ctx, f,
+                 {"role",
+                  "uid",
+                  "eal",
+                  "public_group",
+                  "private_group",
+                  "port",
+                  "rate",
+                  "block_size",
+                  "grtt",
+                  "robustness",
+                  "announce_rounds",
+                  "max_passes",
+                  "max_nak_pct",
+                  "max_nak_count",
+                  "clients",
+                  "fec",
+                  "servers",
+                  "encryption",
+                  "destination",
+                  "temp_dir",
+                  "max_sessions",
+                  "max_grtt",
+                  "max_robust",
+                  "register_timeout",
+                  "hooks",
+                  "socket",
+                  "metrics",
+                  "snmp",
+                  "log"});
     static constexpr enum_name<node_role> roles[] = {{"sender", node_role::sender},
                                                      {"receiver", node_role::receiver}};
     std::optional<node_role> role;
@@ -1376,6 +1434,9 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
     auto clf = m.get("clients");
     if (clf) {
         s.clients = parse_peers(ctx, *clf, c.uid);
+    }
+    if (auto ff = m.get("fec")) {
+        parse_fec(ctx, *ff, c.port, enc.has_value(), s.fec);
     }
     if (enc) {
         const auto before = ctx.count();

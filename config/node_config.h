@@ -266,6 +266,15 @@ struct sender_encryption_config {
     bool enabled() const { return keyex != keyex_kind::none; }
 };
 
+// FEC repair (control.fec, docs/protocol.md §17): Reed–Solomon parity for
+// Skycast receivers, NAK repair as ever for stock ones.
+struct fec_config {
+    std::uint32_t group_blocks = 0; // k; 0: off
+    double proactive = 0;           // parity with the first pass, fraction of k
+    bool adaptive = true;
+    std::uint16_t parity_port = 0; // 0: control.port + 1
+};
+
 struct sender_config {
     // Data rate in bits per second of wire time (Ethernet framing included),
     // what the dataplane pacer holds. No default: it must match the link.
@@ -294,6 +303,7 @@ struct sender_config {
     // The second multicast group, for the session's data (stock 230.5.5.1).
     ipv4_address private_group = 0xE6050501;
     sender_encryption_config encryption;
+    fec_config fec;
 };
 
 // Commands a receiver runs after it received something (no shell: the

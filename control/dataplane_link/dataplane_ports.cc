@@ -1,6 +1,8 @@
 #include "control/dataplane_link/dataplane_ports.h"
 
 #include "dataplane/api/block_bitmap.h"
+#include "protocol/fec_groups.h"
+#include "protocol/parity.h"
 
 #include <algorithm>
 #include <chrono>
@@ -146,6 +148,26 @@ std::int32_t dataplane_ports::free_slot() const {
 
 // --- Sending ------------------------------------------------------------------------
 
+bool dataplane_ports::write_parity_table(std::uint32_t slot, const engine::pass_request& request) {
+    const protocol::fec_groups groups(request.layout, request.fec_group_blocks);
+    if (request.fec_group_blocks < api::min_fec_group_blocks ||
+        groups.count() > _link.shared().parity_table_entries()) {
+        ++_counters.commands_failed;
+        _last_error = "FEC groups smaller than the dataplane takes, or more of them than its "
+                      "parity table holds (limits.max_blocks_per_file)";
+        return false;
+    }
+    // Entries of the pass's runs; every other group sends no parity.
+    api::parity_entry* table = _link.shared().parity_table(slot);
+    std::memset(table, 0, std::size_t{groups.count()} * sizeof(api::parity_entry));
+    for (const auto& run : request.parity) {
+        if (run.group < groups.count()) {
+            table[run.group] = {.count = run.count, .first_index = run.first_index};
+        }
+    }
+    return true;
+}
+
 void dataplane_ports::start_pass(engine::pass_request request) {
     const fileseg_identity id = identity ? identity() : fileseg_identity{};
     _session_sender = id.sender_id;
@@ -171,9 +193,15 @@ void dataplane_ports::start_pass(engine::pass_request request) {
     std::memcpy(bits, request.blocks.data(),
                 std::min<std::size_t>(request.blocks.size(), h.bitmap_words_per_file) *
                     sizeof(std::uint64_t));
+    if (request.fec_group_blocks != 0 &&
+        !write_parity_table(static_cast<std::uint32_t>(slot), request)) {
+        return; // counted
+    }
     api::command cmd{};
     cmd.kind = api::command_kind::start_pass;
     cmd.file_slot = static_cast<std::uint16_t>(slot);
+    cmd.fec_group_blocks = static_cast<std::uint16_t>(request.fec_group_blocks);
+    cmd.parity_port = request.parity_to.port;
     cmd.file_id = request.file_id;
     cmd.pass = request.pass;
     cmd.port = _local_port;
@@ -247,9 +275,95 @@ bool dataplane_ports::open_for_receive(const engine::receive_request& request) {
         return false;
     }
     _layouts[static_cast<std::uint32_t>(slot)] = request.layout;
-    _open.push_back({request.file_id, static_cast<std::uint32_t>(slot), 0});
+    std::unique_ptr<fec_receive_file> fec;
+    if (request.fec_group_blocks != 0 && !open_fec(request, fec)) {
+        api::command close{};
+        close.kind = api::command_kind::close_receive_file;
+        close.file_slot = static_cast<std::uint16_t>(slot);
+        (void)call(close);
+        return false;
+    }
+    _open.push_back({.file_id = request.file_id,
+                     .slot = static_cast<std::uint32_t>(slot),
+                     .segments_seen = 0,
+                     .fec = std::move(fec)});
     ++_counters.files_opened;
     return true;
+}
+
+bool dataplane_ports::open_fec(const engine::receive_request& request,
+                               std::unique_ptr<fec_receive_file>& out) {
+    const std::uint32_t k = request.fec_group_blocks;
+    if (!_decoder || _decoder->k() != k || _decoder->block_size() != request.layout.block_size()) {
+        _decoder = dataplane::fec_decoder::create(k, request.layout.block_size());
+    }
+    if (!_decoder) {
+        ++_counters.commands_failed;
+        _last_error = "FEC group of " + std::to_string(k) + " blocks cannot be decoded";
+        return false;
+    }
+    // PARITY comes to its own port (stock receivers never see it): the
+    // dataplane takes UDP to it from now on.
+    if (std::find(_parity_ports.begin(), _parity_ports.end(), request.parity_port) ==
+        _parity_ports.end()) {
+        api::command open{};
+        open.kind = api::command_kind::open_port;
+        open.port = request.parity_port;
+        const auto r = call(open);
+        if (!r || r->status != api::reply_status::ok) {
+            _last_error = "the dataplane refused to open the parity port " +
+                          std::to_string(request.parity_port);
+            return false;
+        }
+        _parity_ports.push_back(request.parity_port);
+    }
+    out = fec_receive_file::open(request.temp_path, request.layout, k, _last_error);
+    if (!out) {
+        ++_counters.commands_failed;
+        return false;
+    }
+    return true;
+}
+
+std::span<std::uint64_t> dataplane_ports::shared_bits(const open_file& f) const {
+    return {_link.shared().bitmap(f.slot),
+            dataplane::block_bitmap_view::words_for(_layouts[f.slot].blocks())};
+}
+
+int dataplane_ports::on_parity(std::span<const std::uint8_t> datagram) {
+    protocol::uftp_header h;
+    protocol::parity_msg msg;
+    if (protocol::decode_parity(datagram, h, msg) != protocol::wire_error::ok) {
+        ++_fec_closed.dropped[static_cast<std::size_t>(dataplane::parity_drop::bad_group)];
+        return -1;
+    }
+    for (auto& f : _open) {
+        if (f.file_id == msg.file_id) {
+            if (!f.fec) {
+                break;
+            }
+            f.fec->on_parity(msg, shared_bits(f), _link.shared().slot(f.slot), *_decoder);
+            return msg.section;
+        }
+    }
+    _fec_closed.drop(dataplane::parity_drop::not_fec);
+    return -1;
+}
+
+dataplane::fec_rx_counters dataplane_ports::fec_counters() const {
+    dataplane::fec_rx_counters total = _fec_closed;
+    for (const auto& f : _open) {
+        if (f.fec) {
+            const auto& c = f.fec->counters();
+            total.parity_kept += c.parity_kept;
+            total.groups_rebuilt += c.groups_rebuilt;
+            total.blocks_rebuilt += c.blocks_rebuilt;
+            for (std::size_t d = 0; d < c.dropped.size(); ++d) {
+                total.dropped[d] += c.dropped[d];
+            }
+        }
+    }
+    return total;
 }
 
 bool dataplane_ports::complete(std::uint16_t file_id) const {
@@ -258,7 +372,10 @@ bool dataplane_ports::complete(std::uint16_t file_id) const {
         return false;
     }
     const api::file_slot& s = _link.shared().slot(f->slot);
-    return s.write_errors.load() == 0 && s.blocks_done.load() == s.blocks;
+    const std::uint64_t rebuilt = f->fec ? f->fec->rebuilt() : 0;
+    const int rebuild_errno = f->fec ? f->fec->write_errno() : 0;
+    return s.write_errors.load() == 0 && rebuild_errno == 0 &&
+           s.blocks_done.load() + rebuilt == s.blocks;
 }
 
 std::uint32_t dataplane_ports::missing_in_section(std::uint16_t file_id, std::uint32_t section,
@@ -268,6 +385,9 @@ std::uint32_t dataplane_ports::missing_in_section(std::uint16_t file_id, std::ui
         return 0;
     }
     const protocol::section_layout& layout = _layouts[f->slot];
+    if (f->fec) {
+        return f->fec->deficit_in_section(section, shared_bits(*f), out);
+    }
     const dataplane::block_bitmap_view received(
         std::span<std::uint64_t>(_link.shared().bitmap(f->slot),
                                  dataplane::block_bitmap_view::words_for(layout.blocks())),
@@ -280,7 +400,8 @@ int dataplane_ports::write_error(std::uint16_t file_id) const {
     if (f == nullptr) {
         return 0;
     }
-    return _link.shared().slot(f->slot).write_errno.load(std::memory_order_relaxed);
+    const int storage = _link.shared().slot(f->slot).write_errno.load(std::memory_order_relaxed);
+    return storage != 0 ? storage : (f->fec ? f->fec->write_errno() : 0);
 }
 
 bool dataplane_ports::join_group(std::uint32_t group) {
@@ -311,8 +432,20 @@ bool dataplane_ports::close_file(std::uint16_t file_id) {
     cmd.kind = api::command_kind::close_receive_file;
     cmd.file_slot = static_cast<std::uint16_t>(f->slot);
     const auto r = call(cmd);
+    // Blocks rebuilt here went through control's own descriptor: flushed too.
+    bool fec_ok = true;
+    if (f->fec) {
+        fec_ok = f->fec->close();
+        const auto& c = f->fec->counters();
+        _fec_closed.parity_kept += c.parity_kept;
+        _fec_closed.groups_rebuilt += c.groups_rebuilt;
+        _fec_closed.blocks_rebuilt += c.blocks_rebuilt;
+        for (std::size_t d = 0; d < c.dropped.size(); ++d) {
+            _fec_closed.dropped[d] += c.dropped[d];
+        }
+    }
     std::erase_if(_open, [&](const open_file& o) { return o.file_id == file_id; });
-    return r && r->status == api::reply_status::ok;
+    return r && r->status == api::reply_status::ok && fec_ok;
 }
 
 } // namespace skycast::control

@@ -11,12 +11,15 @@
 // counted and kept in `last_error` for the logs and stats.
 
 #include "control/dataplane_link/dataplane_link.h"
+#include "control/dataplane_link/fec_receive_file.h"
 #include "control/dataplane_link/group_memberships.h"
 #include "control/engine/ports.h"
 
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -78,6 +81,8 @@ public:
     std::uint16_t pass_file_id() const { return _tx_file_id; }
 
     // receiver_dataplane_port
+    // FEC parity is decoded here, in control (fec_receive_file.h).
+    bool fec_capable() const override { return true; }
     bool open_for_receive(const engine::receive_request& request) override;
     bool complete(std::uint16_t file_id) const override;
     std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
@@ -87,20 +92,34 @@ public:
     bool join_group(std::uint32_t group) override;
     void leave_group(std::uint32_t group) override;
 
+    // A PARITY datagram of this session (the RX lcore passes them to
+    // control): kept and decoded for its file. Returns its section when it
+    // is for a file open here (the session is alive), else -1.
+    int on_parity(std::span<const std::uint8_t> datagram);
+
     // Calls `seen(file_id, section, seq)` for each open file the RX lcore
-    // stored FILESEGs for since the last call (the engine's on_data()).
+    // stored FILESEGs for, or FEC rebuilt blocks of, since the last call
+    // (the engine's on_data()); first retries FEC rebuilds that waited for
+    // the storage thread.
     template <typename Seen>
     void poll_progress(Seen&& seen) {
         for (auto& f : _open) {
             const api::file_slot& slot = _link.shared().slot(f.slot);
+            if (f.fec) {
+                f.fec->retry(shared_bits(f), slot, *_decoder);
+            }
             const std::uint64_t segments = slot.segments.load(std::memory_order_acquire);
-            if (segments != f.segments_seen) {
+            const std::uint64_t rebuilt = f.fec ? f.fec->rebuilt() : 0;
+            if (segments != f.segments_seen || rebuilt != f.rebuilt_seen) {
                 f.segments_seen = segments;
+                f.rebuilt_seen = rebuilt;
                 seen(f.file_id, static_cast<std::uint16_t>(slot.last_section.load()),
                      static_cast<std::uint16_t>(slot.last_seq.load()));
             }
         }
     }
+    // FEC counters of the files open now, summed (for the stats).
+    dataplane::fec_rx_counters fec_counters() const;
 
     const port_counters& counters() const { return _counters; }
     const std::string& last_error() const { return _last_error; }
@@ -111,9 +130,15 @@ private:
         std::uint16_t file_id;
         std::uint32_t slot;
         std::uint64_t segments_seen;
+        std::unique_ptr<fec_receive_file> fec; // FEC session: its decoding
+        std::uint64_t rebuilt_seen = 0;
     };
+    std::span<std::uint64_t> shared_bits(const open_file& f) const;
+    bool open_fec(const engine::receive_request& request, std::unique_ptr<fec_receive_file>& out);
 
     std::optional<api::reply> call(api::command& cmd);
+    // FEC pass: the runs into the slot's parity table (before the command).
+    bool write_parity_table(std::uint32_t slot, const engine::pass_request& request);
     bool install_keys(const engine::session_keys& keys);
     const open_file* find(std::uint16_t file_id) const;
     std::int32_t free_slot() const;
@@ -131,6 +156,9 @@ private:
     std::int32_t _tx_slot = -1;
     std::uint16_t _tx_file_id = 0;
     std::vector<open_file> _open;
+    std::optional<dataplane::fec_decoder> _decoder; // the session's k and block size
+    std::vector<std::uint16_t> _parity_ports;       // opened in the dataplane for us
+    dataplane::fec_rx_counters _fec_closed;         // of files already closed
     std::vector<protocol::section_layout> _layouts; // by slot
     port_counters _counters;
     std::string _last_error;

@@ -48,6 +48,10 @@ engine::sender_config sender_settings(const config::control_config& c, std::uint
             e.client_keys.push_back(host_of(client));
         }
     }
+    e.fec = {.group_blocks = s.fec.group_blocks,
+             .proactive = s.fec.proactive,
+             .adaptive = s.fec.adaptive,
+             .parity_port = s.fec.parity_port};
     e.max_passes = s.max_passes;
     e.max_nak_pct = s.max_nak_pct;
     e.max_nak_count = s.max_nak_count;

@@ -3,6 +3,7 @@
 #include "control/node/node.h"
 #include "protocol/codec.h"
 #include "protocol/display_text.h"
+#include "protocol/parity.h"
 
 #include <algorithm>
 #include <cstdio>
@@ -148,6 +149,10 @@ void receiver_sessions::feed(session& s, time_ns now, const dataplane_link::rece
 void receiver_sessions::on_datagram(time_ns now, const dataplane_link::received& d) {
     protocol::uftp_header h;
     protocol::message_type type{};
+    if (d.bytes.size() > 1 && d.bytes[1] == protocol::parity_func) {
+        on_parity(now, d);
+        return;
+    }
     if (protocol::decode_header(d.bytes, h, type) != protocol::wire_error::ok) {
         ++_counters.malformed;
         return;
@@ -158,6 +163,26 @@ void receiver_sessions::on_datagram(time_ns now, const dataplane_link::received&
         start(now, h, d);
     } else {
         ++_counters.unmatched;
+    }
+}
+
+void receiver_sessions::on_parity(time_ns now, const dataplane_link::received& d) {
+    // FEC parity (docs/protocol.md §17) to the parity port: decoded by the
+    // session's dataplane port, which tells the engine the session is alive.
+    protocol::uftp_header h;
+    protocol::parity_msg msg;
+    if (protocol::decode_parity(d.bytes, h, msg) != protocol::wire_error::ok) {
+        ++_counters.malformed;
+        return;
+    }
+    session* s = find(h.src_id, h.group_id);
+    if (s == nullptr) {
+        ++_counters.unmatched;
+        return;
+    }
+    ++_counters.parity_in;
+    if (const int section = s->ports->on_parity(d.bytes); section >= 0) {
+        s->engine->on_data(now, msg.file_id, static_cast<std::uint16_t>(section), h.seq);
     }
 }
 
@@ -237,6 +262,31 @@ void receiver_sessions::report_completed(session& s) {
     }
 }
 
+namespace {
+
+void add_fec(dataplane::fec_rx_counters& total, const dataplane::fec_rx_counters& c) {
+    total.parity_kept += c.parity_kept;
+    total.groups_rebuilt += c.groups_rebuilt;
+    total.blocks_rebuilt += c.blocks_rebuilt;
+    for (std::size_t d = 0; d < c.dropped.size(); ++d) {
+        total.dropped[d] += c.dropped[d];
+    }
+}
+
+nlohmann::json fec_json(const dataplane::fec_rx_counters& c) {
+    nlohmann::json dropped = nlohmann::json::object();
+    for (std::size_t d = 0; d < c.dropped.size(); ++d) {
+        dropped[std::string(dataplane::name(static_cast<dataplane::parity_drop>(d)))] =
+            c.dropped[d];
+    }
+    return {{"parity_kept", c.parity_kept},
+            {"groups_rebuilt", c.groups_rebuilt},
+            {"blocks_rebuilt", c.blocks_rebuilt},
+            {"parity_dropped", std::move(dropped)}};
+}
+
+} // namespace
+
 void receiver_sessions::reap(time_ns now) {
     for (auto it = _sessions.begin(); it != _sessions.end();) {
         session& s = **it;
@@ -266,6 +316,7 @@ void receiver_sessions::reap(time_ns now) {
                        complete, e.files().size());
         }
         report_completed(s);
+        add_fec(_fec_ended, s.ports->fec_counters());
         if (_hooks != nullptr && !handshake_only) {
             _hooks->session_ended({.session = s.group_id,
                                    .sender = s.server_id,
@@ -336,7 +387,8 @@ void receiver_sessions::describe(json& doc) const {
                            {"bytes_done", p.bytes_done},
                            {"bytes_received", p.bytes_done + (p.receiving ? p.file_received : 0)},
                            {"bytes_received_at", counted},
-                           {"current_file", std::move(current)}});
+                           {"current_file", std::move(current)},
+                           {"fec", fec_json(s->ports->fec_counters())}});
     }
     doc["sessions"] = std::move(running);
     doc["receiver"] = {{"sessions_running", _sessions.size()},
@@ -350,7 +402,10 @@ void receiver_sessions::describe(json& doc) const {
                        {"evicted", _counters.evicted},
                        {"handshake_timeouts", _counters.handshake_timeouts},
                        {"unmatched_datagrams", _counters.unmatched},
-                       {"malformed_datagrams", _counters.malformed}};
+                       {"malformed_datagrams", _counters.malformed},
+                       {"parity_datagrams", _counters.parity_in},
+                       // FEC of the sessions that have ended (running ones: per session).
+                       {"fec_ended", fec_json(_fec_ended)}};
 }
 
 } // namespace skycast::control::node

@@ -41,6 +41,7 @@ struct receiver_session_counters {
     std::uint64_t evicted = 0;           // handshakes dropped for a newer ANNOUNCE (table full)
     std::uint64_t unmatched = 0;         // datagrams of no running session
     std::uint64_t malformed = 0;         // no UFTP header
+    std::uint64_t parity_in = 0;         // FEC PARITY datagrams of running sessions
     std::uint64_t handshake_timeouts = 0; // ended without REG_CONF/KEYINFO in time
 };
 
@@ -55,6 +56,7 @@ public:
     ~receiver_sessions();
 
     void on_datagram(engine::time_ns now, const dataplane_link::received& d);
+    void on_parity(engine::time_ns now, const dataplane_link::received& d);
     // Data progress and timers of every session; whether a timer fired.
     bool tick(engine::time_ns now);
     engine::time_ns next_deadline() const;
@@ -103,6 +105,7 @@ private:
     std::vector<bool> _key_slot_used;
     std::vector<nlohmann::json> _ended;
     receiver_session_counters _counters;
+    dataplane::fec_rx_counters _fec_ended; // FEC counters of sessions already reaped
     // Token bucket of new sessions (admissions_per_second in the .cc).
     double _admission_tokens = 0;
     engine::time_ns _admission_refill = 0;

@@ -87,6 +87,7 @@ public:
     explicit block_bitmap(std::uint32_t blocks)
         : _words(block_bitmap_view::words_for(blocks), 0), _blocks(blocks) {}
     block_bitmap_view view() { return {_words, _blocks}; }
+    std::span<std::uint64_t> words() { return _words; }
 
 private:
     std::vector<std::uint64_t> _words;

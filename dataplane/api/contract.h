@@ -30,7 +30,7 @@
 
 namespace skycast::dataplane::api {
 
-inline constexpr std::uint32_t contract_version = 3;
+inline constexpr std::uint32_t contract_version = 4;
 
 // Names (DPDK limits memzone names to 31 characters, rings to 28).
 inline constexpr const char* memzone_shared = "skycast_shared";
@@ -49,6 +49,9 @@ inline constexpr std::size_t max_datagram = 9000;       // a UFTP datagram (MTU 
 // (control.receiver.max_sessions), each with its own slot; a sender uses slot 0.
 inline constexpr std::uint32_t max_sessions = 64;
 inline constexpr std::size_t max_key_blob_bytes = 1024; // an RSA-4096 UFTP key blob is 520
+// The smallest FEC group the dataplane takes: its parity table holds two
+// bytes per group, so it stays within twice the size of the block bitmap.
+inline constexpr std::uint32_t min_fec_group_blocks = 8;
 // Multicast groups: the public group plus one private group per session.
 inline constexpr std::uint32_t max_joined_groups = max_sessions + 1;
 inline constexpr std::uint32_t max_counters = 128; // named counters per lcore
@@ -119,9 +122,14 @@ struct command {
     session_identity session;
     endpoint4 group; // join/leave group; start_pass destination
     file_geometry geometry;
-    std::uint32_t pass;     // start_pass: pass number (1 = first)
-    std::uint16_t file_id;  // UFTP file ID
-    std::uint16_t port;     // open_port
+    std::uint32_t pass;    // start_pass: pass number (1 = first)
+    std::uint16_t file_id; // UFTP file ID
+    std::uint16_t port;    // open_port
+    // start_pass of a FEC session (docs/protocol.md §17): data blocks per
+    // group (0: no parity) and the private group's port PARITY goes to; the
+    // runs to send are in the slot's parity table (shared_layout.h).
+    std::uint16_t fec_group_blocks;
+    std::uint16_t parity_port;
     std::uint64_t rate_bps; // start_pass: wire bits per second (0 = unpaced)
     session_keys keys;      // set_session_keys
     // set_session_keys with per-packet signatures (sig_type KEYEX): `path`

@@ -2,7 +2,7 @@
 // The shared memzone (api::memzone_shared): what the dataplane publishes for
 // the control process and the stats socket. One contiguous block:
 //
-//   shared_header | file_slot[max_files] | bitmaps | lcore_counters[lcores]
+//   shared_header | file_slot[max_files] | bitmaps | parity tables | lcore_counters[lcores]
 //
 // sized at start from the config (max_files, max_blocks_per_file) and
 // described by the offsets in the header, so a reader needs no compile-time
@@ -64,6 +64,8 @@ struct alignas(64) shared_header {
     std::uint64_t file_table_offset; // bytes from the start of the memzone
     std::uint64_t bitmap_offset;
     std::uint64_t bitmap_words_per_file;
+    std::uint64_t parity_table_offset;
+    std::uint64_t parity_table_bytes_per_file;
     std::uint64_t counters_offset;
     std::uint64_t total_bytes;
     std::uint32_t local_address; // the port's IPv4 address, host order
@@ -118,11 +120,24 @@ struct alignas(64) lcore_counters {
     std::uint64_t values[max_counters];
 };
 
+// A FEC pass's parity for one group (file-wide group index = entry index):
+// `count` parity blocks from index `first_index` (0: none). Written by
+// control before start_pass, read by the TX lcore during the pass.
+struct parity_entry {
+    std::uint8_t count;
+    std::uint8_t first_index;
+};
+inline constexpr std::uint64_t parity_entry_bytes = sizeof(parity_entry);
+// UFTP sections per file are 16-bit (spec §3.1).
+inline constexpr std::uint64_t max_sections_bound = 65536;
+
 // The offsets for a configuration; the dataplane sizes the memzone with it.
 struct layout {
     std::uint64_t file_table_offset;
     std::uint64_t bitmap_offset;
     std::uint64_t bitmap_words_per_file;
+    std::uint64_t parity_table_offset;
+    std::uint64_t parity_table_bytes_per_file;
     std::uint64_t counters_offset;
     std::uint64_t total_bytes;
 };
@@ -138,7 +153,16 @@ constexpr layout compute_layout(std::uint32_t max_files, std::uint32_t max_block
     l.bitmap_offset = align_up(l.file_table_offset + sizeof(file_slot) * max_files, 64);
     // Each file's bitmap starts on a cache line of its own.
     l.bitmap_words_per_file = align_up((std::uint64_t{max_blocks_per_file} + 63) / 64, 8);
-    l.counters_offset = align_up(l.bitmap_offset + l.bitmap_words_per_file * 8 * max_files, 64);
+    l.parity_table_offset = align_up(l.bitmap_offset + l.bitmap_words_per_file * 8 * max_files, 64);
+    // Sending a FEC pass: per group of at least min_fec_group_blocks (groups
+    // never span sections, so a section's short group adds at most one),
+    // parity_entry_bytes of parity_entry.
+    l.parity_table_bytes_per_file =
+        align_up(parity_entry_bytes * (std::uint64_t{max_blocks_per_file} / min_fec_group_blocks +
+                                       max_sections_bound),
+                 64);
+    l.counters_offset =
+        align_up(l.parity_table_offset + l.parity_table_bytes_per_file * max_files, 64);
     l.total_bytes = l.counters_offset + sizeof(lcore_counters) * lcore_blocks;
     return l;
 }
@@ -155,6 +179,14 @@ public:
     std::uint64_t* bitmap(std::uint32_t i) const {
         return reinterpret_cast<std::uint64_t*>(_base + header().bitmap_offset) +
                header().bitmap_words_per_file * i;
+    }
+    // The parity table of slot i: parity_table_entries() entries.
+    parity_entry* parity_table(std::uint32_t i) const {
+        return reinterpret_cast<parity_entry*>(_base + header().parity_table_offset +
+                                               header().parity_table_bytes_per_file * i);
+    }
+    std::uint64_t parity_table_entries() const {
+        return header().parity_table_bytes_per_file / parity_entry_bytes;
     }
     lcore_counters& counters(std::uint32_t block) const {
         return reinterpret_cast<lcore_counters*>(_base + header().counters_offset)[block];

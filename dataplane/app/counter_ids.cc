@@ -31,6 +31,9 @@ counter_info describe_fixed(counter c) {
         return {"rx.fileseg.bytes", "bytes of accepted file blocks"};
     case counter::rx_to_control:
         return {"rx.to_control", "UFTP messages other than FILESEG passed to the control process"};
+    case counter::rx_parity_to_control:
+        return {"rx.parity.to_control",
+                "FEC PARITY datagrams passed to the control process, which decodes them"};
     case counter::rx_drop_multi_segment:
         return {"rx.drop.multi_segment", "frames spread over several mbufs: raise the mbuf size"};
     case counter::rx_drop_not_uftp:
@@ -60,6 +63,13 @@ counter_info describe_fixed(counter c) {
         return {"tx.fileseg", "FILESEG frames sent"};
     case counter::tx_fileseg_bytes:
         return {"tx.fileseg.bytes", "file data bytes sent in FILESEGs"};
+    case counter::tx_parity:
+        return {"tx.parity", "FEC PARITY frames sent (docs/protocol.md §17)"};
+    case counter::tx_parity_bytes:
+        return {"tx.parity.bytes", "parity bytes sent in PARITY frames"};
+    case counter::tx_drop_parity_failed:
+        return {"tx.drop.parity_failed",
+                "PARITY not built: a run past index 254, or the file shorter than its layout"};
     case counter::tx_control:
         return {"tx.control", "control-process datagrams sent"};
     case counter::tx_arp:

@@ -155,6 +155,8 @@ void init_header(const dataplane_options& o, resources& r, const api::layout& l)
     h.file_table_offset = l.file_table_offset;
     h.bitmap_offset = l.bitmap_offset;
     h.bitmap_words_per_file = l.bitmap_words_per_file;
+    h.parity_table_offset = l.parity_table_offset;
+    h.parity_table_bytes_per_file = l.parity_table_bytes_per_file;
     h.counters_offset = l.counters_offset;
     h.total_bytes = l.total_bytes;
     h.local_address = o.port.address;
@@ -287,10 +289,11 @@ std::vector<std::string> describe_reservations(const dataplane_options& o, const
                            o.control_mbufs * (api::max_datagram + 320.0) / mib));
     const auto& h = r.shared.header();
     lines.push_back(format(
-        "shared memzone: %.2f MiB (%u file slots x %u blocks of bitmap = %.2f MiB; "
-        "counters for %u threads)",
+        "shared memzone: %.2f MiB (%u file slots x %u blocks of bitmap = %.2f MiB, "
+        "FEC parity tables %.2f MiB; counters for %u threads)",
         static_cast<double>(h.total_bytes) / mib, o.max_files, o.max_blocks_per_file,
-        static_cast<double>(h.bitmap_words_per_file) * 8.0 * o.max_files / mib, h.lcore_blocks));
+        static_cast<double>(h.bitmap_words_per_file) * 8.0 * o.max_files / mib,
+        static_cast<double>(h.parity_table_bytes_per_file) * o.max_files / mib, h.lcore_blocks));
     const std::uint64_t ring_bytes =
         std::uint64_t{o.ring_command} * (sizeof(api::command) + sizeof(api::datagram) +
                                          sizeof(api::reply) + sizeof(api::tx_event)) +

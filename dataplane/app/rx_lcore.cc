@@ -4,6 +4,7 @@
 #include "dataplane/app/internal_messages.h"
 #include "dataplane/core/fileseg_receiver.h"
 #include "protocol/codec.h"
+#include "protocol/parity.h"
 
 #include <cstring>
 #include <rte_cycles.h>
@@ -115,7 +116,7 @@ void store_fileseg(rx_context& c, rte_mbuf* m, const protocol::uftp_header& h,
     bump(c.counters, counter::rx_fileseg_bytes, w.data.size());
 }
 
-void to_control(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint16_t offset,
+bool to_control(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint16_t offset,
                 std::uint16_t length, std::uint16_t flags, std::uint64_t now_tsc) {
     api::datagram d{.version = api::contract_version,
                     .length = length,
@@ -127,14 +128,23 @@ void to_control(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint1
                     .rx_tsc = now_tsc};
     if (rte_ring_sp_enqueue_elem(c.res->received, &d, sizeof d) != 0) {
         drop(c, m, counter::rx_drop_control_ring_full);
-        return;
+        return false;
     }
     bump(c.counters, counter::rx_to_control);
+    return true;
 }
 
 void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint64_t now_tsc) {
     auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
     const std::span<const std::uint8_t> datagram(frame + v.payload_offset, v.payload_length);
+    if (datagram.size() > protocol::uftp_header_size && datagram[0] == protocol::uftp_version &&
+        datagram[1] == protocol::parity_func) {
+        // FEC parity (docs/protocol.md §17): control keeps and decodes it.
+        if (to_control(c, m, v, v.payload_offset, v.payload_length, 0, now_tsc)) {
+            bump(c.counters, counter::rx_parity_to_control);
+        }
+        return;
+    }
     protocol::uftp_header h;
     protocol::message_type type{};
     if (protocol::decode_header(datagram, h, type) != protocol::wire_error::ok) {

@@ -8,7 +8,9 @@
 #include "dataplane/app/internal_messages.h"
 #include "dataplane/app/tx_pass.h"
 #include "dataplane/core/idle_backoff.h"
+#include "protocol/parity.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <chrono>
 #include <cstring>
@@ -521,8 +523,10 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
     if (!net::ipv4_address{cmd.group.address}.is_multicast()) {
         return reply_status::not_supported; // unicast data (uftp -U) is a later issue
     }
+    // PARITY's headers are 4 bytes longer than a FILESEG's; both stay in the MTU.
     const std::size_t largest_payload =
-        protocol::fileseg_headers_size(false) + cmd.geometry.block_size + 64; // + AEAD overhead
+        std::max(protocol::fileseg_headers_size(false) + 64, protocol::parity_headers_size) +
+        cmd.geometry.block_size; // + AEAD overhead
     if (largest_payload + net::ipv4_header_min_size + net::udp_header_size > _tx.local.mtu) {
         return reply_status::too_large;
     }
@@ -588,6 +592,34 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
         }
         pass->encrypted = true;
         pass->seal_session = _tx.sessions[session].id;
+    }
+    if (cmd.fec_group_blocks != 0) {
+        if (session != api::no_session_keys) {
+            // Sealed PARITY is not built yet; the sender engine refuses FEC
+            // in encrypted sessions before it gets here.
+            free_pass(pass);
+            return reply_status::not_supported;
+        }
+        pass->fec_groups = protocol::fec_groups(*layout, cmd.fec_group_blocks);
+        pass->parity = parity_builder::create(cmd.fec_group_blocks, cmd.geometry.block_size);
+        if (cmd.fec_group_blocks < api::min_fec_group_blocks || !pass->parity ||
+            pass->fec_groups.count() > _res.shared.parity_table_entries()) {
+            free_pass(pass);
+            return reply_status::too_large;
+        }
+        pass->parity_table = _res.shared.parity_table(slot);
+        // One run at a time: at most every index past k.
+        pass->parity_bytes.resize(
+            std::size_t{parity_builder::last_index + 1 - cmd.fec_group_blocks} *
+            cmd.geometry.block_size);
+        pass->parity_frame =
+            net::frame_template(net::frame_params{.src_mac = _tx.local.mac,
+                                                  .dst_mac = net::multicast_mac(group),
+                                                  .udp = {.src = _tx.local.ip,
+                                                          .dst = group,
+                                                          .src_port = cmd.port,
+                                                          .dst_port = cmd.parity_port},
+                                                  .ttl = _tx.local.multicast_ttl});
     }
     api::file_slot& s = _res.shared.slot(slot);
     s.file_id = cmd.file_id;

@@ -4,13 +4,16 @@
 #include "dataplane/app/extbuf.h"
 #include "dataplane/app/internal_messages.h"
 #include "dataplane/app/tx_pass.h"
+#include "dataplane/core/fec_codec.h"
 #include "dataplane/core/fileseg_builder.h"
 #include "dataplane/core/net/arp.h"
 #include "dataplane/core/net/igmp.h"
 #include "dataplane/core/net/ipv4.h"
+#include "dataplane/core/parity_builder.h"
 #include "protocol/codec.h"
 
 #include <algorithm>
+#include <array>
 #include <cerrno>
 #include <cstring>
 #include <rte_cycles.h>
@@ -460,10 +463,95 @@ struct pending_block {
     rte_mbuf* mbuf;
     std::uint32_t block;
     std::uint32_t bytes;
+    bool parity; // a PARITY frame (FEC), not a FILESEG
 };
 
 std::uint16_t next_sequence(tx_pass& p) {
     return static_cast<std::uint16_t>(p.counters->sequence.fetch_add(1, std::memory_order_relaxed));
+}
+
+// FEC (docs/protocol.md §17): whether the next frame is parity, sent after
+// its group's data blocks of the pass: for a group the data cursor (`block`)
+// has passed, or any left once the data is out. Skips groups without parity.
+bool parity_due(tx_pass& p, std::uint32_t block) {
+    if (!p.parity) {
+        return false;
+    }
+    const std::uint32_t groups = p.fec_groups.count();
+    while (p.parity_done == 0 && p.next_parity_group < groups &&
+           p.parity_table[p.next_parity_group].count == 0) {
+        ++p.next_parity_group;
+    }
+    if (p.next_parity_group >= groups) {
+        return false;
+    }
+    return block >= p.layout.blocks() || p.next_parity_group < p.fec_groups.group_of_block(block);
+}
+
+// Builds the next PARITY frame of the due run into `out` (out.mbuf null when
+// the run could not be encoded: counted, skipped). False when nothing could
+// be done now (the pacer or the mbuf pool says wait).
+bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_block& out) {
+    const std::uint32_t g = p.next_parity_group;
+    const api::parity_entry e = p.parity_table[g];
+    const std::size_t bs = p.layout.block_size();
+    const std::size_t payload = protocol::parity_headers_size + bs;
+    const std::size_t frame_length = frame_template::header_size + payload;
+    out = {nullptr, 0, static_cast<std::uint32_t>(bs), true};
+    auto skip_run = [&] {
+        bump(c.counters, counter::tx_drop_parity_failed, e.count - p.parity_done);
+        p.parity_done = 0;
+        ++p.next_parity_group;
+    };
+    if (p.parity_done == 0) {
+        // The whole run at once: the group's data is read once for all its rows.
+        if (std::uint32_t{e.first_index} + e.count > parity_builder::last_index + 1 ||
+            std::size_t{e.count} * bs > p.parity_bytes.size()) {
+            skip_run();
+            return true;
+        }
+        std::array<std::uint8_t*, fec_codec::max_blocks> rows{};
+        for (std::uint32_t i = 0; i < e.count; ++i) {
+            rows[i] = p.parity_bytes.data() + i * bs;
+        }
+        if (p.parity->parity_blocks(p.fec_groups, std::span(p.data, p.size), g, e.first_index,
+                                    std::span(rows).first(e.count)) != fec_error::ok) {
+            skip_run();
+            return true;
+        }
+    }
+    if (!pacer_admit(p.profile, p.pacer, now, static_cast<std::uint32_t>(frame_length))) {
+        return false;
+    }
+    rte_mbuf* m = rte_pktmbuf_alloc(c.res->packets);
+    if (m == nullptr) {
+        bump(c.counters, counter::tx_drop_no_mbuf);
+        return false;
+    }
+    auto* frame = reinterpret_cast<std::uint8_t*>(
+        rte_pktmbuf_append(m, static_cast<std::uint16_t>(frame_length)));
+    if (frame == nullptr) {
+        rte_pktmbuf_free(m);
+        skip_run();
+        return true;
+    }
+    protocol::uftp_header h = p.header;
+    h.seq = next_sequence(p);
+    const auto built = p.parity->build(
+        h, p.file_id, p.fec_groups, g, e.first_index + p.parity_done,
+        std::span<const std::uint8_t>(p.parity_bytes.data() + p.parity_done * bs, bs),
+        std::span<std::uint8_t>(frame + frame_template::header_size, payload));
+    if (!built.ok()) {
+        rte_pktmbuf_free(m);
+        skip_run();
+        return true;
+    }
+    out.mbuf = m;
+    if (++p.parity_done == e.count) {
+        p.parity_done = 0;
+        ++p.next_parity_group;
+    }
+    return true;
 }
 
 // Builds up to `room` FILESEG frames the pacer admits at `now`.
@@ -477,6 +565,15 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
     bool ended = false;
     while (n < room) {
         const std::uint32_t block = next_marked_block(p, p.next_block);
+        if (parity_due(p, block)) {
+            if (!build_parity_frame(c, p, now, pending[n])) {
+                break;
+            }
+            if (pending[n].mbuf != nullptr) {
+                ++n;
+            }
+            continue;
+        }
         if (block >= p.layout.blocks()) {
             ended = true;
             break;
@@ -538,7 +635,7 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
                 .mbuf = m,
             };
         }
-        pending[n++] = {m, block, bytes};
+        pending[n++] = {m, block, bytes, false};
         p.next_block = block + 1;
     }
     // A sealed FILESEG's AEAD tag (or HMAC, or signature) already detects
@@ -556,6 +653,17 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
     }
     for (std::uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pending[i].mbuf;
+        if (pending[i].parity) {
+            auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
+            const std::size_t payload = rte_pktmbuf_data_len(m) - frame_template::header_size;
+            (void)p.parity_frame.stamp(std::span<std::uint8_t>(frame, rte_pktmbuf_data_len(m)),
+                                       payload, c.offload);
+            request_offload(c, m);
+            enqueue_frame(c, m);
+            bump(c.counters, counter::tx_parity);
+            bump(c.counters, counter::tx_parity_bytes, pending[i].bytes);
+            continue;
+        }
         if (p.encrypted && jobs[i].status != crypto::crypto_error::ok) {
             bump(c.counters, counter::tx_drop_seal_failed);
             rte_pktmbuf_free(m);

@@ -8,21 +8,26 @@
 #include "dataplane/api/shared_layout.h"
 #include "dataplane/core/net/frame_template.h"
 #include "dataplane/core/pacer.h"
+#include "dataplane/core/parity_builder.h"
 #include "dataplane/seal/seal_engine.h"
 #include "protocol/blocks.h"
 #include "protocol/messages.h"
 
 #include <atomic>
 #include <cstdint>
+#include <optional>
+#include <vector>
 
 namespace skycast::dataplane {
 
 struct tx_pass {
     tx_pass(const net::frame_params& frame_params, const protocol::section_layout& file_layout)
-        : frame(frame_params), layout(file_layout) {}
+        : frame(frame_params), parity_frame(frame_params), layout(file_layout) {}
 
     // Set up by the service thread; read-only for the TX lcore.
     net::frame_template frame;
+    // FEC (docs/protocol.md §17): PARITY goes to the parity port.
+    net::frame_template parity_frame;
     protocol::section_layout layout;
     std::uint32_t slot = 0;
     std::uint16_t file_id = 0;
@@ -36,10 +41,18 @@ struct tx_pass {
     pacer_profile profile;
     bool encrypted = false;
     seal::session_id seal_session = 0;
+    // FEC pass: the groups, the slot's parity table (one entry per group),
+    // the builder, and room for one run's parity blocks. Unset: no parity.
+    protocol::fec_groups fec_groups;
+    const api::parity_entry* parity_table = nullptr;
+    std::optional<parity_builder> parity;
+    std::vector<std::uint8_t> parity_bytes;
 
     // TX lcore state.
     pacer_state pacer;
     std::uint32_t next_block = 0;
+    std::uint32_t next_parity_group = 0; // the next group whose table entry is due
+    std::uint32_t parity_done = 0;       // of that group's run, blocks sent
     std::uint64_t blocks_sent = 0;
     std::uint64_t bytes_sent = 0;
     // The block the TX lcore works on, for the prefetcher (writer: TX lcore).

@@ -1,0 +1,145 @@
+#include "control/dataplane_link/fec_receive_file.h"
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <fcntl.h>
+#include <unistd.h>
+
+namespace skycast::control {
+namespace {
+
+dataplane::block_bitmap_view view_of(std::span<std::uint64_t> words,
+                                     const protocol::section_layout& layout) {
+    return {words.first(dataplane::block_bitmap_view::words_for(layout.blocks())), layout.blocks()};
+}
+
+} // namespace
+
+std::unique_ptr<fec_receive_file> fec_receive_file::open(const std::string& temp_path,
+                                                         const protocol::section_layout& layout,
+                                                         std::uint32_t k, std::string& error) {
+    auto receiver = dataplane::fec_receiver::create(layout, k);
+    if (!receiver) {
+        error = "FEC group of " + std::to_string(k) + " blocks cannot be decoded";
+        return nullptr;
+    }
+    const int fd = ::open(temp_path.c_str(), O_RDWR | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        error = "cannot open " + temp_path + " to rebuild blocks: " + std::strerror(errno);
+        return nullptr;
+    }
+    return std::unique_ptr<fec_receive_file>(
+        new fec_receive_file(fd, layout, std::move(*receiver)));
+}
+
+fec_receive_file::fec_receive_file(int fd, const protocol::section_layout& layout,
+                                   dataplane::fec_receiver receiver)
+    : _fd(fd), _layout(layout), _receiver(std::move(receiver)), _snapshot(layout.blocks()) {}
+
+fec_receive_file::~fec_receive_file() {
+    if (_fd >= 0) {
+        ::close(_fd);
+    }
+}
+
+void fec_receive_file::on_parity(const protocol::parity_msg& msg, std::span<std::uint64_t> shared,
+                                 const dataplane::api::file_slot& slot,
+                                 dataplane::fec_decoder& decoder) {
+    if (const auto g = _receiver.accept(msg, view_of(shared, _layout), _counters)) {
+        if (!try_rebuild(*g, shared, slot, decoder)) {
+            _waiting.push_back(*g);
+        }
+    }
+}
+
+bool fec_receive_file::retry(std::span<std::uint64_t> shared, const dataplane::api::file_slot& slot,
+                             dataplane::fec_decoder& decoder) {
+    if (_waiting.empty()) {
+        return false;
+    }
+    const std::uint64_t before = _counters.blocks_rebuilt;
+    std::erase_if(_waiting, [&](std::uint32_t g) { return try_rebuild(g, shared, slot, decoder); });
+    return _counters.blocks_rebuilt != before;
+}
+
+bool fec_receive_file::try_rebuild(std::uint32_t g, std::span<std::uint64_t> shared,
+                                   const dataplane::api::file_slot& slot,
+                                   dataplane::fec_decoder& decoder) {
+    // Snapshot the group's bits first, then check that the storage thread
+    // has written every block accepted so far: the snapshot's blocks are
+    // then all in the file. (The RX lcore sets a bit before storage writes
+    // the block; blocks rebuilt here are in the count but not in blocks_done.)
+    const auto groups = _receiver.groups();
+    const std::uint32_t first = groups.first_block(g);
+    const std::uint32_t last = first + groups.data_blocks(g) - 1;
+    auto snapshot_words = _snapshot.view();
+    for (std::uint32_t w = first / 64; w <= last / 64; ++w) {
+        _snapshot.words()[w] =
+            std::atomic_ref<std::uint64_t>(shared[w]).load(std::memory_order_acquire);
+    }
+    const std::uint64_t accepted = view_of(shared, _layout).count();
+    const std::uint64_t written = slot.blocks_done.load(std::memory_order_acquire) +
+                                  slot.write_errors.load(std::memory_order_acquire) +
+                                  _counters.blocks_rebuilt;
+    if (accepted > written) {
+        return false; // storage is behind: try again on the next tick
+    }
+    _shared = shared;
+    // Done either way: rebuilt, or failed and counted (decode_failed), the
+    // group's parity released and its blocks left to the NAKs.
+    (void)_receiver.rebuild(g, snapshot_words, *this, decoder, _counters);
+    _shared = {};
+    return true;
+}
+
+std::uint32_t fec_receive_file::deficit_in_section(std::uint32_t section,
+                                                   std::span<std::uint64_t> shared,
+                                                   std::span<std::uint8_t> out) const {
+    return _receiver.deficit_in_section(section, view_of(shared, _layout), out);
+}
+
+bool fec_receive_file::read(std::uint32_t, std::uint64_t offset, std::span<std::uint8_t> out) {
+    std::size_t done = 0;
+    while (done < out.size()) {
+        const ssize_t n =
+            ::pread(_fd, out.data() + done, out.size() - done, static_cast<off_t>(offset + done));
+        if (n <= 0) {
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    return true;
+}
+
+bool fec_receive_file::write(std::uint32_t block, std::uint64_t offset,
+                             std::span<const std::uint8_t> data) {
+    std::size_t done = 0;
+    while (done < data.size()) {
+        const ssize_t n = ::pwrite(_fd, data.data() + done, data.size() - done,
+                                   static_cast<off_t>(offset + done));
+        if (n <= 0) {
+            if (_write_errno == 0) {
+                _write_errno = n < 0 ? errno : ENOSPC;
+            }
+            return false;
+        }
+        done += static_cast<std::size_t>(n);
+    }
+    // Published like the storage thread's blocks: the bytes are in the file
+    // before the bit says so.
+    view_of(_shared, _layout).set(block);
+    return true;
+}
+
+bool fec_receive_file::close() {
+    if (_fd < 0) {
+        return _write_errno == 0;
+    }
+    const bool synced = ::fdatasync(_fd) == 0;
+    const bool closed = ::close(_fd) == 0;
+    _fd = -1;
+    return synced && closed && _write_errno == 0;
+}
+
+} // namespace skycast::control

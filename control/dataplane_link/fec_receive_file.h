@@ -1,0 +1,76 @@
+#pragma once
+// FEC decoding for one file the dataplane is receiving (docs/protocol.md
+// §17), in the control process: the RX lcore hands PARITY datagrams to
+// control (they are a few percent of the data), and this keeps them
+// (dataplane/core's fec_receiver), rebuilds a group's lost blocks as soon as
+// it holds k of its blocks, writes them into the temp file and sets their
+// bits in the slot's shared bitmap, as the storage thread does for FILESEGs.
+//
+// Rebuilding reads the group's received blocks back from the temp file, so
+// it waits until the storage thread has written every block the RX lcore
+// accepted: the bits it reads from are a snapshot taken before that check,
+// and a group that is ready before the storage thread catches up is retried
+// (retry()) on the node's next tick.
+
+#include "dataplane/api/block_bitmap.h"
+#include "dataplane/api/shared_layout.h"
+#include "dataplane/core/fec_receiver.h"
+#include "protocol/blocks.h"
+#include "protocol/parity.h"
+
+#include <cstdint>
+#include <memory>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace skycast::control {
+
+class fec_receive_file final : private dataplane::block_io {
+public:
+    // Opens the temp file for reading and writing; null (and `error` set)
+    // when it cannot, or k is not one the codec takes.
+    static std::unique_ptr<fec_receive_file> open(const std::string& temp_path,
+                                                  const protocol::section_layout& layout,
+                                                  std::uint32_t k, std::string& error);
+    ~fec_receive_file() override;
+    fec_receive_file(const fec_receive_file&) = delete;
+    fec_receive_file& operator=(const fec_receive_file&) = delete;
+
+    // `shared`: the slot's bitmap (the file's words) and the slot itself.
+    void on_parity(const protocol::parity_msg& msg, std::span<std::uint64_t> shared,
+                   const dataplane::api::file_slot& slot, dataplane::fec_decoder& decoder);
+    // Rebuilds the groups that were waiting for the storage thread; true if
+    // any block was rebuilt.
+    bool retry(std::span<std::uint64_t> shared, const dataplane::api::file_slot& slot,
+               dataplane::fec_decoder& decoder);
+    std::uint32_t deficit_in_section(std::uint32_t section, std::span<std::uint64_t> shared,
+                                     std::span<std::uint8_t> out) const;
+    // Blocks written here (not by the storage thread).
+    std::uint64_t rebuilt() const { return _counters.blocks_rebuilt; }
+    int write_errno() const { return _write_errno; }
+    const dataplane::fec_rx_counters& counters() const { return _counters; }
+    // Flushes and closes the temp file: false if a write or the flush failed.
+    bool close();
+
+private:
+    fec_receive_file(int fd, const protocol::section_layout& layout,
+                     dataplane::fec_receiver receiver);
+    bool try_rebuild(std::uint32_t g, std::span<std::uint64_t> shared,
+                     const dataplane::api::file_slot& slot, dataplane::fec_decoder& decoder);
+    // block_io over the temp file; write() also sets the shared bit.
+    bool read(std::uint32_t block, std::uint64_t offset, std::span<std::uint8_t> out) override;
+    bool write(std::uint32_t block, std::uint64_t offset,
+               std::span<const std::uint8_t> data) override;
+
+    int _fd = -1;
+    protocol::section_layout _layout;
+    dataplane::fec_receiver _receiver;
+    dataplane::block_bitmap _snapshot;   // the bits a rebuild reads from
+    std::span<std::uint64_t> _shared;    // during a rebuild: the slot's bits
+    std::vector<std::uint32_t> _waiting; // groups ready before storage caught up
+    int _write_errno = 0;
+    dataplane::fec_rx_counters _counters;
+};
+
+} // namespace skycast::control
