@@ -23,6 +23,11 @@
 #   encryption and -b 8800: use -b 8000 or less with encryption.
 # --loss PCT: random loss on everything the hub's port sends (lab.sh), so
 #   NAK passes run.
+# --fec K (to-stock): the hub sends FEC parity over groups of K blocks
+#   (control.fec, docs/protocol.md §17; 5 % up front). Pass also needs: the
+#   hub sent PARITY, the Skycast receiver rebuilt blocks from it (with
+#   --loss), and the stock uftpd logged nothing about it (PARITY goes to its
+#   own port, where uftpd does not listen).
 # --stock-args "ARGS" --expect-refusal TEXT (from-stock): stock uftp runs with
 #   ARGS added (an option Skycast does not support, e.g. "-C tfmcc" or "-z").
 #   Pass: every Skycast receiver refuses the session with an ABORT whose
@@ -45,6 +50,7 @@ client_auth=0
 open_group=0
 stock_args=()
 expect_refusal=
+fec=0
 
 while (($#)); do
     case $1 in
@@ -52,6 +58,7 @@ while (($#)); do
     --suite) suite=$2; shift 2 ;;
     --block) block=$2; shift 2 ;;
     --loss) loss=$2; shift 2 ;;
+    --fec) fec=$2; shift 2 ;;
     --client-auth) client_auth=1; shift ;;
     --open-group) open_group=1; shift ;;
     --stock-args) read -r -a stock_args <<< "$2"; shift 2 ;;
@@ -68,6 +75,8 @@ done
 [[ $suite =~ ^(none|ecdh-p256-aes128gcm|rsa-aes256gcm|ecdh-rsa-aes256cbc-hmac|rsa-aes128ccm-sha384|ecdh-rsa-aes256cbc-sigkeyex|ecdh-p384-aes256cbc-sigkeyex)$ ]] ||
     { echo "interop.sh: unknown suite '$suite'" >&2; exit 2; }
 [[ -n $build_dir ]] || { echo "interop.sh: BUILD_DIR missing" >&2; exit 2; }
+[[ $fec == 0 || $direction == to-stock ]] ||
+    { echo "interop.sh: --fec is for --direction to-stock (the hub sends parity)" >&2; exit 2; }
 [[ (-z $expect_refusal && ${#stock_args[@]} -eq 0) || $direction == from-stock ]] ||
     { echo "interop.sh: --stock-args/--expect-refusal are for --direction from-stock" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "interop.sh: run as root (namespaces, hugepages)" >&2; exit 2; }
@@ -250,6 +259,7 @@ control:
   block_size: $block
   grtt: {initial: 50ms, min: 50ms, max: 2s}
 $( ((open_group)) || { echo "  clients:"; for i in 1 2 3; do client_entry "$i"; done; })
+$( ((fec)) && echo "  fec: {group_blocks: $fec, proactive: \"5%\"}")
   socket: $work/hub.sock
   log: {level: info, file: $logs/hub-control.log}
 YAML
@@ -516,6 +526,26 @@ if [[ -n $key_spec ]]; then
         grep -i -E "key|encrypt|cipher" "$logs/rcv$i-uftpd.log" | head -5 || true
     done
     grep -i -E "key|encrypt|cipher" "$logs/hub-uftp.log" 2>/dev/null | head -5 || true
+fi
+if ((fec)); then
+    # The hub sent parity; the Skycast receiver decoded it (with loss, it
+    # must have rebuilt blocks); stock uftpd never saw any of it.
+    parity=$(counter hub tx.parity)
+    echo "hub: $parity PARITY frames"
+    ((parity > 0)) || bad "hub: tx.parity is 0 in a FEC session"
+    for i in "${skycast_rcvs[@]}"; do
+        rebuilt=$("$skycast_bin" stats --socket "$work/rcv$i.sock" --json |
+            python3 -c 'import json,sys; print(json.load(sys.stdin)["receiver"]["fec_ended"]["blocks_rebuilt"])')
+        echo "rcv$i: $rebuilt blocks rebuilt from parity"
+        if awk -v p="$loss" 'BEGIN { exit !(p > 0) }'; then
+            ((rebuilt > 0)) || bad "rcv$i rebuilt no block from parity at $loss% loss"
+        fi
+    done
+    for i in "${stock_rcvs[@]}"; do
+        if grep -i -E "unknown|invalid|expected .*got" "$logs/rcv$i-uftpd.log"; then
+            bad "stock uftpd on rcv$i complained about something in a FEC session"
+        fi
+    done
 fi
 for node in ${LAB_KERNEL_NODES//,/ }; do
     # Kernel receive-buffer overruns explain NAKs without wire loss.
