@@ -875,6 +875,9 @@ void parse_fec(context& ctx, const field& f, std::uint16_t port, bool encrypted,
     }
 }
 
+// A PARITY datagram's headers beyond a FILESEG's (12 against 8 bytes).
+constexpr std::size_t parity_extra_bytes = 4;
+
 // Fields of control: that apply to one role only, and what they belong to.
 constexpr std::string_view sender_only_keys[] = {
     "private_group", "rate",        "block_size",    "grtt",    "robustness", "announce_rounds",
@@ -1487,6 +1490,16 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                           "-byte IPv4 packets " + how + ", more than dataplane.ports[0].mtu " +
                           std::to_string(mtu) + " (the dataplane does not fragment): use at most " +
                           std::to_string(s.block_size - (bytes - mtu)) + " or a larger MTU");
+        } else if (s.fec.group_blocks != 0 && bytes + parity_extra_bytes > mtu) {
+            // PARITY's header is 4 bytes longer than FILESEG's (docs/protocol.md §17).
+            YAML::Mark at = bf ? bf->mark() : f.key_mark;
+            ctx.error(at, m.child("block_size"),
+                      std::to_string(s.block_size) + "-byte blocks make " +
+                          std::to_string(bytes + parity_extra_bytes) +
+                          "-byte IPv4 PARITY packets (fec), more than dataplane.ports[0].mtu " +
+                          std::to_string(mtu) + ": use at most " +
+                          std::to_string(s.block_size - (bytes + parity_extra_bytes - mtu)) +
+                          " or a larger MTU");
         }
     }
 }

@@ -491,7 +491,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
                      "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
                      "public_group, private_group, port, rate, block_size, grtt, "
                      "robustness, announce_rounds, max_passes, max_nak_pct, "
-                     "max_nak_count, clients, servers, encryption, destination, "
+                     "max_nak_count, clients, fec, servers, encryption, destination, "
                      "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
                      "socket, metrics, snmp, log, got the scalar '2'");
     }
@@ -804,6 +804,47 @@ TEST(ConfigReject, MetricsNeedsAPortInRange) {
                "required key is missing");
     expect_one(receiver_base + "  metrics: {port: 0}\n", 13, 19, "control.metrics.port",
                "0 is out of range 1..65535");
+}
+
+// ---- FEC (docs/protocol.md §17) ----
+
+TEST(ConfigAccept, FecSettings) {
+    EXPECT_EQ(load_ok(sender_base).control.sender->fec.group_blocks, 0u);
+    const auto f = load_ok(sender_base + "  fec: {group_blocks: 64, proactive: \"2.5%\"}\n")
+                       .control.sender->fec;
+    EXPECT_EQ(f.group_blocks, 64u);
+    EXPECT_DOUBLE_EQ(f.proactive, 0.025);
+    EXPECT_TRUE(f.adaptive);
+    EXPECT_EQ(f.parity_port, 1045); // the session port + 1
+    const auto g = load_ok(sender_base + "  fec: {group_blocks: 8, adaptive: false, "
+                                         "parity_port: 3000}\n")
+                       .control.sender->fec;
+    EXPECT_FALSE(g.adaptive);
+    EXPECT_EQ(g.parity_port, 3000);
+}
+
+TEST(ConfigReject, FecValuesChecked) {
+    expect_one(sender_base + "  fec: {group_blocks: 4}\n", 13, 23, "control.fec.group_blocks",
+               "4 is out of range 8..253");
+    expect_one(sender_base + "  fec: {proactive: \"5%\"}\n", 13, 8, "control.fec.group_blocks",
+               "required key is missing");
+    expect_one(sender_base + "  fec: {group_blocks: 64, proactive: 5}\n", 13, 38,
+               "control.fec.proactive", "expected a percentage");
+    expect_one(sender_base + "  fec: {group_blocks: 64, proactive: \"150%\"}\n", 13, 38,
+               "control.fec.proactive", "is not a percentage 0%..100%");
+    expect_one(sender_base + "  fec: {group_blocks: 64, parity_port: 1044}\n", 13, 40,
+               "control.fec.parity_port", "1044 is control.port");
+    expect_one(receiver_base + "  fec: {group_blocks: 64}\n", 13, 3, "control.fec", "sender");
+}
+
+TEST(ConfigReject, FecWithEncryptionOrTooBigForTheMtu) {
+    expect_one(sender_base +
+                   "  fec: {group_blocks: 64}\n"
+                   "  encryption: {keyex: rsa, cipher: aes256-gcm, private_key: /k.pem}\n",
+               13, 8, "control.fec", "not available in encrypted sessions");
+    // 1448 bytes fit a 1500-byte MTU as FILESEGs (1500) but not as PARITY (1504).
+    expect_one(sender_base + "  block_size: 1448\n  fec: {group_blocks: 64}\n", 13, 15,
+               "control.block_size", "1504-byte IPv4 PARITY packets");
 }
 
 // ---- the SNMP subagent ----
