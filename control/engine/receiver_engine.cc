@@ -272,7 +272,20 @@ void receiver_engine::handle_datagram(time_ns now, endpoint from,
     touch(now);
     switch (type) {
     case protocol::message_type::announce:
-        break; // ours again: refreshes the timeout only
+        // Ours again: refreshes the timeout. A closed group's repeated
+        // ANNOUNCE lists only the hosts the server has not heard from: if it
+        // lists us while we wait for REG_CONF, our REGISTER was lost, and
+        // resending it now beats our own 4·GRTT timer (at GEO, seconds per
+        // lost REGISTER). At most once per GRTT, so a flood of copies cannot
+        // make us send more than the timer would a few times over.
+        if (_state == receiver_state::registering &&
+            !std::get<protocol::announce_msg>(*body).client_ids.empty() &&
+            listed(std::get<protocol::announce_msg>(*body).client_ids) &&
+            now + seconds_to_ns(3 * _grtt) >= _register_resend) {
+            ++_stats.register_early;
+            send_register(now);
+        }
+        break;
     case protocol::message_type::reg_conf:
         if (_state == receiver_state::registering && !_crypto &&
             listed(std::get<protocol::reg_conf_msg>(*body).client_ids)) {

@@ -50,6 +50,7 @@ struct receiver_stats {
     std::uint64_t undecryptable = 0;     // ENCRYPTED before we had the group keys
     std::uint64_t plaintext_refused = 0; // a message that must be sealed came in the clear
     std::uint64_t registers_sent = 0;
+    std::uint64_t register_early = 0; // of those: resent because a closed ANNOUNCE still listed us
     std::uint64_t fileinfo_in = 0;
     std::uint64_t files_received = 0;
     std::uint64_t files_rejected = 0; // bad name, path through a symlink, cannot open

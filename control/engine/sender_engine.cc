@@ -1025,11 +1025,13 @@ void sender_engine::pass_ended(time_ns now) {
         c.heard = false;
         c.missed_rounds = 0;
     }
-    if (_naks_pending) {
-        // NAKs from section ends of this pass: rewind after 3·GRTT (spec §3.2).
-        _rewind_deadline = now + seconds_to_ns(3 * _grtt.grtt());
-    }
     done_round(now);
+    if (_naks_pending && _phase == sender_phase::done_wait) {
+        // NAKs from section ends of this pass: rewind after 3·GRTT (spec §3.2),
+        // or once the DONE just sent has had time for its answers (below).
+        _rewind_deadline = std::min(now + seconds_to_ns(3 * _grtt.grtt()),
+                                    _done_sent_at + seconds_to_ns(2.1 * _grtt.grtt()));
+    }
 }
 
 void sender_engine::done_round(time_ns now) {
@@ -1048,7 +1050,10 @@ void sender_engine::done_round(time_ns now) {
     _done_sent_at = now;
     protocol::done_msg d{.file_id = _file_id, .section = _layout.last_section()};
     send_listing(_config.private_group, d, ids);
-    _round_deadline = now + seconds_to_ns(3 * _grtt.grtt());
+    // Stock waits 3·GRTT; an answer takes one RTT (<= GRTT) plus the
+    // receiver's NAK timer (1·GRTT), so a client not heard after 2.2·GRTT
+    // lost the DONE or its answer (spec §4.3 is the sender's to choose).
+    _round_deadline = now + seconds_to_ns(2.2 * _grtt.grtt());
 }
 
 void sender_engine::rewind(time_ns now) {

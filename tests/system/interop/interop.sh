@@ -241,12 +241,13 @@ dataplane:
 YAML
 }
 
-# The hub's GRTT floor is 50 ms, not 10 ms: its closed-group announce phase
-# lasts ROBUST (20) rounds of 3 GRTT, and a stock uftpd whose ARP request
-# for the hub went unanswered (the lab's loss filter drops the hub's ARP
-# replies too) asks again only after the kernel's 1 s retransmit time. At
-# 10 ms the phase was over in 0.6 s and that receiver was never registered;
-# at 50 ms it lasts 3 s, room for two ARP retries.
+# The hub's GRTT floor is 100 ms, not 10 ms: its closed-group announce phase
+# lasts ROBUST (20) rounds of 1.5 GRTT (control/engine/session_config.h,
+# resend_round_grtts), and a stock uftpd whose ARP request for the hub went
+# unanswered (the lab's loss filter drops the hub's ARP replies too) asks
+# again only after the kernel's 1 s retransmit time. At 10 ms the phase was
+# over in 0.3 s and that receiver was never registered; at 100 ms it lasts
+# 3 s, room for two ARP retries.
 if [[ $direction == to-stock ]]; then
     {
         node_dataplane_yaml hub "$LAB_HUB_DEVICE" "$LAB_HUB_CIDR"
@@ -257,7 +258,7 @@ control:
   uid: $hub_uid
   rate: 200M
   block_size: $block
-  grtt: {initial: 50ms, min: 50ms, max: 2s}
+  grtt: {initial: 100ms, min: 100ms, max: 2s}
 $( ((open_group)) || { echo "  clients:"; for i in 1 2 3; do client_entry "$i"; done; })
 $( ((fec)) && echo "  fec: {group_blocks: $fec, proactive: \"5%\"}")
   socket: $work/hub.sock
