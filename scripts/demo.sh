@@ -36,6 +36,9 @@
 #                    bridge (lab.sh --link; OPTS are skycast-linkem's, e.g.
 #                    "--delay 250ms --rate 1G --loss 1"); its counters are
 #                    printed at the end
+#   --fec K[:PCT]    the hub sends FEC parity over groups of K blocks, PCT %
+#                    of them with the first pass (control.fec, docs/protocol.md
+#                    §17); the receivers decode it
 #   --report FILE    write what the (last) send measured as JSON: the send's
 #                    exit status and wall seconds, the hub's session (passes,
 #                    bytes, bytes_sent), CPU-seconds of every node's
@@ -75,6 +78,7 @@ fault_at=0.5
 during=
 link=
 report=
+fec=
 
 while (($#)); do
     case $1 in
@@ -98,6 +102,7 @@ while (($#)); do
     --fault-at) fault_at=$2; shift 2 ;;
     --during) during=$2; shift 2 ;;
     --link) link=$2; shift 2 ;;
+    --fec) fec=$2; shift 2 ;;
     --report) report=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -268,6 +273,8 @@ $(for ((i = 1; i <= receivers; ++i)); do printf '    - uid: 0x0A4D%04X\n' $((10 
   socket: $work/hub.sock
   log: {level: info, file: $work/logs/hub-control.log}
 $encryption_hub
+$([[ -n $fec ]] && printf '  fec: {group_blocks: %s, proactive: "%s%%"}\n' "${fec%%:*}" \
+    "$([[ $fec == *:* ]] && echo "${fec#*:}" || echo 0)")
 YAML
 
 for ((i = 1; i <= receivers; ++i)); do

@@ -23,14 +23,16 @@
 # non-zero value means the emulator was starved and the pair is suspect.
 #
 # Scenarios (see perf/README.md): lan_jumbo, lan_1300, lan_gcm_8000,
-# lan_gcm_8800, geo, geo_bursty, geo_narrow_return. --scale 0.1 shrinks the
+# lan_gcm_8800, geo, geo_bursty, geo_narrow_return, and geo_fec /
+# geo_bursty_fec (the same links, Skycast with FEC parity, control.fec;
+# stock as in geo / geo_bursty). --scale 0.1 shrinks the
 # files for a quick look. Needs root (namespaces, hugepages); takes about an
 # hour for everything at --scale 1.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 build_dir="$root/build"
-scenarios=lan_jumbo,lan_1300,lan_gcm_8000,lan_gcm_8800,geo,geo_bursty,geo_narrow_return
+scenarios=lan_jumbo,lan_1300,lan_gcm_8000,lan_gcm_8800,geo,geo_bursty,geo_narrow_return,geo_fec,geo_bursty_fec
 pairs=2
 scale=1
 work=
@@ -72,7 +74,7 @@ rcv_uid() { printf '0x0A4D%04X' $((10 + $1)); }
 
 # scenario NAME: sets the lab link, file size, blocks, rates and suite.
 scenario() {
-    link= mb=512 block_stock=8800 block_skycast=8800 encrypt=none
+    link= mb=512 block_stock=8800 block_skycast=8800 encrypt=none fec=
     # Unpaced on the LAN: stock -R -1; Skycast's pacer at 20 Gbit/s does not
     # hold a 2-core lab back.
     rate_stock=-1 rate_skycast=20G
@@ -83,7 +85,7 @@ scenario() {
     # Stock 4.10.2 aborts with encryption at -b 8800 (double free): it stays
     # at 8000.
     lan_gcm_8800) encrypt=aes256-gcm block_stock=8000 ;;
-    geo | geo_bursty | geo_narrow_return)
+    geo | geo_bursty | geo_narrow_return | geo_fec | geo_bursty_fec)
         mb=1024
         # Both senders at 950 Mbit/s into the 1 Gbit/s link: neither is
         # cut by the link's queue for sending faster than it.
@@ -91,6 +93,10 @@ scenario() {
         case $1 in
         geo) link="--delay 250ms --rate 1G --loss 1" ;;
         geo_bursty) link="--delay 250ms --rate 1G --burst-loss 2" ;;
+        # Skycast with FEC parity (docs/protocol.md §17): 64-block groups,
+        # 4 % up front (about 3 per group, for 1 % loss plus its spread).
+        geo_fec) link="--delay 250ms --rate 1G --loss 1" fec=64:4 ;;
+        geo_bursty_fec) link="--delay 250ms --rate 1G --burst-loss 2" fec=64:8 ;;
         geo_narrow_return) link="--delay 250ms --rate 1G --loss 1 --return-rate 2M" ;;
         esac
         ;;
@@ -181,7 +187,8 @@ run_skycast() {
     rm -f "$work/report.json"
     bash "$root/scripts/demo.sh" --build-dir "$build_dir" --name "$lab" --receivers 3 \
         --files "$file" --block "$block_skycast" --rate "$rate_skycast" \
-        ${link:+--link "$link"} --encrypt "$encrypt" --report "$work/report.json" \
+        ${link:+--link "$link"} ${fec:+--fec "$fec"} --encrypt "$encrypt" \
+        --report "$work/report.json" \
         > "$work/skycast-demo.log" 2>&1 || status=$?
     cp "$work/skycast-demo.log" "$work/$name-$pair-skycast.log"
     python3 - "$work/report.json" "$status" > "$out" <<'PY'

@@ -112,3 +112,20 @@ one_receiver_send_stock() {
     ((rc == 0)) || fail "uftp exited $rc"
     cmp -s "$1" "$work/received/$(basename "$1")" || fail "the copy of $(basename "$1") differs"
 }
+
+# one_receiver_start_slow_send NAME LOG: stock uftp in the hub sends a fresh
+# 20 MB file NAME (in $work) at 20 Mbit/s, in the background (uftp_pid; in
+# pids, so the cleanup stops it); returns once the receiver holds part of it
+# (its temp file has grown past 100 kB), i.e. mid-file, about 8 s from its end.
+one_receiver_start_slow_send() {
+    head -c 20000000 /dev/urandom > "$work/$1"
+    bash "$lab_sh" exec --name "$lab" hub uftp -I "$LAB_HUB_IF" -U 0x0A4D0001 -H 0x0A4D000B \
+        -r 0.05:0.01:1 -R 20000 "$work/$1" > "$2" 2>&1 &
+    uftp_pid=$!
+    pids+=("$uftp_pid")
+    local deadline=$((SECONDS + 60))
+    until [[ -n $(find "$work/received" -name '.~skycast-*' -size +100k -print -quit 2> /dev/null) ]]; do
+        ((SECONDS < deadline)) || fail "the session of $1 never started receiving"
+        sleep 0.2
+    done
+}

@@ -2,8 +2,11 @@
 // Properties: no decoder reads outside the input (AddressSanitizer); every
 // datagram that decodes survives the encode/decode round trip (fuzz_support.h);
 // the data-path decoders decode_fileseg() and decode_status() agree with
-// decode() on every input, including the header errors.
+// decode() on every input, including the header errors; Skycast's PARITY
+// decoder (docs/protocol.md §17) stays within the input, and what it accepts
+// re-encodes to the same bytes.
 #include "protocol/codec.h"
+#include "protocol/parity.h"
 #include "tests/fuzz/fuzz_support.h"
 
 #include <cstddef>
@@ -58,6 +61,28 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     check_data_path_decoder<status_msg>(
         raw, message_type::status, header_error, type, error, d,
         [](auto in, auto& h, auto& m) { return decode_status(in, h, m); });
+
+    {
+        uftp_header ph;
+        parity_msg pm;
+        const wire_error pe = decode_parity(raw, ph, pm);
+        SKYCAST_FUZZ_CHECK(pe < wire_error::count);
+        // PARITY is not a UFTP 4 message: decode() refuses every one.
+        if (pe == wire_error::ok) {
+            SKYCAST_FUZZ_CHECK(error == wire_error::unknown_message_type);
+            SKYCAST_FUZZ_CHECK(pm.data.data() == data + parity_headers_size);
+            SKYCAST_FUZZ_CHECK(pm.data.size() == size - parity_headers_size);
+            std::uint8_t again[parity_headers_size];
+            const auto n = encode_parity_headers(ph, pm, again);
+            SKYCAST_FUZZ_CHECK(n.ok() && *n == parity_headers_size);
+            // Reserved bytes are not kept: compare everything else.
+            for (std::size_t i = 0; i < parity_headers_size; ++i) {
+                if (i != 15 && i != uftp_header_size + 10 && i != uftp_header_size + 11) {
+                    SKYCAST_FUZZ_CHECK(again[i] == data[i]);
+                }
+            }
+        }
+    }
 
     if (error != wire_error::ok) {
         return 0;

@@ -118,17 +118,7 @@ unnamed=$(grep -v '^SKYCAST-MIB::' "$work/walk.txt" || true)
 echo "snmp_test: 2. completed=$completed, storage.bytes=$stored, walk of $(wc -l < "$work/walk.txt") named instances"
 
 # 3. A session the stock sender aborts mid-file: skycastSessionFailed.
-head -c 20000000 /dev/urandom > "$work/aborted.bin"
-bash "$lab_sh" exec --name "$lab" hub uftp -I "$LAB_HUB_IF" -U 0x0A4D0001 -H 0x0A4D000B \
-    -r 0.05:0.01:1 -R 20000 "$work/aborted.bin" > "$logs/uftp-abort.log" 2>&1 &
-uftp_pid=$!
-pids+=("$uftp_pid")
-# Mid-file: the receiver holds part of it (its temp file grows).
-deadline=$((SECONDS + 60))
-until [[ -n $(find "$work/received" -name '.~skycast-*' -size +100k -print -quit 2> /dev/null) ]]; do
-    ((SECONDS < deadline)) || fail "the session to abort never started receiving"
-    sleep 0.2
-done
+one_receiver_start_slow_send aborted.bin "$logs/uftp-abort.log"
 # lab.sh exec keeps the PID: this is uftp itself, which ABORTs its
 # receivers on SIGINT ("Server quit, aborting all").
 kill -INT "$uftp_pid"

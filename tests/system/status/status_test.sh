@@ -22,16 +22,7 @@ done
 one_receiver_init status_test.sh status "$@"
 one_receiver_up ""
 
-head -c 20000000 /dev/urandom > "$work/slow.bin"
-bash "$lab_sh" exec --name "$lab" hub uftp -I "$LAB_HUB_IF" -U 0x0A4D0001 -H 0x0A4D000B \
-    -r 0.05:0.01:1 -R 20000 "$work/slow.bin" > "$logs/uftp.log" 2>&1 &
-uftp_pid=$!
-pids+=("$uftp_pid")
-deadline=$((SECONDS + 60))
-until [[ -n $(find "$work/received" -name '.~skycast-*' -size +100k -print -quit 2> /dev/null) ]]; do
-    ((SECONDS < deadline)) || fail "the session never started receiving"
-    sleep 0.2
-done
+one_receiver_start_slow_send slow.bin "$logs/uftp.log"
 
 # Plain: not a terminal. The node counts a file's received bytes from the
 # dataplane at most once a second: wait until the session shows some.
