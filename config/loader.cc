@@ -840,7 +840,7 @@ std::optional<double> read_percent(context& ctx, const field& f) {
 }
 
 // control.fec (sender): FEC parity for Skycast receivers (docs/protocol.md §17).
-void parse_fec(context& ctx, const field& f, std::uint16_t port, bool encrypted, fec_config& fec) {
+void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec) {
     map_reader m(ctx, f, {"group_blocks", "proactive", "adaptive", "parity_port"});
     // The dataplane's parity table holds 2 bytes per group of at least 8
     // blocks (dataplane/api/contract.h); 253 leaves one parity index.
@@ -867,11 +867,6 @@ void parse_fec(context& ctx, const field& f, std::uint16_t port, bool encrypted,
     }
     if (fec.parity_port == 0) {
         fec.parity_port = static_cast<std::uint16_t>(port + 1);
-    }
-    if (encrypted) {
-        ctx.error(f.mark(), f.path,
-                  "FEC is not available in encrypted sessions yet (PARITY is not sealed): "
-                  "remove fec or encryption");
     }
 }
 
@@ -1439,7 +1434,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
         s.clients = parse_peers(ctx, *clf, c.uid);
     }
     if (auto ff = m.get("fec")) {
-        parse_fec(ctx, *ff, c.port, enc.has_value(), s.fec);
+        parse_fec(ctx, *ff, c.port, s.fec);
     }
     if (enc) {
         const auto before = ctx.count();
@@ -1490,16 +1485,16 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                           "-byte IPv4 packets " + how + ", more than dataplane.ports[0].mtu " +
                           std::to_string(mtu) + " (the dataplane does not fragment): use at most " +
                           std::to_string(s.block_size - (bytes - mtu)) + " or a larger MTU");
-        } else if (s.fec.group_blocks != 0 && bytes + parity_extra_bytes > mtu) {
-            // PARITY's header is 4 bytes longer than FILESEG's (docs/protocol.md §17).
+        } else if (const auto parity = fileseg_packet_bytes(
+                       static_cast<std::uint16_t>(s.block_size + parity_extra_bytes), s.encryption);
+                   s.fec.group_blocks != 0 && parity > mtu) {
+            // PARITY's header is 4 bytes longer than FILESEG's (docs/protocol.md
+            // §17), which may also take a cipher block more of padding.
             YAML::Mark at = bf ? bf->mark() : f.key_mark;
             ctx.error(at, m.child("block_size"),
-                      std::to_string(s.block_size) + "-byte blocks make " +
-                          std::to_string(bytes + parity_extra_bytes) +
+                      std::to_string(s.block_size) + "-byte blocks make " + std::to_string(parity) +
                           "-byte IPv4 PARITY packets (fec), more than dataplane.ports[0].mtu " +
-                          std::to_string(mtu) + ": use at most " +
-                          std::to_string(s.block_size - (bytes + parity_extra_bytes - mtu)) +
-                          " or a larger MTU");
+                          std::to_string(mtu) + ": use smaller blocks or a larger MTU");
         }
     }
 }

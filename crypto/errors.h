@@ -42,19 +42,19 @@ enum class crypto_error : std::uint8_t {
     signer_key_missing,   // KEYEX sealing without a private key
     verifier_key_missing, // KEYEX opening without the sender's public key
     // ENCRYPTED datagrams and KEYINFO entries.
-    datagram_malformed,        // the outer UFTP header or ENCRYPTED fields do not decode
-    not_encrypted,             // the datagram is not an ENCRYPTED (type 18) message
-    signature_length_wrong,    // sig_len differs from what the suite and key require
-    payload_length_invalid,    // payload not a whole number of blocks, or shorter than a tag
-    plaintext_too_large,       // sealed payload would not fit ENCRYPTED's 16-bit length
-    plaintext_empty,           // nothing to seal, or decrypted to nothing
-    inner_type_invalid,        // decrypted message starts with a function code outside 1..21
-    tag_mismatch,              // AEAD (GCM/CCM) tag check failed
-    hmac_mismatch,             // HMAC check failed
-    padding_invalid,           // CBC padding wrong after a valid HMAC/signature
-    keyinfo_length_wrong,      // KEYINFO entry did not decrypt to 47 bytes
-    buffer_too_small,          // the caller's output buffer is too small
-    buffers_overlap,           // input and output overlap other than exactly in place
+    datagram_malformed,     // the outer UFTP header or ENCRYPTED fields do not decode
+    not_encrypted,          // the datagram is not an ENCRYPTED (type 18) message
+    signature_length_wrong, // sig_len differs from what the suite and key require
+    payload_length_invalid, // payload not a whole number of blocks, or shorter than a tag
+    plaintext_too_large,    // sealed payload would not fit ENCRYPTED's 16-bit length
+    plaintext_empty,        // nothing to seal, or decrypted to nothing
+    inner_type_invalid,   // decrypted message's function code: not 1..21 (but 18), nor PARITY's 80
+    tag_mismatch,         // AEAD (GCM/CCM) tag check failed
+    hmac_mismatch,        // HMAC check failed
+    padding_invalid,      // CBC padding wrong after a valid HMAC/signature
+    keyinfo_length_wrong, // KEYINFO entry did not decrypt to 47 bytes
+    buffer_too_small,     // the caller's output buffer is too small
+    buffers_overlap,      // input and output overlap other than exactly in place
     iv_counter_not_increasing, // seal with an IV counter not above the last one (nonce reuse)
     count                      // sentinel
 };

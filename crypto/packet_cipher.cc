@@ -2,6 +2,7 @@
 
 #include "crypto/signature.h"
 #include "protocol/codec.h"
+#include "protocol/parity.h"
 
 #include <algorithm>
 #include <array>
@@ -334,8 +335,7 @@ result<opened_packet> packet_cipher::open(std::span<const std::uint8_t> datagram
         return crypto_error::plaintext_empty;
     }
     const std::uint8_t func = plaintext_out[0];
-    if (func < protocol::first_message_type || func > protocol::last_message_type ||
-        func == static_cast<std::uint8_t>(protocol::message_type::encrypted)) {
+    if (!protocol::valid_sealed_func(func)) {
         secure_zero(plaintext_out.first(payload));
         return crypto_error::inner_type_invalid;
     }

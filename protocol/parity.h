@@ -30,6 +30,14 @@ inline constexpr std::uint8_t parity_last_index = 254;
 inline constexpr std::size_t parity_fixed = 12;
 inline constexpr std::size_t parity_headers_size = uftp_header_size + parity_fixed;
 
+// A function code an ENCRYPTED datagram may carry inside: a UFTP 4 message
+// other than ENCRYPTED itself, or PARITY (sealed like a FILESEG).
+constexpr bool valid_sealed_func(std::uint8_t func) {
+    return (func >= first_message_type && func <= last_message_type &&
+            func != static_cast<std::uint8_t>(message_type::encrypted)) ||
+           func == parity_func;
+}
+
 struct parity_msg {
     std::uint16_t file_id = 0;
     std::uint16_t section = 0;

@@ -206,8 +206,6 @@ void sender_engine::start(time_ns now) {
         if (_config.fec.group_blocks < 2 ||
             _config.fec.group_blocks >= protocol::parity_last_index) {
             refused = "FEC group size must be 2..253 data blocks";
-        } else if (_config.encryption.enabled()) {
-            refused = "FEC is not available in encrypted sessions yet";
         } else if (!(_config.fec.proactive >= 0 && _config.fec.proactive <= 1)) {
             refused = "FEC proactive fraction must be 0..1";
         }

@@ -180,6 +180,12 @@ void receiver_sessions::on_parity(time_ns now, const dataplane_link::received& d
         ++_counters.unmatched;
         return;
     }
+    if (s->engine->keyed() && (d.meta.flags & api::datagram_decrypted) == 0) {
+        // In the clear in an encrypted session: refused, as stock refuses a
+        // plaintext FILESEG there (spec §12 #17).
+        ++_counters.parity_unencrypted;
+        return;
+    }
     ++_counters.parity_in;
     if (const int section = s->ports->on_parity(d.bytes); section >= 0) {
         s->engine->on_data(now, msg.file_id, static_cast<std::uint16_t>(section), h.seq);
@@ -404,6 +410,7 @@ void receiver_sessions::describe(json& doc) const {
                        {"unmatched_datagrams", _counters.unmatched},
                        {"malformed_datagrams", _counters.malformed},
                        {"parity_datagrams", _counters.parity_in},
+                       {"parity_unencrypted", _counters.parity_unencrypted},
                        // FEC of the sessions that have ended (running ones: per session).
                        {"fec_ended", fec_json(_fec_ended)}};
 }

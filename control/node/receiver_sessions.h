@@ -42,6 +42,7 @@ struct receiver_session_counters {
     std::uint64_t unmatched = 0;         // datagrams of no running session
     std::uint64_t malformed = 0;         // no UFTP header
     std::uint64_t parity_in = 0;         // FEC PARITY datagrams of running sessions
+    std::uint64_t parity_unencrypted = 0; // PARITY in the clear in an encrypted session: refused
     std::uint64_t handshake_timeouts = 0; // ended without REG_CONF/KEYINFO in time
 };
 

@@ -594,12 +594,6 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
         pass->seal_session = _tx.sessions[session].id;
     }
     if (cmd.fec_group_blocks != 0) {
-        if (session != api::no_session_keys) {
-            // Sealed PARITY is not built yet; the sender engine refuses FEC
-            // in encrypted sessions before it gets here.
-            free_pass(pass);
-            return reply_status::not_supported;
-        }
         pass->fec_groups = protocol::fec_groups(*layout, cmd.fec_group_blocks);
         pass->parity = parity_builder::create(cmd.fec_group_blocks, cmd.geometry.block_size);
         if (cmd.fec_group_blocks < api::min_fec_group_blocks || !pass->parity ||

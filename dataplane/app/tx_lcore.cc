@@ -491,11 +491,14 @@ bool parity_due(tx_pass& p, std::uint32_t block) {
 // Builds the next PARITY frame of the due run into `out` (out.mbuf null when
 // the run could not be encoded: counted, skipped). False when nothing could
 // be done now (the pacer or the mbuf pool says wait).
-bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_block& out) {
+bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_block& out,
+                        seal::seal_job& job) {
     const std::uint32_t g = p.next_parity_group;
     const api::parity_entry e = p.parity_table[g];
     const std::size_t bs = p.layout.block_size();
-    const std::size_t payload = protocol::parity_headers_size + bs;
+    const std::size_t plain = p.parity->plaintext_size(); // sealed: the message only
+    const std::size_t payload = p.encrypted ? c.sealer->sealed_size(p.seal_session, plain)
+                                            : protocol::parity_headers_size + bs;
     const std::size_t frame_length = frame_template::header_size + payload;
     out = {nullptr, 0, static_cast<std::uint32_t>(bs), true};
     auto skip_run = [&] {
@@ -537,11 +540,33 @@ bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_bl
     }
     protocol::uftp_header h = p.header;
     h.seq = next_sequence(p);
-    const auto built = p.parity->build(
-        h, p.file_id, p.fec_groups, g, e.first_index + p.parity_done,
-        std::span<const std::uint8_t>(p.parity_bytes.data() + p.parity_done * bs, bs),
-        std::span<std::uint8_t>(frame + frame_template::header_size, payload));
-    if (!built.ok()) {
+    const std::uint32_t index = e.first_index + p.parity_done;
+    const std::span<const std::uint8_t> parity(p.parity_bytes.data() + p.parity_done * bs, bs);
+    std::uint8_t* udp_payload = frame + frame_template::header_size;
+    if (p.encrypted) {
+        // The PARITY message goes where the ciphertext will be and is sealed
+        // in place with the FILESEGs of the burst (seal_burst).
+        std::uint8_t* plaintext = udp_payload + c.sealer->payload_offset(p.seal_session);
+        const auto n = p.parity->message_header(p.file_id, p.fec_groups, g, index,
+                                                std::span<std::uint8_t>(plaintext, plain));
+        if (!n.ok()) {
+            rte_pktmbuf_free(m);
+            skip_run();
+            return true;
+        }
+        std::memcpy(plaintext + *n, parity.data(), bs);
+        job = seal::seal_job{
+            .session = p.seal_session,
+            .header = h,
+            .iv_ctr = p.counters->iv_counter.fetch_add(1, std::memory_order_relaxed) + 1,
+            .plaintext = std::span<const std::uint8_t>(plaintext, plain),
+            .out = std::span<std::uint8_t>(udp_payload, payload),
+            .mbuf = m,
+        };
+    } else if (!p.parity
+                    ->build(h, p.file_id, p.fec_groups, g, index, parity,
+                            std::span<std::uint8_t>(udp_payload, payload))
+                    .ok()) {
         rte_pktmbuf_free(m);
         skip_run();
         return true;
@@ -566,7 +591,7 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
     while (n < room) {
         const std::uint32_t block = next_marked_block(p, p.next_block);
         if (parity_due(p, block)) {
-            if (!build_parity_frame(c, p, now, pending[n])) {
+            if (!build_parity_frame(c, p, now, pending[n], jobs[n])) {
                 break;
             }
             if (pending[n].mbuf != nullptr) {
@@ -654,10 +679,15 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
     for (std::uint16_t i = 0; i < n; ++i) {
         rte_mbuf* m = pending[i].mbuf;
         if (pending[i].parity) {
+            if (p.encrypted && jobs[i].status != crypto::crypto_error::ok) {
+                bump(c.counters, counter::tx_drop_seal_failed);
+                rte_pktmbuf_free(m);
+                continue;
+            }
             auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
             const std::size_t payload = rte_pktmbuf_data_len(m) - frame_template::header_size;
             (void)p.parity_frame.stamp(std::span<std::uint8_t>(frame, rte_pktmbuf_data_len(m)),
-                                       payload, c.offload);
+                                       payload, offload);
             request_offload(c, m);
             enqueue_frame(c, m);
             bump(c.counters, counter::tx_parity);

@@ -23,6 +23,8 @@ std::string_view name(parity_drop d) {
         return "no_room";
     case parity_drop::decode_failed:
         return "decode_failed";
+    case parity_drop::unencrypted:
+        return "unencrypted";
     case parity_drop::count:
         break;
     }

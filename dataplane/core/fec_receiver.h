@@ -36,6 +36,7 @@ enum class parity_drop : std::uint8_t {
     duplicate,     // that parity index is already kept
     no_room,       // the parity budget is full of groups still short: dropped
     decode_failed, // reading a received block back, or the codec, failed
+    unencrypted,   // PARITY in the clear in an encrypted session (as FILESEG: spec §12 #17)
     count
 };
 std::string_view name(parity_drop d);

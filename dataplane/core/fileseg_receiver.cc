@@ -1,6 +1,7 @@
 #include "dataplane/core/fileseg_receiver.h"
 
 #include "protocol/codec.h"
+#include "protocol/parity.h"
 
 #include <cstring>
 
@@ -70,7 +71,7 @@ bool accept_fileseg(const rx_file* file, const protocol::fileseg_msg& seg, block
 opened_kind open_fileseg(crypto::packet_cipher& cipher, const crypto::public_key* sender,
                          std::span<const std::uint8_t> datagram, std::span<std::uint8_t> scratch,
                          protocol::uftp_header& header, protocol::fileseg_msg& seg,
-                         rx_counters& counters) {
+                         rx_counters& counters, std::span<const std::uint8_t>* parity) {
     constexpr std::size_t h = protocol::uftp_header_size;
     if (datagram.size() < h || scratch.size() < datagram.size() + h) {
         counters.drop(fileseg_drop::malformed);
@@ -84,6 +85,13 @@ opened_kind open_fileseg(crypto::packet_cipher& cipher, const crypto::public_key
                           ? fileseg_drop::malformed
                           : fileseg_drop::not_authentic);
         return opened_kind::dropped;
+    }
+    if (static_cast<std::uint8_t>(opened->inner_type) == protocol::parity_func &&
+        parity != nullptr) {
+        std::memcpy(scratch.data(), datagram.data(), h);
+        scratch[1] = protocol::parity_func;
+        *parity = scratch.first(h + opened->plaintext_size);
+        return opened_kind::parity;
     }
     if (opened->inner_type != protocol::message_type::fileseg) {
         return opened_kind::control;

@@ -61,6 +61,7 @@ bool accept_fileseg(const rx_file* file, const protocol::fileseg_msg& seg, block
 // What an ENCRYPTED datagram of the session turned out to hold.
 enum class opened_kind : std::uint8_t {
     fileseg, // `header` and `seg` are set; seg.data points into `scratch`
+    parity,  // FEC PARITY (docs/protocol.md §17): `*parity` is it as a plain datagram in `scratch`
     control, // another message: the control process opens it itself
     dropped, // counted (not_authentic, malformed)
 };
@@ -71,9 +72,12 @@ enum class opened_kind : std::uint8_t {
 // FILESEG, decodes it for accept_fileseg(). Nothing unauthenticated is ever
 // decoded. `sender` is the server's key for `-w keyex` sessions, else null.
 // No allocation for the AEAD and HMAC suites.
+// A sealed PARITY comes back as `parity` when `parity` is given (the UFTP
+// header with func 80 rebuilt in front of the plaintext, for decode_parity),
+// as `control` otherwise.
 opened_kind open_fileseg(crypto::packet_cipher& cipher, const crypto::public_key* sender,
                          std::span<const std::uint8_t> datagram, std::span<std::uint8_t> scratch,
                          protocol::uftp_header& header, protocol::fileseg_msg& seg,
-                         rx_counters& counters);
+                         rx_counters& counters, std::span<const std::uint8_t>* parity = nullptr);
 
 } // namespace skycast::dataplane

@@ -54,6 +54,61 @@ fec_error parity_builder::parity_blocks(const protocol::fec_groups& groups,
     return _codec.encode_parity(std::span(data).first(k), first_index, out);
 }
 
+namespace {
+
+protocol::parity_msg message_for(std::uint16_t file_id, const protocol::fec_groups& groups,
+                                 std::uint32_t g, std::uint32_t index) {
+    const auto pos = groups.locate(g);
+    return protocol::parity_msg{.file_id = file_id,
+                                .section = static_cast<std::uint16_t>(pos.section),
+                                .group = static_cast<std::uint16_t>(pos.group),
+                                .index = static_cast<std::uint8_t>(index),
+                                .group_blocks = static_cast<std::uint8_t>(groups.k())};
+}
+
+} // namespace
+
+protocol::result<std::size_t> parity_builder::message_header(std::uint16_t file_id,
+                                                             const protocol::fec_groups& groups,
+                                                             std::uint32_t g, std::uint32_t index,
+                                                             std::span<std::uint8_t> out) const {
+    if (g >= groups.count() || index < groups.k() || index > last_index) {
+        return protocol::wire_error::parity_index_invalid;
+    }
+    return protocol::encode_parity_message_header(message_for(file_id, groups, g, index), out);
+}
+
+sealed_fileseg parity_builder::build_sealed(
+    crypto::packet_cipher& cipher, const protocol::uftp_header& header, std::uint16_t file_id,
+    const protocol::fec_groups& groups, std::uint32_t g, std::uint32_t index,
+    std::span<const std::uint8_t> parity, std::uint64_t iv_ctr, std::span<std::uint8_t> out) const {
+    sealed_fileseg r;
+    if (parity.size() != _codec.block_size()) {
+        r.wire = protocol::wire_error::parity_index_invalid;
+        return r;
+    }
+    const std::size_t plain = plaintext_size();
+    const std::size_t at = cipher.payload_offset();
+    if (out.size() < cipher.sealed_size(plain)) {
+        r.crypto = crypto::crypto_error::buffer_too_small;
+        return r;
+    }
+    // The message goes where the ciphertext will be, and is sealed in place.
+    const auto n = message_header(file_id, groups, g, index, out.subspan(at));
+    if (!n.ok()) {
+        r.wire = n.error();
+        return r;
+    }
+    std::memcpy(out.data() + at + *n, parity.data(), parity.size());
+    const auto sealed = cipher.seal(header, out.subspan(at, plain), iv_ctr, out);
+    if (!sealed) {
+        r.crypto = sealed.error();
+        return r;
+    }
+    r.size = *sealed;
+    return r;
+}
+
 protocol::result<std::size_t>
 parity_builder::build(const protocol::uftp_header& header, std::uint16_t file_id,
                       const protocol::fec_groups& groups, std::uint32_t g, std::uint32_t index,
@@ -62,13 +117,8 @@ parity_builder::build(const protocol::uftp_header& header, std::uint16_t file_id
         parity.size() != _codec.block_size()) {
         return protocol::wire_error::parity_index_invalid;
     }
-    const auto pos = groups.locate(g);
-    const protocol::parity_msg msg{.file_id = file_id,
-                                   .section = static_cast<std::uint16_t>(pos.section),
-                                   .group = static_cast<std::uint16_t>(pos.group),
-                                   .index = static_cast<std::uint8_t>(index),
-                                   .group_blocks = static_cast<std::uint8_t>(groups.k())};
-    const auto n = protocol::encode_parity_headers(header, msg, out);
+    const auto n =
+        protocol::encode_parity_headers(header, message_for(file_id, groups, g, index), out);
     if (!n.ok()) {
         return n;
     }

@@ -6,7 +6,9 @@
 // the group's real blocks zero). One builder per session (its codec has
 // room for every index k..254); building does not allocate.
 
+#include "crypto/packet_cipher.h"
 #include "dataplane/core/fec_codec.h"
+#include "dataplane/core/fileseg_builder.h"
 #include "protocol/fec_groups.h"
 #include "protocol/parity.h"
 
@@ -41,6 +43,25 @@ public:
                                         const protocol::fec_groups& groups, std::uint32_t g,
                                         std::uint32_t index, std::span<const std::uint8_t> parity,
                                         std::span<std::uint8_t> out) const;
+
+    // Bytes of PARITY message (header + parity) an ENCRYPTED datagram seals.
+    std::size_t plaintext_size() const { return protocol::parity_fixed + _codec.block_size(); }
+
+    // The whole ENCRYPTED datagram of that PARITY (docs/protocol.md §17.3),
+    // sealed in place like a FILESEG (build_fileseg_sealed): `iv_ctr` is the
+    // sender's shared IV counter, already incremented.
+    sealed_fileseg build_sealed(crypto::packet_cipher& cipher, const protocol::uftp_header& header,
+                                std::uint16_t file_id, const protocol::fec_groups& groups,
+                                std::uint32_t g, std::uint32_t index,
+                                std::span<const std::uint8_t> parity, std::uint64_t iv_ctr,
+                                std::span<std::uint8_t> out) const;
+
+    // The PARITY message header (func onward, no parity bytes) for group g,
+    // `index`, into `out`; what a caller sealing in place writes first.
+    protocol::result<std::size_t> message_header(std::uint16_t file_id,
+                                                 const protocol::fec_groups& groups,
+                                                 std::uint32_t g, std::uint32_t index,
+                                                 std::span<std::uint8_t> out) const;
 
 private:
     parity_builder() = default;

@@ -30,6 +30,7 @@
 #include "crypto/iv.h"
 #include "dataplane/seal/backends.h"
 #include "protocol/codec.h"
+#include "protocol/parity.h"
 
 #include <algorithm>
 #include <array>
@@ -913,9 +914,7 @@ std::size_t cryptodev_engine::open_chunk(std::span<open_job> jobs) {
             ++_counters.device_errors;
             e = crypto_error::internal_error;
         } else {
-            const std::uint8_t func = j.plaintext_out[0];
-            if (func < protocol::first_message_type || func > protocol::last_message_type ||
-                func == static_cast<std::uint8_t>(protocol::message_type::encrypted)) {
+            if (!protocol::valid_sealed_func(j.plaintext_out[0])) {
                 e = crypto_error::inner_type_invalid;
             }
         }

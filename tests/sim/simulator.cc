@@ -229,9 +229,13 @@ public:
         }
         protocol::uftp_header h;
         protocol::fileseg_msg seg;
+        std::span<const std::uint8_t> parity;
         const auto kind =
             dataplane::open_fileseg(*_cipher, _keys->sender_key ? &*_keys->sender_key : nullptr,
-                                    datagram, _scratch, h, seg, counters);
+                                    datagram, _scratch, h, seg, counters, &parity);
+        if (kind == dataplane::opened_kind::parity) {
+            return on_parity(parity, true);
+        }
         if (kind == dataplane::opened_kind::control) {
             control = true;
             return -1;
@@ -328,7 +332,11 @@ public:
     }
     // A PARITY datagram (to the session's parity port): returns its section
     // when it belongs to the session (kept or not), else -1.
-    int on_parity(std::span<const std::uint8_t> datagram) {
+    int on_parity(std::span<const std::uint8_t> datagram, bool opened = false) {
+        if (encrypted() && !opened) {
+            fec_counters.drop(dataplane::parity_drop::unencrypted);
+            return -1;
+        }
         protocol::uftp_header h;
         protocol::parity_msg msg;
         if (protocol::decode_parity(datagram, h, msg) != protocol::wire_error::ok) {
@@ -339,6 +347,7 @@ public:
             fec_counters.drop(dataplane::parity_drop::not_fec);
             return -1;
         }
+        _last_file_id = msg.file_id;
         if (!_open || !_fec || msg.file_id != _file_id) {
             fec_counters.drop(dataplane::parity_drop::not_fec);
             return msg.section;
@@ -567,7 +576,9 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
     for (int sent = 0; _cursor < layout.blocks() || parity_due(); ++sent) {
         if (parity_due()) {
             const auto frame = static_cast<std::uint32_t>(
-                l2_l4_overhead + protocol::parity_headers_size + layout.block_size());
+                l2_l4_overhead + (_request.keys != nullptr && _cipher
+                                      ? _cipher->sealed_size(_parity->plaintext_size())
+                                      : protocol::parity_headers_size + layout.block_size()));
             if (_sim.pacer().rate_bps == 0
                     ? sent >= unpaced_batch
                     : !dataplane::pacer_admit(_sim.pacer(), _sim.pacer_state(), now, frame)) {
@@ -666,10 +677,22 @@ void sim_sender_dataplane::send_parity(const protocol::uftp_header& h) {
             return;
         }
     }
-    const auto size =
-        _parity->build(h, _request.file_id, _groups, run.group, run.first_index + _parity_done,
-                       std::span(_parity_bytes).subspan(_parity_done * bs, bs), _frame);
-    if (size.ok()) {
+    const auto parity = std::span<const std::uint8_t>(_parity_bytes).subspan(_parity_done * bs, bs);
+    const std::uint32_t index = run.first_index + _parity_done;
+    if (_request.keys != nullptr) {
+        // Sealed like a FILESEG; never in the clear.
+        const auto r =
+            _cipher ? _parity->build_sealed(*_cipher, h, _request.file_id, _groups, run.group,
+                                            index, parity, _sim.seq().next_iv(), _frame)
+                    : dataplane::sealed_fileseg{.crypto = crypto::crypto_error::internal_error};
+        if (r.ok()) {
+            _sim.from_sender(_request.parity_to, std::span(_frame).first(r.size));
+        } else {
+            ++parity_failures;
+        }
+    } else if (const auto size =
+                   _parity->build(h, _request.file_id, _groups, run.group, index, parity, _frame);
+               size.ok()) {
         _sim.from_sender(_request.parity_to, std::span(_frame).first(*size));
     } else {
         ++parity_failures;

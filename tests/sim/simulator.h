@@ -136,7 +136,8 @@ struct sim_report {
     std::array<std::uint64_t, 32> receivers_sent_by_type{};
     std::uint64_t seal_failures = 0; // FILESEGs the sender's dataplane could not seal
     // FEC (docs/protocol.md §17): PARITY datagrams the sender put on the wire
-    // (not in sender_sent_by_type), parity the builder could not make, and
+    // in the clear (not in sender_sent_by_type; sealed ones count as
+    // ENCRYPTED there), parity the builder could not make, and
     // the receivers' parity counters, summed.
     std::uint64_t parity_datagrams = 0;
     std::uint64_t parity_failures = 0;

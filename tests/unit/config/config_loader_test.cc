@@ -837,11 +837,14 @@ TEST(ConfigReject, FecValuesChecked) {
     expect_one(receiver_base + "  fec: {group_blocks: 64}\n", 13, 3, "control.fec", "sender");
 }
 
-TEST(ConfigReject, FecWithEncryptionOrTooBigForTheMtu) {
-    expect_one(sender_base +
-                   "  fec: {group_blocks: 64}\n"
-                   "  encryption: {keyex: rsa, cipher: aes256-gcm, private_key: /k.pem}\n",
-               13, 8, "control.fec", "not available in encrypted sessions");
+TEST(ConfigAccept, FecWithEncryption) {
+    const auto c = load_ok(sender_base + "  fec: {group_blocks: 64}\n"
+                                         "  encryption: {keyex: rsa, cipher: aes256-gcm, "
+                                         "private_key: /k.pem}\n");
+    EXPECT_EQ(c.control.sender->fec.group_blocks, 64u);
+}
+
+TEST(ConfigReject, FecParityTooBigForTheMtu) {
     // 1448 bytes fit a 1500-byte MTU as FILESEGs (1500) but not as PARITY (1504).
     expect_one(sender_base + "  block_size: 1448\n  fec: {group_blocks: 64}\n", 13, 15,
                "control.block_size", "1504-byte IPv4 PARITY packets");

@@ -4,9 +4,11 @@
 // parity doing the repair, and receivers that cannot decode (stock-like)
 // must still complete by NAK repair in the same session.
 #include "dataplane/core/fec_receiver.h"
+#include "protocol/parity.h"
 #include "tests/unit/engine/sim_fixture.h"
 
 #include <gtest/gtest.h>
+#include <memory>
 
 namespace skycast::test {
 namespace {
@@ -89,27 +91,78 @@ TEST(engine_fec, bursty_loss_long_rtt_with_parity) {
     EXPECT_GT(r.fec_rx.groups_rebuilt, 0u);
 }
 
+// Encrypted sessions: PARITY is sealed like a FILESEG (GCM and CBC+HMAC), the
+// receivers open and decode it, and none goes out in the clear.
+TEST(engine_fec, encrypted_sessions_seal_and_decode_parity) {
+    for (const auto& suite :
+         {encryption_case{.name = "ecdh_gcm", .keyex = protocol::keyexchange_type::ecdh_ecdsa},
+          encryption_case{.name = "rsa_cbc_hmac",
+          .keyex = protocol::keyexchange_type::rsa,
+          .cipher = protocol::key_type::aes256_cbc,
+          .sigtype = protocol::signature_type::hmac}}) {
+        scratch_dir dir;
+        auto cfg = fec_session(dir);
+        encrypt(cfg, suite);
+        const auto r = sim::run_simulation(cfg);
+        ASSERT_TRUE(all_identical(r, 10)) << suite.name;
+        EXPECT_TRUE(sealed_session(r, 10)) << suite.name;
+        EXPECT_EQ(r.sender.blocks_resent, 0u) << suite.name;
+        EXPECT_GT(r.sender.parity_sent, 0u) << suite.name;
+        EXPECT_EQ(r.parity_datagrams, 0u) << suite.name; // no PARITY in the clear
+        EXPECT_GT(r.fec_rx.blocks_rebuilt, 0u) << suite.name;
+        EXPECT_EQ(r.parity_failures, 0u) << suite.name;
+        EXPECT_EQ(parity_drops(r, dataplane::parity_drop::unencrypted), 0u) << suite.name;
+    }
+}
+
+// PARITY in the clear in an encrypted session is refused (as stock refuses a
+// plaintext FILESEG there), never decoded: an attacker without the keys
+// replaces every 40th sealed datagram to receiver 0 with a well-formed plain
+// PARITY of group 0. The receiver counts them, treats them as lost, and
+// still ends byte-identical.
+TEST(engine_fec, plaintext_parity_is_refused_in_an_encrypted_session) {
+    scratch_dir dir;
+    auto cfg = fec_session(dir);
+    encrypt(cfg,
+            encryption_case{.name = "ecdh_gcm", .keyex = protocol::keyexchange_type::ecdh_ecdsa});
+    auto seen = std::make_shared<std::uint32_t>(0);
+    cfg.overrides[0] = sim::receiver_profile{
+        .down = cfg.link, .up = cfg.link, .tamper = [seen](std::vector<std::uint8_t>& d) {
+            if (d.size() < 500 || d[1] != 18 || ++*seen % 40 != 0) {
+                return;
+            }
+            std::vector<std::uint8_t> forged(protocol::parity_headers_size + 512, 0xEE);
+            const protocol::parity_msg m{.file_id = 1, .index = 16, .group_blocks = 16};
+            protocol::uftp_header h{.seq = static_cast<std::uint16_t>((d[2] << 8) | d[3])};
+            h.src_id = (std::uint32_t{d[4]} << 24) | (std::uint32_t{d[5]} << 16) |
+                       (std::uint32_t{d[6]} << 8) | d[7];
+            h.group_id = (std::uint32_t{d[8]} << 24) | (std::uint32_t{d[9]} << 16) |
+                         (std::uint32_t{d[10]} << 8) | d[11];
+            ASSERT_TRUE(protocol::encode_parity_headers(h, m, forged).ok());
+            d = std::move(forged);
+        }};
+    const auto r = sim::run_simulation(cfg);
+    ASSERT_TRUE(all_identical(r, 10));
+    EXPECT_GT(*seen, 40u);
+    EXPECT_GT(parity_drops(r, dataplane::parity_drop::unencrypted), 0u);
+    EXPECT_EQ(parity_drops(r, dataplane::parity_drop::decode_failed), 0u);
+}
+
 TEST(engine_fec, the_sender_refuses_settings_it_cannot_honour) {
     struct bad {
         engine::sender_fec fec;
-        bool encrypted;
         const char* reason;
     };
     const bad cases[] = {
-        {{.group_blocks = 1}, false, "FEC group size must be 2..253 data blocks"},
-        {{.group_blocks = 254}, false, "FEC group size must be 2..253 data blocks"},
-        {{.group_blocks = 16, .proactive = 1.5}, false, "FEC proactive fraction must be 0..1"},
-        {{.group_blocks = 16}, true, "FEC is not available in encrypted sessions yet"},
+        {{.group_blocks = 1}, "FEC group size must be 2..253 data blocks"},
+        {{.group_blocks = 254}, "FEC group size must be 2..253 data blocks"},
+        {{.group_blocks = 16, .proactive = 1.5}, "FEC proactive fraction must be 0..1"},
     };
     for (const auto& c : cases) {
         scratch_dir dir;
         auto src = write_file(dir.path() + "/src/f", 5000, 3);
         auto cfg = small_config(dir, {regular_entry(src, "f")}, 1);
         cfg.sender.fec = c.fec;
-        if (c.encrypted) {
-            encrypt(cfg, encryption_case{.name = "ecdh_gcm",
-                                         .keyex = protocol::keyexchange_type::ecdh_ecdsa});
-        }
         const auto r = sim::run_simulation(cfg);
         EXPECT_EQ(r.sender_failure, c.reason);
         EXPECT_EQ(r.parity_datagrams, 0u);
