@@ -41,11 +41,9 @@ void set_value(netsnmp_variable_list* vb, const mib_value& v) {
         snmp_set_var_typed_value(vb, ASN_INTEGER, &n, sizeof n);
         break;
     }
-    case mib_type::gauge32:
-    case mib_type::unsigned32: {
+    case mib_type::gauge32: {
         const u_long n = static_cast<u_long>(v.number);
-        snmp_set_var_typed_value(vb, v.type == mib_type::gauge32 ? ASN_GAUGE : ASN_UNSIGNED, &n,
-                                 sizeof n);
+        snmp_set_var_typed_value(vb, ASN_GAUGE, &n, sizeof n);
         break;
     }
     case mib_type::counter64: {

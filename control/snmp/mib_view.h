@@ -43,11 +43,11 @@ oid_path notification_oid(notification n);
 oid_path notify_object_oid(notify_object o); // with the scalar's .0
 oid_path node_id_oid();                      // skycastNodeId.0
 
-enum class mib_type : std::uint8_t { integer, gauge32, unsigned32, counter64, text };
+enum class mib_type : std::uint8_t { integer, gauge32, counter64, text };
 
 struct mib_value {
     mib_type type = mib_type::integer;
-    std::uint64_t number = 0; // integer, gauge32, unsigned32, counter64
+    std::uint64_t number = 0; // integer, gauge32, counter64
     std::string text;         // text: ASCII, at most the object's SIZE
     bool operator==(const mib_value&) const = default;
 };

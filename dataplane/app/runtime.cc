@@ -1,7 +1,6 @@
 #include "dataplane/app/runtime.h"
 
 #include "dataplane/app/counter_ids.h"
-#include "dataplane/app/kernel_ring_drops.h"
 #include "dataplane/app/rx_lcore.h"
 #include "dataplane/app/telemetry.h"
 #include "dataplane/app/tx_lcore.h"
@@ -224,8 +223,7 @@ bool runtime::start(std::string& error) {
     args.reserve(2);
     const unsigned main = rte_get_main_lcore();
     std::vector<pollfd> port_sockets;
-    const kernel_ring_drops sockets = kernel_ring_drops::find();
-    for (const int fd : sockets.fds()) {
+    for (const int fd : _service->port_sockets()) {
         port_sockets.push_back({.fd = fd, .events = POLLIN, .revents = 0});
     }
     const bool can_wait = !port_sockets.empty();

@@ -16,6 +16,7 @@
 #include <atomic>
 #include <cstdint>
 #include <memory>
+#include <span>
 #include <thread>
 #include <vector>
 
@@ -33,6 +34,9 @@ public:
 
     void start();
     void stop(); // joins; then closes every open file (flushed) and frees passes
+    // The port's AF_PACKET sockets (none on other PMDs): the RX loop waits on
+    // them when idle, and this thread reads their drop counters.
+    std::span<const int> port_sockets() const { return _kernel_ring.fds(); }
 
     // One round of work on the calling thread (tests drive it without the
     // thread): commands, reclaiming, prefetch, statistics.
