@@ -25,15 +25,7 @@ constexpr std::array<decoder_fn, sizeof...(I)> make_decoders(std::index_sequence
 constexpr auto decoders = make_decoders(std::make_index_sequence<std::variant_size_v<message>>{});
 
 void write_header(byte_writer& w, const uftp_header& h, message_type type) {
-    w.u8(uftp_version);
-    w.u8(static_cast<std::uint8_t>(type));
-    w.u16(h.seq);
-    w.u32(h.src_id);
-    w.u32(h.group_id);
-    w.u8(h.group_inst);
-    w.u8(h.grtt);
-    w.u8(h.gsize);
-    w.u8(0);
+    detail::write_uftp_header(w, h, static_cast<std::uint8_t>(type));
 }
 
 wire_error encode_any(const message& body, byte_writer& w) {
@@ -69,12 +61,7 @@ wire_error decode_header(std::span<const std::uint8_t> datagram, uftp_header& he
         return wire_error::unknown_message_type;
     }
     type = static_cast<message_type>(func);
-    header.seq = r.u16();
-    header.src_id = r.u32();
-    header.group_id = r.u32();
-    header.group_inst = r.u8();
-    header.grtt = r.u8();
-    header.gsize = r.u8();
+    detail::read_uftp_header_fields(r, header);
     return wire_error::ok;
 }
 

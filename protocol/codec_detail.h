@@ -62,6 +62,11 @@ wire_error walk_extensions(std::span<const std::uint8_t> header, std::size_t fro
     return wire_error::ok;
 }
 
+// The 16-byte UFTP header with function code `func` (a UFTP 4 message type,
+// or Skycast's PARITY), and its fields after version and func on reading.
+void write_uftp_header(byte_writer& w, const uftp_header& h, std::uint8_t func);
+void read_uftp_header_fields(byte_reader& r, uftp_header& h);
+
 wire_error read_id_list(std::span<const std::uint8_t> body, client_id_list& out);
 wire_error require_no_body(const message_frame& frame);
 

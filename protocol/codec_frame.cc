@@ -31,6 +31,27 @@ wire_error open_exact_frame(std::span<const std::uint8_t> msg, message_type expe
     return out.header.size() == fixed_size ? wire_error::ok : wire_error::hlen_mismatch;
 }
 
+void write_uftp_header(byte_writer& w, const uftp_header& h, std::uint8_t func) {
+    w.u8(uftp_version);
+    w.u8(func);
+    w.u16(h.seq);
+    w.u32(h.src_id);
+    w.u32(h.group_id);
+    w.u8(h.group_inst);
+    w.u8(h.grtt);
+    w.u8(h.gsize);
+    w.u8(0);
+}
+
+void read_uftp_header_fields(byte_reader& r, uftp_header& h) {
+    h.seq = r.u16();
+    h.src_id = r.u32();
+    h.group_id = r.u32();
+    h.group_inst = r.u8();
+    h.grtt = r.u8();
+    h.gsize = r.u8();
+}
+
 wire_error read_id_list(std::span<const std::uint8_t> body, client_id_list& out) {
     if (body.size() % 4 != 0) {
         return wire_error::id_list_misaligned;

@@ -2,6 +2,7 @@
 #include "protocol/parity.h"
 
 #include "protocol/byte_cursor.h"
+#include "protocol/codec_detail.h"
 
 namespace skycast::protocol {
 namespace {
@@ -17,36 +18,21 @@ void write_message_header(byte_writer& w, const parity_msg& msg) {
     w.u16(0);
 }
 
-result<std::size_t> finish(const byte_writer& w) {
-    if (w.overrun()) {
-        return wire_error::buffer_too_small;
-    }
-    return w.position();
-}
-
 } // namespace
 
 result<std::size_t> encode_parity_headers(const uftp_header& header, const parity_msg& msg,
                                           std::span<std::uint8_t> out) {
     byte_writer w(out);
-    w.u8(uftp_version);
-    w.u8(parity_func);
-    w.u16(header.seq);
-    w.u32(header.src_id);
-    w.u32(header.group_id);
-    w.u8(header.group_inst);
-    w.u8(header.grtt);
-    w.u8(header.gsize);
-    w.u8(0);
+    detail::write_uftp_header(w, header, parity_func);
     write_message_header(w, msg);
-    return finish(w);
+    return detail::finish(w);
 }
 
 result<std::size_t> encode_parity_message_header(const parity_msg& msg,
                                                  std::span<std::uint8_t> out) {
     byte_writer w(out);
     write_message_header(w, msg);
-    return finish(w);
+    return detail::finish(w);
 }
 
 wire_error decode_parity_message(std::span<const std::uint8_t> msg_bytes, parity_msg& out) {
@@ -85,12 +71,7 @@ wire_error decode_parity(std::span<const std::uint8_t> datagram, uftp_header& he
     if (r.u8() != parity_func) {
         return wire_error::unknown_message_type;
     }
-    header.seq = r.u16();
-    header.src_id = r.u32();
-    header.group_id = r.u32();
-    header.group_inst = r.u8();
-    header.grtt = r.u8();
-    header.gsize = r.u8();
+    detail::read_uftp_header_fields(r, header);
     return decode_parity_message(datagram.subspan(uftp_header_size), out);
 }
 

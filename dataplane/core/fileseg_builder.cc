@@ -52,14 +52,8 @@ sealed_fileseg build_fileseg_sealed(crypto::packet_cipher& cipher,
         r.wire = protocol::wire_error::field_too_large;
         return r;
     }
-    const std::size_t plain = fileseg_plaintext_size(file, block);
-    const std::size_t at = cipher.payload_offset();
-    if (out.size() < cipher.sealed_size(plain)) {
-        r.crypto = crypto::crypto_error::buffer_too_small;
-        return r;
-    }
-    // The headers are encoded aside (UFTP + FILESEG), and the FILESEG part
-    // goes where the plaintext is sealed in place: right at payload_offset().
+    // The headers are encoded aside (UFTP + FILESEG); the FILESEG part goes
+    // where the plaintext is sealed in place.
     std::array<std::uint8_t, protocol::fileseg_headers_size(false)> headers{};
     const auto n =
         protocol::encode_fileseg_headers(header, fileseg_for_block(file, block), headers);
@@ -67,9 +61,26 @@ sealed_fileseg build_fileseg_sealed(crypto::packet_cipher& cipher,
         r.wire = n.error();
         return r;
     }
-    const std::size_t msg_header = *n - protocol::uftp_header_size;
-    std::memcpy(out.data() + at, headers.data() + protocol::uftp_header_size, msg_header);
-    std::memcpy(out.data() + at + msg_header, data.data(), data.size());
+    return seal_in_place(
+        cipher, header,
+        std::span(headers).subspan(protocol::uftp_header_size, *n - protocol::uftp_header_size),
+        data, iv_ctr, out);
+}
+
+sealed_fileseg seal_in_place(crypto::packet_cipher& cipher, const protocol::uftp_header& header,
+                             std::span<const std::uint8_t> message_header,
+                             std::span<const std::uint8_t> data, std::uint64_t iv_ctr,
+                             std::span<std::uint8_t> out) {
+    sealed_fileseg r;
+    const std::size_t plain = message_header.size() + data.size();
+    const std::size_t at = cipher.payload_offset();
+    if (out.size() < cipher.sealed_size(plain)) {
+        r.crypto = crypto::crypto_error::buffer_too_small;
+        return r;
+    }
+    // The plaintext is placed right at payload_offset() and sealed there.
+    std::memcpy(out.data() + at, message_header.data(), message_header.size());
+    std::memcpy(out.data() + at + message_header.size(), data.data(), data.size());
     const auto sealed = cipher.seal(header, out.subspan(at, plain), iv_ctr, out);
     if (!sealed) {
         r.crypto = sealed.error();

@@ -68,4 +68,12 @@ sealed_fileseg build_fileseg_sealed(crypto::packet_cipher& cipher,
                                     std::uint32_t block, std::span<const std::uint8_t> data,
                                     std::uint64_t iv_ctr, std::span<std::uint8_t> out);
 
+// What the sealed builders share: `message_header` then `data` (a message
+// without its UFTP header) placed where the ciphertext goes in `out`, and
+// sealed there with `iv_ctr`.
+sealed_fileseg seal_in_place(crypto::packet_cipher& cipher, const protocol::uftp_header& header,
+                             std::span<const std::uint8_t> message_header,
+                             std::span<const std::uint8_t> data, std::uint64_t iv_ctr,
+                             std::span<std::uint8_t> out);
+
 } // namespace skycast::dataplane

@@ -87,26 +87,13 @@ sealed_fileseg parity_builder::build_sealed(
         r.wire = protocol::wire_error::parity_index_invalid;
         return r;
     }
-    const std::size_t plain = plaintext_size();
-    const std::size_t at = cipher.payload_offset();
-    if (out.size() < cipher.sealed_size(plain)) {
-        r.crypto = crypto::crypto_error::buffer_too_small;
-        return r;
-    }
-    // The message goes where the ciphertext will be, and is sealed in place.
-    const auto n = message_header(file_id, groups, g, index, out.subspan(at));
+    std::array<std::uint8_t, protocol::parity_fixed> message{};
+    const auto n = message_header(file_id, groups, g, index, message);
     if (!n.ok()) {
         r.wire = n.error();
         return r;
     }
-    std::memcpy(out.data() + at + *n, parity.data(), parity.size());
-    const auto sealed = cipher.seal(header, out.subspan(at, plain), iv_ctr, out);
-    if (!sealed) {
-        r.crypto = sealed.error();
-        return r;
-    }
-    r.size = *sealed;
-    return r;
+    return seal_in_place(cipher, header, message, parity, iv_ctr, out);
 }
 
 protocol::result<std::size_t>

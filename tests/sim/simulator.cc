@@ -144,6 +144,9 @@ private:
     // has passed, or any left once the data is out), and sending it.
     bool parity_due() const;
     void send_parity(const protocol::uftp_header& h);
+    // Whether the pacer lets a frame of `frame` bytes go now (the `sent`th of
+    // this event); if not, schedules the next tx event when it will.
+    bool admit(time_ns now, int sent, std::uint32_t frame);
 
     simulation& _sim;
     engine::pass_request _request;
@@ -579,14 +582,7 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
                 l2_l4_overhead + (_request.keys != nullptr && _cipher
                                       ? _cipher->sealed_size(_parity->plaintext_size())
                                       : protocol::parity_headers_size + layout.block_size()));
-            if (_sim.pacer().rate_bps == 0
-                    ? sent >= unpaced_batch
-                    : !dataplane::pacer_admit(_sim.pacer(), _sim.pacer_state(), now, frame)) {
-                const time_ns next =
-                    _sim.pacer().rate_bps == 0
-                        ? now
-                        : dataplane::pacer_next_admit(_sim.pacer(), _sim.pacer_state(), now, frame);
-                _sim.push(std::max(next, now), event_kind::tx, 0, _gen);
+            if (!admit(now, sent, frame)) {
                 return;
             }
             const auto& cfg = _sim.sender_config();
@@ -611,14 +607,7 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
             (sealed && _cipher
                  ? _cipher->sealed_size(dataplane::fileseg_plaintext_size(_tx, _cursor))
                  : protocol::fileseg_headers_size(false) + bytes));
-        if (_sim.pacer().rate_bps == 0
-                ? sent >= unpaced_batch
-                : !dataplane::pacer_admit(_sim.pacer(), _sim.pacer_state(), now, frame)) {
-            const time_ns next =
-                _sim.pacer().rate_bps == 0
-                    ? now
-                    : dataplane::pacer_next_admit(_sim.pacer(), _sim.pacer_state(), now, frame);
-            _sim.push(std::max(next, now), event_kind::tx, 0, _gen);
+        if (!admit(now, sent, frame)) {
             return;
         }
         const auto& cfg = _sim.sender_config();
@@ -650,6 +639,20 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
     }
     _active = false;
     _sim.push(now, event_kind::pass_end, 0, _gen);
+}
+
+bool sim_sender_dataplane::admit(time_ns now, int sent, std::uint32_t frame) {
+    if (_sim.pacer().rate_bps == 0
+            ? sent < unpaced_batch
+            : dataplane::pacer_admit(_sim.pacer(), _sim.pacer_state(), now, frame)) {
+        return true;
+    }
+    const time_ns next =
+        _sim.pacer().rate_bps == 0
+            ? now
+            : dataplane::pacer_next_admit(_sim.pacer(), _sim.pacer_state(), now, frame);
+    _sim.push(std::max(next, now), event_kind::tx, 0, _gen);
+    return false;
 }
 
 bool sim_sender_dataplane::parity_due() const {
