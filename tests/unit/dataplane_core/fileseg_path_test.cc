@@ -5,8 +5,11 @@
 #include "crypto/suites.h"
 #include "dataplane/core/fileseg_builder.h"
 #include "dataplane/core/fileseg_receiver.h"
+#include "dataplane/core/parity_builder.h"
 #include "protocol/codec.h"
+#include "protocol/parity.h"
 
+#include <algorithm>
 #include <gtest/gtest.h>
 #include <numeric>
 #include <vector>
@@ -261,6 +264,42 @@ const sealed_case sealed_cases[] = {
     {"aes128ccm", protocol::key_type::aes128_ccm, protocol::signature_type::authenc},
     {"aes256cbc_hmac", protocol::key_type::aes256_cbc, protocol::signature_type::hmac},
 };
+
+// FEC PARITY sealed like a FILESEG (docs/protocol.md §17.3): opened as
+// `parity` into a plain PARITY datagram whose bytes are the parity built;
+// without a place for it (no `parity` argument) it goes to control.
+TEST_P(sealed_path, sealed_parity_opens_as_parity) {
+    const auto source = file_bytes(64 * 600 + 17);
+    const auto layout = *section_layout::make(source.size(), 600);
+    const protocol::fec_groups groups(layout, 16);
+    auto builder = *parity_builder::create(16, 600);
+    std::vector<std::uint8_t> parity(600);
+    std::uint8_t* rows[] = {parity.data()};
+    ASSERT_EQ(builder.parity_blocks(groups, source, 4, 21, rows), fec_error::ok);
+    std::vector<std::uint8_t> wire(protocol::max_datagram_size);
+    const protocol::uftp_header h{.seq = 5, .src_id = 0x01020304, .group_id = 0x55};
+    const auto built = builder.build_sealed(*sealer, h, 3, groups, 4, 21, parity, 1, wire);
+    ASSERT_TRUE(built.ok());
+    const auto datagram = std::span(wire).first(built.size);
+    ASSERT_EQ(datagram[1], static_cast<std::uint8_t>(protocol::message_type::encrypted));
+    std::vector<std::uint8_t> scratch(protocol::max_datagram_size + protocol::uftp_header_size);
+    protocol::uftp_header got;
+    protocol::fileseg_msg seg;
+    rx_counters counters;
+    std::span<const std::uint8_t> plain;
+    ASSERT_EQ(open_fileseg(*opener, nullptr, datagram, scratch, got, seg, counters, &plain),
+              opened_kind::parity);
+    protocol::uftp_header ph;
+    protocol::parity_msg msg;
+    ASSERT_EQ(protocol::decode_parity(plain, ph, msg), protocol::wire_error::ok);
+    EXPECT_EQ(ph, h);
+    EXPECT_EQ(msg.file_id, 3);
+    EXPECT_EQ(groups.index(msg.section, msg.group), 4u);
+    EXPECT_EQ(msg.index, 21);
+    EXPECT_TRUE(std::ranges::equal(msg.data, parity));
+    EXPECT_EQ(open_fileseg(*opener, nullptr, datagram, scratch, got, seg, counters),
+              opened_kind::control);
+}
 
 INSTANTIATE_TEST_SUITE_P(suites, sealed_path, testing::ValuesIn(sealed_cases),
                          [](const testing::TestParamInfo<sealed_case>& i) { return i.param.name; });
