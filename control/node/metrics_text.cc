@@ -154,12 +154,31 @@ void receiver_metrics(writer& w, const json& doc) {
     const json& r = member(doc, "receiver");
     if (r.is_object()) {
         for (const auto& [name, value] : r.items()) {
+            if (!value.is_number() && !value.is_boolean()) {
+                continue; // fec_ended, below
+            }
             const bool gauge =
                 name == "sessions_running" || name == "max_sessions" || name == "groups_joined";
             const std::string metric =
                 "skycast_receiver_" + metric_name(name) + (gauge ? "" : "_total");
             w.family(metric, gauge ? "gauge" : "counter", "receiver node: " + name);
             w.sample(metric, {}, number(value));
+        }
+        // FEC parity of the sessions that have ended (docs/protocol.md §17).
+        if (const json& fec = member(r, "fec_ended"); fec.is_object()) {
+            for (const char* name : {"parity_kept", "groups_rebuilt", "blocks_rebuilt"}) {
+                const std::string metric = std::string("skycast_receiver_fec_") + name + "_total";
+                w.family(metric, "counter", std::string("FEC, ended sessions: ") + name);
+                w.sample(metric, {}, number(member(fec, name)));
+            }
+            if (const json& dropped = member(fec, "parity_dropped"); dropped.is_object()) {
+                w.family("skycast_receiver_fec_parity_dropped_total", "counter",
+                         "FEC, ended sessions: PARITY dropped, by reason");
+                for (const auto& [reason, count] : dropped.items()) {
+                    w.sample("skycast_receiver_fec_parity_dropped_total", {{"reason", reason}},
+                             number(count));
+                }
+            }
         }
     }
     const json& sessions = member(doc, "sessions");

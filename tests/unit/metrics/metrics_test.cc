@@ -32,7 +32,15 @@ json sample_stats() {
           {"counters", {{"rx.drop.ipv4_bad_checksum", 12345678901ull}, {"rx.frames", 5}}},
           {"counter_help", {{"rx.drop.ipv4_bad_checksum", "IPv4 header checksum wrong"}}},
           {"port", {{"ipackets", 10}, {"imissed", 0}}}}},
-        {"receiver", {{"sessions_running", 1}, {"groups_joined", 2}, {"evicted", 4}}},
+        {"receiver",
+         {{"sessions_running", 1},
+          {"groups_joined", 2},
+          {"evicted", 4},
+          {"fec_ended",
+           {{"parity_kept", 7},
+            {"groups_rebuilt", 5},
+            {"blocks_rebuilt", 6},
+            {"parity_dropped", {{"unneeded", 30}, {"no_room", 0}}}}}}},
         {"sessions",
          {{{"session", "0x00000001"},
            {"server", "0x0A4D0001"},
@@ -64,6 +72,11 @@ TEST(metrics_text, every_figure_of_the_stats_document_with_help_type_and_labels)
     EXPECT_TRUE(has_line(text, "skycast_stats_slowest_seconds 0.0035000000000000001"));
     EXPECT_TRUE(has_line(text, "skycast_receiver_sessions_running 1"));
     EXPECT_TRUE(has_line(text, "# TYPE skycast_receiver_evicted_total counter"));
+    // FEC of ended sessions: its figures, the drops by reason, no object as 0.
+    EXPECT_TRUE(has_line(text, "skycast_receiver_fec_blocks_rebuilt_total 6"));
+    EXPECT_TRUE(
+        has_line(text, "skycast_receiver_fec_parity_dropped_total{reason=\"unneeded\"} 30"));
+    EXPECT_EQ(text.find("skycast_receiver_fec_ended"), std::string::npos);
     EXPECT_TRUE(has_line(text, "skycast_receiver_session_info{server=\"0x0A4D0001\","
                                "session=\"0x00000001\",state=\"receiving\"} 1"));
     EXPECT_TRUE(has_line(text, "skycast_receiver_session_files_received{server=\"0x0A4D0001\","
