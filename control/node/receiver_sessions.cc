@@ -387,6 +387,7 @@ void receiver_sessions::describe(json& doc) const {
                            {"grtt_clamped", st.grtt_clamped},
                            {"robust_clamped", st.robust_clamped},
                            {"write_failures", st.write_failures},
+                           {"fec_declined", st.fec_declined},
                            {"started", s->started / engine::ns_per_second},
                            {"elapsed", elapsed},
                            {"files_done", p.files_done},
