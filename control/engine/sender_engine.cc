@@ -393,7 +393,11 @@ void sender_engine::announce_round(time_ns now) {
     } else {
         send(_config.public_group, a);
     }
-    _round_deadline = now + seconds_to_ns(_config.resend_round_grtts * _grtt.grtt());
+    // An open group's rounds are its whole announce phase, the time anyone
+    // has to join (clients resend REGISTER on their own 4·GRTT timer): stock's
+    // 3·GRTT each. A closed group's are resends to the hosts not heard yet.
+    _round_deadline =
+        now + seconds_to_ns((closed ? _config.resend_round_grtts : 3.0) * _grtt.grtt());
 }
 
 void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h, endpoint from,

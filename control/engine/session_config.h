@@ -85,8 +85,9 @@ struct sender_config {
     double grtt_init = 0.5;
     double grtt_min = 0.01;
     double grtt_max = 15.0;
-    // Announce, FILEINFO and completion rounds are resent to whoever has not
-    // answered after this many GRTTs (stock: 3). Those answers come straight
+    // Closed-group announce, FILEINFO and completion rounds are resent to
+    // whoever has not answered after this many GRTTs (stock: 3; an open
+    // group's announce rounds keep 3, they are its joining window). Those answers come straight
     // back, within one RTT <= GRTT, so 1.5 keeps half a GRTT of margin and
     // saves 1.5 GRTT per lost answer, which at GEO and a thousand receivers
     // is every round; an answer later than that only costs a duplicate
