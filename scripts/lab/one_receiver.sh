@@ -5,6 +5,7 @@
 # EXIT trap, and the node itself.
 #
 #   source scripts/lab/one_receiver.sh
+#   one_receiver_require NAME TOOL...          # exit 77 (skip) if one is missing
 #   one_receiver_init NAME DEFAULT_LAB "$@"   # [--name LAB] [--keep] BUILD_DIR
 #   one_receiver_up "  metrics: {port: 9464}"  # extra lines for control:
 #
@@ -12,6 +13,15 @@
 # skycast_bin, work, logs, pids (stopped in reverse order by the EXIT trap),
 # rcv1_exec (an array: a command in rcv1's namespace; lab.sh exec keeps its
 # PID), rcv1_dataplane_pid, and LAB_* from lab.sh env. Defines fail().
+
+one_receiver_require() {
+    local name=$1 tool
+    shift
+    for tool in "$@"; do
+        command -v "$tool" > /dev/null ||
+            { echo "$name: SKIP: $tool missing (scripts/install-deps.sh)" >&2; exit 77; }
+    done
+}
 
 one_receiver_init() {
     _or_name=$1

@@ -23,10 +23,7 @@ set -euo pipefail
 # shellcheck source=scripts/lab/one_receiver.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lab/one_receiver.sh"
 case ${1:-} in -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
-for tool in snmpd snmptrapd snmpget snmpwalk uftp; do
-    command -v $tool > /dev/null ||
-        { echo "snmp_test.sh: SKIP: $tool missing (scripts/install-deps.sh)" >&2; exit 77; }
-done
+one_receiver_require snmp_test.sh snmpd snmptrapd snmpget snmpwalk uftp
 one_receiver_init snmp_test.sh snmp "$@"
 snmp_bin="$build_dir/control/skycast-snmp"
 mib_dirs="$root/control/snmp/base-mibs:$root/control/snmp"

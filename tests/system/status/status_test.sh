@@ -15,10 +15,7 @@ set -euo pipefail
 # shellcheck source=scripts/lab/one_receiver.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../../../scripts/lab/one_receiver.sh"
 case ${1:-} in -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;; esac
-for tool in uftp script; do
-    command -v $tool > /dev/null ||
-        { echo "status_test.sh: SKIP: $tool missing (scripts/install-deps.sh)" >&2; exit 77; }
-done
+one_receiver_require status_test.sh uftp script
 one_receiver_init status_test.sh status "$@"
 one_receiver_up ""
 
