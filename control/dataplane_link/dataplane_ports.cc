@@ -330,13 +330,7 @@ std::span<std::uint64_t> dataplane_ports::shared_bits(const open_file& f) const 
             dataplane::block_bitmap_view::words_for(_layouts[f.slot].blocks())};
 }
 
-int dataplane_ports::on_parity(std::span<const std::uint8_t> datagram) {
-    protocol::uftp_header h;
-    protocol::parity_msg msg;
-    if (protocol::decode_parity(datagram, h, msg) != protocol::wire_error::ok) {
-        ++_fec_closed.dropped[static_cast<std::size_t>(dataplane::parity_drop::bad_group)];
-        return -1;
-    }
+int dataplane_ports::on_parity(const protocol::parity_msg& msg) {
     for (auto& f : _open) {
         if (f.file_id == msg.file_id) {
             if (!f.fec) {
@@ -354,13 +348,7 @@ dataplane::fec_rx_counters dataplane_ports::fec_counters() const {
     dataplane::fec_rx_counters total = _fec_closed;
     for (const auto& f : _open) {
         if (f.fec) {
-            const auto& c = f.fec->counters();
-            total.parity_kept += c.parity_kept;
-            total.groups_rebuilt += c.groups_rebuilt;
-            total.blocks_rebuilt += c.blocks_rebuilt;
-            for (std::size_t d = 0; d < c.dropped.size(); ++d) {
-                total.dropped[d] += c.dropped[d];
-            }
+            total += f.fec->counters();
         }
     }
     return total;
@@ -388,10 +376,7 @@ std::uint32_t dataplane_ports::missing_in_section(std::uint16_t file_id, std::ui
     if (f->fec) {
         return f->fec->deficit_in_section(section, shared_bits(*f), out);
     }
-    const dataplane::block_bitmap_view received(
-        std::span<std::uint64_t>(_link.shared().bitmap(f->slot),
-                                 dataplane::block_bitmap_view::words_for(layout.blocks())),
-        layout.blocks());
+    const dataplane::block_bitmap_view received(shared_bits(*f), layout.blocks());
     return received.missing_in_section(layout, section, out);
 }
 
@@ -436,13 +421,7 @@ bool dataplane_ports::close_file(std::uint16_t file_id) {
     bool fec_ok = true;
     if (f->fec) {
         fec_ok = f->fec->close();
-        const auto& c = f->fec->counters();
-        _fec_closed.parity_kept += c.parity_kept;
-        _fec_closed.groups_rebuilt += c.groups_rebuilt;
-        _fec_closed.blocks_rebuilt += c.blocks_rebuilt;
-        for (std::size_t d = 0; d < c.dropped.size(); ++d) {
-            _fec_closed.dropped[d] += c.dropped[d];
-        }
+        _fec_closed += f->fec->counters();
     }
     std::erase_if(_open, [&](const open_file& o) { return o.file_id == file_id; });
     return r && r->status == api::reply_status::ok && fec_ok;

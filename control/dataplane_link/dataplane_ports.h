@@ -92,10 +92,10 @@ public:
     bool join_group(std::uint32_t group) override;
     void leave_group(std::uint32_t group) override;
 
-    // A PARITY datagram of this session (the RX lcore passes them to
-    // control): kept and decoded for its file. Returns its section when it
-    // is for a file open here (the session is alive), else -1.
-    int on_parity(std::span<const std::uint8_t> datagram);
+    // A PARITY of this session (the RX lcore passes them to control; the
+    // caller has decoded it): kept and decoded for its file. Returns its
+    // section when it is for a file open here (the session is alive), else -1.
+    int on_parity(const protocol::parity_msg& msg);
 
     // Calls `seen(file_id, section, seq)` for each open file the RX lcore
     // stored FILESEGs for, or FEC rebuilt blocks of, since the last call

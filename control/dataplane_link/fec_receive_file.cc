@@ -47,7 +47,10 @@ void fec_receive_file::on_parity(const protocol::parity_msg& msg, std::span<std:
                                  const dataplane::api::file_slot& slot,
                                  dataplane::fec_decoder& decoder) {
     if (const auto g = _receiver.accept(msg, view_of(shared, _layout), _counters)) {
-        if (!try_rebuild(*g, shared, slot, decoder)) {
+        snapshot(*g, shared);
+        if (storage_caught_up(shared, slot)) {
+            rebuild(*g, shared, decoder);
+        } else {
             _waiting.push_back(*g);
         }
     }
@@ -58,39 +61,52 @@ bool fec_receive_file::retry(std::span<std::uint64_t> shared, const dataplane::a
     if (_waiting.empty()) {
         return false;
     }
+    for (const std::uint32_t g : _waiting) {
+        snapshot(g, shared);
+    }
+    if (!storage_caught_up(shared, slot)) {
+        return false; // try again on the next tick
+    }
     const std::uint64_t before = _counters.blocks_rebuilt;
-    std::erase_if(_waiting, [&](std::uint32_t g) { return try_rebuild(g, shared, slot, decoder); });
+    for (const std::uint32_t g : _waiting) {
+        rebuild(g, shared, decoder);
+    }
+    _waiting.clear();
     return _counters.blocks_rebuilt != before;
 }
 
-bool fec_receive_file::try_rebuild(std::uint32_t g, std::span<std::uint64_t> shared,
-                                   const dataplane::api::file_slot& slot,
-                                   dataplane::fec_decoder& decoder) {
-    // Snapshot the group's bits first, then check that the storage thread
-    // has written every block accepted so far: the snapshot's blocks are
-    // then all in the file. (The RX lcore sets a bit before storage writes
-    // the block; blocks rebuilt here are in the count but not in blocks_done.)
-    const auto groups = _receiver.groups();
-    const std::uint32_t first = groups.first_block(g);
-    const std::uint32_t last = first + groups.data_blocks(g) - 1;
-    auto snapshot_words = _snapshot.view();
-    for (std::uint32_t w = first / 64; w <= last / 64; ++w) {
-        _snapshot.words()[w] =
-            std::atomic_ref<std::uint64_t>(shared[w]).load(std::memory_order_acquire);
-    }
+// Rebuilding reads a group's received blocks back from the temp file, so
+// it takes the group's bits first (snapshot()) and then checks that the
+// storage thread has written every block accepted so far (this): the
+// snapshot's blocks are then all in the file. (The RX lcore sets a bit
+// before storage writes the block; blocks rebuilt here are in the count but
+// not in blocks_done.)
+bool fec_receive_file::storage_caught_up(std::span<std::uint64_t> shared,
+                                         const dataplane::api::file_slot& slot) const {
     const std::uint64_t accepted = view_of(shared, _layout).count();
     const std::uint64_t written = slot.blocks_done.load(std::memory_order_acquire) +
                                   slot.write_errors.load(std::memory_order_acquire) +
                                   _counters.blocks_rebuilt;
-    if (accepted > written) {
-        return false; // storage is behind: try again on the next tick
+    return accepted <= written;
+}
+
+void fec_receive_file::snapshot(std::uint32_t g, std::span<std::uint64_t> shared) {
+    const auto& groups = _receiver.groups();
+    const std::uint32_t first = groups.first_block(g);
+    const std::uint32_t last = first + groups.data_blocks(g) - 1;
+    for (std::uint32_t w = first / 64; w <= last / 64; ++w) {
+        _snapshot.words()[w] =
+            std::atomic_ref<std::uint64_t>(shared[w]).load(std::memory_order_acquire);
     }
+}
+
+void fec_receive_file::rebuild(std::uint32_t g, std::span<std::uint64_t> shared,
+                               dataplane::fec_decoder& decoder) {
     _shared = shared;
-    // Done either way: rebuilt, or failed and counted (decode_failed), the
-    // group's parity released and its blocks left to the NAKs.
-    (void)_receiver.rebuild(g, snapshot_words, *this, decoder, _counters);
+    // Rebuilt, or failed and counted (decode_failed), the group's parity
+    // released and its blocks left to the NAKs: done either way.
+    (void)_receiver.rebuild(g, _snapshot.view(), *this, decoder, _counters);
     _shared = {};
-    return true;
 }
 
 std::uint32_t fec_receive_file::deficit_in_section(std::uint32_t section,

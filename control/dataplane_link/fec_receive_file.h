@@ -40,8 +40,8 @@ public:
     // `shared`: the slot's bitmap (the file's words) and the slot itself.
     void on_parity(const protocol::parity_msg& msg, std::span<std::uint64_t> shared,
                    const dataplane::api::file_slot& slot, dataplane::fec_decoder& decoder);
-    // Rebuilds the groups that were waiting for the storage thread; true if
-    // any block was rebuilt.
+    // Rebuilds the groups that were waiting for the storage thread, once it
+    // has caught up (one check for all of them); true if any block was rebuilt.
     bool retry(std::span<std::uint64_t> shared, const dataplane::api::file_slot& slot,
                dataplane::fec_decoder& decoder);
     std::uint32_t deficit_in_section(std::uint32_t section, std::span<std::uint64_t> shared,
@@ -56,8 +56,11 @@ public:
 private:
     fec_receive_file(int fd, const protocol::section_layout& layout,
                      dataplane::fec_receiver receiver);
-    bool try_rebuild(std::uint32_t g, std::span<std::uint64_t> shared,
-                     const dataplane::api::file_slot& slot, dataplane::fec_decoder& decoder);
+    // Copies group g's bits into _snapshot, which a rebuild reads from.
+    void snapshot(std::uint32_t g, std::span<std::uint64_t> shared);
+    bool storage_caught_up(std::span<std::uint64_t> shared,
+                           const dataplane::api::file_slot& slot) const;
+    void rebuild(std::uint32_t g, std::span<std::uint64_t> shared, dataplane::fec_decoder& decoder);
     // block_io over the temp file; write() also sets the shared bit.
     bool read(std::uint32_t block, std::uint64_t offset, std::span<std::uint8_t> out) override;
     bool write(std::uint32_t block, std::uint64_t offset,

@@ -934,9 +934,7 @@ std::uint16_t sender_engine::parity_port() const {
 
 void sender_engine::count_fec_status(const protocol::status_msg& m) {
     ++_stats.fec_status_in;
-    const std::uint32_t blocks = _layout.blocks_in_section(m.section);
-    const std::uint32_t first = _layout.first_block(m.section);
-    const protocol::nak_bitmap_view view(m.naks, blocks);
+    const protocol::nak_bitmap_view view(m.naks, _layout.blocks_in_section(m.section));
     const std::uint32_t k = _fec_groups.k();
     std::uint32_t group = 0;
     std::uint32_t count = 0;
@@ -957,8 +955,6 @@ void sender_engine::count_fec_status(const protocol::status_msg& m) {
             group = i / k;
         }
         ++count;
-        const std::uint32_t n = first + i;
-        _fec_naks[n >> 6] |= std::uint64_t{1} << (n & 63);
     });
     flush();
 }
@@ -1152,13 +1148,14 @@ void sender_engine::handle_status(time_ns now, std::uint32_t handle,
     if (deficits) {
         count_fec_status(m);
     }
+    // Deficit bits are real missing blocks: kept apart, for groups whose
+    // parity indices run out (repair_parity()).
+    std::vector<std::uint64_t>& marked = deficits ? _fec_naks : _naks;
     std::uint32_t missing = 0;
     std::uint64_t missing_bytes = 0;
     view.for_each_missing([&](std::uint32_t i) {
         const std::uint32_t n = first + i;
-        if (!deficits) {
-            _naks[n >> 6] |= std::uint64_t{1} << (n & 63);
-        }
+        marked[n >> 6] |= std::uint64_t{1} << (n & 63);
         ++missing;
         missing_bytes += _layout.block_bytes(n);
     });

@@ -187,7 +187,7 @@ void receiver_sessions::on_parity(time_ns now, const dataplane_link::received& d
         return;
     }
     ++_counters.parity_in;
-    if (const int section = s->ports->on_parity(d.bytes); section >= 0) {
+    if (const int section = s->ports->on_parity(msg); section >= 0) {
         s->engine->on_data(now, msg.file_id, static_cast<std::uint16_t>(section), h.seq);
     }
 }
@@ -270,15 +270,6 @@ void receiver_sessions::report_completed(session& s) {
 
 namespace {
 
-void add_fec(dataplane::fec_rx_counters& total, const dataplane::fec_rx_counters& c) {
-    total.parity_kept += c.parity_kept;
-    total.groups_rebuilt += c.groups_rebuilt;
-    total.blocks_rebuilt += c.blocks_rebuilt;
-    for (std::size_t d = 0; d < c.dropped.size(); ++d) {
-        total.dropped[d] += c.dropped[d];
-    }
-}
-
 nlohmann::json fec_json(const dataplane::fec_rx_counters& c) {
     nlohmann::json dropped = nlohmann::json::object();
     for (std::size_t d = 0; d < c.dropped.size(); ++d) {
@@ -322,7 +313,7 @@ void receiver_sessions::reap(time_ns now) {
                        complete, e.files().size());
         }
         report_completed(s);
-        add_fec(_fec_ended, s.ports->fec_counters());
+        _fec_ended += s.ports->fec_counters();
         if (_hooks != nullptr && !handshake_only) {
             _hooks->session_ended({.session = s.group_id,
                                    .sender = s.server_id,

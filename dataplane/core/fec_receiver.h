@@ -47,6 +47,16 @@ struct fec_rx_counters {
     std::uint64_t blocks_rebuilt = 0;
     std::array<std::uint64_t, static_cast<std::size_t>(parity_drop::count)> dropped{};
     void drop(parity_drop d) { ++dropped[static_cast<std::size_t>(d)]; }
+    // Sums (a session's files, a node's sessions, a simulation's receivers).
+    fec_rx_counters& operator+=(const fec_rx_counters& o) {
+        parity_kept += o.parity_kept;
+        groups_rebuilt += o.groups_rebuilt;
+        blocks_rebuilt += o.blocks_rebuilt;
+        for (std::size_t d = 0; d < dropped.size(); ++d) {
+            dropped[d] += o.dropped[d];
+        }
+        return *this;
+    }
 };
 
 // Reads and writes the file's blocks for decoding. read() fills `out`

@@ -1056,13 +1056,7 @@ sim_report simulation::run() {
                 .dropped[static_cast<std::size_t>(dataplane::fileseg_drop::not_authentic)];
         _report.filesegs_unencrypted +=
             r.dp->counters.dropped[static_cast<std::size_t>(dataplane::fileseg_drop::unencrypted)];
-        const auto& fc = r.dp->fec_counters;
-        _report.fec_rx.parity_kept += fc.parity_kept;
-        _report.fec_rx.groups_rebuilt += fc.groups_rebuilt;
-        _report.fec_rx.blocks_rebuilt += fc.blocks_rebuilt;
-        for (std::size_t d = 0; d < fc.dropped.size(); ++d) {
-            _report.fec_rx.dropped[d] += fc.dropped[d];
-        }
+        _report.fec_rx += r.dp->fec_counters;
         rep.stale_temp_files_removed = r.stale_temp_files_removed;
         rep.groups_still_joined = r.dp->groups_joined;
         const bool finished = rep.outcome == engine::receiver_outcome::completed ||
