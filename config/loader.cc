@@ -876,7 +876,7 @@ constexpr std::size_t parity_extra_bytes = 4;
 // Fields of control: that apply to one role only, and what they belong to.
 constexpr std::string_view sender_only_keys[] = {
     "private_group", "rate",        "block_size",    "grtt",    "robustness", "announce_rounds",
-    "max_passes",    "max_nak_pct", "max_nak_count", "clients", "fec"};
+    "max_passes",    "max_nak_pct", "max_nak_count", "clients", "proxies",    "fec"};
 constexpr std::string_view receiver_only_keys[] = {"destination",      "temp_dir", "servers",
                                                    "max_sessions",     "max_grtt", "max_robust",
                                                    "register_timeout", "hooks"};
@@ -1134,6 +1134,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "max_nak_pct",
                   "max_nak_count",
                   "clients",
+                  "proxies",
                   "fec",
                   "servers",
                   "encryption",
@@ -1432,6 +1433,20 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
     auto clf = m.get("clients");
     if (clf) {
         s.clients = parse_peers(ctx, *clf, c.uid);
+    }
+    if (auto pf = m.get("proxies")) {
+        s.proxies = parse_peers(ctx, *pf, c.uid);
+        for (const auto& p : s.proxies) {
+            const bool also_client =
+                std::any_of(s.clients.begin(), s.clients.end(),
+                            [&](const peer_config& k) { return k.uid == p.uid; });
+            if (also_client) {
+                ctx.error(pf->mark(), pf->path,
+                          format_uid(p.uid) +
+                              " is in control.clients too: a proxy registers others, "
+                              "it receives nothing itself");
+            }
+        }
     }
     if (auto ff = m.get("fec")) {
         parse_fec(ctx, *ff, c.port, s.fec);

@@ -300,6 +300,10 @@ struct sender_config {
     std::uint32_t max_nak_count = 1;
     // Closed group when non-empty: only these clients may register.
     std::vector<peer_config> clients;
+    // Proxies that may register clients and answer for them (stock uftp
+    // -j): a client list from any other node is refused. A fingerprint is
+    // checked when clients authenticate (encryption.client_auth).
+    std::vector<peer_config> proxies;
     // The second multicast group, for the session's data (stock 230.5.5.1).
     ipv4_address private_group = 0xE6050501;
     sender_encryption_config encryption;

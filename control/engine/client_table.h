@@ -35,6 +35,7 @@ enum class key_state : std::uint8_t {
 };
 
 struct client_entry {
+    static constexpr std::uint32_t direct = std::numeric_limits<std::uint32_t>::max();
     std::uint32_t uid = 0;
     client_outcome outcome = client_outcome::active;
     // Per-round bookkeeping: heard since the last round, rounds missed in a row.
@@ -50,6 +51,14 @@ struct client_entry {
     std::uint16_t lost_in_file = 0;   // file ID where it was dropped (0: announce/completion)
     float rtt = 0;                    // last measured RTT, seconds
     std::uint32_t files_rejected = 0; // COMPLETE with status REJECTED
+    // Proxies (spec §7). A proxy's own entry holds its key exchange, RTT
+    // and liveness; it is not a receiver: never listed in ANNOUNCE, FILEINFO
+    // or DONE, no outcome of the session, not in the group size. A client
+    // registered by a proxy has `via` = the proxy's handle, and the proxy
+    // answers for it (aggregated FILEINFO_ACK, STATUS, COMPLETE).
+    bool is_proxy = false;
+    std::uint32_t via = direct;
+    bool receiver() const { return !is_proxy; }
 };
 static_assert(sizeof(client_entry) <= 32, "client entries stay small: 100k clients in ~3 MiB");
 

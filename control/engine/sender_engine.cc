@@ -189,6 +189,11 @@ void sender_engine::send_listing(endpoint to, Msg body, const std::vector<std::u
         send(to, body);
     }
 }
+// What sender_proxies.cc lists (its confirmations of a proxy's clients).
+template void sender_engine::send_listing(endpoint, protocol::reg_conf_msg,
+                                          const std::vector<std::uint32_t>&);
+template void sender_engine::send_listing(endpoint, protocol::done_conf_msg,
+                                          const std::vector<std::uint32_t>&);
 
 time_ns sender_engine::next_deadline() const {
     if (_phase == sender_phase::finished || _phase == sender_phase::idle) {
@@ -403,6 +408,10 @@ void sender_engine::announce_round(time_ns now) {
 void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h, endpoint from,
                                     const protocol::register_msg& m) {
     const std::uint32_t uid = h.src_id;
+    if (!m.client_ids.empty() || listed_proxy(uid) != nullptr) {
+        handle_proxy_register(now, h, from, m);
+        return;
+    }
     const bool closed = !_config.host_list.empty();
     if (closed && !std::binary_search(_config.host_list.begin(), _config.host_list.end(), uid)) {
         ++_stats.not_in_host_list;
@@ -415,11 +424,6 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
     if (handle == client_table::npos) {
         if (_phase != sender_phase::announce) {
             ++_stats.late_registers;
-            return;
-        }
-        if (!m.client_ids.empty()) {
-            // A plain client cannot register others; proxies are not supported yet.
-            ++_stats.unexpected_in;
             return;
         }
         handle = _clients.add(uid);
@@ -437,8 +441,9 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
         }
     } else {
         ++_stats.duplicate_registers;
-        if (_clients[handle].outcome != client_outcome::active) {
-            return;
+        if (_clients[handle].outcome != client_outcome::active ||
+            _clients[handle].via != client_entry::direct) {
+            return; // a client of a proxy registers through it
         }
     }
     sample_rtt(now, handle, m.tstamp);
@@ -541,7 +546,9 @@ void sender_engine::handle_client_key(time_ns now, const protocol::uftp_header& 
         return;
     }
     const bool closed = !_config.host_list.empty();
-    if (closed && !std::binary_search(_config.host_list.begin(), _config.host_list.end(), uid)) {
+    const host_key* proxy = listed_proxy(uid);
+    if (closed && proxy == nullptr &&
+        !std::binary_search(_config.host_list.begin(), _config.host_list.end(), uid)) {
         ++_stats.not_in_host_list;
         return; // its REGISTER gets the ABORT
     }
@@ -560,6 +567,10 @@ void sender_engine::handle_client_key(time_ns now, const protocol::uftp_header& 
                           : crypto::key_kind::rsa;
     if (!key || key->kind() != want) {
         refused = "Invalid client key";
+    } else if (proxy != nullptr) {
+        if (proxy->pinned && !crypto::constant_time_equal(proxy->fp, key->key_fingerprint())) {
+            refused = "Proxy key fingerprint mismatch";
+        }
     } else if (!_config.client_keys.empty()) {
         // Fingerprints configured: the client's key must be the listed one (spec §5.9).
         const auto it = std::find_if(_config.client_keys.begin(), _config.client_keys.end(),
@@ -677,7 +688,11 @@ void sender_engine::handle_keyinfo_ack(time_ns now, std::uint32_t handle,
     }
     ++_stats.keyinfo_acks;
     c.keys = key_state::acked;
-    client_joined(now);
+    if (c.is_proxy) {
+        proxy_keyed(now, handle);
+    } else {
+        client_joined(now);
+    }
 }
 
 void sender_engine::client_joined(time_ns now) {
@@ -732,7 +747,8 @@ void sender_engine::sample_rtt(time_ns now, std::uint32_t handle, protocol::time
 void sender_engine::end_grtt_round() {
     bool everyone = _active > 0;
     for (std::uint32_t h = 0; everyone && h < _clients.size(); ++h) {
-        everyone = _clients[h].outcome != client_outcome::active || _grtt.sampled(h);
+        everyone = _clients[h].outcome != client_outcome::active || _clients[h].is_proxy ||
+                   _grtt.sampled(h);
     }
     _grtt.end_round(everyone);
 }
@@ -783,7 +799,7 @@ void sender_engine::begin_file(time_ns now) {
         c.nak_excess = 0;
         c.heard = false;
         c.missed_rounds = 0;
-        if (c.outcome == client_outcome::active) {
+        if (c.outcome == client_outcome::active && c.receiver()) {
             ++_pending_answer;
         }
     }
@@ -799,7 +815,7 @@ std::vector<std::uint32_t> sender_engine::round_roll_call(time_ns now, Due&& due
     std::vector<std::uint32_t> drop;
     for (std::uint32_t h = 0; h < _clients.size(); ++h) {
         client_entry& c = _clients[h];
-        if (c.outcome != client_outcome::active || !due(c)) {
+        if (c.outcome != client_outcome::active || c.is_proxy || !due(c)) {
             continue;
         }
         if (_rounds > 0) {
@@ -1093,12 +1109,18 @@ void sender_engine::end_file(time_ns now) {
 
 void sender_engine::handle_fileinfo_ack(time_ns now, std::uint32_t handle,
                                         const protocol::fileinfo_ack_msg& m) {
-    client_entry& c = _clients[handle];
     if (m.file_id != _file_id || _phase == sender_phase::completion) {
         ++_stats.status_stale;
         return;
     }
     ++_stats.fileinfo_acks;
+    fileinfo_acked(now, handle, m);
+    maybe_advance(now);
+}
+
+void sender_engine::fileinfo_acked(time_ns now, std::uint32_t handle,
+                                   const protocol::fileinfo_ack_msg& m) {
+    client_entry& c = _clients[handle];
     c.heard = true;
     sample_rtt(now, handle, m.tstamp);
     if (c.file_answered) {
@@ -1109,35 +1131,69 @@ void sender_engine::handle_fileinfo_ack(time_ns now, std::uint32_t handle,
     ++_need_data;
     ++_pending_done;
     --_pending_answer;
-    maybe_advance(now);
+}
+
+bool sender_engine::status_applies(const client_entry& c, const protocol::status_msg& m) const {
+    return m.file_id == _file_id &&
+           (_phase == sender_phase::data || _phase == sender_phase::done_wait) &&
+           c.file_needs_data && !c.file_done;
 }
 
 void sender_engine::handle_status(time_ns now, std::uint32_t handle,
                                   const protocol::status_msg& m) {
     client_entry& c = _clients[handle];
     ++_stats.status_in;
-    if (m.file_id != _file_id ||
-        (_phase != sender_phase::data && _phase != sender_phase::done_wait) || !c.file_needs_data ||
-        c.file_done) {
+    if (!status_applies(c, m)) {
         ++_stats.status_stale;
         return;
     }
     heard_in_done_round(c);
+    const auto count = mark_naks(m);
+    if (!count) {
+        return;
+    }
+    // Progress (progress()): a client reports its incomplete sections in
+    // ascending order each time its NAK timer fires or a DONE asks, starting
+    // over from the lowest one, so a STATUS for a section not above the one
+    // before begins a new report and replaces the old report's count. Counted
+    // before the excess check: a client dropped here keeps what it showed.
+    client_progress& p = _clients.progress(handle);
+    if (p.nak_section == client_progress::no_section || m.section <= p.nak_section) {
+        p.nak_bytes = 0;
+    }
+    p.nak_bytes += count->bytes;
+    p.nak_section = m.section;
+    if (count->missing == 0) {
+        return;
+    }
+    const std::uint32_t blocks = _layout.blocks_in_section(m.section);
+    if (std::uint64_t{count->missing} * 100 > std::uint64_t{_config.max_nak_pct} * blocks) {
+        if (++c.nak_excess > _config.max_nak_count) {
+            // Not this STATUS's NAKs' fault alone, but the client is dropped and
+            // its NAKs stay in the bitmap; the next pass still serves the others.
+            remove_client(now, handle, client_outcome::excessive_naks, "Excessive NAKs received");
+            return;
+        }
+    }
+    naks_marked(now);
+}
+
+std::optional<sender_engine::nak_count> sender_engine::mark_naks(const protocol::status_msg& m) {
     if (m.section >= _layout.sections()) {
         ++_stats.status_bad;
-        return;
+        return std::nullopt;
     }
     const std::uint32_t blocks = _layout.blocks_in_section(m.section);
     const protocol::nak_bitmap_view view(m.naks, blocks);
     if (!view.complete()) {
         ++_stats.status_bad;
-        return;
+        return std::nullopt;
     }
     if (_phase == sender_phase::data) {
         const std::uint32_t cursor = _dataplane.pass_cursor();
         if (cursor < _layout.blocks() && m.section >= _layout.locate(cursor).section) {
             ++_stats.status_current_section;
-            return;
+            return std::nullopt;
         }
     }
     const std::uint32_t first = _layout.first_block(m.section);
@@ -1151,36 +1207,17 @@ void sender_engine::handle_status(time_ns now, std::uint32_t handle,
     // Deficit bits are real missing blocks: kept apart, for groups whose
     // parity indices run out (repair_parity()).
     std::vector<std::uint64_t>& marked = deficits ? _fec_naks : _naks;
-    std::uint32_t missing = 0;
-    std::uint64_t missing_bytes = 0;
+    nak_count count;
     view.for_each_missing([&](std::uint32_t i) {
         const std::uint32_t n = first + i;
         marked[n >> 6] |= std::uint64_t{1} << (n & 63);
-        ++missing;
-        missing_bytes += _layout.block_bytes(n);
+        ++count.missing;
+        count.bytes += _layout.block_bytes(n);
     });
-    // Progress (progress()): a client reports its incomplete sections in
-    // ascending order each time its NAK timer fires or a DONE asks, starting
-    // over from the lowest one, so a STATUS for a section not above the one
-    // before begins a new report and replaces the old report's count. Counted
-    // before the excess check: a client dropped here keeps what it showed.
-    client_progress& p = _clients.progress(handle);
-    if (p.nak_section == client_progress::no_section || m.section <= p.nak_section) {
-        p.nak_bytes = 0;
-    }
-    p.nak_bytes += missing_bytes;
-    p.nak_section = m.section;
-    if (missing == 0) {
-        return;
-    }
-    if (std::uint64_t{missing} * 100 > std::uint64_t{_config.max_nak_pct} * blocks) {
-        if (++c.nak_excess > _config.max_nak_count) {
-            // Not this STATUS's NAKs' fault alone, but the client is dropped and
-            // its NAKs stay in the bitmap; the next pass still serves the others.
-            remove_client(now, handle, client_outcome::excessive_naks, "Excessive NAKs received");
-            return;
-        }
-    }
+    return count;
+}
+
+void sender_engine::naks_marked(time_ns now) {
     _naks_pending = true;
     if (_phase == sender_phase::done_wait && _rewind_deadline == no_deadline) {
         // Wait 3·GRTT for the other clients' NAKs before rewinding (spec §3.2)
@@ -1212,8 +1249,18 @@ void sender_engine::rewind_when_all_answered(time_ns now) {
 
 void sender_engine::handle_complete(time_ns now, std::uint32_t handle,
                                     const protocol::complete_msg& m) {
-    client_entry& c = _clients[handle];
     ++_stats.completes_in;
+    if (client_completed(handle, m)) {
+        protocol::done_conf_msg conf;
+        conf.client_ids.push_back(_clients[handle].uid);
+        send(_config.private_group, conf);
+    }
+    maybe_advance(now);
+    rewind_when_all_answered(now);
+}
+
+bool sender_engine::client_completed(std::uint32_t handle, const protocol::complete_msg& m) {
+    client_entry& c = _clients[handle];
     if (m.file_id == _file_id) {
         heard_in_done_round(c);
     } else {
@@ -1224,18 +1271,12 @@ void sender_engine::handle_complete(time_ns now, std::uint32_t handle,
             c.session_complete = true;
             --_pending_complete0;
         }
-        if (_phase == sender_phase::completion || c.session_complete) {
-            // Answer every COMPLETE(0), duplicates too: the DONE_CONF may have been lost.
-            protocol::done_conf_msg conf;
-            conf.client_ids.push_back(c.uid);
-            send(_config.private_group, conf);
-        }
-        maybe_advance(now);
-        return;
+        // Answer every COMPLETE(0), duplicates too: the DONE_CONF may have been lost.
+        return _phase == sender_phase::completion || c.session_complete;
     }
     if (m.file_id != _file_id) {
         ++_stats.status_stale;
-        return;
+        return false;
     }
     if (m.status == protocol::complete_status::rejected && !c.file_done) {
         ++c.files_rejected;
@@ -1255,8 +1296,7 @@ void sender_engine::handle_complete(time_ns now, std::uint32_t handle,
         // directory, link or delete is that of an empty file: 0 bytes.
         _clients.progress(handle).bytes_done += _layout.file_size();
     }
-    maybe_advance(now);
-    rewind_when_all_answered(now);
+    return false;
 }
 
 void sender_engine::handle_abort(time_ns now, std::uint32_t handle, const protocol::abort_msg& m) {
@@ -1269,6 +1309,20 @@ void sender_engine::remove_client(time_ns now, std::uint32_t handle, client_outc
                                   const char* abort_reason) {
     client_entry& c = _clients[handle];
     if (c.outcome != client_outcome::active) {
+        return;
+    }
+    if (c.is_proxy) {
+        // Its clients cannot be reached for answers any more: they go with it.
+        c.outcome = outcome;
+        std::vector<std::uint32_t> behind;
+        for (std::uint32_t h = 0; h < _clients.size(); ++h) {
+            if (_clients[h].via == handle) {
+                behind.push_back(h);
+            }
+        }
+        for (const std::uint32_t h : behind) {
+            remove_client(now, h, outcome, nullptr);
+        }
         return;
     }
     c.outcome = outcome;
@@ -1363,7 +1417,7 @@ void sender_engine::begin_completion(time_ns now) {
     for (auto& c : _clients.entries()) {
         c.heard = false;
         c.missed_rounds = 0;
-        if (c.outcome == client_outcome::active) {
+        if (c.outcome == client_outcome::active && c.receiver()) {
             ++_pending_complete0;
         }
     }
@@ -1397,14 +1451,15 @@ void sender_engine::finish(time_ns /*now*/, std::string failure) {
     }
     for (auto& c : _clients.entries()) {
         if (c.outcome == client_outcome::active) {
-            c.outcome =
-                c.session_complete ? client_outcome::completed : client_outcome::aborted_by_sender;
+            // A proxy has done its part once the session ends.
+            c.outcome = c.session_complete || c.is_proxy ? client_outcome::completed
+                                                         : client_outcome::aborted_by_sender;
         }
     }
     if (failure.empty()) {
         bool any = false;
         for (const auto& c : _clients.entries()) {
-            any = any || c.outcome == client_outcome::completed;
+            any = any || (c.receiver() && c.outcome == client_outcome::completed);
         }
         if (!any) {
             failure = "all clients dropped or aborted";
@@ -1430,7 +1485,7 @@ void sender_engine::abort(time_ns now, const std::string& reason) {
     for (auto& c : _clients.entries()) {
         if (c.outcome == client_outcome::active) {
             c.outcome = client_outcome::aborted_by_sender;
-            --_active;
+            _active -= c.receiver() ? 1 : 0;
         }
     }
     finish(now, "aborted: " + reason);
@@ -1491,6 +1546,9 @@ session_progress sender_engine::progress() const {
     out.receivers.reserve(_clients.size());
     for (std::uint32_t h = 0; h < _clients.size(); ++h) {
         const client_entry& c = _clients[h];
+        if (c.is_proxy) {
+            continue;
+        }
         const client_progress& p = _clients.progress(h);
         std::uint64_t known = p.bytes_done;
         if (in_file && c.outcome == client_outcome::active && c.file_needs_data && !c.file_done) {
@@ -1562,6 +1620,10 @@ void sender_engine::on_datagram(time_ns now, endpoint from,
         }
     } else if (d.type() == protocol::message_type::encrypted) {
         ++_stats.unexpected_in;
+        return;
+    }
+    if (_clients[handle].is_proxy) {
+        handle_proxy_message(now, handle, *body);
         return;
     }
     switch (protocol::type_of(*body)) {

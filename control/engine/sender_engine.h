@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <vector>
@@ -46,6 +47,12 @@ struct sender_stats {
     std::uint64_t duplicate_registers = 0; // REG_CONF was lost or late: the client resent
     std::uint64_t not_in_host_list = 0;    // closed group: an unlisted client tried to join
     std::uint64_t late_registers = 0;      // REGISTER after the announce phase: ignored
+    // Proxies (spec §7).
+    std::uint64_t proxies = 0;            // proxies registered (sender_config::proxies)
+    std::uint64_t proxied_clients = 0;    // clients registered through a proxy
+    std::uint64_t proxy_refused = 0;      // a client list from a UID that is no configured proxy
+    std::uint64_t proxy_list_refused = 0; // a listed client is not that proxy's (direct, or
+                                          // another proxy's): not taken from this one
     std::uint64_t fileinfo_rounds = 0;
     std::uint64_t fileinfo_acks = 0;
     std::uint64_t done_rounds = 0;
@@ -111,9 +118,10 @@ struct session_progress {
     // 1-based position of the entry being offered; 0 during the announce
     // phase, files + 1 once every entry is through (completion).
     std::uint32_t file_number = 0;
-    std::uint32_t pass = 0;                   // pass of that entry (0: none started yet)
-    std::uint64_t file_bytes_sent = 0;        // its bytes sent at least once so far
-    std::vector<receiver_progress> receivers; // every registered client, in clients() order
+    std::uint32_t pass = 0;            // pass of that entry (0: none started yet)
+    std::uint64_t file_bytes_sent = 0; // its bytes sent at least once so far
+    std::vector<receiver_progress>
+        receivers; // every registered client (no proxy), in clients() order
 };
 
 class sender_engine {
@@ -166,6 +174,33 @@ private:
     void handle_status(time_ns now, std::uint32_t handle, const protocol::status_msg& m);
     void handle_complete(time_ns now, std::uint32_t handle, const protocol::complete_msg& m);
     void handle_abort(time_ns now, std::uint32_t handle, const protocol::abort_msg& m);
+    // A proxy's FILEINFO_ACK / COMPLETE stand for the clients they list;
+    // its STATUS (an OR of its clients' bitmaps) for all its clients.
+    void handle_proxy_register(time_ns now, const protocol::uftp_header& h, endpoint from,
+                               const protocol::register_msg& m);
+    void handle_proxy_message(time_ns now, std::uint32_t proxy, const protocol::message& body);
+    // The handles of the clients `ids` lists that are registered through
+    // `proxy` (others counted as proxy_list_refused).
+    std::vector<std::uint32_t> clients_of(std::uint32_t proxy, const protocol::client_id_list& ids);
+    // A proxy's key exchange is done: its clients hold the group keys too.
+    void proxy_keyed(time_ns now, std::uint32_t proxy);
+    const host_key* listed_proxy(std::uint32_t uid) const;
+    // The per-client parts of FILEINFO_ACK, STATUS and COMPLETE; the caller
+    // advances the phase (maybe_advance) once the whole message is applied.
+    void fileinfo_acked(time_ns now, std::uint32_t handle, const protocol::fileinfo_ack_msg& m);
+    // False: the STATUS is not for the current file's passes, or the client
+    // takes no part in them (the caller counts it stale).
+    bool status_applies(const client_entry& c, const protocol::status_msg& m) const;
+    // Marks the NAKed blocks; the number missing and their bytes, or nullopt
+    // for a malformed or ignored STATUS (counted).
+    struct nak_count {
+        std::uint32_t missing = 0;
+        std::uint64_t bytes = 0;
+    };
+    std::optional<nak_count> mark_naks(const protocol::status_msg& m);
+    void naks_marked(time_ns now);
+    // True: a DONE_CONF is owed to the client.
+    bool client_completed(std::uint32_t handle, const protocol::complete_msg& m);
 
     // Encrypted sessions (spec §5).
     crypto::crypto_error setup_crypto(time_ns now);

@@ -110,6 +110,11 @@ struct sender_config {
     // client without an entry here is accepted on its signature alone when
     // the list is empty, refused when it is not.
     std::vector<host_key> client_keys;
+    // Proxies that may register clients for others (a REGISTER with a client
+    // list, spec §7), as stock's `uftp -j`: a client list from any other UID
+    // is refused and counted, never trusted. A proxy with a fingerprint must
+    // present that key when clients authenticate (CLIENT_KEY).
+    std::vector<host_key> proxies;
 };
 
 // Free bytes available under a directory; injectable so tests can model a

@@ -48,6 +48,9 @@ engine::sender_config sender_settings(const config::control_config& c, std::uint
             e.client_keys.push_back(host_of(client));
         }
     }
+    for (const auto& proxy : s.proxies) {
+        e.proxies.push_back(host_of(proxy));
+    }
     e.fec = {.group_blocks = s.fec.group_blocks,
              .proactive = s.fec.proactive,
              .adaptive = s.fec.adaptive,

@@ -451,7 +451,12 @@ json node::job_result() const {
     json receivers = json::array();
     bool all_ok = e.failure().empty();
     std::uint32_t completed = 0;
+    json proxies = json::array();
     for (const auto& c : e.clients().entries()) {
+        if (c.is_proxy) {
+            proxies.push_back({{"uid", hex_id(c.uid)}, {"outcome", engine::name(c.outcome)}});
+            continue;
+        }
         const bool ok = c.outcome == engine::client_outcome::completed && c.files_rejected == 0;
         completed += ok ? 1 : 0;
         all_ok = all_ok && ok;
@@ -491,6 +496,7 @@ json node::job_result() const {
                                                                        : e.failure()},
             {"receivers", receivers},
             {"receivers_ok", completed},
+            {"proxies", proxies},
             {"files", _job->files},
             {"bytes", _job->bytes},
             {"passes", st.passes},
@@ -585,10 +591,18 @@ json node::loop_document() const {
         // `skycast status` on another terminal shows the same bars.
         const auto p = e.progress();
         json clients = json::array();
-        const auto& entries = e.clients().entries();
-        for (std::size_t i = 0; i < entries.size() && i < p.receivers.size(); ++i) {
-            const auto& c = entries[i];
-            const auto& r = p.receivers[i];
+        json proxies = json::array();
+        std::size_t i = 0; // p.receivers has every entry but the proxies, in order
+        for (const auto& c : e.clients().entries()) {
+            if (c.is_proxy) {
+                proxies.push_back(
+                    {{"uid", hex_id(c.uid)}, {"outcome", engine::name(c.outcome)}, {"rtt", c.rtt}});
+                continue;
+            }
+            if (i >= p.receivers.size()) {
+                break;
+            }
+            const auto& r = p.receivers[i++];
             clients.push_back({{"uid", hex_id(c.uid)},
                                {"outcome", engine::name(c.outcome)},
                                {"rtt", c.rtt},
@@ -604,6 +618,10 @@ json node::loop_document() const {
                           {"grtt", e.grtt()},
                           {"receivers", clients},
                           {"receivers_active", e.active_clients()},
+                          {"proxies", proxies},
+                          {"proxied_receivers", st.proxied_clients},
+                          {"proxy_refused", st.proxy_refused},
+                          {"proxy_list_refused", st.proxy_list_refused},
                           {"passes", st.passes},
                           {"bytes_sent", st.bytes_sent},
                           {"blocks_resent", st.blocks_resent},

@@ -491,7 +491,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
                      "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
                      "public_group, private_group, port, rate, block_size, grtt, "
                      "robustness, announce_rounds, max_passes, max_nak_pct, "
-                     "max_nak_count, clients, fec, servers, encryption, destination, "
+                     "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
                      "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
                      "socket, metrics, snmp, log, got the scalar '2'");
     }
@@ -848,6 +848,24 @@ TEST(ConfigReject, FecParityTooBigForTheMtu) {
     // 1448 bytes fit a 1500-byte MTU as FILESEGs (1500) but not as PARITY (1504).
     expect_one(sender_base + "  block_size: 1448\n  fec: {group_blocks: 64}\n", 13, 15,
                "control.block_size", "1504-byte IPv4 PARITY packets");
+}
+
+// ---- proxies (spec §7) ----
+
+TEST(ConfigAccept, SenderProxies) {
+    EXPECT_TRUE(load_ok(sender_base).control.sender->proxies.empty());
+    const auto c = load_ok(sender_base + "  clients: [{uid: 0x0A4D000C}]\n"
+                                         "  proxies: [{uid: 0x0A4D000B}]\n");
+    ASSERT_EQ(c.control.sender->proxies.size(), 1u);
+    EXPECT_EQ(c.control.sender->proxies[0].uid, 0x0A4D000Bu);
+    EXPECT_FALSE(c.control.sender->proxies[0].fingerprint.has_value());
+}
+
+TEST(ConfigReject, AProxyIsNoClient) {
+    expect_one(sender_base + "  clients: [{uid: 0x0A4D000B}]\n"
+                             "  proxies: [{uid: 0x0A4D000B}]\n",
+               14, 12, "control.proxies", "0x0A4D000B is in control.clients too");
+    expect_one(receiver_base + "  proxies: [{uid: 1}]\n", 13, 3, "control.proxies", "sender");
 }
 
 // ---- the SNMP subagent ----

@@ -10,6 +10,7 @@
 #include "dataplane/api/block_bitmap.h"
 #include "protocol/codec.h"
 #include "protocol/quantize.h"
+#include "tests/unit/engine/sender_rig.h"
 #include "tests/unit/engine/sim_fixture.h"
 
 #include <cerrno>
@@ -218,87 +219,6 @@ TEST(link_model, random_loss_duplication_and_delay) {
 }
 
 // --- Engines against recording ports ------------------------------------------------
-
-struct recorded {
-    endpoint to;
-    protocol::datagram d;
-    std::vector<std::uint8_t> raw;
-};
-
-class recording_network : public engine::network_port {
-public:
-    void send(endpoint to, std::span<const std::uint8_t> datagram) override {
-        recorded r{.to = to, .raw = {datagram.begin(), datagram.end()}};
-        EXPECT_EQ(protocol::decode(r.raw, r.d), protocol::wire_error::ok);
-        // decode() keeps spans into the buffer: decode again from the stored copy.
-        sent.push_back(std::move(r));
-        protocol::decode(sent.back().raw, sent.back().d);
-    }
-    std::vector<recorded> sent;
-    template <class Msg>
-    std::vector<const recorded*> of() const {
-        std::vector<const recorded*> out;
-        for (const auto& r : sent) {
-            if (std::holds_alternative<Msg>(r.d.body)) {
-                out.push_back(&r);
-            }
-        }
-        return out;
-    }
-};
-
-class fake_sender_dataplane : public engine::sender_dataplane_port {
-public:
-    explicit fake_sender_dataplane(engine::sequence_counter& seq) : _seq(seq) {}
-    void start_pass(engine::pass_request r) override {
-        passes.push_back(std::move(r));
-        // The dataplane stamps FILESEGs from the same counter: take a few.
-        for (int i = 0; i < 3; ++i) {
-            fileseg_seqs.push_back(_seq.next());
-        }
-    }
-    void stop_pass() override { ++stops; }
-    std::uint32_t pass_cursor() const override { return cursor; }
-    std::vector<engine::pass_request> passes;
-    std::vector<std::uint16_t> fileseg_seqs;
-    std::uint32_t cursor = 0;
-    int stops = 0;
-
-private:
-    engine::sequence_counter& _seq;
-};
-
-std::vector<std::uint8_t> client_datagram(std::uint32_t uid, std::uint32_t group,
-                                          const protocol::message& m) {
-    std::vector<std::uint8_t> out(protocol::max_datagram_size);
-    const auto n = protocol::encode({.src_id = uid, .group_id = group}, m, out);
-    EXPECT_TRUE(n.ok());
-    out.resize(n.ok() ? *n : 0);
-    return out;
-}
-
-protocol::timestamp stamp_of(time_ns t) {
-    return {.sec = static_cast<std::uint32_t>(t / engine::ns_per_second),
-            .usec = static_cast<std::uint32_t>(t % engine::ns_per_second / 1000)};
-}
-
-struct sender_rig {
-    explicit sender_rig(engine::sender_config cfg, std::vector<engine::file_entry> files)
-        : dp(seq), sender(std::move(cfg), std::move(files), net, dp, seq) {}
-    recording_network net;
-    engine::sequence_counter seq;
-    fake_sender_dataplane dp;
-    engine::sender_engine sender;
-};
-
-engine::sender_config quick_sender(std::vector<std::uint32_t> hosts = {}) {
-    return {.sender_id = 0x01020304,
-            .group_id = 0x77,
-            .robust = 3,
-            .grtt_init = 0.1,
-            .announce_rounds = 2,
-            .host_list = std::move(hosts)};
-}
 
 TEST(sender_engine, grtt_comes_from_echoed_timestamps_and_is_advertised) {
     sender_rig rig(quick_sender(), {{.name = "f", .size = 10}});
