@@ -877,9 +877,9 @@ constexpr std::size_t parity_extra_bytes = 4;
 constexpr std::string_view sender_only_keys[] = {
     "private_group", "rate",        "block_size",    "grtt",    "robustness", "announce_rounds",
     "max_passes",    "max_nak_pct", "max_nak_count", "clients", "proxies",    "fec"};
-constexpr std::string_view receiver_only_keys[] = {"destination",      "temp_dir", "servers",
-                                                   "max_sessions",     "max_grtt", "max_robust",
-                                                   "register_timeout", "hooks"};
+constexpr std::string_view receiver_only_keys[] = {
+    "destination", "temp_dir",         "servers", "max_sessions",  "max_grtt",
+    "max_robust",  "register_timeout", "hooks",   "response_proxy"};
 constexpr std::string_view sender_encryption_keys[] = {
     "keyex", "cipher", "hash", "signature", "private_key", "client_auth", "ecdh_curve"};
 constexpr std::string_view receiver_encryption_keys[] = {"private_keys", "require"};
@@ -1145,6 +1145,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "max_robust",
                   "register_timeout",
                   "hooks",
+                  "response_proxy",
                   "socket",
                   "metrics",
                   "snmp",
@@ -1328,6 +1329,28 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                           "): every session may hold a file open; raise limits.max_files or "
                           "lower max_sessions");
             r.max_sessions = dp.limits.max_files;
+        }
+        if (auto pf = m.get("response_proxy")) {
+            map_reader pr(ctx, *pf, {"address", "port"});
+            receiver_config::response_proxy_config proxy;
+            bool ok = false;
+            if (auto af = pr.require("address")) {
+                if (auto a = read_notation(ctx, *af, parse_ipv4)) {
+                    proxy.address = *a;
+                    ok = true;
+                    if ((*a >> 28) == 0xE || *a == 0) {
+                        ctx.error(af->mark(), af->path,
+                                  format_ipv4(*a) + " is no unicast address: responses go "
+                                                    "to the proxy's own address");
+                        ok = false;
+                    }
+                }
+            }
+            take(pr, "port", proxy.port,
+                 [&](const field& x) { return read_int_in<std::uint16_t>(ctx, x, 1, 65535); });
+            if (ok) {
+                r.response_proxy = proxy;
+            }
         }
         // 15 s: stock's largest GRTT; 60 s: beyond any real path, and every
         // timer of a session scales with it.

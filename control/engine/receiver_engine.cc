@@ -367,6 +367,10 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     std::string refusal = unsupported_feature(m);
     if (!refusal.empty()) {
         // Said to the server, so its operator sees why this client left.
+    } else if (m.enc_info && _config.response_proxy) {
+        // Behind a response proxy the key exchange is with the proxy's keys
+        // (KEY_REQ / PROXY_KEY), which this receiver does not do yet.
+        refusal = "Encrypted sessions through a response proxy not supported";
     } else if (m.enc_info) {
         bool bad_signature = false;
         refusal = join_encrypted(now, m, datagram, bad_signature);
@@ -387,6 +391,11 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
         _crypto.reset();
         end(now, receiver_outcome::refused, refusal, true);
         return;
+    }
+    // A refusal went to the server itself (stock proxies pass no ABORT on);
+    // everything else goes through the response proxy.
+    if (_config.response_proxy) {
+        _server = *_config.response_proxy;
     }
     // The session's data arrives on its private group: be a member before
     // the server starts sending (and only now, for an ANNOUNCE we accept).

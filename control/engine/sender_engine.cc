@@ -394,6 +394,12 @@ void sender_engine::announce_round(time_ns now) {
                 missing.push_back(uid);
             }
         }
+        // Proxies are called out too, as stock does with `-j`.
+        for (const auto& p : _config.proxies) {
+            if (_clients.find(p.uid) == client_table::npos) {
+                missing.push_back(p.uid);
+            }
+        }
         send_listing(_config.public_group, a, missing);
     } else {
         send(_config.public_group, a);

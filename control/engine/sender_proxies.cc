@@ -87,23 +87,26 @@ void sender_engine::handle_proxy_register(time_ns now, const protocol::uftp_head
             confirmed.push_back(client);
         }
     }
-    // REG_CONF confirms a proxy's clients in every session, encrypted too
-    // (spec §2.4): they get the group keys from the proxy, not a KEYINFO.
-    if (!confirmed.empty()) {
-        send_listing(_config.private_group, protocol::reg_conf_msg{}, confirmed);
-    }
-    for (const std::uint32_t handle : fresh) {
-        if (keyed) {
-            _clients[handle].keys = _crypto ? key_state::acked : key_state::none;
-            client_joined(now);
-        }
-    }
+    // The proxy's KEYINFO first: a stock proxy hands the group keys on to
+    // its clients when their REG_CONF arrives, so it must hold them by then.
     if (_crypto) {
         client_entry& p = _clients[proxy];
         if (p.keys == key_state::awaiting_client_key) {
             finish_client_auth(now, proxy);
         } else if (p.keys == key_state::keyinfo_sent) {
             send_keyinfo({proxy});
+        }
+    } else {
+        // Unencrypted, the proxy is confirmed beside its clients (as stock does).
+        confirmed.push_back(uid);
+    }
+    // REG_CONF confirms a proxy's clients in every session, encrypted too
+    // (spec §2.4): they get the group keys from the proxy, not a KEYINFO.
+    send_listing(_config.private_group, protocol::reg_conf_msg{}, confirmed);
+    for (const std::uint32_t handle : fresh) {
+        if (keyed) {
+            _clients[handle].keys = _crypto ? key_state::acked : key_state::none;
+            client_joined(now);
         }
     }
 }

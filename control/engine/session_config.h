@@ -11,6 +11,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -138,6 +139,10 @@ struct receiver_config {
     time_ns register_timeout = 60 * ns_per_second;
     free_space_fn free_space; // empty: statvfs of the destination
     receiver_encryption encryption;
+    // Every response goes to this response proxy instead of the server
+    // (stock uftpd -R, spec §7), which answers the server for many
+    // receivers. Unencrypted sessions only: an encrypted one is refused.
+    std::optional<endpoint> response_proxy;
 };
 
 } // namespace skycast::control::engine

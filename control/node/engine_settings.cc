@@ -89,6 +89,11 @@ engine::receiver_config receiver_settings(const config::control_config& c, std::
         }
     }
     e.encryption.require = r.require_encryption;
+    if (r.response_proxy) {
+        e.response_proxy =
+            engine::endpoint{.address = r.response_proxy->address,
+                             .port = r.response_proxy->port != 0 ? r.response_proxy->port : c.port};
+    }
     for (const auto& server : r.servers) {
         e.encryption.servers.push_back(host_of(server));
     }

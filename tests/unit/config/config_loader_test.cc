@@ -493,7 +493,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
                      "robustness, announce_rounds, max_passes, max_nak_pct, "
                      "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
                      "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
-                     "socket, metrics, snmp, log, got the scalar '2'");
+                     "response_proxy, socket, metrics, snmp, log, got the scalar '2'");
     }
 }
 
@@ -866,6 +866,24 @@ TEST(ConfigReject, AProxyIsNoClient) {
                              "  proxies: [{uid: 0x0A4D000B}]\n",
                14, 12, "control.proxies", "0x0A4D000B is in control.clients too");
     expect_one(receiver_base + "  proxies: [{uid: 1}]\n", 13, 3, "control.proxies", "sender");
+}
+
+TEST(ConfigAccept, ReceiverResponseProxy) {
+    EXPECT_FALSE(load_ok(receiver_base).control.receiver->response_proxy.has_value());
+    const auto p = load_ok(receiver_base + "  response_proxy: {address: 10.77.0.11}\n")
+                       .control.receiver->response_proxy;
+    ASSERT_TRUE(p.has_value());
+    EXPECT_EQ(p->address, 0x0A4D000Bu);
+    EXPECT_EQ(p->port, 0); // control.port
+}
+
+TEST(ConfigReject, ResponseProxyIsAUnicastAddress) {
+    expect_one(receiver_base + "  response_proxy: {address: 230.4.4.1}\n", 13, 29,
+               "control.response_proxy.address", "230.4.4.1 is no unicast address");
+    expect_one(receiver_base + "  response_proxy: {port: 1044}\n", 13, 3,
+               "control.response_proxy.address", "required key is missing");
+    expect_one(sender_base + "  response_proxy: {address: 10.0.0.2}\n", 13, 3,
+               "control.response_proxy", "receiver");
 }
 
 // ---- the SNMP subagent ----

@@ -678,6 +678,42 @@ TEST(receiver_engine, registers_with_echoed_timestamp_resends_and_gives_up) {
     EXPECT_LE(rig.net.of<protocol::register_msg>().size(), 11u);
 }
 
+TEST(receiver_engine, answers_a_response_proxy_and_refuses_encryption_through_one_to_the_server) {
+    scratch_dir dir;
+    auto config = rig_config(dir.path());
+    const engine::endpoint proxy{.address = 0x0A4D000B, .port = 1044};
+    config.response_proxy = proxy;
+    receiver_rig rig(config);
+    rig.registered(t0);
+    rig.receiver.on_datagram(t0 + ms, {.address = 7},
+                             rig.server(protocol::fileinfo_msg{
+                                 .file_id = 1, .size = 512, .name = "f", .client_ids = {42}}));
+    ASSERT_FALSE(rig.net.sent.empty());
+    for (const auto& r : rig.net.sent) {
+        EXPECT_EQ(r.to, proxy) << protocol::name(r.d.type());
+    }
+    EXPECT_EQ(rig.net.of<protocol::register_msg>().size(), 1u);
+    EXPECT_EQ(rig.net.of<protocol::fileinfo_ack_msg>().size(), 1u);
+
+    // Encrypted, the keys would come through the proxy: refused, and said
+    // to the server itself (a stock proxy passes no ABORT on).
+    scratch_dir dir2;
+    auto config2 = rig_config(dir2.path());
+    config2.response_proxy = proxy;
+    receiver_rig enc(config2);
+    protocol::enc_info_ext e;
+    e.keyextype = protocol::keyexchange_type::ecdh_ecdsa;
+    e.keytype = protocol::key_type::aes128_gcm;
+    e.hashtype = protocol::hash_type::sha256;
+    enc.receiver.on_datagram(t0, {.address = 7}, enc.server(protocol::announce_msg{.enc_info = e}));
+    const auto aborts = enc.net.of<protocol::abort_msg>();
+    ASSERT_EQ(aborts.size(), 1u);
+    EXPECT_EQ(aborts[0]->to.address, 7u);
+    EXPECT_EQ(std::get<protocol::abort_msg>(aborts[0]->d.body).message,
+              "Encrypted sessions through a response proxy not supported");
+    EXPECT_EQ(enc.receiver.outcome(), engine::receiver_outcome::refused);
+}
+
 protocol::ip_address private_group(std::uint8_t last) {
     protocol::ip_address a;
     a.bytes[0] = 230;

@@ -4,6 +4,7 @@
 #include "tests/unit/engine/sender_rig.h"
 
 #include <gtest/gtest.h>
+#include <type_traits>
 
 namespace skycast::test {
 namespace {
@@ -45,9 +46,13 @@ TEST(sender_proxy, a_proxy_registers_its_clients_and_answers_for_them_with_lists
         now, proxy_at,
         client_datagram(proxy_uid, 0x77,
                         protocol::register_msg{.tstamp = stamp_of(t0), .client_ids = {9, 10}}));
-    // Its clients are confirmed, not the proxy; the closed group is complete.
+    // The proxy was called out in ANNOUNCE beside the clients, as stock does.
+    EXPECT_EQ(listed<protocol::announce_msg>(rig.net, 0),
+              (std::vector<std::uint32_t>{9, 10, proxy_uid}));
+    // Its clients are confirmed, and the proxy (unencrypted); the closed group is complete.
     ASSERT_EQ(rig.net.of<protocol::reg_conf_msg>().size(), 1u);
-    EXPECT_EQ(listed<protocol::reg_conf_msg>(rig.net, 0), (std::vector<std::uint32_t>{9, 10}));
+    EXPECT_EQ(listed<protocol::reg_conf_msg>(rig.net, 0),
+              (std::vector<std::uint32_t>{9, 10, proxy_uid}));
     EXPECT_EQ(rig.sender.active_clients(), 2u) << "the proxy is no receiver";
     EXPECT_NEAR(rig.sender.grtt(), 0.2, 1e-6);
     run_until(rig, now, engine::sender_phase::fileinfo);
@@ -65,7 +70,11 @@ TEST(sender_proxy, a_proxy_registers_its_clients_and_answers_for_them_with_lists
     EXPECT_EQ(listed<protocol::done_msg>(rig.net, 0), (std::vector<std::uint32_t>{9, 10}));
 
     // Its STATUS is the OR of its clients' bitmaps: blocks 2 and 5 go again.
-    const std::uint8_t naks[2] = {0x24, 0x00};
+    // A stock proxy's bitmap is block_size bytes, whatever the section's
+    // size, and past the section's blocks it holds stale memory: ignored.
+    std::vector<std::uint8_t> naks(1300, 0xFF);
+    naks[0] = 0x24;
+    naks[1] = 0xFC; // bits 10..15: past the file's 10 blocks
     rig.sender.on_datagram(
         now + 2 * ms, proxy_at,
         client_datagram(proxy_uid, 0x77,
@@ -115,11 +124,14 @@ TEST(sender_proxy, a_proxy_registers_its_clients_and_answers_for_them_with_lists
     EXPECT_EQ(st.proxy_refused, 0u);
     EXPECT_EQ(st.proxy_list_refused, 0u);
     EXPECT_EQ(rig.sender.progress().receivers.size(), 2u) << "progress lists receivers only";
-    // Nothing ever listed the proxy as a receiver.
+    // Nothing but ANNOUNCE and REG_CONF listed the proxy: it is no receiver.
     for (const auto& r : rig.net.sent) {
         std::visit(
             [&](const auto& m) {
-                if constexpr (requires { m.client_ids; }) {
+                using msg = std::decay_t<decltype(m)>;
+                if constexpr (requires { m.client_ids; } &&
+                              !std::is_same_v<msg, protocol::announce_msg> &&
+                              !std::is_same_v<msg, protocol::reg_conf_msg>) {
                     EXPECT_EQ(std::count(m.client_ids.begin(), m.client_ids.end(), proxy_uid), 0);
                 }
             },
@@ -155,7 +167,8 @@ TEST(sender_proxy, a_proxy_answers_only_for_its_own_clients_and_only_listed_ones
         client_datagram(proxy_uid, 0x77, protocol::register_msg{.client_ids = {9, 10, 11, 12}}));
     EXPECT_EQ(rig.sender.stats().proxy_list_refused, 1u); // 11
     EXPECT_EQ(rig.sender.stats().not_in_host_list, 1u);   // 12
-    EXPECT_EQ(listed<protocol::reg_conf_msg>(rig.net, 1), (std::vector<std::uint32_t>{9, 10}));
+    EXPECT_EQ(listed<protocol::reg_conf_msg>(rig.net, 1),
+              (std::vector<std::uint32_t>{9, 10, proxy_uid}));
     run_until(rig, now, engine::sender_phase::fileinfo);
     // The proxy cannot answer for 11, who must answer itself.
     rig.sender.on_datagram(
