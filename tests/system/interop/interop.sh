@@ -28,6 +28,15 @@
 #   hub sent PARITY, the Skycast receiver rebuilt blocks from it (with
 #   --loss), and the stock uftpd logged nothing about it (PARITY goes to its
 #   own port, where uftpd does not listen).
+# --response-proxy (to-stock): rcv3 runs stock `uftpproxyd -r` instead of
+#   uftpd, and the stock uftpd on rcv2 answers through it (uftpd -R); so does
+#   the Skycast receiver on rcv1 (control.response_proxy) when the session is
+#   unencrypted (encrypted, rcv1 answers the hub directly: Skycast receivers
+#   do not do the key exchange with a proxy's keys yet). The hub lists the
+#   proxy in control.proxies. Pass also needs: the hub's session result lists
+#   the proxy (completed) and rcv1 + rcv2 as its receivers, nothing went from
+#   a proxied receiver to the hub directly, and the proxy sent the hub its
+#   aggregated answers (COMPLETE listing its clients, when unencrypted).
 # --stock-args "ARGS" --expect-refusal TEXT (from-stock): stock uftp runs with
 #   ARGS added (an option Skycast does not support, e.g. "-C tfmcc" or "-z").
 #   Pass: every Skycast receiver refuses the session with an ABORT whose
@@ -51,6 +60,7 @@ open_group=0
 stock_args=()
 expect_refusal=
 fec=0
+response_proxy=0
 
 while (($#)); do
     case $1 in
@@ -59,6 +69,7 @@ while (($#)); do
     --block) block=$2; shift 2 ;;
     --loss) loss=$2; shift 2 ;;
     --fec) fec=$2; shift 2 ;;
+    --response-proxy) response_proxy=1; shift ;;
     --client-auth) client_auth=1; shift ;;
     --open-group) open_group=1; shift ;;
     --stock-args) read -r -a stock_args <<< "$2"; shift 2 ;;
@@ -75,12 +86,14 @@ done
 [[ $suite =~ ^(none|ecdh-p256-aes128gcm|rsa-aes256gcm|ecdh-rsa-aes256cbc-hmac|rsa-aes128ccm-sha384|ecdh-rsa-aes256cbc-sigkeyex|ecdh-p384-aes256cbc-sigkeyex)$ ]] ||
     { echo "interop.sh: unknown suite '$suite'" >&2; exit 2; }
 [[ -n $build_dir ]] || { echo "interop.sh: BUILD_DIR missing" >&2; exit 2; }
+[[ $response_proxy == 0 || $direction == to-stock ]] ||
+    { echo "interop.sh: --response-proxy is for --direction to-stock" >&2; exit 2; }
 [[ $fec == 0 || $direction == to-stock ]] ||
     { echo "interop.sh: --fec is for --direction to-stock (the hub sends parity)" >&2; exit 2; }
 [[ (-z $expect_refusal && ${#stock_args[@]} -eq 0) || $direction == from-stock ]] ||
     { echo "interop.sh: --stock-args/--expect-refusal are for --direction from-stock" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "interop.sh: run as root (namespaces, hugepages)" >&2; exit 2; }
-for tool in uftp uftpd dumpcap; do
+for tool in uftp uftpd uftpproxyd dumpcap; do
     command -v $tool > /dev/null ||
         { echo "interop.sh: SKIP: $tool missing (apt-get install uftp tshark)" >&2; exit 77; }
 done
@@ -141,11 +154,13 @@ trap cleanup EXIT
 hub_uid=0x0A4D0001
 rcv_uid() { printf '0x0A4D%04X' $((10 + $1)); }
 
+proxy_uid=0x0A4D0101
 if [[ $direction == to-stock ]]; then
     receivers=3
     kernel_nodes=rcv2,rcv3
     skycast_rcvs=(1)
     stock_rcvs=(2 3)
+    ((response_proxy)) && stock_rcvs=(2)
 else
     receivers=2
     kernel_nodes=hub
@@ -159,6 +174,14 @@ bash "$root/scripts/setup-hugepages.sh" 2048 > /dev/null
 bash "$lab_sh" up --name "$lab" --receivers $receivers --loss "$loss" \
     --kernel-nodes "$kernel_nodes" > "$logs/lab-up.log"
 eval "$(bash "$lab_sh" env --name "$lab")"
+if ((response_proxy)); then
+    receivers=2 # rcv3 is the proxy
+    proxy_addr=${LAB_RCV3_CIDR%/*}
+    # Receivers that answer through the proxy: the stock one, and the Skycast
+    # one when it can (unencrypted).
+    proxied_rcvs=(2)
+    [[ $suite == none ]] && proxied_rcvs=(1 2)
+fi
 
 # Capture the bridge, for `skycast decode` on failure.
 ip netns exec "$LAB_BRIDGE_NS" dumpcap -q -i "$LAB_BRIDGE" -w "$work/bridge.pcapng" \
@@ -217,6 +240,7 @@ if [[ -n $key_spec ]]; then
     for i in "${stock_rcvs[@]}"; do
         uftp_keymgt -g "$key_spec" "$work/keys/rcv$i.pem" >> "$logs/keys.log" 2>&1
     done
+    ((response_proxy)) && uftp_keymgt -g "$key_spec" "$work/keys/proxy.pem" >> "$logs/keys.log" 2>&1
 fi
 fingerprint() { # KEY_FILE -> "A1:B2:..." as `skycast keys fingerprint` prints it
     "$skycast_bin" keys fingerprint "$1" | sed 's/.*fingerprint: //'
@@ -259,7 +283,8 @@ control:
   rate: 200M
   block_size: $block
   grtt: {initial: 100ms, min: 100ms, max: 2s}
-$( ((open_group)) || { echo "  clients:"; for i in 1 2 3; do client_entry "$i"; done; })
+$( ((open_group)) || { echo "  clients:"; for ((i = 1; i <= receivers; ++i)); do client_entry "$i"; done; })
+$( ((response_proxy)) && echo "  proxies: [{uid: $proxy_uid}]")
 $( ((fec)) && echo "  fec: {group_blocks: $fec, proactive: \"5%\"}")
   socket: $work/hub.sock
   log: {level: info, file: $logs/hub-control.log}
@@ -291,6 +316,7 @@ control:
   destination: $work/rcv$i/received
   temp_dir: $work/rcv$i/incoming
   servers: [{uid: $hub_uid$( ((client_auth)) && echo ", fingerprint: \"$(fingerprint "$work/keys/hub.pem")\"")}]
+$( ((response_proxy)) && [[ " ${proxied_rcvs[*]} " == *" $i "* ]] && echo "  response_proxy: {address: $proxy_addr}")
   socket: $work/rcv$i.sock
   log: {level: info, file: $logs/rcv$i-control.log}
 YAML
@@ -324,11 +350,24 @@ wait_skycast() { # NODE
     exit 1
 }
 
+# The response proxy (stock uftpproxyd -r) on rcv3; with encryption it
+# needs a key of the suite's type and an ECDH key of its own (-e).
+if ((response_proxy)); then
+    proxy_args=()
+    if [[ -n $key_spec ]]; then
+        proxy_args=(-k "$work/keys/proxy.pem")
+        [[ $keyex == ecdh* ]] && proxy_args+=(-e "${curve:-prime256v1}")
+    fi
+    bash "$lab_sh" exec --name "$lab" rcv3 uftpproxyd -r -d -I "$LAB_RCV_IF" -U "$proxy_uid" \
+        -x "${STOCK_LOG_LEVEL:-3}" "${proxy_args[@]}" > "$logs/rcv3-uftpproxyd.log" 2>&1 &
+    pids+=($!)
+fi
 # Stock receivers: uftpd in the foreground (-d), fixed UID, a status file.
 for i in "${stock_rcvs[@]}"; do
     mkdir -p "$work/rcv$i/received"
     uftpd_key=()
     [[ -n $key_spec ]] && uftpd_key=(-k "$work/keys/rcv$i.pem")
+    ((response_proxy)) && uftpd_key+=(-R "$proxy_addr")
     bash "$lab_sh" exec --name "$lab" "rcv$i" uftpd -d -q -I "$LAB_RCV_IF" -U "$(rcv_uid "$i")" \
         -D "$work/rcv$i/received" -F "$work/rcv$i.status" -x "${STOCK_LOG_LEVEL:-3}" "${uftpd_key[@]}" \
         > "$logs/rcv$i-uftpd.log" 2>&1 &
@@ -341,6 +380,20 @@ for i in "${skycast_rcvs[@]}"; do
     start_skycast "rcv$i"
 done
 [[ $direction == to-stock ]] && wait_skycast hub
+if ((response_proxy)) && [[ -n $key_spec ]]; then
+    # A stock uftpd behind a response proxy takes no encrypted session until
+    # it holds the proxy's key (KEY_REQ / PROXY_KEY). It asks at start and
+    # then every 5 s, so the proxy may have missed the first ask: wait for
+    # the answer, up to three asks.
+    for i in "${stock_rcvs[@]}"; do
+        for _ in $(seq 160); do
+            grep -q "Received PROXY_KEY" "$logs/rcv$i-uftpd.log" && break
+            sleep 0.1
+        done
+        grep -q "Received PROXY_KEY" "$logs/rcv$i-uftpd.log" ||
+            { echo "interop.sh: rcv$i's uftpd never got the proxy's key" >&2; exit 1; }
+    done
+fi
 for i in "${skycast_rcvs[@]}"; do
     wait_skycast "rcv$i"
 done
@@ -352,7 +405,12 @@ say "nodes up"
 # --- Send ----------------------------------------------------------------------------
 send_status=0
 if [[ $direction == to-stock ]]; then
-    say "skycast send (hub -> rcv1 Skycast, rcv2 + rcv3 stock uftpd)"
+    if ((response_proxy)); then
+        say "skycast send (hub -> rcv1 Skycast, rcv2 stock uftpd; rcv3 stock uftpproxyd -r" \
+            "answers for receivers ${proxied_rcvs[*]})"
+    else
+        say "skycast send (hub -> rcv1 Skycast, rcv2 + rcv3 stock uftpd)"
+    fi
     timeout "${INTEROP_SEND_TIMEOUT:-60}" "$skycast_bin" send --socket "$work/hub.sock" "${files[@]}" \
         > "$logs/skycast-send.log" 2>&1 || send_status=$?
     cat "$logs/skycast-send.log"
@@ -547,6 +605,54 @@ if ((fec)); then
             bad "stock uftpd on rcv$i complained about something in a FEC session"
         fi
     done
+fi
+if ((response_proxy)); then
+    # The hub's session result: the proxy (completed) beside rcv1 and rcv2.
+    "$skycast_bin" stats --socket "$work/hub.sock" --json > "$work/hub-stats.json"
+    python3 - "$work/hub-stats.json" "$proxy_uid" "$(rcv_uid 1)" "$(rcv_uid 2)" << 'PY' || bad "hub: the session result does not show the proxy and its receivers right"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+result = doc["history"][-1]
+proxies = {p["uid"].lower(): p["outcome"] for p in result.get("proxies", [])}
+receivers = {r["uid"].lower(): r["outcome"] for r in result["receivers"]}
+print("hub result: proxies", proxies, "receivers", receivers)
+ok = proxies == {sys.argv[2].lower(): "completed"}
+ok = ok and receivers == {sys.argv[3].lower(): "completed", sys.argv[4].lower(): "completed"}
+sys.exit(0 if ok else 1)
+PY
+    # On the wire: proxied receivers never answered the hub themselves; the
+    # proxy did, for them.
+    "$skycast_bin" decode "$work/bridge.pcapng" > "$work/bridge.decode.jsonl" 2> /dev/null || true
+    hub_addr=${LAB_HUB_CIDR%/*}
+    proxied_uids=()
+    for i in "${proxied_rcvs[@]}"; do proxied_uids+=("$(rcv_uid "$i")"); done
+    python3 - "$work/bridge.decode.jsonl" "$hub_addr" "$proxy_addr" "$suite" "${proxied_uids[@]}" << 'PY' || bad "the proxy did not carry its receivers' answers to the hub"
+import json, sys
+path, hub, proxy, suite, *proxied = sys.argv[1:]
+proxied = {u.lower() for u in proxied}
+direct = to_hub_from_proxy = 0
+listed = set()
+for line in open(path):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    if m.get("dst") != hub:
+        continue
+    src_id = m.get("header", {}).get("src_id", "").lower()
+    if src_id in proxied:
+        direct += 1
+    if m.get("src") == proxy:
+        to_hub_from_proxy += 1
+        if m.get("type") == "COMPLETE":
+            listed.update(u.lower() for u in m["complete"].get("client_ids", []))
+print(f"to the hub: {direct} datagrams from proxied receivers, {to_hub_from_proxy} from the proxy; "
+      f"its COMPLETEs listed {sorted(listed)}")
+ok = direct == 0 and to_hub_from_proxy > 0
+if suite == "none":
+    ok = ok and proxied <= listed
+sys.exit(0 if ok else 1)
+PY
 fi
 for node in ${LAB_KERNEL_NODES//,/ }; do
     # Kernel receive-buffer overruns explain NAKs without wire loss.
