@@ -1,6 +1,9 @@
-// The sender with proxies (spec §7): a proxy registers clients for others
-// and answers for them with lists; only configured proxies may, and only
-// for their own clients.
+// Proxies (spec §7). The sender with proxies: a proxy registers clients for
+// others and answers for them with lists; only configured proxies may, and
+// only for their own clients. Skycast's response proxy: what it holds, for
+// how long, and what it sends the server for many clients.
+#include "control/engine/response_proxy.h"
+#include "protocol/quantize.h"
 #include "tests/unit/engine/sender_rig.h"
 
 #include <gtest/gtest.h>
@@ -211,6 +214,131 @@ TEST(sender_proxy, clients_of_a_silent_proxy_are_dropped_as_lost) {
     EXPECT_EQ(rig.sender.clients()[rig.sender.clients().find(9)].outcome,
               engine::client_outcome::lost);
     EXPECT_EQ(rig.sender.failure(), "all clients dropped or aborted");
+}
+
+// --- The response proxy ------------------------------------------------------------
+
+constexpr engine::endpoint server_at{.address = 0x0A4D0001, .port = 40000};
+constexpr std::uint32_t server_uid = 0x0A4D0001;
+
+struct proxy_rig {
+    proxy_rig() : proxy({.proxy_id = proxy_uid, .max_clients = 3}, net) {}
+    recording_network net;
+    engine::response_proxy proxy;
+    // The server's ANNOUNCE (GRTT 100 ms) on the public group.
+    void announce(time_ns now, bool encrypted = false) {
+        protocol::announce_msg a;
+        if (encrypted) {
+            a.enc_info.emplace();
+            a.enc_info->keyextype = protocol::keyexchange_type::ecdh_ecdsa;
+            a.enc_info->keytype = protocol::key_type::aes128_gcm;
+            a.enc_info->hashtype = protocol::hash_type::sha256;
+        }
+        std::vector<std::uint8_t> out(protocol::max_datagram_size);
+        const auto n =
+            protocol::encode({.src_id = server_uid, .group_id = 0x77, .grtt = grtt_q}, a, out);
+        out.resize(*n);
+        proxy.on_datagram(now, server_at, out);
+    }
+    void from_client(time_ns now, std::uint32_t uid, const protocol::message& m) {
+        proxy.on_datagram(now, {.address = uid, .port = 1044}, client_datagram(uid, 0x77, m));
+    }
+    static inline const std::uint8_t grtt_q = protocol::quantize_grtt(0.1);
+    time_ns hold() const { return engine::seconds_to_ns(protocol::unquantize_grtt(grtt_q)); }
+};
+
+TEST(response_proxy, holds_answers_one_grtt_then_sends_one_listing_with_the_longest_rtt_first) {
+    proxy_rig rig;
+    rig.announce(t0);
+    EXPECT_EQ(rig.proxy.sessions(), 1u);
+    // Client 11 echoes a stamp 100 ms old, client 12 one 10 ms old: 11 has
+    // the longest RTT, so it is listed first and its echo is carried.
+    rig.from_client(t0 + 100 * ms, 12, protocol::register_msg{.tstamp = stamp_of(t0 + 90 * ms)});
+    rig.from_client(t0 + 120 * ms, 11, protocol::register_msg{.tstamp = stamp_of(t0 + 20 * ms)});
+    rig.from_client(t0 + 121 * ms, 12, protocol::register_msg{.tstamp = stamp_of(t0 + 90 * ms)});
+    EXPECT_TRUE(rig.net.sent.empty()) << "held";
+    const time_ns due = t0 + 100 * ms + rig.hold();
+    EXPECT_EQ(rig.proxy.next_deadline(), due);
+    rig.proxy.on_timer(due);
+    ASSERT_EQ(rig.net.sent.size(), 1u);
+    const auto& sent = rig.net.sent[0];
+    EXPECT_EQ(sent.to, server_at);
+    EXPECT_EQ(sent.d.header.src_id, proxy_uid);
+    EXPECT_EQ(sent.d.header.group_id, 0x77u);
+    const auto& r = std::get<protocol::register_msg>(sent.d.body);
+    EXPECT_EQ(r.client_ids, (std::vector<std::uint32_t>{11, 12})) << "listed once each";
+    // 11's echo advanced by how long the proxy held it.
+    EXPECT_EQ(r.tstamp, stamp_of(t0 + 20 * ms + (due - (t0 + 120 * ms))));
+    EXPECT_EQ(rig.proxy.clients(), 2u);
+}
+
+TEST(response_proxy, ors_status_bitmaps_per_section_and_lists_completes_per_status) {
+    proxy_rig rig;
+    rig.announce(t0);
+    const std::uint8_t a[2] = {0x01, 0x00};
+    const std::uint8_t b[2] = {0x04, 0x01};
+    const std::uint8_t other[1] = {0x02};
+    rig.from_client(t0 + ms, 11, protocol::status_msg{.file_id = 1, .section = 0, .naks = a});
+    rig.from_client(t0 + ms, 12, protocol::status_msg{.file_id = 1, .section = 0, .naks = b});
+    rig.from_client(t0 + ms, 12, protocol::status_msg{.file_id = 1, .section = 1, .naks = other});
+    rig.from_client(t0 + ms, 11, protocol::complete_msg{.file_id = 1});
+    rig.from_client(
+        t0 + ms, 12,
+        protocol::complete_msg{.file_id = 1, .status = protocol::complete_status::rejected});
+    rig.proxy.on_timer(t0 + ms + rig.hold());
+    const auto statuses = rig.net.of<protocol::status_msg>();
+    ASSERT_EQ(statuses.size(), 2u);
+    const auto& s0 = std::get<protocol::status_msg>(statuses[0]->d.body);
+    EXPECT_EQ(s0.section, 0);
+    EXPECT_EQ(std::vector<std::uint8_t>(s0.naks.begin(), s0.naks.end()),
+              (std::vector<std::uint8_t>{0x05, 0x01}));
+    EXPECT_EQ(std::get<protocol::status_msg>(statuses[1]->d.body).section, 1);
+    const auto completes = rig.net.of<protocol::complete_msg>();
+    ASSERT_EQ(completes.size(), 2u) << "one per status: normal, rejected";
+    EXPECT_EQ(std::get<protocol::complete_msg>(completes[0]->d.body).client_ids,
+              std::vector<std::uint32_t>{11});
+    EXPECT_EQ(std::get<protocol::complete_msg>(completes[1]->d.body).client_ids,
+              std::vector<std::uint32_t>{12});
+    EXPECT_EQ(std::get<protocol::complete_msg>(completes[1]->d.body).status,
+              protocol::complete_status::rejected);
+    EXPECT_EQ(rig.proxy.stats().aggregates_sent, 4u);
+    EXPECT_EQ(rig.proxy.next_deadline(), t0 + ms + engine::response_proxy_config{}.session_idle)
+        << "nothing held any more";
+}
+
+TEST(response_proxy, passes_aborts_on_at_once_and_counts_what_it_does_not_serve) {
+    proxy_rig rig;
+    rig.announce(t0);
+    rig.from_client(t0 + ms, 11, protocol::abort_msg{.host = 0, .message = "Disk full"});
+    ASSERT_EQ(rig.net.of<protocol::abort_msg>().size(), 1u);
+    const auto& ab = std::get<protocol::abort_msg>(rig.net.of<protocol::abort_msg>()[0]->d.body);
+    EXPECT_EQ(ab.host, 11u) << "names the client";
+    EXPECT_EQ(ab.message, "Disk full");
+
+    // Answers for a session whose ANNOUNCE it never heard: dropped.
+    rig.proxy.on_datagram(t0 + ms, {.address = 11},
+                          client_datagram(11, 0x99, protocol::register_msg{}));
+    EXPECT_EQ(rig.proxy.stats().unknown_session, 1u);
+    // An encrypted session is not served.
+    proxy_rig enc;
+    enc.announce(t0, true);
+    EXPECT_EQ(enc.proxy.sessions(), 0u);
+    EXPECT_EQ(enc.proxy.stats().encrypted_not_served, 1u);
+    // At most max_clients (3) clients per session.
+    for (std::uint32_t uid = 20; uid < 25; ++uid) {
+        rig.from_client(t0 + 2 * ms, uid, protocol::register_msg{});
+    }
+    EXPECT_EQ(rig.proxy.stats().clients_full, 2u);
+    // Garbage, and messages a response proxy never takes.
+    const std::uint8_t junk[3] = {1, 2, 3};
+    rig.proxy.on_datagram(t0, {.address = 5}, junk);
+    EXPECT_EQ(rig.proxy.stats().malformed_in, 1u);
+    rig.from_client(t0 + 3 * ms, 11, protocol::register_msg{.client_ids = {1, 2}});
+    EXPECT_EQ(rig.proxy.stats().unexpected_in, 1u) << "a proxy below this one";
+    // A session silent for session_idle is forgotten.
+    rig.proxy.on_timer(t0 + 2 * ms + engine::response_proxy_config{}.session_idle);
+    EXPECT_EQ(rig.proxy.sessions(), 0u);
+    EXPECT_EQ(rig.proxy.stats().sessions_expired, 1u);
 }
 
 } // namespace

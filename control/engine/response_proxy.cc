@@ -1,0 +1,303 @@
+#include "control/engine/response_proxy.h"
+
+#include "protocol/codec.h"
+#include "protocol/quantize.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace skycast::control::engine {
+
+namespace {
+
+// UIDs per aggregate datagram: 1024 bytes of list, so that any aggregate
+// fits a 1500-byte path whatever the server's block size.
+constexpr std::size_t uids_per_datagram = 256;
+
+time_ns ns_of(protocol::timestamp t) {
+    return time_ns{t.sec} * ns_per_second + time_ns{t.usec} * 1000;
+}
+
+protocol::timestamp timestamp_of(time_ns t) {
+    return {.sec = static_cast<std::uint32_t>(t / ns_per_second),
+            .usec = static_cast<std::uint32_t>(t % ns_per_second / 1000)};
+}
+
+} // namespace
+
+response_proxy::response_proxy(response_proxy_config config, network_port& network)
+    : _config(config), _network(network) {}
+
+std::size_t response_proxy::clients() const {
+    std::size_t n = 0;
+    for (const auto& [key, s] : _sessions) {
+        n += s.clients.size();
+    }
+    return n;
+}
+
+void response_proxy::pending_list::add(time_ns now, std::uint32_t uid,
+                                       std::optional<protocol::timestamp> echo) {
+    if (first_at == no_deadline) {
+        first_at = now;
+    }
+    auto it = std::find(uids.begin(), uids.end(), uid);
+    const std::size_t index = static_cast<std::size_t>(it - uids.begin());
+    if (it == uids.end()) {
+        uids.push_back(uid); // a repeat (its answer was resent) is listed once
+    }
+    if (echo && ns_of(*echo) != 0) {
+        const auto value = static_cast<std::int64_t>(ns_of(*echo)) - static_cast<std::int64_t>(now);
+        if (!echo_minus_arrival || value < *echo_minus_arrival) {
+            echo_minus_arrival = value;
+            longest = index;
+        }
+    }
+}
+
+std::optional<protocol::timestamp> response_proxy::echo_for(time_ns now,
+                                                            const pending_list& list) const {
+    if (!list.echo_minus_arrival) {
+        return std::nullopt;
+    }
+    // The client's echo, advanced by the time we held it: the server then
+    // measures the client's RTT plus the hold, as if it had answered late.
+    const std::int64_t echo = *list.echo_minus_arrival + static_cast<std::int64_t>(now);
+    return echo > 0 ? std::optional(timestamp_of(static_cast<time_ns>(echo))) : std::nullopt;
+}
+
+void response_proxy::on_datagram(time_ns now, endpoint from,
+                                 std::span<const std::uint8_t> datagram) {
+    ++_stats.datagrams_in;
+    protocol::datagram d;
+    if (protocol::decode(datagram, d) != protocol::wire_error::ok) {
+        ++_stats.malformed_in;
+        return;
+    }
+    if (const auto* a = std::get_if<protocol::announce_msg>(&d.body)) {
+        on_announce(now, d.header, from, *a);
+        return;
+    }
+    if (d.type() == protocol::message_type::key_req) {
+        ++_stats.key_requests_unanswered;
+        return;
+    }
+    const session_key key{d.header.group_id, d.header.group_inst};
+    const auto it = _sessions.find(key);
+    if (it == _sessions.end()) {
+        ++_stats.unknown_session;
+        return;
+    }
+    session& s = it->second;
+    const std::uint32_t uid = d.header.src_id;
+    if (from == s.server || uid == s.server_id) {
+        ++_stats.unexpected_in; // the server's own traffic is not ours to pass on
+        return;
+    }
+    switch (d.type()) {
+    case protocol::message_type::register_: {
+        const auto& m = std::get<protocol::register_msg>(d.body);
+        if (!m.client_ids.empty() || !m.key_info.empty()) {
+            // A proxy below us, or a key exchange: neither is served here.
+            ++_stats.unexpected_in;
+            return;
+        }
+        if (!s.clients.contains(uid)) {
+            if (s.clients.size() >= _config.max_clients) {
+                ++_stats.clients_full;
+                return;
+            }
+            s.clients.insert(uid);
+        }
+        s.registers.add(now, uid, m.tstamp);
+        break;
+    }
+    case protocol::message_type::fileinfo_ack: {
+        const auto& m = std::get<protocol::fileinfo_ack_msg>(d.body);
+        auto& list = s.fileinfo_acks[m.file_id];
+        list.add(now, uid, m.tstamp);
+        list.flags |= m.flags;
+        break;
+    }
+    case protocol::message_type::complete: {
+        const auto& m = std::get<protocol::complete_msg>(d.body);
+        s.completes[{m.file_id, static_cast<std::uint8_t>(m.status)}].add(now, uid, std::nullopt);
+        break;
+    }
+    case protocol::message_type::status: {
+        const auto& m = std::get<protocol::status_msg>(d.body);
+        auto& p = s.statuses[{m.file_id, m.section, m.fec_deficit}];
+        if (p.first_at == no_deadline) {
+            p.first_at = now;
+        }
+        // Bitmaps of one section have one length (the section's block
+        // count); a longer one only adds bits the server ignores.
+        if (p.naks.size() < m.naks.size()) {
+            p.naks.resize(m.naks.size(), 0);
+        }
+        for (std::size_t i = 0; i < m.naks.size(); ++i) {
+            p.naks[i] |= m.naks[i];
+        }
+        break;
+    }
+    case protocol::message_type::abort: {
+        const auto& m = std::get<protocol::abort_msg>(d.body);
+        // Passed on at once, naming the client (spec §2.15).
+        ++_stats.aborts_forwarded;
+        s.clients.erase(uid);
+        send(key, s, protocol::abort_msg{.flags = m.flags, .host = uid, .message = m.message});
+        break;
+    }
+    default:
+        ++_stats.unexpected_in;
+        return;
+    }
+    ++_stats.answers_in;
+    s.last_heard = now;
+}
+
+void response_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
+                                 const protocol::announce_msg& m) {
+    ++_stats.announces;
+    if (m.enc_info) {
+        ++_stats.encrypted_not_served;
+        return;
+    }
+    const session_key key{h.group_id, h.group_inst};
+    auto it = _sessions.find(key);
+    if (it == _sessions.end()) {
+        if (_sessions.size() >= _config.max_sessions) {
+            auto oldest = std::min_element(_sessions.begin(), _sessions.end(),
+                                           [](const auto& a, const auto& b) {
+                                               return a.second.last_heard < b.second.last_heard;
+                                           });
+            flush(now, oldest->first, oldest->second, true);
+            _sessions.erase(oldest);
+            ++_stats.sessions_evicted;
+        }
+        it = _sessions.emplace(key, session{}).first;
+        ++_stats.sessions_started;
+    }
+    session& s = it->second;
+    s.server_id = h.src_id;
+    s.server = from;
+    s.grtt = std::clamp(protocol::unquantize_grtt(h.grtt), 0.001, _config.max_grtt);
+    s.last_heard = now;
+}
+
+void response_proxy::send(const session_key& key, const session& s, const protocol::message& body) {
+    const protocol::uftp_header h{
+        .seq = _seq++, .src_id = _config.proxy_id, .group_id = key.first, .group_inst = key.second};
+    const auto n = protocol::encode(h, body, _buffer);
+    if (n.ok()) {
+        _network.send(s.server, std::span(_buffer).first(*n));
+    }
+}
+
+template <class Msg>
+void response_proxy::send_listing(const session_key& key, const session& s, Msg body,
+                                  const pending_list& list) {
+    // The longest-RTT client first (its echo is the one carried).
+    std::vector<std::uint32_t> ids = list.uids;
+    if (list.longest < ids.size()) {
+        std::rotate(ids.begin(), ids.begin() + static_cast<std::ptrdiff_t>(list.longest),
+                    ids.begin() + static_cast<std::ptrdiff_t>(list.longest) + 1);
+    }
+    for (std::size_t i = 0; i < ids.size(); i += uids_per_datagram) {
+        const auto end = std::min(ids.size(), i + uids_per_datagram);
+        body.client_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(i),
+                               ids.begin() + static_cast<std::ptrdiff_t>(end));
+        send(key, s, body);
+        ++_stats.aggregates_sent;
+    }
+}
+
+void response_proxy::flush(time_ns now, const session_key& key, session& s, bool all) {
+    const time_ns hold = s.hold();
+    auto due = [&](time_ns first_at) {
+        return first_at != no_deadline && (all || first_at + hold <= now);
+    };
+    if (due(s.registers.first_at)) {
+        protocol::register_msg r;
+        if (auto e = echo_for(now, s.registers)) {
+            r.tstamp = *e;
+        }
+        send_listing(key, s, r, s.registers);
+        s.registers = {};
+    }
+    for (auto it = s.fileinfo_acks.begin(); it != s.fileinfo_acks.end();) {
+        if (!due(it->second.first_at)) {
+            ++it;
+            continue;
+        }
+        protocol::fileinfo_ack_msg a{.file_id = it->first, .flags = it->second.flags};
+        if (auto e = echo_for(now, it->second)) {
+            a.tstamp = *e;
+        }
+        send_listing(key, s, a, it->second);
+        it = s.fileinfo_acks.erase(it);
+    }
+    for (auto it = s.completes.begin(); it != s.completes.end();) {
+        if (!due(it->second.first_at)) {
+            ++it;
+            continue;
+        }
+        protocol::complete_msg c{.file_id = it->first.first,
+                                 .status =
+                                     static_cast<protocol::complete_status>(it->first.second)};
+        send_listing(key, s, c, it->second);
+        it = s.completes.erase(it);
+    }
+    for (auto it = s.statuses.begin(); it != s.statuses.end();) {
+        if (!due(it->second.first_at)) {
+            ++it;
+            continue;
+        }
+        const auto& [file_id, section, deficit] = it->first;
+        send(key, s,
+             protocol::status_msg{.file_id = file_id,
+                                  .section = section,
+                                  .naks = it->second.naks,
+                                  .fec_deficit = deficit});
+        ++_stats.aggregates_sent;
+        it = s.statuses.erase(it);
+    }
+}
+
+void response_proxy::on_timer(time_ns now) {
+    for (auto it = _sessions.begin(); it != _sessions.end();) {
+        flush(now, it->first, it->second, false);
+        if (now - it->second.last_heard >= _config.session_idle) {
+            ++_stats.sessions_expired;
+            it = _sessions.erase(it);
+        } else {
+            ++it;
+        }
+    }
+}
+
+time_ns response_proxy::next_deadline() const {
+    time_ns next = no_deadline;
+    for (const auto& [key, s] : _sessions) {
+        const time_ns hold = s.hold();
+        auto consider = [&](time_ns first_at) {
+            if (first_at != no_deadline) {
+                next = std::min(next, first_at + hold);
+            }
+        };
+        consider(s.registers.first_at);
+        for (const auto& [k, l] : s.fileinfo_acks) {
+            consider(l.first_at);
+        }
+        for (const auto& [k, l] : s.completes) {
+            consider(l.first_at);
+        }
+        for (const auto& [k, p] : s.statuses) {
+            consider(p.first_at);
+        }
+        next = std::min(next, s.last_heard + _config.session_idle);
+    }
+    return next;
+}
+
+} // namespace skycast::control::engine
