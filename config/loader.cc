@@ -1151,7 +1151,8 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "snmp",
                   "log"});
     static constexpr enum_name<node_role> roles[] = {{"sender", node_role::sender},
-                                                     {"receiver", node_role::receiver}};
+                                                     {"receiver", node_role::receiver},
+                                                     {"response_proxy", node_role::response_proxy}};
     std::optional<node_role> role;
     if (auto rf = m.require("role")) {
         role = read_enum(ctx, *rf, roles);
@@ -1278,6 +1279,17 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
 
     if (!role) {
         return; // which keys apply depends on the role
+    }
+    if (*role == node_role::response_proxy) {
+        // It follows sessions it hears announced; it sends and keeps no file.
+        reject_role_keys(ctx, m, sender_only_keys, "sender", "response_proxy");
+        reject_role_keys(ctx, m, receiver_only_keys, "receiver", "response_proxy");
+        if (auto ef = m.get("encryption")) {
+            ctx.error(ef->key_mark, ef->path,
+                      "a response proxy serves unencrypted sessions only (it takes no part in "
+                      "key exchanges yet)");
+        }
+        return;
     }
     std::optional<map_reader> enc;
     if (auto ef = m.get("encryption")) {

@@ -186,7 +186,21 @@ struct dataplane_config {
 // control: the DPDK secondary process that runs the protocol
 // ---------------------------------------------------------------------------
 
-enum class node_role : std::uint8_t { sender, receiver };
+// response_proxy: answers of many receivers aggregated for their server
+// (stock uftpproxyd -r, docs/protocol.md §7); unencrypted sessions only.
+enum class node_role : std::uint8_t { sender, receiver, response_proxy };
+// "sender", "receiver", "response_proxy": as in the YAML and the stats.
+inline const char* role_name(node_role r) {
+    switch (r) {
+    case node_role::sender:
+        return "sender";
+    case node_role::receiver:
+        return "receiver";
+    case node_role::response_proxy:
+        return "response_proxy";
+    }
+    return "unknown";
+}
 
 // The enumerators carry the UFTP 4 wire values (protocol/constants.h:
 // keyexchange_type, key_type, hash_type, signature_type) so that control/

@@ -184,15 +184,21 @@ bool node::setup() {
         SKYCAST_LOG(_log, error, "%s", error.c_str());
         return false;
     }
-    if (_config.control.role == config::node_role::receiver) {
-        if (!_groups.join(_config.control.public_group)) {
-            SKYCAST_LOG(_log, error, "cannot join the public group: %s",
-                        _groups.last_error().c_str());
-            return false;
-        }
-        return prepare_receiving();
+    if (_config.control.role == config::node_role::sender) {
+        return true;
     }
-    return true;
+    // Receivers and response proxies learn sessions from ANNOUNCEs.
+    if (!_groups.join(_config.control.public_group)) {
+        SKYCAST_LOG(_log, error, "cannot join the public group: %s", _groups.last_error().c_str());
+        return false;
+    }
+    if (_config.control.role == config::node_role::response_proxy) {
+        _proxy_network = std::make_unique<link_network>(_link, _config.control.port);
+        _proxy = std::make_unique<engine::response_proxy>(
+            engine::response_proxy_config{.proxy_id = _config.control.uid}, *_proxy_network);
+        return true;
+    }
+    return prepare_receiving();
 }
 
 node_exit node::run(const std::atomic<bool>& stop) {
@@ -213,8 +219,7 @@ node_exit node::run(const std::atomic<bool>& stop) {
             }
         }
     } serving{_socket};
-    SKYCAST_LOG(_log, info, "%s node %s ready on port %u",
-                _config.control.role == config::node_role::sender ? "sender" : "receiver",
+    SKYCAST_LOG(_log, info, "%s node %s ready on port %u", config::role_name(_config.control.role),
                 hex_id(_config.control.uid).c_str(), _config.control.port);
     // Deep idle (idle_backoff.h): a node with nothing to do for a second
     // wakes every 20 ms; engine deadlines still cut every pause short.
@@ -268,6 +273,9 @@ node_exit node::run(const std::atomic<bool>& stop) {
         if (_receivers) {
             deadline = _receivers->next_deadline();
         }
+        if (_proxy) {
+            deadline = _proxy->next_deadline();
+        }
         if (_job) {
             deadline = std::min(deadline, _job->engine->next_deadline());
         }
@@ -291,6 +299,9 @@ node_exit node::run(const std::atomic<bool>& stop) {
 void node::dispatch(time_ns now, const dataplane_link::received& d) {
     if (_receivers) {
         _receivers->on_datagram(now, d);
+    } else if (_proxy) {
+        _proxy->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
+                            d.bytes);
     } else if (_job) {
         _job->engine->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
                                   d.bytes);
@@ -320,6 +331,10 @@ bool node::tick(time_ns now) {
         if (!ended.empty()) {
             publish(now);
         }
+    }
+    if (_proxy && _proxy->next_deadline() <= now) {
+        did = true;
+        _proxy->on_timer(now);
     }
     if (_job) {
         if (_job->engine->next_deadline() <= now) {
@@ -573,7 +588,7 @@ json node::stats() const {
 
 json node::loop_document() const {
     json doc{{"node", hex_id(_config.control.uid)},
-             {"role", _config.control.role == config::node_role::sender ? "sender" : "receiver"},
+             {"role", config::role_name(_config.control.role)},
              {"version", SKYCAST_VERSION},
              {"contract_version", api::contract_version},
              {"sessions_done", _sessions_done},
@@ -584,6 +599,27 @@ json node::loop_document() const {
     }
     if (_hooks) {
         doc["hooks"] = _hooks->stats();
+    }
+    if (_proxy) {
+        const auto& st = _proxy->stats();
+        doc["proxy"] = {{"sessions", _proxy->sessions()},
+                        {"clients", _proxy->clients()},
+                        {"datagrams_in", st.datagrams_in},
+                        {"malformed_in", st.malformed_in},
+                        {"announces", st.announces},
+                        {"sessions_started", st.sessions_started},
+                        {"sessions_evicted", st.sessions_evicted},
+                        {"sessions_expired", st.sessions_expired},
+                        {"encrypted_not_served", st.encrypted_not_served},
+                        {"unknown_session", st.unknown_session},
+                        {"clients_full", st.clients_full},
+                        {"unexpected_in", st.unexpected_in},
+                        {"answers_in", st.answers_in},
+                        {"aggregates_sent", st.aggregates_sent},
+                        {"aborts_forwarded", st.aborts_forwarded},
+                        {"key_requests_unanswered", st.key_requests_unanswered},
+                        {"datagrams_sent", _proxy_network->sent},
+                        {"send_failures", _proxy_network->send_failures}};
     }
     if (_job) {
         const auto& e = *_job->engine;

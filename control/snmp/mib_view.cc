@@ -83,7 +83,10 @@ void node_scalars(mib_view& v, const json* stats, bool dataplane_alive) {
     const json& control = member(s, "control");
     const std::string role = text_member(s, "role");
     put(1, text(text_member(s, "node"), 10));
-    put(2, integer(role == "sender" ? 1 : role == "receiver" ? 2 : 0));
+    put(2, integer(role == "sender"           ? 1
+                   : role == "receiver"       ? 2
+                   : role == "response_proxy" ? 3
+                                              : 0));
     put(3, text(text_member(s, "version"), 64));
     put(4, truth(stats != nullptr));
     put(5, truth(stats != nullptr && dataplane_alive));

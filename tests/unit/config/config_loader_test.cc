@@ -868,6 +868,26 @@ TEST(ConfigReject, AProxyIsNoClient) {
     expect_one(receiver_base + "  proxies: [{uid: 1}]\n", 13, 3, "control.proxies", "sender");
 }
 
+TEST(ConfigAccept, ResponseProxyRole) {
+    std::string proxy = receiver_base;
+    proxy.replace(proxy.find("role: receiver"), 14, "role: response_proxy");
+    proxy = proxy.substr(0, proxy.find("  destination:"));
+    const auto c = load_ok(proxy);
+    EXPECT_EQ(c.control.role, node_role::response_proxy);
+    EXPECT_FALSE(c.control.receiver.has_value());
+    EXPECT_FALSE(c.control.sender.has_value());
+    EXPECT_STREQ(role_name(c.control.role), "response_proxy");
+}
+
+TEST(ConfigReject, ResponseProxyRoleTakesNoFilesNorKeys) {
+    std::string proxy = receiver_base;
+    proxy.replace(proxy.find("role: receiver"), 14, "role: response_proxy");
+    expect_one(proxy, 12, 3, "control.destination", "applies only to a receiver");
+    std::string bare = proxy.substr(0, proxy.find("  destination:"));
+    expect_one(bare + "  encryption: {private_keys: [/k.pem]}\n", 12, 3, "control.encryption",
+               "unencrypted sessions only");
+}
+
 TEST(ConfigAccept, ReceiverResponseProxy) {
     EXPECT_FALSE(load_ok(receiver_base).control.receiver->response_proxy.has_value());
     const auto p = load_ok(receiver_base + "  response_proxy: {address: 10.77.0.11}\n")
