@@ -28,15 +28,19 @@
 #   hub sent PARITY, the Skycast receiver rebuilt blocks from it (with
 #   --loss), and the stock uftpd logged nothing about it (PARITY goes to its
 #   own port, where uftpd does not listen).
-# --response-proxy (to-stock): rcv3 runs stock `uftpproxyd -r` instead of
-#   uftpd, and the stock uftpd on rcv2 answers through it (uftpd -R); so does
-#   the Skycast receiver on rcv1 (control.response_proxy) when the session is
-#   unencrypted (encrypted, rcv1 answers the hub directly: Skycast receivers
-#   do not do the key exchange with a proxy's keys yet). The hub lists the
-#   proxy in control.proxies. Pass also needs: the hub's session result lists
-#   the proxy (completed) and rcv1 + rcv2 as its receivers, nothing went from
-#   a proxied receiver to the hub directly, and the proxy sent the hub its
-#   aggregated answers (COMPLETE listing its clients, when unencrypted).
+# --response-proxy stock|skycast: rcv3 is a response proxy, stock
+#   `uftpproxyd -r` or a Skycast node with control.role: response_proxy
+#   (unencrypted only), and rcv2 is a stock `uftpd -R` that answers through
+#   it; so does the Skycast receiver on rcv1 (control.response_proxy) when the
+#   session is unencrypted (encrypted, rcv1 answers the hub directly: Skycast
+#   receivers do not do the key exchange with a proxy's keys yet). to-stock:
+#   the Skycast hub lists the proxy in control.proxies; from-stock (skycast
+#   proxy only): stock uftp gets it with -j. Pass also needs: the server's
+#   result shows the proxy and both receivers (the hub's session result:
+#   proxy completed; uftp's status file: CONNECT;success for both), nothing
+#   went from a proxied receiver to the server directly, and the proxy sent
+#   the server its aggregated answers (COMPLETE listing its clients, when
+#   unencrypted); a Skycast proxy's stats show both clients.
 # --stock-args "ARGS" --expect-refusal TEXT (from-stock): stock uftp runs with
 #   ARGS added (an option Skycast does not support, e.g. "-C tfmcc" or "-z").
 #   Pass: every Skycast receiver refuses the session with an ABORT whose
@@ -60,7 +64,7 @@ open_group=0
 stock_args=()
 expect_refusal=
 fec=0
-response_proxy=0
+proxy_kind=
 
 while (($#)); do
     case $1 in
@@ -69,7 +73,7 @@ while (($#)); do
     --block) block=$2; shift 2 ;;
     --loss) loss=$2; shift 2 ;;
     --fec) fec=$2; shift 2 ;;
-    --response-proxy) response_proxy=1; shift ;;
+    --response-proxy) proxy_kind=$2; shift 2 ;;
     --client-auth) client_auth=1; shift ;;
     --open-group) open_group=1; shift ;;
     --stock-args) read -r -a stock_args <<< "$2"; shift 2 ;;
@@ -86,8 +90,12 @@ done
 [[ $suite =~ ^(none|ecdh-p256-aes128gcm|rsa-aes256gcm|ecdh-rsa-aes256cbc-hmac|rsa-aes128ccm-sha384|ecdh-rsa-aes256cbc-sigkeyex|ecdh-p384-aes256cbc-sigkeyex)$ ]] ||
     { echo "interop.sh: unknown suite '$suite'" >&2; exit 2; }
 [[ -n $build_dir ]] || { echo "interop.sh: BUILD_DIR missing" >&2; exit 2; }
-[[ $response_proxy == 0 || $direction == to-stock ]] ||
-    { echo "interop.sh: --response-proxy is for --direction to-stock" >&2; exit 2; }
+[[ -z $proxy_kind || $proxy_kind == skycast || ($proxy_kind == stock && $direction == to-stock) ]] ||
+    { echo "interop.sh: --response-proxy stock (to-stock) or skycast" >&2; exit 2; }
+[[ $proxy_kind != skycast || $suite == none ]] ||
+    { echo "interop.sh: a Skycast response proxy serves unencrypted sessions only" >&2; exit 2; }
+response_proxy=0
+[[ -n $proxy_kind ]] && response_proxy=1
 [[ $fec == 0 || $direction == to-stock ]] ||
     { echo "interop.sh: --fec is for --direction to-stock (the hub sends parity)" >&2; exit 2; }
 [[ (-z $expect_refusal && ${#stock_args[@]} -eq 0) || $direction == from-stock ]] ||
@@ -161,6 +169,12 @@ if [[ $direction == to-stock ]]; then
     skycast_rcvs=(1)
     stock_rcvs=(2 3)
     ((response_proxy)) && stock_rcvs=(2)
+    [[ $proxy_kind == skycast ]] && kernel_nodes=rcv2 # rcv3: a DPDK node
+elif ((response_proxy)); then
+    receivers=3
+    kernel_nodes=hub,rcv2
+    skycast_rcvs=(1)
+    stock_rcvs=(2)
 else
     receivers=2
     kernel_nodes=hub
@@ -325,6 +339,19 @@ YAML
         fi
     } > "$work/rcv$i.yaml"
 done
+if [[ $proxy_kind == skycast ]]; then
+    {
+        node_dataplane_yaml rcv3 "$LAB_RCV_DEVICE" "$LAB_RCV3_CIDR"
+        cat << YAML
+control:
+  role: response_proxy
+  eal: {lcores: "8@(0-1)"}
+  uid: $proxy_uid
+  socket: $work/rcv3.sock
+  log: {level: info, file: $logs/rcv3-control.log}
+YAML
+    } > "$work/rcv3.yaml"
+fi
 for f in "$work"/*.yaml; do
     "$skycast_bin" check "$f" > /dev/null || { "$skycast_bin" check "$f"; exit 1; }
 done
@@ -352,7 +379,7 @@ wait_skycast() { # NODE
 
 # The response proxy (stock uftpproxyd -r) on rcv3; with encryption it
 # needs a key of the suite's type and an ECDH key of its own (-e).
-if ((response_proxy)); then
+if [[ $proxy_kind == stock ]]; then
     proxy_args=()
     if [[ -n $key_spec ]]; then
         proxy_args=(-k "$work/keys/proxy.pem")
@@ -379,7 +406,9 @@ fi
 for i in "${skycast_rcvs[@]}"; do
     start_skycast "rcv$i"
 done
+[[ $proxy_kind == skycast ]] && start_skycast rcv3
 [[ $direction == to-stock ]] && wait_skycast hub
+[[ $proxy_kind == skycast ]] && wait_skycast rcv3
 if ((response_proxy)) && [[ -n $key_spec ]]; then
     # A stock uftpd behind a response proxy takes no encrypted session until
     # it holds the proxy's key (KEY_REQ / PROXY_KEY). It asks at start and
@@ -406,7 +435,7 @@ say "nodes up"
 send_status=0
 if [[ $direction == to-stock ]]; then
     if ((response_proxy)); then
-        say "skycast send (hub -> rcv1 Skycast, rcv2 stock uftpd; rcv3 stock uftpproxyd -r" \
+        say "skycast send (hub -> rcv1 Skycast, rcv2 stock uftpd; rcv3 $proxy_kind response proxy" \
             "answers for receivers ${proxied_rcvs[*]})"
     else
         say "skycast send (hub -> rcv1 Skycast, rcv2 + rcv3 stock uftpd)"
@@ -417,6 +446,10 @@ if [[ $direction == to-stock ]]; then
     say "skycast send exited $send_status"
 else
     group=(-H "$(rcv_uid 1),$(rcv_uid 2)")
+    if ((response_proxy)); then
+        echo "$proxy_uid" > "$work/proxies"
+        group+=(-j "$work/proxies")
+    fi
     if ((open_group)); then
         # Open group: the announce phase runs all robust (min 10) rounds of
         # 3 GRTT; a small GRTT keeps it short.
@@ -546,7 +579,7 @@ for ((i = 1; i <= receivers; ++i)); do
 done
 if [[ $direction == from-stock ]]; then
     # uftp exits 0 when ONE client got ONE file: its status file says more.
-    for i in "${skycast_rcvs[@]}"; do
+    for ((i = 1; i <= receivers; ++i)); do
         uid=$(rcv_uid "$i")
         grep -q -i -x "CONNECT;success;$uid" "$work/uftp.status" 2> /dev/null ||
             bad "uftp status file: no CONNECT;success for rcv$i ($uid)"
@@ -606,7 +639,7 @@ if ((fec)); then
         fi
     done
 fi
-if ((response_proxy)); then
+if ((response_proxy)) && [[ $direction == to-stock ]]; then
     # The hub's session result: the proxy (completed) beside rcv1 and rcv2.
     "$skycast_bin" stats --socket "$work/hub.sock" --json > "$work/hub-stats.json"
     python3 - "$work/hub-stats.json" "$proxy_uid" "$(rcv_uid 1)" "$(rcv_uid 2)" << 'PY' || bad "hub: the session result does not show the proxy and its receivers right"
@@ -620,8 +653,20 @@ ok = proxies == {sys.argv[2].lower(): "completed"}
 ok = ok and receivers == {sys.argv[3].lower(): "completed", sys.argv[4].lower(): "completed"}
 sys.exit(0 if ok else 1)
 PY
-    # On the wire: proxied receivers never answered the hub themselves; the
-    # proxy did, for them.
+fi
+if [[ $proxy_kind == skycast ]]; then
+    "$skycast_bin" stats --socket "$work/rcv3.sock" --json > "$work/proxy-stats.json"
+    python3 - "$work/proxy-stats.json" << 'PY' || bad "the Skycast proxy's stats do not show its two clients' answers aggregated"
+import json, sys
+p = json.load(open(sys.argv[1]))["proxy"]
+print("proxy:", {k: p[k] for k in ("sessions", "clients", "answers_in", "aggregates_sent",
+                                   "unknown_session", "malformed_in", "send_failures")})
+sys.exit(0 if p["clients"] == 2 and p["aggregates_sent"] > 0 and p["answers_in"] > p["aggregates_sent"] else 1)
+PY
+fi
+if ((response_proxy)); then
+    # On the wire: proxied receivers never answered the server themselves;
+    # the proxy did, for them.
     "$skycast_bin" decode "$work/bridge.pcapng" > "$work/bridge.decode.jsonl" 2> /dev/null || true
     hub_addr=${LAB_HUB_CIDR%/*}
     proxied_uids=()
@@ -675,6 +720,10 @@ if awk -v p="$loss" 'BEGIN { exit !(p > 0) }'; then
         sent=$(counter hub tx.fileseg)
         echo "hub: $sent FILESEGs for $blocks blocks, $dropped frames dropped"
         ((sent > blocks)) || bad "hub sent $sent FILESEGs for $blocks blocks: no NAK pass ran"
+    elif ((response_proxy)); then
+        # The receivers' NAKs reach uftp through the proxy, OR-ed.
+        grep -q -i -E "Got [1-9][0-9]* NAKs .*from proxy $proxy_uid\$" "$logs/hub-uftp.log" ||
+            bad "uftp got no NAK from the proxy ($proxy_uid)"
     else
         for i in "${skycast_rcvs[@]}"; do
             grep -q -i -E "Got [1-9][0-9]* NAKs .*from client $(rcv_uid "$i")\$" \
