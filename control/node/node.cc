@@ -467,7 +467,11 @@ json node::job_result() const {
     bool all_ok = e.failure().empty();
     std::uint32_t completed = 0;
     json proxies = json::array();
+    // Nodes that answered the hub themselves: its proxies and the receivers
+    // without one (what a proxy saves the hub shows here).
+    std::uint32_t peers = 0;
     for (const auto& c : e.clients().entries()) {
+        peers += c.is_proxy || c.via == engine::client_entry::direct ? 1 : 0;
         if (c.is_proxy) {
             proxies.push_back({{"uid", hex_id(c.uid)}, {"outcome", engine::name(c.outcome)}});
             continue;
@@ -512,6 +516,9 @@ json node::job_result() const {
             {"receivers", receivers},
             {"receivers_ok", completed},
             {"proxies", proxies},
+            {"peers", peers},
+            {"datagrams_in", st.datagrams_in},
+            {"status_in", st.status_in},
             {"files", _job->files},
             {"bytes", _job->bytes},
             {"passes", st.passes},
