@@ -1343,7 +1343,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
             r.max_sessions = dp.limits.max_files;
         }
         if (auto pf = m.get("response_proxy")) {
-            map_reader pr(ctx, *pf, {"address", "port"});
+            map_reader pr(ctx, *pf, {"address", "port", "fingerprint"});
             receiver_config::response_proxy_config proxy;
             bool ok = false;
             if (auto af = pr.require("address")) {
@@ -1360,6 +1360,8 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
             }
             take(pr, "port", proxy.port,
                  [&](const field& x) { return read_int_in<std::uint16_t>(ctx, x, 1, 65535); });
+            take(pr, "fingerprint", proxy.fingerprint,
+                 [&](const field& x) { return read_notation(ctx, x, parse_fingerprint); });
             if (ok) {
                 r.response_proxy = proxy;
             }

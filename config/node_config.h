@@ -377,11 +377,13 @@ struct receiver_config {
     double register_timeout = 60.0;
     // Send every response to this response proxy (stock uftpd -R) instead
     // of to the server: it aggregates the answers of many receivers (spec
-    // §7). Unencrypted sessions only, for now: an encrypted one is refused
-    // (its key exchange would be with the proxy's keys, KEY_REQ/PROXY_KEY).
+    // §7). Encrypted sessions do their key exchange with the proxy's keys,
+    // asked for with KEY_REQ (PROXY_KEY).
     struct response_proxy_config {
         ipv4_address address = 0;
         std::uint16_t port = 0; // 0: control.port
+        // The proxy's key must have this fingerprint (stock -R proxy/fp).
+        std::optional<key_fingerprint> fingerprint;
     };
     std::optional<response_proxy_config> response_proxy;
     hooks_config hooks;

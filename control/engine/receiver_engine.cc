@@ -1,6 +1,7 @@
 #include "control/engine/receiver_engine.h"
 
 #include "control/engine/path_safety.h"
+#include "control/engine/proxy_key_client.h"
 #include "control/engine/receive_file.h"
 #include "crypto/datagram_signature.h"
 #include "crypto/encrypted_message.h"
@@ -367,10 +368,13 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     std::string refusal = unsupported_feature(m);
     if (!refusal.empty()) {
         // Said to the server, so its operator sees why this client left.
-    } else if (m.enc_info && _config.response_proxy) {
-        // Behind a response proxy the key exchange is with the proxy's keys
-        // (KEY_REQ / PROXY_KEY), which this receiver does not do yet.
+    } else if (m.enc_info && _config.response_proxy && _config.proxy_keys == nullptr) {
         refusal = "Encrypted sessions through a response proxy not supported";
+    } else if (m.enc_info && _config.response_proxy && _config.proxy_keys->keys() == nullptr) {
+        // Behind a response proxy the key exchange is with the proxy's keys:
+        // stay listening until they are here (stock uftpd does the same).
+        ++_stats.proxy_key_missing;
+        return;
     } else if (m.enc_info) {
         bool bad_signature = false;
         refusal = join_encrypted(now, m, datagram, bad_signature);
@@ -478,6 +482,14 @@ std::string receiver_engine::join_encrypted(time_ns now, const protocol::announc
         (server_key->kind() == crypto::key_kind::ec)) {
         return "Server key type does not match the key exchange";
     }
+    // Behind a response proxy, the key exchange is with the proxy's keys
+    // (checked when its PROXY_KEY came); the ANNOUNCE is still the server's.
+    const proxy_keys* proxy = _config.response_proxy && _config.proxy_keys != nullptr
+                                  ? _config.proxy_keys->keys()
+                                  : nullptr;
+    if (proxy != nullptr && !ecdh && proxy->key.kind() != crypto::key_kind::rsa) {
+        return "Response proxy key is not RSA, as the key exchange needs";
+    }
     crypto::result<crypto::secure_bytes> premaster = crypto::crypto_error::internal_error;
     if (ecdh) {
         // The whole datagram is signed with the field zeroed (spec §5.6).
@@ -487,20 +499,28 @@ std::string receiver_engine::join_encrypted(time_ns now, const protocol::announc
             bad_signature = true;
             return "Invalid ANNOUNCE signature";
         }
-        auto dh = crypto::public_key::from_blob(e.dh_blob);
-        if (!dh) {
-            return "Invalid server ECDH key";
+        std::optional<crypto::public_key> server_dh;
+        if (proxy == nullptr) {
+            auto dh = crypto::public_key::from_blob(e.dh_blob);
+            if (!dh) {
+                return "Invalid server ECDH key";
+            }
+            server_dh.emplace(std::move(dh).value());
+        } else if (!proxy->dh) {
+            return "Response proxy has no ECDH key";
         }
-        auto eph = crypto::make_ecdh_key(*dh);
+        const crypto::public_key& dh = proxy != nullptr ? *proxy->dh : *server_dh;
+        auto eph = crypto::make_ecdh_key(dh);
         if (!eph) {
             return "Unsupported ECDH curve";
         }
-        premaster = crypto::ecdh_premaster(*eph, *dh);
+        premaster = crypto::ecdh_premaster(*eph, dh);
         c->key_info = eph->blob();
     } else {
         premaster = crypto::make_rsa_premaster();
         if (premaster) {
-            auto info = crypto::encrypt_rsa_premaster(*server_key, premaster->span());
+            auto info = crypto::encrypt_rsa_premaster(proxy != nullptr ? proxy->key : *server_key,
+                                                      premaster->span());
             if (!info) {
                 return "Cannot encrypt the premaster to the server key";
             }

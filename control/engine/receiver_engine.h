@@ -36,12 +36,14 @@ namespace skycast::control::engine {
 
 struct receiver_stats {
     std::uint64_t datagrams_in = 0;
-    std::uint64_t malformed_in = 0;        // failed to decode
-    std::uint64_t foreign_in = 0;          // not from our session's server: ignored
-    std::uint64_t seq_out_of_range = 0;    // more than 5 behind the newest (spec §1.2): dropped
-    std::uint64_t not_listed = 0;          // a message for other clients
-    std::uint64_t fec_declined = 0;        // ANNOUNCE offered FEC we cannot use: NAK repair instead
-    std::uint64_t encrypted_refused = 0;   // could not join: suite, key type or server key refused
+    std::uint64_t malformed_in = 0;      // failed to decode
+    std::uint64_t foreign_in = 0;        // not from our session's server: ignored
+    std::uint64_t seq_out_of_range = 0;  // more than 5 behind the newest (spec §1.2): dropped
+    std::uint64_t not_listed = 0;        // a message for other clients
+    std::uint64_t fec_declined = 0;      // ANNOUNCE offered FEC we cannot use: NAK repair instead
+    std::uint64_t encrypted_refused = 0; // could not join: suite, key type or server key refused
+    std::uint64_t proxy_key_missing =
+        0; // encrypted ANNOUNCE before our response proxy's key: waits
     std::uint64_t unencrypted_refused = 0; // an unencrypted session, and encryption is required
     std::uint64_t announce_signature_bad =
         0;                               // ECDH ANNOUNCE whose signature fails: forged or damaged

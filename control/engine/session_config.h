@@ -122,6 +122,8 @@ struct sender_config {
 // full disk without filling one.
 using free_space_fn = std::function<std::uint64_t(const std::string& dir)>;
 
+class proxy_key_client; // proxy_key_client.h
+
 struct receiver_config {
     std::uint32_t client_id = 0;
     endpoint public_group{.address = 0xE6040401};
@@ -141,8 +143,13 @@ struct receiver_config {
     receiver_encryption encryption;
     // Every response goes to this response proxy instead of the server
     // (stock uftpd -R, spec §7), which answers the server for many
-    // receivers. Unencrypted sessions only: an encrypted one is refused.
+    // receivers.
     std::optional<endpoint> response_proxy;
+    // With a response proxy, encrypted sessions do their key exchange with
+    // the proxy's keys, which this asks for (KEY_REQ / PROXY_KEY). Owned by
+    // the node, which outlives its sessions; null: encrypted sessions through
+    // the proxy are refused.
+    const proxy_key_client* proxy_keys = nullptr;
 };
 
 } // namespace skycast::control::engine

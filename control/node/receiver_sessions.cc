@@ -41,7 +41,15 @@ receiver_sessions::receiver_sessions(const config::control_config& config,
     : _config(config), _settings(std::move(settings)),
       _max_sessions(std::min<std::uint32_t>(config.receiver->max_sessions, api::max_sessions)),
       _link(link), _groups(groups), _log(log), _hooks(hooks),
-      _key_slot_used(api::max_sessions, false) {}
+      _key_slot_used(api::max_sessions, false) {
+    if (const auto& proxy = config.receiver->response_proxy; proxy && _settings.response_proxy) {
+        _proxy_network = std::make_unique<link_network>(link, config.port);
+        _proxy_keys = std::make_unique<engine::proxy_key_client>(
+            config.uid, *_settings.response_proxy, proxy->fingerprint, *_proxy_network);
+        _settings.proxy_keys = _proxy_keys.get();
+        _proxy_keys->start(wall_clock_ns());
+    }
+}
 
 receiver_sessions::~receiver_sessions() = default;
 
@@ -157,6 +165,17 @@ void receiver_sessions::on_datagram(time_ns now, const dataplane_link::received&
         ++_counters.malformed;
         return;
     }
+    if (type == protocol::message_type::proxy_key) {
+        protocol::datagram msg;
+        if (_proxy_keys && protocol::decode(d.bytes, msg) == protocol::wire_error::ok) {
+            _proxy_keys->on_proxy_key(now,
+                                      {.address = d.meta.peer.address, .port = d.meta.peer.port},
+                                      std::get<protocol::proxy_key_msg>(msg.body));
+        } else {
+            ++_counters.unmatched;
+        }
+        return;
+    }
     if (session* s = find(h.src_id, h.group_id)) {
         feed(*s, now, d);
     } else if (type == protocol::message_type::announce) {
@@ -194,6 +213,10 @@ void receiver_sessions::on_parity(time_ns now, const dataplane_link::received& d
 
 bool receiver_sessions::tick(time_ns now) {
     bool fired = false;
+    if (_proxy_keys && _proxy_keys->next_deadline() <= now) {
+        _proxy_keys->on_timer(now);
+        fired = true;
+    }
     for (auto& s : _sessions) {
         // Data progress alone is no reason to poll at once: during a
         // transfer it never stops, and the engine needs it at section
@@ -215,7 +238,7 @@ bool receiver_sessions::tick(time_ns now) {
 }
 
 time_ns receiver_sessions::next_deadline() const {
-    time_ns deadline = engine::no_deadline;
+    time_ns deadline = _proxy_keys ? _proxy_keys->next_deadline() : engine::no_deadline;
     for (const auto& s : _sessions) {
         deadline = std::min(deadline, s->engine->next_deadline());
     }
@@ -405,6 +428,17 @@ void receiver_sessions::describe(json& doc) const {
                        {"parity_unencrypted", _counters.parity_unencrypted},
                        // FEC of the sessions that have ended (running ones: per session).
                        {"fec_ended", fec_json(_fec_ended)}};
+    if (_proxy_keys) {
+        const auto& k = _proxy_keys->stats();
+        doc["receiver"]["proxy_key"] = {{"have_key", _proxy_keys->keys() != nullptr},
+                                        {"key_requests_sent", k.key_requests_sent},
+                                        {"proxy_keys_in", k.proxy_keys_in},
+                                        {"accepted", k.accepted},
+                                        {"wrong_source", k.wrong_source},
+                                        {"signature_bad", k.signature_bad},
+                                        {"fingerprint_bad", k.fingerprint_bad},
+                                        {"malformed_key", k.malformed_key}};
+    }
 }
 
 } // namespace skycast::control::node

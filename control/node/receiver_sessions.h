@@ -22,6 +22,8 @@
 #include "control/dataplane_link/dataplane_link.h"
 #include "control/dataplane_link/dataplane_ports.h"
 #include "control/dataplane_link/group_memberships.h"
+#include "control/dataplane_link/link_network.h"
+#include "control/engine/proxy_key_client.h"
 #include "control/engine/receiver_engine.h"
 #include "control/node/node_log.h"
 #include "control/node/post_receive_hooks.h"
@@ -103,6 +105,10 @@ private:
     node_log& _log;
     post_receive_hooks* _hooks;
     std::vector<std::unique_ptr<session>> _sessions; // oldest first
+    // A response proxy's keys (control.response_proxy), for encrypted
+    // sessions' key exchanges; null without a response proxy.
+    std::unique_ptr<link_network> _proxy_network;
+    std::unique_ptr<engine::proxy_key_client> _proxy_keys;
     std::vector<bool> _key_slot_used;
     std::vector<nlohmann::json> _ended;
     receiver_session_counters _counters;

@@ -31,9 +31,9 @@
 # --response-proxy stock|skycast: rcv3 is a response proxy, stock
 #   `uftpproxyd -r` or a Skycast node with control.role: response_proxy
 #   (unencrypted only), and rcv2 is a stock `uftpd -R` that answers through
-#   it; so does the Skycast receiver on rcv1 (control.response_proxy) when the
-#   session is unencrypted (encrypted, rcv1 answers the hub directly: Skycast
-#   receivers do not do the key exchange with a proxy's keys yet). to-stock:
+#   it, as does the Skycast receiver on rcv1 (control.response_proxy; in an
+#   encrypted session both do the key exchange with the proxy's keys, which
+#   the test waits for them to hold: KEY_REQ / PROXY_KEY). to-stock:
 #   the Skycast hub lists the proxy in control.proxies; from-stock (skycast
 #   proxy only): stock uftp gets it with -j. Pass also needs: the server's
 #   result shows the proxy and both receivers (the hub's session result:
@@ -191,10 +191,10 @@ eval "$(bash "$lab_sh" env --name "$lab")"
 if ((response_proxy)); then
     receivers=2 # rcv3 is the proxy
     proxy_addr=${LAB_RCV3_CIDR%/*}
-    # Receivers that answer through the proxy: the stock one, and the Skycast
-    # one when it can (unencrypted).
-    proxied_rcvs=(2)
-    [[ $suite == none ]] && proxied_rcvs=(1 2)
+    # Receivers that answer through the proxy: both (an encrypted session's
+    # key exchange is then with the proxy's keys, which only stock's proxy
+    # has).
+    proxied_rcvs=(1 2)
 fi
 
 # Capture the bridge, for `skycast decode` on failure.
@@ -422,6 +422,13 @@ if ((response_proxy)) && [[ -n $key_spec ]]; then
         grep -q "Received PROXY_KEY" "$logs/rcv$i-uftpd.log" ||
             { echo "interop.sh: rcv$i's uftpd never got the proxy's key" >&2; exit 1; }
     done
+    # The same for the Skycast receiver (it asks every 5 s too).
+    have_key() {
+        "$skycast_bin" stats --socket "$work/rcv1.sock" --json |
+            python3 -c 'import json,sys; sys.exit(0 if json.load(sys.stdin)["receiver"]["proxy_key"]["have_key"] else 1)'
+    }
+    for _ in $(seq 160); do have_key && break; sleep 0.1; done
+    have_key || { echo "interop.sh: rcv1 never got the proxy's key" >&2; exit 1; }
 fi
 for i in "${skycast_rcvs[@]}"; do
     wait_skycast "rcv$i"

@@ -2,7 +2,11 @@
 // others and answers for them with lists; only configured proxies may, and
 // only for their own clients. Skycast's response proxy: what it holds, for
 // how long, and what it sends the server for many clients.
+#include "control/engine/proxy_key_client.h"
 #include "control/engine/response_proxy.h"
+#include "crypto/curves.h"
+#include "crypto/key_file.h"
+#include "crypto/signature.h"
 #include "protocol/quantize.h"
 #include "tests/unit/engine/sender_rig.h"
 
@@ -339,6 +343,81 @@ TEST(response_proxy, passes_aborts_on_at_once_and_counts_what_it_does_not_serve)
     rig.proxy.on_timer(t0 + 2 * ms + engine::response_proxy_config{}.session_idle);
     EXPECT_EQ(rig.proxy.sessions(), 0u);
     EXPECT_EQ(rig.proxy.stats().sessions_expired, 1u);
+}
+
+// --- A receiver's response proxy keys (KEY_REQ / PROXY_KEY) --------------------------
+
+constexpr engine::endpoint proxy_addr{.address = 0x0A4D000D, .port = 1044};
+
+protocol::proxy_key_msg proxy_key_from(const crypto::private_key& key,
+                                       const crypto::private_key* dh, std::uint32_t nonce) {
+    protocol::proxy_key_msg m{.nonce = nonce, .key_blob = key.blob()};
+    if (dh != nullptr) {
+        m.dh_blob = dh->blob();
+    }
+    const std::array<std::uint8_t, 4> be{
+        static_cast<std::uint8_t>(nonce >> 24), static_cast<std::uint8_t>(nonce >> 16),
+        static_cast<std::uint8_t>(nonce >> 8), static_cast<std::uint8_t>(nonce)};
+    const std::span<const std::uint8_t> parts[] = {be};
+    m.verify.resize(key.signature_size());
+    EXPECT_TRUE(crypto::sign(key, protocol::hash_type::sha1, parts, m.verify).ok());
+    return m;
+}
+
+TEST(proxy_key_client, asks_every_5_s_until_a_valid_proxy_key_and_refuses_forgeries) {
+    const auto* curve = crypto::curve_by_id(crypto::default_curve_id);
+    ASSERT_NE(curve, nullptr);
+    auto proxy_key = crypto::generate_ec_key(*curve);
+    auto proxy_dh = crypto::generate_ec_key(*curve);
+    auto other_key = crypto::generate_ec_key(*curve);
+    ASSERT_TRUE(proxy_key.ok() && proxy_dh.ok() && other_key.ok());
+
+    recording_network net;
+    engine::proxy_key_client client(0x0A4D000B, proxy_addr, std::nullopt, net);
+    client.start(t0);
+    ASSERT_EQ(net.of<protocol::key_req_msg>().size(), 1u);
+    EXPECT_EQ(net.sent[0].to, proxy_addr);
+    EXPECT_EQ(net.sent[0].d.header.src_id, 0x0A4D000Bu);
+    EXPECT_EQ(net.sent[0].d.header.group_id, 0u) << "KEY_REQ names no session";
+    EXPECT_EQ(client.next_deadline(), t0 + engine::proxy_key_client::request_interval);
+    client.on_timer(client.next_deadline());
+    EXPECT_EQ(net.of<protocol::key_req_msg>().size(), 2u);
+
+    // A PROXY_KEY whose nonce is signed by another key than the one it carries.
+    auto forged = proxy_key_from(*proxy_key, &*proxy_dh, 7);
+    forged.verify = proxy_key_from(*other_key, nullptr, 7).verify;
+    client.on_proxy_key(t0 + 6 * engine::ns_per_second, proxy_addr, forged);
+    EXPECT_EQ(client.stats().signature_bad, 1u);
+    EXPECT_EQ(client.keys(), nullptr);
+    // A good one from another address (another proxy's answer to its clients).
+    client.on_proxy_key(t0, {.address = 0x0A4D000E}, proxy_key_from(*other_key, nullptr, 8));
+    EXPECT_EQ(client.stats().wrong_source, 1u);
+    EXPECT_EQ(client.keys(), nullptr);
+    // Garbage for a key.
+    auto junk = proxy_key_from(*proxy_key, nullptr, 9);
+    junk.key_blob = {1, 2, 3};
+    client.on_proxy_key(t0, proxy_addr, junk);
+    EXPECT_EQ(client.stats().malformed_key, 1u);
+
+    // The real one: kept, and no more KEY_REQ.
+    client.on_proxy_key(t0, proxy_addr, proxy_key_from(*proxy_key, &*proxy_dh, 10));
+    ASSERT_NE(client.keys(), nullptr);
+    EXPECT_EQ(client.keys()->key.blob(), proxy_key->blob());
+    ASSERT_TRUE(client.keys()->dh.has_value());
+    EXPECT_EQ(client.keys()->dh->blob(), proxy_dh->blob());
+    EXPECT_EQ(client.stats().accepted, 1u);
+    EXPECT_EQ(client.next_deadline(), engine::no_deadline);
+
+    // Pinned: a key of another fingerprint is refused, however well signed.
+    recording_network net2;
+    engine::proxy_key_client pinned(
+        0x0A4D000B, proxy_addr, crypto::public_key::from_blob(proxy_key->blob())->key_fingerprint(),
+        net2);
+    pinned.on_proxy_key(t0, proxy_addr, proxy_key_from(*other_key, nullptr, 11));
+    EXPECT_EQ(pinned.stats().fingerprint_bad, 1u);
+    EXPECT_EQ(pinned.keys(), nullptr);
+    pinned.on_proxy_key(t0, proxy_addr, proxy_key_from(*proxy_key, &*proxy_dh, 12));
+    EXPECT_NE(pinned.keys(), nullptr);
 }
 
 } // namespace
