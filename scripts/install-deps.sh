@@ -21,6 +21,8 @@ packages=(
     snmpd snmptrapd snmp smitools
     # the network-namespace lab
     iproute2 procps ethtool
+    # NAT in front of a client proxy (tests/system/proxy/two_sites.sh --nat)
+    iptables
     # systemd-analyze verify of the units in scripts/systemd/ (system suite)
     systemd
 )

@@ -1,0 +1,329 @@
+#!/usr/bin/env bash
+# Two sites joined by unicast only, bridged by stock proxies (uftpproxyd -s
+# at the server's site, uftpproxyd -c at the receivers'), in the lab:
+#
+#   two_sites.sh [--suite none|ecdh-p256-aes128gcm] [--nat] [--name LAB] BUILD_DIR
+#
+#   site A (10.77.0.0/24, the lab's bridge):
+#     hub    Skycast hub (DPDK), control.proxies: the client proxy
+#     rcv1   stock uftpproxyd -s 10.77.0.12 (server proxy, kernel node)
+#     rcv2   stock uftpproxyd -c (client proxy, kernel node), whose first leg
+#            is here (10.77.0.12) and second leg in site B
+#   site B (10.78.0.0/24, a second bridge this script makes): no multicast
+#   from site A reaches it; the client proxy re-multicasts there (10.78.0.1)
+#     rcv3   Skycast receiver (DPDK, 10.78.0.13)
+#     rcv4   stock uftpd (kernel node, 10.78.0.14)
+#
+# --nat: the client proxy's first leg sits behind a NAT (iptables MASQUERADE
+# in a namespace of its own, LAB-nat: 10.79.0.2 inside, 10.77.0.12 outside),
+# so the server proxy cannot know where to send: it runs `-s fp=FINGERPRINT`
+# and learns the client proxy's address from its signed heartbeats (`-H`),
+# which the test waits for it to accept.
+#
+# Pass: `skycast send` succeeds for both receivers, both copies are
+# byte-identical, the hub's session result lists the client proxy
+# (completed) and both receivers, and no frame the hub sent reached site B
+# except through the proxies (the site-B bridge saw nothing from the hub's
+# MAC). Encrypted (ECDH P-256, AES-128-GCM), the client proxy terminates the
+# key exchange: it re-signs the ANNOUNCE with its own key and hands its
+# receivers the group keys.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
+lab_sh="$root/scripts/lab.sh"
+suite=none
+nat=0
+lab=sites
+build_dir=
+while (($#)); do
+    case $1 in
+    --suite) suite=$2; shift 2 ;;
+    --nat) nat=1; shift ;;
+    --name) lab=$2; shift 2 ;;
+    -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+    --*) echo "two_sites.sh: unknown option $1" >&2; exit 2 ;;
+    *) build_dir=$1; shift ;;
+    esac
+done
+[[ $suite =~ ^(none|ecdh-p256-aes128gcm)$ ]] || { echo "two_sites.sh: unknown suite $suite" >&2; exit 2; }
+[[ -n $build_dir ]] || { echo "two_sites.sh: BUILD_DIR missing" >&2; exit 2; }
+[[ $EUID -eq 0 ]] || { echo "two_sites.sh: run as root" >&2; exit 2; }
+for tool in uftpproxyd uftpd uftp_keymgt dumpcap tshark; do
+    command -v $tool > /dev/null ||
+        { echo "two_sites.sh: SKIP: $tool missing (apt-get install uftp tshark)" >&2; exit 77; }
+done
+build_dir=$(cd "$build_dir" && pwd)
+dataplane_bin="$build_dir/dataplane/app/skycast-dataplane"
+control_bin="$build_dir/control/skycast-control"
+skycast_bin="$build_dir/control/skycast"
+
+work=$(mktemp -d /tmp/skycast-sites-XXXXXX)
+logs="$work/logs"
+mkdir -p "$logs" "$work/keys"
+pids=()
+br2_ns="$lab-br2"
+nat_ns="$lab-nat"
+started=$(date +%s.%N)
+say() { printf '== [%5.1fs] %s\n' "$(echo "$(date +%s.%N) - $started" | bc)" "$*"; }
+
+# shellcheck disable=SC2317 # the EXIT trap
+cleanup() {
+    local status=$? pid
+    for ((i = ${#pids[@]} - 1; i >= 0; --i)); do
+        kill -TERM "${pids[i]}" 2> /dev/null || true
+    done
+    for pid in "${pids[@]}"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2> /dev/null || true
+    done
+    bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
+    ip netns del "$br2_ns" 2> /dev/null || true
+    ip netns del "$nat_ns" 2> /dev/null || true
+    rm -f /dev/hugepages/"$lab"-*map_* 2> /dev/null || true
+    if ((status != 0)); then
+        echo "two_sites.sh: FAILED; logs kept in $work" >&2
+        for f in "$logs"/*; do
+            echo "----- $f (last 30 lines)" >&2
+            tail -n 30 "$f" >&2
+        done
+    else
+        rm -rf "$work"
+    fi
+}
+trap cleanup EXIT
+
+hub_uid=0x0A4D0001
+cproxy_uid=0x0A4D0101
+sproxy_uid=0x0A4D0102
+rcv3_uid=0x0A4E000D
+rcv4_uid=0x0A4E000E
+
+say "lab '$lab': two sites, suite $suite"
+bash "$root/scripts/setup-hugepages.sh" 1024 > /dev/null
+bash "$lab_sh" up --name "$lab" --receivers 4 --kernel-nodes rcv1,rcv2,rcv4 > "$logs/lab-up.log"
+eval "$(bash "$lab_sh" env --name "$lab")"
+
+# --- Site B: a second bridge; rcv3 and rcv4 move there ---------------------------------
+ip netns add "$br2_ns"
+ip -n "$br2_ns" link set lo up
+ip netns exec "$br2_ns" sysctl -qw net.ipv6.conf.all.disable_ipv6=1 net.ipv6.conf.default.disable_ipv6=1
+ip -n "$br2_ns" link add br2 mtu 9000 type bridge mcast_snooping 0 stp_state 0
+ip -n "$br2_ns" link set br2 up
+for node in rcv3 rcv4; do
+    ip -n "$LAB_BRIDGE_NS" link set "$node" netns "$br2_ns"
+    ip -n "$br2_ns" link set "$node" master br2 up
+done
+ip -n "$LAB_RCV4_NS" addr flush dev "$LAB_RCV_IF"
+ip -n "$LAB_RCV4_NS" addr add 10.78.0.14/24 dev "$LAB_RCV_IF"
+# The client proxy's second leg: 10.78.0.1 in site B, where its multicast goes.
+ip link add cpb netns "$LAB_RCV2_NS" mtu 9000 type veth peer name cproxy netns "$br2_ns" mtu 9000
+ip -n "$br2_ns" link set cproxy master br2 up
+ip -n "$LAB_RCV2_NS" addr add 10.78.0.1/24 dev cpb
+ip -n "$LAB_RCV2_NS" link set cpb up
+ip -n "$LAB_RCV2_NS" route replace 224.0.0.0/4 dev cpb
+if command -v ethtool > /dev/null; then
+    ip netns exec "$LAB_RCV2_NS" ethtool -K cpb tx off > /dev/null
+    ip netns exec "$br2_ns" ethtool -K cproxy tx off > /dev/null
+fi
+if ((nat)); then
+    # rcv2's site-A leg moves behind a NAT: its veth's outer end leaves the
+    # bridge for LAB-nat (10.79.0.1), and a new veth joins LAB-nat to the
+    # bridge as 10.77.0.12, where MASQUERADE rewrites what goes out.
+    command -v iptables > /dev/null ||
+        { echo "two_sites.sh: SKIP: iptables missing (apt-get install iptables)" >&2; exit 77; }
+    ip netns add "$nat_ns"
+    ip -n "$nat_ns" link set lo up
+    ip netns exec "$nat_ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=1
+    ip -n "$LAB_BRIDGE_NS" link set rcv2 nomaster
+    ip -n "$LAB_BRIDGE_NS" link set rcv2 netns "$nat_ns"
+    ip -n "$nat_ns" addr add 10.79.0.1/24 dev rcv2
+    ip -n "$nat_ns" link set rcv2 up
+    ip link add nat-out netns "$nat_ns" mtu 9000 type veth peer name nat netns "$LAB_BRIDGE_NS" mtu 9000
+    ip -n "$LAB_BRIDGE_NS" link set nat master "$LAB_BRIDGE" up
+    ip -n "$nat_ns" addr add 10.77.0.12/24 dev nat-out
+    ip -n "$nat_ns" link set nat-out up
+    ip netns exec "$nat_ns" iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE
+    ip -n "$LAB_RCV2_NS" addr flush dev "$LAB_RCV_IF"
+    ip -n "$LAB_RCV2_NS" addr add 10.79.0.2/24 dev "$LAB_RCV_IF"
+    ip -n "$LAB_RCV2_NS" route add default via 10.79.0.1
+    if command -v ethtool > /dev/null; then
+        ip netns exec "$nat_ns" ethtool -K nat-out tx off > /dev/null
+        ip netns exec "$nat_ns" ethtool -K rcv2 tx off > /dev/null
+        ip netns exec "$LAB_BRIDGE_NS" ethtool -K nat tx off > /dev/null
+    fi
+fi
+
+# --- Keys ----------------------------------------------------------------------------
+if [[ $suite != none ]]; then
+    "$skycast_bin" keys generate ec:prime256v1 "$work/keys/hub.pem" > /dev/null
+    "$skycast_bin" keys generate ec:prime256v1 "$work/keys/rcv3.pem" > /dev/null
+    for k in sproxy rcv4; do
+        uftp_keymgt -g ec:prime256v1 "$work/keys/$k.pem" > /dev/null 2>&1
+    done
+fi
+if [[ $suite != none ]] || ((nat)); then
+    # Behind the NAT the client proxy signs its heartbeats with this key,
+    # which the server proxy knows by its fingerprint.
+    uftp_keymgt -g ec:prime256v1 "$work/keys/cproxy.pem" > /dev/null 2>&1
+fi
+
+# --- Nodes ---------------------------------------------------------------------------
+cat > "$work/hub.yaml" << YAML
+dataplane:
+  eal: {lcores: "0@(0-1)", file_prefix: $lab-hub, memory_mb: 256}
+  ports:
+    - {device: "$LAB_HUB_DEVICE", mtu: 9000, address: $LAB_HUB_CIDR}
+  mempool: {mbufs: 4095}
+  idle_backoff_us: 20
+control:
+  role: sender
+  eal: {lcores: "8@(0-1)"}
+  uid: $hub_uid
+  rate: 100M
+  block_size: 1300
+  grtt: {initial: 100ms, min: 100ms, max: 2s}
+  clients: [{uid: $rcv3_uid}, {uid: $rcv4_uid}]
+  proxies: [{uid: $cproxy_uid}]
+  socket: $work/hub.sock
+  log: {level: info, file: $logs/hub-control.log}
+YAML
+if [[ $suite != none ]]; then
+    cat >> "$work/hub.yaml" << YAML
+  encryption: {keyex: ecdh_ecdsa, cipher: aes128-gcm, hash: sha256, private_key: $work/keys/hub.pem}
+YAML
+fi
+mkdir -p "$work/rcv3/received" "$work/rcv4/received"
+cat > "$work/rcv3.yaml" << YAML
+dataplane:
+  eal: {lcores: "0@(0-1)", file_prefix: $lab-rcv3, memory_mb: 256}
+  ports:
+    - {device: "$LAB_RCV_DEVICE", mtu: 9000, address: 10.78.0.13/24}
+  mempool: {mbufs: 4095}
+  idle_backoff_us: 20
+control:
+  role: receiver
+  eal: {lcores: "8@(0-1)"}
+  uid: $rcv3_uid
+  destination: $work/rcv3/received
+  socket: $work/rcv3.sock
+  log: {level: info, file: $logs/rcv3-control.log}
+YAML
+if [[ $suite != none ]]; then
+    printf '  encryption:\n    private_keys: [%s]\n' "$work/keys/rcv3.pem" >> "$work/rcv3.yaml"
+fi
+for f in "$work/hub.yaml" "$work/rcv3.yaml"; do
+    "$skycast_bin" check "$f" > /dev/null || { "$skycast_bin" check "$f"; exit 1; }
+done
+
+key_args() { # NAME: stock key options for an encrypted run
+    if [[ $suite != none ]]; then
+        echo "-k $work/keys/$1.pem -e prime256v1"
+    elif ((nat)) && [[ $1 == cproxy ]]; then
+        echo "-k $work/keys/$1.pem"
+    fi
+}
+downstream=10.77.0.12
+heartbeat=()
+if ((nat)); then
+    downstream="fp=$("$skycast_bin" keys fingerprint "$work/keys/cproxy.pem" | sed 's/.*fingerprint: //')"
+    heartbeat=(-H 10.77.0.11 -h 1)
+fi
+# shellcheck disable=SC2046 # key_args is a word list
+bash "$lab_sh" exec --name "$lab" rcv1 uftpproxyd -s "$downstream" -d -U "$sproxy_uid" \
+    -I "$LAB_RCV_IF" -x 4 $(key_args sproxy) > "$logs/rcv1-server-proxy.log" 2>&1 &
+pids+=($!)
+# shellcheck disable=SC2046
+bash "$lab_sh" exec --name "$lab" rcv2 uftpproxyd -c -d -U "$cproxy_uid" -I cpb -O cpb \
+    "${heartbeat[@]}" -x 4 $(key_args cproxy) > "$logs/rcv2-client-proxy.log" 2>&1 &
+pids+=($!)
+if ((nat)); then
+    # The server proxy knows where to send only once a heartbeat through the
+    # NAT proved the client proxy's key (it sends one every second).
+    accepted="as downstream address"
+    for _ in $(seq 100); do
+        grep -q "$accepted" "$logs/rcv1-server-proxy.log" && break
+        sleep 0.1
+    done
+    grep -q "$accepted" "$logs/rcv1-server-proxy.log" ||
+        { echo "two_sites.sh: the server proxy never accepted the client proxy's heartbeat" >&2; exit 1; }
+    grep "$accepted" "$logs/rcv1-server-proxy.log" | head -1
+fi
+uftpd_key=()
+[[ $suite != none ]] && uftpd_key=(-k "$work/keys/rcv4.pem")
+bash "$lab_sh" exec --name "$lab" rcv4 uftpd -d -q -I "$LAB_RCV_IF" -U "$rcv4_uid" \
+    -D "$work/rcv4/received" -x 3 "${uftpd_key[@]}" > "$logs/rcv4-uftpd.log" 2>&1 &
+pids+=($!)
+for node in hub rcv3; do
+    bash "$lab_sh" exec --name "$lab" "$node" "$dataplane_bin" --config "$work/$node.yaml" \
+        > "$logs/$node-dataplane.log" 2>&1 &
+    pids+=($!)
+    bash "$lab_sh" exec --name "$lab" "$node" "$control_bin" --config "$work/$node.yaml" \
+        > "$logs/$node-control.out" 2>&1 &
+    pids+=($!)
+done
+for node in hub rcv3; do
+    for _ in $(seq 150); do
+        [[ -S "$work/$node.sock" ]] && "$skycast_bin" stats --socket "$work/$node.sock" --json \
+            > /dev/null 2>&1 && break
+        sleep 0.2
+    done
+    "$skycast_bin" stats --socket "$work/$node.sock" --json > /dev/null 2>&1 ||
+        { echo "two_sites.sh: $node did not come up" >&2; exit 1; }
+done
+# Capture site B's bridge: nothing of the hub's may appear there.
+ip netns exec "$br2_ns" dumpcap -q -i br2 -w "$work/site-b.pcapng" > "$logs/dumpcap.log" 2>&1 &
+capture_pid=$!
+pids+=("$capture_pid")
+sleep 0.5
+say "nodes up"
+
+src="$work/src"
+mkdir -p "$src/tree"
+head -c 3000000 /dev/urandom > "$src/three-mb.bin"
+echo "across two sites" > "$src/tree/note.txt"
+send_status=0
+timeout 90 "$skycast_bin" send --socket "$work/hub.sock" "$src/three-mb.bin" "$src/tree" \
+    > "$logs/send.log" 2>&1 || send_status=$?
+tail -n 4 "$logs/send.log"
+say "skycast send exited $send_status"
+sleep 1
+
+failures=0
+bad() {
+    echo "  $*"
+    failures=$((failures + 1))
+}
+((send_status == 0)) || bad "skycast send exited $send_status"
+for node in rcv3 rcv4; do
+    for rel in three-mb.bin tree/note.txt; do
+        if ! cmp -s "$src/$rel" "$work/$node/received/$rel"; then
+            bad "$node: $rel missing or different"
+        fi
+    done
+done
+"$skycast_bin" stats --socket "$work/hub.sock" --json > "$work/hub-stats.json"
+python3 - "$work/hub-stats.json" "$cproxy_uid" "$rcv3_uid" "$rcv4_uid" << 'PY' || bad "the hub's result does not show the client proxy and both receivers completed"
+import json, sys
+r = json.load(open(sys.argv[1]))["history"][-1]
+proxies = {p["uid"].lower(): p["outcome"] for p in r.get("proxies", [])}
+receivers = {x["uid"].lower(): x["outcome"] for x in r["receivers"]}
+print("hub result: proxies", proxies, "receivers", receivers, "peers", r.get("peers"))
+sys.exit(0 if proxies == {sys.argv[2].lower(): "completed"} and
+         receivers == {sys.argv[3].lower(): "completed", sys.argv[4].lower(): "completed"} else 1)
+PY
+if [[ $suite != none ]]; then
+    # Really encrypted: the Skycast receiver opened what it got.
+    opened=$("$skycast_bin" stats --socket "$work/rcv3.sock" --json |
+        python3 -c 'import json,sys; print(json.load(sys.stdin)["dataplane"]["counters"].get("crypto.opened", 0))')
+    echo "rcv3: $opened packets opened"
+    ((opened > 0)) || bad "rcv3 opened nothing in an encrypted session"
+fi
+kill -TERM "$capture_pid" 2> /dev/null || true
+wait "$capture_pid" 2> /dev/null || true
+from_hub=$(tshark -r "$work/site-b.pcapng" -Y "eth.src == $LAB_HUB_MAC" 2> /dev/null | wc -l)
+in_b=$(tshark -r "$work/site-b.pcapng" -Y udp 2> /dev/null | wc -l)
+echo "site B bridge: $in_b UDP frames, $from_hub from the hub's MAC"
+((from_hub == 0)) || bad "$from_hub frames from the hub reached site B directly"
+((in_b > 0)) || bad "nothing crossed into site B"
+((failures == 0)) || { echo "two_sites: FAIL ($failures problems)"; exit 1; }
+echo "two_sites: PASS suite=$suite"
