@@ -180,6 +180,17 @@ void receiver_metrics(writer& w, const json& doc) {
                 }
             }
         }
+        // The response proxy's keys (control.response_proxy).
+        if (const json& key = member(r, "proxy_key"); key.is_object()) {
+            for (const auto& [name, value] : key.items()) {
+                const bool gauge = name == "have_key";
+                const std::string metric =
+                    "skycast_receiver_proxy_key_" + metric_name(name) + (gauge ? "" : "_total");
+                w.family(metric, gauge ? "gauge" : "counter",
+                         "the response proxy's keys (KEY_REQ / PROXY_KEY): " + name);
+                w.sample(metric, {}, number(value));
+            }
+        }
     }
     const json& sessions = member(doc, "sessions");
     if (!sessions.is_array() || sessions.empty()) {
@@ -207,6 +218,20 @@ void receiver_metrics(writer& w, const json& doc) {
     }
 }
 
+// A response proxy node (control.role: response_proxy).
+void proxy_metrics(writer& w, const json& doc) {
+    const json& p = member(doc, "proxy");
+    if (!p.is_object()) {
+        return;
+    }
+    for (const auto& [name, value] : p.items()) {
+        const bool gauge = name == "sessions" || name == "clients";
+        const std::string metric = "skycast_proxy_" + metric_name(name) + (gauge ? "" : "_total");
+        w.family(metric, gauge ? "gauge" : "counter", "response proxy: " + name);
+        w.sample(metric, {}, number(value));
+    }
+}
+
 void sender_metrics(writer& w, const json& doc) {
     const json& s = member(doc, "session");
     if (!s.is_object() || !s.contains("phase")) {
@@ -217,7 +242,8 @@ void sender_metrics(writer& w, const json& doc) {
     w.sample("skycast_sender_session_info",
              {{"session", session}, {"phase", text_of(member(s, "phase"))}}, 1);
     for (const char* key :
-         {"bytes_sent", "bytes_total", "blocks_resent", "passes", "status_in", "file_number"}) {
+         {"bytes_sent", "bytes_total", "blocks_resent", "passes", "status_in", "file_number",
+          "proxied_receivers", "proxy_refused", "proxy_list_refused"}) {
         const std::string metric = std::string("skycast_sender_session_") + key;
         w.family(metric, "gauge", std::string("running send session: ") + key);
         w.sample(metric, {{"session", session}}, number(member(s, key)));
@@ -297,6 +323,7 @@ std::string prometheus_text(const json& stats) {
         }
     }
     sender_metrics(w, stats);
+    proxy_metrics(w, stats);
     return w.str();
 }
 

@@ -112,6 +112,36 @@ TEST(metrics_text, a_senders_session_and_each_receivers_progress) {
     EXPECT_TRUE(has_line(text, "skycast_sender_receiver_rtt_seconds" + labels + " 0.25"));
 }
 
+TEST(metrics_text, proxies_at_the_hub_the_receiver_and_the_proxy_node) {
+    // A hub's session with a proxy's refusals; a receiver's proxy keys; a
+    // response proxy node.
+    const json hub = {{"role", "sender"},
+                      {"session",
+                       {{"id", "0x00000009"},
+                        {"phase", "data"},
+                        {"proxied_receivers", 1000},
+                        {"proxy_refused", 2},
+                        {"proxy_list_refused", 3}}}};
+    const std::string h = prometheus_text(hub);
+    EXPECT_TRUE(
+        has_line(h, "skycast_sender_session_proxied_receivers{session=\"0x00000009\"} 1000"))
+        << h;
+    EXPECT_TRUE(has_line(h, "skycast_sender_session_proxy_refused{session=\"0x00000009\"} 2"));
+    json receiver = sample_stats();
+    receiver["receiver"]["proxy_key"] = {{"have_key", true}, {"signature_bad", 4}};
+    const std::string r = prometheus_text(receiver);
+    EXPECT_TRUE(has_line(r, "# TYPE skycast_receiver_proxy_key_have_key gauge"));
+    EXPECT_TRUE(has_line(r, "skycast_receiver_proxy_key_have_key 1"));
+    EXPECT_TRUE(has_line(r, "skycast_receiver_proxy_key_signature_bad_total 4"));
+    const json proxy = {{"role", "response_proxy"},
+                        {"proxy", {{"sessions", 2}, {"clients", 250}, {"unknown_session", 7}}}};
+    const std::string p = prometheus_text(proxy);
+    EXPECT_TRUE(has_line(p, "# TYPE skycast_proxy_clients gauge"));
+    EXPECT_TRUE(has_line(p, "skycast_proxy_clients 250"));
+    EXPECT_TRUE(has_line(p, "# TYPE skycast_proxy_unknown_session_total counter"));
+    EXPECT_TRUE(has_line(p, "skycast_proxy_unknown_session_total 7")) << p;
+}
+
 TEST(metrics_text, label_values_from_the_wire_are_escaped_and_valid_utf8) {
     json stats = sample_stats();
     stats["sessions"][0]["state"] = std::string("a\"b\\c\nd\xff");
