@@ -13,7 +13,7 @@
 # proxies (its result's "peers") and lists them completed. Prints, per mode:
 #
 #   scale mode=M receivers=N proxies=P peers=K hub_datagrams_in=D status_in=S
-#         seconds=T hub_datagrams_per_s=R
+#         seconds=T hub_datagrams_per_s=R hub_status_per_s=Q
 #
 # and, with --mode both, how many times fewer datagrams the hub took with the
 # proxies. Figures, not assertions: the machine is shared (perf/README.md).
@@ -224,9 +224,11 @@ r = json.load(open(path))["history"][-1]
 done = sum(1 for x in r["receivers"] if x["outcome"] == "completed")
 proxied = [p for p in r.get("proxies", []) if p["outcome"] == "completed"]
 rate = r["datagrams_in"] / r["seconds"] if r["seconds"] > 0 else 0
+status_rate = r["status_in"] / r["seconds"] if r["seconds"] > 0 else 0
 print(f"scale mode={mode} receivers={done} proxies={len(proxied)} peers={r['peers']} "
       f"hub_datagrams_in={r['datagrams_in']} status_in={r['status_in']} "
-      f"seconds={r['seconds']:.1f} hub_datagrams_per_s={rate:.0f} ok={str(r['ok']).lower()}")
+      f"seconds={r['seconds']:.1f} hub_datagrams_per_s={rate:.0f} "
+      f"hub_status_per_s={status_rate:.0f} ok={str(r['ok']).lower()}")
 PY
 )
     echo "$line"
