@@ -110,6 +110,20 @@ sky_verify_dest() {
     return "$bad"
 }
 
+# sky_stop_pids PID...: what a test started, stopped at its end: SIGTERM to
+# each (the last started first), then up to 5 s for each to exit before
+# SIGKILL. Not necessarily children of this shell; nothing is reaped.
+sky_stop_pids() {
+    local i pid
+    for ((i = $# ; i >= 1; --i)); do
+        kill -TERM "${!i}" 2>/dev/null || true
+    done
+    for pid in "$@"; do
+        for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+        kill -KILL "$pid" 2>/dev/null || true
+    done
+}
+
 # sky_stop_pid PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5);
 # reaps the process (a child of this shell: call it directly, not in $(...))
 # and leaves its exit status in $sky_stop_status (128+N: killed by signal N).

@@ -52,6 +52,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 lab_sh="$root/scripts/lab.sh"
+# shellcheck source=scripts/lab/skycast.sh
+source "$root/scripts/lab/skycast.sh"
 direction=
 suite=none
 block=1300
@@ -124,18 +126,12 @@ say() { printf '== [%5.1fs] %s\n' "$(echo "$(date +%s.%N) - $started" | bc)" "$*
 
 # shellcheck disable=SC2317 # the EXIT trap
 cleanup() {
-    local status=$? pid
+    local status=$?
     if ((keep)); then
         echo "interop.sh: --keep: lab '$lab' and processes left up; work dir $work"
         return
     fi
-    for ((i = ${#pids[@]} - 1; i >= 0; --i)); do
-        kill -TERM "${pids[i]}" 2> /dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2> /dev/null || true
-    done
+    sky_stop_pids "${pids[@]}"
     if [[ -n $capture_pid ]]; then
         kill -TERM "$capture_pid" 2> /dev/null || true
         wait "$capture_pid" 2> /dev/null || true
@@ -367,14 +363,8 @@ start_skycast() { # NODE
     pids+=($!)
 }
 wait_skycast() { # NODE
-    local node=$1
-    for _ in $(seq 150); do
-        [[ -S "$work/$node.sock" ]] && "$skycast_bin" stats --socket "$work/$node.sock" \
-            --json > /dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    echo "interop.sh: Skycast node $node did not come up" >&2
-    exit 1
+    sky_wait_node "$work/$1.sock" 30 ||
+        { echo "interop.sh: Skycast node $1 did not come up" >&2; exit 1; }
 }
 
 # The response proxy (stock uftpproxyd -r) on rcv3; with encryption it

@@ -21,6 +21,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 lab_sh="$root/scripts/lab.sh"
+# shellcheck source=scripts/lab/skycast.sh
+source "$root/scripts/lab/skycast.sh"
 receivers=1000
 proxies=4
 loss=1
@@ -68,14 +70,8 @@ say() { printf '== [%5.1fs] %s\n' "$(echo "$(date +%s.%N) - $started" | bc)" "$*
 
 # shellcheck disable=SC2317 # the EXIT trap
 cleanup() {
-    local status=$? pid
-    for ((i = ${#pids[@]} - 1; i >= 0; --i)); do
-        kill -TERM "${pids[i]}" 2> /dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2> /dev/null || true
-    done
+    local status=$?
+    sky_stop_pids "${pids[@]}"
     bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
     rm -f /dev/hugepages/"$lab-hub"map_* 2> /dev/null || true
     rm -rf "$copies"
@@ -148,19 +144,11 @@ start_hub() { # MODE
         > "$logs/hub-control-$1.out" 2>&1 &
     hub_pids+=($!)
     pids+=("${hub_pids[@]}")
-    for _ in $(seq 150); do
-        [[ -S "$work/hub.sock" ]] && "$skycast_bin" stats --socket "$work/hub.sock" --json \
-            > /dev/null 2>&1 && return 0
-        sleep 0.2
-    done
-    echo "swarm_scale.sh: the hub did not come up" >&2
-    exit 1
+    sky_wait_node "$work/hub.sock" 30 "${hub_pids[1]}" ||
+        { echo "swarm_scale.sh: the hub did not come up" >&2; exit 1; }
 }
 stop_hub() {
-    for pid in "${hub_pids[@]}"; do kill -TERM "$pid" 2> /dev/null || true; done
-    for pid in "${hub_pids[@]}"; do
-        for _ in $(seq 100); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-    done
+    sky_stop_pids "${hub_pids[@]}"
 }
 
 for ((p = 1; p <= proxies; ++p)); do

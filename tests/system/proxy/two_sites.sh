@@ -31,6 +31,8 @@ set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../../.." && pwd)
 lab_sh="$root/scripts/lab.sh"
+# shellcheck source=scripts/lab/skycast.sh
+source "$root/scripts/lab/skycast.sh"
 suite=none
 nat=0
 lab=sites
@@ -68,14 +70,8 @@ say() { printf '== [%5.1fs] %s\n' "$(echo "$(date +%s.%N) - $started" | bc)" "$*
 
 # shellcheck disable=SC2317 # the EXIT trap
 cleanup() {
-    local status=$? pid
-    for ((i = ${#pids[@]} - 1; i >= 0; --i)); do
-        kill -TERM "${pids[i]}" 2> /dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2> /dev/null || true
-    done
+    local status=$?
+    sky_stop_pids "${pids[@]}"
     bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
     ip netns del "$br2_ns" 2> /dev/null || true
     ip netns del "$nat_ns" 2> /dev/null || true
@@ -262,13 +258,7 @@ for node in hub rcv3; do
     pids+=($!)
 done
 for node in hub rcv3; do
-    for _ in $(seq 150); do
-        [[ -S "$work/$node.sock" ]] && "$skycast_bin" stats --socket "$work/$node.sock" --json \
-            > /dev/null 2>&1 && break
-        sleep 0.2
-    done
-    "$skycast_bin" stats --socket "$work/$node.sock" --json > /dev/null 2>&1 ||
-        { echo "two_sites.sh: $node did not come up" >&2; exit 1; }
+    sky_wait_node "$work/$node.sock" 30 || { echo "two_sites.sh: $node did not come up" >&2; exit 1; }
 done
 # Capture site B's bridge: nothing of the hub's may appear there.
 ip netns exec "$br2_ns" dumpcap -q -i br2 -w "$work/site-b.pcapng" > "$logs/dumpcap.log" 2>&1 &
