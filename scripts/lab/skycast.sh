@@ -124,6 +124,22 @@ sky_stop_pids() {
     done
 }
 
+# sky_finish_work STATUS NAME WORK: a test's work directory at its end: on
+# failure (STATUS != 0) kept, with the last 30 lines of each file in
+# WORK/logs printed; on success removed.
+sky_finish_work() {
+    local status=$1 name=$2 work=$3 f
+    if ((status != 0)); then
+        echo "$name: FAILED; logs kept in $work" >&2
+        for f in "$work"/logs/*; do
+            echo "----- $f (last 30 lines)" >&2
+            tail -n 30 "$f" >&2
+        done
+    else
+        rm -rf "$work"
+    fi
+}
+
 # sky_stop_pid PID [SECONDS]: SIGTERM, then SIGKILL after SECONDS (default 5);
 # reaps the process (a child of this shell: call it directly, not in $(...))
 # and leaves its exit status in $sky_stop_status (128+N: killed by signal N).

@@ -75,15 +75,7 @@ cleanup() {
     bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
     rm -f /dev/hugepages/"$lab-hub"map_* 2> /dev/null || true
     rm -rf "$copies"
-    if ((status != 0)); then
-        echo "swarm_scale.sh: FAILED; logs kept in $work" >&2
-        for f in "$logs"/*; do
-            echo "----- $f (last 30 lines)" >&2
-            tail -n 30 "$f" >&2
-        done
-    else
-        rm -rf "$work"
-    fi
+    sky_finish_work "$status" swarm_scale.sh "$work"
 }
 trap cleanup EXIT
 

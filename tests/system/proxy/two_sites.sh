@@ -76,15 +76,7 @@ cleanup() {
     ip netns del "$br2_ns" 2> /dev/null || true
     ip netns del "$nat_ns" 2> /dev/null || true
     rm -f /dev/hugepages/"$lab"-*map_* 2> /dev/null || true
-    if ((status != 0)); then
-        echo "two_sites.sh: FAILED; logs kept in $work" >&2
-        for f in "$logs"/*; do
-            echo "----- $f (last 30 lines)" >&2
-            tail -n 30 "$f" >&2
-        done
-    else
-        rm -rf "$work"
-    fi
+    sky_finish_work "$status" two_sites.sh "$work"
 }
 trap cleanup EXIT
 

@@ -82,15 +82,7 @@ cleanup() {
     bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
     rm -f /dev/hugepages/"$lab"-*map_* 2> /dev/null || true
     umount "$work/rcv1" 2> /dev/null || true
-    if ((status != 0)); then
-        echo "receiver_node_test.sh: FAILED; logs kept in $work" >&2
-        for f in "$logs"/*; do
-            echo "----- $f (last 30 lines)" >&2
-            tail -n 30 "$f" >&2
-        done
-    else
-        rm -rf "$work"
-    fi
+    sky_finish_work "$status" receiver_node_test.sh "$work"
 }
 trap cleanup EXIT
 
