@@ -755,6 +755,10 @@ TEST(ConfigAccept, ShippedExamples) {
     EXPECT_DOUBLE_EQ(rcv.control.receiver->max_grtt, 15.0);
     EXPECT_EQ(rcv.control.receiver->max_robust, 50);
     EXPECT_DOUBLE_EQ(rcv.control.receiver->register_timeout, 60.0);
+    const node_config proxy = load_node_config(dir + "/response-proxy.yaml");
+    EXPECT_EQ(proxy.control.role, node_role::response_proxy);
+    EXPECT_EQ(proxy.control.uid, 0x0A4D0101u);
+    EXPECT_EQ(proxy.dataplane.ports[0].address, (ipv4_interface{0x0A4D000D, 24}));
 }
 
 TEST(ConfigLoad, UnreadableFile) {
