@@ -77,6 +77,8 @@ struct client_progress {
     std::uint64_t nak_bytes = 0;
     std::uint32_t nak_section = no_section; // section of its last STATUS counted, this file
     std::uint32_t pass = 0; // the current file's last pass it took part in (0: none yet)
+    // When the rounds it has not answered began (sender_config::lost_after_min).
+    std::uint64_t silent_since = 0;
 };
 
 class client_table {

@@ -824,16 +824,25 @@ std::vector<std::uint32_t> sender_engine::round_roll_call(time_ns now, Due&& due
         if (c.outcome != client_outcome::active || c.is_proxy || !due(c)) {
             continue;
         }
+        client_progress& p = _clients.progress(h);
         if (_rounds > 0) {
-            c.missed_rounds = c.heard ? 0 : static_cast<std::uint8_t>(c.missed_rounds + 1);
+            if (c.heard) {
+                c.missed_rounds = 0;
+            } else {
+                if (c.missed_rounds == 0) {
+                    p.silent_since = _last_round_at; // unanswered since the round before
+                }
+                c.missed_rounds = static_cast<std::uint8_t>(std::min(c.missed_rounds + 1, 255));
+            }
         }
         c.heard = false;
-        if (c.missed_rounds >= _config.robust) {
+        if (c.missed_rounds >= _config.robust && now - p.silent_since >= _config.lost_after_min) {
             drop.push_back(h);
         } else {
             ids.push_back(c.uid);
         }
     }
+    _last_round_at = now;
     const sender_phase phase = _phase;
     for (auto h : drop) {
         remove_client(now, h, client_outcome::lost, nullptr);

@@ -276,8 +276,9 @@ private:
     std::string _failure;
 
     sender_phase _phase = sender_phase::idle;
-    std::uint32_t _active = 0; // clients with outcome active
-    std::uint32_t _rounds = 0; // rounds run in the current phase
+    std::uint32_t _active = 0;  // clients with outcome active
+    std::uint32_t _rounds = 0;  // rounds run in the current phase
+    time_ns _last_round_at = 0; // when round_roll_call() last ran
     time_ns _round_deadline = no_deadline;
     time_ns _rewind_deadline = no_deadline;
     time_ns _finish_deadline = no_deadline;

@@ -83,6 +83,11 @@ struct sender_config {
     endpoint private_group{.address = 0xE6050501};
     std::uint16_t block_size = protocol::default_block_size;
     std::uint8_t robust = 20;
+    // A client that missed ROBUST rounds is dropped as lost only once it has
+    // been silent this long too (ns): at a LAN's GRTT, 20 DONE rounds last
+    // under half a second, less than a receiver can stall while it flushes a
+    // large file to a busy disk (close_file's fdatasync).
+    time_ns lost_after_min = 5 * ns_per_second;
     double grtt_init = 0.5;
     double grtt_min = 0.01;
     double grtt_max = 15.0;

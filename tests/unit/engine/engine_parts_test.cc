@@ -552,8 +552,61 @@ TEST(sender_engine, progress_of_a_client_dropped_mid_file_keeps_its_completed_fi
     EXPECT_EQ(progress_of(p, 8).bytes_known, 4097u * 512);
 }
 
+// Client 9 registers and then says nothing; client 8 answers everything.
+// Returns when client 9 was dropped (its FILEINFO rounds counted) or the
+// session finished.
+struct silent_run {
+    time_ns dropped_at = 0;
+    std::uint64_t fileinfo_rounds = 0;
+};
+silent_run run_with_a_silent_client(sender_rig& rig) {
+    silent_run out;
+    rig.sender.start(t0);
+    rig.sender.on_datagram(t0 + ms, {.address = 9},
+                           client_datagram(9, 0x77, protocol::register_msg{}));
+    rig.sender.on_datagram(t0 + ms, {.address = 8},
+                           client_datagram(8, 0x77, protocol::register_msg{}));
+    time_ns now = t0;
+    for (int i = 0; i < 200 && !rig.sender.finished(); ++i) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+        if (out.dropped_at == 0 && rig.sender.stats().clients_lost == 1) {
+            out.dropped_at = now;
+            out.fileinfo_rounds = rig.sender.stats().fileinfo_rounds;
+        }
+        if (rig.sender.phase() == engine::sender_phase::fileinfo) {
+            rig.sender.on_datagram(now, {.address = 8},
+                                   client_datagram(8, 0x77, protocol::complete_msg{.file_id = 1}));
+        }
+        if (rig.sender.phase() == engine::sender_phase::completion) {
+            rig.sender.on_datagram(now, {.address = 8},
+                                   client_datagram(8, 0x77, protocol::complete_msg{.file_id = 0}));
+        }
+    }
+    return out;
+}
+
+TEST(sender_engine, a_silent_client_is_lost_after_robust_rounds_and_lost_after_min_of_silence) {
+    // At this GRTT (0.1 s) ROBUST (3) rounds take well under a second: the
+    // client is dropped only once 5 s (lost_after_min) of silence passed too,
+    // so a receiver stalled by a long fdatasync is not given up on.
+    auto cfg = quick_sender();
+    ASSERT_EQ(cfg.lost_after_min, 5 * engine::ns_per_second);
+    sender_rig rig(cfg, {{.name = "f", .size = 10}});
+    const silent_run r = run_with_a_silent_client(rig);
+    ASSERT_TRUE(rig.sender.finished());
+    EXPECT_EQ(rig.sender.clients()[rig.sender.clients().find(9)].outcome,
+              engine::client_outcome::lost);
+    ASSERT_NE(r.dropped_at, 0u);
+    EXPECT_GE(r.dropped_at - (t0 + ms), 5 * engine::ns_per_second);
+    EXPECT_LE(r.dropped_at - (t0 + ms), 6 * engine::ns_per_second) << "no longer than needed";
+    EXPECT_GT(r.fileinfo_rounds, 3u);
+}
+
 TEST(sender_engine, clients_that_stop_answering_are_dropped_after_robust_rounds) {
-    sender_rig rig(quick_sender(), {{.name = "f", .size = 10}});
+    auto cfg = quick_sender();
+    cfg.lost_after_min = 0; // rounds alone
+    sender_rig rig(cfg, {{.name = "f", .size = 10}});
     rig.sender.start(t0);
     rig.sender.on_datagram(t0 + ms, {.address = 9},
                            client_datagram(9, 0x77, protocol::register_msg{}));
