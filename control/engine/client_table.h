@@ -52,13 +52,13 @@ struct client_entry {
     float rtt = 0;                    // last measured RTT, seconds
     std::uint32_t files_rejected = 0; // COMPLETE with status REJECTED
     // Proxies (spec §7). A proxy's own entry holds its key exchange, RTT
-    // and liveness; it is not a receiver: never listed in ANNOUNCE, FILEINFO
-    // or DONE, no outcome of the session, not in the group size. A client
+    // and liveness; it is not a receiver: never listed in FILEINFO or DONE
+    // (a closed group's ANNOUNCE calls it out, as stock does), not among the
+    // session's receivers, not in the group size. A client
     // registered by a proxy has `via` = the proxy's handle, and the proxy
     // answers for it (aggregated FILEINFO_ACK, STATUS, COMPLETE).
     bool is_proxy = false;
     std::uint32_t via = direct;
-    bool receiver() const { return !is_proxy; }
 };
 static_assert(sizeof(client_entry) <= 32, "client entries stay small: 100k clients in ~3 MiB");
 

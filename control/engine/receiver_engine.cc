@@ -3,6 +3,7 @@
 #include "control/engine/path_safety.h"
 #include "control/engine/proxy_key_client.h"
 #include "control/engine/receive_file.h"
+#include "control/engine/wire_time.h"
 #include "crypto/datagram_signature.h"
 #include "crypto/encrypted_message.h"
 #include "crypto/key_exchange.h"
@@ -160,10 +161,7 @@ std::uint16_t receiver_engine::send(const protocol::message& body) {
 protocol::timestamp receiver_engine::echo(protocol::timestamp stamp, time_ns received_at,
                                           time_ns now) const {
     // The server's own time plus how long we held it (spec §2.2).
-    const time_ns t =
-        time_ns{stamp.sec} * ns_per_second + time_ns{stamp.usec} * 1000 + (now - received_at);
-    return {.sec = static_cast<std::uint32_t>(t / ns_per_second),
-            .usec = static_cast<std::uint32_t>((t % ns_per_second) / 1000)};
+    return to_wire_time(from_wire_time(stamp) + (now - received_at));
 }
 
 bool receiver_engine::listed(const std::vector<std::uint32_t>& ids) const {

@@ -1,5 +1,6 @@
 #include "control/engine/response_proxy.h"
 
+#include "control/engine/wire_time.h"
 #include "protocol/codec.h"
 #include "protocol/quantize.h"
 
@@ -13,15 +14,6 @@ namespace {
 // UIDs per aggregate datagram: 1024 bytes of list, so that any aggregate
 // fits a 1500-byte path whatever the server's block size.
 constexpr std::size_t uids_per_datagram = 256;
-
-time_ns ns_of(protocol::timestamp t) {
-    return time_ns{t.sec} * ns_per_second + time_ns{t.usec} * 1000;
-}
-
-protocol::timestamp timestamp_of(time_ns t) {
-    return {.sec = static_cast<std::uint32_t>(t / ns_per_second),
-            .usec = static_cast<std::uint32_t>(t % ns_per_second / 1000)};
-}
 
 } // namespace
 
@@ -46,8 +38,9 @@ void response_proxy::pending_list::add(time_ns now, std::uint32_t uid,
     if (it == uids.end()) {
         uids.push_back(uid); // a repeat (its answer was resent) is listed once
     }
-    if (echo && ns_of(*echo) != 0) {
-        const auto value = static_cast<std::int64_t>(ns_of(*echo)) - static_cast<std::int64_t>(now);
+    if (echo && from_wire_time(*echo) != 0) {
+        const auto value =
+            static_cast<std::int64_t>(from_wire_time(*echo)) - static_cast<std::int64_t>(now);
         if (!echo_minus_arrival || value < *echo_minus_arrival) {
             echo_minus_arrival = value;
             longest = index;
@@ -63,7 +56,7 @@ std::optional<protocol::timestamp> response_proxy::echo_for(time_ns now,
     // The client's echo, advanced by the time we held it: the server then
     // measures the client's RTT plus the hold, as if it had answered late.
     const std::int64_t echo = *list.echo_minus_arrival + static_cast<std::int64_t>(now);
-    return echo > 0 ? std::optional(timestamp_of(static_cast<time_ns>(echo))) : std::nullopt;
+    return echo > 0 ? std::optional(to_wire_time(static_cast<time_ns>(echo))) : std::nullopt;
 }
 
 void response_proxy::on_datagram(time_ns now, endpoint from,

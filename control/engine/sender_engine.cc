@@ -1,5 +1,6 @@
 #include "control/engine/sender_engine.h"
 
+#include "control/engine/wire_time.h"
 #include "crypto/datagram_signature.h"
 #include "crypto/encrypted_message.h"
 #include "crypto/key_exchange.h"
@@ -128,11 +129,6 @@ protocol::uftp_header sender_engine::header() {
             .group_inst = _config.group_inst,
             .grtt = protocol::quantize_grtt(_grtt.grtt()),
             .gsize = protocol::quantize_group_size(_active)};
-}
-
-protocol::timestamp sender_engine::stamp(time_ns now) const {
-    return {.sec = static_cast<std::uint32_t>(now / ns_per_second),
-            .usec = static_cast<std::uint32_t>((now % ns_per_second) / 1000)};
 }
 
 void sender_engine::send(endpoint to, const protocol::message& body, bool plaintext) {
@@ -369,7 +365,7 @@ void sender_engine::announce_round(time_ns now) {
         resend_keyinfo();
     }
     protocol::announce_msg a{
-        .robust = _config.robust, .block_size = _config.block_size, .tstamp = stamp(now)};
+        .robust = _config.robust, .block_size = _config.block_size, .tstamp = to_wire_time(now)};
     if (_crypto) {
         a.enc_info = _crypto->enc_info;
     }
@@ -411,6 +407,12 @@ void sender_engine::announce_round(time_ns now) {
         now + seconds_to_ns((closed ? _config.resend_round_grtts : 3.0) * _grtt.grtt());
 }
 
+bool sender_engine::may_join(std::uint32_t uid) const {
+    // Sorted in the constructor: a binary search, not a scan of 100,000 hosts.
+    return _config.host_list.empty() ||
+           std::binary_search(_config.host_list.begin(), _config.host_list.end(), uid);
+}
+
 void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h, endpoint from,
                                     const protocol::register_msg& m) {
     const std::uint32_t uid = h.src_id;
@@ -418,8 +420,7 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
         handle_proxy_register(now, h, from, m);
         return;
     }
-    const bool closed = !_config.host_list.empty();
-    if (closed && !std::binary_search(_config.host_list.begin(), _config.host_list.end(), uid)) {
+    if (!may_join(uid)) {
         ++_stats.not_in_host_list;
         protocol::abort_msg ab{.host = uid, .message = "Not in host list"};
         send(from, ab, true);
@@ -551,10 +552,8 @@ void sender_engine::handle_client_key(time_ns now, const protocol::uftp_header& 
         ++_stats.unexpected_in;
         return;
     }
-    const bool closed = !_config.host_list.empty();
     const host_key* proxy = listed_proxy(uid);
-    if (closed && proxy == nullptr &&
-        !std::binary_search(_config.host_list.begin(), _config.host_list.end(), uid)) {
+    if (proxy == nullptr && !may_join(uid)) {
         ++_stats.not_in_host_list;
         return; // its REGISTER gets the ABORT
     }
@@ -741,7 +740,7 @@ void sender_engine::end_announce(time_ns now) {
 }
 
 void sender_engine::sample_rtt(time_ns now, std::uint32_t handle, protocol::timestamp echoed) {
-    const time_ns echoed_ns = time_ns{echoed.sec} * ns_per_second + time_ns{echoed.usec} * 1000;
+    const time_ns echoed_ns = from_wire_time(echoed);
     if (echoed_ns == 0 || echoed_ns > now) {
         return; // no timestamp, or one from the future: not a measurement
     }
@@ -805,7 +804,7 @@ void sender_engine::begin_file(time_ns now) {
         c.nak_excess = 0;
         c.heard = false;
         c.missed_rounds = 0;
-        if (c.outcome == client_outcome::active && c.receiver()) {
+        if (c.outcome == client_outcome::active && !c.is_proxy) {
             ++_pending_answer;
         }
     }
@@ -872,7 +871,7 @@ void sender_engine::fileinfo_round(time_ns now) {
                               .mode = f.type == protocol::file_type::symlink
                                           ? std::nullopt
                                           : std::optional<std::uint16_t>(f.mode),
-                              .tstamp = stamp(now),
+                              .tstamp = to_wire_time(now),
                               .name = f.name,
                               .link = f.link};
     send_listing(_config.private_group, fi, ids);
@@ -1329,13 +1328,7 @@ void sender_engine::remove_client(time_ns now, std::uint32_t handle, client_outc
     if (c.is_proxy) {
         // Its clients cannot be reached for answers any more: they go with it.
         c.outcome = outcome;
-        std::vector<std::uint32_t> behind;
-        for (std::uint32_t h = 0; h < _clients.size(); ++h) {
-            if (_clients[h].via == handle) {
-                behind.push_back(h);
-            }
-        }
-        for (const std::uint32_t h : behind) {
+        for (const std::uint32_t h : clients_behind(handle)) {
             remove_client(now, h, outcome, nullptr);
         }
         return;
@@ -1432,7 +1425,7 @@ void sender_engine::begin_completion(time_ns now) {
     for (auto& c : _clients.entries()) {
         c.heard = false;
         c.missed_rounds = 0;
-        if (c.outcome == client_outcome::active && c.receiver()) {
+        if (c.outcome == client_outcome::active && !c.is_proxy) {
             ++_pending_complete0;
         }
     }
@@ -1474,7 +1467,7 @@ void sender_engine::finish(time_ns /*now*/, std::string failure) {
     if (failure.empty()) {
         bool any = false;
         for (const auto& c : _clients.entries()) {
-            any = any || (c.receiver() && c.outcome == client_outcome::completed);
+            any = any || (!c.is_proxy && c.outcome == client_outcome::completed);
         }
         if (!any) {
             failure = "all clients dropped or aborted";
@@ -1500,7 +1493,9 @@ void sender_engine::abort(time_ns now, const std::string& reason) {
     for (auto& c : _clients.entries()) {
         if (c.outcome == client_outcome::active) {
             c.outcome = client_outcome::aborted_by_sender;
-            _active -= c.receiver() ? 1 : 0;
+            if (!c.is_proxy) {
+                --_active;
+            }
         }
     }
     finish(now, "aborted: " + reason);

@@ -159,7 +159,6 @@ public:
 
 private:
     protocol::uftp_header header();
-    protocol::timestamp stamp(time_ns now) const;
     // Encrypted sessions seal everything but ANNOUNCE, REG_CONF and KEYINFO,
     // unless `plaintext` (an ABORT for a client without the group keys).
     void send(endpoint to, const protocol::message& body, bool plaintext = false);
@@ -185,6 +184,10 @@ private:
     // A proxy's key exchange is done: its clients hold the group keys too.
     void proxy_keyed(time_ns now, std::uint32_t proxy);
     const host_key* listed_proxy(std::uint32_t uid) const;
+    // Handles of the clients registered through `proxy`.
+    std::vector<std::uint32_t> clients_behind(std::uint32_t proxy) const;
+    // Whether `uid` may join: any in an open group, the listed hosts in a closed one.
+    bool may_join(std::uint32_t uid) const;
     // The per-client parts of FILEINFO_ACK, STATUS and COMPLETE; the caller
     // advances the phase (maybe_advance) once the whole message is applied.
     void fileinfo_acked(time_ns now, std::uint32_t handle, const protocol::fileinfo_ack_msg& m);

@@ -54,13 +54,11 @@ void sender_engine::handle_proxy_register(time_ns now, const protocol::uftp_head
     _clients[proxy].heard = true;
     sample_rtt(now, proxy, m.tstamp);
 
-    const bool closed = !_config.host_list.empty();
     const bool keyed = !_crypto || _clients[proxy].keys == key_state::acked;
     std::vector<std::uint32_t> confirmed;
     std::vector<std::uint32_t> fresh;
     for (const std::uint32_t client : m.client_ids) {
-        if (closed &&
-            !std::binary_search(_config.host_list.begin(), _config.host_list.end(), client)) {
+        if (!may_join(client)) {
             ++_stats.not_in_host_list;
             continue;
         }
@@ -111,10 +109,22 @@ void sender_engine::handle_proxy_register(time_ns now, const protocol::uftp_head
     }
 }
 
-void sender_engine::proxy_keyed(time_ns now, std::uint32_t proxy) {
+std::vector<std::uint32_t> sender_engine::clients_behind(std::uint32_t proxy) const {
+    // A scan of the table: only per proxy message and proxy event, a few
+    // per round, never per client datagram.
+    std::vector<std::uint32_t> handles;
     for (std::uint32_t h = 0; h < _clients.size(); ++h) {
+        if (_clients[h].via == proxy) {
+            handles.push_back(h);
+        }
+    }
+    return handles;
+}
+
+void sender_engine::proxy_keyed(time_ns now, std::uint32_t proxy) {
+    for (const std::uint32_t h : clients_behind(proxy)) {
         client_entry& c = _clients[h];
-        if (c.via == proxy && c.outcome == client_outcome::active && c.keys != key_state::acked) {
+        if (c.outcome == client_outcome::active && c.keys != key_state::acked) {
             c.keys = key_state::acked;
             client_joined(now);
         }
@@ -167,9 +177,9 @@ void sender_engine::handle_proxy_message(time_ns now, std::uint32_t proxy,
         // The proxy ORs its clients' bitmaps and names no one: it answers
         // for every client of it still in the passes.
         bool any = false;
-        for (std::uint32_t h = 0; h < _clients.size(); ++h) {
+        for (const std::uint32_t h : clients_behind(proxy)) {
             client_entry& c = _clients[h];
-            if (c.via == proxy && c.outcome == client_outcome::active && status_applies(c, m)) {
+            if (c.outcome == client_outcome::active && status_applies(c, m)) {
                 heard_in_done_round(c);
                 any = true;
             }

@@ -607,25 +607,7 @@ TEST(sender_engine, clients_that_stop_answering_are_dropped_after_robust_rounds)
     auto cfg = quick_sender();
     cfg.lost_after_min = 0; // rounds alone
     sender_rig rig(cfg, {{.name = "f", .size = 10}});
-    rig.sender.start(t0);
-    rig.sender.on_datagram(t0 + ms, {.address = 9},
-                           client_datagram(9, 0x77, protocol::register_msg{}));
-    rig.sender.on_datagram(t0 + ms, {.address = 8},
-                           client_datagram(8, 0x77, protocol::register_msg{}));
-    time_ns now = t0;
-    for (int i = 0; i < 40 && !rig.sender.finished(); ++i) {
-        now = rig.sender.next_deadline();
-        rig.sender.on_timer(now);
-        // Client 8 answers everything; client 9 is silent.
-        if (rig.sender.phase() == engine::sender_phase::fileinfo) {
-            rig.sender.on_datagram(now, {.address = 8},
-                                   client_datagram(8, 0x77, protocol::complete_msg{.file_id = 1}));
-        }
-        if (rig.sender.phase() == engine::sender_phase::completion) {
-            rig.sender.on_datagram(now, {.address = 8},
-                                   client_datagram(8, 0x77, protocol::complete_msg{.file_id = 0}));
-        }
-    }
+    (void)run_with_a_silent_client(rig);
     ASSERT_TRUE(rig.sender.finished());
     EXPECT_EQ(rig.sender.clients()[rig.sender.clients().find(9)].outcome,
               engine::client_outcome::lost);
