@@ -90,13 +90,9 @@ one_receiver_up() {
     bash "$lab_sh" up --name "$lab" --receivers 1 --kernel-nodes hub > "$logs/lab-up.log"
     eval "$(bash "$lab_sh" env --name "$lab")"
     "${rcv1_exec[@]}" ip link set lo up
-    cat > "$work/rcv1.yaml" << YAML
-dataplane:
-  eal: {lcores: "0@(0-1)", file_prefix: $lab-rcv1, memory_mb: 256}
-  ports:
-    - {device: "$LAB_RCV_DEVICE", mtu: 9000, address: $LAB_RCV1_CIDR}
-  mempool: {mbufs: 4095}
-  idle_backoff_us: 20
+    {
+        sky_dataplane_yaml "$lab-rcv1" "$LAB_RCV_DEVICE" "$LAB_RCV1_CIDR"
+        cat << YAML
 control:
   role: receiver
   eal: {lcores: "8@(0-1)"}
@@ -106,6 +102,7 @@ control:
   log: {level: info, file: $logs/rcv1-control.log}
 $1
 YAML
+    } > "$work/rcv1.yaml"
     "$skycast_bin" check "$work/rcv1.yaml" > /dev/null || { "$skycast_bin" check "$work/rcv1.yaml"; exit 1; }
     one_receiver_start_dataplane
     "${rcv1_exec[@]}" "$control_bin" --config "$work/rcv1.yaml" > "$logs/rcv1-control.out" 2>&1 &

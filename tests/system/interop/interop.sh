@@ -264,17 +264,6 @@ client_entry() { # RECEIVER_NUMBER: a hub `clients:` entry
 }
 
 # --- Skycast node configurations -------------------------------------------------------
-node_dataplane_yaml() { # NODE DEVICE CIDR
-    cat << YAML
-dataplane:
-  eal: {lcores: "0@(0-1)", file_prefix: $lab-$1, memory_mb: 256}
-  ports:
-    - {device: "$2", mtu: 9000, address: $3}
-  mempool: {mbufs: 4095}
-  idle_backoff_us: 20
-YAML
-}
-
 # The hub's GRTT floor is 100 ms, not 10 ms: its closed-group announce phase
 # lasts ROBUST (20) rounds of 1.5 GRTT (control/engine/session_config.h,
 # resend_round_grtts), and a stock uftpd whose ARP request for the hub went
@@ -284,7 +273,7 @@ YAML
 # 3 s, room for two ARP retries.
 if [[ $direction == to-stock ]]; then
     {
-        node_dataplane_yaml hub "$LAB_HUB_DEVICE" "$LAB_HUB_CIDR"
+        sky_dataplane_yaml "$lab-hub" "$LAB_HUB_DEVICE" "$LAB_HUB_CIDR"
         cat << YAML
 control:
   role: sender
@@ -317,7 +306,7 @@ for i in "${skycast_rcvs[@]}"; do
     cidr_var="LAB_RCV${i}_CIDR"
     mkdir -p "$work/rcv$i/received" "$work/rcv$i/incoming"
     {
-        node_dataplane_yaml "rcv$i" "$LAB_RCV_DEVICE" "${!cidr_var}"
+        sky_dataplane_yaml "$lab-rcv$i" "$LAB_RCV_DEVICE" "${!cidr_var}"
         cat << YAML
 control:
   role: receiver
@@ -337,7 +326,7 @@ YAML
 done
 if [[ $proxy_kind == skycast ]]; then
     {
-        node_dataplane_yaml rcv3 "$LAB_RCV_DEVICE" "$LAB_RCV3_CIDR"
+        sky_dataplane_yaml "$lab-rcv3" "$LAB_RCV_DEVICE" "$LAB_RCV3_CIDR"
         cat << YAML
 control:
   role: response_proxy

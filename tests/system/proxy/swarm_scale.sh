@@ -98,13 +98,8 @@ head -c "$size" /dev/urandom > "$src/payload.bin"
 echo "from the hub" > "$src/note.txt"
 
 hub_yaml() { # MODE
+    sky_dataplane_yaml "$lab-hub" "$LAB_HUB_DEVICE" "$LAB_HUB_CIDR"
     cat << YAML
-dataplane:
-  eal: {lcores: "0@(0-1)", file_prefix: $lab-hub, memory_mb: 256}
-  ports:
-    - {device: "$LAB_HUB_DEVICE", mtu: 9000, address: $LAB_HUB_CIDR}
-  mempool: {mbufs: 4095}
-  idle_backoff_us: 20
 control:
   role: sender
   eal: {lcores: "8@(0-1)"}

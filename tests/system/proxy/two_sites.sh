@@ -156,13 +156,9 @@ if [[ $suite != none ]] || ((nat)); then
 fi
 
 # --- Nodes ---------------------------------------------------------------------------
-cat > "$work/hub.yaml" << YAML
-dataplane:
-  eal: {lcores: "0@(0-1)", file_prefix: $lab-hub, memory_mb: 256}
-  ports:
-    - {device: "$LAB_HUB_DEVICE", mtu: 9000, address: $LAB_HUB_CIDR}
-  mempool: {mbufs: 4095}
-  idle_backoff_us: 20
+{
+    sky_dataplane_yaml "$lab-hub" "$LAB_HUB_DEVICE" "$LAB_HUB_CIDR"
+    cat << YAML
 control:
   role: sender
   eal: {lcores: "8@(0-1)"}
@@ -175,19 +171,16 @@ control:
   socket: $work/hub.sock
   log: {level: info, file: $logs/hub-control.log}
 YAML
+} > "$work/hub.yaml"
 if [[ $suite != none ]]; then
     cat >> "$work/hub.yaml" << YAML
   encryption: {keyex: ecdh_ecdsa, cipher: aes128-gcm, hash: sha256, private_key: $work/keys/hub.pem}
 YAML
 fi
 mkdir -p "$work/rcv3/received" "$work/rcv4/received"
-cat > "$work/rcv3.yaml" << YAML
-dataplane:
-  eal: {lcores: "0@(0-1)", file_prefix: $lab-rcv3, memory_mb: 256}
-  ports:
-    - {device: "$LAB_RCV_DEVICE", mtu: 9000, address: 10.78.0.13/24}
-  mempool: {mbufs: 4095}
-  idle_backoff_us: 20
+{
+    sky_dataplane_yaml "$lab-rcv3" "$LAB_RCV_DEVICE" 10.78.0.13/24
+    cat << YAML
 control:
   role: receiver
   eal: {lcores: "8@(0-1)"}
@@ -196,6 +189,7 @@ control:
   socket: $work/rcv3.sock
   log: {level: info, file: $logs/rcv3-control.log}
 YAML
+} > "$work/rcv3.yaml"
 if [[ $suite != none ]]; then
     printf '  encryption:\n    private_keys: [%s]\n' "$work/keys/rcv3.pem" >> "$work/rcv3.yaml"
 fi

@@ -104,18 +104,8 @@ mount -t tmpfs -o size=48m skycast-rnode "$work/rcv1"
 mkdir -p "$work/rcv1/received" "$work/rcv1/incoming"
 dest="$work/rcv1/received"
 
-node_yaml() { # NODE DEVICE CIDR
-    cat << YAML
-dataplane:
-  eal: {lcores: "0@(0-1)", file_prefix: $lab-$1, memory_mb: 256}
-  ports:
-    - {device: "$2", mtu: 9000, address: $3}
-  mempool: {mbufs: 4095}
-  idle_backoff_us: 20
-YAML
-}
 {
-    node_yaml rcv1 "$LAB_RCV_DEVICE" "$LAB_RCV1_CIDR"
+    sky_dataplane_yaml "$lab-rcv1" "$LAB_RCV_DEVICE" "$LAB_RCV1_CIDR"
     cat << YAML
 control:
   role: receiver
@@ -139,7 +129,7 @@ echo "hook ran for $SKYCAST_EVENT"
 HOOK
 chmod +x "$work/hook.sh"
 {
-    node_yaml rcv4 "$LAB_RCV_DEVICE" "$LAB_RCV4_CIDR"
+    sky_dataplane_yaml "$lab-rcv4" "$LAB_RCV_DEVICE" "$LAB_RCV4_CIDR"
     cat << YAML
 control:
   role: receiver
@@ -152,7 +142,7 @@ control:
 YAML
 } > "$work/rcv4.yaml"
 {
-    node_yaml rcv3 "$LAB_RCV_DEVICE" "$LAB_RCV3_CIDR"
+    sky_dataplane_yaml "$lab-rcv3" "$LAB_RCV_DEVICE" "$LAB_RCV3_CIDR"
     cat << YAML
 control:
   role: sender
