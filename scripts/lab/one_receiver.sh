@@ -59,21 +59,12 @@ fail() { echo "$_or_name: FAIL: $*" >&2; exit 1; }
 
 # shellcheck disable=SC2317 # the EXIT trap
 _one_receiver_cleanup() {
-    local status=$? pid i
+    local status=$?
     ((keep)) && { echo "$_or_name: --keep: lab '$lab' left up; $work"; return; }
-    for ((i = ${#pids[@]} - 1; i >= 0; --i)); do kill -TERM "${pids[i]}" 2> /dev/null || true; done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2> /dev/null || true
-    done
+    sky_stop_pids "${pids[@]}"
     bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
     rm -f /dev/hugepages/"$lab"-*map_* 2> /dev/null || true
-    if ((status != 0)); then
-        echo "$_or_name: FAILED; logs kept in $work" >&2
-        for f in "$logs"/*; do echo "----- $f (last 25 lines)" >&2; tail -n 25 "$f" >&2; done
-    else
-        rm -rf "$work"
-    fi
+    sky_finish_work "$status" "$_or_name" "$work"
 }
 
 # one_receiver_start_dataplane: rcv1's dataplane (again, after a kill).

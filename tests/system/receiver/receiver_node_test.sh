@@ -67,18 +67,12 @@ fail() { echo "receiver_node_test.sh: FAIL: $*" >&2; exit 1; }
 
 # shellcheck disable=SC2317 # the EXIT trap
 cleanup() {
-    local status=$? pid
+    local status=$?
     if ((keep)); then
         echo "receiver_node_test.sh: --keep: lab '$lab' left up; work dir $work"
         return
     fi
-    for ((i = ${#pids[@]} - 1; i >= 0; --i)); do
-        kill -TERM "${pids[i]}" 2> /dev/null || true
-    done
-    for pid in "${pids[@]}"; do
-        for _ in $(seq 50); do kill -0 "$pid" 2> /dev/null || break; sleep 0.1; done
-        kill -KILL "$pid" 2> /dev/null || true
-    done
+    sky_stop_pids "${pids[@]}"
     bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
     rm -f /dev/hugepages/"$lab"-*map_* 2> /dev/null || true
     umount "$work/rcv1" 2> /dev/null || true
