@@ -70,6 +70,9 @@ counter_info describe_fixed(counter c) {
     case counter::tx_drop_parity_failed:
         return {"tx.drop.parity_failed",
                 "PARITY not built: a run past index 254, or the file shorter than its layout"};
+    case counter::tx_parity_waits:
+        return {"tx.parity.waits",
+                "times a pass's end waited for parity the service thread had not encoded yet"};
     case counter::tx_control:
         return {"tx.control", "control-process datagrams sent"};
     case counter::tx_arp:

@@ -41,6 +41,7 @@ enum class counter : std::uint16_t {
     tx_parity,
     tx_parity_bytes,
     tx_drop_parity_failed,
+    tx_parity_waits,
     tx_control,
     tx_arp,
     tx_igmp,

@@ -58,6 +58,8 @@ private:
     api::reply_status open_port(const api::command& cmd);
     void reset_session_state();
     bool reclaim_passes();
+    // FEC: encodes the pass's next parity runs for the TX lcore (parity_ahead.h).
+    bool encode_parity_ahead(tx_pass& pass);
     void prefetch();
     void refresh_port_stats();
     void free_pass(tx_pass* pass);

@@ -470,31 +470,44 @@ std::uint16_t next_sequence(tx_pass& p) {
     return static_cast<std::uint16_t>(p.counters->sequence.fetch_add(1, std::memory_order_relaxed));
 }
 
-// FEC (docs/protocol.md §17): whether the next frame is parity, sent after
-// its group's data blocks of the pass: for a group the data cursor (`block`)
-// has passed, or any left once the data is out. Skips groups without parity.
-bool parity_due(tx_pass& p, std::uint32_t block) {
+// FEC (docs/protocol.md §17): what the next frame is. A group's parity run
+// goes after the group's data blocks of the pass: once the data cursor
+// (`block`) has passed its group, or once the data is out. The service
+// thread encodes the runs ahead (parity_ahead.h); a run not encoded yet
+// lets data go on, and holds only the end of the pass.
+enum class next_frame { data, parity, wait };
+
+next_frame parity_due(tx_context& c, tx_pass& p, std::uint32_t block) {
     if (!p.parity) {
-        return false;
+        return next_frame::data;
     }
-    const std::uint32_t groups = p.fec_groups.count();
-    while (p.parity_done == 0 && p.next_parity_group < groups &&
-           p.parity_table[p.next_parity_group].count == 0) {
-        ++p.next_parity_group;
+    const bool data_out = block >= p.layout.blocks();
+    const parity_run* run = p.parity_runs.front();
+    if (run == nullptr) {
+        if (p.parity_runs.finished()) {
+            return next_frame::data;
+        }
+        if (data_out) {
+            if (!p.parity_waiting) { // counted once per wait, not per round
+                bump(c.counters, counter::tx_parity_waits);
+                p.parity_waiting = true;
+            }
+            return next_frame::wait;
+        }
+        return next_frame::data;
     }
-    if (p.next_parity_group >= groups) {
-        return false;
-    }
-    return block >= p.layout.blocks() || p.next_parity_group < p.fec_groups.group_of_block(block);
+    p.parity_waiting = false;
+    return data_out || run->group < p.fec_groups.group_of_block(block) ? next_frame::parity
+                                                                       : next_frame::data;
 }
 
-// Builds the next PARITY frame of the due run into `out` (out.mbuf null when
-// the run could not be encoded: counted, skipped). False when nothing could
-// be done now (the pacer or the mbuf pool says wait).
+// Builds the next PARITY frame of the front run into `out` (out.mbuf null
+// when the run could not be encoded: counted, skipped). False when nothing
+// could be done now (the pacer or the mbuf pool says wait).
 bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_block& out,
                         seal::seal_job& job) {
-    const std::uint32_t g = p.next_parity_group;
-    const api::parity_entry e = p.parity_table[g];
+    const parity_run& run = *p.parity_runs.front();
+    const std::uint32_t g = run.group;
     const std::size_t bs = p.layout.block_size();
     const std::size_t plain = p.parity->plaintext_size(); // sealed: the message only
     const std::size_t payload = p.encrypted ? c.sealer->sealed_size(p.seal_session, plain)
@@ -502,26 +515,13 @@ bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_bl
     const std::size_t frame_length = frame_template::header_size + payload;
     out = {nullptr, 0, static_cast<std::uint32_t>(bs), true};
     auto skip_run = [&] {
-        bump(c.counters, counter::tx_drop_parity_failed, e.count - p.parity_done);
+        bump(c.counters, counter::tx_drop_parity_failed, run.count - p.parity_done);
         p.parity_done = 0;
-        ++p.next_parity_group;
+        p.parity_runs.pop();
     };
-    if (p.parity_done == 0) {
-        // The whole run at once: the group's data is read once for all its rows.
-        if (std::uint32_t{e.first_index} + e.count > parity_builder::last_index + 1 ||
-            std::size_t{e.count} * bs > p.parity_bytes.size()) {
-            skip_run();
-            return true;
-        }
-        std::array<std::uint8_t*, fec_codec::max_blocks> rows{};
-        for (std::uint32_t i = 0; i < e.count; ++i) {
-            rows[i] = p.parity_bytes.data() + i * bs;
-        }
-        if (p.parity->parity_blocks(p.fec_groups, std::span(p.data, p.size), g, e.first_index,
-                                    std::span(rows).first(e.count)) != fec_error::ok) {
-            skip_run();
-            return true;
-        }
+    if (run.failed) {
+        skip_run();
+        return true;
     }
     if (!pacer_admit(p.profile, p.pacer, now, static_cast<std::uint32_t>(frame_length))) {
         return false;
@@ -540,8 +540,8 @@ bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_bl
     }
     protocol::uftp_header h = p.header;
     h.seq = next_sequence(p);
-    const std::uint32_t index = e.first_index + p.parity_done;
-    const std::span<const std::uint8_t> parity(p.parity_bytes.data() + p.parity_done * bs, bs);
+    const std::uint32_t index = run.first_index + p.parity_done;
+    const std::span<const std::uint8_t> parity(run.bytes + p.parity_done * bs, bs);
     std::uint8_t* udp_payload = frame + frame_template::header_size;
     if (p.encrypted) {
         // The PARITY message goes where the ciphertext will be and is sealed
@@ -572,9 +572,9 @@ bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_bl
         return true;
     }
     out.mbuf = m;
-    if (++p.parity_done == e.count) {
+    if (++p.parity_done == run.count) {
         p.parity_done = 0;
-        ++p.next_parity_group;
+        p.parity_runs.pop();
     }
     return true;
 }
@@ -590,7 +590,11 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
     bool ended = false;
     while (n < room) {
         const std::uint32_t block = next_marked_block(p, p.next_block);
-        if (parity_due(p, block)) {
+        const next_frame next = parity_due(c, p, block);
+        if (next == next_frame::wait) {
+            break;
+        }
+        if (next == next_frame::parity) {
             if (!build_parity_frame(c, p, now, pending[n], jobs[n])) {
                 break;
             }

@@ -3,9 +3,11 @@
 // and maps the file and owns this object), handed to the TX lcore through
 // the main_to_tx ring, and handed back through tx_to_main when the TX lcore
 // is done with it, so the service thread unmaps and frees it. While the TX
-// lcore holds it, only the TX lcore writes the "TX lcore state" part.
+// lcore holds it, only the TX lcore writes the "TX lcore state" part, and
+// `parity_runs` is shared the way its own header says.
 
 #include "dataplane/api/shared_layout.h"
+#include "dataplane/app/parity_ahead.h"
 #include "dataplane/core/net/frame_template.h"
 #include "dataplane/core/pacer.h"
 #include "dataplane/core/parity_builder.h"
@@ -42,17 +44,18 @@ struct tx_pass {
     bool encrypted = false;
     seal::session_id seal_session = 0;
     // FEC pass: the groups, the slot's parity table (one entry per group),
-    // the builder, and room for one run's parity blocks. Unset: no parity.
+    // the builder, and the runs the service thread encodes ahead of the TX
+    // lcore (parity_ahead.h). Unset: no parity.
     protocol::fec_groups fec_groups;
     const api::parity_entry* parity_table = nullptr;
     std::optional<parity_builder> parity;
-    std::vector<std::uint8_t> parity_bytes;
+    parity_ahead parity_runs;
 
     // TX lcore state.
     pacer_state pacer;
     std::uint32_t next_block = 0;
-    std::uint32_t next_parity_group = 0; // the next group whose table entry is due
-    std::uint32_t parity_done = 0;       // of that group's run, blocks sent
+    std::uint32_t parity_done = 0; // of the front parity run, blocks sent
+    bool parity_waiting = false;   // the data is out and the next run is not encoded yet
     std::uint64_t blocks_sent = 0;
     std::uint64_t bytes_sent = 0;
     // The block the TX lcore works on, for the prefetcher (writer: TX lcore).
