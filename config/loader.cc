@@ -841,7 +841,7 @@ std::optional<double> read_percent(context& ctx, const field& f) {
 
 // control.fec (sender): FEC parity for Skycast receivers (docs/protocol.md §17).
 void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec) {
-    map_reader m(ctx, f, {"group_blocks", "proactive", "adaptive", "parity_port"});
+    map_reader m(ctx, f, {"group_blocks", "proactive", "adaptive", "parity_port", "interleave_mib"});
     // The dataplane's parity table holds 2 bytes per group of at least 8
     // blocks (dataplane/api/contract.h); 253 leaves one parity index.
     auto k = m.get("group_blocks");
@@ -854,6 +854,10 @@ void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec
     }
     take(m, "proactive", fec.proactive, [&](const field& x) { return read_percent(ctx, x); });
     take(m, "adaptive", fec.adaptive, [&](const field& x) { return read_bool(ctx, x); });
+    // A receiver keeps a span's parity until the span's data is in: 1 GiB
+    // at most, against its 64 MiB parity budget per file at 6 % parity.
+    take(m, "interleave_mib", fec.interleave_mib,
+         [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 0, 1024); });
     if (auto pf = m.get("parity_port")) {
         if (auto v = read_int_in<std::uint16_t>(ctx, *pf, 1, 65535)) {
             if (*v == port) {

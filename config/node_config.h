@@ -287,6 +287,9 @@ struct fec_config {
     double proactive = 0;           // parity with the first pass, fraction of k
     bool adaptive = true;
     std::uint16_t parity_port = 0; // 0: control.port + 1
+    // Data per interleaving span (protocol/fec_groups.h), MiB; 0: groups of
+    // consecutive blocks.
+    std::uint32_t interleave_mib = 64;
 };
 
 struct sender_config {

@@ -113,7 +113,8 @@ wire_error decode_fec_info(std::span<const std::uint8_t> ext, fec_info_ext& out)
     out.version = r.u8();
     out.group_blocks = r.u8();
     out.parity_port = r.u16();
-    r.skip(2); // reserved
+    const std::uint16_t span = r.u16(); // reserved (0) in version 1
+    out.span_groups = out.version >= 2 ? span : 1;
     return r.overrun() ? wire_error::truncated : wire_error::ok;
 }
 
@@ -123,7 +124,7 @@ void encode_fec_info(const fec_info_ext& in, byte_writer& w) {
     w.u8(in.version);
     w.u8(in.group_blocks);
     w.u16(in.parity_port);
-    w.u16(0);
+    w.u16(in.version >= 2 ? in.span_groups : 0);
 }
 
 } // namespace skycast::protocol::detail

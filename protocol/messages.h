@@ -56,9 +56,12 @@ struct ip_address {
 // §17): the session sends Reed–Solomon parity over groups of `group_blocks`
 // data blocks, as PARITY datagrams to the private group's `parity_port`.
 struct fec_info_ext {
-    std::uint8_t version = 1;
+    std::uint8_t version = 2;
     std::uint8_t group_blocks = 0; // k, 1..254
     std::uint16_t parity_port = 0;
+    // Version 2: groups interleaved per span (protocol/fec_groups.h); 1 =
+    // groups of consecutive blocks, which is all version 1 knows.
+    std::uint16_t span_groups = 1;
     bool operator==(const fec_info_ext&) const = default;
 };
 

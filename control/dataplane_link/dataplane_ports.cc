@@ -149,7 +149,8 @@ std::int32_t dataplane_ports::free_slot() const {
 // --- Sending ------------------------------------------------------------------------
 
 bool dataplane_ports::write_parity_table(std::uint32_t slot, const engine::pass_request& request) {
-    const protocol::fec_groups groups(request.layout, request.fec_group_blocks);
+    const protocol::fec_groups groups(request.layout, request.fec_group_blocks,
+                                      request.fec_span_groups);
     if (request.fec_group_blocks < api::min_fec_group_blocks ||
         groups.count() > _link.shared().parity_table_entries()) {
         ++_counters.commands_failed;
@@ -202,6 +203,7 @@ void dataplane_ports::start_pass(engine::pass_request request) {
     cmd.file_slot = static_cast<std::uint16_t>(slot);
     cmd.fec_group_blocks = static_cast<std::uint16_t>(request.fec_group_blocks);
     cmd.parity_port = request.parity_to.port;
+    cmd.fec_span_groups = static_cast<std::uint16_t>(request.fec_span_groups);
     cmd.file_id = request.file_id;
     cmd.pass = request.pass;
     cmd.port = _local_port;
@@ -317,7 +319,8 @@ bool dataplane_ports::open_fec(const engine::receive_request& request,
         }
         _parity_ports.push_back(request.parity_port);
     }
-    out = fec_receive_file::open(request.temp_path, request.layout, k, _last_error);
+    out = fec_receive_file::open(request.temp_path, request.layout, k, request.fec_span_groups,
+                                 _last_error);
     if (!out) {
         ++_counters.commands_failed;
         return false;

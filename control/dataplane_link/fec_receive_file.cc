@@ -18,8 +18,9 @@ dataplane::block_bitmap_view view_of(std::span<std::uint64_t> words,
 
 std::unique_ptr<fec_receive_file> fec_receive_file::open(const std::string& temp_path,
                                                          const protocol::section_layout& layout,
-                                                         std::uint32_t k, std::string& error) {
-    auto receiver = dataplane::fec_receiver::create(layout, k);
+                                                         std::uint32_t k, std::uint32_t span_groups,
+                                                         std::string& error) {
+    auto receiver = dataplane::fec_receiver::create(layout, k, span_groups);
     if (!receiver) {
         error = "FEC group of " + std::to_string(k) + " blocks cannot be decoded";
         return nullptr;
@@ -92,8 +93,9 @@ bool fec_receive_file::storage_caught_up(std::span<std::uint64_t> shared,
 
 void fec_receive_file::snapshot(std::uint32_t g, std::span<std::uint64_t> shared) {
     const auto& groups = _receiver.groups();
-    const std::uint32_t first = groups.first_block(g);
-    const std::uint32_t last = first + groups.data_blocks(g) - 1;
+    // The words the group's blocks lie in (interleaved: its whole span).
+    const std::uint32_t first = groups.block(g, 0);
+    const std::uint32_t last = groups.last_block(g);
     for (std::uint32_t w = first / 64; w <= last / 64; ++w) {
         _snapshot.words()[w] =
             std::atomic_ref<std::uint64_t>(shared[w]).load(std::memory_order_acquire);

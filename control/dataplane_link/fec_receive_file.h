@@ -29,10 +29,12 @@ namespace skycast::control {
 class fec_receive_file final : private dataplane::block_io {
 public:
     // Opens the temp file for reading and writing; null (and `error` set)
-    // when it cannot, or k is not one the codec takes.
+    // when it cannot, or k is not one the codec takes. Groups as
+    // protocol/fec_groups.h lays them out with k and span_groups.
     static std::unique_ptr<fec_receive_file> open(const std::string& temp_path,
                                                   const protocol::section_layout& layout,
-                                                  std::uint32_t k, std::string& error);
+                                                  std::uint32_t k, std::uint32_t span_groups,
+                                                  std::string& error);
     ~fec_receive_file() override;
     fec_receive_file(const fec_receive_file&) = delete;
     fec_receive_file& operator=(const fec_receive_file&) = delete;

@@ -126,6 +126,7 @@ struct pass_request {
     std::vector<std::uint64_t> blocks; // words of a bitmap over the file's blocks
     // FEC session: k (0: none), where PARITY goes, and the runs, by group.
     std::uint32_t fec_group_blocks = 0;
+    std::uint32_t fec_span_groups = 1; // groups interleaved per span (protocol/fec_groups.h)
     endpoint parity_to;
     std::vector<parity_run> parity;
     // Encrypted session: seal every FILESEG with these keys, IV counter from
@@ -156,6 +157,7 @@ struct receive_request {
     // 0 when the session sends no parity. missing_in_section() then writes
     // deficit NAKs (docs/protocol.md §17).
     std::uint32_t fec_group_blocks = 0;
+    std::uint32_t fec_span_groups = 1;
     std::uint16_t parity_port = 0; // where PARITY arrives (the private group's)
     // Encrypted session: only ENCRYPTED FILESEGs that open with these keys
     // are accepted (plaintext ones are dropped, counted). Null: unencrypted.

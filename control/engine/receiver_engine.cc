@@ -418,12 +418,15 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     // receiver understands, and a dataplane that decodes. Otherwise the
     // session is received by NAKing data blocks, as stock does.
     _fec_k = 0;
+    _fec_span = 1;
     _parity_port = 0;
     if (m.fec_info) {
         const auto& f = *m.fec_info;
-        if (f.version == 1 && f.group_blocks >= 2 && f.group_blocks < protocol::parity_last_index &&
+        if ((f.version == 1 || f.version == 2) && f.group_blocks >= 2 &&
+            f.group_blocks < protocol::parity_last_index && f.span_groups >= 1 &&
             f.parity_port != 0 && _dataplane.fec_capable()) {
             _fec_k = f.group_blocks;
+            _fec_span = f.span_groups;
             _parity_port = f.parity_port;
         } else {
             ++_stats.fec_declined;
@@ -762,6 +765,7 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
                                       .layout = *layout,
                                       .temp_path = temp,
                                       .fec_group_blocks = _fec_k,
+                                      .fec_span_groups = _fec_span,
                                       .parity_port = _parity_port,
                                       .keys = _crypto ? _crypto->keys : nullptr})) {
         discard_temp_file(temp);

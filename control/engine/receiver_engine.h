@@ -233,6 +233,7 @@ private:
     // FEC (docs/protocol.md §17): the ANNOUNCE's k when this dataplane
     // decodes parity (0: NAK data blocks, as stock), and the parity port.
     std::uint32_t _fec_k = 0;
+    std::uint32_t _fec_span = 1; // groups interleaved per span (protocol/fec_groups.h)
     std::uint16_t _parity_port = 0;
     std::uint8_t _robust = 20;
     double _grtt = 0.5;

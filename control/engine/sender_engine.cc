@@ -372,7 +372,9 @@ void sender_engine::announce_round(time_ns now) {
     if (_config.fec.enabled()) {
         a.fec_info = protocol::fec_info_ext{.group_blocks =
                                                 static_cast<std::uint8_t>(_config.fec.group_blocks),
-                                            .parity_port = parity_port()};
+                                            .parity_port = parity_port(),
+                                            .span_groups = static_cast<std::uint16_t>(
+                                                _config.fec.span_groups(_config.block_size))};
     }
     a.public_addr.bytes = {static_cast<std::uint8_t>(_config.public_group.address >> 24),
                            static_cast<std::uint8_t>(_config.public_group.address >> 16),
@@ -786,7 +788,8 @@ void sender_engine::begin_file(time_ns now) {
     _naks.assign(words_for(_layout.blocks()), 0);
     _naks_pending = false;
     if (_config.fec.enabled()) {
-        _fec_groups = protocol::fec_groups(_layout, _config.fec.group_blocks);
+        _fec_groups = protocol::fec_groups(_layout, _config.fec.group_blocks,
+                                           _config.fec.span_groups(_config.block_size));
         _parity_next.assign(_fec_groups.count(),
                             static_cast<std::uint8_t>(_config.fec.group_blocks));
         _parity_need.assign(_fec_groups.count(), 0);
@@ -931,8 +934,9 @@ std::vector<parity_run> sender_engine::repair_parity(std::vector<std::uint64_t>&
             // most of it, pass after pass): resend the data blocks its
             // receivers reported instead, which any receiver can use.
             ++_stats.parity_exhausted;
-            const std::uint32_t first = _fec_groups.first_block(g);
-            for (std::uint32_t n = first; n < first + _fec_groups.data_blocks(g); ++n) {
+            const auto group_blocks = _fec_groups.blocks_of(g);
+            for (std::uint32_t i = 0; i < group_blocks.count; ++i) {
+                const std::uint32_t n = group_blocks.at(i);
                 if ((_fec_naks[n >> 6] >> (n & 63)) & 1) {
                     blocks[n >> 6] |= std::uint64_t{1} << (n & 63);
                 }
@@ -965,28 +969,27 @@ std::uint16_t sender_engine::parity_port() const {
 void sender_engine::count_fec_status(const protocol::status_msg& m) {
     ++_stats.fec_status_in;
     const protocol::nak_bitmap_view view(m.naks, _layout.blocks_in_section(m.section));
-    const std::uint32_t k = _fec_groups.k();
-    std::uint32_t group = 0;
-    std::uint32_t count = 0;
-    auto flush = [&] {
-        if (count == 0) {
-            return;
-        }
-        const std::uint32_t g = _fec_groups.index(m.section, group);
-        if (g < _parity_need.size()) {
-            _parity_need[g] =
-                static_cast<std::uint8_t>(std::max<std::uint32_t>(_parity_need[g], count));
-        }
-        count = 0;
-    };
+    // Deficit NAKs per group of the section; a group's blocks need not be
+    // consecutive (interleaved spans, protocol/fec_groups.h).
+    const std::uint32_t first_group = _fec_groups.index(m.section, 0);
+    if (first_group >= _fec_groups.count()) {
+        return;
+    }
+    const std::uint32_t first_block = _layout.first_block(m.section);
+    _fec_status_counts.assign(_fec_groups.groups_in_section(m.section), 0);
     view.for_each_missing([&](std::uint32_t i) {
-        if (i / k != group) {
-            flush();
-            group = i / k;
+        const std::uint32_t j = _fec_groups.group_of_block(first_block + i) - first_group;
+        if (j < _fec_status_counts.size()) {
+            ++_fec_status_counts[j];
         }
-        ++count;
     });
-    flush();
+    for (std::uint32_t j = 0; j < _fec_status_counts.size(); ++j) {
+        const std::uint32_t g = first_group + j;
+        if (_fec_status_counts[j] != 0 && g < _parity_need.size()) {
+            _parity_need[g] = static_cast<std::uint8_t>(
+                std::max<std::uint32_t>(_parity_need[g], _fec_status_counts[j]));
+        }
+    }
 }
 
 void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
@@ -1034,6 +1037,7 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
          .pass = _pass,
          .blocks = std::move(blocks),
          .fec_group_blocks = _config.fec.group_blocks,
+         .fec_span_groups = _fec_groups.span_groups(),
          .parity_to = {.address = _config.private_group.address, .port = parity_port()},
          .parity = std::move(parity),
          .keys = _crypto ? _crypto->keys : nullptr});

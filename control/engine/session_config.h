@@ -8,6 +8,7 @@
 #include "crypto/keys.h"
 #include "protocol/constants.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -72,7 +73,20 @@ struct sender_fec {
     // UDP port of the private group that PARITY goes to; 0: the private
     // group's port + 1.
     std::uint16_t parity_port = 0;
+    // Data bytes per interleaving span (protocol/fec_groups.h): the groups
+    // of a span take its blocks in turn, so a burst of loss is spread over
+    // all of them. 0: groups of consecutive blocks.
+    std::uint64_t interleave_bytes = 0;
     bool enabled() const { return group_blocks != 0; }
+    // Groups per span for `block_size`-byte blocks (1..65535, the wire field).
+    std::uint32_t span_groups(std::uint32_t block_size) const {
+        const std::uint64_t group_bytes = std::uint64_t{group_blocks} * block_size;
+        if (group_bytes == 0) {
+            return 1;
+        }
+        return static_cast<std::uint32_t>(
+            std::clamp<std::uint64_t>(interleave_bytes / group_bytes, 1, 65535));
+    }
 };
 
 struct sender_config {

@@ -54,7 +54,8 @@ engine::sender_config sender_settings(const config::control_config& c, std::uint
     e.fec = {.group_blocks = s.fec.group_blocks,
              .proactive = s.fec.proactive,
              .adaptive = s.fec.adaptive,
-             .parity_port = s.fec.parity_port};
+             .parity_port = s.fec.parity_port,
+             .interleave_bytes = std::uint64_t{s.fec.interleave_mib} << 20};
     e.max_passes = s.max_passes;
     e.max_nak_pct = s.max_nak_pct;
     e.max_nak_count = s.max_nak_count;

@@ -30,7 +30,7 @@
 
 namespace skycast::dataplane::api {
 
-inline constexpr std::uint32_t contract_version = 4;
+inline constexpr std::uint32_t contract_version = 5;
 
 // Names (DPDK limits memzone names to 31 characters, rings to 28).
 inline constexpr const char* memzone_shared = "skycast_shared";
@@ -130,6 +130,7 @@ struct command {
     // runs to send are in the slot's parity table (shared_layout.h).
     std::uint16_t fec_group_blocks;
     std::uint16_t parity_port;
+    std::uint16_t fec_span_groups; // groups interleaved per span (protocol/fec_groups.h)
     std::uint64_t rate_bps; // start_pass: wire bits per second (0 = unpaced)
     session_keys keys;      // set_session_keys
     // set_session_keys with per-packet signatures (sig_type KEYEX): `path`

@@ -49,6 +49,7 @@ std::uint32_t parity_ahead::produce(parity_builder& builder, std::span<const std
         }
         parity_run& run = _runs[produced % _runs.size()];
         run.group = g;
+        run.last_block = _groups->last_block(g);
         run.first_index = e.first_index;
         run.count = e.count;
         // An entry outside the code's parity rows (control's mistake) fails

@@ -26,6 +26,7 @@ namespace skycast::dataplane {
 // One group's parity run, encoded.
 struct parity_run {
     std::uint32_t group = 0;
+    std::uint32_t last_block = 0; // the group's data is out once the cursor is past it
     std::uint8_t first_index = 0;
     std::uint8_t count = 0;
     bool failed = false;           // could not be encoded: counted, not sent

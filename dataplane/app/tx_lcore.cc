@@ -497,8 +497,7 @@ next_frame parity_due(tx_context& c, tx_pass& p, std::uint32_t block) {
         return next_frame::data;
     }
     p.parity_waiting = false;
-    return data_out || run->group < p.fec_groups.group_of_block(block) ? next_frame::parity
-                                                                       : next_frame::data;
+    return data_out || run->last_block < block ? next_frame::parity : next_frame::data;
 }
 
 // Builds the next PARITY frame of the front run into `out` (out.mbuf null

@@ -47,13 +47,14 @@ std::optional<fec_decoder> fec_decoder::create(std::uint32_t k, std::uint32_t bl
 }
 
 std::optional<fec_receiver> fec_receiver::create(const protocol::section_layout& layout,
-                                                 std::uint32_t k, std::uint64_t budget) {
+                                                 std::uint32_t k, std::uint32_t span_groups,
+                                                 std::uint64_t budget) {
     if (k < 2 || k >= fec_codec::max_blocks - 1) {
         return std::nullopt;
     }
     fec_receiver r;
     r._layout = layout;
-    r._groups = protocol::fec_groups(layout, k);
+    r._groups = protocol::fec_groups(layout, k, span_groups);
     r._kept_count.assign(r._groups.count(), 0);
     r._group_head.assign(r._groups.count(), no_slot);
     r._max_slots = static_cast<std::uint32_t>(std::min<std::uint64_t>(
@@ -77,11 +78,10 @@ void fec_receiver::release(std::uint32_t g) {
 }
 
 std::uint32_t fec_receiver::missing(std::uint32_t g, const block_bitmap_view& received) const {
-    const std::uint32_t first = _groups.first_block(g);
-    const std::uint32_t real = _groups.data_blocks(g);
+    const auto blocks = _groups.blocks_of(g);
     std::uint32_t n = 0;
-    for (std::uint32_t i = 0; i < real; ++i) {
-        n += received.test(first + i) ? 0 : 1;
+    for (std::uint32_t i = 0; i < blocks.count; ++i) {
+        n += received.test(blocks.at(i)) ? 0 : 1;
     }
     return n;
 }
@@ -166,8 +166,8 @@ bool fec_receiver::rebuild(std::uint32_t g, const block_bitmap_view& received, b
                            fec_decoder& decoder, fec_rx_counters& counters) {
     const std::uint32_t k = _groups.k();
     const std::size_t bs = _layout.block_size();
-    const std::uint32_t first = _groups.first_block(g);
-    const std::uint32_t real = _groups.data_blocks(g);
+    const auto group_blocks = _groups.blocks_of(g);
+    const std::uint32_t real = group_blocks.count;
     const std::uint32_t need = missing(g, received);
     auto free_group = [&] { release(g); };
     if (need == 0) {
@@ -196,7 +196,7 @@ bool fec_receiver::rebuild(std::uint32_t g, const block_bitmap_view& received, b
             blocks[n++] = decoder._zero.data();
             continue;
         }
-        const std::uint32_t block = first + i;
+        const std::uint32_t block = group_blocks.at(i);
         if (!received.test(block)) {
             out[i] = rebuilt_area + std::size_t{i} * bs;
             continue;
@@ -224,7 +224,7 @@ bool fec_receiver::rebuild(std::uint32_t g, const block_bitmap_view& received, b
         return false;
     }
     for (std::uint32_t i = 0; i < real; ++i) {
-        const std::uint32_t block = first + i;
+        const std::uint32_t block = group_blocks.at(i);
         if (out[i] == nullptr || received.test(block)) {
             continue;
         }
@@ -252,10 +252,10 @@ std::uint32_t fec_receiver::deficit_in_section(std::uint32_t section,
     for (std::uint32_t j = 0; j < _groups.groups_in_section(section); ++j) {
         const std::uint32_t g = _groups.index(section, j);
         std::uint32_t owed = deficit(g, received);
-        const std::uint32_t first = _groups.first_block(g);
-        for (std::uint32_t i = 0; owed > 0 && i < _groups.data_blocks(g); ++i) {
-            if (!received.test(first + i)) {
-                naks.set_missing(first + i - first_of_section);
+        const auto blocks = _groups.blocks_of(g);
+        for (std::uint32_t i = 0; owed > 0 && i < blocks.count; ++i) {
+            if (!received.test(blocks.at(i))) {
+                naks.set_missing(blocks.at(i) - first_of_section);
                 --owed;
                 ++set;
             }

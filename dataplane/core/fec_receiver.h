@@ -93,10 +93,11 @@ public:
     // Bytes of parity one file may keep waiting for the rest of its group.
     static constexpr std::uint64_t default_budget = 64ull << 20;
 
-    // k (2..253) as the session's ANNOUNCE says. Allocates 5 bytes per
-    // group and a few slots; more slots as parity waits, up to `budget`.
+    // k (2..253) and the groups per interleaving span as the session's
+    // ANNOUNCE says. Allocates 5 bytes per group and a few slots; more
+    // slots as parity waits, up to `budget`.
     static std::optional<fec_receiver> create(const protocol::section_layout& layout,
-                                              std::uint32_t k,
+                                              std::uint32_t k, std::uint32_t span_groups = 1,
                                               std::uint64_t budget = default_budget);
 
     const protocol::fec_groups& groups() const { return _groups; }

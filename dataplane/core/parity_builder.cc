@@ -29,15 +29,15 @@ fec_error parity_builder::parity_blocks(const protocol::fec_groups& groups,
     if (groups.k() != k || g >= groups.count()) {
         return fec_error::wrong_block_count;
     }
-    const std::uint32_t first = groups.first_block(g);
-    const std::uint32_t real = groups.data_blocks(g);
+    const auto group_blocks = groups.blocks_of(g);
+    const std::uint32_t real = group_blocks.count;
     std::array<const std::uint8_t*, fec_codec::max_blocks> data{};
     for (std::uint32_t i = 0; i < k; ++i) {
         data[i] = _zero.data();
         if (i >= real) {
             continue;
         }
-        const std::uint64_t offset = std::uint64_t{first + i} * bs;
+        const std::uint64_t offset = std::uint64_t{group_blocks.at(i)} * bs;
         if (offset >= file.size()) {
             return fec_error::null_buffer; // the file is shorter than its layout
         }

@@ -58,7 +58,7 @@ public:
         _fec.reset();
         _decoder = nullptr;
         if (r.fec_group_blocks != 0) {
-            _fec = dataplane::fec_receiver::create(r.layout, r.fec_group_blocks);
+            _fec = dataplane::fec_receiver::create(r.layout, r.fec_group_blocks, r.fec_span_groups);
             auto& d = _decoders[{r.fec_group_blocks, r.layout.block_size()}];
             if (!d) {
                 d = dataplane::fec_decoder::create(r.fec_group_blocks, r.layout.block_size());

@@ -290,7 +290,8 @@ void sim_sender_dataplane::start_pass(engine::pass_request request) {
             _parity = dataplane::parity_builder::create(_request.fec_group_blocks,
                                                         _request.layout.block_size());
         }
-        _groups = protocol::fec_groups(_request.layout, _request.fec_group_blocks);
+        _groups = protocol::fec_groups(_request.layout, _request.fec_group_blocks,
+                                       _request.fec_span_groups);
     }
     _parity_run = 0;
     _parity_done = 0;
@@ -389,7 +390,7 @@ bool sim_sender_dataplane::parity_due() const {
         return false;
     }
     return _cursor >= _request.layout.blocks() ||
-           _request.parity[_parity_run].group < _groups.group_of_block(_cursor);
+           _groups.last_block(_request.parity[_parity_run].group) < _cursor;
 }
 
 void sim_sender_dataplane::send_parity(const protocol::uftp_header& h) {

@@ -8,6 +8,7 @@
 #include "protocol/fec_groups.h"
 #include "protocol/parity.h"
 
+#include <algorithm>
 #include <array>
 #include <gtest/gtest.h>
 #include <vector>
@@ -29,7 +30,7 @@ announce_msg fec_announce(bool encrypted) {
         e.signature = bytes(72, 0x33);
         a.enc_info = e;
     }
-    a.fec_info = fec_info_ext{.group_blocks = 64, .parity_port = 1045};
+    a.fec_info = fec_info_ext{.group_blocks = 64, .parity_port = 1045, .span_groups = 163};
     return a;
 }
 
@@ -58,13 +59,28 @@ TEST(protocol_fec, announce_extension_round_trips_after_enc_info) {
         }
         EXPECT_EQ(wire[header_end - 8], 0x80);
         EXPECT_EQ(wire[header_end - 7], 2);  // two words
+        EXPECT_EQ(wire[header_end - 6], 2);  // version 2: interleaved groups
         EXPECT_EQ(wire[header_end - 5], 64); // k
         EXPECT_EQ((wire[header_end - 4] << 8) | wire[header_end - 3], 1045);
+        EXPECT_EQ((wire[header_end - 2] << 8) | wire[header_end - 1], 163); // span groups
         if (encrypted) {
             // The ECDH signature field did not move: the FEC extension follows it.
             EXPECT_EQ(announce_signature_offset(a) + 72 + 8, header_end);
         }
     }
+}
+
+TEST(protocol_fec, a_version_1_extension_means_consecutive_groups_whatever_its_reserved_field) {
+    auto wire = encode_bytes({}, fec_announce(false));
+    const std::size_t header_end = uftp_header_size + std::size_t{wire[17]} * 4;
+    wire[header_end - 6] = 1;    // version 1
+    wire[header_end - 1] = 0x55; // its reserved field, not a span
+    datagram d;
+    ASSERT_EQ(decode(wire, d), wire_error::ok);
+    const auto& f = std::get<announce_msg>(d.body).fec_info;
+    ASSERT_TRUE(f.has_value());
+    EXPECT_EQ(f->version, 1);
+    EXPECT_EQ(f->span_groups, 1);
 }
 
 TEST(protocol_fec, announce_without_the_extension_decodes_as_no_fec) {
@@ -152,24 +168,85 @@ TEST(protocol_fec, groups_tile_every_section_in_order) {
         const auto layout = *section_layout::make(size, 512);
         for (std::uint32_t k : {2u, 16u, 64u, 253u}) {
             const fec_groups groups(layout, k);
+            EXPECT_EQ(groups.span_groups(), 1u);
             std::uint32_t next_block = 0;
             for (std::uint32_t g = 0; g < groups.count(); ++g) {
                 const auto pos = groups.locate(g);
                 ASSERT_EQ(groups.index(pos.section, pos.group), g);
-                ASSERT_EQ(groups.first_block(g), next_block);
+                ASSERT_EQ(groups.block(g, 0), next_block);
                 ASSERT_GE(groups.data_blocks(g), 1u);
                 ASSERT_LE(groups.data_blocks(g), k);
                 for (std::uint32_t i = 0; i < groups.data_blocks(g); ++i) {
+                    ASSERT_EQ(groups.block(g, i), next_block + i);
                     ASSERT_EQ(groups.group_of_block(next_block + i), g);
                     // A group never leaves its section.
                     ASSERT_EQ(layout.locate(next_block + i).section, pos.section);
                 }
                 next_block += groups.data_blocks(g);
+                ASSERT_EQ(groups.last_block(g), next_block - 1);
             }
             EXPECT_EQ(next_block, layout.blocks()) << size << " k=" << k;
             EXPECT_EQ(groups.index(layout.sections(), 0), groups.count());
         }
     }
+}
+
+TEST(protocol_fec, interleaved_groups_cover_every_block_once_and_stay_in_their_span) {
+    for (std::uint64_t size : {1ull, 512ull * 64, 512ull * 4096 * 5 / 2 + 77, 512ull * 10007}) {
+        const auto layout = *section_layout::make(size, 512);
+        for (std::uint32_t k : {2u, 16u, 64u, 253u}) {
+            for (std::uint32_t span : {1u, 3u, 8u, 100u, 65535u}) {
+                const fec_groups groups(layout, k, span);
+                // As many groups as without interleaving: ceil(blocks / k) per section.
+                EXPECT_EQ(groups.count(), fec_groups(layout, k).count());
+                std::vector<std::uint32_t> owner(layout.blocks(), groups.count());
+                for (std::uint32_t g = 0; g < groups.count(); ++g) {
+                    const auto pos = groups.locate(g);
+                    const std::uint32_t n = groups.data_blocks(g);
+                    ASSERT_GE(n, 1u);
+                    ASSERT_LE(n, k);
+                    const std::uint32_t section_first = layout.first_block(pos.section);
+                    // The span: span × k blocks of the section, the group's place in it.
+                    const std::uint32_t span_first = section_first + (pos.group / span) * span * k;
+                    for (std::uint32_t i = 0; i < n; ++i) {
+                        const std::uint32_t b = groups.block(g, i);
+                        ASSERT_LT(b, layout.blocks());
+                        ASSERT_EQ(owner[b], groups.count()) << "block " << b << " in two groups";
+                        owner[b] = g;
+                        ASSERT_EQ(groups.group_of_block(b), g);
+                        ASSERT_EQ(layout.locate(b).section, pos.section);
+                        ASSERT_GE(b, span_first);
+                        ASSERT_LT(b, span_first + span * k);
+                        if (i > 0) {
+                            ASSERT_GT(b, groups.block(g, i - 1));
+                        }
+                    }
+                    ASSERT_EQ(groups.last_block(g), groups.block(g, n - 1));
+                }
+                for (std::uint32_t b = 0; b < layout.blocks(); ++b) {
+                    ASSERT_LT(owner[b], groups.count()) << "block " << b << " in no group";
+                }
+            }
+        }
+    }
+}
+
+TEST(protocol_fec, a_burst_is_spread_over_the_groups_of_its_span) {
+    // 1300-byte blocks: 10,400 blocks per section; k = 64, one span a
+    // whole section (163 groups). A burst of 1900 consecutive blocks (20 ms
+    // at 1 Gbit/s) costs every group at most ceil(1900 / 163) = 12 blocks,
+    // where consecutive groups lose up to all 64 of 30 groups.
+    const auto layout = *section_layout::make(1300ull * 10400 * 3, 1300);
+    const fec_groups plain(layout, 64);
+    const fec_groups interleaved(layout, 64, 65535);
+    std::vector<std::uint32_t> lost_plain(plain.count(), 0);
+    std::vector<std::uint32_t> lost_interleaved(interleaved.count(), 0);
+    for (std::uint32_t b = 12000; b < 12000 + 1900; ++b) {
+        ++lost_plain[plain.group_of_block(b)];
+        ++lost_interleaved[interleaved.group_of_block(b)];
+    }
+    EXPECT_EQ(*std::max_element(lost_plain.begin(), lost_plain.end()), 64u);
+    EXPECT_LE(*std::max_element(lost_interleaved.begin(), lost_interleaved.end()), 12u);
 }
 
 } // namespace

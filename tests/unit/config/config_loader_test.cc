@@ -820,11 +820,13 @@ TEST(ConfigAccept, FecSettings) {
     EXPECT_DOUBLE_EQ(f.proactive, 0.025);
     EXPECT_TRUE(f.adaptive);
     EXPECT_EQ(f.parity_port, 1045); // the session port + 1
+    EXPECT_EQ(f.interleave_mib, 64u);
     const auto g = load_ok(sender_base + "  fec: {group_blocks: 8, adaptive: false, "
-                                         "parity_port: 3000}\n")
+                                         "parity_port: 3000, interleave_mib: 0}\n")
                        .control.sender->fec;
     EXPECT_FALSE(g.adaptive);
     EXPECT_EQ(g.parity_port, 3000);
+    EXPECT_EQ(g.interleave_mib, 0u);
 }
 
 TEST(ConfigReject, FecValuesChecked) {
@@ -838,6 +840,8 @@ TEST(ConfigReject, FecValuesChecked) {
                "control.fec.proactive", "is not a percentage 0%..100%");
     expect_one(sender_base + "  fec: {group_blocks: 64, parity_port: 1044}\n", 13, 40,
                "control.fec.parity_port", "1044 is control.port");
+    expect_one(sender_base + "  fec: {group_blocks: 64, interleave_mib: 2000}\n", 13, 43,
+               "control.fec.interleave_mib", "2000 is out of range 0..1024");
     expect_one(receiver_base + "  fec: {group_blocks: 64}\n", 13, 3, "control.fec", "sender");
 }
 

@@ -54,9 +54,9 @@ struct fixture {
     parity_builder builder;
     fec_rx_counters counters;
 
-    fixture(std::uint64_t size, std::uint32_t k)
+    fixture(std::uint64_t size, std::uint32_t k, std::uint32_t span_groups = 1)
         : layout(*protocol::section_layout::make(size, bs)), file(random_file(size, 7)),
-          bits(layout.blocks()), rx(*fec_receiver::create(layout, k)),
+          bits(layout.blocks()), rx(*fec_receiver::create(layout, k, span_groups)),
           decoder(*fec_decoder::create(k, bs)), builder(*parity_builder::create(k, bs)) {
         io.bytes.assign(size, 0);
     }
@@ -84,47 +84,50 @@ struct fixture {
 
 TEST(fec_receiver, parity_rebuilds_lost_blocks_in_every_group_shape) {
     // 2.5 sections of 4096 blocks plus a short tail: full groups, the short
-    // group ending each section, and the group with the file's last block.
+    // group ending each section, and the group with the file's last block;
+    // groups of consecutive blocks, and interleaved over spans of 7 groups
+    // and of a whole section (docs/protocol.md §17.1).
     const std::uint64_t size = std::uint64_t{bs} * 4096 * 5 / 2 + 77;
-    fixture f(size, 16);
-    std::mt19937 rng(3);
-    // Lose 3 blocks of every group (or all but one of a tiny group).
-    std::map<std::uint32_t, std::vector<std::uint32_t>> lost;
-    for (std::uint32_t g = 0; g < f.rx.groups().count(); ++g) {
-        const std::uint32_t first = f.rx.groups().first_block(g);
-        const std::uint32_t n = f.rx.groups().data_blocks(g);
-        const std::uint32_t lose = std::min<std::uint32_t>(3, n);
-        for (std::uint32_t i = 0; i < n; ++i) {
-            if (i < lose) {
-                lost[g].push_back(first + static_cast<std::uint32_t>((i * 5 + rng()) % n));
+    for (std::uint32_t span : {1u, 7u, 1000u}) {
+        SCOPED_TRACE("span_groups " + std::to_string(span));
+        fixture f(size, 16, span);
+        std::mt19937 rng(3);
+        // Lose 3 blocks of every group (or all but one of a tiny group).
+        std::map<std::uint32_t, std::vector<std::uint32_t>> lost;
+        for (std::uint32_t g = 0; g < f.rx.groups().count(); ++g) {
+            const auto blocks = f.rx.groups().blocks_of(g);
+            const std::uint32_t n = blocks.count;
+            const std::uint32_t lose = std::min<std::uint32_t>(3, n);
+            for (std::uint32_t i = 0; i < lose; ++i) {
+                lost[g].push_back(blocks.at(static_cast<std::uint32_t>((i * 5 + rng()) % n)));
+            }
+            std::sort(lost[g].begin(), lost[g].end());
+            lost[g].erase(std::unique(lost[g].begin(), lost[g].end()), lost[g].end());
+            for (std::uint32_t i = 0; i < n; ++i) {
+                if (!std::binary_search(lost[g].begin(), lost[g].end(), blocks.at(i))) {
+                    f.receive(blocks.at(i));
+                }
             }
         }
-        std::sort(lost[g].begin(), lost[g].end());
-        lost[g].erase(std::unique(lost[g].begin(), lost[g].end()), lost[g].end());
-        for (std::uint32_t i = 0; i < n; ++i) {
-            if (!std::binary_search(lost[g].begin(), lost[g].end(), first + i)) {
-                f.receive(first + i);
+        for (auto& [g, blocks] : lost) {
+            const auto need = static_cast<std::uint32_t>(blocks.size());
+            ASSERT_EQ(f.rx.deficit(g, f.bits.view()), need);
+            std::optional<std::uint32_t> ready;
+            for (std::uint32_t j = 0; j < need; ++j) {
+                // Parity indices need not be the first ones: repair passes use new ones.
+                const std::uint32_t index = 16 + 7 + 2 * j;
+                const auto p = f.parity(g, index);
+                ready = f.rx.accept(f.msg(g, index, p), f.bits.view(), f.counters);
+                ASSERT_EQ(ready.has_value(), j + 1 == need);
             }
+            ASSERT_TRUE(f.rx.rebuild(*ready, f.bits.view(), f.io, f.decoder, f.counters));
+            EXPECT_EQ(f.rx.deficit(g, f.bits.view()), 0u);
         }
+        EXPECT_TRUE(f.bits.view().complete());
+        EXPECT_EQ(f.io.bytes, f.file);
+        EXPECT_EQ(f.counters.groups_rebuilt, lost.size());
+        EXPECT_EQ(f.counters.dropped[static_cast<std::size_t>(parity_drop::decode_failed)], 0u);
     }
-    for (auto& [g, blocks] : lost) {
-        const auto need = static_cast<std::uint32_t>(blocks.size());
-        ASSERT_EQ(f.rx.deficit(g, f.bits.view()), need);
-        std::optional<std::uint32_t> ready;
-        for (std::uint32_t j = 0; j < need; ++j) {
-            // Parity indices need not be the first ones: repair passes use new ones.
-            const std::uint32_t index = 16 + 7 + 2 * j;
-            const auto p = f.parity(g, index);
-            ready = f.rx.accept(f.msg(g, index, p), f.bits.view(), f.counters);
-            ASSERT_EQ(ready.has_value(), j + 1 == need);
-        }
-        ASSERT_TRUE(f.rx.rebuild(*ready, f.bits.view(), f.io, f.decoder, f.counters));
-        EXPECT_EQ(f.rx.deficit(g, f.bits.view()), 0u);
-    }
-    EXPECT_TRUE(f.bits.view().complete());
-    EXPECT_EQ(f.io.bytes, f.file);
-    EXPECT_EQ(f.counters.groups_rebuilt, lost.size());
-    EXPECT_EQ(f.counters.dropped[static_cast<std::size_t>(parity_drop::decode_failed)], 0u);
 }
 
 TEST(fec_receiver, a_late_data_block_completes_what_kept_parity_needs) {
@@ -203,7 +206,7 @@ TEST(fec_receiver, drops_are_counted_by_reason) {
 
 TEST(fec_receiver, the_parity_budget_bounds_what_is_kept) {
     const auto layout = *protocol::section_layout::make(std::uint64_t{bs} * 4096, bs);
-    auto rx = *fec_receiver::create(layout, 16, 20 * bs); // 20 parity blocks at most
+    auto rx = *fec_receiver::create(layout, 16, 1, 20 * bs); // 20 parity blocks at most
     block_bitmap bits(layout.blocks());                   // nothing received: every group short
     fec_rx_counters counters;
     std::vector<std::uint8_t> p(bs, 1);
@@ -220,7 +223,7 @@ TEST(fec_receiver, refuses_shapes_it_cannot_code) {
     const auto layout = *protocol::section_layout::make(1000, bs);
     EXPECT_FALSE(fec_receiver::create(layout, 1).has_value());
     EXPECT_FALSE(fec_receiver::create(layout, 254).has_value());
-    EXPECT_FALSE(fec_receiver::create(layout, 16, bs - 1).has_value());
+    EXPECT_FALSE(fec_receiver::create(layout, 16, 1, bs - 1).has_value());
     EXPECT_FALSE(fec_decoder::create(1, bs).has_value());
     EXPECT_FALSE(parity_builder::create(0, bs).has_value());
 }
