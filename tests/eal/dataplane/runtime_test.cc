@@ -608,6 +608,113 @@ protected:
         return r;
     }
 
+    // A FEC pass over groups laid out with `span` groups per interleaving span
+    // (protocol/fec_groups.h): every group's PARITY after its last data block,
+    // with the bytes parity_builder encodes.
+    void send_fec_pass_and_check(std::uint32_t span) {
+        constexpr std::uint32_t block = 1300;
+        constexpr std::uint32_t k = 16;
+        constexpr std::uint16_t parity_port = 1045;
+        const auto content = random_bytes(block * 200 + 77, 8); // a short final block
+        write_file(dir.path / "src", content);
+        const auto layout = protocol::section_layout::make(content.size(), block);
+        ASSERT_TRUE(layout.ok());
+        const protocol::fec_groups groups(*layout, k, span);
+        ASSERT_GE(groups.count(), 8u);
+        // Two parity blocks per group, but none for group 3, and a run past
+        // index 254 for group 5 (control's mistake: counted, never sent).
+        api::parity_entry* table = rt->shared().parity_table(0);
+        std::uint32_t expected_parity = 0;
+        for (std::uint32_t g = 0; g < groups.count(); ++g) {
+            table[g] = {.count = 2, .first_index = static_cast<std::uint8_t>(k)};
+            expected_parity += 2;
+        }
+        table[3] = {.count = 0, .first_index = 0};
+        table[5] = {.count = 10, .first_index = 250};
+        expected_parity -= 4;
+
+        std::uint64_t* bits = rt->shared().bitmap(0);
+        for (std::uint32_t b = 0; b < layout->blocks(); ++b) {
+            bits[b >> 6] |= std::uint64_t{1} << (b & 63);
+        }
+        auto start = make_command(api::command_kind::start_pass);
+        start.file_slot = 0;
+        start.file_id = 7;
+        start.pass = 1;
+        start.session.session = api::no_session_keys;
+        start.geometry = {.file_size = content.size(), .block_size = block};
+        start.fec_group_blocks = k;
+        start.parity_port = parity_port;
+        start.fec_span_groups = static_cast<std::uint16_t>(span);
+        set_path(start, dir.path / "src");
+        ASSERT_EQ(execute(start).status, api::reply_status::ok);
+
+        // What went out, in order: data blocks and (group, index) of parity.
+        std::vector<std::uint32_t> last_data_at(groups.count(), 0);
+        std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> parity_at(groups.count());
+        std::vector<std::vector<std::uint8_t>> parity_bytes(groups.count() * 256);
+        std::uint32_t position = 0;
+        bool ended = false;
+        for (int round = 0; round < 200000 && !ended; ++round) {
+            pump(1);
+            for (rte_mbuf* m : take_sent()) {
+                const auto* udp = rte_pktmbuf_mtod_offset(m, const std::uint8_t*,
+                                                          net::frame_template::udp_offset);
+                const std::uint16_t dst_port = static_cast<std::uint16_t>(udp[2] << 8 | udp[3]);
+                const auto* uftp = udp + net::udp_header_size;
+                ++position;
+                if (dst_port == parity_port) {
+                    const std::size_t len =
+                        rte_pktmbuf_data_len(m) - net::frame_template::header_size;
+                    protocol::uftp_header h;
+                    protocol::parity_msg msg;
+                    ASSERT_EQ(protocol::decode_parity(std::span(uftp, len), h, msg),
+                              protocol::wire_error::ok);
+                    const std::uint32_t g = groups.index(msg.section, msg.group);
+                    ASSERT_LT(g, groups.count());
+                    parity_at[g].emplace_back(position, msg.index);
+                    parity_bytes[g * 256 + msg.index].assign(msg.data.begin(), msg.data.end());
+                } else {
+                    // FILESEG: file ID, section, block within the section after the UFTP header.
+                    const std::uint16_t section =
+                        static_cast<std::uint16_t>(uftp[20] << 8 | uftp[21]);
+                    const std::uint16_t sec_block =
+                        static_cast<std::uint16_t>(uftp[22] << 8 | uftp[23]);
+                    const std::uint32_t b = layout->block_at({section, sec_block});
+                    ASSERT_LT(b, layout->blocks());
+                    last_data_at[groups.group_of_block(b)] = position;
+                }
+            }
+            api::tx_event e{};
+            if (rte_ring_sc_dequeue_elem(rt->res().tx_event, &e, sizeof e) == 0) {
+                EXPECT_EQ(e.kind, api::tx_event_kind::pass_end);
+                EXPECT_EQ(e.blocks_sent, layout->blocks());
+                ended = true;
+            }
+        }
+        pump(2); // reclaim the pass
+        ASSERT_TRUE(ended);
+        EXPECT_EQ(counter("tx.parity"), expected_parity);
+        EXPECT_EQ(counter("tx.drop.parity_failed"), 10u);
+        auto builder = *parity_builder::create(k, block);
+        std::vector<std::uint8_t> want(2 * block);
+        for (std::uint32_t g = 0; g < groups.count(); ++g) {
+            if (g == 3 || g == 5) {
+                EXPECT_TRUE(parity_at[g].empty()) << "group " << g;
+                continue;
+            }
+            ASSERT_EQ(parity_at[g].size(), 2u) << "group " << g;
+            std::array<std::uint8_t*, 2> rows{want.data(), want.data() + block};
+            ASSERT_EQ(builder.parity_blocks(groups, content, g, k, rows), fec_error::ok);
+            for (const auto& [at, index] : parity_at[g]) {
+                EXPECT_GT(at, last_data_at[g]) << "group " << g << " parity before its data";
+                EXPECT_TRUE(std::ranges::equal(parity_bytes[g * 256 + index],
+                                               std::span(rows[index - k], block)))
+                    << "group " << g << " index " << index;
+            }
+        }
+    }
+
     temp_dir dir;
     std::uint64_t unchecksummed_frames = 0; // large frames sent with UDP checksum 0
 };
@@ -700,104 +807,11 @@ TEST_F(stream_test, plain_fileseg_is_refused_in_an_encrypted_session) {
 // --- FEC: PARITY runs encoded ahead by the service thread ---------------------------
 
 TEST_F(stream_test, fec_pass_sends_each_groups_parity_after_its_data) {
-    constexpr std::uint32_t block = 1300;
-    constexpr std::uint32_t k = 16;
-    constexpr std::uint16_t parity_port = 1045;
-    const auto content = random_bytes(block * 200 + 77, 8); // a short final block
-    write_file(dir.path / "src", content);
-    const auto layout = protocol::section_layout::make(content.size(), block);
-    ASSERT_TRUE(layout.ok());
-    const protocol::fec_groups groups(*layout, k);
-    ASSERT_GE(groups.count(), 8u);
-    // Two parity blocks per group, but none for group 3, and a run past
-    // index 254 for group 5 (control's mistake: counted, never sent).
-    api::parity_entry* table = rt->shared().parity_table(0);
-    std::uint32_t expected_parity = 0;
-    for (std::uint32_t g = 0; g < groups.count(); ++g) {
-        table[g] = {.count = 2, .first_index = static_cast<std::uint8_t>(k)};
-        expected_parity += 2;
-    }
-    table[3] = {.count = 0, .first_index = 0};
-    table[5] = {.count = 10, .first_index = 250};
-    expected_parity -= 4;
+    send_fec_pass_and_check(1);
+}
 
-    std::uint64_t* bits = rt->shared().bitmap(0);
-    for (std::uint32_t b = 0; b < layout->blocks(); ++b) {
-        bits[b >> 6] |= std::uint64_t{1} << (b & 63);
-    }
-    auto start = make_command(api::command_kind::start_pass);
-    start.file_slot = 0;
-    start.file_id = 7;
-    start.pass = 1;
-    start.session.session = api::no_session_keys;
-    start.geometry = {.file_size = content.size(), .block_size = block};
-    start.fec_group_blocks = k;
-    start.parity_port = parity_port;
-    set_path(start, dir.path / "src");
-    ASSERT_EQ(execute(start).status, api::reply_status::ok);
-
-    // What went out, in order: data blocks and (group, index) of parity.
-    std::vector<std::uint32_t> last_data_at(groups.count(), 0);
-    std::vector<std::vector<std::pair<std::uint32_t, std::uint32_t>>> parity_at(groups.count());
-    std::vector<std::vector<std::uint8_t>> parity_bytes(groups.count() * 256);
-    std::uint32_t position = 0;
-    bool ended = false;
-    for (int round = 0; round < 200000 && !ended; ++round) {
-        pump(1);
-        for (rte_mbuf* m : take_sent()) {
-            const auto* udp =
-                rte_pktmbuf_mtod_offset(m, const std::uint8_t*, net::frame_template::udp_offset);
-            const std::uint16_t dst_port = static_cast<std::uint16_t>(udp[2] << 8 | udp[3]);
-            const auto* uftp = udp + net::udp_header_size;
-            ++position;
-            if (dst_port == parity_port) {
-                const std::size_t len = rte_pktmbuf_data_len(m) - net::frame_template::header_size;
-                protocol::uftp_header h;
-                protocol::parity_msg msg;
-                ASSERT_EQ(protocol::decode_parity(std::span(uftp, len), h, msg),
-                          protocol::wire_error::ok);
-                const std::uint32_t g = groups.index(msg.section, msg.group);
-                ASSERT_LT(g, groups.count());
-                parity_at[g].emplace_back(position, msg.index);
-                parity_bytes[g * 256 + msg.index].assign(msg.data.begin(), msg.data.end());
-            } else {
-                // FILESEG: file ID, section, block within the section after the UFTP header.
-                const std::uint16_t section = static_cast<std::uint16_t>(uftp[20] << 8 | uftp[21]);
-                const std::uint16_t sec_block =
-                    static_cast<std::uint16_t>(uftp[22] << 8 | uftp[23]);
-                const std::uint32_t b = layout->block_at({section, sec_block});
-                ASSERT_LT(b, layout->blocks());
-                last_data_at[groups.group_of_block(b)] = position;
-            }
-        }
-        api::tx_event e{};
-        if (rte_ring_sc_dequeue_elem(rt->res().tx_event, &e, sizeof e) == 0) {
-            EXPECT_EQ(e.kind, api::tx_event_kind::pass_end);
-            EXPECT_EQ(e.blocks_sent, layout->blocks());
-            ended = true;
-        }
-    }
-    pump(2); // reclaim the pass
-    ASSERT_TRUE(ended);
-    EXPECT_EQ(counter("tx.parity"), expected_parity);
-    EXPECT_EQ(counter("tx.drop.parity_failed"), 10u);
-    auto builder = *parity_builder::create(k, block);
-    std::vector<std::uint8_t> want(2 * block);
-    for (std::uint32_t g = 0; g < groups.count(); ++g) {
-        if (g == 3 || g == 5) {
-            EXPECT_TRUE(parity_at[g].empty()) << "group " << g;
-            continue;
-        }
-        ASSERT_EQ(parity_at[g].size(), 2u) << "group " << g;
-        std::array<std::uint8_t*, 2> rows{want.data(), want.data() + block};
-        ASSERT_EQ(builder.parity_blocks(groups, content, g, k, rows), fec_error::ok);
-        for (const auto& [at, index] : parity_at[g]) {
-            EXPECT_GT(at, last_data_at[g]) << "group " << g << " parity before its data";
-            EXPECT_TRUE(std::ranges::equal(parity_bytes[g * 256 + index],
-                                           std::span(rows[index - k], block)))
-                << "group " << g << " index " << index;
-        }
-    }
+TEST_F(stream_test, fec_pass_with_interleaved_groups_sends_parity_after_each_groups_last_block) {
+    send_fec_pass_and_check(5); // spans of 5 groups: 80 blocks, and a short one at the end
 }
 
 TEST_F(stream_test, fec_pass_end_waits_for_parity_not_yet_encoded) {
