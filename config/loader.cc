@@ -841,7 +841,8 @@ std::optional<double> read_percent(context& ctx, const field& f) {
 
 // control.fec (sender): FEC parity for Skycast receivers (docs/protocol.md §17).
 void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec) {
-    map_reader m(ctx, f, {"group_blocks", "proactive", "adaptive", "parity_port", "interleave_mib"});
+    map_reader m(ctx, f,
+                 {"group_blocks", "proactive", "adaptive", "parity_port", "interleave_mib"});
     // The dataplane's parity table holds 2 bytes per group of at least 8
     // blocks (dataplane/api/contract.h); 253 leaves one parity index.
     auto k = m.get("group_blocks");
@@ -1153,7 +1154,8 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "socket",
                   "metrics",
                   "snmp",
-                  "log"});
+                  "log",
+                  "control_copies"});
     static constexpr enum_name<node_role> roles[] = {{"sender", node_role::sender},
                                                      {"receiver", node_role::receiver},
                                                      {"response_proxy", node_role::response_proxy}};
@@ -1168,6 +1170,10 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
         c.uid = dp.ports.front().address.address;
     }
     take(m, "uid", c.uid, [&](const field& x) { return read_notation(ctx, x, parse_uid); });
+    // Each control datagram sent this many times, back to back: on a lossy
+    // link a round then rarely waits for a lost answer (docs/operations.md).
+    take(m, "control_copies", c.control_copies,
+         [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 1, 4); });
 
     if (auto ef = m.require("eal")) {
         map_reader e(ctx, *ef, {"lcores", "file_prefix"});

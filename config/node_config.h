@@ -426,6 +426,9 @@ struct control_config {
     ipv4_address public_group = 0xE6040401;
     // UDP port of the session: stock's 1044.
     std::uint16_t port = 1044;
+    // Times each control datagram (not FILESEG) is sent, back to back, as
+    // identical copies: 2 on lossy links (docs/operations.md).
+    std::uint32_t control_copies = 1;
     // The Unix socket of `skycast send` and `skycast stats`; defaults to
     // /run/skycast/<file_prefix>.sock so nodes on one host do not collide.
     std::string socket;

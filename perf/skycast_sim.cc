@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
     std::uint32_t fec_k = 0;
     double proactive_pct = 0;
     std::uint32_t interleave_mib = 64; // control.fec.interleave_mib's default
+    std::uint32_t control_copies = 1;
     bool no_adaptive = false;
     std::uint32_t stock_receivers = 0;
     bool closed = false;
@@ -108,6 +109,10 @@ int main(int argc, char** argv) {
                    "with --fec: data per interleaving span, MiB (docs/protocol.md §17.1); 0 = "
                    "groups of consecutive blocks")
         ->check(CLI::Range(0u, 1024u));
+    app.add_option("--control-copies", control_copies,
+                   "copies of every control datagram, sender and receivers "
+                   "(control.control_copies)")
+        ->check(CLI::Range(1u, 4u));
     app.add_flag("--no-adaptive", no_adaptive,
                  "with --fec: do not size later files' parity from earlier files' needs");
     app.add_option("--stock-receivers", stock_receivers,
@@ -301,6 +306,8 @@ int main(int argc, char** argv) {
                       .proactive = proactive_pct / 100.0,
                       .adaptive = !no_adaptive,
                       .interleave_bytes = std::uint64_t{interleave_mib} << 20};
+    cfg.sender.control_copies = control_copies;
+    cfg.receiver_control_copies = control_copies;
     if (closed) {
         for (std::uint32_t i = 0; i < receivers; ++i) {
             cfg.sender.host_list.push_back(sim::receiver_uid(i));
@@ -355,14 +362,15 @@ int main(int argc, char** argv) {
             parity_dropped += d;
         }
         std::printf(
-            "fec: k=%u span_groups=%u parity_sent=%" PRIu64 " (proactive %" PRIu64 ") parity_bytes=%" PRIu64
-            " fec_status=%" PRIu64 " exhausted_groups=%" PRIu64 " | receivers: parity_kept=%" PRIu64
-            " groups_rebuilt=%" PRIu64 " blocks_rebuilt=%" PRIu64 " parity_dropped=%" PRIu64
-            " (unneeded %" PRIu64 ", no_room %" PRIu64 ", decode_failed %" PRIu64
-            ") builder_failures=%" PRIu64 "\n",
-            fec_k, cfg.sender.fec.span_groups(cfg.sender.block_size), r.sender.parity_sent, r.sender.parity_proactive, r.sender.parity_bytes_sent,
-            r.sender.fec_status_in, r.sender.parity_exhausted, r.fec_rx.parity_kept,
-            r.fec_rx.groups_rebuilt, r.fec_rx.blocks_rebuilt, parity_dropped,
+            "fec: k=%u span_groups=%u parity_sent=%" PRIu64 " (proactive %" PRIu64
+            ") parity_bytes=%" PRIu64 " fec_status=%" PRIu64 " exhausted_groups=%" PRIu64
+            " | receivers: parity_kept=%" PRIu64 " groups_rebuilt=%" PRIu64
+            " blocks_rebuilt=%" PRIu64 " parity_dropped=%" PRIu64 " (unneeded %" PRIu64
+            ", no_room %" PRIu64 ", decode_failed %" PRIu64 ") builder_failures=%" PRIu64 "\n",
+            fec_k, cfg.sender.fec.span_groups(cfg.sender.block_size), r.sender.parity_sent,
+            r.sender.parity_proactive, r.sender.parity_bytes_sent, r.sender.fec_status_in,
+            r.sender.parity_exhausted, r.fec_rx.parity_kept, r.fec_rx.groups_rebuilt,
+            r.fec_rx.blocks_rebuilt, parity_dropped,
             r.fec_rx.dropped[static_cast<std::size_t>(skycast::dataplane::parity_drop::unneeded)],
             r.fec_rx.dropped[static_cast<std::size_t>(skycast::dataplane::parity_drop::no_room)],
             r.fec_rx

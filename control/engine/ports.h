@@ -12,6 +12,7 @@
 #include "crypto/suites.h"
 #include "protocol/blocks.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdint>
 #include <limits>
@@ -103,6 +104,15 @@ public:
     // Queues one whole UFTP datagram (header included) for `to`. Never blocks;
     // a datagram the network cannot take is the network's to count.
     virtual void send(endpoint to, std::span<const std::uint8_t> datagram) = 0;
+    // The same datagram `copies` times back to back (control.control_copies;
+    // 0 counts as 1): identical bytes, as a network duplicate would be, so a
+    // receiver (a stock one too) takes the first and drops or re-answers the
+    // rest, and on a lossy link a round rarely waits for a lost one.
+    void send_copies(endpoint to, std::span<const std::uint8_t> datagram, std::uint32_t copies) {
+        for (std::uint32_t i = 0; i < std::max<std::uint32_t>(copies, 1); ++i) {
+            send(to, datagram);
+        }
+    }
 };
 
 // FEC parity of one group that a pass sends: indices first_index ..

@@ -26,6 +26,9 @@ namespace {
 
 // The floor under every ROBUST-based client timeout (spec §4.4).
 constexpr time_ns min_timeout = ns_per_second;
+// The shortest wait before a DONE is answered (done_answer_delay): frames
+// a few milliseconds behind the DONE on a LAN.
+constexpr time_ns min_done_answer_delay = 20 * ns_per_second / 1000;
 // A datagram more than this many behind the newest is dropped (spec §1.2).
 constexpr int seq_window = 5;
 // How often refresh_progress() counts the open file's received blocks: a
@@ -147,13 +150,14 @@ std::uint16_t receiver_engine::send(const protocol::message& body) {
         const auto sealed =
             crypto::seal_message(*_crypto->cipher, h, body, ++_crypto->iv, _scratch, _buffer);
         if (sealed) {
-            _network.send(_server, std::span(_buffer).first(*sealed));
+            _network.send_copies(_server, std::span(_buffer).first(*sealed),
+                                 _config.control_copies);
         }
         return h.seq;
     }
     const auto size = protocol::encode(h, body, _buffer);
     if (size.ok()) {
-        _network.send(_server, std::span(_buffer).first(*size));
+        _network.send_copies(_server, std::span(_buffer).first(*size), _config.control_copies);
     }
     return h.seq;
 }
@@ -844,14 +848,24 @@ void receiver_engine::handle_done(time_ns now, const protocol::done_msg& m) {
         }
         _file.asked = true;
         _file.nak_upto = std::max<std::uint32_t>(_file.nak_upto, m.section + 1u);
-        if (_nak_deadline == no_deadline) {
-            _nak_deadline = now + seconds_to_ns(_grtt);
+        // Stock waits 1 GRTT before it answers a DONE. The DONE trails the
+        // pass's last FILESEG on the same path, so a tenth of that covers
+        // reordering and rebuilds in flight; the sender starts the repair
+        // once every receiver has answered, so each round is shorter by
+        // nearly a GRTT (on a GEO link, 450 ms per pass).
+        const time_ns answer_at = now + done_answer_delay();
+        if (_nak_deadline == no_deadline || answer_at < _nak_deadline) {
+            _nak_deadline = answer_at;
         }
         return;
     }
     if (const auto it = _answered.find(m.file_id); it != _answered.end()) {
         send_complete(m.file_id, it->second); // our COMPLETE was lost
     }
+}
+
+time_ns receiver_engine::done_answer_delay() const {
+    return std::clamp(seconds_to_ns(0.1 * _grtt), min_done_answer_delay, seconds_to_ns(_grtt));
 }
 
 void receiver_engine::handle_abort(time_ns now, const protocol::abort_msg& m) {

@@ -185,6 +185,8 @@ private:
     };
 
     std::uint16_t send(const protocol::message& body);
+    // How long a DONE waits for its STATUS answer (handle_done).
+    time_ns done_answer_delay() const;
     protocol::timestamp echo(protocol::timestamp stamp, time_ns received_at, time_ns now) const;
     bool listed(const std::vector<std::uint32_t>& ids) const;
     time_ns robust_grtt() const;

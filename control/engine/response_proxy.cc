@@ -183,7 +183,7 @@ void response_proxy::send(const session_key& key, const session& s, const protoc
         .seq = _seq++, .src_id = _config.proxy_id, .group_id = key.first, .group_inst = key.second};
     const auto n = protocol::encode(h, body, _buffer);
     if (n.ok()) {
-        _network.send(s.server, std::span(_buffer).first(*n));
+        _network.send_copies(s.server, std::span(_buffer).first(*n), _config.control_copies);
     }
 }
 

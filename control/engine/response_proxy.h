@@ -33,6 +33,8 @@ namespace skycast::control::engine {
 
 struct response_proxy_config {
     std::uint32_t proxy_id = 0;
+    // Identical copies of each aggregate sent (control.control_copies).
+    std::uint32_t control_copies = 1;
     // The largest GRTT a server's ANNOUNCE may ask of us (seconds): it is how
     // long answers are held, so a hostile ANNOUNCE must not stretch it.
     double max_grtt = 15.0;

@@ -140,7 +140,7 @@ void sender_engine::send(endpoint to, const protocol::message& body, bool plaint
         const auto sealed = crypto::seal_message(*_crypto->cipher, header(), body, _seq.next_iv(),
                                                  _scratch, _buffer);
         if (sealed) {
-            _network.send(to, std::span(_buffer).first(*sealed));
+            _network.send_copies(to, std::span(_buffer).first(*sealed), _config.control_copies);
         }
         return;
     }
@@ -159,7 +159,7 @@ void sender_engine::send(endpoint to, const protocol::message& body, bool plaint
             return;
         }
     }
-    _network.send(to, std::span(_buffer).first(*size));
+    _network.send_copies(to, std::span(_buffer).first(*size), _config.control_copies);
 }
 
 template <class Msg>
@@ -370,11 +370,10 @@ void sender_engine::announce_round(time_ns now) {
         a.enc_info = _crypto->enc_info;
     }
     if (_config.fec.enabled()) {
-        a.fec_info = protocol::fec_info_ext{.group_blocks =
-                                                static_cast<std::uint8_t>(_config.fec.group_blocks),
-                                            .parity_port = parity_port(),
-                                            .span_groups = static_cast<std::uint16_t>(
-                                                _config.fec.span_groups(_config.block_size))};
+        a.fec_info = protocol::fec_info_ext{
+            .group_blocks = static_cast<std::uint8_t>(_config.fec.group_blocks),
+            .parity_port = parity_port(),
+            .span_groups = static_cast<std::uint16_t>(_config.fec.span_groups(_config.block_size))};
     }
     a.public_addr.bytes = {static_cast<std::uint8_t>(_config.public_group.address >> 24),
                            static_cast<std::uint8_t>(_config.public_group.address >> 16),

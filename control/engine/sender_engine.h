@@ -303,11 +303,11 @@ private:
     // FEC (docs/protocol.md §17), the current file.
     protocol::fec_groups _fec_groups;
     std::vector<std::uint32_t> _fec_status_counts; // count_fec_status's scratch, per group
-    std::vector<std::uint8_t> _parity_next; // per group: the next unused parity index
-    std::vector<std::uint8_t> _parity_need; // per group: most parity a receiver asked for
-    std::vector<std::uint64_t> _fec_naks;   // blocks of deficit NAKs since the last pass
-    double _fec_learned = 0;                // parity fraction the last file's first pass needed
-    bool _fec_first_pass_needs = false;     // the current deficits answer pass 1
+    std::vector<std::uint8_t> _parity_next;        // per group: the next unused parity index
+    std::vector<std::uint8_t> _parity_need;        // per group: most parity a receiver asked for
+    std::vector<std::uint64_t> _fec_naks;          // blocks of deficit NAKs since the last pass
+    double _fec_learned = 0;            // parity fraction the last file's first pass needed
+    bool _fec_first_pass_needs = false; // the current deficits answer pass 1
 
     struct pending_abort {
         std::uint32_t uid = 0;

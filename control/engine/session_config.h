@@ -91,6 +91,8 @@ struct sender_fec {
 
 struct sender_config {
     std::uint32_t sender_id = 0;
+    // Identical copies of each control datagram sent (control.control_copies).
+    std::uint32_t control_copies = 1;
     std::uint32_t group_id = 0;
     std::uint8_t group_inst = 0;
     endpoint public_group{.address = 0xE6040401}; // 230.4.4.1
@@ -145,6 +147,8 @@ class proxy_key_client; // proxy_key_client.h
 
 struct receiver_config {
     std::uint32_t client_id = 0;
+    // Identical copies of each control datagram sent (control.control_copies).
+    std::uint32_t control_copies = 1;
     endpoint public_group{.address = 0xE6040401};
     std::string destination; // received files land under this directory
     // Where files are written until complete (same file system as

@@ -57,6 +57,7 @@ engine::sender_config sender_settings(const config::control_config& c, std::uint
              .parity_port = s.fec.parity_port,
              .interleave_bytes = std::uint64_t{s.fec.interleave_mib} << 20};
     e.max_passes = s.max_passes;
+    e.control_copies = c.control_copies;
     e.max_nak_pct = s.max_nak_pct;
     e.max_nak_count = s.max_nak_count;
     const auto& enc = s.encryption;
@@ -82,6 +83,7 @@ engine::receiver_config receiver_settings(const config::control_config& c, std::
     e.destination = r.destination;
     e.temp_dir = r.temp_dir;
     e.max_grtt = r.max_grtt;
+    e.control_copies = c.control_copies;
     e.max_robust = r.max_robust;
     e.register_timeout = engine::seconds_to_ns(r.register_timeout);
     for (const auto& path : r.private_keys) {

@@ -195,7 +195,9 @@ bool node::setup() {
     if (_config.control.role == config::node_role::response_proxy) {
         _proxy_network = std::make_unique<link_network>(_link, _config.control.port);
         _proxy = std::make_unique<engine::response_proxy>(
-            engine::response_proxy_config{.proxy_id = _config.control.uid}, *_proxy_network);
+            engine::response_proxy_config{.proxy_id = _config.control.uid,
+                                          .control_copies = _config.control.control_copies},
+            *_proxy_network);
         return true;
     }
     return prepare_receiving();

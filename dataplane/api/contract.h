@@ -131,8 +131,8 @@ struct command {
     std::uint16_t fec_group_blocks;
     std::uint16_t parity_port;
     std::uint16_t fec_span_groups; // groups interleaved per span (protocol/fec_groups.h)
-    std::uint64_t rate_bps; // start_pass: wire bits per second (0 = unpaced)
-    session_keys keys;      // set_session_keys
+    std::uint64_t rate_bps;        // start_pass: wire bits per second (0 = unpaced)
+    session_keys keys;             // set_session_keys
     // set_session_keys with per-packet signatures (sig_type KEYEX): `path`
     // names the sender's PEM private key, which the dataplane loads to sign
     // FILESEGs (keys do not cross processes any more than descriptors do),

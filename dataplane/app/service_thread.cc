@@ -603,8 +603,7 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
         pass->seal_session = _tx.sessions[session].id;
     }
     if (cmd.fec_group_blocks != 0) {
-        pass->fec_groups =
-            protocol::fec_groups(*layout, cmd.fec_group_blocks, cmd.fec_span_groups);
+        pass->fec_groups = protocol::fec_groups(*layout, cmd.fec_group_blocks, cmd.fec_span_groups);
         pass->parity = parity_builder::create(cmd.fec_group_blocks, cmd.geometry.block_size);
         if (cmd.fec_group_blocks < api::min_fec_group_blocks || !pass->parity ||
             pass->fec_groups.count() > _res.shared.parity_table_entries()) {

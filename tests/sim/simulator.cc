@@ -686,6 +686,7 @@ sim_report simulation::run() {
                                    .encryption = r.profile.encryption
                                                      ? *r.profile.encryption
                                                      : _config.receiver_encryption};
+        rc.control_copies = _config.receiver_control_copies;
         if (r.profile.free_space) {
             const std::uint64_t free = *r.profile.free_space;
             rc.free_space = [free](const std::string&) { return free; };

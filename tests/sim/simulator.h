@@ -78,6 +78,8 @@ struct sim_config {
     engine::sender_config sender; // ids and addresses are filled in by the simulator
     // Every receiver's keys and policy (receiver_profile may override).
     engine::receiver_encryption receiver_encryption;
+    // Every receiver's control.control_copies.
+    std::uint32_t receiver_control_copies = 1;
     std::vector<engine::file_entry> files;
     std::string work_dir; // receiver i receives into work_dir/r<i>
     // Called once per receiver before the run, e.g. to plant a hostile symlink.

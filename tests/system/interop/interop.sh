@@ -41,6 +41,10 @@
 #   went from a proxied receiver to the server directly, and the proxy sent
 #   the server its aggregated answers (COMPLETE listing its clients, when
 #   unencrypted); a Skycast proxy's stats show both clients.
+# --control-copies N: the Skycast nodes send every control datagram N times
+#   (control.control_copies). Pass also needs: the capture shows Skycast
+#   control datagrams repeated with their sequence number, none more than N
+#   times, and the stock peers completed all the same.
 # --stock-args "ARGS" --expect-refusal TEXT (from-stock): stock uftp runs with
 #   ARGS added (an option Skycast does not support, e.g. "-C tfmcc" or "-z").
 #   Pass: every Skycast receiver refuses the session with an ABORT whose
@@ -67,6 +71,7 @@ stock_args=()
 expect_refusal=
 fec=0
 proxy_kind=
+control_copies=1
 
 while (($#)); do
     case $1 in
@@ -75,6 +80,7 @@ while (($#)); do
     --block) block=$2; shift 2 ;;
     --loss) loss=$2; shift 2 ;;
     --fec) fec=$2; shift 2 ;;
+    --control-copies) control_copies=$2; shift 2 ;;
     --response-proxy) proxy_kind=$2; shift 2 ;;
     --client-auth) client_auth=1; shift ;;
     --open-group) open_group=1; shift ;;
@@ -282,6 +288,7 @@ control:
   rate: 200M
   block_size: $block
   grtt: {initial: 100ms, min: 100ms, max: 2s}
+  control_copies: $control_copies
 $( ((open_group)) || { echo "  clients:"; for ((i = 1; i <= receivers; ++i)); do client_entry "$i"; done; })
 $( ((response_proxy)) && echo "  proxies: [{uid: $proxy_uid}]")
 $( ((fec)) && echo "  fec: {group_blocks: $fec, proactive: \"5%\"}")
@@ -314,6 +321,7 @@ control:
   uid: $(rcv_uid "$i")
   destination: $work/rcv$i/received
   temp_dir: $work/rcv$i/incoming
+  control_copies: $control_copies
   servers: [{uid: $hub_uid$( ((client_auth)) && echo ", fingerprint: \"$(fingerprint "$work/keys/hub.pem")\"")}]
 $( ((response_proxy)) && [[ " ${proxied_rcvs[*]} " == *" $i "* ]] && echo "  response_proxy: {address: $proxy_addr}")
   socket: $work/rcv$i.sock
@@ -648,6 +656,39 @@ p = json.load(open(sys.argv[1]))["proxy"]
 print("proxy:", {k: p[k] for k in ("sessions", "clients", "answers_in", "aggregates_sent",
                                    "unknown_session", "malformed_in", "send_failures")})
 sys.exit(0 if p["clients"] == 2 and p["aggregates_sent"] > 0 and p["answers_in"] > p["aggregates_sent"] else 1)
+PY
+fi
+if ((control_copies > 1)); then
+    # On the wire: the Skycast nodes' control datagrams went out repeated
+    # (same sender, sequence number and type), never more than asked; the
+    # stock peers' results above show they took the copies in their stride.
+    "$skycast_bin" decode "$work/bridge.pcapng" > "$work/bridge.decode.jsonl" 2> /dev/null || true
+    skycast_uids=()
+    [[ $direction == to-stock ]] && skycast_uids+=("$hub_uid")
+    for i in "${skycast_rcvs[@]}"; do skycast_uids+=("$(rcv_uid "$i")"); done
+    python3 - "$work/bridge.decode.jsonl" "$control_copies" "${skycast_uids[@]}" << 'PY' || bad "the Skycast nodes did not send their control datagrams $control_copies times"
+import collections, json, sys
+path, copies, *uids = sys.argv[1:]
+copies = int(copies)
+uids = {int(u, 16) for u in uids}
+seen = collections.Counter()
+for line in open(path):
+    try:
+        m = json.loads(line)
+    except ValueError:
+        continue
+    h = m.get("header", {})
+    try:
+        src = int(h.get("src_id", "0"), 16)
+    except ValueError:
+        continue
+    if src in uids and m.get("type") not in ("FILESEG", None):
+        seen[(src, h.get("seq"), m.get("type"))] += 1
+repeated = sum(1 for n in seen.values() if n == copies)
+worst = max(seen.values(), default=0)
+print(f"control datagrams of the Skycast nodes: {len(seen)} distinct, {repeated} seen {copies} times, "
+      f"at most {worst}")
+sys.exit(0 if repeated > 0 and worst <= copies else 1)
 PY
 fi
 if ((response_proxy)); then

@@ -812,6 +812,19 @@ TEST(ConfigReject, MetricsNeedsAPortInRange) {
 
 // ---- FEC (docs/protocol.md §17) ----
 
+TEST(ConfigAccept, ControlCopiesForEveryRole) {
+    EXPECT_EQ(load_ok(sender_base).control.control_copies, 1u);
+    EXPECT_EQ(load_ok(sender_base + "  control_copies: 2\n").control.control_copies, 2u);
+    EXPECT_EQ(load_ok(receiver_base + "  control_copies: 3\n").control.control_copies, 3u);
+}
+
+TEST(ConfigReject, ControlCopiesOutOfRange) {
+    expect_one(sender_base + "  control_copies: 0\n", 13, 19, "control.control_copies",
+               "0 is out of range 1..4");
+    expect_one(receiver_base + "  control_copies: 5\n", 13, 19, "control.control_copies",
+               "5 is out of range 1..4");
+}
+
 TEST(ConfigAccept, FecSettings) {
     EXPECT_EQ(load_ok(sender_base).control.sender->fec.group_blocks, 0u);
     const auto f = load_ok(sender_base + "  fec: {group_blocks: 64, proactive: \"2.5%\"}\n")

@@ -207,7 +207,7 @@ TEST(fec_receiver, drops_are_counted_by_reason) {
 TEST(fec_receiver, the_parity_budget_bounds_what_is_kept) {
     const auto layout = *protocol::section_layout::make(std::uint64_t{bs} * 4096, bs);
     auto rx = *fec_receiver::create(layout, 16, 1, 20 * bs); // 20 parity blocks at most
-    block_bitmap bits(layout.blocks());                   // nothing received: every group short
+    block_bitmap bits(layout.blocks());                      // nothing received: every group short
     fec_rx_counters counters;
     std::vector<std::uint8_t> p(bs, 1);
     for (std::uint32_t g = 0; g < 25; ++g) {

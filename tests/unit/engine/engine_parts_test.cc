@@ -238,6 +238,25 @@ TEST(sender_engine, grtt_comes_from_echoed_timestamps_and_is_advertised) {
               std::vector<std::uint32_t>{9});
 }
 
+TEST(sender_engine, control_copies_sends_every_control_datagram_that_many_times_identical) {
+    auto cfg = quick_sender({9});
+    cfg.control_copies = 2;
+    sender_rig rig(cfg, {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    const auto announces = rig.net.of<protocol::announce_msg>();
+    ASSERT_EQ(announces.size(), 2u);
+    EXPECT_EQ(announces[0]->raw, announces[1]->raw); // same bytes, sequence number included
+    const auto reg = client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)});
+    rig.sender.on_datagram(t0 + 100 * ms, {.address = 9}, reg);
+    const auto confs = rig.net.of<protocol::reg_conf_msg>();
+    ASSERT_EQ(confs.size(), 2u);
+    EXPECT_EQ(confs[0]->raw, confs[1]->raw);
+    // A client's copy of its REGISTER is a duplicate, not a second client.
+    rig.sender.on_datagram(t0 + 101 * ms, {.address = 9}, reg);
+    EXPECT_EQ(rig.sender.stats().registers, 1u);
+    EXPECT_EQ(rig.sender.stats().duplicate_registers, 1u);
+}
+
 TEST(sender_engine, grtt_falls_to_the_real_rtt_once_every_client_answered_a_round) {
     // Closed group of two. Client 9's REGISTER took 1.0 s (its ARP crossed a
     // satellite hop first), client 10's 0.5 s: the real RTT of both.
@@ -681,6 +700,19 @@ struct receiver_rig {
         receiver.on_datagram(t, {.address = 7}, server(protocol::reg_conf_msg{.client_ids = {42}}));
     }
 };
+
+TEST(receiver_engine, control_copies_sends_every_answer_that_many_times_identical) {
+    scratch_dir dir;
+    auto cfg = rig_config(dir.path());
+    cfg.control_copies = 3;
+    receiver_rig rig(std::move(cfg));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::announce_msg{.tstamp = stamp_of(t0)}));
+    const auto regs = rig.net.of<protocol::register_msg>();
+    ASSERT_EQ(regs.size(), 3u);
+    EXPECT_EQ(regs[0]->raw, regs[1]->raw);
+    EXPECT_EQ(regs[0]->raw, regs[2]->raw);
+}
 
 TEST(receiver_engine, registers_with_echoed_timestamp_resends_and_gives_up) {
     scratch_dir dir;
