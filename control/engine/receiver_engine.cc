@@ -865,7 +865,9 @@ void receiver_engine::handle_done(time_ns now, const protocol::done_msg& m) {
 }
 
 time_ns receiver_engine::done_answer_delay() const {
-    return std::clamp(seconds_to_ns(0.1 * _grtt), min_done_answer_delay, seconds_to_ns(_grtt));
+    // Never longer than stock's 1 GRTT, even when that is under the floor.
+    return std::min(std::max(seconds_to_ns(0.1 * _grtt), min_done_answer_delay),
+                    seconds_to_ns(_grtt));
 }
 
 void receiver_engine::handle_abort(time_ns now, const protocol::abort_msg& m) {
