@@ -608,6 +608,29 @@ protected:
         return r;
     }
 
+    // Starts pass 1 of every block of `source` from slot 0, unencrypted,
+    // with FEC groups of k (span_groups per span) and PARITY to
+    // parity_port; the parity table of slot 0 must be written first.
+    api::reply_status start_fec_pass(const fs::path& source, const protocol::section_layout& layout,
+                                     std::uint32_t k, std::uint32_t span,
+                                     std::uint16_t parity_port) {
+        std::uint64_t* bits = rt->shared().bitmap(0);
+        for (std::uint32_t b = 0; b < layout.blocks(); ++b) {
+            bits[b >> 6] |= std::uint64_t{1} << (b & 63);
+        }
+        auto start = make_command(api::command_kind::start_pass);
+        start.file_slot = 0;
+        start.file_id = 7;
+        start.pass = 1;
+        start.session.session = api::no_session_keys;
+        start.geometry = {.file_size = layout.file_size(), .block_size = layout.block_size()};
+        start.fec_group_blocks = static_cast<std::uint16_t>(k);
+        start.parity_port = parity_port;
+        start.fec_span_groups = static_cast<std::uint16_t>(span);
+        set_path(start, source);
+        return execute(start).status;
+    }
+
     // A FEC pass over groups laid out with `span` groups per interleaving span
     // (protocol/fec_groups.h): every group's PARITY after its last data block,
     // with the bytes parity_builder encodes.
@@ -633,21 +656,8 @@ protected:
         table[5] = {.count = 10, .first_index = 250};
         expected_parity -= 4;
 
-        std::uint64_t* bits = rt->shared().bitmap(0);
-        for (std::uint32_t b = 0; b < layout->blocks(); ++b) {
-            bits[b >> 6] |= std::uint64_t{1} << (b & 63);
-        }
-        auto start = make_command(api::command_kind::start_pass);
-        start.file_slot = 0;
-        start.file_id = 7;
-        start.pass = 1;
-        start.session.session = api::no_session_keys;
-        start.geometry = {.file_size = content.size(), .block_size = block};
-        start.fec_group_blocks = k;
-        start.parity_port = parity_port;
-        start.fec_span_groups = static_cast<std::uint16_t>(span);
-        set_path(start, dir.path / "src");
-        ASSERT_EQ(execute(start).status, api::reply_status::ok);
+        ASSERT_EQ(start_fec_pass(dir.path / "src", *layout, k, span, parity_port),
+                  api::reply_status::ok);
 
         // What went out, in order: data blocks and (group, index) of parity.
         std::vector<std::uint32_t> last_data_at(groups.count(), 0);
@@ -831,20 +841,7 @@ TEST_F(stream_test, fec_pass_end_waits_for_parity_not_yet_encoded) {
     for (std::uint32_t g = 0; g < groups.count(); ++g) {
         table[g] = {.count = 2, .first_index = static_cast<std::uint8_t>(k)};
     }
-    std::uint64_t* bits = rt->shared().bitmap(0);
-    for (std::uint32_t b = 0; b < layout->blocks(); ++b) {
-        bits[b >> 6] |= std::uint64_t{1} << (b & 63);
-    }
-    auto start = make_command(api::command_kind::start_pass);
-    start.file_slot = 0;
-    start.file_id = 7;
-    start.pass = 1;
-    start.session.session = api::no_session_keys;
-    start.geometry = {.file_size = content.size(), .block_size = block};
-    start.fec_group_blocks = k;
-    start.parity_port = 1045;
-    set_path(start, dir.path / "src");
-    ASSERT_EQ(execute(start).status, api::reply_status::ok);
+    ASSERT_EQ(start_fec_pass(dir.path / "src", *layout, k, 1, 1045), api::reply_status::ok);
 
     api::tx_event e{};
     for (int i = 0; i < 1000; ++i) {
