@@ -39,6 +39,8 @@
 #   --fec K[:PCT]    the hub sends FEC parity over groups of K blocks, PCT %
 #                    of them with the first pass (control.fec, docs/protocol.md
 #                    §17); the receivers decode it
+#   --control-copies N   every node sends each control datagram N times
+#                    (control.control_copies; 2 on lossy links)
 #   --report FILE    write what the (last) send measured as JSON: the send's
 #                    exit status and wall seconds, the hub's session (passes,
 #                    bytes, bytes_sent), CPU-seconds of every node's
@@ -79,6 +81,7 @@ during=
 link=
 report=
 fec=
+control_copies=1
 
 while (($#)); do
     case $1 in
@@ -103,6 +106,7 @@ while (($#)); do
     --during) during=$2; shift 2 ;;
     --link) link=$2; shift 2 ;;
     --fec) fec=$2; shift 2 ;;
+    --control-copies) control_copies=$2; shift 2 ;;
     --report) report=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -268,6 +272,7 @@ control:
   rate: $rate
   block_size: $block
   grtt: {initial: 50ms, min: 10ms, max: 2s}
+  control_copies: $control_copies
   clients:
 $(for ((i = 1; i <= receivers; ++i)); do printf '    - uid: 0x0A4D%04X\n' $((10 + i)); done)
   socket: $work/hub.sock
@@ -300,6 +305,7 @@ control:
   destination: $work/rcv$i/received
   temp_dir: $work/rcv$i/incoming
   servers: [{uid: $hub_uid}]
+  control_copies: $control_copies
   socket: $work/rcv$i.sock
   log: {level: info, file: $work/logs/rcv$i-control.log}
 $encryption_rcv

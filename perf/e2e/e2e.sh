@@ -25,7 +25,9 @@
 # Scenarios (see perf/README.md): lan_jumbo, lan_1300, lan_gcm_8000,
 # lan_gcm_8800, geo, geo_bursty, geo_narrow_return, and geo_fec /
 # geo_bursty_fec (the same links, Skycast with FEC parity, control.fec;
-# stock as in geo / geo_bursty). --scale 0.1 shrinks the
+# stock as in geo / geo_bursty). In the geo scenarios Skycast sends every
+# control datagram twice (control.control_copies: 2, as a lossy link is
+# configured; docs/operations.md). --scale 0.1 shrinks the
 # files for a quick look. Needs root (namespaces, hugepages); takes about an
 # hour for everything at --scale 1.
 set -euo pipefail
@@ -74,7 +76,7 @@ rcv_uid() { printf '0x0A4D%04X' $((10 + $1)); }
 
 # scenario NAME: sets the lab link, file size, blocks, rates and suite.
 scenario() {
-    link= mb=512 block_stock=8800 block_skycast=8800 encrypt=none fec=
+    link= mb=512 block_stock=8800 block_skycast=8800 encrypt=none fec= copies=1
     # Unpaced on the LAN: stock -R -1; Skycast's pacer at 20 Gbit/s does not
     # hold a 2-core lab back.
     rate_stock=-1 rate_skycast=20G
@@ -90,6 +92,9 @@ scenario() {
         # Both senders at 950 Mbit/s into the 1 Gbit/s link: neither is
         # cut by the link's queue for sending faster than it.
         rate_stock=950000 rate_skycast=950M
+        # Skycast as a lossy link is configured: every control datagram
+        # twice (control.control_copies; stock has no such setting).
+        copies=2
         case $1 in
         geo) link="--delay 250ms --rate 1G --loss 1" ;;
         geo_bursty) link="--delay 250ms --rate 1G --burst-loss 2" ;;
@@ -187,7 +192,7 @@ run_skycast() {
     rm -f "$work/report.json"
     bash "$root/scripts/demo.sh" --build-dir "$build_dir" --name "$lab" --receivers 3 \
         --files "$file" --block "$block_skycast" --rate "$rate_skycast" \
-        ${link:+--link "$link"} ${fec:+--fec "$fec"} --encrypt "$encrypt" \
+        ${link:+--link "$link"} ${fec:+--fec "$fec"} --control-copies "$copies" --encrypt "$encrypt" \
         --report "$work/report.json" \
         > "$work/skycast-demo.log" 2>&1 || status=$?
     cp "$work/skycast-demo.log" "$work/$name-$pair-skycast.log"
