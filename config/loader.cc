@@ -855,10 +855,11 @@ void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec
     }
     take(m, "proactive", fec.proactive, [&](const field& x) { return read_percent(ctx, x); });
     take(m, "adaptive", fec.adaptive, [&](const field& x) { return read_bool(ctx, x); });
-    // A receiver keeps a span's parity until the span's data is in: 1 GiB
-    // at most, against its 64 MiB parity budget per file at 6 % parity.
+    // At most the 64 MiB the dataplane keeps resident ahead of the TX
+    // lcore (its service thread encodes a span's parity from all of it),
+    // and a receiver keeps a span's parity until the span's data is in.
     take(m, "interleave_mib", fec.interleave_mib,
-         [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 0, 1024); });
+         [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 0, 64); });
     if (auto pf = m.get("parity_port")) {
         if (auto v = read_int_in<std::uint16_t>(ctx, *pf, 1, 65535)) {
             if (*v == port) {
@@ -1130,6 +1131,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "public_group",
                   "private_group",
                   "port",
+                  "control_copies",
                   "rate",
                   "block_size",
                   "grtt",
@@ -1154,8 +1156,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "socket",
                   "metrics",
                   "snmp",
-                  "log",
-                  "control_copies"});
+                  "log"});
     static constexpr enum_name<node_role> roles[] = {{"sender", node_role::sender},
                                                      {"receiver", node_role::receiver},
                                                      {"response_proxy", node_role::response_proxy}};

@@ -108,7 +108,7 @@ int main(int argc, char** argv) {
     app.add_option("--interleave-mib", interleave_mib,
                    "with --fec: data per interleaving span, MiB (docs/protocol.md §17.1); 0 = "
                    "groups of consecutive blocks")
-        ->check(CLI::Range(0u, 1024u));
+        ->check(CLI::Range(0u, 64u));
     app.add_option("--control-copies", control_copies,
                    "copies of every control datagram, sender and receivers "
                    "(control.control_copies)")

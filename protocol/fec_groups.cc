@@ -6,7 +6,11 @@ namespace skycast::protocol {
 
 fec_groups::fec_groups(const section_layout& layout, std::uint32_t k, std::uint32_t span_groups)
     : _layout(layout), _k(std::max<std::uint32_t>(k, 1)),
-      _span(std::max<std::uint32_t>(span_groups, 1)) {
+      // No span is longer than a section: this bounds span × k, and both
+      // ends clamp alike.
+      _span(std::clamp<std::uint32_t>(
+          span_groups, 1,
+          std::max<std::uint32_t>((layout.max_section_blocks() + _k - 1) / _k, 1))) {
     _first_group.reserve(layout.sections() + 1);
     std::uint32_t total = 0;
     for (std::uint32_t s = 0; s < layout.sections(); ++s) {

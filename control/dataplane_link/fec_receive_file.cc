@@ -93,10 +93,11 @@ bool fec_receive_file::storage_caught_up(std::span<std::uint64_t> shared,
 
 void fec_receive_file::snapshot(std::uint32_t g, std::span<std::uint64_t> shared) {
     const auto& groups = _receiver.groups();
-    // The words the group's blocks lie in (interleaved: its whole span).
-    const std::uint32_t first = groups.block(g, 0);
-    const std::uint32_t last = groups.last_block(g);
-    for (std::uint32_t w = first / 64; w <= last / 64; ++w) {
+    // The words the group's k blocks lie in (interleaved, they are spread
+    // over the span: not every word between its first and last).
+    const auto blocks = groups.blocks_of(g);
+    for (std::uint32_t i = 0; i < blocks.count; ++i) {
+        const std::uint32_t w = blocks.at(i) / 64;
         _snapshot.words()[w] =
             std::atomic_ref<std::uint64_t>(shared[w]).load(std::memory_order_acquire);
     }

@@ -6,6 +6,8 @@
 // of per-packet work. The index is only looked up, never iterated, so hash
 // order cannot leak into behaviour.
 
+#include "control/engine/repeat_filter.h"
+
 #include <cstdint>
 #include <limits>
 #include <unordered_map>
@@ -96,6 +98,7 @@ public:
         if (inserted) {
             _entries.push_back({.uid = uid});
             _progress.emplace_back();
+            _last_datagram.emplace_back();
         }
         return it->second;
     }
@@ -107,15 +110,19 @@ public:
     client_progress& progress(std::uint32_t handle) { return _progress[handle]; }
     const client_progress& progress(std::uint32_t handle) const { return _progress[handle]; }
     std::vector<client_progress>& progress() { return _progress; }
+    // The client's previous datagram, to drop its identical copies.
+    repeat_filter& last_datagram(std::uint32_t handle) { return _last_datagram[handle]; }
     void reserve(std::size_t n) {
         _entries.reserve(n);
         _progress.reserve(n);
+        _last_datagram.reserve(n);
         _index.reserve(n);
     }
 
 private:
     std::vector<client_entry> _entries;
-    std::vector<client_progress> _progress; // by handle, like _entries
+    std::vector<client_progress> _progress;    // by handle, like _entries
+    std::vector<repeat_filter> _last_datagram; // by handle, like _entries
     std::unordered_map<std::uint32_t, std::uint32_t> _index;
 };
 

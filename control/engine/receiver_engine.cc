@@ -205,6 +205,7 @@ void receiver_engine::handle_datagram(time_ns now, endpoint from,
     if (_state == receiver_state::listening) {
         if (const auto* a = std::get_if<protocol::announce_msg>(&d.body)) {
             handle_announce(now, d.header, from, *a, datagram);
+            (void)_last_from_server.repeat(datagram); // its copies come next
         } else {
             ++_stats.foreign_in;
         }
@@ -214,6 +215,12 @@ void receiver_engine::handle_datagram(time_ns now, endpoint from,
     if (d.header.src_id != _server_id || d.header.group_id != _group_id ||
         d.header.group_inst != _group_inst) {
         ++_stats.foreign_in;
+        return;
+    }
+    // The server's copy of its previous datagram (control.control_copies,
+    // or the network's): answered once (repeat_filter.h).
+    if (_last_from_server.repeat(datagram)) {
+        ++_stats.duplicates_in;
         return;
     }
     protocol::message* body = &d.body;

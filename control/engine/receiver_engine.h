@@ -18,6 +18,7 @@
 // gets the group keys with each file (receive_request::keys).
 
 #include "control/engine/ports.h"
+#include "control/engine/repeat_filter.h"
 #include "control/engine/session_config.h"
 #include "control/engine/session_crypto.h"
 #include "protocol/blocks.h"
@@ -38,6 +39,7 @@ struct receiver_stats {
     std::uint64_t datagrams_in = 0;
     std::uint64_t malformed_in = 0;      // failed to decode
     std::uint64_t foreign_in = 0;        // not from our session's server: ignored
+    std::uint64_t duplicates_in = 0;     // the server's datagram again, byte for byte: dropped
     std::uint64_t seq_out_of_range = 0;  // more than 5 behind the newest (spec §1.2): dropped
     std::uint64_t not_listed = 0;        // a message for other clients
     std::uint64_t fec_declined = 0;      // ANNOUNCE offered FEC we cannot use: NAK repair instead
@@ -235,7 +237,8 @@ private:
     // FEC (docs/protocol.md §17): the ANNOUNCE's k when this dataplane
     // decodes parity (0: NAK data blocks, as stock), and the parity port.
     std::uint32_t _fec_k = 0;
-    std::uint32_t _fec_span = 1; // groups interleaved per span (protocol/fec_groups.h)
+    repeat_filter _last_from_server; // its identical copies are dropped
+    std::uint32_t _fec_span = 1;     // groups interleaved per span (protocol/fec_groups.h)
     std::uint16_t _parity_port = 0;
     std::uint8_t _robust = 20;
     double _grtt = 0.5;

@@ -370,10 +370,14 @@ void sender_engine::announce_round(time_ns now) {
         a.enc_info = _crypto->enc_info;
     }
     if (_config.fec.enabled()) {
-        a.fec_info = protocol::fec_info_ext{
-            .group_blocks = static_cast<std::uint8_t>(_config.fec.group_blocks),
-            .parity_port = parity_port(),
-            .span_groups = static_cast<std::uint16_t>(_config.fec.span_groups(_config.block_size))};
+        const auto span = static_cast<std::uint16_t>(_config.fec.span_groups(_config.block_size));
+        // Version 1 when the groups are not interleaved: what an older
+        // Skycast receiver takes too.
+        a.fec_info = protocol::fec_info_ext{.version = static_cast<std::uint8_t>(span > 1 ? 2 : 1),
+                                            .group_blocks =
+                                                static_cast<std::uint8_t>(_config.fec.group_blocks),
+                                            .parity_port = parity_port(),
+                                            .span_groups = span};
     }
     a.public_addr.bytes = {static_cast<std::uint8_t>(_config.public_group.address >> 24),
                            static_cast<std::uint8_t>(_config.public_group.address >> 16),
@@ -1590,19 +1594,29 @@ void sender_engine::on_datagram(time_ns now, endpoint from,
         ++_stats.wrong_session_in;
         return;
     }
-    if (const auto* reg = std::get_if<protocol::register_msg>(&d.body)) {
-        handle_register(now, d.header, from, *reg);
+    // A client's copy of its previous datagram (control.control_copies, or
+    // the network's): answered once (repeat_filter.h).
+    const std::uint32_t known = _clients.find(d.header.src_id);
+    if (known != client_table::npos && _clients.last_datagram(known).repeat(datagram)) {
+        ++_stats.duplicates_in;
         return;
     }
-    if (const auto* ck = std::get_if<protocol::client_key_msg>(&d.body)) {
-        if (_crypto) {
-            handle_client_key(now, d.header, from, *ck);
+    if (d.type() == protocol::message_type::register_ ||
+        d.type() == protocol::message_type::client_key) {
+        if (const auto* reg = std::get_if<protocol::register_msg>(&d.body)) {
+            handle_register(now, d.header, from, *reg);
+        } else if (_crypto) {
+            handle_client_key(now, d.header, from, std::get<protocol::client_key_msg>(d.body));
         } else {
             ++_stats.unexpected_in;
         }
+        if (const auto added = _clients.find(d.header.src_id);
+            known == client_table::npos && added != client_table::npos) {
+            (void)_clients.last_datagram(added).repeat(datagram); // its copies come next
+        }
         return;
     }
-    const std::uint32_t handle = _clients.find(d.header.src_id);
+    const std::uint32_t handle = known;
     if (handle == client_table::npos || _clients[handle].outcome != client_outcome::active) {
         ++_stats.unexpected_in;
         return;

@@ -40,6 +40,7 @@ struct sender_stats {
     std::uint64_t datagrams_in = 0;
     std::uint64_t malformed_in = 0;     // failed to decode: a broken or hostile peer
     std::uint64_t wrong_session_in = 0; // another group ID/instance: stray traffic
+    std::uint64_t duplicates_in = 0;    // a client's datagram again, byte for byte: dropped
     std::uint64_t unexpected_in =
         0; // a message type the sender never takes, or from an unknown client
     std::uint64_t announce_rounds = 0;

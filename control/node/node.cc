@@ -671,6 +671,7 @@ json node::loop_document() const {
                           {"bytes_sent", st.bytes_sent},
                           {"blocks_resent", st.blocks_resent},
                           {"status_in", st.status_in},
+                          {"duplicates_in", st.duplicates_in},
                           {"files", p.files},
                           {"file_number", p.file_number},
                           {"pass", p.pass},

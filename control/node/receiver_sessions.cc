@@ -398,6 +398,7 @@ void receiver_sessions::describe(json& doc) const {
                            {"status_sent", st.status_sent},
                            {"decrypt_failed", st.decrypt_failed},
                            {"malformed_in", st.malformed_in},
+                           {"duplicates_in", st.duplicates_in},
                            {"grtt_clamped", st.grtt_clamped},
                            {"robust_clamped", st.robust_clamped},
                            {"write_failures", st.write_failures},

@@ -21,6 +21,7 @@ bool parity_ahead::init(const api::parity_entry* table, const protocol::fec_grou
     if (depth < 2) {
         return false;
     }
+    _run_blocks = std::max<std::uint32_t>(longest, 1);
     _bytes.assign(depth * run_bytes, 0);
     _runs.assign(depth, parity_run{});
     for (std::size_t i = 0; i < depth; ++i) {
@@ -54,12 +55,17 @@ std::uint32_t parity_ahead::produce(parity_builder& builder, std::span<const std
         run.count = e.count;
         // An entry outside the code's parity rows (control's mistake) fails
         // in the codec and is counted by the TX lcore, never sent.
-        std::array<std::uint8_t*, fec_codec::max_blocks> rows{};
-        for (std::uint32_t i = 0; i < e.count; ++i) {
-            rows[i] = run.bytes + std::size_t{i} * _block_size;
+        // The table is control's, in shared memory: an entry longer than
+        // the run buffers init() sized (rewritten since) is refused too.
+        run.failed = e.count > _run_blocks;
+        if (!run.failed) {
+            std::array<std::uint8_t*, fec_codec::max_blocks> rows{};
+            for (std::uint32_t i = 0; i < e.count; ++i) {
+                rows[i] = run.bytes + std::size_t{i} * _block_size;
+            }
+            run.failed = builder.parity_blocks(*_groups, file, g, e.first_index,
+                                               std::span(rows).first(e.count)) != fec_error::ok;
         }
-        run.failed = builder.parity_blocks(*_groups, file, g, e.first_index,
-                                           std::span(rows).first(e.count)) != fec_error::ok;
         _produced.store(produced + 1, std::memory_order_release);
         ++encoded;
     }

@@ -65,6 +65,7 @@ private:
     const api::parity_entry* _table = nullptr;
     const protocol::fec_groups* _groups = nullptr; // the pass's, which outlives this
     std::uint32_t _block_size = 0;
+    std::uint32_t _run_blocks = 0; // parity blocks one run buffer holds
     std::vector<std::uint8_t> _bytes;
     std::vector<parity_run> _runs;
     // Producer state: the next group to look at; whether it is done.

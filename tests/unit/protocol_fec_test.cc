@@ -197,6 +197,11 @@ TEST(protocol_fec, interleaved_groups_cover_every_block_once_and_stay_in_their_s
         for (std::uint32_t k : {2u, 16u, 64u, 253u}) {
             for (std::uint32_t span : {1u, 3u, 8u, 100u, 65535u}) {
                 const fec_groups groups(layout, k, span);
+                // Never longer than a section; the same clamp at both ends.
+                const std::uint32_t S = groups.span_groups();
+                ASSERT_GE(S, 1u);
+                ASSERT_LE(S, span);
+                ASSERT_LE(std::uint64_t{S} * k, layout.max_section_blocks() + k);
                 // As many groups as without interleaving: ceil(blocks / k) per section.
                 EXPECT_EQ(groups.count(), fec_groups(layout, k).count());
                 std::vector<std::uint32_t> owner(layout.blocks(), groups.count());
@@ -207,7 +212,7 @@ TEST(protocol_fec, interleaved_groups_cover_every_block_once_and_stay_in_their_s
                     ASSERT_LE(n, k);
                     const std::uint32_t section_first = layout.first_block(pos.section);
                     // The span: span × k blocks of the section, the group's place in it.
-                    const std::uint32_t span_first = section_first + (pos.group / span) * span * k;
+                    const std::uint32_t span_first = section_first + (pos.group / S) * S * k;
                     for (std::uint32_t i = 0; i < n; ++i) {
                         const std::uint32_t b = groups.block(g, i);
                         ASSERT_LT(b, layout.blocks());
@@ -216,7 +221,7 @@ TEST(protocol_fec, interleaved_groups_cover_every_block_once_and_stay_in_their_s
                         ASSERT_EQ(groups.group_of_block(b), g);
                         ASSERT_EQ(layout.locate(b).section, pos.section);
                         ASSERT_GE(b, span_first);
-                        ASSERT_LT(b, span_first + span * k);
+                        ASSERT_LT(b, span_first + S * k);
                         if (i > 0) {
                             ASSERT_GT(b, groups.block(g, i - 1));
                         }

@@ -489,7 +489,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
                      "storage_threads, ports, mempool, rings, limits, idle_backoff_us, "
                      "idle_backoff_max_us, crypto, stats, got the scalar '1'\n"
                      "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
-                     "public_group, private_group, port, rate, block_size, grtt, "
+                     "public_group, private_group, port, control_copies, rate, block_size, grtt, "
                      "robustness, announce_rounds, max_passes, max_nak_pct, "
                      "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
                      "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
@@ -853,8 +853,8 @@ TEST(ConfigReject, FecValuesChecked) {
                "control.fec.proactive", "is not a percentage 0%..100%");
     expect_one(sender_base + "  fec: {group_blocks: 64, parity_port: 1044}\n", 13, 40,
                "control.fec.parity_port", "1044 is control.port");
-    expect_one(sender_base + "  fec: {group_blocks: 64, interleave_mib: 2000}\n", 13, 43,
-               "control.fec.interleave_mib", "2000 is out of range 0..1024");
+    expect_one(sender_base + "  fec: {group_blocks: 64, interleave_mib: 65}\n", 13, 43,
+               "control.fec.interleave_mib", "65 is out of range 0..64");
     expect_one(receiver_base + "  fec: {group_blocks: 64}\n", 13, 3, "control.fec", "sender");
 }
 

@@ -251,10 +251,41 @@ TEST(sender_engine, control_copies_sends_every_control_datagram_that_many_times_
     const auto confs = rig.net.of<protocol::reg_conf_msg>();
     ASSERT_EQ(confs.size(), 2u);
     EXPECT_EQ(confs[0]->raw, confs[1]->raw);
-    // A client's copy of its REGISTER is a duplicate, not a second client.
+    // A client's copy of its REGISTER (its own control_copies) is dropped,
+    // not answered again: one request, one answer (sent twice).
     rig.sender.on_datagram(t0 + 101 * ms, {.address = 9}, reg);
+    EXPECT_EQ(rig.sender.stats().duplicates_in, 1u);
     EXPECT_EQ(rig.sender.stats().registers, 1u);
+    EXPECT_EQ(rig.sender.stats().duplicate_registers, 0u);
+    EXPECT_EQ(rig.net.of<protocol::reg_conf_msg>().size(), 2u);
+    // A REGISTER it really resent (a new sequence number) is answered again.
+    rig.sender.on_datagram(
+        t0 + 102 * ms, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}, 2));
     EXPECT_EQ(rig.sender.stats().duplicate_registers, 1u);
+    EXPECT_EQ(rig.net.of<protocol::reg_conf_msg>().size(), 4u);
+}
+
+TEST(sender_engine, the_fec_extension_names_the_interleaving_span) {
+    for (const std::uint64_t interleave : {std::uint64_t{0}, std::uint64_t{64} << 20}) {
+        auto cfg = quick_sender({9});
+        cfg.block_size = 1300;
+        cfg.fec = {.group_blocks = 64, .interleave_bytes = interleave};
+        sender_rig rig(cfg, {{.name = "f", .size = 10}});
+        rig.sender.start(t0);
+        const auto announces = rig.net.of<protocol::announce_msg>();
+        ASSERT_EQ(announces.size(), 1u);
+        const auto& f = std::get<protocol::announce_msg>(announces[0]->d.body).fec_info;
+        ASSERT_TRUE(f.has_value());
+        if (interleave == 0) {
+            // Consecutive groups: version 1, which older Skycast receivers take.
+            EXPECT_EQ(f->version, 1);
+            EXPECT_EQ(f->span_groups, 1);
+        } else {
+            EXPECT_EQ(f->version, 2);
+            EXPECT_EQ(f->span_groups, (64u << 20) / (64 * 1300)); // 806 groups of 83 KB
+        }
+    }
 }
 
 TEST(sender_engine, grtt_falls_to_the_real_rtt_once_every_client_answered_a_round) {
@@ -712,6 +743,19 @@ TEST(receiver_engine, control_copies_sends_every_answer_that_many_times_identica
     ASSERT_EQ(regs.size(), 3u);
     EXPECT_EQ(regs[0]->raw, regs[1]->raw);
     EXPECT_EQ(regs[0]->raw, regs[2]->raw);
+    // The server's copies of its REG_CONF (its own control_copies) are
+    // dropped; the session goes on from the first.
+    const auto conf = rig.server(protocol::reg_conf_msg{.client_ids = {42}});
+    rig.receiver.on_datagram(t0 + ms, {.address = 7}, conf);
+    rig.receiver.on_datagram(t0 + ms, {.address = 7}, conf);
+    EXPECT_EQ(rig.receiver.stats().duplicates_in, 1u);
+    // A FILEINFO and its copy: one FILEINFO_ACK, sent three times.
+    const auto info = rig.server(protocol::fileinfo_msg{
+        .file_id = 1, .size = 10, .ftstamp = 99, .name = "f", .client_ids = {42}});
+    rig.receiver.on_datagram(t0 + 2 * ms, {.address = 7}, info);
+    rig.receiver.on_datagram(t0 + 2 * ms, {.address = 7}, info);
+    EXPECT_EQ(rig.net.of<protocol::fileinfo_ack_msg>().size(), 3u);
+    EXPECT_EQ(rig.receiver.stats().duplicates_in, 2u);
 }
 
 TEST(receiver_engine, registers_with_echoed_timestamp_resends_and_gives_up) {

@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <gtest/gtest.h>
+#include <optional>
 #include <span>
 #include <utility>
 #include <vector>
@@ -65,10 +66,16 @@ private:
     engine::sequence_counter& _seq;
 };
 
+// A client's datagram. Each call takes the next sequence number unless one
+// is given, as a real client's would: an identical datagram again is a copy,
+// which the sender drops (control/engine/repeat_filter.h).
 inline std::vector<std::uint8_t> client_datagram(std::uint32_t uid, std::uint32_t group,
-                                                 const protocol::message& m) {
+                                                 const protocol::message& m,
+                                                 std::optional<std::uint16_t> seq = {}) {
+    static std::uint16_t next_seq = 0;
     std::vector<std::uint8_t> out(protocol::max_datagram_size);
-    const auto n = protocol::encode({.src_id = uid, .group_id = group}, m, out);
+    const auto n = protocol::encode(
+        {.seq = seq ? *seq : next_seq++, .src_id = uid, .group_id = group}, m, out);
     EXPECT_TRUE(n.ok());
     out.resize(n.ok() ? *n : 0);
     return out;
