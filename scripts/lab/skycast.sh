@@ -124,15 +124,18 @@ dataplane:
 YAML
 }
 
-# sky_stop_pids PID...: what a test started, stopped at its end: SIGTERM to
-# each (the last started first), then up to 5 s for each to exit before
-# SIGKILL. Not necessarily children of this shell; nothing is reaped.
+# sky_stop_pids PID...: what a test started, stopped at its end, the last
+# started first, one at a time: SIGTERM, then up to 5 s to exit before
+# SIGKILL, before the next. A node's control process (started after its
+# dataplane) so ends its sessions while its dataplane still answers, as the
+# systemd units order them; stopped together, a control process could be
+# mid-command when its dataplane vanished. Not necessarily children of this
+# shell; nothing is reaped.
 sky_stop_pids() {
     local i pid
     for ((i = $# ; i >= 1; --i)); do
-        kill -TERM "${!i}" 2>/dev/null || true
-    done
-    for pid in "$@"; do
+        pid=${!i}
+        kill -TERM "$pid" 2>/dev/null || continue
         for _ in $(seq 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "$pid" 2>/dev/null || true
     done
