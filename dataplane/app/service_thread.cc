@@ -610,9 +610,8 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
             free_pass(pass);
             return reply_status::too_large;
         }
-        pass->parity_table = _res.shared.parity_table(slot);
-        if (!pass->parity_runs.init(pass->parity_table, pass->fec_groups, cmd.geometry.block_size,
-                                    parity_ahead_budget_bytes)) {
+        if (!pass->parity_runs.init(_res.shared.parity_table(slot), pass->fec_groups,
+                                    cmd.geometry.block_size, parity_ahead_budget_bytes)) {
             free_pass(pass);
             return reply_status::too_large;
         }

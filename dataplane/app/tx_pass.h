@@ -43,11 +43,10 @@ struct tx_pass {
     pacer_profile profile;
     bool encrypted = false;
     seal::session_id seal_session = 0;
-    // FEC pass: the groups, the slot's parity table (one entry per group),
-    // the builder, and the runs the service thread encodes ahead of the TX
-    // lcore (parity_ahead.h). Unset: no parity.
+    // FEC pass: the groups, the builder, and the runs of the slot's parity
+    // table that the service thread encodes ahead of the TX lcore
+    // (parity_ahead.h, which holds the table). Unset: no parity.
     protocol::fec_groups fec_groups;
-    const api::parity_entry* parity_table = nullptr;
     std::optional<parity_builder> parity;
     parity_ahead parity_runs;
 
