@@ -842,7 +842,8 @@ std::optional<double> read_percent(context& ctx, const field& f) {
 // control.fec (sender): FEC parity for Skycast receivers (docs/protocol.md §17).
 void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec) {
     map_reader m(ctx, f,
-                 {"group_blocks", "proactive", "adaptive", "parity_port", "interleave_mib"});
+                 {"group_blocks", "proactive", "adaptive", "parity_port", "interleave_mib",
+                  "repair_margin"});
     // The dataplane's parity table holds 2 bytes per group of at least 8
     // blocks (dataplane/api/contract.h); 253 leaves one parity index.
     auto k = m.get("group_blocks");
@@ -855,6 +856,8 @@ void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec
     }
     take(m, "proactive", fec.proactive, [&](const field& x) { return read_percent(ctx, x); });
     take(m, "adaptive", fec.adaptive, [&](const field& x) { return read_bool(ctx, x); });
+    take(m, "repair_margin", fec.repair_margin,
+         [&](const field& x) { return read_percent(ctx, x); });
     // At most the 64 MiB the dataplane keeps resident ahead of the TX
     // lcore (its service thread encodes a span's parity from all of it),
     // and a receiver keeps a span's parity until the span's data is in.

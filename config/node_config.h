@@ -290,6 +290,8 @@ struct fec_config {
     // Data per interleaving span (protocol/fec_groups.h), MiB; 0: groups of
     // consecutive blocks.
     std::uint32_t interleave_mib = 64;
+    // Repair parity beyond the worst receiver's deficit, fraction of it.
+    double repair_margin = 0;
 };
 
 struct sender_config {

@@ -92,6 +92,7 @@ int main(int argc, char** argv) {
     std::uint32_t fec_k = 0;
     double proactive_pct = 0;
     std::uint32_t interleave_mib = 64; // control.fec.interleave_mib's default
+    double repair_margin = 0;
     std::uint32_t control_copies = 1;
     bool no_adaptive = false;
     std::uint32_t stock_receivers = 0;
@@ -105,6 +106,10 @@ int main(int argc, char** argv) {
     app.add_option("--proactive", proactive_pct,
                    "with --fec: parity sent with the first pass, percent of K")
         ->check(CLI::Range(0.0, 100.0));
+    app.add_option("--repair-margin", repair_margin,
+                   "with --fec: repair parity beyond the worst receiver's need, a fraction "
+                   "(control.fec.repair_margin)")
+        ->check(CLI::Range(0.0, 1.0));
     app.add_option("--interleave-mib", interleave_mib,
                    "with --fec: data per interleaving span, MiB (docs/protocol.md §17.1); 0 = "
                    "groups of consecutive blocks")
@@ -305,7 +310,8 @@ int main(int argc, char** argv) {
     cfg.sender.fec = {.group_blocks = fec_k,
                       .proactive = proactive_pct / 100.0,
                       .adaptive = !no_adaptive,
-                      .interleave_bytes = std::uint64_t{interleave_mib} << 20};
+                      .interleave_bytes = std::uint64_t{interleave_mib} << 20,
+                      .repair_margin = repair_margin};
     cfg.sender.control_copies = control_copies;
     cfg.receiver_control_copies = control_copies;
     if (closed) {

@@ -43,6 +43,12 @@ fec_group_position fec_groups::locate(std::uint32_t g) const {
     return {.section = section, .group = g - _first_group[section]};
 }
 
+std::uint32_t fec_groups::span_first_group(std::uint32_t g) const {
+    // Every span of a section but its last holds span_groups() groups, and
+    // groups are numbered span by span.
+    return g - locate(g).group % _span;
+}
+
 fec_groups::span_shape fec_groups::span_of(std::uint32_t section_blocks, std::uint32_t span) const {
     const std::uint32_t span_blocks = _span * _k;
     const std::uint32_t start = span * span_blocks;

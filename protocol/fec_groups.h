@@ -50,6 +50,9 @@ public:
     // cursor has passed it.
     std::uint32_t last_block(std::uint32_t g) const;
     std::uint32_t group_of_block(std::uint32_t block) const;
+    // The first group of g's span (g itself without interleaving): groups
+    // with the same one end within the same span_groups() blocks.
+    std::uint32_t span_first_group(std::uint32_t g) const;
 
     // Group g's blocks as an arithmetic run: first + i × stride, i < count.
     struct run {

@@ -946,9 +946,13 @@ std::vector<parity_run> sender_engine::repair_parity(std::vector<std::uint64_t>&
             }
             continue;
         }
-        runs.push_back(
-            {.group = g, .first_index = _parity_next[g], .count = static_cast<std::uint8_t>(need)});
-        _parity_next[g] = static_cast<std::uint8_t>(_parity_next[g] + need);
+        const auto margin =
+            static_cast<std::uint32_t>(std::ceil(need * _config.fec.repair_margin - 1e-9));
+        const std::uint32_t count = std::min(room, need + margin);
+        runs.push_back({.group = g,
+                        .first_index = _parity_next[g],
+                        .count = static_cast<std::uint8_t>(count)});
+        _parity_next[g] = static_cast<std::uint8_t>(_parity_next[g] + count);
     }
     if (_fec_first_pass_needs && _layout.blocks() > 0) {
         // What pass 1 should have carried to need no repair: the next file's

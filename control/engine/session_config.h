@@ -77,6 +77,11 @@ struct sender_fec {
     // of a span take its blocks in turn, so a burst of loss is spread over
     // all of them. 0: groups of consecutive blocks.
     std::uint64_t interleave_bytes = 0;
+    // Repair passes send each group this fraction more parity than its
+    // worst receiver misses (rounded up: at least one more): the receivers
+    // that set the count have no slack, and a burst during the repair pass
+    // would cost them another pass.
+    double repair_margin = 0;
     bool enabled() const { return group_blocks != 0; }
     // Groups per span for `block_size`-byte blocks (1..65535, the wire field).
     std::uint32_t span_groups(std::uint32_t block_size) const {

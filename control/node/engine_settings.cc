@@ -55,7 +55,8 @@ engine::sender_config sender_settings(const config::control_config& c, std::uint
              .proactive = s.fec.proactive,
              .adaptive = s.fec.adaptive,
              .parity_port = s.fec.parity_port,
-             .interleave_bytes = std::uint64_t{s.fec.interleave_mib} << 20};
+             .interleave_bytes = std::uint64_t{s.fec.interleave_mib} << 20,
+             .repair_margin = s.fec.repair_margin};
     e.max_passes = s.max_passes;
     e.control_copies = c.control_copies;
     e.max_nak_pct = s.max_nak_pct;

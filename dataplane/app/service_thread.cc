@@ -34,9 +34,6 @@ constexpr std::uint64_t prefetch_window_bytes = 64ull << 20;
 // Bytes touched per service round, so commands are not held up behind a
 // slow disk.
 constexpr std::uint64_t prefetch_step_bytes = 4ull << 20;
-// Memory for FEC parity encoded ahead of the TX lcore (parity_ahead.h): 32
-// runs of 8 jumbo parity blocks (proactive), 12 of a repair pass's longest.
-constexpr std::size_t parity_ahead_budget_bytes = 20ull << 20;
 // Parity runs encoded per service round: about 1 ms of ISA-L at k = 64 and
 // jumbo blocks, so commands are not held up behind the encoder.
 constexpr std::uint32_t parity_runs_per_round = 4;
@@ -611,7 +608,7 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
             return reply_status::too_large;
         }
         if (!pass->parity_runs.init(_res.shared.parity_table(slot), pass->fec_groups,
-                                    cmd.geometry.block_size, parity_ahead_budget_bytes)) {
+                                    cmd.geometry.block_size, parity_ahead::default_budget_bytes)) {
             free_pass(pass);
             return reply_status::too_large;
         }
@@ -695,8 +692,14 @@ bool service_thread::encode_parity_ahead(tx_pass& pass) {
     if (!pass.parity || pass.parity_runs.all_produced()) {
         return false;
     }
+    // Groups whose data the prefetcher has made resident (or is about to):
+    // the encoder never faults far ahead of the TX lcore's cursor.
+    const std::uint64_t cursor = pass.cursor.load(std::memory_order_relaxed);
+    const std::uint64_t horizon = std::min<std::uint64_t>(
+        pass.layout.blocks(), cursor + prefetch_window_bytes / pass.layout.block_size());
     return pass.parity_runs.produce(*pass.parity, std::span(pass.data, pass.size),
-                                    parity_runs_per_round) != 0;
+                                    parity_runs_per_round,
+                                    static_cast<std::uint32_t>(horizon)) != 0;
 }
 
 // Touches the pages ahead of the TX lcore so that its reads hit the page

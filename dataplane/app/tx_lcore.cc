@@ -470,11 +470,11 @@ std::uint16_t next_sequence(tx_pass& p) {
     return static_cast<std::uint16_t>(p.counters->sequence.fetch_add(1, std::memory_order_relaxed));
 }
 
-// FEC (docs/protocol.md §17): what the next frame is. A group's parity run
+// FEC (docs/protocol.md §17.5): what the next frame is. A group's parity
 // goes after the group's data blocks of the pass: once the data cursor
 // (`block`) has passed its group, or once the data is out. The service
-// thread encodes the runs ahead (parity_ahead.h); a run not encoded yet
-// lets data go on, and holds only the end of the pass.
+// thread encodes the runs ahead and parity_ahead picks the order; parity
+// not encoded yet lets data go on, and holds only the end of the pass.
 enum class next_frame { data, parity, wait };
 
 next_frame parity_due(tx_context& c, tx_pass& p, std::uint32_t block) {
@@ -482,30 +482,30 @@ next_frame parity_due(tx_context& c, tx_pass& p, std::uint32_t block) {
         return next_frame::data;
     }
     const bool data_out = block >= p.layout.blocks();
-    const parity_run* run = p.parity_runs.front();
-    if (run == nullptr) {
-        if (p.parity_runs.finished()) {
-            return next_frame::data;
-        }
-        if (data_out) {
-            if (!p.parity_waiting) { // counted once per wait, not per round
-                bump(c.counters, counter::tx_parity_waits);
-                p.parity_waiting = true;
-            }
-            return next_frame::wait;
-        }
-        return next_frame::data;
+    p.parity_next = p.parity_runs.next(block, data_out);
+    if (const std::uint32_t failed = p.parity_runs.take_failed_blocks(); failed != 0) {
+        bump(c.counters, counter::tx_drop_parity_failed, failed);
     }
-    p.parity_waiting = false;
-    return data_out || run->last_block < block ? next_frame::parity : next_frame::data;
+    if (p.parity_next.run != nullptr) {
+        p.parity_waiting = false;
+        return next_frame::parity;
+    }
+    if (data_out && !p.parity_runs.finished()) {
+        if (!p.parity_waiting) { // counted once per wait, not per round
+            bump(c.counters, counter::tx_parity_waits);
+            p.parity_waiting = true;
+        }
+        return next_frame::wait;
+    }
+    return next_frame::data;
 }
 
-// Builds the next PARITY frame of the front run into `out` (out.mbuf null
-// when the run could not be encoded: counted, skipped). False when nothing
-// could be done now (the pacer or the mbuf pool says wait).
+// Builds the parity block parity_due picked into `out` (out.mbuf null when
+// it could not be framed: the rest of its run is counted and dropped).
+// False when nothing could be done now (the pacer or the mbuf pool says wait).
 bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_block& out,
                         seal::seal_job& job) {
-    const parity_run& run = *p.parity_runs.front();
+    const parity_run& run = *p.parity_next.run;
     const std::uint32_t g = run.group;
     const std::size_t bs = p.layout.block_size();
     const std::size_t plain = p.parity->plaintext_size(); // sealed: the message only
@@ -513,15 +513,9 @@ bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_bl
                                             : protocol::parity_headers_size + bs;
     const std::size_t frame_length = frame_template::header_size + payload;
     out = {nullptr, 0, static_cast<std::uint32_t>(bs), true};
-    auto skip_run = [&] {
-        bump(c.counters, counter::tx_drop_parity_failed, run.count - p.parity_done);
-        p.parity_done = 0;
-        p.parity_runs.pop();
+    auto drop_run = [&] {
+        bump(c.counters, counter::tx_drop_parity_failed, p.parity_runs.drop_run());
     };
-    if (run.failed) {
-        skip_run();
-        return true;
-    }
     if (!pacer_admit(p.profile, p.pacer, now, static_cast<std::uint32_t>(frame_length))) {
         return false;
     }
@@ -534,13 +528,14 @@ bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_bl
         rte_pktmbuf_append(m, static_cast<std::uint16_t>(frame_length)));
     if (frame == nullptr) {
         rte_pktmbuf_free(m);
-        skip_run();
+        drop_run();
         return true;
     }
     protocol::uftp_header h = p.header;
     h.seq = next_sequence(p);
-    const std::uint32_t index = run.first_index + p.parity_done;
-    const std::span<const std::uint8_t> parity(run.bytes + p.parity_done * bs, bs);
+    const std::uint32_t offset = p.parity_next.offset;
+    const std::uint32_t index = run.first_index + offset;
+    const std::span<const std::uint8_t> parity(run.bytes + offset * bs, bs);
     std::uint8_t* udp_payload = frame + frame_template::header_size;
     if (p.encrypted) {
         // The PARITY message goes where the ciphertext will be and is sealed
@@ -550,7 +545,7 @@ bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_bl
                                                 std::span<std::uint8_t>(plaintext, plain));
         if (!n.ok()) {
             rte_pktmbuf_free(m);
-            skip_run();
+            drop_run();
             return true;
         }
         std::memcpy(plaintext + *n, parity.data(), bs);
@@ -567,14 +562,11 @@ bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_bl
                             std::span<std::uint8_t>(udp_payload, payload))
                     .ok()) {
         rte_pktmbuf_free(m);
-        skip_run();
+        drop_run();
         return true;
     }
     out.mbuf = m;
-    if (++p.parity_done == run.count) {
-        p.parity_done = 0;
-        p.parity_runs.pop();
-    }
+    p.parity_runs.sent();
     return true;
 }
 
@@ -717,7 +709,10 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
         bump(c.counters, counter::tx_fileseg);
         bump(c.counters, counter::tx_fileseg_bytes, pending[i].bytes);
     }
-    p.cursor.store(p.next_block, std::memory_order_relaxed);
+    // The next block this pass sends (the layout's end in a pass of parity
+    // alone): the prefetcher reads ahead from it, the parity encoder up to
+    // where the prefetcher reaches.
+    p.cursor.store(next_marked_block(p, p.next_block), std::memory_order_relaxed);
     p.shared_slot->segments.store(p.next_block, std::memory_order_release);
     if (ended) {
         flush(c);

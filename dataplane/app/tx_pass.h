@@ -7,9 +7,9 @@
 // `parity_runs` is shared the way its own header says.
 
 #include "dataplane/api/shared_layout.h"
-#include "dataplane/app/parity_ahead.h"
 #include "dataplane/core/net/frame_template.h"
 #include "dataplane/core/pacer.h"
+#include "dataplane/core/parity_ahead.h"
 #include "dataplane/core/parity_builder.h"
 #include "dataplane/seal/seal_engine.h"
 #include "protocol/blocks.h"
@@ -53,8 +53,8 @@ struct tx_pass {
     // TX lcore state.
     pacer_state pacer;
     std::uint32_t next_block = 0;
-    std::uint32_t parity_done = 0; // of the front parity run, blocks sent
-    bool parity_waiting = false;   // the data is out and the next run is not encoded yet
+    parity_item parity_next;     // the parity block parity_due picked (tx_lcore.cc)
+    bool parity_waiting = false; // the data is out and the next run is not encoded yet
     std::uint64_t blocks_sent = 0;
     std::uint64_t bytes_sent = 0;
     // The block the TX lcore works on, for the prefetcher (writer: TX lcore).

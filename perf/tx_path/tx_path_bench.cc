@@ -208,7 +208,7 @@ struct sample {
     // FEC cases: PARITY frames sent, and the CPU time of the service
     // rounds between TX iterations (another core in the real process, so
     // not in cpu_seconds). The service thread encodes the parity ahead of
-    // the TX lcore (dataplane/app/parity_ahead.h), so it is counted here.
+    // the TX lcore (dataplane/core/parity_ahead.h), so it is counted here.
     std::uint64_t parity = 0;
     double service_cpu_seconds = 0;
 };

@@ -7,6 +7,7 @@
 #include "dataplane/core/fileseg_builder.h"
 #include "dataplane/core/fileseg_receiver.h"
 #include "dataplane/core/pacer.h"
+#include "dataplane/core/parity_ahead.h"
 #include "dataplane/core/parity_builder.h"
 #include "protocol/codec.h"
 #include "protocol/parity.h"
@@ -141,10 +142,10 @@ private:
         return n;
     }
 
-    // FEC: whether the next datagram is parity (of a group the data cursor
-    // has passed, or any left once the data is out), and sending it.
-    bool parity_due() const;
-    void send_parity(const protocol::uftp_header& h);
+    // FEC: the next parity block due (dataplane/core/parity_ahead.h picks
+    // it and its order, as on the TX lcore; null run: none), and sending it.
+    dataplane::parity_item parity_due();
+    void send_parity(const protocol::uftp_header& h, const dataplane::parity_item& item);
     // Whether the pacer lets a frame of `frame` bytes go now (the `sent`th of
     // this event); if not, schedules the next tx event when it will.
     bool admit(time_ns now, int sent, std::uint32_t frame);
@@ -154,9 +155,8 @@ private:
     dataplane::tx_file _tx;
     protocol::fec_groups _groups;
     std::optional<dataplane::parity_builder> _parity;
-    std::size_t _parity_run = 0;             // the run being sent
-    std::uint32_t _parity_done = 0;          // of its blocks, sent
-    std::vector<std::uint8_t> _parity_bytes; // the run's parity blocks, encoded at once
+    std::vector<dataplane::api::parity_entry> _parity_table; // the pass's runs, per group
+    dataplane::parity_ahead _parity_runs;                    // encoded here, on this one thread
     const std::vector<std::uint8_t>* _source = nullptr;
     std::map<std::string, std::vector<std::uint8_t>> _cache;
     std::uint32_t _cursor = 0;
@@ -293,8 +293,20 @@ void sim_sender_dataplane::start_pass(engine::pass_request request) {
         _groups = protocol::fec_groups(_request.layout, _request.fec_group_blocks,
                                        _request.fec_span_groups);
     }
-    _parity_run = 0;
-    _parity_done = 0;
+    if (_parity) {
+        // The table the dataplane reads from shared memory: a run per group.
+        _parity_table.assign(_groups.count(), {});
+        for (const auto& run : _request.parity) {
+            if (run.group < _parity_table.size()) {
+                _parity_table[run.group] = {.count = run.count, .first_index = run.first_index};
+            }
+        }
+        if (!_parity_runs.init(_parity_table.data(), _groups, _request.layout.block_size(),
+                               dataplane::parity_ahead::default_budget_bytes)) {
+            parity_failures += _request.parity.size();
+            _parity.reset();
+        }
+    }
     _cursor = next_block(0);
     _active = true;
     ++_gen;
@@ -306,8 +318,8 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
         return;
     }
     const auto& layout = _request.layout;
-    for (int sent = 0; _cursor < layout.blocks() || parity_due(); ++sent) {
-        if (parity_due()) {
+    for (int sent = 0;; ++sent) {
+        if (const dataplane::parity_item item = parity_due(); item.run != nullptr) {
             const auto frame = static_cast<std::uint32_t>(
                 l2_l4_overhead + (_request.keys != nullptr && _cipher
                                       ? _cipher->sealed_size(_parity->plaintext_size())
@@ -321,8 +333,12 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
                          .group_id = cfg.group_id,
                          .group_inst = cfg.group_inst,
                          .grtt = _sim.header_grtt(),
-                         .gsize = _sim.header_gsize()});
+                         .gsize = _sim.header_gsize()},
+                        item);
             continue;
+        }
+        if (_cursor >= layout.blocks()) {
+            break;
         }
         const std::uint32_t bytes = layout.block_bytes(_cursor);
         const std::uint64_t offset = std::uint64_t{_cursor} * layout.block_size();
@@ -385,33 +401,25 @@ bool sim_sender_dataplane::admit(time_ns now, int sent, std::uint32_t frame) {
     return false;
 }
 
-bool sim_sender_dataplane::parity_due() const {
-    if (!_parity || _parity_run >= _request.parity.size()) {
-        return false;
+dataplane::parity_item sim_sender_dataplane::parity_due() {
+    if (!_parity) {
+        return {};
     }
-    return _cursor >= _request.layout.blocks() ||
-           _groups.last_block(_request.parity[_parity_run].group) < _cursor;
+    // One thread produces and consumes: encode whatever the ring has room
+    // for (every block is in memory here), then take the next block due.
+    const std::uint32_t blocks = _request.layout.blocks();
+    (void)_parity_runs.produce(*_parity, *_source, _groups.count(), blocks);
+    const dataplane::parity_item item = _parity_runs.next(_cursor, _cursor >= blocks);
+    parity_failures += _parity_runs.take_failed_blocks();
+    return item;
 }
 
-void sim_sender_dataplane::send_parity(const protocol::uftp_header& h) {
-    const auto& run = _request.parity[_parity_run];
+void sim_sender_dataplane::send_parity(const protocol::uftp_header& h,
+                                       const dataplane::parity_item& item) {
+    const dataplane::parity_run& run = *item.run;
     const std::size_t bs = _request.layout.block_size();
-    if (_parity_done == 0) {
-        // The whole run at once: ISA-L reads the group's data once for all rows.
-        _parity_bytes.resize(run.count * bs);
-        std::array<std::uint8_t*, dataplane::fec_codec::max_blocks> out{};
-        for (std::uint32_t i = 0; i < run.count; ++i) {
-            out[i] = _parity_bytes.data() + i * bs;
-        }
-        if (_parity->parity_blocks(_groups, *_source, run.group, run.first_index,
-                                   std::span(out).first(run.count)) != dataplane::fec_error::ok) {
-            ++parity_failures;
-            ++_parity_run;
-            return;
-        }
-    }
-    const auto parity = std::span<const std::uint8_t>(_parity_bytes).subspan(_parity_done * bs, bs);
-    const std::uint32_t index = run.first_index + _parity_done;
+    const auto parity = std::span<const std::uint8_t>(run.bytes + item.offset * bs, bs);
+    const std::uint32_t index = run.first_index + item.offset;
     if (_request.keys != nullptr) {
         // Sealed like a FILESEG; never in the clear.
         const auto r =
@@ -430,10 +438,7 @@ void sim_sender_dataplane::send_parity(const protocol::uftp_header& h) {
     } else {
         ++parity_failures;
     }
-    if (++_parity_done == run.count) {
-        _parity_done = 0;
-        ++_parity_run;
-    }
+    _parity_runs.sent();
 }
 
 void simulation::from_sender(endpoint to, std::span<const std::uint8_t> datagram) {

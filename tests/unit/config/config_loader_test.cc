@@ -834,9 +834,12 @@ TEST(ConfigAccept, FecSettings) {
     EXPECT_TRUE(f.adaptive);
     EXPECT_EQ(f.parity_port, 1045); // the session port + 1
     EXPECT_EQ(f.interleave_mib, 64u);
+    EXPECT_DOUBLE_EQ(f.repair_margin, 0.0);
     const auto g = load_ok(sender_base + "  fec: {group_blocks: 8, adaptive: false, "
-                                         "parity_port: 3000, interleave_mib: 0}\n")
+                                         "parity_port: 3000, interleave_mib: 0, "
+                                         "repair_margin: \"10%\"}\n")
                        .control.sender->fec;
+    EXPECT_DOUBLE_EQ(g.repair_margin, 0.1);
     EXPECT_FALSE(g.adaptive);
     EXPECT_EQ(g.parity_port, 3000);
     EXPECT_EQ(g.interleave_mib, 0u);
@@ -855,6 +858,8 @@ TEST(ConfigReject, FecValuesChecked) {
                "control.fec.parity_port", "1044 is control.port");
     expect_one(sender_base + "  fec: {group_blocks: 64, interleave_mib: 65}\n", 13, 43,
                "control.fec.interleave_mib", "65 is out of range 0..64");
+    expect_one(sender_base + "  fec: {group_blocks: 64, repair_margin: 0.1}\n", 13, 42,
+               "control.fec.repair_margin", "expected a percentage");
     expect_one(receiver_base + "  fec: {group_blocks: 64}\n", 13, 3, "control.fec", "sender");
 }
 

@@ -288,6 +288,53 @@ TEST(sender_engine, the_fec_extension_names_the_interleaving_span) {
     }
 }
 
+TEST(sender_engine, a_repair_pass_sends_the_worst_deficit_plus_the_repair_margin) {
+    // Groups of 8 consecutive blocks; client 9 still needs 3 parity blocks
+    // of group 0 and 1 of group 2 after pass 1 (its deficit NAKs).
+    for (const double margin : {0.0, 0.5}) {
+        auto cfg = quick_sender({9});
+        cfg.block_size = 512;
+        cfg.fec = {.group_blocks = 8, .interleave_bytes = 0, .repair_margin = margin};
+        sender_rig rig(cfg, {{.name = "f", .size = 512 * 32}});
+        rig.sender.start(t0);
+        rig.sender.on_datagram(
+            t0 + ms, {.address = 9},
+            client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+        time_ns now = t0;
+        while (rig.sender.phase() != engine::sender_phase::fileinfo) {
+            now = rig.sender.next_deadline();
+            rig.sender.on_timer(now);
+        }
+        rig.sender.on_datagram(now, {.address = 9},
+                               client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+        ASSERT_EQ(rig.dp.passes.size(), 1u);
+        rig.dp.cursor = 32;
+        rig.sender.on_pass_end(now, 1);
+        std::vector<std::uint8_t> deficits(protocol::nak_bitmap_bytes(32), 0);
+        deficits[0] = 0x07; // 3 bits in group 0 (blocks 0..7)
+        deficits[2] = 0x01; // 1 bit in group 2 (blocks 16..23)
+        rig.sender.on_datagram(now, {.address = 9},
+                               client_datagram(9, 0x77,
+                                               protocol::status_msg{.file_id = 1,
+                                                                    .section = 0,
+                                                                    .naks = deficits,
+                                                                    .fec_deficit = true}));
+        for (int i = 0; i < 20 && rig.dp.passes.size() < 2; ++i) {
+            now = rig.sender.next_deadline();
+            rig.sender.on_timer(now);
+        }
+        ASSERT_EQ(rig.dp.passes.size(), 2u) << "margin " << margin;
+        const auto& repair = rig.dp.passes[1].parity;
+        ASSERT_EQ(repair.size(), 2u);
+        EXPECT_EQ(repair[0].group, 0u);
+        EXPECT_EQ(repair[1].group, 2u);
+        EXPECT_EQ(repair[0].first_index, 8u); // the first parity index
+        // 3 and 1 without a margin; with 50 %: 3 + 2 and 1 + 1 (rounded up).
+        EXPECT_EQ(repair[0].count, margin == 0 ? 3u : 5u);
+        EXPECT_EQ(repair[1].count, margin == 0 ? 1u : 2u);
+    }
+}
+
 TEST(sender_engine, grtt_falls_to_the_real_rtt_once_every_client_answered_a_round) {
     // Closed group of two. Client 9's REGISTER took 1.0 s (its ARP crossed a
     // satellite hop first), client 10's 0.5 s: the real RTT of both.
