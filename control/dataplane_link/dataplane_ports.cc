@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstring>
+#include <thread>
 
 namespace skycast::control {
 namespace {
@@ -37,6 +38,9 @@ dataplane_ports::~dataplane_ports() {
     }
     while (!_open.empty()) {
         close_file(_open.back().file_id);
+    }
+    while (!_closing.empty()) { // begun by an engine that ended before the flush did
+        close_file(_closing.back().file_id);
     }
     if (_installed != nullptr) {
         api::command cmd{};
@@ -139,7 +143,7 @@ std::int32_t dataplane_ports::free_slot() const {
                                       [&](const open_file& f) { return f.slot == s; });
         const auto state = static_cast<api::file_slot_state>(_link.shared().slot(s).state.load());
         if (!used && state != api::file_slot_state::sending &&
-            state != api::file_slot_state::receiving) {
+            state != api::file_slot_state::receiving && state != api::file_slot_state::closing) {
             return static_cast<std::int32_t>(s);
         }
     }
@@ -411,23 +415,69 @@ void dataplane_ports::leave_group(std::uint32_t group) {
     _groups->leave(group);
 }
 
-bool dataplane_ports::close_file(std::uint16_t file_id) {
+void dataplane_ports::begin_close(std::uint16_t file_id) {
     const open_file* f = find(file_id);
     if (f == nullptr) {
-        return false;
+        return;
+    }
+    bool ok = true;
+    // Blocks rebuilt here went through control's own descriptor, closed
+    // first: the dataplane's flush of the file then writes them back too.
+    if (f->fec) {
+        ok = f->fec->close();
+        _fec_closed += f->fec->counters();
     }
     api::command cmd{};
     cmd.kind = api::command_kind::close_receive_file;
     cmd.file_slot = static_cast<std::uint16_t>(f->slot);
     const auto r = call(cmd);
-    // Blocks rebuilt here went through control's own descriptor: flushed too.
-    bool fec_ok = true;
-    if (f->fec) {
-        fec_ok = f->fec->close();
-        _fec_closed += f->fec->counters();
-    }
+    ok = ok && r && r->status == api::reply_status::ok;
+    _closing.push_back({.file_id = file_id, .slot = f->slot, .ok_so_far = ok});
     std::erase_if(_open, [&](const open_file& o) { return o.file_id == file_id; });
-    return r && r->status == api::reply_status::ok && fec_ok;
+}
+
+std::optional<bool> dataplane_ports::close_result(std::uint16_t file_id) {
+    const auto it = std::find_if(_closing.begin(), _closing.end(),
+                                 [&](const closing_file& c) { return c.file_id == file_id; });
+    if (it == _closing.end()) {
+        return false; // never begun
+    }
+    bool flushed = false;
+    if (it->ok_so_far) {
+        const api::file_slot& slot = _link.shared().slot(it->slot);
+        if (static_cast<api::file_slot_state>(slot.state.load(std::memory_order_acquire)) !=
+            api::file_slot_state::closed) {
+            if (_link.alive()) {
+                return std::nullopt; // still flushing
+            }
+            ++_counters.commands_failed;
+            _last_error = "the dataplane is gone: the file's flush is unknown";
+        } else if (const int e = slot.close_errno.load(std::memory_order_relaxed); e != 0) {
+            _last_error = "flushing the received file failed: " + std::string(std::strerror(e));
+        } else {
+            flushed = true;
+        }
+    }
+    _closing.erase(it);
+    return flushed;
+}
+
+bool dataplane_ports::close_file(std::uint16_t file_id) {
+    begin_close(file_id);
+    // The dataplane's closer gives up on writes that do not drain within
+    // its own timeout, so this ends unless the disk hangs in fdatasync.
+    const auto deadline = std::chrono::steady_clock::now() + 2 * command_timeout;
+    for (;;) {
+        if (const auto r = close_result(file_id)) {
+            return *r;
+        }
+        if (std::chrono::steady_clock::now() > deadline) {
+            _last_error = "the dataplane did not finish flushing the received file";
+            std::erase_if(_closing, [&](const closing_file& c) { return c.file_id == file_id; });
+            return false;
+        }
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
 }
 
 } // namespace skycast::control

@@ -89,6 +89,10 @@ public:
                                      std::span<std::uint8_t> out) const override;
     int write_error(std::uint16_t file_id) const override;
     bool close_file(std::uint16_t file_id) override;
+    // The dataplane flushes off its service thread (file_closer.h): the
+    // command only starts it, and the slot says when it is done.
+    void begin_close(std::uint16_t file_id) override;
+    std::optional<bool> close_result(std::uint16_t file_id) override;
     bool join_group(std::uint32_t group) override;
     void leave_group(std::uint32_t group) override;
 
@@ -156,6 +160,15 @@ private:
     std::int32_t _tx_slot = -1;
     std::uint16_t _tx_file_id = 0;
     std::vector<open_file> _open;
+    // Files whose close began: the slot until the dataplane has flushed it,
+    // and whether everything before the flush went well (command accepted,
+    // FEC writes).
+    struct closing_file {
+        std::uint16_t file_id;
+        std::uint32_t slot;
+        bool ok_so_far;
+    };
+    std::vector<closing_file> _closing;
     std::optional<dataplane::fec_decoder> _decoder; // the session's k and block size
     std::vector<std::uint16_t> _parity_ports;       // opened in the dataplane for us
     dataplane::fec_rx_counters _fec_closed;         // of files already closed

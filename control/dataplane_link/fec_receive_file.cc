@@ -155,10 +155,12 @@ bool fec_receive_file::close() {
     if (_fd < 0) {
         return _write_errno == 0;
     }
-    const bool synced = ::fdatasync(_fd) == 0;
+    // No fdatasync here: the dataplane flushes the file after this
+    // (file_closer.h), and that writes back every dirty page of the file,
+    // these too, and reports their writeback errors.
     const bool closed = ::close(_fd) == 0;
     _fd = -1;
-    return synced && closed && _write_errno == 0;
+    return closed && _write_errno == 0;
 }
 
 } // namespace skycast::control

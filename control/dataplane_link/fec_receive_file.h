@@ -52,7 +52,8 @@ public:
     std::uint64_t rebuilt() const { return _counters.blocks_rebuilt; }
     int write_errno() const { return _write_errno; }
     const dataplane::fec_rx_counters& counters() const { return _counters; }
-    // Flushes and closes the temp file: false if a write or the flush failed.
+    // Closes its descriptor of the temp file (the dataplane flushes the file
+    // after): false if a write failed.
     bool close();
 
 private:

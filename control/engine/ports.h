@@ -20,6 +20,7 @@
 #include <optional>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace skycast::control::engine {
@@ -201,13 +202,33 @@ public:
     virtual int write_error(std::uint16_t file_id) const = 0;
     // Stops accepting the file and flushes what was written; true when every
     // write reached the file (a failed write must not become a complete file).
+    // Waits for the flush: for ends (abort, a file the server gave up on).
     virtual bool close_file(std::uint16_t file_id) = 0;
+    // The same without waiting: a complete file's flush can take seconds on
+    // a slow disk, which must not hold up the engines' timers and every
+    // other session. begin_close() starts it; close_result() is nullopt
+    // while it runs, then close_file()'s answer, once. Ports whose close is
+    // quick (the simulator's) close at once.
+    virtual void begin_close(std::uint16_t file_id) {
+        _quick_close = {file_id, close_file(file_id)};
+    }
+    virtual std::optional<bool> close_result(std::uint16_t file_id) {
+        if (!_quick_close || _quick_close->first != file_id) {
+            return false; // never begun: nothing was flushed
+        }
+        const bool flushed = _quick_close->second;
+        _quick_close.reset();
+        return flushed;
+    }
     // Multicast membership of the session's private group: joined once the
     // ANNOUNCE is accepted, left when the session ends, however it ends.
     // Memberships are counted (sessions may share a group). join_group() is
     // false when the dataplane has no room for another group.
     virtual bool join_group(std::uint32_t group) = 0;
     virtual void leave_group(std::uint32_t group) = 0;
+
+private:
+    std::optional<std::pair<std::uint16_t, bool>> _quick_close; // the default begin_close's
 };
 
 } // namespace skycast::control::engine

@@ -29,6 +29,9 @@ constexpr time_ns min_timeout = ns_per_second;
 // The shortest wait before a DONE is answered (done_answer_delay): frames
 // a few milliseconds behind the DONE on a LAN.
 constexpr time_ns min_done_answer_delay = 20 * ns_per_second / 1000;
+// How often a file being flushed is looked at (try_finish_file): a small
+// fraction of any GRTT, and a few hundred looks a second at most.
+constexpr time_ns close_poll_interval = 5 * ns_per_second / 1000;
 // A datagram more than this many behind the newest is dropped (spec §1.2).
 constexpr int seq_window = 5;
 // How often refresh_progress() counts the open file's received blocks: a
@@ -705,7 +708,7 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
     }
     if (_has_file) {
         // The server moved on without us finishing: that file is lost.
-        drop_current_file();
+        drop_current_file(now);
     }
     if (const auto p = check_relative_name(m.name); p != name_problem::none) {
         reject(m, std::string(name(p)));
@@ -837,7 +840,7 @@ void receiver_engine::handle_done(time_ns now, const protocol::done_msg& m) {
     }
     if (m.file_id == 0) {
         if (_has_file) {
-            drop_current_file(); // the server finished without us on that file
+            drop_current_file(now); // the server finished without us on that file
         }
         if (_state != receiver_state::completing) {
             _state = receiver_state::completing;
@@ -886,14 +889,33 @@ void receiver_engine::handle_abort(time_ns now, const protocol::abort_msg& m) {
 }
 
 bool receiver_engine::try_finish_file(time_ns now) {
+    if (_file.closing) {
+        const std::optional<bool> flushed = _dataplane.close_result(_file.file_id);
+        if (!flushed) {
+            // Still flushing (a large file on a slow disk): look again soon.
+            // DONEs meanwhile get no STATUS: nothing is missing.
+            _file.asked = true;
+            _nak_deadline = now + close_poll_interval;
+            return true;
+        }
+        finish_closed_file(now, *flushed, true);
+        return true;
+    }
     if (write_failed(now)) {
         return true;
     }
     if (!_dataplane.complete(_file.file_id)) {
         return false;
     }
+    // Every block is in: flush without holding up this loop (ports.h).
+    _dataplane.begin_close(_file.file_id);
+    _file.closing = true;
+    return try_finish_file(now);
+}
+
+void receiver_engine::finish_closed_file(time_ns now, bool flushed, bool answer) {
     file_result& r = _results[_file.result_index];
-    const bool flushed = _dataplane.close_file(_file.file_id);
+    protocol::complete_status status = protocol::complete_status::normal;
     // Only a fully written file moves into place; anything else is removed.
     if (flushed && move_into_place(_file.temp_path, _file.final_path, _file.mtime, _file.mode)) {
         r.complete = true;
@@ -901,23 +923,24 @@ bool receiver_engine::try_finish_file(time_ns now) {
         ++_entries_done;
         _bytes_done += _file.layout.file_size();
         ++_stats.files_received;
-        _answered[_file.file_id] = protocol::complete_status::normal;
-        send_complete(_file.file_id, protocol::complete_status::normal);
     } else {
         if (!flushed) {
             discard_temp_file(_file.temp_path);
         }
         ++_stats.move_failed;
-        r.status = protocol::complete_status::rejected;
+        r.status = status = protocol::complete_status::rejected;
         r.reason = flushed ? "cannot move into place" : "write failed";
-        _answered[_file.file_id] = protocol::complete_status::rejected;
-        send_complete(_file.file_id, protocol::complete_status::rejected);
+    }
+    _answered[_file.file_id] = status;
+    if (answer) {
+        send_complete(_file.file_id, status);
     }
     _has_file = false;
     _nak_deadline = no_deadline;
-    _state = receiver_state::between_files;
+    if (_state == receiver_state::receiving) {
+        _state = receiver_state::between_files;
+    }
     touch(now);
-    return true;
 }
 
 void receiver_engine::nak_timer(time_ns now) {
@@ -1007,7 +1030,14 @@ void receiver_engine::refresh_progress(time_ns now) {
     _file.received_at = now;
 }
 
-void receiver_engine::drop_current_file() {
+void receiver_engine::drop_current_file(time_ns now) {
+    if (_file.closing) {
+        // Complete, only still flushing: the server moved on (or ended)
+        // before our COMPLETE, but the file is whole. Wait for the flush and
+        // keep it; a DONE for it later gets its COMPLETE (_answered).
+        finish_closed_file(now, _dataplane.close_file(_file.file_id), false);
+        return;
+    }
     _dataplane.close_file(_file.file_id);
     discard_temp_file(_file.temp_path);
     ++_stats.temp_files_discarded;
@@ -1019,10 +1049,10 @@ void receiver_engine::drop_current_file() {
     }
 }
 
-void receiver_engine::end(time_ns /*now*/, receiver_outcome outcome, std::string reason,
+void receiver_engine::end(time_ns now, receiver_outcome outcome, std::string reason,
                           bool tell_server) {
     if (_has_file) {
-        drop_current_file();
+        drop_current_file(now);
     }
     if (tell_server) {
         protocol::abort_msg ab{.host = 0, .message = reason.substr(0, 299)};

@@ -181,6 +181,7 @@ private:
         std::uint32_t highest_section_seen = 0;
         std::uint32_t nak_upto = 0; // sections [0, nak_upto) are due for NAKs
         bool asked = false;         // a DONE asked for status
+        bool closing = false;       // complete; the dataplane flushes it (begin_close)
         std::size_t result_index = 0;
         std::uint64_t received = 0; // progress: data bytes received, counted at received_at
         time_ns received_at = 0;    // 0: not counted yet
@@ -212,10 +213,14 @@ private:
     void send_complete(std::uint16_t file_id, protocol::complete_status status);
     void reject(const protocol::fileinfo_msg& m, std::string why);
     void nak_timer(time_ns now);
-    // Checks the open file; when complete, closes it, moves it into place and
-    // sends COMPLETE. Returns true if the file is finished.
+    // Checks the open file; when complete, starts its close, and once the
+    // dataplane has flushed it, moves it into place and sends COMPLETE.
+    // Returns true if the file needs no STATUS (finished, or flushing).
     bool try_finish_file(time_ns now);
-    void drop_current_file();
+    // The flushed file into place (or discarded, when a write failed) and
+    // its COMPLETE, sent when `answer`.
+    void finish_closed_file(time_ns now, bool flushed, bool answer);
+    void drop_current_file(time_ns now);
     void end(time_ns now, receiver_outcome outcome, std::string reason, bool tell_server);
     void touch(time_ns now);
 

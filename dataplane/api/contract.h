@@ -30,7 +30,7 @@
 
 namespace skycast::dataplane::api {
 
-inline constexpr std::uint32_t contract_version = 5;
+inline constexpr std::uint32_t contract_version = 6;
 
 // Names (DPDK limits memzone names to 31 characters, rings to 28).
 inline constexpr const char* memzone_shared = "skycast_shared";
@@ -69,6 +69,9 @@ enum class command_kind : std::uint16_t {
     set_session_keys, // install a session's group keys in slot `session.session`
     clear_session_keys,
     open_receive_file, // file slot `file_slot` receives into `path`
+    // Stops receiving into slot `file_slot` and answers at once; the slot is
+    // `closing` while its writes drain and flush, then `closed` with
+    // close_errno saying whether every write reached the disk.
     close_receive_file,
     start_pass, // TX: send the blocks set in the slot's bitmap of `path`
     stop_pass,

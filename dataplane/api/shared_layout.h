@@ -25,7 +25,8 @@ enum class file_slot_state : std::uint32_t {
     free,      // nobody uses it
     receiving, // RX lcore accepts FILESEGs into it
     sending,   // TX lcore sends a pass from it
-    closed,    // receive closed; counters final until reused
+    closing,   // receive stopped; its writes drain and flush (file_closer)
+    closed,    // receive closed (close_errno says how); counters final until reused
 };
 
 // A counter's name ("rx.drop.ipv4_bad_checksum") and what a non-zero value
@@ -99,7 +100,11 @@ struct alignas(64) file_slot {
     // storage thread), so the receiver can tell the sender why the file
     // cannot complete (ENOSPC: disk full) instead of timing out.
     std::atomic<std::int32_t> write_errno;
-    std::uint32_t write_errno_pad;
+    // Receiving, once `state` is closed (acquire): 0 when every write
+    // reached the disk (drained, fdatasync), else why not (ETIMEDOUT: the
+    // writes did not drain; EIO: a write failed; the flush's errno).
+    // Writer: the dataplane's file closer, before `state`.
+    std::atomic<std::int32_t> close_errno;
     std::atomic<std::uint64_t> bytes_done;
     // Receiving, writer RX lcore: FILESEGs seen for this file (stored or not)
     // and the section and header sequence number of the latest, so control

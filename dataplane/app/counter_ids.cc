@@ -143,6 +143,12 @@ counter_info describe_fixed(counter c) {
     case counter::main_bad_version:
         return {"main.drop.bad_version",
                 "ring messages of another contract version: mismatched builds"};
+    case counter::main_files_closed:
+        return {"main.files_closed", "received files flushed and closed (off the service thread)"};
+    case counter::main_close_failures:
+        return {"main.close_failures",
+                "received files whose writes did not drain in time or whose flush failed: "
+                "never reported complete"};
     case counter::main_mapping_kept:
         return {"main.mapping_kept",
                 "a sent file stayed mapped: the port still held zero-copy frames"};

@@ -79,6 +79,9 @@ enum class counter : std::uint16_t {
     main_reply_ring_full,
     main_bad_version,
     main_mapping_kept,
+    // Written by the file closer thread only (file_closer.h), in the main block.
+    main_files_closed,
+    main_close_failures,
     count
 };
 

@@ -87,7 +87,8 @@ service_thread::service_thread(const dataplane_options& options, resources& res,
                                std::vector<std::unique_ptr<storage_thread>>& storage)
     : _options(options), _res(res), _rx(rx), _tx(tx), _files(files), _storage(storage),
       _counters(res.shared.counters(counters_service).values),
-      _kernel_ring(kernel_ring_drops::find()) {}
+      _kernel_ring(kernel_ring_drops::find()),
+      _closer(files, res.shared, _counters, [this] { return wait_storage_drained(); }) {}
 
 service_thread::~service_thread() {
     stop();
@@ -104,14 +105,7 @@ void service_thread::stop() {
     }
     // The lcores have stopped (the runtime stops them first): close what is open.
     reclaim_passes();
-    for (std::uint32_t slot = 0; slot < _options.max_files; ++slot) {
-        if (_files.fd[slot].load() >= 0) {
-            api::command cmd{};
-            cmd.file_slot = static_cast<std::uint16_t>(slot);
-            std::int32_t detail = 0;
-            (void)close_receive_file(cmd, detail);
-        }
-    }
+    close_all_received_files();
 }
 
 bool service_thread::in_session() const {
@@ -229,14 +223,7 @@ void service_thread::reset_session_state() {
     if (_current_pass != nullptr) {
         (void)stop_pass();
     }
-    for (std::uint32_t slot = 0; slot < _options.max_files; ++slot) {
-        if (_files.fd[slot].load() >= 0) {
-            api::command close{};
-            close.file_slot = static_cast<std::uint16_t>(slot);
-            std::int32_t detail = 0;
-            (void)close_receive_file(close, detail);
-        }
-    }
+    close_all_received_files();
     for (std::uint8_t session = 0; session < api::max_sessions; ++session) {
         api::command clear{};
         clear.session.session = session;
@@ -400,8 +387,10 @@ api::reply_status service_thread::clear_session_keys(const api::command& cmd) {
 
 api::reply_status service_thread::open_receive_file(const api::command& cmd, std::int32_t& detail) {
     const std::uint32_t slot = cmd.file_slot;
-    if (slot >= _options.max_files || _files.fd[slot].load() >= 0) {
-        return reply_status::bad_slot;
+    if (slot >= _options.max_files || _files.fd[slot].load() >= 0 ||
+        static_cast<api::file_slot_state>(_res.shared.slot(slot).state.load()) ==
+            api::file_slot_state::closing) {
+        return reply_status::bad_slot; // in use, or its last file is still being flushed
     }
     const auto layout = layout_of(cmd.geometry);
     if (!layout) {
@@ -476,10 +465,14 @@ bool service_thread::wait_storage_drained() {
 }
 
 api::reply_status service_thread::close_receive_file(const api::command& cmd,
-                                                     std::int32_t& detail) {
+                                                     std::int32_t& /*detail*/) {
     const std::uint32_t slot = cmd.file_slot;
     if (slot >= _options.max_files || _files.fd[slot].load() < 0) {
         return reply_status::bad_slot;
+    }
+    api::file_slot& s = _res.shared.slot(slot);
+    if (static_cast<api::file_slot_state>(s.state.load()) == api::file_slot_state::closing) {
+        return reply_status::bad_slot; // already closing
     }
     {
         gate_hold rx(_rx.gate);
@@ -488,23 +481,25 @@ api::reply_status service_thread::close_receive_file(const api::command& cmd,
         }
         _rx.files[slot].active = false;
     }
-    // Nothing new for this slot can be queued now; write what is.
-    const bool drained = wait_storage_drained();
-    const int fd = _files.fd[slot].exchange(-1);
-    api::file_slot& s = _res.shared.slot(slot);
-    // Flushed before the engine renames the file into place: a crash right
-    // after must not leave a complete-looking name over missing data.
-    int flush_error = ::fdatasync(fd) == 0 ? 0 : errno;
-    if (::close(fd) != 0 && flush_error == 0) {
-        flush_error = errno;
-    }
-    s.state.store(static_cast<std::uint32_t>(api::file_slot_state::closed),
+    // Nothing new for this slot can be queued now: the closer writes what
+    // is, flushes and closes, off this thread (file_closer.h).
+    s.close_errno.store(0, std::memory_order_relaxed);
+    s.state.store(static_cast<std::uint32_t>(api::file_slot_state::closing),
                   std::memory_order_release);
-    if (!drained || flush_error != 0 || s.write_errors.load() != 0) {
-        detail = !drained ? ETIMEDOUT : flush_error != 0 ? flush_error : EIO;
-        return reply_status::file_error;
-    }
+    _closer.close(slot);
     return reply_status::ok;
+}
+
+void service_thread::close_all_received_files() {
+    for (std::uint32_t slot = 0; slot < _options.max_files; ++slot) {
+        if (_files.fd[slot].load() >= 0) {
+            api::command cmd{};
+            cmd.file_slot = static_cast<std::uint16_t>(slot);
+            std::int32_t detail = 0;
+            (void)close_receive_file(cmd, detail);
+        }
+    }
+    _closer.wait_idle();
 }
 
 // --- Sending ------------------------------------------------------------------------
@@ -516,7 +511,9 @@ bool service_thread::send_tx_work(const tx_work& w) {
 
 api::reply_status service_thread::start_pass(const api::command& cmd, std::int32_t& detail) {
     const std::uint32_t slot = cmd.file_slot;
-    if (slot >= _options.max_files || _files.fd[slot].load() >= 0) {
+    if (slot >= _options.max_files || _files.fd[slot].load() >= 0 ||
+        static_cast<api::file_slot_state>(_res.shared.slot(slot).state.load()) ==
+            api::file_slot_state::closing) {
         return reply_status::bad_slot;
     }
     if (_current_pass != nullptr) {

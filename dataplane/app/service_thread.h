@@ -7,6 +7,7 @@
 // statistics and the heartbeat in the shared memzone. An ordinary thread:
 // it may block, allocate and make syscalls, which the lcores may not.
 
+#include "dataplane/app/file_closer.h"
 #include "dataplane/app/kernel_ring_drops.h"
 #include "dataplane/app/lcore_context.h"
 #include "dataplane/app/options.h"
@@ -65,6 +66,8 @@ private:
     void free_pass(tx_pass* pass);
     bool send_tx_work(const struct tx_work& w);
     bool wait_storage_drained();
+    // Closes every open received file and waits until each is flushed.
+    void close_all_received_files();
     void loop();
 
     const dataplane_options& _options;
@@ -85,6 +88,7 @@ private:
     std::uint64_t _last_stats_tsc = 0;
     std::atomic<bool> _stop{false};
     std::thread _thread;
+    file_closer _closer; // last: its thread may still call wait_storage_drained
 };
 
 } // namespace skycast::dataplane

@@ -69,6 +69,25 @@ void runtime_fixture::pump(int rounds) {
     }
 }
 
+int runtime_fixture::close_received_file(std::uint16_t slot) {
+    auto close = make_command(api::command_kind::close_receive_file);
+    close.file_slot = slot;
+    EXPECT_EQ(execute(close).status, api::reply_status::ok);
+    const api::file_slot& s = rt->shared().slot(slot);
+    const auto closed = [&] {
+        return static_cast<api::file_slot_state>(s.state.load(std::memory_order_acquire)) ==
+               api::file_slot_state::closed;
+    };
+    // The flush is the closer thread's: this thread only waits, bounded by
+    // the closer's own drain timeout (30 s) plus a slow disk's fdatasync.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::minutes(1);
+    while (!closed() && std::chrono::steady_clock::now() < until) {
+        pump();
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    return closed() ? s.close_errno.load() : -1;
+}
+
 void runtime_fixture::join_test_group() {
     ASSERT_EQ(execute(make_command(api::command_kind::join_group)).status, api::reply_status::ok);
     pump(2);

@@ -40,6 +40,11 @@ protected:
     void inject(rte_mbuf* m);
     rte_mbuf* frame_from(std::span<const std::uint8_t> bytes);
     api::reply execute(api::command c);
+    // Closes received file slot `slot` as control does: the command answers
+    // at once (ok), the slot is `closing` until the dataplane's file closer
+    // has flushed it, then `closed`. Returns its close_errno (0: every write
+    // reached the disk), or -1 when it did not close within a minute.
+    int close_received_file(std::uint16_t slot);
     // Joins the test group (group_ip) and discards the membership report
     // the join sends, for tests about what comes after.
     void join_test_group();

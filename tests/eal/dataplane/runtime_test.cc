@@ -602,9 +602,7 @@ protected:
             }
         }
         pump(2); // reclaim the pass
-        auto close = make_command(api::command_kind::close_receive_file);
-        close.file_slot = 1;
-        EXPECT_EQ(execute(close).status, api::reply_status::ok);
+        EXPECT_EQ(close_received_file(1), 0) << "every write flushed";
         return r;
     }
 

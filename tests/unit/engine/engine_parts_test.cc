@@ -335,6 +335,40 @@ TEST(sender_engine, a_repair_pass_sends_the_worst_deficit_plus_the_repair_margin
     }
 }
 
+TEST(sender_engine, with_control_copies_the_session_ends_at_the_last_complete) {
+    // One copy: the spec's last GRTT for stragglers after the last
+    // COMPLETE(0). Two: every DONE_CONF went out twice; the session ends.
+    for (const std::uint32_t copies : {1u, 2u}) {
+        auto cfg = quick_sender({9});
+        cfg.control_copies = copies;
+        sender_rig rig(cfg, {{.name = "f", .size = 10}});
+        rig.sender.start(t0);
+        rig.sender.on_datagram(
+            t0 + ms, {.address = 9},
+            client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+        time_ns now = t0;
+        while (rig.sender.phase() != engine::sender_phase::fileinfo) {
+            now = rig.sender.next_deadline();
+            rig.sender.on_timer(now);
+        }
+        rig.sender.on_datagram(now, {.address = 9},
+                               client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+        rig.dp.cursor = 1;
+        rig.sender.on_pass_end(now, 1);
+        rig.sender.on_datagram(now, {.address = 9},
+                               client_datagram(9, 0x77, protocol::complete_msg{.file_id = 1}));
+        ASSERT_EQ(rig.sender.phase(), engine::sender_phase::completion) << copies;
+        rig.sender.on_datagram(now, {.address = 9},
+                               client_datagram(9, 0x77, protocol::complete_msg{.file_id = 0}));
+        EXPECT_EQ(rig.net.of<protocol::done_conf_msg>().size(), copies);
+        const time_ns end = rig.sender.next_deadline();
+        EXPECT_EQ(end - now, copies == 1 ? engine::seconds_to_ns(rig.sender.grtt()) : time_ns{0})
+            << copies;
+        rig.sender.on_timer(end);
+        EXPECT_TRUE(rig.sender.finished()) << copies;
+    }
+}
+
 TEST(sender_engine, grtt_falls_to_the_real_rtt_once_every_client_answered_a_round) {
     // Closed group of two. Client 9's REGISTER took 1.0 s (its ARP crossed a
     // satellite hop first), client 10's 0.5 s: the real RTT of both.
@@ -735,7 +769,27 @@ public:
     int write_error(std::uint16_t id) const override {
         return bits && id == file_id ? write_errno : 0;
     }
-    bool close_file(std::uint16_t) override { return true; }
+    bool close_file(std::uint16_t) override {
+        ++closes_waited;
+        flushing = false;
+        return flush_ok;
+    }
+    // The dataplane's flush: still running while `flushing`.
+    void begin_close(std::uint16_t) override {
+        ++closes_begun;
+        flushing = slow_flush;
+    }
+    std::optional<bool> close_result(std::uint16_t) override {
+        if (flushing) {
+            return std::nullopt;
+        }
+        return flush_ok;
+    }
+    bool slow_flush = false; // begin_close leaves `flushing` set until the test clears it
+    bool flushing = false;
+    bool flush_ok = true;
+    int closes_begun = 0;
+    int closes_waited = 0;
     bool join_group(std::uint32_t group) override {
         groups.insert(group);
         return true;
@@ -988,6 +1042,96 @@ TEST(receiver_engine, a_255_byte_name_is_received_through_a_short_temp_name_in_t
     ASSERT_EQ(rig.net.of<protocol::complete_msg>().size(), 1u);
     EXPECT_TRUE(fs::exists(dir.path() + "/dest/" + name));
     EXPECT_TRUE(fs::is_empty(dir.path() + "/tmp"));
+}
+
+TEST(receiver_engine, a_complete_file_is_answered_once_its_flush_ends_without_blocking) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.dp.slow_flush = true;
+    rig.registered(t0);
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::fileinfo_msg{
+                                 .file_id = 1, .size = 512, .name = "f", .client_ids = {42}}));
+    rig.dp.bits->view().set(0);
+    const auto done =
+        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}});
+    rig.receiver.on_datagram(t0 + ms, {.address = 7}, done);
+    // The flush began and runs on: no COMPLETE yet, no STATUS (nothing is
+    // missing), the file not in place; the engine looks again shortly.
+    EXPECT_EQ(rig.dp.closes_begun, 1);
+    EXPECT_EQ(rig.dp.closes_waited, 0);
+    EXPECT_TRUE(rig.net.of<protocol::complete_msg>().empty());
+    EXPECT_TRUE(rig.net.of<protocol::status_msg>().empty());
+    EXPECT_FALSE(fs::exists(dir.path() + "/f"));
+    ASSERT_LT(rig.receiver.next_deadline(), t0 + 100 * ms);
+    // Another DONE while it flushes: still nothing to say, and no second close.
+    rig.receiver.on_datagram(
+        t0 + 2 * ms, {.address = 7},
+        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}}));
+    rig.receiver.on_timer(rig.receiver.next_deadline());
+    EXPECT_TRUE(rig.net.of<protocol::complete_msg>().empty());
+    EXPECT_TRUE(rig.net.of<protocol::status_msg>().empty());
+    EXPECT_EQ(rig.dp.closes_begun, 1);
+    // Flushed: the next look moves it into place and answers.
+    rig.dp.flushing = false;
+    rig.receiver.on_timer(rig.receiver.next_deadline());
+    ASSERT_EQ(rig.net.of<protocol::complete_msg>().size(), 1u);
+    EXPECT_TRUE(fs::exists(dir.path() + "/f"));
+    EXPECT_TRUE(rig.receiver.files()[0].complete);
+    EXPECT_EQ(rig.dp.closes_waited, 0);
+}
+
+TEST(receiver_engine, a_failed_flush_is_never_a_complete_file) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.dp.flush_ok = false;
+    rig.registered(t0);
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::fileinfo_msg{
+                                 .file_id = 1, .size = 512, .name = "f", .client_ids = {42}}));
+    rig.dp.bits->view().set(0);
+    rig.receiver.on_datagram(
+        t0 + ms, {.address = 7},
+        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}}));
+    const auto completes = rig.net.of<protocol::complete_msg>();
+    ASSERT_EQ(completes.size(), 1u);
+    EXPECT_EQ(std::get<protocol::complete_msg>(completes[0]->d.body).status,
+              protocol::complete_status::rejected);
+    EXPECT_FALSE(fs::exists(dir.path() + "/f"));
+    EXPECT_FALSE(rig.receiver.files()[0].complete);
+    EXPECT_EQ(rig.receiver.files()[0].reason, "write failed");
+}
+
+TEST(receiver_engine, the_next_fileinfo_during_a_flush_waits_for_it_and_keeps_the_file) {
+    // The server moved on without our COMPLETE (it gave up waiting): the
+    // file is whole, only still flushing. It is kept, and the next file opens.
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.dp.slow_flush = true;
+    rig.registered(t0);
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::fileinfo_msg{
+                                 .file_id = 1, .size = 512, .name = "f", .client_ids = {42}}));
+    rig.dp.bits->view().set(0);
+    rig.receiver.on_datagram(
+        t0 + ms, {.address = 7},
+        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}}));
+    ASSERT_EQ(rig.dp.closes_begun, 1);
+    rig.receiver.on_datagram(t0 + 2 * ms, {.address = 7},
+                             rig.server(protocol::fileinfo_msg{
+                                 .file_id = 2, .size = 512, .name = "g", .client_ids = {42}}));
+    EXPECT_EQ(rig.dp.closes_waited, 1);
+    EXPECT_TRUE(fs::exists(dir.path() + "/f"));
+    EXPECT_TRUE(rig.receiver.files()[0].complete);
+    EXPECT_EQ(rig.net.of<protocol::fileinfo_ack_msg>().size(), 2u); // file 2 is taken
+    // A DONE for file 1 now gets its COMPLETE.
+    rig.receiver.on_datagram(
+        t0 + 3 * ms, {.address = 7},
+        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}}));
+    ASSERT_EQ(rig.net.of<protocol::complete_msg>().size(), 1u);
+    EXPECT_EQ(
+        std::get<protocol::complete_msg>(rig.net.of<protocol::complete_msg>()[0]->d.body).file_id,
+        1u);
 }
 
 TEST(receiver_engine, naks_one_status_per_section_with_missing_blocks_then_completes) {
