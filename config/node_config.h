@@ -290,8 +290,9 @@ struct fec_config {
     // Data per interleaving span (protocol/fec_groups.h), MiB; 0: groups of
     // consecutive blocks.
     std::uint32_t interleave_mib = 64;
-    // Repair parity beyond the worst receiver's deficit, fraction of it.
-    double repair_margin = 0;
+    // Repair parity beyond the worst receiver's deficit, fraction of it
+    // (rounded up: at least one more per group repaired).
+    double repair_margin = 0.1;
 };
 
 struct sender_config {

@@ -32,6 +32,10 @@ constexpr time_ns min_done_answer_delay = 20 * ns_per_second / 1000;
 // How often a file being flushed is looked at (try_finish_file): a small
 // fraction of any GRTT, and a few hundred looks a second at most.
 constexpr time_ns close_poll_interval = 5 * ns_per_second / 1000;
+// How often the open file is checked for completeness as data comes in
+// (check_complete): a count on the appliance, a bitmap read in the
+// simulator; a few milliseconds late is nothing against a GRTT.
+constexpr time_ns complete_check_interval = 10 * ns_per_second / 1000;
 // A datagram more than this many behind the newest is dropped (spec §1.2).
 constexpr int seq_window = 5;
 // How often refresh_progress() counts the open file's received blocks: a
@@ -105,7 +109,7 @@ time_ns receiver_engine::next_deadline() const {
         return no_deadline;
     }
     return std::min({_register_resend, _register_giveup, _inactivity, _nak_deadline,
-                     _complete_resend, _complete_giveup});
+                     _complete_check, _complete_resend, _complete_giveup});
 }
 
 time_ns receiver_engine::robust_grtt() const {
@@ -823,6 +827,16 @@ void receiver_engine::on_data(time_ns now, std::uint16_t file_id, std::uint16_t 
     if (write_failed(now)) {
         return;
     }
+    if (!_file.closing) {
+        if (now - _file.complete_checked_at >= complete_check_interval) {
+            if (check_complete(now)) {
+                return;
+            }
+        } else if (_complete_check == no_deadline) {
+            // This may have been the last block: look again once allowed.
+            _complete_check = _file.complete_checked_at + complete_check_interval;
+        }
+    }
     if (section > _file.highest_section_seen) {
         // Sections before this one are over for this pass: NAK them soon.
         _file.highest_section_seen = section;
@@ -941,6 +955,19 @@ void receiver_engine::finish_closed_file(time_ns now, bool flushed, bool answer)
         _state = receiver_state::between_files;
     }
     touch(now);
+}
+
+bool receiver_engine::check_complete(time_ns now) {
+    if (!_has_file || _state != receiver_state::receiving || _file.closing) {
+        return false;
+    }
+    _file.complete_checked_at = now;
+    // Complete before any DONE asked (its last block or rebuild came in):
+    // flush and answer COMPLETE now, so the sender has it when its pass
+    // ends instead of a DONE round trip later. Stock servers take a
+    // COMPLETE for the current file at any time; one that asks again with
+    // a DONE gets it again (_answered).
+    return _dataplane.complete(_file.file_id) && try_finish_file(now);
 }
 
 void receiver_engine::nak_timer(time_ns now) {
@@ -1103,6 +1130,10 @@ void receiver_engine::on_timer(time_ns now) {
     if (_complete_resend <= now) {
         send_complete(0, protocol::complete_status::normal);
         _complete_resend = now + seconds_to_ns(4 * _grtt);
+    }
+    if (_complete_check <= now) {
+        _complete_check = no_deadline;
+        (void)check_complete(now);
     }
     if (_nak_deadline <= now) {
         _nak_deadline = no_deadline;

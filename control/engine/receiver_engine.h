@@ -179,9 +179,10 @@ private:
         time_ns fileinfo_at = 0;
         std::vector<bool> section_done;
         std::uint32_t highest_section_seen = 0;
-        std::uint32_t nak_upto = 0; // sections [0, nak_upto) are due for NAKs
-        bool asked = false;         // a DONE asked for status
-        bool closing = false;       // complete; the dataplane flushes it (begin_close)
+        std::uint32_t nak_upto = 0;      // sections [0, nak_upto) are due for NAKs
+        bool asked = false;              // a DONE asked for status
+        bool closing = false;            // complete; the dataplane flushes it (begin_close)
+        time_ns complete_checked_at = 0; // check_complete()'s last look
         std::size_t result_index = 0;
         std::uint64_t received = 0; // progress: data bytes received, counted at received_at
         time_ns received_at = 0;    // 0: not counted yet
@@ -217,6 +218,9 @@ private:
     // dataplane has flushed it, moves it into place and sends COMPLETE.
     // Returns true if the file needs no STATUS (finished, or flushing).
     bool try_finish_file(time_ns now);
+    // As data comes in: finishes the file when it is complete before a DONE
+    // asks. True if it did (or its flush began).
+    bool check_complete(time_ns now);
     // The flushed file into place (or discarded, when a write failed) and
     // its COMPLETE, sent when `answer`.
     void finish_closed_file(time_ns now, bool flushed, bool answer);
@@ -266,6 +270,7 @@ private:
     time_ns _register_giveup = no_deadline;
     time_ns _inactivity = no_deadline;
     time_ns _nak_deadline = no_deadline;
+    time_ns _complete_check = no_deadline; // check_complete() once allowed again
     time_ns _complete_resend = no_deadline;
     time_ns _complete_giveup = no_deadline;
 

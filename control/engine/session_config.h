@@ -81,7 +81,7 @@ struct sender_fec {
     // worst receiver misses (rounded up: at least one more): the receivers
     // that set the count have no slack, and a burst during the repair pass
     // would cost them another pass.
-    double repair_margin = 0;
+    double repair_margin = 0.1;
     bool enabled() const { return group_blocks != 0; }
     // Groups per span for `block_size`-byte blocks (1..65535, the wire field).
     std::uint32_t span_groups(std::uint32_t block_size) const {

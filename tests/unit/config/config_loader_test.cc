@@ -834,12 +834,12 @@ TEST(ConfigAccept, FecSettings) {
     EXPECT_TRUE(f.adaptive);
     EXPECT_EQ(f.parity_port, 1045); // the session port + 1
     EXPECT_EQ(f.interleave_mib, 64u);
-    EXPECT_DOUBLE_EQ(f.repair_margin, 0.0);
+    EXPECT_DOUBLE_EQ(f.repair_margin, 0.1);
     const auto g = load_ok(sender_base + "  fec: {group_blocks: 8, adaptive: false, "
                                          "parity_port: 3000, interleave_mib: 0, "
-                                         "repair_margin: \"10%\"}\n")
+                                         "repair_margin: \"25%\"}\n")
                        .control.sender->fec;
-    EXPECT_DOUBLE_EQ(g.repair_margin, 0.1);
+    EXPECT_DOUBLE_EQ(g.repair_margin, 0.25);
     EXPECT_FALSE(g.adaptive);
     EXPECT_EQ(g.parity_port, 3000);
     EXPECT_EQ(g.interleave_mib, 0u);

@@ -296,17 +296,7 @@ TEST(sender_engine, a_repair_pass_sends_the_worst_deficit_plus_the_repair_margin
         cfg.block_size = 512;
         cfg.fec = {.group_blocks = 8, .interleave_bytes = 0, .repair_margin = margin};
         sender_rig rig(cfg, {{.name = "f", .size = 512 * 32}});
-        rig.sender.start(t0);
-        rig.sender.on_datagram(
-            t0 + ms, {.address = 9},
-            client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
-        time_ns now = t0;
-        while (rig.sender.phase() != engine::sender_phase::fileinfo) {
-            now = rig.sender.next_deadline();
-            rig.sender.on_timer(now);
-        }
-        rig.sender.on_datagram(now, {.address = 9},
-                               client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+        time_ns now = rig.to_first_pass(9, t0);
         ASSERT_EQ(rig.dp.passes.size(), 1u);
         rig.dp.cursor = 32;
         rig.sender.on_pass_end(now, 1);
@@ -342,17 +332,7 @@ TEST(sender_engine, with_control_copies_the_session_ends_at_the_last_complete) {
         auto cfg = quick_sender({9});
         cfg.control_copies = copies;
         sender_rig rig(cfg, {{.name = "f", .size = 10}});
-        rig.sender.start(t0);
-        rig.sender.on_datagram(
-            t0 + ms, {.address = 9},
-            client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
-        time_ns now = t0;
-        while (rig.sender.phase() != engine::sender_phase::fileinfo) {
-            now = rig.sender.next_deadline();
-            rig.sender.on_timer(now);
-        }
-        rig.sender.on_datagram(now, {.address = 9},
-                               client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+        time_ns now = rig.to_first_pass(9, t0);
         rig.dp.cursor = 1;
         rig.sender.on_pass_end(now, 1);
         rig.sender.on_datagram(now, {.address = 9},
@@ -831,6 +811,26 @@ struct receiver_rig {
         receiver.on_datagram(t, {.address = 7}, server(protocol::announce_msg{.block_size = 512}));
         receiver.on_datagram(t, {.address = 7}, server(protocol::reg_conf_msg{.client_ids = {42}}));
     }
+    // The server's FILEINFO of a regular file for client 42, and its DONE.
+    void fileinfo(time_ns t, std::uint16_t file_id, std::uint64_t size, const std::string& name) {
+        receiver.on_datagram(
+            t, {.address = 7},
+            server(protocol::fileinfo_msg{
+                .file_id = file_id, .size = size, .name = name, .client_ids = {42}}));
+    }
+    // File 1 ("f", one 512-byte block) after registering at `t`, its block
+    // in, and the server's DONE for it 1 ms later.
+    void one_block_file_then_done(time_ns t) {
+        registered(t);
+        fileinfo(t, 1, 512, "f");
+        dp.bits->view().set(0);
+        done(t + 1'000'000, 1);
+    }
+    void done(time_ns t, std::uint16_t file_id) {
+        receiver.on_datagram(
+            t, {.address = 7},
+            server(protocol::done_msg{.file_id = file_id, .section = 0, .client_ids = {42}}));
+    }
 };
 
 TEST(receiver_engine, control_copies_sends_every_answer_that_many_times_identical) {
@@ -1048,14 +1048,7 @@ TEST(receiver_engine, a_complete_file_is_answered_once_its_flush_ends_without_bl
     scratch_dir dir;
     receiver_rig rig(dir.path());
     rig.dp.slow_flush = true;
-    rig.registered(t0);
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::fileinfo_msg{
-                                 .file_id = 1, .size = 512, .name = "f", .client_ids = {42}}));
-    rig.dp.bits->view().set(0);
-    const auto done =
-        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}});
-    rig.receiver.on_datagram(t0 + ms, {.address = 7}, done);
+    rig.one_block_file_then_done(t0);
     // The flush began and runs on: no COMPLETE yet, no STATUS (nothing is
     // missing), the file not in place; the engine looks again shortly.
     EXPECT_EQ(rig.dp.closes_begun, 1);
@@ -1065,9 +1058,7 @@ TEST(receiver_engine, a_complete_file_is_answered_once_its_flush_ends_without_bl
     EXPECT_FALSE(fs::exists(dir.path() + "/f"));
     ASSERT_LT(rig.receiver.next_deadline(), t0 + 100 * ms);
     // Another DONE while it flushes: still nothing to say, and no second close.
-    rig.receiver.on_datagram(
-        t0 + 2 * ms, {.address = 7},
-        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}}));
+    rig.done(t0 + 2 * ms, 1);
     rig.receiver.on_timer(rig.receiver.next_deadline());
     EXPECT_TRUE(rig.net.of<protocol::complete_msg>().empty());
     EXPECT_TRUE(rig.net.of<protocol::status_msg>().empty());
@@ -1081,18 +1072,36 @@ TEST(receiver_engine, a_complete_file_is_answered_once_its_flush_ends_without_bl
     EXPECT_EQ(rig.dp.closes_waited, 0);
 }
 
+TEST(receiver_engine, a_file_complete_before_any_done_is_answered_at_once) {
+    // Two blocks. The first arrives (not complete); the second a moment
+    // later, within the check interval: the COMPLETE goes when the engine
+    // may look again, without waiting for a DONE, and only once.
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.registered(t0);
+    rig.fileinfo(t0, 1, 1024, "f");
+    rig.dp.bits->view().set(0);
+    rig.receiver.on_data(t0 + ms, 1, 0, rig.seq++);
+    EXPECT_TRUE(rig.net.of<protocol::complete_msg>().empty());
+    rig.dp.bits->view().set(1);
+    rig.receiver.on_data(t0 + 2 * ms, 1, 0, rig.seq++);
+    EXPECT_TRUE(rig.net.of<protocol::complete_msg>().empty()) << "looked again too soon";
+    const time_ns look = rig.receiver.next_deadline();
+    EXPECT_LE(look, t0 + 11 * ms);
+    rig.receiver.on_timer(look);
+    ASSERT_EQ(rig.net.of<protocol::complete_msg>().size(), 1u);
+    EXPECT_TRUE(fs::exists(dir.path() + "/f"));
+    EXPECT_TRUE(rig.net.of<protocol::status_msg>().empty());
+    // The server's DONE (it had not seen the COMPLETE yet) gets it again.
+    rig.done(t0 + 20 * ms, 1);
+    EXPECT_EQ(rig.net.of<protocol::complete_msg>().size(), 2u);
+}
+
 TEST(receiver_engine, a_failed_flush_is_never_a_complete_file) {
     scratch_dir dir;
     receiver_rig rig(dir.path());
     rig.dp.flush_ok = false;
-    rig.registered(t0);
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::fileinfo_msg{
-                                 .file_id = 1, .size = 512, .name = "f", .client_ids = {42}}));
-    rig.dp.bits->view().set(0);
-    rig.receiver.on_datagram(
-        t0 + ms, {.address = 7},
-        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}}));
+    rig.one_block_file_then_done(t0);
     const auto completes = rig.net.of<protocol::complete_msg>();
     ASSERT_EQ(completes.size(), 1u);
     EXPECT_EQ(std::get<protocol::complete_msg>(completes[0]->d.body).status,
@@ -1108,26 +1117,15 @@ TEST(receiver_engine, the_next_fileinfo_during_a_flush_waits_for_it_and_keeps_th
     scratch_dir dir;
     receiver_rig rig(dir.path());
     rig.dp.slow_flush = true;
-    rig.registered(t0);
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::fileinfo_msg{
-                                 .file_id = 1, .size = 512, .name = "f", .client_ids = {42}}));
-    rig.dp.bits->view().set(0);
-    rig.receiver.on_datagram(
-        t0 + ms, {.address = 7},
-        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}}));
+    rig.one_block_file_then_done(t0);
     ASSERT_EQ(rig.dp.closes_begun, 1);
-    rig.receiver.on_datagram(t0 + 2 * ms, {.address = 7},
-                             rig.server(protocol::fileinfo_msg{
-                                 .file_id = 2, .size = 512, .name = "g", .client_ids = {42}}));
+    rig.fileinfo(t0 + 2 * ms, 2, 512, "g");
     EXPECT_EQ(rig.dp.closes_waited, 1);
     EXPECT_TRUE(fs::exists(dir.path() + "/f"));
     EXPECT_TRUE(rig.receiver.files()[0].complete);
     EXPECT_EQ(rig.net.of<protocol::fileinfo_ack_msg>().size(), 2u); // file 2 is taken
     // A DONE for file 1 now gets its COMPLETE.
-    rig.receiver.on_datagram(
-        t0 + 3 * ms, {.address = 7},
-        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {42}}));
+    rig.done(t0 + 3 * ms, 1);
     ASSERT_EQ(rig.net.of<protocol::complete_msg>().size(), 1u);
     EXPECT_EQ(
         std::get<protocol::complete_msg>(rig.net.of<protocol::complete_msg>()[0]->d.body).file_id,

@@ -93,6 +93,24 @@ struct sender_rig {
     engine::sequence_counter seq;
     fake_sender_dataplane dp;
     engine::sender_engine sender;
+
+    // Starts the session and takes it to pass 1 of file 1 with client `uid`
+    // alone: its REGISTER, the announce phase run out, its FILEINFO_ACK.
+    // Returns the time then.
+    engine::time_ns to_first_pass(std::uint32_t uid, engine::time_ns t0) {
+        sender.start(t0);
+        sender.on_datagram(
+            t0 + 1'000'000, {.address = uid},
+            client_datagram(uid, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+        engine::time_ns now = t0;
+        while (sender.phase() != engine::sender_phase::fileinfo) {
+            now = sender.next_deadline();
+            sender.on_timer(now);
+        }
+        sender.on_datagram(now, {.address = uid},
+                           client_datagram(uid, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+        return now;
+    }
 };
 
 inline engine::sender_config quick_sender(std::vector<std::uint32_t> hosts = {}) {
