@@ -92,7 +92,7 @@ int main(int argc, char** argv) {
     std::uint32_t fec_k = 0;
     double proactive_pct = 0;
     std::uint32_t interleave_mib = 64; // control.fec.interleave_mib's default
-    double repair_margin = 0.1;        // control.fec.repair_margin's default
+    double repair_margin = engine::sender_fec{}.repair_margin; // control.fec.repair_margin's
     std::uint32_t control_copies = 1;
     bool no_adaptive = false;
     std::uint32_t stock_receivers = 0;

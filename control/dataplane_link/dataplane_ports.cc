@@ -1,5 +1,6 @@
 #include "control/dataplane_link/dataplane_ports.h"
 
+#include "control/dataplane_link/parity_table.h"
 #include "dataplane/api/block_bitmap.h"
 #include "protocol/fec_groups.h"
 #include "protocol/parity.h"
@@ -162,14 +163,7 @@ bool dataplane_ports::write_parity_table(std::uint32_t slot, const engine::pass_
                       "parity table holds (limits.max_blocks_per_file)";
         return false;
     }
-    // Entries of the pass's runs; every other group sends no parity.
-    api::parity_entry* table = _link.shared().parity_table(slot);
-    std::memset(table, 0, std::size_t{groups.count()} * sizeof(api::parity_entry));
-    for (const auto& run : request.parity) {
-        if (run.group < groups.count()) {
-            table[run.group] = {.count = run.count, .first_index = run.first_index};
-        }
-    }
+    fill_parity_table(request.parity, std::span(_link.shared().parity_table(slot), groups.count()));
     return true;
 }
 

@@ -1,5 +1,6 @@
 #include "tests/sim/simulator.h"
 
+#include "control/dataplane_link/parity_table.h"
 #include "control/engine/path_safety.h"
 #include "control/engine/receive_file.h"
 #include "dataplane/api/block_bitmap.h"
@@ -295,12 +296,8 @@ void sim_sender_dataplane::start_pass(engine::pass_request request) {
     }
     if (_parity) {
         // The table the dataplane reads from shared memory: a run per group.
-        _parity_table.assign(_groups.count(), {});
-        for (const auto& run : _request.parity) {
-            if (run.group < _parity_table.size()) {
-                _parity_table[run.group] = {.count = run.count, .first_index = run.first_index};
-            }
-        }
+        _parity_table.resize(_groups.count());
+        control::fill_parity_table(_request.parity, _parity_table);
         if (!_parity_runs.init(_parity_table.data(), _groups, _request.layout.block_size(),
                                dataplane::parity_ahead::default_budget_bytes)) {
             parity_failures += _request.parity.size();
