@@ -1156,13 +1156,15 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "register_timeout",
                   "hooks",
                   "response_proxy",
+                  "server_proxy",
                   "socket",
                   "metrics",
                   "snmp",
                   "log"});
     static constexpr enum_name<node_role> roles[] = {{"sender", node_role::sender},
                                                      {"receiver", node_role::receiver},
-                                                     {"response_proxy", node_role::response_proxy}};
+                                                     {"response_proxy", node_role::response_proxy},
+                                                     {"server_proxy", node_role::server_proxy}};
     std::optional<node_role> role;
     if (auto rf = m.require("role")) {
         role = read_enum(ctx, *rf, roles);
@@ -1293,6 +1295,55 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
 
     if (!role) {
         return; // which keys apply depends on the role
+    }
+    if (*role != node_role::server_proxy) {
+        if (auto sf = m.get("server_proxy")) {
+            ctx.error(sf->key_mark, sf->path,
+                      std::string("applies to role server_proxy, not ") + role_name(*role));
+        }
+    }
+    if (*role == node_role::server_proxy) {
+        // It forwards what servers send; it sends and keeps no file.
+        reject_role_keys(ctx, m, sender_only_keys, "sender", "server_proxy");
+        reject_role_keys(ctx, m, receiver_only_keys, "receiver", "server_proxy");
+        if (auto ef = m.get("encryption")) {
+            ctx.error(ef->key_mark, ef->path,
+                      "a server proxy takes no part in key exchanges: it carries sealed "
+                      "datagrams as they are (the client proxy terminates the key exchange)");
+        }
+        auto pf = m.require("server_proxy");
+        if (!pf) {
+            return;
+        }
+        map_reader pr(ctx, *pf, {"downstream", "downstream_port", "downstream_fingerprint"});
+        auto& p = c.server_proxy.emplace();
+        if (auto af = pr.get("downstream")) {
+            if (auto a = read_notation(ctx, *af, parse_ipv4)) {
+                if ((*a >> 28) == 0xE || *a == 0) {
+                    ctx.error(af->mark(), af->path,
+                              format_ipv4(*a) + " is no unicast address: the downstream is a "
+                                                "client proxy's own address");
+                } else {
+                    p.downstream = *a;
+                }
+            }
+        }
+        take(pr, "downstream_port", p.downstream_port,
+             [&](const field& x) { return read_int_in<std::uint16_t>(ctx, x, 1, 65535); });
+        auto ff = pr.get("downstream_fingerprint");
+        if (ff) {
+            take(pr, "downstream_fingerprint", p.downstream_fingerprint,
+                 [&](const field& x) { return read_notation(ctx, x, parse_fingerprint); });
+        }
+        const bool has_address = pr.get("downstream").has_value();
+        if (has_address == ff.has_value()) {
+            ctx.error(pf->mark(), pf->path,
+                      has_address ? "has both downstream and downstream_fingerprint: the "
+                                    "downstream is either fixed or learned from heartbeats"
+                                  : "needs downstream (a client proxy's address) or "
+                                    "downstream_fingerprint (learned from its heartbeats)");
+        }
+        return;
     }
     if (*role == node_role::response_proxy) {
         // It follows sessions it hears announced; it sends and keeps no file.

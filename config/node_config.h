@@ -188,8 +188,10 @@ struct dataplane_config {
 
 // response_proxy: answers of many receivers aggregated for their server
 // (stock uftpproxyd -r, docs/protocol.md §7); unencrypted sessions only.
-enum class node_role : std::uint8_t { sender, receiver, response_proxy };
-// "sender", "receiver", "response_proxy": as in the YAML and the stats.
+// server_proxy: a server's sessions carried unicast to another site (stock
+// uftpproxyd -s).
+enum class node_role : std::uint8_t { sender, receiver, response_proxy, server_proxy };
+// "sender", "receiver", "response_proxy", "server_proxy": as in the YAML and the stats.
 inline const char* role_name(node_role r) {
     switch (r) {
     case node_role::sender:
@@ -198,6 +200,8 @@ inline const char* role_name(node_role r) {
         return "receiver";
     case node_role::response_proxy:
         return "response_proxy";
+    case node_role::server_proxy:
+        return "server_proxy";
     }
     return "unknown";
 }
@@ -417,6 +421,18 @@ struct log_config {
     std::string file = "-";            // absolute path, or "-" for standard error
 };
 
+// role server_proxy (stock uftpproxyd -s, docs/protocol.md §7): where the
+// servers' sessions go. Exactly one of the two.
+struct server_proxy_config {
+    // `-s dest`: a client proxy at this address (port: its UFTP port).
+    std::optional<ipv4_address> downstream;
+    std::uint16_t downstream_port = 1044;
+    // `-s fp=...`: whoever proves this key in a heartbeat (HB_REQ signed
+    // over our challenge) is the downstream, at the address and port the
+    // heartbeat came from: a client proxy behind a NAT.
+    std::optional<key_fingerprint> downstream_fingerprint;
+};
+
 struct control_config {
     // Required in the file; which engine runs and which of sender/receiver
     // below is set.
@@ -438,9 +454,10 @@ struct control_config {
     metrics_config metrics;
     snmp_config snmp;
     log_config log;
-    // Exactly one is set, the one of `role`.
+    // Exactly one is set, the one of `role` (none for a response proxy).
     std::optional<sender_config> sender;
     std::optional<receiver_config> receiver;
+    std::optional<server_proxy_config> server_proxy;
 };
 
 struct node_config {

@@ -49,6 +49,11 @@ struct timestamp {
 // An IPv4 address uses the first 4 bytes; the ANNOUNCE IPv6 flag says which.
 struct ip_address {
     std::array<std::uint8_t, 16> bytes{};
+    // An IPv4 address (the first four bytes), host order.
+    std::uint32_t ipv4() const {
+        return (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) |
+               (std::uint32_t{bytes[2]} << 8) | bytes[3];
+    }
     bool operator==(const ip_address&) const = default;
 };
 

@@ -116,6 +116,22 @@ public:
     }
 };
 
+// A server proxy's seam (server_proxy.h): what a server sends, but for its
+// ANNOUNCEs, goes on to the downstream without passing through the engine
+// (on the appliance the RX lcore hands it to the TX lcore unchanged).
+class forwarding_port {
+public:
+    virtual ~forwarding_port() = default;
+    // From now on everything `server` (an IPv4 address) sends goes to `to`;
+    // false when there is no room for another server.
+    virtual bool forward(std::uint32_t server, endpoint to) = 0;
+    virtual void stop_forwarding(std::uint32_t server) = 0;
+    // A forwarded session's private group, where its data arrives. Counted
+    // memberships, as receiver_dataplane_port's.
+    virtual bool join_group(std::uint32_t group) = 0;
+    virtual void leave_group(std::uint32_t group) = 0;
+};
+
 // FEC parity of one group that a pass sends: indices first_index ..
 // first_index + count - 1 (docs/protocol.md §17).
 struct parity_run {

@@ -419,10 +419,7 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     }
     // The session's data arrives on its private group: be a member before
     // the server starts sending (and only now, for an ANNOUNCE we accept).
-    const std::uint32_t group = (std::uint32_t{m.private_addr.bytes[0]} << 24) |
-                                (std::uint32_t{m.private_addr.bytes[1]} << 16) |
-                                (std::uint32_t{m.private_addr.bytes[2]} << 8) |
-                                m.private_addr.bytes[3];
+    const std::uint32_t group = m.private_addr.ipv4();
     if ((group >> 28) == 0xE) {
         if (!_dataplane.join_group(group)) {
             _crypto.reset();

@@ -218,18 +218,30 @@ void receiver_metrics(writer& w, const json& doc) {
     }
 }
 
-// A response proxy node (control.role: response_proxy).
-void proxy_metrics(writer& w, const json& doc) {
-    const json& p = member(doc, "proxy");
+// A proxy node's section of the stats (`section`): its numbers, gauges
+// (what it holds now) or counters, under `prefix`.
+void proxy_section_metrics(writer& w, const json& doc, const char* section, const char* prefix,
+                           const char* what) {
+    const json& p = member(doc, section);
     if (!p.is_object()) {
         return;
     }
     for (const auto& [name, value] : p.items()) {
-        const bool gauge = name == "sessions" || name == "clients";
-        const std::string metric = "skycast_proxy_" + metric_name(name) + (gauge ? "" : "_total");
-        w.family(metric, gauge ? "gauge" : "counter", "response proxy: " + name);
+        if (!value.is_number()) {
+            continue; // text (a server proxy's downstream): in the stats document
+        }
+        const bool gauge = name == "sessions" || name == "clients" || name == "servers";
+        const std::string metric = prefix + metric_name(name) + (gauge ? "" : "_total");
+        w.family(metric, gauge ? "gauge" : "counter", std::string(what) + ": " + name);
         w.sample(metric, {}, number(value));
     }
+}
+
+// A response proxy node (control.role: response_proxy), a server proxy node
+// (control.role: server_proxy).
+void proxy_metrics(writer& w, const json& doc) {
+    proxy_section_metrics(w, doc, "proxy", "skycast_proxy_", "response proxy");
+    proxy_section_metrics(w, doc, "server_proxy", "skycast_server_proxy_", "server proxy");
 }
 
 void sender_metrics(writer& w, const json& doc) {

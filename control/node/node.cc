@@ -1,9 +1,11 @@
 #include "control/node/node.h"
 
+#include "config/values.h"
 #include "control/dataplane_link/dataplane_stats.h"
 #include "control/engine/file_list.h"
 #include "control/engine/receive_file.h"
 #include "control/node/engine_settings.h"
+#include "crypto/random.h"
 #include "dataplane/core/idle_backoff.h"
 #include "protocol/codec.h"
 #include "protocol/display_text.h"
@@ -200,6 +202,26 @@ bool node::setup() {
             *_proxy_network);
         return true;
     }
+    if (_config.control.role == config::node_role::server_proxy) {
+        const auto& sp = *_config.control.server_proxy;
+        engine::server_proxy_config c{.proxy_id = _config.control.uid};
+        if (sp.downstream) {
+            c.downstream = engine::endpoint{.address = *sp.downstream, .port = sp.downstream_port};
+        }
+        c.downstream_fingerprint = sp.downstream_fingerprint;
+        c.max_servers = api::max_forwards;
+        _proxy_network = std::make_unique<link_network>(_link, _config.control.port);
+        _forwarding = std::make_unique<link_forwarding>(_link, _groups);
+        _server_proxy =
+            std::make_unique<engine::server_proxy>(std::move(c), *_proxy_network, *_forwarding, [] {
+                std::uint32_t v = 0;
+                // A failed draw leaves 0, which the engine draws again.
+                (void)crypto::random_bytes(
+                    std::span(reinterpret_cast<std::uint8_t*>(&v), sizeof v));
+                return v;
+            });
+        return true;
+    }
     return prepare_receiving();
 }
 
@@ -278,6 +300,9 @@ node_exit node::run(const std::atomic<bool>& stop) {
         if (_proxy) {
             deadline = _proxy->next_deadline();
         }
+        if (_server_proxy) {
+            deadline = _server_proxy->next_deadline();
+        }
         if (_job) {
             deadline = std::min(deadline, _job->engine->next_deadline());
         }
@@ -304,6 +329,9 @@ void node::dispatch(time_ns now, const dataplane_link::received& d) {
     } else if (_proxy) {
         _proxy->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
                             d.bytes);
+    } else if (_server_proxy) {
+        _server_proxy->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
+                                   d.bytes);
     } else if (_job) {
         _job->engine->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
                                   d.bytes);
@@ -337,6 +365,10 @@ bool node::tick(time_ns now) {
     if (_proxy && _proxy->next_deadline() <= now) {
         did = true;
         _proxy->on_timer(now);
+    }
+    if (_server_proxy && _server_proxy->next_deadline() <= now) {
+        did = true;
+        _server_proxy->on_timer(now);
     }
     if (_job) {
         if (_job->engine->next_deadline() <= now) {
@@ -629,6 +661,38 @@ json node::loop_document() const {
                         {"key_requests_unanswered", st.key_requests_unanswered},
                         {"datagrams_sent", _proxy_network->sent},
                         {"send_failures", _proxy_network->send_failures}};
+    }
+    if (_server_proxy) {
+        const auto& st = _server_proxy->stats();
+        const auto& down = _server_proxy->downstream();
+        doc["server_proxy"] = {{"downstream", down ? config::format_ipv4(down->address) + ":" +
+                                                         std::to_string(down->port)
+                                                   : std::string()},
+                               {"sessions", _server_proxy->sessions()},
+                               {"servers", _server_proxy->servers()},
+                               {"datagrams_in", st.datagrams_in},
+                               {"malformed_in", st.malformed_in},
+                               {"announces", st.announces},
+                               {"sessions_started", st.sessions_started},
+                               {"sessions_evicted", st.sessions_evicted},
+                               {"sessions_expired", st.sessions_expired},
+                               {"no_downstream", st.no_downstream},
+                               {"servers_full", st.servers_full},
+                               {"group_join_failed", st.group_join_failed},
+                               {"answers_upstream", st.answers_upstream},
+                               {"unknown_session", st.unknown_session},
+                               {"not_downstream", st.not_downstream},
+                               {"from_server_late", st.from_server_late},
+                               {"unexpected_in", st.unexpected_in},
+                               {"heartbeats_in", st.heartbeats_in},
+                               {"heartbeats_unauthenticated", st.heartbeats_unauthenticated},
+                               {"heartbeats_challenged", st.heartbeats_challenged},
+                               {"heartbeats_refused", st.heartbeats_refused},
+                               {"heartbeats_accepted", st.heartbeats_accepted},
+                               {"downstream_changes", st.downstream_changes},
+                               {"forward_failures", _forwarding->failures},
+                               {"datagrams_sent", _proxy_network->sent},
+                               {"send_failures", _proxy_network->send_failures}};
     }
     if (_job) {
         const auto& e = *_job->engine;

@@ -22,9 +22,11 @@
 #include "control/dataplane_link/dataplane_link.h"
 #include "control/dataplane_link/dataplane_ports.h"
 #include "control/dataplane_link/group_memberships.h"
+#include "control/dataplane_link/link_forwarding.h"
 #include "control/dataplane_link/link_network.h"
 #include "control/engine/response_proxy.h"
 #include "control/engine/sender_engine.h"
+#include "control/engine/server_proxy.h"
 #include "control/node/control_socket.h"
 #include "control/node/node_log.h"
 #include "control/node/receiver_sessions.h"
@@ -95,9 +97,11 @@ private:
     // Requests whose handling threw (malformed beyond what the socket checks).
     std::atomic<std::uint64_t> _request_errors{0};
 
-    // Response proxy.
-    std::unique_ptr<link_network> _proxy_network; // outlives _proxy, which sends through it
+    // Response proxy, server proxy (one of them).
+    std::unique_ptr<link_network> _proxy_network; // outlives the proxy, which sends through it
     std::unique_ptr<engine::response_proxy> _proxy;
+    std::unique_ptr<link_forwarding> _forwarding; // outlives _server_proxy
+    std::unique_ptr<engine::server_proxy> _server_proxy;
 
     // Receiver.
     std::unique_ptr<post_receive_hooks> _hooks; // outlives _receivers, which uses it

@@ -30,7 +30,7 @@
 
 namespace skycast::dataplane::api {
 
-inline constexpr std::uint32_t contract_version = 6;
+inline constexpr std::uint32_t contract_version = 7;
 
 // Names (DPDK limits memzone names to 31 characters, rings to 28).
 inline constexpr const char* memzone_shared = "skycast_shared";
@@ -54,6 +54,9 @@ inline constexpr std::size_t max_key_blob_bytes = 1024; // an RSA-4096 UFTP key 
 inline constexpr std::uint32_t min_fec_group_blocks = 8;
 // Multicast groups: the public group plus one private group per session.
 inline constexpr std::uint32_t max_joined_groups = max_sessions + 1;
+// Forwarding rules (set_forward): a server proxy forwards the traffic of this
+// many servers at once.
+inline constexpr std::uint32_t max_forwards = 16;
 inline constexpr std::uint32_t max_counters = 128; // named counters per lcore
 inline constexpr std::size_t counter_name_bytes = 48;
 inline constexpr std::size_t counter_help_bytes = 112;
@@ -75,6 +78,11 @@ enum class command_kind : std::uint16_t {
     close_receive_file,
     start_pass, // TX: send the blocks set in the slot's bitmap of `path`
     stop_pass,
+    // Server proxy (docs/protocol.md §7): every UFTP datagram from the host
+    // `group.address` except its ANNOUNCEs (which control reads, to learn
+    // sessions) goes out again, unchanged, to `forward_to`, straight from the
+    // RX lcore through the TX lcore; forward_to.address 0 removes the rule.
+    set_forward,
     count
 };
 
@@ -135,6 +143,7 @@ struct command {
     std::uint16_t parity_port;
     std::uint16_t fec_span_groups; // groups interleaved per span (protocol/fec_groups.h)
     std::uint64_t rate_bps;        // start_pass: wire bits per second (0 = unpaced)
+    endpoint4 forward_to;          // set_forward
     session_keys keys;             // set_session_keys
     // set_session_keys with per-packet signatures (sig_type KEYEX): `path`
     // names the sender's PEM private key, which the dataplane loads to sign

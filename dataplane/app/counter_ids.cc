@@ -34,6 +34,11 @@ counter_info describe_fixed(counter c) {
     case counter::rx_parity_to_control:
         return {"rx.parity.to_control",
                 "FEC PARITY datagrams passed to the control process, which decodes them"};
+    case counter::rx_forwarded:
+        return {"rx.forwarded",
+                "server proxy: datagrams of a forwarded server handed to the TX lcore unchanged"};
+    case counter::rx_forwarded_bytes:
+        return {"rx.forwarded.bytes", "server proxy: UFTP bytes of those datagrams"};
     case counter::rx_drop_multi_segment:
         return {"rx.drop.multi_segment", "frames spread over several mbufs: raise the mbuf size"};
     case counter::rx_drop_not_uftp:
@@ -51,6 +56,9 @@ counter_info describe_fixed(counter c) {
         return {"rx.drop.storage_ring_full", "storage threads behind the RX rate: disk too slow"};
     case counter::rx_drop_tx_ring_full:
         return {"rx.drop.tx_ring_full", "ARP/IGMP work for the TX lcore dropped: TX lcore behind"};
+    case counter::rx_drop_forward_ring_full:
+        return {"rx.drop.forward_ring_full",
+                "server proxy: datagrams to forward dropped, the TX lcore behind the RX rate"};
     case counter::rx_drop_kernel_ring:
         return {"rx.drop.kernel_ring",
                 "frames the kernel dropped before the RX lcore read them (af_packet socket "
@@ -74,7 +82,8 @@ counter_info describe_fixed(counter c) {
         return {"tx.parity.waits",
                 "times a pass's end waited for parity the service thread had not encoded yet"};
     case counter::tx_control:
-        return {"tx.control", "control-process datagrams sent"};
+        return {"tx.control",
+                "control-process datagrams sent, and datagrams a server proxy forwarded"};
     case counter::tx_arp:
         return {"tx.arp", "ARP requests and replies sent"};
     case counter::tx_igmp:

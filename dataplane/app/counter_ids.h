@@ -25,6 +25,8 @@ enum class counter : std::uint16_t {
     rx_fileseg_bytes,
     rx_to_control,
     rx_parity_to_control,
+    rx_forwarded,
+    rx_forwarded_bytes,
     rx_drop_multi_segment,
     rx_drop_not_uftp,
     rx_drop_foreign_session,
@@ -32,6 +34,7 @@ enum class counter : std::uint16_t {
     rx_drop_control_ring_full,
     rx_drop_storage_ring_full,
     rx_drop_tx_ring_full,
+    rx_drop_forward_ring_full,
     rx_drop_kernel_ring, // written by the service thread (kernel_ring_drops.h)
     // TX role
     tx_packets,

@@ -143,6 +143,12 @@ struct rx_file_entry {
     std::uint64_t* bitmap = nullptr; // the slot's bitmap in the memzone
 };
 
+// Server proxy: what comes from `source` goes on to `to` (api::command_kind::set_forward).
+struct forward_rule {
+    net::ipv4_address source;
+    api::endpoint4 to{};
+};
+
 struct alignas(64) rx_context {
     lcore_gate gate;
     resources* res = nullptr;
@@ -154,6 +160,8 @@ struct alignas(64) rx_context {
     std::vector<rx_file_entry> files; // max_files entries, sized at start
     std::uint32_t last_file = 0;      // most FILESEGs belong to the previous one's file
     std::uint32_t storage_threads = 1;
+    std::array<forward_rule, api::max_forwards> forwards{};
+    std::size_t forward_count = 0;
 };
 
 // Copies an engine's counters into the lcore's block of the memzone (the

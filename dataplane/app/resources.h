@@ -31,6 +31,7 @@ struct resources {
     rte_ring* main_to_tx = nullptr; // tx_work
     rte_ring* tx_to_main = nullptr; // finished tx_pass* for reclaiming
     rte_ring* rx_to_tx = nullptr;   // ARP/IGMP frames (mbuf*) for the TX lcore
+    rte_ring* rx_forward = nullptr; // server proxy: datagrams (api::datagram) to send on
     std::vector<rte_ring*> storage; // RX lcore -> storage thread i
     rte_mempool* packets = nullptr;
     rte_mempool* control_pool = nullptr;

@@ -134,9 +134,47 @@ bool to_control(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint1
     return true;
 }
 
+const forward_rule* find_forward(const rx_context& c, net::ipv4_address source) {
+    for (std::size_t i = 0; i < c.forward_count; ++i) {
+        if (c.forwards[i].source == source) {
+            return &c.forwards[i];
+        }
+    }
+    return nullptr;
+}
+
+// Server proxy: the datagram goes on unchanged to the rule's destination,
+// framed by the TX lcore as it frames control's datagrams (consumes `m`).
+void forward(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, const forward_rule& rule) {
+    api::datagram d{.version = api::contract_version,
+                    .length = v.payload_length,
+                    // The TX lcore takes the offset in the buffer, not the data.
+                    .offset = static_cast<std::uint16_t>(m->data_off + v.payload_offset),
+                    .flags = 0,
+                    .peer = rule.to,
+                    .local = {.address = v.dst_ip.value, .port = v.dst_port},
+                    .mbuf = reinterpret_cast<std::uint64_t>(m)};
+    if (rte_ring_sp_enqueue_elem(c.res->rx_forward, &d, sizeof d) != 0) {
+        drop(c, m, counter::rx_drop_forward_ring_full);
+        return;
+    }
+    bump(c.counters, counter::rx_forwarded);
+    bump(c.counters, counter::rx_forwarded_bytes, v.payload_length);
+}
+
 void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint64_t now_tsc) {
     auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
     const std::span<const std::uint8_t> datagram(frame + v.payload_offset, v.payload_length);
+    if (c.forward_count != 0 && datagram.size() >= 2 && datagram[0] == protocol::uftp_version &&
+        datagram[1] != static_cast<std::uint8_t>(protocol::message_type::announce)) {
+        // Whatever a forwarded server sends, sealed or not, FILESEG or
+        // PARITY, goes on as it is; its ANNOUNCEs go to control, which learns
+        // the session from them and forwards them itself.
+        if (const forward_rule* rule = find_forward(c, v.src_ip)) {
+            forward(c, m, v, *rule);
+            return;
+        }
+    }
     if (datagram.size() > protocol::uftp_header_size && datagram[0] == protocol::uftp_version &&
         datagram[1] == protocol::parity_func) {
         // FEC parity (docs/protocol.md §17): control keeps and decodes it.

@@ -209,6 +209,9 @@ api::reply service_thread::execute(const api::command& cmd) {
     case api::command_kind::stop_pass:
         r.status = stop_pass();
         break;
+    case api::command_kind::set_forward:
+        r.status = set_forward(cmd);
+        break;
     case api::command_kind::count:
         r.status = reply_status::not_supported;
         break;
@@ -239,6 +242,7 @@ void service_thread::reset_session_state() {
     if (rx.ok()) {
         _rx.filter.port_count = 0;
         refresh_classifier(_rx);
+        _rx.forward_count = 0;
     }
 }
 
@@ -292,6 +296,40 @@ api::reply_status service_thread::open_port(const api::command& cmd) {
         return reply_status::no_room;
     }
     refresh_classifier(_rx);
+    return reply_status::ok;
+}
+
+api::reply_status service_thread::set_forward(const api::command& cmd) {
+    const net::ipv4_address source{cmd.group.address};
+    const net::ipv4_address to{cmd.forward_to.address};
+    if (source.is_unspecified() || source.is_multicast() || to.is_multicast() ||
+        (!to.is_unspecified() && cmd.forward_to.port == 0)) {
+        return reply_status::bad_slot;
+    }
+    gate_hold rx(_rx.gate);
+    if (!rx.ok()) {
+        return reply_status::busy;
+    }
+    auto& rules = _rx.forwards;
+    std::size_t& count = _rx.forward_count;
+    std::size_t i = 0;
+    while (i < count && rules[i].source != source) {
+        ++i;
+    }
+    if (to.is_unspecified()) {
+        if (i < count) {
+            rules[i] = rules[count - 1];
+            --count;
+        }
+        return reply_status::ok;
+    }
+    if (i == count) {
+        if (count == rules.size()) {
+            return reply_status::no_room;
+        }
+        ++count;
+    }
+    rules[i] = {.source = source, .to = cmd.forward_to};
     return reply_status::ok;
 }
 

@@ -57,6 +57,7 @@ private:
     api::reply_status clear_session_keys(const api::command& cmd);
     api::reply_status join_group(const api::command& cmd, bool join);
     api::reply_status open_port(const api::command& cmd);
+    api::reply_status set_forward(const api::command& cmd);
     void reset_session_state();
     bool reclaim_passes();
     // FEC: encodes the pass's next parity runs for the TX lcore (parity_ahead.h).

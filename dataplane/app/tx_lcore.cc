@@ -373,10 +373,11 @@ bool service_held_datagrams(tx_context& c, std::uint64_t now, bool arp_seen) {
     return requests > 0 || kept != before;
 }
 
-bool send_control_datagrams(tx_context& c, std::uint64_t now) {
+// Control's datagrams, and a server proxy's forwarded ones (the RX lcore's):
+// both are UFTP datagrams in an mbuf with room in front for the headers.
+bool send_datagrams(tx_context& c, rte_ring* ring, std::uint64_t now) {
     api::datagram ds[burst_size];
-    const unsigned n =
-        rte_ring_sc_dequeue_burst_elem(c.res->control_tx, ds, sizeof ds[0], burst_size, nullptr);
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(ring, ds, sizeof ds[0], burst_size, nullptr);
     for (unsigned i = 0; i < n; ++i) {
         if (ds[i].version != api::contract_version) {
             rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(ds[i].mbuf));
@@ -740,7 +741,8 @@ bool tx_iteration(tx_context& c) {
     // Held datagrams first: a reply just learned releases them ahead of any
     // newer datagram for the same next hop, so the peer sees them in order.
     did |= service_held_datagrams(c, now_ns, handed_over);
-    did |= send_control_datagrams(c, now_ns);
+    did |= send_datagrams(c, c.res->control_tx, now_ns);
+    did |= send_datagrams(c, c.res->rx_forward, now_ns);
     did |= answer_due_igmp_query(c, now_ns);
     if (now - c.last_igmp_tsc > igmp_refresh_seconds * c.tsc_hz) {
         c.last_igmp_tsc = now;

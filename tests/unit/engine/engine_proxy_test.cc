@@ -1,9 +1,11 @@
 // Proxies (spec §7). The sender with proxies: a proxy registers clients for
 // others and answers for them with lists; only configured proxies may, and
 // only for their own clients. Skycast's response proxy: what it holds, for
-// how long, and what it sends the server for many clients.
+// how long, and what it sends the server for many clients. Skycast's server
+// proxy: what it forwards where, and whose heartbeats it believes.
 #include "control/engine/proxy_key_client.h"
 #include "control/engine/response_proxy.h"
+#include "control/engine/server_proxy.h"
 #include "crypto/curves.h"
 #include "crypto/key_file.h"
 #include "crypto/signature.h"
@@ -11,6 +13,7 @@
 #include "tests/unit/engine/sender_rig.h"
 
 #include <gtest/gtest.h>
+#include <map>
 #include <type_traits>
 
 namespace skycast::test {
@@ -349,18 +352,27 @@ TEST(response_proxy, passes_aborts_on_at_once_and_counts_what_it_does_not_serve)
 
 constexpr engine::endpoint proxy_addr{.address = 0x0A4D000D, .port = 1044};
 
+// PROXY_KEY and HB_REQ prove a key by its SHA-1 signature of the nonce as
+// sent (4 bytes, big-endian).
+protocol::bytes nonce_signature(const crypto::private_key& key, std::uint32_t nonce) {
+    const std::array<std::uint8_t, 4> be{
+        static_cast<std::uint8_t>(nonce >> 24), static_cast<std::uint8_t>(nonce >> 16),
+        static_cast<std::uint8_t>(nonce >> 8), static_cast<std::uint8_t>(nonce)};
+    const std::span<const std::uint8_t> parts[] = {be};
+    protocol::bytes out(key.signature_size());
+    const auto n = crypto::sign(key, protocol::hash_type::sha1, parts, out);
+    EXPECT_TRUE(n.ok());
+    out.resize(n.ok() ? *n : 0);
+    return out;
+}
+
 protocol::proxy_key_msg proxy_key_from(const crypto::private_key& key,
                                        const crypto::private_key* dh, std::uint32_t nonce) {
     protocol::proxy_key_msg m{.nonce = nonce, .key_blob = key.blob()};
     if (dh != nullptr) {
         m.dh_blob = dh->blob();
     }
-    const std::array<std::uint8_t, 4> be{
-        static_cast<std::uint8_t>(nonce >> 24), static_cast<std::uint8_t>(nonce >> 16),
-        static_cast<std::uint8_t>(nonce >> 8), static_cast<std::uint8_t>(nonce)};
-    const std::span<const std::uint8_t> parts[] = {be};
-    m.verify.resize(key.signature_size());
-    EXPECT_TRUE(crypto::sign(key, protocol::hash_type::sha1, parts, m.verify).ok());
+    m.verify = nonce_signature(key, nonce);
     return m;
 }
 
@@ -418,6 +430,215 @@ TEST(proxy_key_client, asks_every_5_s_until_a_valid_proxy_key_and_refuses_forger
     EXPECT_EQ(pinned.keys(), nullptr);
     pinned.on_proxy_key(t0, proxy_addr, proxy_key_from(*proxy_key, &*proxy_dh, 12));
     EXPECT_NE(pinned.keys(), nullptr);
+}
+
+// --- Skycast's server proxy ----------------------------------------------------------
+
+class recording_forwarding : public engine::forwarding_port {
+public:
+    bool forward(std::uint32_t server, engine::endpoint to) override {
+        if (rules.size() >= room && !rules.contains(server)) {
+            return false;
+        }
+        rules[server] = to;
+        return true;
+    }
+    void stop_forwarding(std::uint32_t server) override { rules.erase(server); }
+    bool join_group(std::uint32_t group) override {
+        ++groups[group];
+        return true;
+    }
+    void leave_group(std::uint32_t group) override {
+        if (--groups[group] == 0) {
+            groups.erase(group);
+        }
+    }
+    std::size_t room = 16;
+    std::map<std::uint32_t, engine::endpoint> rules;
+    std::map<std::uint32_t, int> groups;
+};
+
+constexpr engine::endpoint downstream_at{.address = 0x0A4D000C, .port = 1044};
+constexpr std::uint32_t private_group = 0xE6050501; // 230.5.5.1
+
+std::uint32_t counting_random() {
+    static std::uint32_t next = 0x1000;
+    return ++next;
+}
+
+struct server_proxy_rig {
+    explicit server_proxy_rig(engine::server_proxy_config c)
+        : proxy(std::move(c), net, fwd, counting_random) {}
+    recording_network net;
+    recording_forwarding fwd;
+    engine::server_proxy proxy;
+
+    std::vector<std::uint8_t> announce_bytes(std::uint32_t group_id = 0x77) const {
+        protocol::announce_msg a;
+        a.private_addr.bytes = {0xE6, 0x05, 0x05, 0x01};
+        a.public_addr.bytes = {0xE6, 0x04, 0x04, 0x01};
+        std::vector<std::uint8_t> out(protocol::max_datagram_size);
+        const auto n = protocol::encode({.src_id = server_uid, .group_id = group_id}, a, out);
+        out.resize(*n);
+        return out;
+    }
+    void heartbeat(engine::endpoint from, const protocol::hb_req_msg& m) {
+        std::vector<std::uint8_t> out(protocol::max_datagram_size);
+        const auto n = protocol::encode({.src_id = 0x0A4D0101}, m, out);
+        out.resize(*n);
+        proxy.on_datagram(t0, from, out);
+    }
+    // The HB_RESP the proxy sent last.
+    protocol::hb_resp_msg last_answer() const {
+        const auto answers = net.of<protocol::hb_resp_msg>();
+        EXPECT_FALSE(answers.empty());
+        return answers.empty() ? protocol::hb_resp_msg{}
+                               : std::get<protocol::hb_resp_msg>(answers.back()->d.body);
+    }
+};
+
+TEST(server_proxy, forwards_announces_down_and_answers_up_unchanged_and_nothing_else) {
+    server_proxy_rig rig({.proxy_id = 0x0A4D0102, .downstream = downstream_at});
+    const auto announce = rig.announce_bytes();
+    rig.proxy.on_datagram(t0, server_at, announce);
+    // The ANNOUNCE went down as it came; the server's other traffic is the
+    // dataplane's to forward, to the same place; its data's group is joined.
+    ASSERT_EQ(rig.net.sent.size(), 1u);
+    EXPECT_EQ(rig.net.sent[0].to, downstream_at);
+    EXPECT_EQ(rig.net.sent[0].raw, announce);
+    EXPECT_EQ(rig.fwd.rules,
+              (std::map<std::uint32_t, engine::endpoint>{{server_at.address, downstream_at}}));
+    EXPECT_EQ(rig.fwd.groups, (std::map<std::uint32_t, int>{{private_group, 1}}));
+    EXPECT_EQ(rig.proxy.sessions(), 1u);
+
+    // The client proxy's REGISTER (for its clients) goes up as it came.
+    const auto reg = client_datagram(
+        0x0A4D0101, 0x77, protocol::register_msg{.tstamp = stamp_of(t0), .client_ids = {9, 10}});
+    rig.proxy.on_datagram(t0 + ms, downstream_at, reg);
+    ASSERT_EQ(rig.net.sent.size(), 2u);
+    EXPECT_EQ(rig.net.sent[1].to, server_at);
+    EXPECT_EQ(rig.net.sent[1].raw, reg);
+    EXPECT_EQ(rig.proxy.stats().answers_upstream, 1u);
+
+    // Not from the downstream: the proxy is no relay for anyone to reach the server.
+    rig.proxy.on_datagram(t0 + ms, {.address = 0x0A4D0063, .port = 1044}, reg);
+    EXPECT_EQ(rig.proxy.stats().not_downstream, 1u);
+    // A session it never forwarded, and what a server proxy never takes.
+    rig.proxy.on_datagram(t0 + ms, downstream_at,
+                          client_datagram(0x0A4D0101, 0x99, protocol::register_msg{}));
+    EXPECT_EQ(rig.proxy.stats().unknown_session, 1u);
+    rig.proxy.on_datagram(t0 + ms, downstream_at,
+                          client_datagram(0x0A4D0101, 0x77, protocol::key_req_msg{}));
+    EXPECT_EQ(rig.proxy.stats().unexpected_in, 1u);
+    EXPECT_EQ(rig.net.sent.size(), 2u);
+
+    // A server datagram that reached control all the same goes down too.
+    const auto done = client_datagram(server_uid, 0x77, protocol::done_msg{.file_id = 1});
+    rig.proxy.on_datagram(t0 + 2 * ms, server_at, done);
+    ASSERT_EQ(rig.net.sent.size(), 3u);
+    EXPECT_EQ(rig.net.sent[2].to, downstream_at);
+    EXPECT_EQ(rig.proxy.stats().from_server_late, 1u);
+
+    // A fixed downstream's heartbeats keep a NAT pinhole open: answered OK.
+    rig.heartbeat(downstream_at, protocol::hb_req_msg{});
+    EXPECT_EQ(rig.last_answer().authenticated, protocol::hb_auth::ok);
+
+    // A second session of the same server shares its rule; silent sessions
+    // are forgotten, and with the last one the rule and the group go.
+    rig.proxy.on_datagram(t0 + 3 * ms, server_at, rig.announce_bytes(0x78));
+    EXPECT_EQ(rig.proxy.sessions(), 2u);
+    EXPECT_EQ(rig.proxy.servers(), 1u);
+    EXPECT_EQ(rig.fwd.groups.at(private_group), 2);
+    const time_ns idle = engine::server_proxy_config{}.session_idle;
+    EXPECT_EQ(rig.proxy.next_deadline(), t0 + ms + idle) << "the REGISTER refreshed the first";
+    rig.proxy.on_timer(t0 + ms + idle);
+    EXPECT_EQ(rig.proxy.sessions(), 1u);
+    EXPECT_EQ(rig.fwd.rules.size(), 1u);
+    rig.proxy.on_timer(t0 + 3 * ms + idle);
+    EXPECT_EQ(rig.proxy.sessions(), 0u);
+    EXPECT_TRUE(rig.fwd.rules.empty());
+    EXPECT_TRUE(rig.fwd.groups.empty());
+    EXPECT_EQ(rig.proxy.stats().sessions_expired, 2u);
+
+    // No room for another server's rule: the session is not served.
+    rig.fwd.room = 0;
+    rig.proxy.on_datagram(t0 + 4 * ms, server_at, announce);
+    EXPECT_EQ(rig.proxy.stats().servers_full, 1u);
+    EXPECT_EQ(rig.proxy.sessions(), 0u);
+    EXPECT_TRUE(rig.fwd.groups.empty());
+    // Garbage.
+    const std::uint8_t junk[3] = {1, 2, 3};
+    rig.proxy.on_datagram(t0, server_at, junk);
+    EXPECT_EQ(rig.proxy.stats().malformed_in, 1u);
+}
+
+TEST(server_proxy, learns_its_downstream_only_from_a_heartbeat_that_proves_the_key) {
+    const auto* curve = crypto::curve_by_id(crypto::default_curve_id);
+    ASSERT_NE(curve, nullptr);
+    auto cproxy_key = crypto::generate_ec_key(*curve);
+    auto other_key = crypto::generate_ec_key(*curve);
+    ASSERT_TRUE(cproxy_key.ok() && other_key.ok());
+    const auto fp = crypto::public_key::from_blob(cproxy_key->blob())->key_fingerprint();
+    server_proxy_rig rig({.proxy_id = 0x0A4D0102, .downstream_fingerprint = fp});
+
+    // No downstream yet: an ANNOUNCE has nowhere to go.
+    rig.proxy.on_datagram(t0, server_at, rig.announce_bytes());
+    EXPECT_EQ(rig.proxy.stats().no_downstream, 1u);
+    EXPECT_TRUE(rig.net.sent.empty());
+    EXPECT_TRUE(rig.fwd.rules.empty());
+
+    // Unauthenticated: challenged, trusted with nothing.
+    constexpr engine::endpoint natted{.address = 0x0A4D000C, .port = 40123};
+    rig.heartbeat(natted, protocol::hb_req_msg{});
+    auto answer = rig.last_answer();
+    EXPECT_EQ(answer.authenticated, protocol::hb_auth::challenge);
+    const std::uint32_t nonce = answer.nonce;
+    EXPECT_NE(nonce, 0u);
+    EXPECT_EQ(rig.proxy.stats().heartbeats_unauthenticated, 1u);
+    EXPECT_EQ(rig.proxy.stats().heartbeats_challenged, 1u);
+    EXPECT_FALSE(rig.proxy.downstream().has_value());
+
+    // Another key, well signed over the nonce: refused.
+    rig.heartbeat(natted, {.nonce = nonce,
+                           .key_blob = other_key->blob(),
+                           .verify = nonce_signature(*other_key, nonce)});
+    EXPECT_EQ(rig.last_answer().authenticated, protocol::hb_auth::failed);
+    // The right key, signed over another nonce: refused.
+    rig.heartbeat(natted, {.nonce = nonce,
+                           .key_blob = cproxy_key->blob(),
+                           .verify = nonce_signature(*cproxy_key, nonce + 1)});
+    EXPECT_EQ(rig.last_answer().authenticated, protocol::hb_auth::failed);
+    EXPECT_EQ(rig.proxy.stats().heartbeats_refused, 2u);
+    EXPECT_FALSE(rig.proxy.downstream().has_value());
+
+    // The right key over the challenged nonce: the downstream is where it came from.
+    const protocol::hb_req_msg proof{.nonce = nonce,
+                                     .key_blob = cproxy_key->blob(),
+                                     .verify = nonce_signature(*cproxy_key, nonce)};
+    rig.heartbeat(natted, proof);
+    EXPECT_EQ(rig.last_answer().authenticated, protocol::hb_auth::ok);
+    EXPECT_EQ(rig.proxy.downstream(), std::optional(natted));
+    EXPECT_EQ(rig.proxy.stats().heartbeats_accepted, 1u);
+    // The same proof again (a replay from elsewhere): its nonce is spent.
+    rig.heartbeat({.address = 0x0A4D0063, .port = 1044}, proof);
+    EXPECT_EQ(rig.last_answer().authenticated, protocol::hb_auth::challenge);
+    EXPECT_EQ(rig.proxy.downstream(), std::optional(natted));
+
+    // Now sessions go there.
+    rig.proxy.on_datagram(t0 + ms, server_at, rig.announce_bytes());
+    ASSERT_EQ(rig.net.of<protocol::announce_msg>().size(), 1u);
+    EXPECT_EQ(rig.net.of<protocol::announce_msg>()[0]->to, natted);
+    EXPECT_EQ(rig.fwd.rules.at(server_at.address), natted);
+
+    // The NAT gave it a new port: a new proof moves the forwarding with it.
+    const std::uint32_t next = rig.last_answer().nonce;
+    constexpr engine::endpoint moved{.address = 0x0A4D000C, .port = 40999};
+    rig.heartbeat(moved, {.nonce = next,
+                          .key_blob = cproxy_key->blob(),
+                          .verify = nonce_signature(*cproxy_key, next)});
+    EXPECT_EQ(rig.last_answer().authenticated, protocol::hb_auth::ok);
+    EXPECT_EQ(rig.fwd.rules.at(server_at.address), moved);
+    EXPECT_EQ(rig.proxy.stats().downstream_changes, 2u);
 }
 
 } // namespace
