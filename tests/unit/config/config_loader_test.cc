@@ -493,7 +493,8 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
                      "robustness, announce_rounds, max_passes, max_nak_pct, "
                      "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
                      "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
-                     "response_proxy, socket, metrics, snmp, log, got the scalar '2'");
+                     "response_proxy, server_proxy, socket, metrics, snmp, log, got the scalar "
+                     "'2'");
     }
 }
 
@@ -759,6 +760,10 @@ TEST(ConfigAccept, ShippedExamples) {
     EXPECT_EQ(proxy.control.role, node_role::response_proxy);
     EXPECT_EQ(proxy.control.uid, 0x0A4D0101u);
     EXPECT_EQ(proxy.dataplane.ports[0].address, (ipv4_interface{0x0A4D000D, 24}));
+    const node_config server_proxy = load_node_config(dir + "/server-proxy.yaml");
+    EXPECT_EQ(server_proxy.control.role, node_role::server_proxy);
+    EXPECT_EQ(server_proxy.control.server_proxy->downstream,
+              std::optional<ipv4_address>(0x0A4D000C));
 }
 
 TEST(ConfigLoad, UnreadableFile) {
@@ -903,6 +908,51 @@ TEST(ConfigAccept, ResponseProxyRole) {
     EXPECT_FALSE(c.control.receiver.has_value());
     EXPECT_FALSE(c.control.sender.has_value());
     EXPECT_STREQ(role_name(c.control.role), "response_proxy");
+}
+
+// A receiver's base turned into a server proxy's, without its destination.
+std::string server_proxy_base() {
+    std::string proxy = receiver_base;
+    proxy.replace(proxy.find("role: receiver"), 14, "role: server_proxy");
+    return proxy.substr(0, proxy.find("  destination:"));
+}
+
+TEST(ConfigAccept, ServerProxyRole) {
+    const auto fixed = load_ok(server_proxy_base() + "  server_proxy: {downstream: 10.78.0.1}\n");
+    EXPECT_EQ(fixed.control.role, node_role::server_proxy);
+    EXPECT_STREQ(role_name(fixed.control.role), "server_proxy");
+    ASSERT_TRUE(fixed.control.server_proxy.has_value());
+    EXPECT_EQ(fixed.control.server_proxy->downstream, std::optional<ipv4_address>(0x0A4E0001));
+    EXPECT_EQ(fixed.control.server_proxy->downstream_port, 1044);
+    EXPECT_FALSE(fixed.control.server_proxy->downstream_fingerprint.has_value());
+    EXPECT_FALSE(fixed.control.receiver.has_value());
+    EXPECT_EQ(load_ok(server_proxy_base() +
+                      "  server_proxy: {downstream: 10.78.0.1, downstream_port: 2044}\n")
+                  .control.server_proxy->downstream_port,
+              2044);
+    const auto learned = load_ok(
+        server_proxy_base() + "  server_proxy:\n    downstream_fingerprint: "
+                              "\"A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:01:12:23:34\"\n");
+    ASSERT_TRUE(learned.control.server_proxy->downstream_fingerprint.has_value());
+    EXPECT_EQ(learned.control.server_proxy->downstream_fingerprint->at(0), 0xA1);
+    EXPECT_FALSE(learned.control.server_proxy->downstream.has_value());
+}
+
+TEST(ConfigReject, ServerProxyNeedsOneUnicastDownstream) {
+    const std::string base = server_proxy_base();
+    expect_one(base, 8, 1, "control.server_proxy", "required key is missing");
+    expect_one(base + "  server_proxy: {}\n", 12, 17, "control.server_proxy",
+               "needs downstream (a client proxy's address) or downstream_fingerprint");
+    expect_one(base + "  server_proxy: {downstream: 10.78.0.1, downstream_fingerprint: "
+                      "\"A1:B2:C3:D4:E5:F6:07:18:29:3A:4B:5C:6D:7E:8F:90:01:12:23:34\"}\n",
+               12, 17, "control.server_proxy", "has both downstream and downstream_fingerprint");
+    expect_one(base + "  server_proxy: {downstream: 230.4.4.1}\n", 12, 30,
+               "control.server_proxy.downstream", "230.4.4.1 is no unicast address");
+    expect_one(base + "  server_proxy: {downstream: 10.78.0.1}\n  encryption: {private_keys: "
+                      "[/k.pem]}\n",
+               13, 3, "control.encryption", "takes no part in key exchanges");
+    expect_one(receiver_base + "  server_proxy: {downstream: 10.78.0.1}\n", 13, 3,
+               "control.server_proxy", "applies to role server_proxy, not receiver");
 }
 
 TEST(ConfigReject, ResponseProxyRoleTakesNoFilesNorKeys) {
