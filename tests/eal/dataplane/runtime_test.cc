@@ -534,6 +534,92 @@ TEST_F(runtime_test, passes_other_uftp_messages_to_control) {
     rte_pktmbuf_free(m);
 }
 
+// Server proxy: a forwarded server's datagrams go out again from the RX lcore
+// through the TX lcore, unchanged, to the rule's destination; its ANNOUNCEs
+// still go to control, and without the rule everything does.
+TEST_F(runtime_test, forwards_a_servers_datagrams_but_its_announces_unchanged) {
+    ASSERT_EQ(execute(make_command(api::command_kind::open_port)).status, api::reply_status::ok);
+    // The peer's MAC learned from its ARP request (answered).
+    std::array<std::uint8_t, 64> req{};
+    const auto r = net::write_arp_request(req, peer_mac, net::ipv4_address{peer_ip},
+                                          net::ipv4_address{our_ip});
+    ASSERT_TRUE(r.ok());
+    inject(frame_from(std::span(req).first(*r)));
+    pump(3);
+    auto answered = take_sent();
+    free_all(answered);
+
+    constexpr std::uint16_t downstream_port = 2044;
+    auto forward = make_command(api::command_kind::set_forward);
+    forward.group = {.address = peer_ip, .port = 0, .pad = 0};
+    forward.forward_to = {.address = peer_ip, .port = downstream_port, .pad = 0};
+    ASSERT_EQ(execute(forward).status, api::reply_status::ok);
+
+    std::array<std::uint8_t, 512> abort{};
+    const auto n = protocol::encode(
+        protocol::uftp_header{.seq = 7, .src_id = 0x55, .group_id = 1},
+        protocol::message{protocol::abort_msg{.flags = 0, .host = 0, .message = "stop"}}, abort);
+    ASSERT_TRUE(n.ok());
+    inject(frame_from(udp_frame(our_mac(*rt), our_ip, uftp_port, std::span(abort).first(*n))));
+    pump(3);
+    auto sent = take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    const auto frame = bytes_of(sent[0]);
+    const auto eth = net::parse_ethernet(frame);
+    ASSERT_TRUE(eth);
+    EXPECT_EQ(eth->dst, peer_mac);
+    const auto ip = net::parse_ipv4(frame.subspan(eth->header_size));
+    ASSERT_TRUE(ip);
+    EXPECT_EQ(ip->src, net::ipv4_address{our_ip});
+    const auto udp = net::parse_udp(
+        frame.subspan(eth->header_size + ip->header_size, ip->total_length - ip->header_size),
+        ip->src, ip->dst);
+    ASSERT_TRUE(udp); // checksums verified by the parser
+    EXPECT_EQ(udp->src_port, uftp_port);
+    EXPECT_EQ(udp->dst_port, downstream_port);
+    EXPECT_TRUE(std::ranges::equal(udp->payload, std::span(abort).first(*n)));
+    free_all(sent);
+    EXPECT_EQ(counter("rx.forwarded"), 1u);
+    EXPECT_EQ(counter("rx.forwarded.bytes"), *n);
+    api::datagram d{};
+    EXPECT_NE(rte_ring_sc_dequeue_elem(rt->res().received, &d, sizeof d), 0)
+        << "nothing for control";
+
+    // Its ANNOUNCE: for control.
+    std::array<std::uint8_t, 512> announce{};
+    const auto a = protocol::encode(protocol::uftp_header{.seq = 8, .src_id = 0x55, .group_id = 2},
+                                    protocol::message{protocol::announce_msg{}}, announce);
+    ASSERT_TRUE(a.ok());
+    inject(frame_from(udp_frame(our_mac(*rt), our_ip, uftp_port, std::span(announce).first(*a))));
+    pump(3);
+    sent = take_sent();
+    EXPECT_TRUE(sent.empty());
+    free_all(sent);
+    ASSERT_EQ(rte_ring_sc_dequeue_elem(rt->res().received, &d, sizeof d), 0);
+    EXPECT_EQ(d.length, *a);
+    rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
+
+    // Rule removed: the same datagram goes to control.
+    forward.forward_to = {};
+    ASSERT_EQ(execute(forward).status, api::reply_status::ok);
+    inject(frame_from(udp_frame(our_mac(*rt), our_ip, uftp_port, std::span(abort).first(*n))));
+    pump(3);
+    sent = take_sent();
+    EXPECT_TRUE(sent.empty());
+    free_all(sent);
+    ASSERT_EQ(rte_ring_sc_dequeue_elem(rt->res().received, &d, sizeof d), 0);
+    rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
+    EXPECT_EQ(counter("rx.forwarded"), 1u);
+
+    // Bad rules are refused: a multicast source, a multicast destination.
+    forward.group.address = 0xE6040401;
+    forward.forward_to = {.address = peer_ip, .port = downstream_port, .pad = 0};
+    EXPECT_EQ(execute(forward).status, api::reply_status::bad_slot);
+    forward.group.address = peer_ip;
+    forward.forward_to.address = 0xE6040401;
+    EXPECT_EQ(execute(forward).status, api::reply_status::bad_slot);
+}
+
 // --- A FILESEG stream, sent and stored ------------------------------------------------
 
 struct stream_result {
