@@ -11,10 +11,11 @@ constexpr std::chrono::seconds command_timeout{5};
 
 } // namespace
 
-bool link_forwarding::command(std::uint32_t server, engine::endpoint to) {
+bool link_forwarding::command(std::uint32_t source, std::uint32_t group_id, engine::endpoint to) {
     api::command cmd{};
     cmd.kind = api::command_kind::set_forward;
-    cmd.group = {.address = server, .port = 0, .pad = 0};
+    cmd.group = {.address = source, .port = 0, .pad = 0};
+    cmd.session.group_id = group_id;
     cmd.forward_to = {.address = to.address, .port = to.port, .pad = 0};
     const auto r = _link.call(cmd, command_timeout);
     if (!r || r->status != api::reply_status::ok) {
@@ -28,12 +29,12 @@ bool link_forwarding::command(std::uint32_t server, engine::endpoint to) {
     return true;
 }
 
-bool link_forwarding::forward(std::uint32_t server, engine::endpoint to) {
-    return command(server, to);
+bool link_forwarding::forward(std::uint32_t source, std::uint32_t group_id, engine::endpoint to) {
+    return command(source, group_id, to);
 }
 
-void link_forwarding::stop_forwarding(std::uint32_t server) {
-    (void)command(server, {.address = 0, .port = 0});
+void link_forwarding::stop_forwarding(std::uint32_t source, std::uint32_t group_id) {
+    (void)command(source, group_id, {.address = 0, .port = 0});
 }
 
 } // namespace skycast::control

@@ -1,7 +1,7 @@
 #pragma once
-// The server proxy's forwarding seam (engine::forwarding_port) onto the
-// dataplane: a set_forward command per server (the RX lcore then hands that
-// server's datagrams to the TX lcore unchanged) and the node's counted group
+// The proxies' forwarding seam (engine::forwarding_port) onto the
+// dataplane: a set_forward command per rule (the RX lcore then hands that
+// source's datagrams to the TX lcore unchanged) and the node's counted group
 // memberships for the sessions' private groups.
 
 #include "control/dataplane_link/dataplane_link.h"
@@ -18,8 +18,8 @@ public:
     link_forwarding(dataplane_link& link, group_memberships& groups)
         : _link(link), _groups(groups) {}
 
-    bool forward(std::uint32_t server, engine::endpoint to) override;
-    void stop_forwarding(std::uint32_t server) override;
+    bool forward(std::uint32_t source, std::uint32_t group_id, engine::endpoint to) override;
+    void stop_forwarding(std::uint32_t source, std::uint32_t group_id) override;
     bool join_group(std::uint32_t group) override { return _groups.join(group); }
     void leave_group(std::uint32_t group) override { _groups.leave(group); }
 
@@ -27,7 +27,7 @@ public:
     std::string last_error;
 
 private:
-    bool command(std::uint32_t server, engine::endpoint to);
+    bool command(std::uint32_t source, std::uint32_t group_id, engine::endpoint to);
 
     dataplane_link& _link;
     group_memberships& _groups;

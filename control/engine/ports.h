@@ -116,16 +116,18 @@ public:
     }
 };
 
-// A server proxy's seam (server_proxy.h): what a server sends, but for its
-// ANNOUNCEs, goes on to the downstream without passing through the engine
-// (on the appliance the RX lcore hands it to the TX lcore unchanged).
+// The proxies' seam (server_proxy.h, client_proxy.h): what a server (or a
+// server proxy) sends, but for its ANNOUNCEs, goes on to the downstream
+// without passing through the engine (on the appliance the RX lcore hands it
+// to the TX lcore unchanged).
 class forwarding_port {
 public:
     virtual ~forwarding_port() = default;
-    // From now on everything `server` (an IPv4 address) sends goes to `to`;
-    // false when there is no room for another server.
-    virtual bool forward(std::uint32_t server, endpoint to) = 0;
-    virtual void stop_forwarding(std::uint32_t server) = 0;
+    // From now on everything `source` (an IPv4 address) sends for session
+    // `group_id` (0: any session) goes to `to` (a host, or a multicast
+    // group); false when there is no room for another rule.
+    virtual bool forward(std::uint32_t source, std::uint32_t group_id, endpoint to) = 0;
+    virtual void stop_forwarding(std::uint32_t source, std::uint32_t group_id) = 0;
     // A forwarded session's private group, where its data arrives. Counted
     // memberships, as receiver_dataplane_port's.
     virtual bool join_group(std::uint32_t group) = 0;

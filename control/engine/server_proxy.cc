@@ -11,6 +11,9 @@ namespace skycast::control::engine {
 
 namespace {
 
+// A server's rule covers every session it announces.
+constexpr std::uint32_t any_session = 0;
+
 // What a downstream host sends its server (through a client proxy): the
 // answers, and the sealed forms of them.
 bool is_answer(protocol::message_type t) {
@@ -141,7 +144,8 @@ bool server_proxy::forward_server(std::uint32_t server) {
         ++it->second;
         return true;
     }
-    if (_servers.size() >= _config.max_servers || !_forwarding.forward(server, *_downstream)) {
+    if (_servers.size() >= _config.max_servers ||
+        !_forwarding.forward(server, any_session, *_downstream)) {
         return false;
     }
     _servers.emplace(server, 1);
@@ -158,7 +162,7 @@ void server_proxy::forget(std::map<session_key, session>::iterator it) {
 
 void server_proxy::release_server(std::uint32_t server) {
     if (auto s = _servers.find(server); s != _servers.end() && --s->second == 0) {
-        _forwarding.stop_forwarding(server);
+        _forwarding.stop_forwarding(server, any_session);
         _servers.erase(s);
     }
 }
@@ -228,7 +232,8 @@ void server_proxy::set_downstream(endpoint to) {
     _downstream = to;
     ++_stats.downstream_changes;
     for (const auto& [server, sessions] : _servers) {
-        (void)_forwarding.forward(server, to); // an update: the rule's room is already ours
+        (void)_forwarding.forward(server, any_session,
+                                  to); // an update: the rule's room is already ours
     }
 }
 

@@ -78,10 +78,12 @@ enum class command_kind : std::uint16_t {
     close_receive_file,
     start_pass, // TX: send the blocks set in the slot's bitmap of `path`
     stop_pass,
-    // Server proxy (docs/protocol.md §7): every UFTP datagram from the host
-    // `group.address` except its ANNOUNCEs (which control reads, to learn
-    // sessions) goes out again, unchanged, to `forward_to`, straight from the
-    // RX lcore through the TX lcore; forward_to.address 0 removes the rule.
+    // Proxies (docs/protocol.md §7): every UFTP datagram from the host
+    // `group.address` of session `session.group_id` (0: of any session)
+    // except ANNOUNCEs (which control reads, to learn sessions) goes out
+    // again, unchanged, to `forward_to` (unicast: a server proxy's
+    // downstream; multicast: a client proxy's re-multicast), straight from
+    // the RX lcore through the TX lcore; forward_to.address 0 removes the rule.
     set_forward,
     count
 };

@@ -143,9 +143,11 @@ struct rx_file_entry {
     std::uint64_t* bitmap = nullptr; // the slot's bitmap in the memzone
 };
 
-// Server proxy: what comes from `source` goes on to `to` (api::command_kind::set_forward).
+// Proxies: what comes from `source` for session `group_id` (0: any) goes on
+// to `to` (api::command_kind::set_forward).
 struct forward_rule {
     net::ipv4_address source;
+    std::uint32_t group_id = 0;
     api::endpoint4 to{};
 };
 

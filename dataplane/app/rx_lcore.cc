@@ -134,16 +134,25 @@ bool to_control(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint1
     return true;
 }
 
-const forward_rule* find_forward(const rx_context& c, net::ipv4_address source) {
+const forward_rule* find_forward(const rx_context& c, net::ipv4_address source,
+                                 std::span<const std::uint8_t> datagram) {
+    if (datagram.size() < protocol::uftp_header_size) {
+        return nullptr;
+    }
+    // The header's group ID (bytes 8..11, big-endian).
+    const std::uint32_t group_id = (std::uint32_t{datagram[8]} << 24) |
+                                   (std::uint32_t{datagram[9]} << 16) |
+                                   (std::uint32_t{datagram[10]} << 8) | datagram[11];
     for (std::size_t i = 0; i < c.forward_count; ++i) {
-        if (c.forwards[i].source == source) {
-            return &c.forwards[i];
+        const forward_rule& r = c.forwards[i];
+        if (r.source == source && (r.group_id == 0 || r.group_id == group_id)) {
+            return &r;
         }
     }
     return nullptr;
 }
 
-// Server proxy: the datagram goes on unchanged to the rule's destination,
+// Proxies: the datagram goes on unchanged to the rule's destination,
 // framed by the TX lcore as it frames control's datagrams (consumes `m`).
 void forward(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, const forward_rule& rule) {
     api::datagram d{.version = api::contract_version,
@@ -167,10 +176,10 @@ void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint
     const std::span<const std::uint8_t> datagram(frame + v.payload_offset, v.payload_length);
     if (c.forward_count != 0 && datagram.size() >= 2 && datagram[0] == protocol::uftp_version &&
         datagram[1] != static_cast<std::uint8_t>(protocol::message_type::announce)) {
-        // Whatever a forwarded server sends, sealed or not, FILESEG or
-        // PARITY, goes on as it is; its ANNOUNCEs go to control, which learns
-        // the session from them and forwards them itself.
-        if (const forward_rule* rule = find_forward(c, v.src_ip)) {
+        // Whatever a forwarded server (or server proxy) sends, sealed or
+        // not, FILESEG or PARITY, goes on as it is; its ANNOUNCEs go to
+        // control, which learns the session from them and forwards them itself.
+        if (const forward_rule* rule = find_forward(c, v.src_ip, datagram)) {
             forward(c, m, v, *rule);
             return;
         }

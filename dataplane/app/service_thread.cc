@@ -302,10 +302,11 @@ api::reply_status service_thread::open_port(const api::command& cmd) {
 api::reply_status service_thread::set_forward(const api::command& cmd) {
     const net::ipv4_address source{cmd.group.address};
     const net::ipv4_address to{cmd.forward_to.address};
-    if (source.is_unspecified() || source.is_multicast() || to.is_multicast() ||
+    if (source.is_unspecified() || source.is_multicast() ||
         (!to.is_unspecified() && cmd.forward_to.port == 0)) {
         return reply_status::bad_slot;
     }
+    const std::uint32_t group_id = cmd.session.group_id;
     gate_hold rx(_rx.gate);
     if (!rx.ok()) {
         return reply_status::busy;
@@ -313,7 +314,7 @@ api::reply_status service_thread::set_forward(const api::command& cmd) {
     auto& rules = _rx.forwards;
     std::size_t& count = _rx.forward_count;
     std::size_t i = 0;
-    while (i < count && rules[i].source != source) {
+    while (i < count && (rules[i].source != source || rules[i].group_id != group_id)) {
         ++i;
     }
     if (to.is_unspecified()) {
@@ -329,7 +330,7 @@ api::reply_status service_thread::set_forward(const api::command& cmd) {
         }
         ++count;
     }
-    rules[i] = {.source = source, .to = cmd.forward_to};
+    rules[i] = {.source = source, .group_id = group_id, .to = cmd.forward_to};
     return reply_status::ok;
 }
 

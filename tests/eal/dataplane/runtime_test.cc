@@ -552,6 +552,7 @@ TEST_F(runtime_test, forwards_a_servers_datagrams_but_its_announces_unchanged) {
     constexpr std::uint16_t downstream_port = 2044;
     auto forward = make_command(api::command_kind::set_forward);
     forward.group = {.address = peer_ip, .port = 0, .pad = 0};
+    forward.session.group_id = 0; // every session of the source (a server proxy's rule)
     forward.forward_to = {.address = peer_ip, .port = downstream_port, .pad = 0};
     ASSERT_EQ(execute(forward).status, api::reply_status::ok);
 
@@ -611,13 +612,40 @@ TEST_F(runtime_test, forwards_a_servers_datagrams_but_its_announces_unchanged) {
     rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
     EXPECT_EQ(counter("rx.forwarded"), 1u);
 
-    // Bad rules are refused: a multicast source, a multicast destination.
+    // Bad rules are refused: a multicast source, a destination without a port.
     forward.group.address = 0xE6040401;
     forward.forward_to = {.address = peer_ip, .port = downstream_port, .pad = 0};
     EXPECT_EQ(execute(forward).status, api::reply_status::bad_slot);
     forward.group.address = peer_ip;
-    forward.forward_to.address = 0xE6040401;
+    forward.forward_to.port = 0;
     EXPECT_EQ(execute(forward).status, api::reply_status::bad_slot);
+
+    // Per session, to a group (a client proxy's re-multicast): another
+    // session of the same source is not forwarded.
+    forward.session.group_id = 1;
+    forward.forward_to = {.address = 0xE6050501, .port = uftp_port, .pad = 0};
+    ASSERT_EQ(execute(forward).status, api::reply_status::ok);
+    inject(frame_from(udp_frame(our_mac(*rt), our_ip, uftp_port, std::span(abort).first(*n))));
+    pump(3);
+    sent = take_sent();
+    ASSERT_EQ(sent.size(), 1u);
+    const auto to_group = net::parse_ethernet(bytes_of(sent[0]));
+    ASSERT_TRUE(to_group);
+    EXPECT_EQ(to_group->dst, net::multicast_mac(net::ipv4_address{0xE6050501}));
+    EXPECT_TRUE(std::ranges::equal(udp_payload_of(sent[0]), std::span(abort).first(*n)));
+    free_all(sent);
+    const auto other = protocol::encode(
+        protocol::uftp_header{.seq = 9, .src_id = 0x55, .group_id = 3},
+        protocol::message{protocol::abort_msg{.flags = 0, .host = 0, .message = "stop"}}, abort);
+    ASSERT_TRUE(other.ok());
+    inject(frame_from(udp_frame(our_mac(*rt), our_ip, uftp_port, std::span(abort).first(*other))));
+    pump(3);
+    sent = take_sent();
+    EXPECT_TRUE(sent.empty());
+    free_all(sent);
+    ASSERT_EQ(rte_ring_sc_dequeue_elem(rt->res().received, &d, sizeof d), 0) << "for control";
+    rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
+    EXPECT_EQ(counter("rx.forwarded"), 2u);
 }
 
 // --- A FILESEG stream, sent and stored ------------------------------------------------

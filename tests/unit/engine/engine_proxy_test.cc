@@ -436,14 +436,17 @@ TEST(proxy_key_client, asks_every_5_s_until_a_valid_proxy_key_and_refuses_forger
 
 class recording_forwarding : public engine::forwarding_port {
 public:
-    bool forward(std::uint32_t server, engine::endpoint to) override {
-        if (rules.size() >= room && !rules.contains(server)) {
+    bool forward(std::uint32_t source, std::uint32_t group_id, engine::endpoint to) override {
+        const auto key = std::pair(source, group_id);
+        if (rules.size() >= room && !rules.contains(key)) {
             return false;
         }
-        rules[server] = to;
+        rules[key] = to;
         return true;
     }
-    void stop_forwarding(std::uint32_t server) override { rules.erase(server); }
+    void stop_forwarding(std::uint32_t source, std::uint32_t group_id) override {
+        rules.erase({source, group_id});
+    }
     bool join_group(std::uint32_t group) override {
         ++groups[group];
         return true;
@@ -454,7 +457,7 @@ public:
         }
     }
     std::size_t room = 16;
-    std::map<std::uint32_t, engine::endpoint> rules;
+    std::map<std::pair<std::uint32_t, std::uint32_t>, engine::endpoint> rules; // (source, group)
     std::map<std::uint32_t, int> groups;
 };
 
@@ -506,8 +509,8 @@ TEST(server_proxy, forwards_announces_down_and_answers_up_unchanged_and_nothing_
     ASSERT_EQ(rig.net.sent.size(), 1u);
     EXPECT_EQ(rig.net.sent[0].to, downstream_at);
     EXPECT_EQ(rig.net.sent[0].raw, announce);
-    EXPECT_EQ(rig.fwd.rules,
-              (std::map<std::uint32_t, engine::endpoint>{{server_at.address, downstream_at}}));
+    EXPECT_EQ(rig.fwd.rules, (decltype(rig.fwd.rules){{{server_at.address, 0}, downstream_at}}))
+        << "one rule for every session of the server";
     EXPECT_EQ(rig.fwd.groups, (std::map<std::uint32_t, int>{{private_group, 1}}));
     EXPECT_EQ(rig.proxy.sessions(), 1u);
 
@@ -628,7 +631,7 @@ TEST(server_proxy, learns_its_downstream_only_from_a_heartbeat_that_proves_the_k
     rig.proxy.on_datagram(t0 + ms, server_at, rig.announce_bytes());
     ASSERT_EQ(rig.net.of<protocol::announce_msg>().size(), 1u);
     EXPECT_EQ(rig.net.of<protocol::announce_msg>()[0]->to, natted);
-    EXPECT_EQ(rig.fwd.rules.at(server_at.address), natted);
+    EXPECT_EQ(rig.fwd.rules.at({server_at.address, 0}), natted);
 
     // The NAT gave it a new port: a new proof moves the forwarding with it.
     const std::uint32_t next = rig.last_answer().nonce;
@@ -637,7 +640,7 @@ TEST(server_proxy, learns_its_downstream_only_from_a_heartbeat_that_proves_the_k
                           .key_blob = cproxy_key->blob(),
                           .verify = nonce_signature(*cproxy_key, next)});
     EXPECT_EQ(rig.last_answer().authenticated, protocol::hb_auth::ok);
-    EXPECT_EQ(rig.fwd.rules.at(server_at.address), moved);
+    EXPECT_EQ(rig.fwd.rules.at({server_at.address, 0}), moved);
     EXPECT_EQ(rig.proxy.stats().downstream_changes, 2u);
 }
 
