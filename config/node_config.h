@@ -189,9 +189,18 @@ struct dataplane_config {
 // response_proxy: answers of many receivers aggregated for their server
 // (stock uftpproxyd -r, docs/protocol.md §7); unencrypted sessions only.
 // server_proxy: a server's sessions carried unicast to another site (stock
-// uftpproxyd -s).
-enum class node_role : std::uint8_t { sender, receiver, response_proxy, server_proxy };
-// "sender", "receiver", "response_proxy", "server_proxy": as in the YAML and the stats.
+// uftpproxyd -s); client_proxy: the other end, multicasting them again at
+// that site and answering for its receivers (stock uftpproxyd -c),
+// unencrypted sessions only.
+enum class node_role : std::uint8_t {
+    sender,
+    receiver,
+    response_proxy,
+    server_proxy,
+    client_proxy
+};
+// "sender", "receiver", "response_proxy", "server_proxy", "client_proxy": as
+// in the YAML and the stats.
 inline const char* role_name(node_role r) {
     switch (r) {
     case node_role::sender:
@@ -202,6 +211,8 @@ inline const char* role_name(node_role r) {
         return "response_proxy";
     case node_role::server_proxy:
         return "server_proxy";
+    case node_role::client_proxy:
+        return "client_proxy";
     }
     return "unknown";
 }
@@ -433,6 +444,15 @@ struct server_proxy_config {
     std::optional<key_fingerprint> downstream_fingerprint;
 };
 
+// role client_proxy (stock uftpproxyd -c): heartbeats to server proxies
+// (stock -H, -h, -k), so that one behind a NAT can be reached and, pinning
+// our key, can tell us from anyone else.
+struct client_proxy_config {
+    std::vector<ipv4_address> heartbeat_to; // empty: no heartbeats
+    double heartbeat_interval = 20.0;       // seconds
+    std::string private_key;                // PEM; signs the proxies' challenges
+};
+
 struct control_config {
     // Required in the file; which engine runs and which of sender/receiver
     // below is set.
@@ -458,6 +478,7 @@ struct control_config {
     std::optional<sender_config> sender;
     std::optional<receiver_config> receiver;
     std::optional<server_proxy_config> server_proxy;
+    std::optional<client_proxy_config> client_proxy;
 };
 
 struct node_config {

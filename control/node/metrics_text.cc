@@ -230,7 +230,8 @@ void proxy_section_metrics(writer& w, const json& doc, const char* section, cons
         if (!value.is_number()) {
             continue; // text (a server proxy's downstream): in the stats document
         }
-        const bool gauge = name == "sessions" || name == "clients" || name == "servers";
+        const bool gauge = name == "sessions" || name == "clients" || name == "servers" ||
+                           name == "servers_accepting";
         const std::string metric = prefix + metric_name(name) + (gauge ? "" : "_total");
         w.family(metric, gauge ? "gauge" : "counter", std::string(what) + ": " + name);
         w.sample(metric, {}, number(value));
@@ -238,10 +239,12 @@ void proxy_section_metrics(writer& w, const json& doc, const char* section, cons
 }
 
 // A response proxy node (control.role: response_proxy), a server proxy node
-// (control.role: server_proxy).
+// (server_proxy), a client proxy node (client_proxy: its aggregation under
+// skycast_proxy_, like a response proxy's).
 void proxy_metrics(writer& w, const json& doc) {
     proxy_section_metrics(w, doc, "proxy", "skycast_proxy_", "response proxy");
     proxy_section_metrics(w, doc, "server_proxy", "skycast_server_proxy_", "server proxy");
+    proxy_section_metrics(w, doc, "client_proxy", "skycast_client_proxy_", "client proxy");
 }
 
 void sender_metrics(writer& w, const json& doc) {

@@ -5,6 +5,7 @@
 #include "control/engine/file_list.h"
 #include "control/engine/receive_file.h"
 #include "control/node/engine_settings.h"
+#include "crypto/key_file.h"
 #include "crypto/random.h"
 #include "dataplane/core/idle_backoff.h"
 #include "protocol/codec.h"
@@ -189,7 +190,10 @@ bool node::setup() {
     if (_config.control.role == config::node_role::sender) {
         return true;
     }
-    // Receivers and response proxies learn sessions from ANNOUNCEs.
+    if (_config.control.role == config::node_role::client_proxy) {
+        return setup_client_proxy(); // its sessions come unicast, from server proxies
+    }
+    // Receivers, response and server proxies learn sessions from ANNOUNCEs.
     if (!_groups.join(_config.control.public_group)) {
         SKYCAST_LOG(_log, error, "cannot join the public group: %s", _groups.last_error().c_str());
         return false;
@@ -223,6 +227,33 @@ bool node::setup() {
         return true;
     }
     return prepare_receiving();
+}
+
+bool node::setup_client_proxy() {
+    const auto& cp = *_config.control.client_proxy;
+    engine::client_proxy_config c{.aggregation = {.proxy_id = _config.control.uid,
+                                                  .control_copies = _config.control.control_copies},
+                                  .port = _config.control.port,
+                                  .heartbeat_interval =
+                                      engine::seconds_to_ns(cp.heartbeat_interval)};
+    for (const auto address : cp.heartbeat_to) {
+        c.heartbeat_to.push_back({.address = address, .port = _config.control.port});
+    }
+    if (!cp.private_key.empty()) {
+        auto key = crypto::load_private_key_file(cp.private_key);
+        if (!key.ok()) {
+            SKYCAST_LOG(_log, error, "client_proxy.heartbeats.private_key %s: %s",
+                        cp.private_key.c_str(), std::string(crypto::describe(key.error())).c_str());
+            return false;
+        }
+        c.key = std::make_shared<const crypto::private_key>(std::move(key).value());
+    }
+    _proxy_network = std::make_unique<link_network>(_link, _config.control.port);
+    _forwarding = std::make_unique<link_forwarding>(_link, _groups);
+    _client_proxy =
+        std::make_unique<engine::client_proxy>(std::move(c), *_proxy_network, *_forwarding);
+    _client_proxy->start(wall_clock_ns());
+    return true;
 }
 
 node_exit node::run(const std::atomic<bool>& stop) {
@@ -303,6 +334,9 @@ node_exit node::run(const std::atomic<bool>& stop) {
         if (_server_proxy) {
             deadline = _server_proxy->next_deadline();
         }
+        if (_client_proxy) {
+            deadline = _client_proxy->next_deadline();
+        }
         if (_job) {
             deadline = std::min(deadline, _job->engine->next_deadline());
         }
@@ -331,6 +365,9 @@ void node::dispatch(time_ns now, const dataplane_link::received& d) {
                             d.bytes);
     } else if (_server_proxy) {
         _server_proxy->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
+                                   d.bytes);
+    } else if (_client_proxy) {
+        _client_proxy->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
                                    d.bytes);
     } else if (_job) {
         _job->engine->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
@@ -369,6 +406,10 @@ bool node::tick(time_ns now) {
     if (_server_proxy && _server_proxy->next_deadline() <= now) {
         did = true;
         _server_proxy->on_timer(now);
+    }
+    if (_client_proxy && _client_proxy->next_deadline() <= now) {
+        did = true;
+        _client_proxy->on_timer(now);
     }
     if (_job) {
         if (_job->engine->next_deadline() <= now) {
@@ -641,10 +682,14 @@ json node::loop_document() const {
     if (_hooks) {
         doc["hooks"] = _hooks->stats();
     }
-    if (_proxy) {
-        const auto& st = _proxy->stats();
-        doc["proxy"] = {{"sessions", _proxy->sessions()},
-                        {"clients", _proxy->clients()},
+    // A response proxy's aggregation, and a client proxy's (the same engine).
+    const engine::response_proxy* aggregation = _proxy          ? _proxy.get()
+                                                : _client_proxy ? &_client_proxy->aggregation()
+                                                                : nullptr;
+    if (aggregation != nullptr) {
+        const auto& st = aggregation->stats();
+        doc["proxy"] = {{"sessions", aggregation->sessions()},
+                        {"clients", aggregation->clients()},
                         {"datagrams_in", st.datagrams_in},
                         {"malformed_in", st.malformed_in},
                         {"announces", st.announces},
@@ -661,6 +706,29 @@ json node::loop_document() const {
                         {"key_requests_unanswered", st.key_requests_unanswered},
                         {"datagrams_sent", _proxy_network->sent},
                         {"send_failures", _proxy_network->send_failures}};
+    }
+    if (_client_proxy) {
+        const auto& st = _client_proxy->stats();
+        const auto& hb = _client_proxy->heartbeats().stats();
+        doc["client_proxy"] = {{"sessions", _client_proxy->sessions()},
+                               {"announces", st.announces},
+                               {"sessions_started", st.sessions_started},
+                               {"sessions_ended", st.sessions_ended},
+                               {"encrypted_not_served", st.encrypted_not_served},
+                               {"unsupported_not_served", st.unsupported_not_served},
+                               {"rules_full", st.rules_full},
+                               {"from_upstream_late", st.from_upstream_late},
+                               {"malformed_in", st.malformed_in},
+                               {"forward_failures", _forwarding->failures},
+                               {"heartbeats_sent", hb.sent},
+                               {"heartbeats_signed", hb.signed_sent},
+                               {"heartbeats_ok", hb.ok},
+                               {"heartbeats_failed", hb.failed},
+                               {"heartbeats_challenged", hb.challenges},
+                               {"heartbeats_unanswerable", hb.unanswerable},
+                               {"heartbeats_from_unknown", hb.from_unknown},
+                               {"heartbeats_sign_failures", hb.sign_failures},
+                               {"servers_accepting", _client_proxy->heartbeats().accepted()}};
     }
     if (_server_proxy) {
         const auto& st = _server_proxy->stats();

@@ -24,6 +24,7 @@
 #include "control/dataplane_link/group_memberships.h"
 #include "control/dataplane_link/link_forwarding.h"
 #include "control/dataplane_link/link_network.h"
+#include "control/engine/client_proxy.h"
 #include "control/engine/response_proxy.h"
 #include "control/engine/sender_engine.h"
 #include "control/engine/server_proxy.h"
@@ -100,8 +101,10 @@ private:
     // Response proxy, server proxy (one of them).
     std::unique_ptr<link_network> _proxy_network; // outlives the proxy, which sends through it
     std::unique_ptr<engine::response_proxy> _proxy;
-    std::unique_ptr<link_forwarding> _forwarding; // outlives _server_proxy
+    std::unique_ptr<link_forwarding> _forwarding; // outlives the server or client proxy
     std::unique_ptr<engine::server_proxy> _server_proxy;
+    std::unique_ptr<engine::client_proxy> _client_proxy;
+    bool setup_client_proxy();
 
     // Receiver.
     std::unique_ptr<post_receive_hooks> _hooks; // outlives _receivers, which uses it

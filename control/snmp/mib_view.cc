@@ -87,6 +87,7 @@ void node_scalars(mib_view& v, const json* stats, bool dataplane_alive) {
                    : role == "receiver"       ? 2
                    : role == "response_proxy" ? 3
                    : role == "server_proxy"   ? 4
+                   : role == "client_proxy"   ? 5
                                               : 0));
     put(3, text(text_member(s, "version"), 64));
     put(4, truth(stats != nullptr));

@@ -493,8 +493,8 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
                      "robustness, announce_rounds, max_passes, max_nak_pct, "
                      "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
                      "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
-                     "response_proxy, server_proxy, socket, metrics, snmp, log, got the scalar "
-                     "'2'");
+                     "response_proxy, server_proxy, client_proxy, socket, metrics, snmp, log, got "
+                     "the scalar '2'");
     }
 }
 
@@ -953,6 +953,41 @@ TEST(ConfigReject, ServerProxyNeedsOneUnicastDownstream) {
                13, 3, "control.encryption", "takes no part in key exchanges");
     expect_one(receiver_base + "  server_proxy: {downstream: 10.78.0.1}\n", 13, 3,
                "control.server_proxy", "applies to role server_proxy, not receiver");
+}
+
+std::string client_proxy_base() {
+    std::string proxy = receiver_base;
+    proxy.replace(proxy.find("role: receiver"), 14, "role: client_proxy");
+    return proxy.substr(0, proxy.find("  destination:"));
+}
+
+TEST(ConfigAccept, ClientProxyRole) {
+    const auto bare = load_ok(client_proxy_base());
+    EXPECT_EQ(bare.control.role, node_role::client_proxy);
+    EXPECT_STREQ(role_name(bare.control.role), "client_proxy");
+    ASSERT_TRUE(bare.control.client_proxy.has_value());
+    EXPECT_TRUE(bare.control.client_proxy->heartbeat_to.empty()) << "no heartbeats";
+    const auto hb = load_ok(client_proxy_base() +
+                            "  client_proxy:\n    heartbeats: {to: [10.77.0.11, 10.77.0.21], "
+                            "interval: 5s, private_key: /etc/skycast/cproxy.pem}\n");
+    EXPECT_EQ(hb.control.client_proxy->heartbeat_to,
+              (std::vector<ipv4_address>{0x0A4D000B, 0x0A4D0015}));
+    EXPECT_DOUBLE_EQ(hb.control.client_proxy->heartbeat_interval, 5.0);
+    EXPECT_EQ(hb.control.client_proxy->private_key, "/etc/skycast/cproxy.pem");
+}
+
+TEST(ConfigReject, ClientProxyHeartbeatsGoToUnicastProxies) {
+    const std::string base = client_proxy_base() + "  client_proxy:\n    heartbeats: ";
+    expect_one(base + "{to: [230.4.4.1]}\n", 13, 23, "control.client_proxy.heartbeats.to[0]",
+               "230.4.4.1 is no unicast address");
+    expect_one(base + "{to: []}\n", 13, 22, "control.client_proxy.heartbeats.to",
+               "expected a list of server proxies' addresses");
+    expect_one(base + "{to: [10.77.0.11], interval: 0s}\n", 13, 46,
+               "control.client_proxy.heartbeats.interval", "1s..3600s");
+    expect_one(client_proxy_base() + "  encryption: {private_keys: [/k.pem]}\n", 12, 3,
+               "control.encryption", "unencrypted sessions only");
+    expect_one(receiver_base + "  client_proxy: {}\n", 13, 3, "control.client_proxy",
+               "applies to role client_proxy, not receiver");
 }
 
 TEST(ConfigReject, ResponseProxyRoleTakesNoFilesNorKeys) {

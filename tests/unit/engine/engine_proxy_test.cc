@@ -2,7 +2,10 @@
 // others and answers for them with lists; only configured proxies may, and
 // only for their own clients. Skycast's response proxy: what it holds, for
 // how long, and what it sends the server for many clients. Skycast's server
-// proxy: what it forwards where, and whose heartbeats it believes.
+// proxy: what it forwards where, and whose heartbeats it believes; the
+// heartbeats Skycast sends, and its client proxy.
+#include "control/engine/client_proxy.h"
+#include "control/engine/heartbeat_sender.h"
 #include "control/engine/proxy_key_client.h"
 #include "control/engine/response_proxy.h"
 #include "control/engine/server_proxy.h"
@@ -642,6 +645,140 @@ TEST(server_proxy, learns_its_downstream_only_from_a_heartbeat_that_proves_the_k
     EXPECT_EQ(rig.last_answer().authenticated, protocol::hb_auth::ok);
     EXPECT_EQ(rig.fwd.rules.at({server_at.address, 0}), moved);
     EXPECT_EQ(rig.proxy.stats().downstream_changes, 2u);
+}
+
+// --- Heartbeats sent (stock -H) -------------------------------------------------------
+
+TEST(heartbeat_sender, answers_a_challenge_with_its_signature_which_a_server_proxy_takes) {
+    const auto* curve = crypto::curve_by_id(crypto::default_curve_id);
+    ASSERT_NE(curve, nullptr);
+    auto key = crypto::generate_ec_key(*curve);
+    ASSERT_TRUE(key.ok());
+    const auto fp = crypto::public_key::from_blob(key->blob())->key_fingerprint();
+    const auto shared_key = std::make_shared<const crypto::private_key>(std::move(key).value());
+
+    // Our heartbeats go through a recording network; a real server proxy
+    // (pinning our key) answers them, through another.
+    recording_network net;
+    engine::heartbeat_sender hb(0x0A4D0101, {server_at}, 20 * engine::ns_per_second, shared_key,
+                                net);
+    server_proxy_rig sp({.proxy_id = 0x0A4D0102, .downstream_fingerprint = fp});
+    constexpr engine::endpoint us{.address = 0x0A4D00FE, .port = 1044};
+    // Hands every heartbeat sent so far to the server proxy, and its answers back.
+    std::size_t relayed = 0, answered = 0;
+    auto relay = [&] {
+        while (relayed < net.sent.size()) {
+            sp.proxy.on_datagram(t0, us, net.sent[relayed++].raw);
+        }
+        const auto answers = sp.net.of<protocol::hb_resp_msg>();
+        while (answered < answers.size()) {
+            hb.on_response(t0, server_at,
+                           std::get<protocol::hb_resp_msg>(answers[answered++]->d.body));
+        }
+    };
+    hb.start(t0);
+    ASSERT_EQ(net.of<protocol::hb_req_msg>().size(), 1u);
+    EXPECT_EQ(std::get<protocol::hb_req_msg>(net.sent[0].d.body).nonce, 0u) << "unauthenticated";
+    for (int i = 0; i < 4; ++i) {
+        relay(); // challenge -> signed answer -> OK
+    }
+    EXPECT_EQ(hb.stats().challenges, 1u);
+    EXPECT_EQ(hb.stats().signed_sent, 1u);
+    EXPECT_EQ(hb.stats().ok, 1u);
+    EXPECT_EQ(hb.accepted(), 1u);
+    EXPECT_EQ(sp.proxy.downstream(), std::optional(us));
+
+    // Every interval again: the old nonce is spent, so it is challenged and proves anew.
+    EXPECT_EQ(hb.next_deadline(), t0 + 20 * engine::ns_per_second);
+    hb.on_timer(hb.next_deadline());
+    for (int i = 0; i < 4; ++i) {
+        relay();
+    }
+    EXPECT_EQ(hb.stats().ok, 2u);
+    EXPECT_EQ(sp.proxy.stats().heartbeats_accepted, 2u);
+
+    // Without a key a challenge cannot be answered; an answer from a host we
+    // never sent to is not ours.
+    recording_network net2;
+    engine::heartbeat_sender bare(0x0A4D0101, {server_at}, 20 * engine::ns_per_second, nullptr,
+                                  net2);
+    bare.start(t0);
+    bare.on_response(t0, server_at, {.authenticated = protocol::hb_auth::challenge, .nonce = 5});
+    EXPECT_EQ(bare.stats().unanswerable, 1u);
+    EXPECT_EQ(net2.sent.size(), 1u);
+    bare.on_response(t0, {.address = 0x0A4D0063}, {.authenticated = protocol::hb_auth::ok});
+    EXPECT_EQ(bare.stats().from_unknown, 1u);
+    EXPECT_EQ(bare.accepted(), 0u);
+}
+
+// --- Skycast's client proxy ----------------------------------------------------------
+
+TEST(client_proxy, multicasts_the_session_on_its_site_and_answers_upstream_for_its_receivers) {
+    recording_network net;
+    recording_forwarding fwd;
+    constexpr engine::endpoint sproxy{.address = 0x0A4D000B, .port = 1044};
+    engine::client_proxy proxy(
+        {.aggregation = {.proxy_id = 0x0A4D0101}, .port = 1044, .heartbeat_to = {sproxy}}, net,
+        fwd);
+    proxy.start(t0);
+    EXPECT_EQ(net.of<protocol::hb_req_msg>().size(), 1u) << "a heartbeat to the server proxy";
+
+    // The server proxy delivers the ANNOUNCE unicast: multicast again on
+    // the public group here, the rest of the session by the dataplane to
+    // the private group.
+    server_proxy_rig shapes({.proxy_id = 1, .downstream = downstream_at});
+    const auto announce = shapes.announce_bytes();
+    proxy.on_datagram(t0, sproxy, announce);
+    const auto announces = net.of<protocol::announce_msg>();
+    ASSERT_EQ(announces.size(), 1u);
+    EXPECT_EQ(announces[0]->to, (engine::endpoint{.address = 0xE6040401, .port = 1044}));
+    EXPECT_EQ(announces[0]->raw, announce) << "unchanged";
+    EXPECT_EQ(fwd.rules, (decltype(fwd.rules){
+                             {{sproxy.address, 0x77}, {.address = private_group, .port = 1044}}}));
+    EXPECT_EQ(proxy.sessions(), 1u);
+
+    // The receivers answer us; one aggregate goes upstream, to the server proxy.
+    proxy.on_datagram(t0 + ms, {.address = 0x0A4E000D, .port = 1044},
+                      client_datagram(0x0A4E000D, 0x77, protocol::register_msg{}));
+    proxy.on_datagram(t0 + ms, {.address = 0x0A4E000E, .port = 1044},
+                      client_datagram(0x0A4E000E, 0x77, protocol::register_msg{}));
+    proxy.on_timer(proxy.next_deadline());
+    const auto regs = net.of<protocol::register_msg>();
+    ASSERT_EQ(regs.size(), 1u);
+    EXPECT_EQ(regs[0]->to, sproxy);
+    EXPECT_EQ(regs[0]->d.header.src_id, 0x0A4D0101u);
+    EXPECT_EQ(std::get<protocol::register_msg>(regs[0]->d.body).client_ids,
+              (std::vector<std::uint32_t>{0x0A4E000D, 0x0A4E000E}));
+
+    // Upstream traffic that reached control before the rule: multicast too.
+    const auto done = client_datagram(server_uid, 0x77, protocol::done_msg{.file_id = 1});
+    proxy.on_datagram(t0 + 2 * ms, sproxy, done);
+    EXPECT_EQ(net.sent.back().to, (engine::endpoint{.address = private_group, .port = 1044}));
+    EXPECT_EQ(proxy.stats().from_upstream_late, 1u);
+
+    // An encrypted session is not served (its key exchange would be ours).
+    protocol::announce_msg enc;
+    enc.enc_info.emplace();
+    enc.private_addr.bytes = {0xE6, 0x05, 0x05, 0x02};
+    enc.public_addr.bytes = {0xE6, 0x04, 0x04, 0x01};
+    std::vector<std::uint8_t> out(protocol::max_datagram_size);
+    out.resize(*protocol::encode({.src_id = server_uid, .group_id = 0x78}, enc, out));
+    proxy.on_datagram(t0, sproxy, out);
+    EXPECT_EQ(proxy.stats().encrypted_not_served, 1u);
+    EXPECT_EQ(proxy.sessions(), 1u);
+
+    // No rule left: not served. Idle: forgotten, its rule removed.
+    fwd.room = 1;
+    out.resize(protocol::max_datagram_size);
+    out.resize(*protocol::encode(
+        {.src_id = server_uid, .group_id = 0x79},
+        protocol::announce_msg{.public_addr = enc.public_addr, .private_addr = enc.private_addr},
+        out));
+    proxy.on_datagram(t0, sproxy, out);
+    EXPECT_EQ(proxy.stats().rules_full, 1u);
+    proxy.on_timer(t0 + 3 * ms + engine::response_proxy_config{}.session_idle);
+    EXPECT_EQ(proxy.sessions(), 0u);
+    EXPECT_TRUE(fwd.rules.empty());
 }
 
 } // namespace

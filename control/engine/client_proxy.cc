@@ -1,0 +1,130 @@
+#include "control/engine/client_proxy.h"
+
+#include "protocol/codec.h"
+
+#include <algorithm>
+#include <utility>
+
+namespace skycast::control::engine {
+
+client_proxy::client_proxy(client_proxy_config config, network_port& network,
+                           forwarding_port& forwarding)
+    : _config(std::move(config)), _network(network), _forwarding(forwarding),
+      _aggregation(_config.aggregation, network),
+      _heartbeats(_config.aggregation.proxy_id, _config.heartbeat_to, _config.heartbeat_interval,
+                  _config.key, network) {}
+
+void client_proxy::start(time_ns now) {
+    _heartbeats.start(now);
+}
+
+const client_proxy::session* client_proxy::upstream_session(endpoint from,
+                                                            const protocol::uftp_header& h) const {
+    const auto it = _sessions.find({h.group_id, h.group_inst});
+    return it != _sessions.end() && it->second.upstream.address == from.address ? &it->second
+                                                                                : nullptr;
+}
+
+void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram) {
+    protocol::datagram d;
+    if (protocol::decode(datagram, d) != protocol::wire_error::ok) {
+        ++_stats.malformed_in;
+        return;
+    }
+    if (const auto* a = std::get_if<protocol::announce_msg>(&d.body)) {
+        on_announce(now, d.header, from, datagram, *a);
+        return;
+    }
+    if (const auto* hb = std::get_if<protocol::hb_resp_msg>(&d.body)) {
+        _heartbeats.on_response(now, from, *hb);
+        return;
+    }
+    if (const session* s = upstream_session(from, d.header)) {
+        // The dataplane multicasts the upstream's traffic itself; what still
+        // reaches us came before its rule: multicast all the same.
+        ++_stats.from_upstream_late;
+        _network.send(s->private_group, datagram);
+        return;
+    }
+    if (auto it = _sessions.find({d.header.group_id, d.header.group_inst}); it != _sessions.end()) {
+        it->second.last_heard = now; // a receiver's answer: the session is alive
+    }
+    _aggregation.on_datagram(now, from, datagram);
+}
+
+void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
+                               std::span<const std::uint8_t> datagram,
+                               const protocol::announce_msg& m) {
+    if (m.enc_info) {
+        ++_stats.encrypted_not_served;
+        return;
+    }
+    const endpoint private_group{.address = m.private_addr.ipv4(), .port = _config.port};
+    const endpoint public_group{.address = m.public_addr.ipv4(), .port = _config.port};
+    if (m.ipv6() || (private_group.address >> 28) != 0xE || (public_group.address >> 28) != 0xE) {
+        ++_stats.unsupported_not_served;
+        return;
+    }
+    const session_key key{h.group_id, h.group_inst};
+    auto it = _sessions.find(key);
+    if (it != _sessions.end() && (it->second.upstream.address != from.address ||
+                                  it->second.private_group != private_group)) {
+        forget(it); // the same group ID from elsewhere: a new session
+        it = _sessions.end();
+    }
+    if (it == _sessions.end()) {
+        if (_sessions.size() >= _config.aggregation.max_sessions) {
+            forget(std::min_element(_sessions.begin(), _sessions.end(),
+                                    [](const auto& a, const auto& b) {
+                                        return a.second.last_heard < b.second.last_heard;
+                                    }));
+        }
+        if (!_forwarding.forward(from.address, h.group_id, private_group)) {
+            ++_stats.rules_full;
+            return;
+        }
+        it = _sessions
+                 .emplace(key, session{.upstream = from,
+                                       .public_group = public_group,
+                                       .private_group = private_group})
+                 .first;
+        ++_stats.sessions_started;
+    }
+    it->second.upstream = from;
+    it->second.last_heard = now;
+    // The aggregation learns (or refreshes) the session: its answers go to
+    // whoever delivered the ANNOUNCE, at the GRTT the ANNOUNCE asks.
+    _aggregation.on_datagram(now, from, datagram);
+    _network.send(it->second.public_group, datagram);
+    ++_stats.announces;
+}
+
+void client_proxy::forget(std::map<session_key, session>::iterator it) {
+    _forwarding.stop_forwarding(it->second.upstream.address, it->first.first);
+    _sessions.erase(it);
+    ++_stats.sessions_ended;
+}
+
+void client_proxy::on_timer(time_ns now) {
+    if (_aggregation.next_deadline() <= now) {
+        _aggregation.on_timer(now);
+    }
+    _heartbeats.on_timer(now);
+    for (auto it = _sessions.begin(); it != _sessions.end();) {
+        auto next = std::next(it);
+        if (now - it->second.last_heard >= _config.aggregation.session_idle) {
+            forget(it);
+        }
+        it = next;
+    }
+}
+
+time_ns client_proxy::next_deadline() const {
+    time_ns deadline = std::min(_aggregation.next_deadline(), _heartbeats.next_deadline());
+    for (const auto& [key, s] : _sessions) {
+        deadline = std::min(deadline, s.last_heard + _config.aggregation.session_idle);
+    }
+    return deadline;
+}
+
+} // namespace skycast::control::engine

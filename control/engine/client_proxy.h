@@ -1,0 +1,96 @@
+#pragma once
+// A UFTP client proxy (stock `uftpproxyd -c`, spec §7): the far end of a
+// tunnel, at the receivers' site. A server proxy (or a server that sends to
+// it) delivers a session unicast; the client proxy multicasts it again on its
+// own site, to the public group (ANNOUNCE) and the session's private group
+// (everything else), and stands for the site's receivers towards the server:
+// their REGISTER, FILEINFO_ACK, STATUS and COMPLETE are aggregated as a
+// response proxy does (response_proxy.h) and sent upstream, to whoever
+// delivered the ANNOUNCE. With heartbeats it keeps a NAT's pinhole open and
+// proves its key to a server proxy that pins it (heartbeat_sender.h).
+//
+// Unencrypted sessions only: an encrypted one needs the client proxy to
+// terminate the key exchange (its own key in the ANNOUNCE, re-signed; its
+// own KEYINFO to its receivers), which is not built. Such an ANNOUNCE is
+// counted and the session not served.
+//
+// The session's data never passes through this engine: per session a
+// forwarding rule has the dataplane multicast what the upstream sends
+// (forwarding_port).
+
+#include "control/engine/heartbeat_sender.h"
+#include "control/engine/ports.h"
+#include "control/engine/response_proxy.h"
+#include "protocol/messages.h"
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <utility>
+
+namespace skycast::control::engine {
+
+struct client_proxy_config {
+    // The aggregation (proxy_id, control_copies, limits, session_idle).
+    response_proxy_config aggregation;
+    // The UDP port the site's receivers listen on (control.port).
+    std::uint16_t port = 1044;
+    // Heartbeats (stock -H): none when empty.
+    std::vector<endpoint> heartbeat_to;
+    time_ns heartbeat_interval = heartbeat_sender::default_interval;
+    std::shared_ptr<const crypto::private_key> key; // signs heartbeat challenges; may be null
+};
+
+// Every counter says what a non-zero value means; the aggregation's are in
+// response_proxy_stats, the heartbeats' in heartbeat_stats.
+struct client_proxy_stats {
+    std::uint64_t announces = 0;              // ANNOUNCEs multicast again on our site
+    std::uint64_t sessions_started = 0;       // sessions forwarded
+    std::uint64_t sessions_ended = 0;         // forgotten (idle, or a newer one took their place)
+    std::uint64_t encrypted_not_served = 0;   // encrypted sessions: the key exchange is not built
+    std::uint64_t unsupported_not_served = 0; // IPv6, or groups that are not multicast
+    std::uint64_t rules_full = 0;             // no forwarding rule left: the session is not served
+    std::uint64_t from_upstream_late = 0; // upstream datagrams control saw (multicast by control)
+    std::uint64_t malformed_in = 0;
+};
+
+class client_proxy {
+public:
+    client_proxy(client_proxy_config config, network_port& network, forwarding_port& forwarding);
+
+    void start(time_ns now);
+    void on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram);
+    void on_timer(time_ns now);
+    time_ns next_deadline() const;
+
+    const client_proxy_stats& stats() const { return _stats; }
+    const response_proxy& aggregation() const { return _aggregation; }
+    const heartbeat_sender& heartbeats() const { return _heartbeats; }
+    std::size_t sessions() const { return _sessions.size(); }
+
+private:
+    struct session {
+        endpoint upstream;
+        endpoint public_group;
+        endpoint private_group;
+        time_ns last_heard = 0;
+    };
+    using session_key = std::pair<std::uint32_t, std::uint8_t>; // group ID, instance
+
+    void on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
+                     std::span<const std::uint8_t> datagram, const protocol::announce_msg& m);
+    void forget(std::map<session_key, session>::iterator it);
+    const session* upstream_session(endpoint from, const protocol::uftp_header& h) const;
+
+    client_proxy_config _config;
+    network_port& _network;
+    forwarding_port& _forwarding;
+    response_proxy _aggregation;
+    heartbeat_sender _heartbeats;
+    client_proxy_stats _stats;
+    std::map<session_key, session> _sessions;
+};
+
+} // namespace skycast::control::engine
