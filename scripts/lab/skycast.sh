@@ -110,15 +110,15 @@ sky_verify_dest() {
     return "$bad"
 }
 
-# sky_dataplane_yaml FILE_PREFIX DEVICE CIDR: a lab node's `dataplane:`
-# section, the control section to follow: one lcore floating over the two
-# CPUs, 256 MB, MTU 9000, 4095 mbufs, a 20 us idle backoff.
+# sky_dataplane_yaml FILE_PREFIX DEVICE CIDR [GATEWAY]: a lab node's
+# `dataplane:` section, the control section to follow: one lcore floating
+# over the two CPUs, 256 MB, MTU 9000, 4095 mbufs, a 20 us idle backoff.
 sky_dataplane_yaml() {
     cat <<YAML
 dataplane:
   eal: {lcores: "0@(0-1)", file_prefix: $1, memory_mb: 256}
   ports:
-    - {device: "$2", mtu: 9000, address: $3}
+    - {device: "$2", mtu: 9000, address: $3${4:+, gateway: $4}}
   mempool: {mbufs: 4095}
   idle_backoff_us: 20
 YAML

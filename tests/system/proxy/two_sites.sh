@@ -3,7 +3,7 @@
 # the server's site, stock uftpproxyd -c at the receivers'), in the lab:
 #
 #   two_sites.sh [--suite none|ecdh-p256-aes128gcm] [--nat] [--server-proxy stock|skycast]
-#                [--hub skycast|stock] [--name LAB] BUILD_DIR
+#                [--client-proxy stock|skycast] [--hub skycast|stock] [--name LAB] BUILD_DIR
 #
 #   site A (10.77.0.0/24, the lab's bridge):
 #     hub    Skycast hub (DPDK), control.proxies: the client proxy; with
@@ -12,7 +12,11 @@
 #            (kernel node), or with --server-proxy skycast Skycast's
 #            (control.role: server_proxy, DPDK node)
 #     rcv2   stock uftpproxyd -c (client proxy, kernel node), whose first leg
-#            is here (10.77.0.12) and second leg in site B
+#            is here (10.77.0.12) and second leg in site B; with
+#            --client-proxy skycast, Skycast's (control.role: client_proxy,
+#            DPDK node, one port) at 10.78.0.1 in site B, reached through a
+#            router (10.77.0.12 / 10.78.0.254) that forwards no multicast;
+#            unencrypted only
 #   site B (10.78.0.0/24, a second bridge this script makes): no multicast
 #   from site A reaches it; the client proxy re-multicasts there (10.78.0.1)
 #     rcv3   Skycast receiver (DPDK, 10.78.0.13)
@@ -44,6 +48,7 @@ source "$root/scripts/lab/skycast.sh"
 suite=none
 nat=0
 server_proxy=stock
+client_proxy=stock
 hub=skycast
 lab=sites
 build_dir=
@@ -52,6 +57,7 @@ while (($#)); do
     --suite) suite=$2; shift 2 ;;
     --nat) nat=1; shift ;;
     --server-proxy) server_proxy=$2; shift 2 ;;
+    --client-proxy) client_proxy=$2; shift 2 ;;
     --hub) hub=$2; shift 2 ;;
     --name) lab=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
@@ -62,6 +68,11 @@ done
 [[ $suite =~ ^(none|ecdh-p256-aes128gcm)$ ]] || { echo "two_sites.sh: unknown suite $suite" >&2; exit 2; }
 [[ $server_proxy =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --server-proxy stock|skycast" >&2; exit 2; }
 [[ $hub =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --hub skycast|stock" >&2; exit 2; }
+[[ $client_proxy =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --client-proxy stock|skycast" >&2; exit 2; }
+if [[ $client_proxy == skycast && $suite != none ]]; then
+    echo "two_sites.sh: Skycast's client proxy serves unencrypted sessions only" >&2
+    exit 2
+fi
 [[ -n $build_dir ]] || { echo "two_sites.sh: BUILD_DIR missing" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "two_sites.sh: run as root" >&2; exit 2; }
 for tool in uftp uftpproxyd uftpd uftp_keymgt dumpcap tshark; do
@@ -100,9 +111,10 @@ sproxy_uid=0x0A4D0102
 rcv3_uid=0x0A4E000D
 rcv4_uid=0x0A4E000E
 
-say "lab '$lab': two sites, suite $suite, $hub hub, $server_proxy server proxy"
+say "lab '$lab': two sites, suite $suite, $hub hub, $server_proxy server proxy, $client_proxy client proxy"
 bash "$root/scripts/setup-hugepages.sh" 1024 > /dev/null
-kernel_nodes=rcv2,rcv4
+kernel_nodes=rcv4
+[[ $client_proxy == stock ]] && kernel_nodes+=,rcv2
 [[ $server_proxy == stock ]] && kernel_nodes+=,rcv1
 [[ $hub == stock ]] && kernel_nodes+=,hub
 bash "$lab_sh" up --name "$lab" --receivers 4 --kernel-nodes "$kernel_nodes" > "$logs/lab-up.log"
@@ -120,41 +132,74 @@ for node in rcv3 rcv4; do
 done
 ip -n "$LAB_RCV4_NS" addr flush dev "$LAB_RCV_IF"
 ip -n "$LAB_RCV4_NS" addr add 10.78.0.14/24 dev "$LAB_RCV_IF"
-# The client proxy's second leg: 10.78.0.1 in site B, where its multicast goes.
-ip link add cpb netns "$LAB_RCV2_NS" mtu 9000 type veth peer name cproxy netns "$br2_ns" mtu 9000
-ip -n "$br2_ns" link set cproxy master br2 up
-ip -n "$LAB_RCV2_NS" addr add 10.78.0.1/24 dev cpb
-ip -n "$LAB_RCV2_NS" link set cpb up
-ip -n "$LAB_RCV2_NS" route replace 224.0.0.0/4 dev cpb
-if command -v ethtool > /dev/null; then
-    ip netns exec "$LAB_RCV2_NS" ethtool -K cpb tx off > /dev/null
-    ip netns exec "$br2_ns" ethtool -K cproxy tx off > /dev/null
-fi
-if ((nat)); then
-    # rcv2's site-A leg moves behind a NAT: its veth's outer end leaves the
-    # bridge for LAB-nat (10.79.0.1), and a new veth joins LAB-nat to the
-    # bridge as 10.77.0.12, where MASQUERADE rewrites what goes out.
+if [[ $client_proxy == stock ]]; then
+    # The client proxy's second leg: 10.78.0.1 in site B, where its multicast goes.
+    ip link add cpb netns "$LAB_RCV2_NS" mtu 9000 type veth peer name cproxy netns "$br2_ns" mtu 9000
+    ip -n "$br2_ns" link set cproxy master br2 up
+    ip -n "$LAB_RCV2_NS" addr add 10.78.0.1/24 dev cpb
+    ip -n "$LAB_RCV2_NS" link set cpb up
+    ip -n "$LAB_RCV2_NS" route replace 224.0.0.0/4 dev cpb
+    if command -v ethtool > /dev/null; then
+        ip netns exec "$LAB_RCV2_NS" ethtool -K cpb tx off > /dev/null
+        ip netns exec "$br2_ns" ethtool -K cproxy tx off > /dev/null
+    fi
+    if ((nat)); then
+        # rcv2's site-A leg moves behind a NAT: its veth's outer end leaves the
+        # bridge for LAB-nat (10.79.0.1), and a new veth joins LAB-nat to the
+        # bridge as 10.77.0.12, where MASQUERADE rewrites what goes out.
+        command -v iptables > /dev/null ||
+            { echo "two_sites.sh: SKIP: iptables missing (apt-get install iptables)" >&2; exit 77; }
+        ip netns add "$nat_ns"
+        ip -n "$nat_ns" link set lo up
+        ip netns exec "$nat_ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=1
+        ip -n "$LAB_BRIDGE_NS" link set rcv2 nomaster
+        ip -n "$LAB_BRIDGE_NS" link set rcv2 netns "$nat_ns"
+        ip -n "$nat_ns" addr add 10.79.0.1/24 dev rcv2
+        ip -n "$nat_ns" link set rcv2 up
+        ip link add nat-out netns "$nat_ns" mtu 9000 type veth peer name nat netns "$LAB_BRIDGE_NS" mtu 9000
+        ip -n "$LAB_BRIDGE_NS" link set nat master "$LAB_BRIDGE" up
+        ip -n "$nat_ns" addr add 10.77.0.12/24 dev nat-out
+        ip -n "$nat_ns" link set nat-out up
+        ip netns exec "$nat_ns" iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE
+        ip -n "$LAB_RCV2_NS" addr flush dev "$LAB_RCV_IF"
+        ip -n "$LAB_RCV2_NS" addr add 10.79.0.2/24 dev "$LAB_RCV_IF"
+        ip -n "$LAB_RCV2_NS" route add default via 10.79.0.1
+        if command -v ethtool > /dev/null; then
+            ip netns exec "$nat_ns" ethtool -K nat-out tx off > /dev/null
+            ip netns exec "$nat_ns" ethtool -K rcv2 tx off > /dev/null
+            ip netns exec "$LAB_BRIDGE_NS" ethtool -K nat tx off > /dev/null
+        fi
+    fi
+else
+    # Skycast's client proxy has one port: on site B (10.78.0.1), behind a
+    # router (LAB-nat: 10.77.0.12 on site A, 10.78.0.254 on site B) that
+    # forwards unicast and no multicast; with --nat it masquerades what
+    # leaves for site A.
     command -v iptables > /dev/null ||
         { echo "two_sites.sh: SKIP: iptables missing (apt-get install iptables)" >&2; exit 77; }
+    ip -n "$LAB_BRIDGE_NS" link set rcv2 nomaster
+    ip -n "$LAB_BRIDGE_NS" link set rcv2 netns "$br2_ns"
+    ip -n "$br2_ns" link set rcv2 master br2 up
     ip netns add "$nat_ns"
     ip -n "$nat_ns" link set lo up
     ip netns exec "$nat_ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=1
-    ip -n "$LAB_BRIDGE_NS" link set rcv2 nomaster
-    ip -n "$LAB_BRIDGE_NS" link set rcv2 netns "$nat_ns"
-    ip -n "$nat_ns" addr add 10.79.0.1/24 dev rcv2
-    ip -n "$nat_ns" link set rcv2 up
     ip link add nat-out netns "$nat_ns" mtu 9000 type veth peer name nat netns "$LAB_BRIDGE_NS" mtu 9000
     ip -n "$LAB_BRIDGE_NS" link set nat master "$LAB_BRIDGE" up
     ip -n "$nat_ns" addr add 10.77.0.12/24 dev nat-out
     ip -n "$nat_ns" link set nat-out up
-    ip netns exec "$nat_ns" iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE
-    ip -n "$LAB_RCV2_NS" addr flush dev "$LAB_RCV_IF"
-    ip -n "$LAB_RCV2_NS" addr add 10.79.0.2/24 dev "$LAB_RCV_IF"
-    ip -n "$LAB_RCV2_NS" route add default via 10.79.0.1
+    ip link add rt-b netns "$nat_ns" mtu 9000 type veth peer name rtb netns "$br2_ns" mtu 9000
+    ip -n "$br2_ns" link set rtb master br2 up
+    ip -n "$nat_ns" addr add 10.78.0.254/24 dev rt-b
+    ip -n "$nat_ns" link set rt-b up
+    ((nat)) && ip netns exec "$nat_ns" iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE
+    if [[ $server_proxy == stock ]] && ((!nat)); then
+        ip -n "$LAB_RCV1_NS" route add 10.78.0.0/24 via 10.77.0.12
+    fi
     if command -v ethtool > /dev/null; then
         ip netns exec "$nat_ns" ethtool -K nat-out tx off > /dev/null
-        ip netns exec "$nat_ns" ethtool -K rcv2 tx off > /dev/null
+        ip netns exec "$nat_ns" ethtool -K rt-b tx off > /dev/null
         ip netns exec "$LAB_BRIDGE_NS" ethtool -K nat tx off > /dev/null
+        ip netns exec "$br2_ns" ethtool -K rtb tx off > /dev/null
     fi
 fi
 
@@ -174,6 +219,7 @@ fi
 
 # --- Nodes ---------------------------------------------------------------------------
 downstream=10.77.0.12
+[[ $client_proxy == skycast ]] && downstream=10.78.0.1 # through the router
 fingerprint=
 heartbeat=()
 if ((nat)); then
@@ -206,7 +252,7 @@ if [[ $suite != none ]]; then
 YAML
 fi
 {
-    sky_dataplane_yaml "$lab-rcv1" "$LAB_RCV_DEVICE" "$LAB_RCV1_CIDR"
+    sky_dataplane_yaml "$lab-rcv1" "$LAB_RCV_DEVICE" "$LAB_RCV1_CIDR" 10.77.0.12
     cat << YAML
 control:
   role: server_proxy
@@ -221,6 +267,20 @@ YAML
         echo "  server_proxy: {downstream: $downstream}"
     fi
 } > "$work/rcv1.yaml"
+{
+    sky_dataplane_yaml "$lab-rcv2" "$LAB_RCV_DEVICE" 10.78.0.1/24 10.78.0.254
+    cat << YAML
+control:
+  role: client_proxy
+  eal: {lcores: "8@(0-1)"}
+  uid: $cproxy_uid
+  socket: $work/rcv2.sock
+  log: {level: info, file: $logs/rcv2-control.log}
+YAML
+    if ((nat)); then
+        echo "  client_proxy: {heartbeats: {to: [10.77.0.11], interval: 1s, private_key: $work/keys/cproxy.pem}}"
+    fi
+} > "$work/rcv2.yaml"
 mkdir -p "$work/rcv3/received" "$work/rcv4/received"
 {
     sky_dataplane_yaml "$lab-rcv3" "$LAB_RCV_DEVICE" 10.78.0.13/24
@@ -237,7 +297,7 @@ YAML
 if [[ $suite != none ]]; then
     printf '  encryption:\n    private_keys: [%s]\n' "$work/keys/rcv3.pem" >> "$work/rcv3.yaml"
 fi
-for node in "${dpdk_nodes[@]}"; do
+for node in "${dpdk_nodes[@]}" $([[ $client_proxy == skycast ]] && echo rcv2); do
     "$skycast_bin" check "$work/$node.yaml" > /dev/null || { "$skycast_bin" check "$work/$node.yaml"; exit 1; }
 done
 
@@ -320,10 +380,20 @@ if [[ $server_proxy == stock ]]; then
         -I "$LAB_RCV_IF" -x 4 $(key_args sproxy) > "$logs/rcv1-server-proxy.log" 2>&1 &
     pids+=($!)
 fi
-# shellcheck disable=SC2046
-bash "$lab_sh" exec --name "$lab" rcv2 uftpproxyd -c -d -U "$cproxy_uid" -I cpb -O cpb \
-    "${heartbeat[@]}" -x 4 $(key_args cproxy) > "$logs/rcv2-client-proxy.log" 2>&1 &
-pids+=($!)
+if [[ $client_proxy == stock ]]; then
+    # shellcheck disable=SC2046
+    bash "$lab_sh" exec --name "$lab" rcv2 uftpproxyd -c -d -U "$cproxy_uid" -I cpb -O cpb \
+        "${heartbeat[@]}" -x 4 $(key_args cproxy) > "$logs/rcv2-client-proxy.log" 2>&1 &
+    pids+=($!)
+else
+    bash "$lab_sh" exec --name "$lab" rcv2 "$dataplane_bin" --config "$work/rcv2.yaml" \
+        > "$logs/rcv2-dataplane.log" 2>&1 &
+    pids+=($!)
+    bash "$lab_sh" exec --name "$lab" rcv2 "$control_bin" --config "$work/rcv2.yaml" \
+        > "$logs/rcv2-control.out" 2>&1 &
+    pids+=($!)
+    sky_wait_node "$work/rcv2.sock" 30 || { echo "two_sites.sh: rcv2 did not come up" >&2; exit 1; }
+fi
 if ((nat)); then
     # The server proxy knows where to send only once a heartbeat through the
     # NAT proved the client proxy's key (it sends one every second).
@@ -420,6 +490,25 @@ sys.exit(0 if p["announces"] >= 1 and p["answers_upstream"] >= 3 and
          fwd_bytes >= int(sys.argv[2]) and c.get("rx.drop.forward_ring_full", 0) == 0 else 1)
 PY
 fi
+if [[ $client_proxy == skycast ]]; then
+    # The session multicast on site B by the dataplane, the receivers'
+    # answers aggregated upstream by the engine.
+    "$skycast_bin" stats --socket "$work/rcv2.sock" --json > "$work/rcv2-stats.json"
+    python3 - "$work/rcv2-stats.json" "$(wc -c < "$src/three-mb.bin")" "$nat" << 'PY' || bad "Skycast's client proxy did not carry the session both ways"
+import json, sys
+doc = json.load(open(sys.argv[1]))
+cp, agg, c = doc["client_proxy"], doc["proxy"], doc["dataplane"]["counters"]
+fwd_bytes = c.get("rx.forwarded.bytes", 0)
+print("client proxy: announces %d, sessions started %d; dataplane multicast %d datagrams, %d "
+      "bytes (file %s); aggregates up %d for %d answers; heartbeats sent %d, signed %d, ok %d" %
+      (cp["announces"], cp["sessions_started"], c.get("rx.forwarded", 0), fwd_bytes, sys.argv[2],
+       agg["aggregates_sent"], agg["answers_in"], cp["heartbeats_sent"], cp["heartbeats_signed"],
+       cp["heartbeats_ok"]))
+heartbeats_ok = cp["heartbeats_signed"] >= 1 and cp["heartbeats_ok"] >= 1 if sys.argv[3] == "1" else True
+sys.exit(0 if cp["announces"] >= 1 and agg["aggregates_sent"] >= 3 and fwd_bytes >= int(sys.argv[2])
+         and c.get("rx.drop.forward_ring_full", 0) == 0 and heartbeats_ok else 1)
+PY
+fi
 if [[ $suite != none ]]; then
     # Really encrypted: the Skycast receiver opened what it got.
     opened=$("$skycast_bin" stats --socket "$work/rcv3.sock" --json |
@@ -435,4 +524,4 @@ echo "site B bridge: $in_b UDP frames, $from_hub from the hub's MAC"
 ((from_hub == 0)) || bad "$from_hub frames from the hub reached site B directly"
 ((in_b > 0)) || bad "nothing crossed into site B"
 ((failures == 0)) || { echo "two_sites: FAIL ($failures problems)"; exit 1; }
-echo "two_sites: PASS suite=$suite hub=$hub server_proxy=$server_proxy nat=$nat"
+echo "two_sites: PASS suite=$suite hub=$hub server_proxy=$server_proxy client_proxy=$client_proxy nat=$nat"

@@ -764,6 +764,10 @@ TEST(ConfigAccept, ShippedExamples) {
     EXPECT_EQ(server_proxy.control.role, node_role::server_proxy);
     EXPECT_EQ(server_proxy.control.server_proxy->downstream,
               std::optional<ipv4_address>(0x0A4D000C));
+    const node_config client_proxy = load_node_config(dir + "/client-proxy.yaml");
+    EXPECT_EQ(client_proxy.control.role, node_role::client_proxy);
+    EXPECT_EQ(client_proxy.control.client_proxy->heartbeat_to,
+              std::vector<ipv4_address>{0x0A4D000B});
 }
 
 TEST(ConfigLoad, UnreadableFile) {
