@@ -124,6 +124,20 @@ dataplane:
 YAML
 }
 
+# sky_control_yaml WORK LOGS NODE ROLE UID: the start of a lab node's
+# `control:` section (its socket WORK/NODE.sock, its log LOGS/NODE-control.log,
+# lcore 8 floating), the role's own keys to follow.
+sky_control_yaml() {
+    cat <<YAML
+control:
+  role: $4
+  eal: {lcores: "8@(0-1)"}
+  uid: $5
+  socket: $1/$3.sock
+  log: {level: info, file: $2/$3-control.log}
+YAML
+}
+
 # sky_stop_pids PID...: what a test started, stopped at its end, the last
 # started first, one at a time: SIGTERM, then up to 5 s to exit before
 # SIGKILL, before the next. A node's control process (started after its

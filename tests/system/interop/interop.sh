@@ -335,14 +335,7 @@ done
 if [[ $proxy_kind == skycast ]]; then
     {
         sky_dataplane_yaml "$lab-rcv3" "$LAB_RCV_DEVICE" "$LAB_RCV3_CIDR"
-        cat << YAML
-control:
-  role: response_proxy
-  eal: {lcores: "8@(0-1)"}
-  uid: $proxy_uid
-  socket: $work/rcv3.sock
-  log: {level: info, file: $logs/rcv3-control.log}
-YAML
+        sky_control_yaml "$work" "$logs" rcv3 response_proxy "$proxy_uid"
     } > "$work/rcv3.yaml"
 fi
 for f in "$work"/*.yaml; do

@@ -232,18 +232,13 @@ dpdk_nodes=(rcv3)
 [[ $server_proxy == skycast ]] && dpdk_nodes+=(rcv1)
 {
     sky_dataplane_yaml "$lab-hub" "$LAB_HUB_DEVICE" "$LAB_HUB_CIDR"
+    sky_control_yaml "$work" "$logs" hub sender "$hub_uid"
     cat << YAML
-control:
-  role: sender
-  eal: {lcores: "8@(0-1)"}
-  uid: $hub_uid
   rate: 100M
   block_size: 1300
   grtt: {initial: 100ms, min: 100ms, max: 2s}
   clients: [{uid: $rcv3_uid}, {uid: $rcv4_uid}]
   proxies: [{uid: $cproxy_uid}]
-  socket: $work/hub.sock
-  log: {level: info, file: $logs/hub-control.log}
 YAML
 } > "$work/hub.yaml"
 if [[ $suite != none ]]; then
@@ -253,14 +248,7 @@ YAML
 fi
 {
     sky_dataplane_yaml "$lab-rcv1" "$LAB_RCV_DEVICE" "$LAB_RCV1_CIDR" 10.77.0.12
-    cat << YAML
-control:
-  role: server_proxy
-  eal: {lcores: "8@(0-1)"}
-  uid: $sproxy_uid
-  socket: $work/rcv1.sock
-  log: {level: info, file: $logs/rcv1-control.log}
-YAML
+    sky_control_yaml "$work" "$logs" rcv1 server_proxy "$sproxy_uid"
     if ((nat)); then
         echo "  server_proxy: {downstream_fingerprint: \"$fingerprint\"}"
     else
@@ -269,14 +257,7 @@ YAML
 } > "$work/rcv1.yaml"
 {
     sky_dataplane_yaml "$lab-rcv2" "$LAB_RCV_DEVICE" 10.78.0.1/24 10.78.0.254
-    cat << YAML
-control:
-  role: client_proxy
-  eal: {lcores: "8@(0-1)"}
-  uid: $cproxy_uid
-  socket: $work/rcv2.sock
-  log: {level: info, file: $logs/rcv2-control.log}
-YAML
+    sky_control_yaml "$work" "$logs" rcv2 client_proxy "$cproxy_uid"
     if ((nat)); then
         echo "  client_proxy: {heartbeats: {to: [10.77.0.11], interval: 1s, private_key: $work/keys/cproxy.pem}}"
     fi
@@ -284,15 +265,8 @@ YAML
 mkdir -p "$work/rcv3/received" "$work/rcv4/received"
 {
     sky_dataplane_yaml "$lab-rcv3" "$LAB_RCV_DEVICE" 10.78.0.13/24
-    cat << YAML
-control:
-  role: receiver
-  eal: {lcores: "8@(0-1)"}
-  uid: $rcv3_uid
-  destination: $work/rcv3/received
-  socket: $work/rcv3.sock
-  log: {level: info, file: $logs/rcv3-control.log}
-YAML
+    sky_control_yaml "$work" "$logs" rcv3 receiver "$rcv3_uid"
+    echo "  destination: $work/rcv3/received"
 } > "$work/rcv3.yaml"
 if [[ $suite != none ]]; then
     printf '  encryption:\n    private_keys: [%s]\n' "$work/keys/rcv3.pem" >> "$work/rcv3.yaml"

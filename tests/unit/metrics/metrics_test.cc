@@ -140,6 +140,22 @@ TEST(metrics_text, proxies_at_the_hub_the_receiver_and_the_proxy_node) {
     EXPECT_TRUE(has_line(p, "skycast_proxy_clients 250"));
     EXPECT_TRUE(has_line(p, "# TYPE skycast_proxy_unknown_session_total counter"));
     EXPECT_TRUE(has_line(p, "skycast_proxy_unknown_session_total 7")) << p;
+    // A server proxy: its downstream is text (in the stats document only).
+    const json server_proxy = {
+        {"role", "server_proxy"},
+        {"server_proxy",
+         {{"downstream", "10.77.0.12:1044"}, {"servers", 1}, {"heartbeats_refused", 3}}}};
+    const std::string sp = prometheus_text(server_proxy);
+    EXPECT_TRUE(has_line(sp, "# TYPE skycast_server_proxy_servers gauge"));
+    EXPECT_TRUE(has_line(sp, "skycast_server_proxy_heartbeats_refused_total 3")) << sp;
+    EXPECT_EQ(sp.find("downstream"), std::string::npos);
+    const json client_proxy = {{"role", "client_proxy"},
+                               {"client_proxy", {{"servers_accepting", 1}, {"heartbeats_ok", 9}}},
+                               {"proxy", {{"clients", 12}}}};
+    const std::string cp = prometheus_text(client_proxy);
+    EXPECT_TRUE(has_line(cp, "# TYPE skycast_client_proxy_servers_accepting gauge"));
+    EXPECT_TRUE(has_line(cp, "skycast_client_proxy_heartbeats_ok_total 9"));
+    EXPECT_TRUE(has_line(cp, "skycast_proxy_clients 12")) << cp;
 }
 
 TEST(metrics_text, label_values_from_the_wire_are_escaped_and_valid_utf8) {

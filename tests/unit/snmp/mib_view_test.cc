@@ -51,6 +51,13 @@ TEST(MibView, NodeScalarsOfAReachableReceiver) {
     const auto v = build_mib_view(&s, true);
     EXPECT_EQ(v.at(mib({1, 1, 1, 0})).text, "0x0A4D000B");
     EXPECT_EQ(v.at(mib({1, 1, 2, 0})), (mib_value{mib_type::integer, 2, {}})); // receiver(2)
+    for (const auto& [role, value] : {std::pair<const char*, std::uint64_t>{"response_proxy", 3},
+                                      {"server_proxy", 4},
+                                      {"client_proxy", 5}}) {
+        json proxy = s;
+        proxy["role"] = role;
+        EXPECT_EQ(build_mib_view(&proxy, true).at(mib({1, 1, 2, 0})).number, value) << role;
+    }
     EXPECT_EQ(v.at(mib({1, 1, 3, 0})).text, "0.9.0");
     EXPECT_EQ(v.at(mib({1, 1, 4, 0})).number, 1u); // reachable: true(1)
     EXPECT_EQ(v.at(mib({1, 1, 5, 0})).number, 1u); // dataplane alive: true(1)
