@@ -2,18 +2,22 @@
 # Response aggregation at scale, in the network-namespace lab:
 #
 #   swarm_scale.sh [--receivers N] [--proxies P] [--loss PCT] [--size BYTES]
-#                  [--mode proxies|direct|both] [--name LAB] BUILD_DIR
+#                  [--mode proxies|direct|both] [--proxy-kind stock|skycast]
+#                  [--name LAB] BUILD_DIR
 #
 # A Skycast hub (DPDK, control.proxies) sends to N receivers emulated by one
 # skycast-swarm process (rcvP+1, a kernel node; perf/swarm), each with its own
 # UID, destination and independent FILESEG loss. In mode `proxies` they answer
-# P stock `uftpproxyd -r` (rcv1..rcvP), in equal blocks; in mode `direct` the
+# P response proxies (rcv1..rcvP: stock `uftpproxyd -r`, or with --proxy-kind
+# skycast Skycast's, control.role response_proxy on DPDK nodes, whose
+# clients must then add up to N), in equal blocks; in mode `direct` the
 # hub itself. Pass: the hub's session succeeds for all N, every receiver's
 # copy is byte-identical (SHA-256), and with proxies the hub heard only the P
 # proxies (its result's "peers") and lists them completed. Prints, per mode:
 #
-#   scale mode=M receivers=N proxies=P peers=K hub_datagrams_in=D status_in=S
-#         seconds=T hub_datagrams_per_s=R hub_status_per_s=Q
+#   scale mode=M proxy_kind=stock|skycast receivers=N proxies=P peers=K
+#         hub_datagrams_in=D status_in=S seconds=T hub_datagrams_per_s=R
+#         hub_status_per_s=Q
 #
 # and, with --mode both, how many times fewer datagrams the hub took with the
 # proxies. Figures, not assertions: the machine is shared (perf/README.md).
@@ -28,6 +32,7 @@ proxies=4
 loss=1
 size=262144
 mode=proxies
+proxy_kind=stock
 lab=scale
 build_dir=
 while (($#)); do
@@ -37,6 +42,7 @@ while (($#)); do
     --loss) loss=$2; shift 2 ;;
     --size) size=$2; shift 2 ;;
     --mode) mode=$2; shift 2 ;;
+    --proxy-kind) proxy_kind=$2; shift 2 ;;
     --name) lab=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --*) echo "swarm_scale.sh: unknown option $1" >&2; exit 2 ;;
@@ -44,6 +50,7 @@ while (($#)); do
     esac
 done
 [[ $mode =~ ^(proxies|direct|both)$ ]] || { echo "swarm_scale.sh: --mode proxies|direct|both" >&2; exit 2; }
+[[ $proxy_kind =~ ^(stock|skycast)$ ]] || { echo "swarm_scale.sh: --proxy-kind stock|skycast" >&2; exit 2; }
 [[ -n $build_dir ]] || { echo "swarm_scale.sh: BUILD_DIR missing" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "swarm_scale.sh: run as root (namespaces, hugepages)" >&2; exit 2; }
 ((proxies >= 1 && proxies <= 8)) || { echo "swarm_scale.sh: --proxies 1..8" >&2; exit 2; }
@@ -73,7 +80,7 @@ cleanup() {
     local status=$?
     sky_stop_pids "${pids[@]}"
     bash "$lab_sh" down --name "$lab" > /dev/null 2>&1 || true
-    rm -f /dev/hugepages/"$lab-hub"map_* 2> /dev/null || true
+    rm -f /dev/hugepages/"$lab"-*map_* 2> /dev/null || true
     rm -rf "$copies"
     sky_finish_work "$status" swarm_scale.sh "$work"
 }
@@ -83,9 +90,11 @@ hub_uid=0x0A4D0001
 uid_base=0x0B000001
 proxy_uid() { printf '0x0A4D01%02X' "$1"; }
 kernel_nodes=$swarm_node
-for ((p = 1; p <= proxies; ++p)); do kernel_nodes+=",rcv$p"; done
+if [[ $proxy_kind == stock ]]; then
+    for ((p = 1; p <= proxies; ++p)); do kernel_nodes+=",rcv$p"; done
+fi
 
-say "lab '$lab': $receivers receivers in one swarm, $proxies proxies, loss $loss %, $size bytes"
+say "lab '$lab': $receivers receivers in one swarm, $proxies $proxy_kind proxies, loss $loss %, $size bytes"
 bash "$root/scripts/setup-hugepages.sh" 1024 > /dev/null
 bash "$lab_sh" up --name "$lab" --receivers $((proxies + 1)) --kernel-nodes "$kernel_nodes" \
     > "$logs/lab-up.log"
@@ -139,9 +148,25 @@ stop_hub() {
 }
 
 for ((p = 1; p <= proxies; ++p)); do
-    bash "$lab_sh" exec --name "$lab" "rcv$p" uftpproxyd -r -d -I "$LAB_RCV_IF" \
-        -U "$(proxy_uid "$p")" -x 2 > "$logs/rcv$p-uftpproxyd.log" 2>&1 &
+    if [[ $proxy_kind == stock ]]; then
+        bash "$lab_sh" exec --name "$lab" "rcv$p" uftpproxyd -r -d -I "$LAB_RCV_IF" \
+            -U "$(proxy_uid "$p")" -x 2 > "$logs/rcv$p-uftpproxyd.log" 2>&1 &
+        pids+=($!)
+        continue
+    fi
+    cidr_var="LAB_RCV${p}_CIDR"
+    {
+        sky_dataplane_yaml "$lab-rcv$p" "$LAB_RCV_DEVICE" "${!cidr_var}"
+        sky_control_yaml "$work" "$logs" "rcv$p" response_proxy "$(proxy_uid "$p")"
+    } > "$work/rcv$p.yaml"
+    "$skycast_bin" check "$work/rcv$p.yaml" > /dev/null || { "$skycast_bin" check "$work/rcv$p.yaml"; exit 1; }
+    bash "$lab_sh" exec --name "$lab" "rcv$p" "$dataplane_bin" --config "$work/rcv$p.yaml" \
+        > "$logs/rcv$p-dataplane.log" 2>&1 &
     pids+=($!)
+    bash "$lab_sh" exec --name "$lab" "rcv$p" "$control_bin" --config "$work/rcv$p.yaml" \
+        > "$logs/rcv$p-control.out" 2>&1 &
+    pids+=($!)
+    sky_wait_node "$work/rcv$p.sock" 30 || { echo "swarm_scale.sh: rcv$p did not come up" >&2; exit 1; }
 done
 
 failures=0
@@ -192,15 +217,16 @@ run_mode() { # MODE
     # What the hub heard.
     "$skycast_bin" stats --socket "$work/hub.sock" --json > "$work/hub-$m.json"
     local line
-    line=$(python3 - "$work/hub-$m.json" "$m" "$receivers" "$proxies" << 'PY'
+    line=$(python3 - "$work/hub-$m.json" "$m" "$receivers" "$proxies" "$proxy_kind" << 'PY'
 import json, sys
 path, mode, receivers, proxies = sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])
+kind = sys.argv[5]
 r = json.load(open(path))["history"][-1]
 done = sum(1 for x in r["receivers"] if x["outcome"] == "completed")
 proxied = [p for p in r.get("proxies", []) if p["outcome"] == "completed"]
 rate = r["datagrams_in"] / r["seconds"] if r["seconds"] > 0 else 0
 status_rate = r["status_in"] / r["seconds"] if r["seconds"] > 0 else 0
-print(f"scale mode={mode} receivers={done} proxies={len(proxied)} peers={r['peers']} "
+print(f"scale mode={mode} proxy_kind={kind} receivers={done} proxies={len(proxied)} peers={r['peers']} "
       f"hub_datagrams_in={r['datagrams_in']} status_in={r['status_in']} "
       f"seconds={r['seconds']:.1f} hub_datagrams_per_s={rate:.0f} "
       f"hub_status_per_s={status_rate:.0f} ok={str(r['ok']).lower()}")
@@ -213,6 +239,17 @@ PY
     if [[ $m == proxies ]]; then
         [[ $line == *"proxies=$proxies peers=$proxies "* ]] ||
             bad "mode $m: the hub heard other peers than its $proxies proxies"
+        if [[ $proxy_kind == skycast ]]; then
+            # Each Skycast proxy stood for its block of the swarm.
+            local clients=0 n
+            for ((p = 1; p <= proxies; ++p)); do
+                n=$("$skycast_bin" stats --socket "$work/rcv$p.sock" --json |
+                    python3 -c 'import json,sys; print(json.load(sys.stdin)["proxy"]["clients"])')
+                echo "rcv$p: Skycast response proxy for $n clients"
+                clients=$((clients + n))
+            done
+            ((clients == receivers)) || bad "mode $m: the proxies stood for $clients clients, want $receivers"
+        fi
     else
         [[ $line == *"peers=$receivers "* ]] || bad "mode $m: not every receiver answered the hub"
     fi
