@@ -914,6 +914,34 @@ void reject_role_keys(context& ctx, const map_reader& m, const std::string_view 
 }
 
 // A list of {uid, fingerprint}. `own_uid` may not appear in it.
+// control.heartbeats: {to: [server proxies], interval, private_key}.
+heartbeat_config read_heartbeats(context& ctx, const field& f) {
+    heartbeat_config h;
+    map_reader m(ctx, f, {"to", "interval", "private_key"});
+    if (auto tf = m.require("to")) {
+        if (auto items = read_list(ctx, *tf)) {
+            if (items->empty()) {
+                ctx.error(tf->mark(), tf->path, "expected a list of server proxies' addresses");
+            }
+            for (const auto& item : *items) {
+                if (auto a = read_notation(ctx, item, parse_ipv4)) {
+                    if ((*a >> 28) == 0xE || *a == 0) {
+                        ctx.error(item.mark(), item.path,
+                                  format_ipv4(*a) + " is no unicast address");
+                    } else {
+                        h.to.push_back(*a);
+                    }
+                }
+            }
+        }
+    }
+    take(m, "interval", h.interval,
+         [&](const field& x) { return read_duration_in(ctx, x, 1, 3600, "1s..3600s"); });
+    take(m, "private_key", h.private_key,
+         [&](const field& x) { return read_absolute_path(ctx, x); });
+    return h;
+}
+
 std::vector<peer_config> parse_peers(context& ctx, const field& f, std::uint32_t own_uid) {
     std::vector<peer_config> peers;
     auto items = read_list(ctx, f);
@@ -1157,7 +1185,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "hooks",
                   "response_proxy",
                   "server_proxy",
-                  "client_proxy",
+                  "heartbeats",
                   "socket",
                   "metrics",
                   "snmp",
@@ -1298,57 +1326,29 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
     if (!role) {
         return; // which keys apply depends on the role
     }
-    for (const node_role proxy : {node_role::server_proxy, node_role::client_proxy}) {
-        if (*role != proxy) {
-            if (auto sf = m.get(role_name(proxy))) {
-                ctx.error(sf->key_mark, sf->path,
-                          std::string("applies to role ") + role_name(proxy) + ", not " +
-                              role_name(*role));
-            }
+    if (*role != node_role::server_proxy) {
+        if (auto sf = m.get("server_proxy")) {
+            ctx.error(sf->key_mark, sf->path,
+                      std::string("applies to role server_proxy, not ") + role_name(*role));
+        }
+    }
+    if (auto hf = m.get("heartbeats")) {
+        if (*role != node_role::receiver && *role != node_role::client_proxy) {
+            ctx.error(hf->key_mark, hf->path,
+                      std::string("apply to roles receiver and client_proxy, not ") +
+                          role_name(*role));
+        } else {
+            c.heartbeats = read_heartbeats(ctx, *hf);
         }
     }
     if (*role == node_role::client_proxy) {
         reject_role_keys(ctx, m, sender_only_keys, "sender", "client_proxy");
         reject_role_keys(ctx, m, receiver_only_keys, "receiver", "client_proxy");
         if (auto ef = m.get("encryption")) {
-            ctx.error(
-                ef->key_mark, ef->path,
-                "a client proxy serves unencrypted sessions only (it does not terminate "
-                "key exchanges yet); its heartbeat key is client_proxy.heartbeats.private_key");
+            ctx.error(ef->key_mark, ef->path,
+                      "a client proxy serves unencrypted sessions only (it does not terminate "
+                      "key exchanges yet); its heartbeat key is heartbeats.private_key");
         }
-        auto& p = c.client_proxy.emplace();
-        auto pf = m.get("client_proxy");
-        if (!pf) {
-            return;
-        }
-        map_reader pr(ctx, *pf, {"heartbeats"});
-        auto hf = pr.get("heartbeats");
-        if (!hf) {
-            return;
-        }
-        map_reader hr(ctx, *hf, {"to", "interval", "private_key"});
-        if (auto tf = hr.require("to")) {
-            if (!tf->value.IsSequence() || tf->value.size() == 0) {
-                ctx.error(tf->mark(), tf->path, "expected a list of server proxies' addresses");
-            } else {
-                for (std::size_t i = 0; i < tf->value.size(); ++i) {
-                    const field item{tf->value[i], tf->key_mark,
-                                     tf->path + "[" + std::to_string(i) + "]"};
-                    if (auto a = read_notation(ctx, item, parse_ipv4)) {
-                        if ((*a >> 28) == 0xE || *a == 0) {
-                            ctx.error(item.mark(), item.path,
-                                      format_ipv4(*a) + " is no unicast address");
-                        } else {
-                            p.heartbeat_to.push_back(*a);
-                        }
-                    }
-                }
-            }
-        }
-        take(hr, "interval", p.heartbeat_interval,
-             [&](const field& x) { return read_duration_in(ctx, x, 1, 3600, "1s..3600s"); });
-        take(hr, "private_key", p.private_key,
-             [&](const field& x) { return read_absolute_path(ctx, x); });
         return;
     }
     if (*role == node_role::server_proxy) {

@@ -444,13 +444,13 @@ struct server_proxy_config {
     std::optional<key_fingerprint> downstream_fingerprint;
 };
 
-// role client_proxy (stock uftpproxyd -c): heartbeats to server proxies
-// (stock -H, -h, -k), so that one behind a NAT can be reached and, pinning
-// our key, can tell us from anyone else.
-struct client_proxy_config {
-    std::vector<ipv4_address> heartbeat_to; // empty: no heartbeats
-    double heartbeat_interval = 20.0;       // seconds
-    std::string private_key;                // PEM; signs the proxies' challenges
+// Heartbeats to server proxies (stock -H, -h, -k), from a client proxy or a
+// receiver behind a NAT: they keep the NAT's pinhole open, and a server
+// proxy that pins our key's fingerprint learns our address from them.
+struct heartbeat_config {
+    std::vector<ipv4_address> to; // server proxies, on control.port
+    double interval = 20.0;       // seconds
+    std::string private_key;      // PEM; signs the proxies' challenges ("": unauthenticated)
 };
 
 struct control_config {
@@ -478,7 +478,8 @@ struct control_config {
     std::optional<sender_config> sender;
     std::optional<receiver_config> receiver;
     std::optional<server_proxy_config> server_proxy;
-    std::optional<client_proxy_config> client_proxy;
+    // Receivers and client proxies only.
+    std::optional<heartbeat_config> heartbeats;
 };
 
 struct node_config {

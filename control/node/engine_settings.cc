@@ -104,4 +104,19 @@ engine::receiver_config receiver_settings(const config::control_config& c, std::
     return e;
 }
 
+heartbeat_settings heartbeat_settings_of(const config::control_config& c, std::string& error) {
+    heartbeat_settings h;
+    if (!c.heartbeats) {
+        return h;
+    }
+    for (const auto address : c.heartbeats->to) {
+        h.to.push_back({.address = address, .port = c.port});
+    }
+    h.interval = engine::seconds_to_ns(c.heartbeats->interval);
+    if (!c.heartbeats->private_key.empty()) {
+        h.key = load_key(c.heartbeats->private_key, error);
+    }
+    return h;
+}
+
 } // namespace skycast::control::node

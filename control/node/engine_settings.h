@@ -5,9 +5,13 @@
 // PEM files here, once, at start.
 
 #include "config/node_config.h"
+#include "control/engine/ports.h"
 #include "control/engine/session_config.h"
+#include "crypto/keys.h"
 
+#include <memory>
 #include <string>
+#include <vector>
 
 namespace skycast::control::node {
 
@@ -15,5 +19,13 @@ namespace skycast::control::node {
 engine::sender_config sender_settings(const config::control_config& c, std::uint32_t group_id,
                                       std::string& error);
 engine::receiver_config receiver_settings(const config::control_config& c, std::string& error);
+
+// control.heartbeats, for engine::heartbeat_sender: `to` empty without them.
+struct heartbeat_settings {
+    std::vector<engine::endpoint> to;
+    engine::time_ns interval = 0;
+    std::shared_ptr<const crypto::private_key> key; // null: unauthenticated only
+};
+heartbeat_settings heartbeat_settings_of(const config::control_config& c, std::string& error);
 
 } // namespace skycast::control::node

@@ -230,8 +230,7 @@ void proxy_section_metrics(writer& w, const json& doc, const char* section, cons
         if (!value.is_number()) {
             continue; // text (a server proxy's downstream): in the stats document
         }
-        const bool gauge = name == "sessions" || name == "clients" || name == "servers" ||
-                           name == "servers_accepting";
+        const bool gauge = name == "sessions" || name == "clients" || name == "servers";
         const std::string metric = prefix + metric_name(name) + (gauge ? "" : "_total");
         w.family(metric, gauge ? "gauge" : "counter", std::string(what) + ": " + name);
         w.sample(metric, {}, number(value));
@@ -245,6 +244,20 @@ void proxy_metrics(writer& w, const json& doc) {
     proxy_section_metrics(w, doc, "proxy", "skycast_proxy_", "response proxy");
     proxy_section_metrics(w, doc, "server_proxy", "skycast_server_proxy_", "server proxy");
     proxy_section_metrics(w, doc, "client_proxy", "skycast_client_proxy_", "client proxy");
+    // Heartbeats, a client proxy's or a receiver's.
+    for (const char* owner : {"client_proxy", "receiver"}) {
+        const json& h = member(member(doc, owner), "heartbeats");
+        if (!h.is_object()) {
+            continue;
+        }
+        for (const auto& [name, value] : h.items()) {
+            const bool gauge = name == "servers_accepting";
+            const std::string metric =
+                "skycast_heartbeats_" + metric_name(name) + (gauge ? "" : "_total");
+            w.family(metric, gauge ? "gauge" : "counter", "heartbeats to server proxies: " + name);
+            w.sample(metric, {}, number(value));
+        }
+    }
 }
 
 void sender_metrics(writer& w, const json& doc) {

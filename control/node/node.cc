@@ -5,7 +5,7 @@
 #include "control/engine/file_list.h"
 #include "control/engine/receive_file.h"
 #include "control/node/engine_settings.h"
-#include "crypto/key_file.h"
+#include "control/node/heartbeat_json.h"
 #include "crypto/random.h"
 #include "dataplane/core/idle_backoff.h"
 #include "protocol/codec.h"
@@ -230,23 +230,19 @@ bool node::setup() {
 }
 
 bool node::setup_client_proxy() {
-    const auto& cp = *_config.control.client_proxy;
+    std::string error;
+    auto heartbeats = heartbeat_settings_of(_config.control, error);
+    if (!error.empty()) {
+        SKYCAST_LOG(_log, error, "heartbeats: %s", error.c_str());
+        return false;
+    }
     engine::client_proxy_config c{.aggregation = {.proxy_id = _config.control.uid,
                                                   .control_copies = _config.control.control_copies},
                                   .port = _config.control.port,
-                                  .heartbeat_interval =
-                                      engine::seconds_to_ns(cp.heartbeat_interval)};
-    for (const auto address : cp.heartbeat_to) {
-        c.heartbeat_to.push_back({.address = address, .port = _config.control.port});
-    }
-    if (!cp.private_key.empty()) {
-        auto key = crypto::load_private_key_file(cp.private_key);
-        if (!key.ok()) {
-            SKYCAST_LOG(_log, error, "client_proxy.heartbeats.private_key %s: %s",
-                        cp.private_key.c_str(), std::string(crypto::describe(key.error())).c_str());
-            return false;
-        }
-        c.key = std::make_shared<const crypto::private_key>(std::move(key).value());
+                                  .heartbeat_to = std::move(heartbeats.to),
+                                  .key = std::move(heartbeats.key)};
+    if (heartbeats.interval != 0) {
+        c.heartbeat_interval = heartbeats.interval;
     }
     _proxy_network = std::make_unique<link_network>(_link, _config.control.port);
     _forwarding = std::make_unique<link_forwarding>(_link, _groups);
@@ -709,7 +705,6 @@ json node::loop_document() const {
     }
     if (_client_proxy) {
         const auto& st = _client_proxy->stats();
-        const auto& hb = _client_proxy->heartbeats().stats();
         doc["client_proxy"] = {{"sessions", _client_proxy->sessions()},
                                {"announces", st.announces},
                                {"sessions_started", st.sessions_started},
@@ -720,15 +715,7 @@ json node::loop_document() const {
                                {"from_upstream_late", st.from_upstream_late},
                                {"malformed_in", st.malformed_in},
                                {"forward_failures", _forwarding->failures},
-                               {"heartbeats_sent", hb.sent},
-                               {"heartbeats_signed", hb.signed_sent},
-                               {"heartbeats_ok", hb.ok},
-                               {"heartbeats_failed", hb.failed},
-                               {"heartbeats_challenged", hb.challenges},
-                               {"heartbeats_unanswerable", hb.unanswerable},
-                               {"heartbeats_from_unknown", hb.from_unknown},
-                               {"heartbeats_sign_failures", hb.sign_failures},
-                               {"servers_accepting", _client_proxy->heartbeats().accepted()}};
+                               {"heartbeats", heartbeat_json(_client_proxy->heartbeats())}};
     }
     if (_server_proxy) {
         const auto& st = _server_proxy->stats();

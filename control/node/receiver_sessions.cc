@@ -1,5 +1,7 @@
 #include "control/node/receiver_sessions.h"
 
+#include "control/node/engine_settings.h"
+#include "control/node/heartbeat_json.h"
 #include "control/node/node.h"
 #include "protocol/codec.h"
 #include "protocol/display_text.h"
@@ -48,6 +50,18 @@ receiver_sessions::receiver_sessions(const config::control_config& config,
             config.uid, *_settings.response_proxy, proxy->fingerprint, *_proxy_network);
         _settings.proxy_keys = _proxy_keys.get();
         _proxy_keys->start(wall_clock_ns());
+    }
+    std::string error;
+    auto heartbeats = heartbeat_settings_of(config, error);
+    if (!error.empty()) {
+        SKYCAST_LOG(_log, error, "heartbeats: %s; sending them unauthenticated", error.c_str());
+    }
+    if (!heartbeats.to.empty()) {
+        _heartbeat_network = std::make_unique<link_network>(link, config.port);
+        _heartbeats = std::make_unique<engine::heartbeat_sender>(
+            config.uid, std::move(heartbeats.to), heartbeats.interval, std::move(heartbeats.key),
+            *_heartbeat_network);
+        _heartbeats->start(wall_clock_ns());
     }
 }
 
@@ -165,6 +179,17 @@ void receiver_sessions::on_datagram(time_ns now, const dataplane_link::received&
         ++_counters.malformed;
         return;
     }
+    if (type == protocol::message_type::hb_resp) {
+        protocol::datagram msg;
+        if (_heartbeats && protocol::decode(d.bytes, msg) == protocol::wire_error::ok) {
+            _heartbeats->on_response(now,
+                                     {.address = d.meta.peer.address, .port = d.meta.peer.port},
+                                     std::get<protocol::hb_resp_msg>(msg.body));
+        } else {
+            ++_counters.unmatched;
+        }
+        return;
+    }
     if (type == protocol::message_type::proxy_key) {
         protocol::datagram msg;
         if (_proxy_keys && protocol::decode(d.bytes, msg) == protocol::wire_error::ok) {
@@ -217,6 +242,10 @@ bool receiver_sessions::tick(time_ns now) {
         _proxy_keys->on_timer(now);
         fired = true;
     }
+    if (_heartbeats && _heartbeats->next_deadline() <= now) {
+        _heartbeats->on_timer(now);
+        fired = true;
+    }
     for (auto& s : _sessions) {
         // Data progress alone is no reason to poll at once: during a
         // transfer it never stops, and the engine needs it at section
@@ -239,6 +268,9 @@ bool receiver_sessions::tick(time_ns now) {
 
 time_ns receiver_sessions::next_deadline() const {
     time_ns deadline = _proxy_keys ? _proxy_keys->next_deadline() : engine::no_deadline;
+    if (_heartbeats) {
+        deadline = std::min(deadline, _heartbeats->next_deadline());
+    }
     for (const auto& s : _sessions) {
         deadline = std::min(deadline, s->engine->next_deadline());
     }
@@ -439,6 +471,9 @@ void receiver_sessions::describe(json& doc) const {
                                         {"signature_bad", k.signature_bad},
                                         {"fingerprint_bad", k.fingerprint_bad},
                                         {"malformed_key", k.malformed_key}};
+    }
+    if (_heartbeats) {
+        doc["receiver"]["heartbeats"] = heartbeat_json(*_heartbeats);
     }
 }
 

@@ -23,6 +23,7 @@
 #include "control/dataplane_link/dataplane_ports.h"
 #include "control/dataplane_link/group_memberships.h"
 #include "control/dataplane_link/link_network.h"
+#include "control/engine/heartbeat_sender.h"
 #include "control/engine/proxy_key_client.h"
 #include "control/engine/receiver_engine.h"
 #include "control/node/node_log.h"
@@ -109,6 +110,9 @@ private:
     // sessions' key exchanges; null without a response proxy.
     std::unique_ptr<link_network> _proxy_network;
     std::unique_ptr<engine::proxy_key_client> _proxy_keys;
+    // Heartbeats to server proxies (control.heartbeats); null without them.
+    std::unique_ptr<link_network> _heartbeat_network;
+    std::unique_ptr<engine::heartbeat_sender> _heartbeats;
     std::vector<bool> _key_slot_used;
     std::vector<nlohmann::json> _ended;
     receiver_session_counters _counters;

@@ -3,7 +3,8 @@
 # the server's site, stock uftpproxyd -c at the receivers'), in the lab:
 #
 #   two_sites.sh [--suite none|ecdh-p256-aes128gcm] [--nat] [--server-proxy stock|skycast]
-#                [--client-proxy stock|skycast] [--hub skycast|stock] [--name LAB] BUILD_DIR
+#                [--client-proxy stock|skycast|none] [--hub skycast|stock] [--name LAB]
+#                BUILD_DIR
 #
 #   site A (10.77.0.0/24, the lab's bridge):
 #     hub    Skycast hub (DPDK), control.proxies: the client proxy; with
@@ -16,7 +17,10 @@
 #            --client-proxy skycast, Skycast's (control.role: client_proxy,
 #            DPDK node, one port) at 10.78.0.1 in site B, reached through a
 #            router (10.77.0.12 / 10.78.0.254) that forwards no multicast;
-#            unencrypted only
+#            unencrypted only. With --client-proxy none there is none: the
+#            server proxy's downstream is the Skycast receiver rcv3 itself
+#            (stock uftpd -H's case), the hub's only client, which with
+#            --nat sends the heartbeats.
 #   site B (10.78.0.0/24, a second bridge this script makes): no multicast
 #   from site A reaches it; the client proxy re-multicasts there (10.78.0.1)
 #     rcv3   Skycast receiver (DPDK, 10.78.0.13)
@@ -68,7 +72,7 @@ done
 [[ $suite =~ ^(none|ecdh-p256-aes128gcm)$ ]] || { echo "two_sites.sh: unknown suite $suite" >&2; exit 2; }
 [[ $server_proxy =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --server-proxy stock|skycast" >&2; exit 2; }
 [[ $hub =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --hub skycast|stock" >&2; exit 2; }
-[[ $client_proxy =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --client-proxy stock|skycast" >&2; exit 2; }
+[[ $client_proxy =~ ^(stock|skycast|none)$ ]] || { echo "two_sites.sh: --client-proxy stock|skycast|none" >&2; exit 2; }
 if [[ $client_proxy == skycast && $suite != none ]]; then
     echo "two_sites.sh: Skycast's client proxy serves unencrypted sessions only" >&2
     exit 2
@@ -174,12 +178,14 @@ else
     # Skycast's client proxy has one port: on site B (10.78.0.1), behind a
     # router (LAB-nat: 10.77.0.12 on site A, 10.78.0.254 on site B) that
     # forwards unicast and no multicast; with --nat it masquerades what
-    # leaves for site A.
+    # leaves for site A. Without a client proxy, rcv3 sits behind it alone.
     command -v iptables > /dev/null ||
         { echo "two_sites.sh: SKIP: iptables missing (apt-get install iptables)" >&2; exit 77; }
-    ip -n "$LAB_BRIDGE_NS" link set rcv2 nomaster
-    ip -n "$LAB_BRIDGE_NS" link set rcv2 netns "$br2_ns"
-    ip -n "$br2_ns" link set rcv2 master br2 up
+    if [[ $client_proxy == skycast ]]; then
+        ip -n "$LAB_BRIDGE_NS" link set rcv2 nomaster
+        ip -n "$LAB_BRIDGE_NS" link set rcv2 netns "$br2_ns"
+        ip -n "$br2_ns" link set rcv2 master br2 up
+    fi
     ip netns add "$nat_ns"
     ip -n "$nat_ns" link set lo up
     ip netns exec "$nat_ns" sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.disable_ipv6=1
@@ -220,6 +226,10 @@ fi
 # --- Nodes ---------------------------------------------------------------------------
 downstream=10.77.0.12
 [[ $client_proxy == skycast ]] && downstream=10.78.0.1 # through the router
+[[ $client_proxy == none ]] && downstream=10.78.0.13
+# Who proves the heartbeat key: the client proxy, or rcv3 without one.
+heartbeat_node=rcv2
+[[ $client_proxy == none ]] && heartbeat_node=rcv3
 fingerprint=
 heartbeat=()
 if ((nat)); then
@@ -227,7 +237,8 @@ if ((nat)); then
     downstream="fp=$fingerprint"
     heartbeat=(-H 10.77.0.11 -h 1)
 fi
-dpdk_nodes=(rcv3)
+dpdk_nodes=()
+[[ $client_proxy != none ]] && dpdk_nodes+=(rcv3) # else it starts as the downstream, below
 [[ $hub == skycast ]] && dpdk_nodes+=(hub)
 [[ $server_proxy == skycast ]] && dpdk_nodes+=(rcv1)
 {
@@ -237,9 +248,13 @@ dpdk_nodes=(rcv3)
   rate: 100M
   block_size: 1300
   grtt: {initial: 100ms, min: 100ms, max: 2s}
-  clients: [{uid: $rcv3_uid}, {uid: $rcv4_uid}]
-  proxies: [{uid: $cproxy_uid}]
 YAML
+    if [[ $client_proxy == none ]]; then
+        echo "  clients: [{uid: $rcv3_uid}]"
+    else
+        echo "  clients: [{uid: $rcv3_uid}, {uid: $rcv4_uid}]"
+        echo "  proxies: [{uid: $cproxy_uid}]"
+    fi
 } > "$work/hub.yaml"
 if [[ $suite != none ]]; then
     cat >> "$work/hub.yaml" << YAML
@@ -259,19 +274,22 @@ fi
     sky_dataplane_yaml "$lab-rcv2" "$LAB_RCV_DEVICE" 10.78.0.1/24 10.78.0.254
     sky_control_yaml "$work" "$logs" rcv2 client_proxy "$cproxy_uid"
     if ((nat)); then
-        echo "  client_proxy: {heartbeats: {to: [10.77.0.11], interval: 1s, private_key: $work/keys/cproxy.pem}}"
+        echo "  heartbeats: {to: [10.77.0.11], interval: 1s, private_key: $work/keys/cproxy.pem}"
     fi
 } > "$work/rcv2.yaml"
 mkdir -p "$work/rcv3/received" "$work/rcv4/received"
 {
-    sky_dataplane_yaml "$lab-rcv3" "$LAB_RCV_DEVICE" 10.78.0.13/24
+    sky_dataplane_yaml "$lab-rcv3" "$LAB_RCV_DEVICE" 10.78.0.13/24 10.78.0.254
     sky_control_yaml "$work" "$logs" rcv3 receiver "$rcv3_uid"
     echo "  destination: $work/rcv3/received"
+    if [[ $client_proxy == none ]] && ((nat)); then
+        echo "  heartbeats: {to: [10.77.0.11], interval: 1s, private_key: $work/keys/cproxy.pem}"
+    fi
 } > "$work/rcv3.yaml"
 if [[ $suite != none ]]; then
     printf '  encryption:\n    private_keys: [%s]\n' "$work/keys/rcv3.pem" >> "$work/rcv3.yaml"
 fi
-for node in "${dpdk_nodes[@]}" $([[ $client_proxy == skycast ]] && echo rcv2); do
+for node in "${dpdk_nodes[@]}" $([[ $client_proxy != stock ]] && echo "$heartbeat_node"); do
     "$skycast_bin" check "$work/$node.yaml" > /dev/null || { "$skycast_bin" check "$work/$node.yaml"; exit 1; }
 done
 
@@ -360,13 +378,15 @@ if [[ $client_proxy == stock ]]; then
         "${heartbeat[@]}" -x 4 $(key_args cproxy) > "$logs/rcv2-client-proxy.log" 2>&1 &
     pids+=($!)
 else
-    bash "$lab_sh" exec --name "$lab" rcv2 "$dataplane_bin" --config "$work/rcv2.yaml" \
-        > "$logs/rcv2-dataplane.log" 2>&1 &
+    # Skycast's client proxy, or the receiver that is the downstream itself.
+    node=$heartbeat_node
+    bash "$lab_sh" exec --name "$lab" "$node" "$dataplane_bin" --config "$work/$node.yaml" \
+        > "$logs/$node-dataplane.log" 2>&1 &
     pids+=($!)
-    bash "$lab_sh" exec --name "$lab" rcv2 "$control_bin" --config "$work/rcv2.yaml" \
-        > "$logs/rcv2-control.out" 2>&1 &
+    bash "$lab_sh" exec --name "$lab" "$node" "$control_bin" --config "$work/$node.yaml" \
+        > "$logs/$node-control.out" 2>&1 &
     pids+=($!)
-    sky_wait_node "$work/rcv2.sock" 30 || { echo "two_sites.sh: rcv2 did not come up" >&2; exit 1; }
+    sky_wait_node "$work/$node.sock" 30 || { echo "two_sites.sh: $node did not come up" >&2; exit 1; }
 fi
 if ((nat)); then
     # The server proxy knows where to send only once a heartbeat through the
@@ -389,11 +409,16 @@ if ((nat)); then
         echo "server proxy: downstream $(server_proxy_stat downstream) from a proved heartbeat"
     fi
 fi
-uftpd_key=()
-[[ $suite != none ]] && uftpd_key=(-k "$work/keys/rcv4.pem")
-bash "$lab_sh" exec --name "$lab" rcv4 uftpd -d -q -I "$LAB_RCV_IF" -U "$rcv4_uid" \
-    -D "$work/rcv4/received" -x 3 "${uftpd_key[@]}" > "$logs/rcv4-uftpd.log" 2>&1 &
-pids+=($!)
+receivers=(rcv3 rcv4)
+if [[ $client_proxy == none ]]; then
+    receivers=(rcv3)
+else
+    uftpd_key=()
+    [[ $suite != none ]] && uftpd_key=(-k "$work/keys/rcv4.pem")
+    bash "$lab_sh" exec --name "$lab" rcv4 uftpd -d -q -I "$LAB_RCV_IF" -U "$rcv4_uid" \
+        -D "$work/rcv4/received" -x 3 "${uftpd_key[@]}" > "$logs/rcv4-uftpd.log" 2>&1 &
+    pids+=($!)
+fi
 # Capture site B's bridge: nothing of the hub's may appear there.
 ip netns exec "$br2_ns" dumpcap -q -i br2 -w "$work/site-b.pcapng" > "$logs/dumpcap.log" 2>&1 &
 capture_pid=$!
@@ -428,7 +453,7 @@ bad() {
     failures=$((failures + 1))
 }
 ((send_status == 0)) || bad "the $hub hub's send exited $send_status"
-for node in rcv3 rcv4; do
+for node in "${receivers[@]}"; do
     for rel in three-mb.bin tree/note.txt; do
         if ! cmp -s "$src/$rel" "$work/$node/received/$rel"; then
             bad "$node: $rel missing or different"
@@ -437,14 +462,21 @@ for node in rcv3 rcv4; do
 done
 if [[ $hub == skycast ]]; then
     "$skycast_bin" stats --socket "$work/hub.sock" --json > "$work/hub-stats.json"
-    python3 - "$work/hub-stats.json" "$cproxy_uid" "$rcv3_uid" "$rcv4_uid" << 'PY' || bad "the hub's result does not show the client proxy and both receivers completed"
+    expected_proxy=$cproxy_uid
+    receiver_uids=("$rcv3_uid" "$rcv4_uid")
+    if [[ $client_proxy == none ]]; then
+        expected_proxy=
+        receiver_uids=("$rcv3_uid")
+    fi
+    python3 - "$work/hub-stats.json" "$expected_proxy" "${receiver_uids[@]}" << 'PY' || bad "the hub's result does not show the client proxy and every receiver completed"
 import json, sys
 r = json.load(open(sys.argv[1]))["history"][-1]
 proxies = {p["uid"].lower(): p["outcome"] for p in r.get("proxies", [])}
 receivers = {x["uid"].lower(): x["outcome"] for x in r["receivers"]}
 print("hub result: proxies", proxies, "receivers", receivers, "peers", r.get("peers"))
-sys.exit(0 if proxies == {sys.argv[2].lower(): "completed"} and
-         receivers == {sys.argv[3].lower(): "completed", sys.argv[4].lower(): "completed"} else 1)
+want_proxies = {sys.argv[2].lower(): "completed"} if sys.argv[2] else {}
+sys.exit(0 if proxies == want_proxies and
+         receivers == {uid.lower(): "completed" for uid in sys.argv[3:]} else 1)
 PY
 fi
 if [[ $server_proxy == skycast ]]; then
@@ -472,16 +504,22 @@ if [[ $client_proxy == skycast ]]; then
 import json, sys
 doc = json.load(open(sys.argv[1]))
 cp, agg, c = doc["client_proxy"], doc["proxy"], doc["dataplane"]["counters"]
+hb = cp["heartbeats"]
 fwd_bytes = c.get("rx.forwarded.bytes", 0)
 print("client proxy: announces %d, sessions started %d; dataplane multicast %d datagrams, %d "
       "bytes (file %s); aggregates up %d for %d answers; heartbeats sent %d, signed %d, ok %d" %
       (cp["announces"], cp["sessions_started"], c.get("rx.forwarded", 0), fwd_bytes, sys.argv[2],
-       agg["aggregates_sent"], agg["answers_in"], cp["heartbeats_sent"], cp["heartbeats_signed"],
-       cp["heartbeats_ok"]))
-heartbeats_ok = cp["heartbeats_signed"] >= 1 and cp["heartbeats_ok"] >= 1 if sys.argv[3] == "1" else True
+       agg["aggregates_sent"], agg["answers_in"], hb["sent"], hb["signed"], hb["ok"]))
+heartbeats_ok = hb["signed"] >= 1 and hb["ok"] >= 1 and hb["servers_accepting"] == 1 if sys.argv[3] == "1" else True
 sys.exit(0 if cp["announces"] >= 1 and agg["aggregates_sent"] >= 3 and fwd_bytes >= int(sys.argv[2])
          and c.get("rx.drop.forward_ring_full", 0) == 0 and heartbeats_ok else 1)
 PY
+fi
+if [[ $client_proxy == none ]] && ((nat)); then
+    # The receiver's own heartbeats (stock uftpd -H) proved its key.
+    "$skycast_bin" stats --socket "$work/rcv3.sock" --json |
+        python3 -c 'import json,sys; h = json.load(sys.stdin)["receiver"]["heartbeats"]; print("rcv3 heartbeats:", h); sys.exit(0 if h["signed"] >= 1 and h["ok"] >= 1 and h["servers_accepting"] == 1 else 1)' ||
+        bad "rcv3's heartbeats were not taken by the server proxy"
 fi
 if [[ $suite != none ]]; then
     # Really encrypted: the Skycast receiver opened what it got.

@@ -484,17 +484,18 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
         (void)parse_node_config("dataplane: 1\ncontrol: 2\n", "x.yaml");
         FAIL();
     } catch (const config_error& e) {
-        EXPECT_STREQ(e.what(),
-                     "x.yaml:1:12: dataplane: expected a mapping of eal, roles, "
-                     "storage_threads, ports, mempool, rings, limits, idle_backoff_us, "
-                     "idle_backoff_max_us, crypto, stats, got the scalar '1'\n"
-                     "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
-                     "public_group, private_group, port, control_copies, rate, block_size, grtt, "
-                     "robustness, announce_rounds, max_passes, max_nak_pct, "
-                     "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
-                     "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
-                     "response_proxy, server_proxy, client_proxy, socket, metrics, snmp, log, got "
-                     "the scalar '2'");
+        EXPECT_STREQ(
+            e.what(),
+            "x.yaml:1:12: dataplane: expected a mapping of eal, roles, "
+            "storage_threads, ports, mempool, rings, limits, idle_backoff_us, "
+            "idle_backoff_max_us, crypto, stats, got the scalar '1'\n"
+            "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
+            "public_group, private_group, port, control_copies, rate, block_size, grtt, "
+            "robustness, announce_rounds, max_passes, max_nak_pct, "
+            "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
+            "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
+            "response_proxy, server_proxy, heartbeats, socket, metrics, snmp, log, got the "
+            "scalar '2'");
     }
 }
 
@@ -766,8 +767,7 @@ TEST(ConfigAccept, ShippedExamples) {
               std::optional<ipv4_address>(0x0A4D000C));
     const node_config client_proxy = load_node_config(dir + "/client-proxy.yaml");
     EXPECT_EQ(client_proxy.control.role, node_role::client_proxy);
-    EXPECT_EQ(client_proxy.control.client_proxy->heartbeat_to,
-              std::vector<ipv4_address>{0x0A4D000B});
+    EXPECT_EQ(client_proxy.control.heartbeats->to, std::vector<ipv4_address>{0x0A4D000B});
 }
 
 TEST(ConfigLoad, UnreadableFile) {
@@ -969,29 +969,33 @@ TEST(ConfigAccept, ClientProxyRole) {
     const auto bare = load_ok(client_proxy_base());
     EXPECT_EQ(bare.control.role, node_role::client_proxy);
     EXPECT_STREQ(role_name(bare.control.role), "client_proxy");
-    ASSERT_TRUE(bare.control.client_proxy.has_value());
-    EXPECT_TRUE(bare.control.client_proxy->heartbeat_to.empty()) << "no heartbeats";
-    const auto hb = load_ok(client_proxy_base() +
-                            "  client_proxy:\n    heartbeats: {to: [10.77.0.11, 10.77.0.21], "
-                            "interval: 5s, private_key: /etc/skycast/cproxy.pem}\n");
-    EXPECT_EQ(hb.control.client_proxy->heartbeat_to,
-              (std::vector<ipv4_address>{0x0A4D000B, 0x0A4D0015}));
-    EXPECT_DOUBLE_EQ(hb.control.client_proxy->heartbeat_interval, 5.0);
-    EXPECT_EQ(hb.control.client_proxy->private_key, "/etc/skycast/cproxy.pem");
+    EXPECT_FALSE(bare.control.heartbeats.has_value()) << "no heartbeats";
+    const auto hb =
+        load_ok(client_proxy_base() + "  heartbeats: {to: [10.77.0.11, 10.77.0.21], "
+                                      "interval: 5s, private_key: /etc/skycast/cproxy.pem}\n");
+    ASSERT_TRUE(hb.control.heartbeats.has_value());
+    EXPECT_EQ(hb.control.heartbeats->to, (std::vector<ipv4_address>{0x0A4D000B, 0x0A4D0015}));
+    EXPECT_DOUBLE_EQ(hb.control.heartbeats->interval, 5.0);
+    EXPECT_EQ(hb.control.heartbeats->private_key, "/etc/skycast/cproxy.pem");
+    // A receiver behind a NAT sends them too (stock uftpd -H); 20 s by default.
+    const auto rcv = load_ok(receiver_base + "  heartbeats: {to: [10.77.0.11]}\n");
+    ASSERT_TRUE(rcv.control.heartbeats.has_value());
+    EXPECT_DOUBLE_EQ(rcv.control.heartbeats->interval, 20.0);
+    EXPECT_TRUE(rcv.control.heartbeats->private_key.empty());
 }
 
 TEST(ConfigReject, ClientProxyHeartbeatsGoToUnicastProxies) {
-    const std::string base = client_proxy_base() + "  client_proxy:\n    heartbeats: ";
-    expect_one(base + "{to: [230.4.4.1]}\n", 13, 23, "control.client_proxy.heartbeats.to[0]",
+    const std::string base = client_proxy_base() + "  heartbeats: ";
+    expect_one(base + "{to: [230.4.4.1]}\n", 12, 21, "control.heartbeats.to[0]",
                "230.4.4.1 is no unicast address");
-    expect_one(base + "{to: []}\n", 13, 22, "control.client_proxy.heartbeats.to",
+    expect_one(base + "{to: []}\n", 12, 20, "control.heartbeats.to",
                "expected a list of server proxies' addresses");
-    expect_one(base + "{to: [10.77.0.11], interval: 0s}\n", 13, 46,
-               "control.client_proxy.heartbeats.interval", "1s..3600s");
+    expect_one(base + "{to: [10.77.0.11], interval: 0s}\n", 12, 44, "control.heartbeats.interval",
+               "1s..3600s");
     expect_one(client_proxy_base() + "  encryption: {private_keys: [/k.pem]}\n", 12, 3,
                "control.encryption", "unencrypted sessions only");
-    expect_one(receiver_base + "  client_proxy: {}\n", 13, 3, "control.client_proxy",
-               "applies to role client_proxy, not receiver");
+    expect_one(sender_base + "  heartbeats: {to: [10.77.0.11]}\n", 13, 3, "control.heartbeats",
+               "apply to roles receiver and client_proxy, not sender");
 }
 
 TEST(ConfigReject, ResponseProxyRoleTakesNoFilesNorKeys) {

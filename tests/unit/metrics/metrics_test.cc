@@ -149,12 +149,15 @@ TEST(metrics_text, proxies_at_the_hub_the_receiver_and_the_proxy_node) {
     EXPECT_TRUE(has_line(sp, "# TYPE skycast_server_proxy_servers gauge"));
     EXPECT_TRUE(has_line(sp, "skycast_server_proxy_heartbeats_refused_total 3")) << sp;
     EXPECT_EQ(sp.find("downstream"), std::string::npos);
-    const json client_proxy = {{"role", "client_proxy"},
-                               {"client_proxy", {{"servers_accepting", 1}, {"heartbeats_ok", 9}}},
-                               {"proxy", {{"clients", 12}}}};
+    const json client_proxy = {
+        {"role", "client_proxy"},
+        {"client_proxy", {{"announces", 2}, {"heartbeats", {{"servers_accepting", 1}, {"ok", 9}}}}},
+        {"proxy", {{"clients", 12}}}};
     const std::string cp = prometheus_text(client_proxy);
-    EXPECT_TRUE(has_line(cp, "# TYPE skycast_client_proxy_servers_accepting gauge"));
-    EXPECT_TRUE(has_line(cp, "skycast_client_proxy_heartbeats_ok_total 9"));
+    EXPECT_TRUE(has_line(cp, "skycast_client_proxy_announces_total 2"));
+    EXPECT_TRUE(has_line(cp, "# TYPE skycast_heartbeats_servers_accepting gauge"));
+    EXPECT_TRUE(has_line(cp, "skycast_heartbeats_servers_accepting 1"));
+    EXPECT_TRUE(has_line(cp, "skycast_heartbeats_ok_total 9"));
     EXPECT_TRUE(has_line(cp, "skycast_proxy_clients 12")) << cp;
 }
 
