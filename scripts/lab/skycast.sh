@@ -138,6 +138,19 @@ control:
 YAML
 }
 
+# sky_start_node LAB NODE LOGS: NODE's dataplane and control process, started
+# in its namespace with WORK's NODE.yaml (the caller's $work), logs in LOGS;
+# their PIDs are added to the caller's `pids`. Uses the caller's $lab_sh,
+# $dataplane_bin, $control_bin.
+sky_start_node() {
+    bash "$lab_sh" exec --name "$1" "$2" "$dataplane_bin" --config "$work/$2.yaml" \
+        > "$3/$2-dataplane.log" 2>&1 &
+    pids+=($!)
+    bash "$lab_sh" exec --name "$1" "$2" "$control_bin" --config "$work/$2.yaml" \
+        > "$3/$2-control.out" 2>&1 &
+    pids+=($!)
+}
+
 # sky_stop_pids PID...: what a test started, stopped at its end, the last
 # started first, one at a time: SIGTERM, then up to 5 s to exit before
 # SIGKILL, before the next. A node's control process (started after its

@@ -160,12 +160,7 @@ for ((p = 1; p <= proxies; ++p)); do
         sky_control_yaml "$work" "$logs" "rcv$p" response_proxy "$(proxy_uid "$p")"
     } > "$work/rcv$p.yaml"
     "$skycast_bin" check "$work/rcv$p.yaml" > /dev/null || { "$skycast_bin" check "$work/rcv$p.yaml"; exit 1; }
-    bash "$lab_sh" exec --name "$lab" "rcv$p" "$dataplane_bin" --config "$work/rcv$p.yaml" \
-        > "$logs/rcv$p-dataplane.log" 2>&1 &
-    pids+=($!)
-    bash "$lab_sh" exec --name "$lab" "rcv$p" "$control_bin" --config "$work/rcv$p.yaml" \
-        > "$logs/rcv$p-control.out" 2>&1 &
-    pids+=($!)
+    sky_start_node "$lab" "rcv$p" "$logs"
     sky_wait_node "$work/rcv$p.sock" 30 || { echo "swarm_scale.sh: rcv$p did not come up" >&2; exit 1; }
 done
 

@@ -302,12 +302,7 @@ key_args() { # NAME: stock key options for an encrypted run
 }
 # The Skycast nodes first: the stock client proxy heartbeats as soon as it starts.
 for node in "${dpdk_nodes[@]}"; do
-    bash "$lab_sh" exec --name "$lab" "$node" "$dataplane_bin" --config "$work/$node.yaml" \
-        > "$logs/$node-dataplane.log" 2>&1 &
-    pids+=($!)
-    bash "$lab_sh" exec --name "$lab" "$node" "$control_bin" --config "$work/$node.yaml" \
-        > "$logs/$node-control.out" 2>&1 &
-    pids+=($!)
+    sky_start_node "$lab" "$node" "$logs"
 done
 for node in "${dpdk_nodes[@]}"; do
     sky_wait_node "$work/$node.sock" 30 || { echo "two_sites.sh: $node did not come up" >&2; exit 1; }
@@ -380,12 +375,7 @@ if [[ $client_proxy == stock ]]; then
 else
     # Skycast's client proxy, or the receiver that is the downstream itself.
     node=$heartbeat_node
-    bash "$lab_sh" exec --name "$lab" "$node" "$dataplane_bin" --config "$work/$node.yaml" \
-        > "$logs/$node-dataplane.log" 2>&1 &
-    pids+=($!)
-    bash "$lab_sh" exec --name "$lab" "$node" "$control_bin" --config "$work/$node.yaml" \
-        > "$logs/$node-control.out" 2>&1 &
-    pids+=($!)
+    sky_start_node "$lab" "$node" "$logs"
     sky_wait_node "$work/$node.sock" 30 || { echo "two_sites.sh: $node did not come up" >&2; exit 1; }
 fi
 if ((nat)); then
