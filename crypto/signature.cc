@@ -167,4 +167,32 @@ crypto_error verify(const public_key& key, protocol::hash_type hash, byte_parts 
     return rc == 1 ? crypto_error::ok : crypto_error::signature_invalid;
 }
 
+namespace {
+
+std::array<std::uint8_t, 4> nonce_as_sent(std::uint32_t nonce) {
+    return {static_cast<std::uint8_t>(nonce >> 24), static_cast<std::uint8_t>(nonce >> 16),
+            static_cast<std::uint8_t>(nonce >> 8), static_cast<std::uint8_t>(nonce)};
+}
+
+} // namespace
+
+result<protocol::bytes> sign_nonce(const private_key& key, std::uint32_t nonce) {
+    const auto bytes = nonce_as_sent(nonce);
+    const std::span<const std::uint8_t> parts[] = {bytes};
+    protocol::bytes out(key.signature_size());
+    const auto n = sign(key, protocol::hash_type::sha1, parts, out);
+    if (!n.ok()) {
+        return n.error();
+    }
+    out.resize(*n);
+    return out;
+}
+
+crypto_error verify_nonce(const public_key& key, std::uint32_t nonce,
+                          std::span<const std::uint8_t> signature) {
+    const auto bytes = nonce_as_sent(nonce);
+    const std::span<const std::uint8_t> parts[] = {bytes};
+    return verify(key, protocol::hash_type::sha1, parts, signature);
+}
+
 } // namespace skycast::crypto

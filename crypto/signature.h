@@ -30,6 +30,12 @@ result<std::size_t> sign(const private_key& key, protocol::hash_type hash, byte_
 [[nodiscard]] crypto_error verify(const public_key& key, protocol::hash_type hash, byte_parts data,
                                   std::span<const std::uint8_t> signature);
 
+// HB_REQ and PROXY_KEY prove a key by its SHA-1 signature of the message's
+// nonce as sent: 4 bytes, big-endian (spec §2.16).
+result<protocol::bytes> sign_nonce(const private_key& key, std::uint32_t nonce);
+[[nodiscard]] crypto_error verify_nonce(const public_key& key, std::uint32_t nonce,
+                                        std::span<const std::uint8_t> signature);
+
 // A buffer of zeros standing in for a signature field: large enough for a
 // 2048-bit RSA signature (256 B), a P-521 UFTP-ECDSA one (136 B) and any HMAC.
 inline constexpr std::size_t max_signature_size = 256;

@@ -24,16 +24,16 @@ std::size_t heartbeat_sender::accepted() const {
 }
 
 void heartbeat_sender::start(time_ns now) {
-    for (auto& t : _proxies) {
-        send(t);
-    }
-    _next = now + _interval;
+    send_all(now);
 }
 
 void heartbeat_sender::on_timer(time_ns now) {
-    if (now < _next) {
-        return;
+    if (now >= _next) {
+        send_all(now);
     }
+}
+
+void heartbeat_sender::send_all(time_ns now) {
     for (auto& t : _proxies) {
         send(t);
     }
@@ -77,20 +77,14 @@ void heartbeat_sender::on_response(time_ns /*now*/, endpoint from, const protoco
 void heartbeat_sender::send(target& t) {
     protocol::hb_req_msg body;
     if (_key && t.nonce != 0) {
-        body.nonce = t.nonce;
-        body.key_blob = _key->blob();
-        // The signature is over the nonce as sent: 4 bytes, big-endian.
-        const std::array<std::uint8_t, 4> nonce{
-            static_cast<std::uint8_t>(t.nonce >> 24), static_cast<std::uint8_t>(t.nonce >> 16),
-            static_cast<std::uint8_t>(t.nonce >> 8), static_cast<std::uint8_t>(t.nonce)};
-        const std::span<const std::uint8_t> parts[] = {nonce};
-        body.verify.resize(_key->signature_size());
-        const auto n = crypto::sign(*_key, protocol::hash_type::sha1, parts, body.verify);
-        if (!n.ok()) {
+        auto signature = crypto::sign_nonce(*_key, t.nonce);
+        if (!signature.ok()) {
             ++_stats.sign_failures;
             return;
         }
-        body.verify.resize(*n);
+        body.nonce = t.nonce;
+        body.key_blob = _key->blob();
+        body.verify = std::move(signature).value();
         ++_stats.signed_sent;
     }
     const auto n =

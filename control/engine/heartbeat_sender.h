@@ -57,6 +57,7 @@ private:
         bool accepted = false;
     };
     void send(target& t);
+    void send_all(time_ns now); // one to each proxy; the next round an interval on
 
     std::uint32_t _own_id;
     std::vector<target> _proxies;

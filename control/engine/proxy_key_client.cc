@@ -50,13 +50,7 @@ void proxy_key_client::on_proxy_key(time_ns /*now*/, endpoint from,
         ++_stats.fingerprint_bad;
         return;
     }
-    // The signature is over the nonce as sent: 4 bytes, big-endian.
-    const std::array<std::uint8_t, 4> nonce{
-        static_cast<std::uint8_t>(m.nonce >> 24), static_cast<std::uint8_t>(m.nonce >> 16),
-        static_cast<std::uint8_t>(m.nonce >> 8), static_cast<std::uint8_t>(m.nonce)};
-    const std::span<const std::uint8_t> parts[] = {nonce};
-    if (crypto::verify(*key, protocol::hash_type::sha1, parts, m.verify) !=
-        crypto::crypto_error::ok) {
+    if (crypto::verify_nonce(*key, m.nonce, m.verify) != crypto::crypto_error::ok) {
         ++_stats.signature_bad;
         return;
     }

@@ -39,10 +39,14 @@ bool is_answer(protocol::message_type t) {
 server_proxy::server_proxy(server_proxy_config config, network_port& network,
                            forwarding_port& forwarding, std::uint32_t (*random32)())
     : _config(std::move(config)), _network(network), _forwarding(forwarding), _random32(random32),
-      _downstream(_config.downstream) {
-    do {
-        _nonce = _random32();
-    } while (_nonce == 0); // 0 is what an unauthenticated heartbeat carries
+      _downstream(_config.downstream), _nonce(draw_nonce()) {}
+
+std::uint32_t server_proxy::draw_nonce() const {
+    std::uint32_t nonce = 0;
+    while (nonce == 0) { // 0 is what an unauthenticated heartbeat carries
+        nonce = _random32();
+    }
+    return nonce;
 }
 
 void server_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram) {
@@ -57,7 +61,7 @@ void server_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
         return;
     }
     if (const auto* hb = std::get_if<protocol::hb_req_msg>(&d.body)) {
-        on_heartbeat(from, d.header, *hb);
+        on_heartbeat(from, *hb);
         return;
     }
     if (_servers.contains(from.address)) {
@@ -167,8 +171,7 @@ void server_proxy::release_server(std::uint32_t server) {
     }
 }
 
-void server_proxy::on_heartbeat(endpoint from, const protocol::uftp_header& /*h*/,
-                                const protocol::hb_req_msg& m) {
+void server_proxy::on_heartbeat(endpoint from, const protocol::hb_req_msg& m) {
     ++_stats.heartbeats_in;
     if (!_config.downstream_fingerprint) {
         // A fixed downstream: heartbeats only keep a NAT's pinhole open,
@@ -192,10 +195,7 @@ void server_proxy::on_heartbeat(endpoint from, const protocol::uftp_header& /*h*
         return;
     }
     ++_stats.heartbeats_accepted;
-    // Each nonce proves one heartbeat: the next must sign a new one.
-    do {
-        _nonce = _random32();
-    } while (_nonce == 0);
+    _nonce = draw_nonce(); // each nonce proves one heartbeat: the next must sign a new one
     set_downstream(from);
     answer_heartbeat(from, protocol::hb_auth::ok);
 }
@@ -206,13 +206,7 @@ bool server_proxy::proves_downstream_key(const protocol::hb_req_msg& m) const {
         !crypto::constant_time_equal(*_config.downstream_fingerprint, key->key_fingerprint())) {
         return false;
     }
-    // The signature is over the nonce as sent: 4 bytes, big-endian.
-    const std::array<std::uint8_t, 4> nonce{
-        static_cast<std::uint8_t>(m.nonce >> 24), static_cast<std::uint8_t>(m.nonce >> 16),
-        static_cast<std::uint8_t>(m.nonce >> 8), static_cast<std::uint8_t>(m.nonce)};
-    const std::span<const std::uint8_t> parts[] = {nonce};
-    return crypto::verify(*key, protocol::hash_type::sha1, parts, m.verify) ==
-           crypto::crypto_error::ok;
+    return crypto::verify_nonce(*key, m.nonce, m.verify) == crypto::crypto_error::ok;
 }
 
 void server_proxy::answer_heartbeat(endpoint to, protocol::hb_auth result) {
@@ -232,8 +226,8 @@ void server_proxy::set_downstream(endpoint to) {
     _downstream = to;
     ++_stats.downstream_changes;
     for (const auto& [server, sessions] : _servers) {
-        (void)_forwarding.forward(server, any_session,
-                                  to); // an update: the rule's room is already ours
+        // An update of a rule we hold: it needs no room, so it cannot fail for that.
+        (void)_forwarding.forward(server, any_session, to);
     }
 }
 

@@ -101,7 +101,8 @@ private:
 
     void on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                      std::span<const std::uint8_t> datagram, const protocol::announce_msg& m);
-    void on_heartbeat(endpoint from, const protocol::uftp_header& h, const protocol::hb_req_msg& m);
+    void on_heartbeat(endpoint from, const protocol::hb_req_msg& m);
+    std::uint32_t draw_nonce() const; // never 0
     bool proves_downstream_key(const protocol::hb_req_msg& m) const;
     void answer_heartbeat(endpoint to, protocol::hb_auth result);
     // A session more (less) of `server`: its forwarding rule lives while it has any.

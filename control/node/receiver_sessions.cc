@@ -179,23 +179,18 @@ void receiver_sessions::on_datagram(time_ns now, const dataplane_link::received&
         ++_counters.malformed;
         return;
     }
-    if (type == protocol::message_type::hb_resp) {
+    if (type == protocol::message_type::hb_resp || type == protocol::message_type::proxy_key) {
+        // For the node's own helpers, not for a session: the answers to
+        // our heartbeats, and a response proxy's keys.
         protocol::datagram msg;
-        if (_heartbeats && protocol::decode(d.bytes, msg) == protocol::wire_error::ok) {
-            _heartbeats->on_response(now,
-                                     {.address = d.meta.peer.address, .port = d.meta.peer.port},
-                                     std::get<protocol::hb_resp_msg>(msg.body));
-        } else {
-            ++_counters.unmatched;
-        }
-        return;
-    }
-    if (type == protocol::message_type::proxy_key) {
-        protocol::datagram msg;
-        if (_proxy_keys && protocol::decode(d.bytes, msg) == protocol::wire_error::ok) {
-            _proxy_keys->on_proxy_key(now,
-                                      {.address = d.meta.peer.address, .port = d.meta.peer.port},
-                                      std::get<protocol::proxy_key_msg>(msg.body));
+        const engine::endpoint from{.address = d.meta.peer.address, .port = d.meta.peer.port};
+        const bool decoded = protocol::decode(d.bytes, msg) == protocol::wire_error::ok;
+        if (const auto* r = std::get_if<protocol::hb_resp_msg>(&msg.body);
+            decoded && r != nullptr && _heartbeats) {
+            _heartbeats->on_response(now, from, *r);
+        } else if (const auto* k = std::get_if<protocol::proxy_key_msg>(&msg.body);
+                   decoded && k != nullptr && _proxy_keys) {
+            _proxy_keys->on_proxy_key(now, from, *k);
         } else {
             ++_counters.unmatched;
         }

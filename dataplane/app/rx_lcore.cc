@@ -134,11 +134,9 @@ bool to_control(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint1
     return true;
 }
 
+// `datagram` holds at least a UFTP header.
 const forward_rule* find_forward(const rx_context& c, net::ipv4_address source,
                                  std::span<const std::uint8_t> datagram) {
-    if (datagram.size() < protocol::uftp_header_size) {
-        return nullptr;
-    }
     // The header's group ID (bytes 8..11, big-endian).
     const std::uint32_t group_id = (std::uint32_t{datagram[8]} << 24) |
                                    (std::uint32_t{datagram[9]} << 16) |
@@ -174,7 +172,8 @@ void forward(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, const forward
 void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint64_t now_tsc) {
     auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
     const std::span<const std::uint8_t> datagram(frame + v.payload_offset, v.payload_length);
-    if (c.forward_count != 0 && datagram.size() >= 2 && datagram[0] == protocol::uftp_version &&
+    if (c.forward_count != 0 && datagram.size() >= protocol::uftp_header_size &&
+        datagram[0] == protocol::uftp_version &&
         datagram[1] != static_cast<std::uint8_t>(protocol::message_type::announce)) {
         // Whatever a forwarded server (or server proxy) sends, sealed or
         // not, FILESEG or PARITY, goes on as it is; its ANNOUNCEs go to

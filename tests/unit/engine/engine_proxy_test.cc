@@ -355,18 +355,11 @@ TEST(response_proxy, passes_aborts_on_at_once_and_counts_what_it_does_not_serve)
 
 constexpr engine::endpoint proxy_addr{.address = 0x0A4D000D, .port = 1044};
 
-// PROXY_KEY and HB_REQ prove a key by its SHA-1 signature of the nonce as
-// sent (4 bytes, big-endian).
+// PROXY_KEY and HB_REQ prove a key by signing their nonce.
 protocol::bytes nonce_signature(const crypto::private_key& key, std::uint32_t nonce) {
-    const std::array<std::uint8_t, 4> be{
-        static_cast<std::uint8_t>(nonce >> 24), static_cast<std::uint8_t>(nonce >> 16),
-        static_cast<std::uint8_t>(nonce >> 8), static_cast<std::uint8_t>(nonce)};
-    const std::span<const std::uint8_t> parts[] = {be};
-    protocol::bytes out(key.signature_size());
-    const auto n = crypto::sign(key, protocol::hash_type::sha1, parts, out);
-    EXPECT_TRUE(n.ok());
-    out.resize(n.ok() ? *n : 0);
-    return out;
+    auto signature = crypto::sign_nonce(key, nonce);
+    EXPECT_TRUE(signature.ok());
+    return signature.ok() ? std::move(signature).value() : protocol::bytes{};
 }
 
 protocol::proxy_key_msg proxy_key_from(const crypto::private_key& key,
