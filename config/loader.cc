@@ -644,7 +644,8 @@ dataplane_status parse_dataplane(context& ctx, const field& f, dataplane_config&
     bool& port_clean = status.port_clean;
     map_reader m(ctx, f,
                  {"eal", "roles", "storage_threads", "ports", "mempool", "rings", "limits",
-                  "idle_backoff_us", "idle_backoff_max_us", "crypto", "stats"});
+                  "idle_backoff_us", "idle_backoff_max_us", "flush_before_complete", "crypto",
+                  "stats"});
     if (auto ef = m.require("eal")) {
         parse_eal(ctx, *ef, dp.eal);
     }
@@ -731,6 +732,8 @@ dataplane_status parse_dataplane(context& ctx, const field& f, dataplane_config&
                   std::to_string(dp.idle_backoff_max_us) + " is less than idle_backoff_us (" +
                       std::to_string(dp.idle_backoff_us) + "): the pause only grows");
     }
+    take(m, "flush_before_complete", dp.flush_before_complete,
+         [&](const field& x) { return read_bool(ctx, x); });
     if (auto cf = m.get("crypto")) {
         map_reader c(ctx, *cf, {"backend", "cryptodev_device"});
         static constexpr enum_name<crypto_backend> backends[] = {

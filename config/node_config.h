@@ -178,6 +178,13 @@ struct dataplane_config {
     // lowest latency, one CPU at 100 %. The shared lab machines use 20.
     std::uint32_t idle_backoff_us = 0;
     std::uint32_t idle_backoff_max_us = 1000;
+    // Receiving: whether a file is flushed to disk (fdatasync, with writeback
+    // started as it arrives) before the receiver reports it complete and
+    // renames it into place. true: COMPLETE means on disk, and the receive
+    // rate is bounded by the disk's write rate. false: COMPLETE once the data
+    // is in the page cache, as stock uftpd does; a crash soon after can leave
+    // a complete-looking file with missing data (docs/operations.md).
+    bool flush_before_complete = true;
     crypto_config crypto;
     stats_config stats;
 };

@@ -41,6 +41,9 @@
 #                    §17); the receivers decode it
 #   --control-copies N   every node sends each control datagram N times
 #                    (control.control_copies; 2 on lossy links)
+#   --no-flush       receivers report a file complete once it is in the page
+#                    cache, as stock uftpd does (dataplane.flush_before_complete:
+#                    false; the default flushes it to disk first)
 #   --report FILE    write what the (last) send measured as JSON: the send's
 #                    exit status and wall seconds, the hub's session (passes,
 #                    bytes, bytes_sent), CPU-seconds of every node's
@@ -80,6 +83,7 @@ fault_at=0.5
 during=
 link=
 report=
+flush_before_complete=true
 fec=
 control_copies=1
 
@@ -108,6 +112,7 @@ while (($#)); do
     --fec) fec=$2; shift 2 ;;
     --control-copies) control_copies=$2; shift 2 ;;
     --report) report=$2; shift 2 ;;
+    --no-flush) flush_before_complete=false; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
@@ -299,6 +304,7 @@ dataplane:
       address: ${!cidr_var}
   mempool: {mbufs: 4095}
   idle_backoff_us: 20
+  flush_before_complete: $flush_before_complete
 control:
   role: receiver
   eal: {lcores: "8@(0-1)"}

@@ -75,6 +75,8 @@ public:
     void start_pass(engine::pass_request request) override;
     void stop_pass() override;
     std::uint32_t pass_cursor() const override;
+    std::uint64_t pass_bytes_sent() const override;
+    void set_pass_rate(std::uint64_t rate_bps) override;
     // The TX event for our pass: the node calls the engine's on_pass_end().
     bool pass_in_progress() const { return _tx_slot >= 0; }
     void pass_finished() { _tx_slot = -1; }
@@ -87,6 +89,9 @@ public:
     bool complete(std::uint16_t file_id) const override;
     std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
                                      std::span<std::uint8_t> out) const override;
+    // The dataplane's rx.drop.kernel_ring and rx.drop.storage_ring_full and
+    // the port's imissed and rx_nombuf: the node's own receive overload.
+    std::uint64_t overload_drops() const override;
     int write_error(std::uint16_t file_id) const override;
     bool close_file(std::uint16_t file_id) override;
     // The dataplane flushes off its service thread (file_closer.h): the

@@ -28,14 +28,7 @@ nlohmann::json dataplane_document(const dataplane_link& link) {
                           {"lcore", block.lcore == UINT32_MAX ? json(nullptr) : json(block.lcore)},
                           {"counters", values}});
     }
-    api::port_snapshot port{};
-    for (int attempt = 0; attempt < 10; ++attempt) {
-        const auto before = h.port_seq.load(std::memory_order_acquire);
-        port = h.port;
-        if ((before & 1) == 0 && h.port_seq.load(std::memory_order_acquire) == before) {
-            break;
-        }
-    }
+    const api::port_snapshot port = view.port();
     // What each counter counts travels with the values, so a client of the
     // socket (the SNMP subagent's skycastCounterHelp) needs no other request.
     json help = json::object();

@@ -161,6 +161,8 @@ struct pass_request {
     // Encrypted session: seal every FILESEG with these keys, IV counter from
     // the shared sequence_counter. Null: unencrypted.
     std::shared_ptr<const session_keys> keys;
+    // Wire bits per second (overload_rate.h); 0: the node's configured rate.
+    std::uint64_t rate_bps = 0;
 };
 
 class sender_dataplane_port {
@@ -173,6 +175,11 @@ public:
     // The block the pass in progress will send next (blocks() when idle):
     // the engine ignores NAKs for the section still being transmitted.
     virtual std::uint32_t pass_cursor() const = 0;
+    // Bytes of blocks the pass in progress has sent so far.
+    virtual std::uint64_t pass_bytes_sent() const = 0;
+    // Changes the rate of the pass in progress (and of none after it: each
+    // pass_request carries its own); 0 = the node's configured rate.
+    virtual void set_pass_rate(std::uint64_t rate_bps) = 0;
 };
 
 // Identifies a FILESEG stream the receive path must accept.
@@ -214,6 +221,11 @@ public:
     // bitmap the RX path fills (a shared-memory bitmap on the appliance).
     virtual std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
                                              std::span<std::uint8_t> out) const = 0;
+    // Frames this node dropped so far because it could not keep up (its
+    // port's receive ring or its storage ring overflowed), never link loss:
+    // a rise mid-pass is the overload signal of overload_rate.h. Ports that
+    // cannot overflow (the simulator's) report 0.
+    virtual std::uint64_t overload_drops() const { return 0; }
     // The errno of the first write of the open file that failed (ENOSPC: the
     // disk is full), 0 when none did: the session cannot complete the file
     // and tells its sender why.

@@ -36,6 +36,9 @@ constexpr time_ns close_poll_interval = 5 * ns_per_second / 1000;
 // (check_complete): a count on the appliance, a bitmap read in the
 // simulator; a few milliseconds late is nothing against a GRTT.
 constexpr time_ns complete_check_interval = 10 * ns_per_second / 1000;
+// How often the node's overload drops are looked at while data comes in
+// (report_overload): the dataplane refreshes them every 20 ms.
+constexpr time_ns overload_check_interval = 20 * ns_per_second / 1000;
 // A datagram more than this many behind the newest is dropped (spec §1.2).
 constexpr int seq_window = 5;
 // How often refresh_progress() counts the open file's received blocks: a
@@ -798,7 +801,9 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
              .fileinfo_stamp = m.tstamp,
              .fileinfo_at = now,
              .section_done = std::vector<bool>(layout->sections(), false),
-             .result_index = _results.size()};
+             .result_index = _results.size(),
+             .overload_drops = _dataplane.overload_drops(),
+             .overload_checked_at = now};
     _results.push_back({.file_id = m.file_id, .name = m.name, .type = m.ftype});
     _state = receiver_state::receiving;
     touch(now);
@@ -834,6 +839,9 @@ void receiver_engine::on_data(time_ns now, std::uint16_t file_id, std::uint16_t 
             _complete_check = _file.complete_checked_at + complete_check_interval;
         }
     }
+    if (!_file.closing && now - _file.overload_checked_at >= overload_check_interval) {
+        report_overload(now, section);
+    }
     if (section > _file.highest_section_seen) {
         // Sections before this one are over for this pass: NAK them soon.
         _file.highest_section_seen = section;
@@ -842,6 +850,24 @@ void receiver_engine::on_data(time_ns now, std::uint16_t file_id, std::uint16_t 
             _nak_deadline = now + seconds_to_ns(_grtt);
         }
     }
+}
+
+void receiver_engine::report_overload(time_ns now, std::uint16_t section) {
+    _file.overload_checked_at = now;
+    const std::uint64_t drops = _dataplane.overload_drops();
+    const bool dropped = drops > _file.overload_drops;
+    _file.overload_drops = drops;
+    if (!dropped || section >= _file.layout.sections()) {
+        return;
+    }
+    // The overload signal (control/engine/overload_rate.h, docs/protocol.md
+    // §18): a STATUS that NAKs nothing, for the section being received. A
+    // Skycast sender slows down; a stock one ignores a STATUS for the
+    // section it is sending (spec §3.2), and NAKs nothing if it has moved on.
+    const std::vector<std::uint8_t> none(
+        protocol::nak_bitmap_bytes(_file.layout.blocks_in_section(section)), 0);
+    send(protocol::status_msg{.file_id = _file.file_id, .section = section, .naks = none});
+    ++_stats.overload_reports;
 }
 
 void receiver_engine::handle_done(time_ns now, const protocol::done_msg& m) {

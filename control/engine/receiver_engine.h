@@ -59,6 +59,9 @@ struct receiver_stats {
     std::uint64_t files_received = 0;
     std::uint64_t files_rejected = 0; // bad name, path through a symlink, cannot open
     std::uint64_t status_sent = 0;
+    // This node dropped frames it could not keep up with during the file and
+    // told the sender (report_overload): see the dataplane's rx.drop counters.
+    std::uint64_t overload_reports = 0;
     std::uint64_t completes_sent = 0;
     std::uint64_t nak_timer_fired = 0;
     std::uint64_t move_failed = 0; // temp file could not be moved into place
@@ -184,8 +187,10 @@ private:
         bool closing = false;            // complete; the dataplane flushes it (begin_close)
         time_ns complete_checked_at = 0; // check_complete()'s last look
         std::size_t result_index = 0;
-        std::uint64_t received = 0; // progress: data bytes received, counted at received_at
-        time_ns received_at = 0;    // 0: not counted yet
+        std::uint64_t received = 0;       // progress: data bytes received, counted at received_at
+        time_ns received_at = 0;          // 0: not counted yet
+        std::uint64_t overload_drops = 0; // the node's overload_drops() at the last look
+        time_ns overload_checked_at = 0;
     };
 
     std::uint16_t send(const protocol::message& body);
@@ -198,6 +203,8 @@ private:
     double header_grtt(std::uint8_t quantized);
     // Ends the session when storage failed to write the open file.
     bool write_failed(time_ns now);
+    // Tells the sender when the node dropped frames since the last look.
+    void report_overload(time_ns now, std::uint16_t section);
 
     void handle_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                          const protocol::announce_msg& m, std::span<const std::uint8_t> datagram);

@@ -107,7 +107,7 @@ sender_engine::sender_engine(sender_config config, std::vector<file_entry> files
                              sequence_counter& seq)
     : _config(std::move(config)), _files(std::move(files)), _network(network),
       _dataplane(dataplane), _seq(seq),
-      _grtt(_config.grtt_init, _config.grtt_min, _config.grtt_max) {
+      _grtt(_config.grtt_init, _config.grtt_min, _config.grtt_max), _overload(_config.rate_bps) {
     // Sorted and unique: REGISTERs look themselves up by binary search, not a
     // scan of the list (100,000 hosts is a valid closed group).
     std::sort(_config.host_list.begin(), _config.host_list.end());
@@ -195,7 +195,39 @@ time_ns sender_engine::next_deadline() const {
     if (_phase == sender_phase::finished || _phase == sender_phase::idle) {
         return no_deadline;
     }
-    return std::min({_round_deadline, _rewind_deadline, _finish_deadline});
+    const time_ns raise =
+        _phase == sender_phase::data ? _overload.next_raise(rate_raise_after()) : no_deadline;
+    return std::min({_round_deadline, _rewind_deadline, _finish_deadline, raise});
+}
+
+time_ns sender_engine::rate_raise_after() const {
+    // Two GRTTs: a raise shows in the receivers' drops one RTT later, and
+    // their report takes another; at least 50 ms, the receivers' detection
+    // delay with room to spare, so a LAN climbs 10 % per 50 ms.
+    return std::max(seconds_to_ns(2 * _grtt.grtt()), time_ns{50'000'000});
+}
+
+bool sender_engine::overload_signal(const protocol::status_msg& m) const {
+    // Nobody else sends a STATUS without NAKs: stock and Skycast receivers
+    // alike report only sections with missing blocks (spec §3.3), and
+    // answer a DONE with COMPLETE when nothing is missing.
+    if (m.section >= _layout.sections()) {
+        return false;
+    }
+    const protocol::nak_bitmap_view view(m.naks, _layout.blocks_in_section(m.section));
+    return view.complete() && view.next_missing(0) == view.blocks();
+}
+
+void sender_engine::on_overload(time_ns now) {
+    ++_stats.overload_signals;
+    // One that arrives after the pass ended (in flight at its end) has
+    // nothing left to slow down; the next overload will tell.
+    if (_phase == sender_phase::data &&
+        _overload.on_overload(now, _dataplane.pass_bytes_sent(), _grtt.grtt())) {
+        ++_stats.rate_decreases;
+        _stats.rate_bps = _overload.rate_bps();
+        _dataplane.set_pass_rate(_overload.rate_bps());
+    }
 }
 
 void sender_engine::start(time_ns now) {
@@ -304,6 +336,12 @@ crypto::crypto_error sender_engine::setup_crypto(time_ns now) {
 void sender_engine::on_timer(time_ns now) {
     if (_phase == sender_phase::finished || _phase == sender_phase::idle) {
         return;
+    }
+    if (_phase == sender_phase::data &&
+        _overload.on_quiet(now, _dataplane.pass_bytes_sent(), rate_raise_after())) {
+        ++_stats.rate_increases;
+        _stats.rate_bps = _overload.rate_bps();
+        _dataplane.set_pass_rate(_overload.rate_bps());
     }
     if (_finish_deadline <= now) {
         _finish_deadline = no_deadline;
@@ -1037,6 +1075,7 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
         return;
     }
     _phase = sender_phase::data;
+    _overload.pass_started(now);
     _dataplane.start_pass(
         {.file_id = _file_id,
          .source_path = _files[_file_index].source_path,
@@ -1047,7 +1086,8 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
          .fec_span_groups = _fec_groups.span_groups(),
          .parity_to = {.address = _config.private_group.address, .port = parity_port()},
          .parity = std::move(parity),
-         .keys = _crypto ? _crypto->keys : nullptr});
+         .keys = _crypto ? _crypto->keys : nullptr,
+         .rate_bps = _overload.rate_bps()});
 }
 
 void sender_engine::on_pass_end(time_ns now, std::uint16_t file_id) {
@@ -1170,6 +1210,10 @@ void sender_engine::handle_status(time_ns now, std::uint32_t handle,
     ++_stats.status_in;
     if (!status_applies(c, m)) {
         ++_stats.status_stale;
+        return;
+    }
+    if (overload_signal(m)) {
+        on_overload(now);
         return;
     }
     heard_in_done_round(c);

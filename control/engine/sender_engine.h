@@ -17,6 +17,7 @@
 #include "control/engine/client_table.h"
 #include "control/engine/file_list.h"
 #include "control/engine/grtt_estimator.h"
+#include "control/engine/overload_rate.h"
 #include "control/engine/ports.h"
 #include "control/engine/session_config.h"
 #include "control/engine/session_crypto.h"
@@ -59,8 +60,15 @@ struct sender_stats {
     std::uint64_t done_rounds = 0;
     std::uint64_t status_in = 0;
     std::uint64_t status_current_section = 0; // NAKs for the section being sent: ignored (§2.11)
-    std::uint64_t status_bad = 0;             // section out of range or bitmap short
-    std::uint64_t status_stale = 0;           // for another file, or an answered client
+    // Receiver overload (overload_rate.h, docs/protocol.md §18): a STATUS
+    // with no NAKs for the section being sent, from a Skycast receiver that
+    // dropped frames it could not keep up with. Each may lower the rate.
+    std::uint64_t overload_signals = 0;
+    std::uint64_t rate_decreases = 0; // the pass slowed down for it
+    std::uint64_t rate_increases = 0; // a quiet spell let it speed up again
+    std::uint64_t rate_bps = 0;       // the rate passes run at now (0: the configured one)
+    std::uint64_t status_bad = 0;     // section out of range or bitmap short
+    std::uint64_t status_stale = 0;   // for another file, or an answered client
     std::uint64_t completes_in = 0;
     std::uint64_t aborts_in = 0;
     std::uint64_t passes = 0;
@@ -172,6 +180,12 @@ private:
     void handle_fileinfo_ack(time_ns now, std::uint32_t handle,
                              const protocol::fileinfo_ack_msg& m);
     void handle_status(time_ns now, std::uint32_t handle, const protocol::status_msg& m);
+    // A STATUS that NAKs nothing for the section being sent: a Skycast
+    // receiver's overload report (overload_rate.h), not an answer.
+    bool overload_signal(const protocol::status_msg& m) const;
+    void on_overload(time_ns now);
+    // Quiet time before the rate may climb a step.
+    time_ns rate_raise_after() const;
     void handle_complete(time_ns now, std::uint32_t handle, const protocol::complete_msg& m);
     void handle_abort(time_ns now, std::uint32_t handle, const protocol::abort_msg& m);
     // A proxy's FILEINFO_ACK / COMPLETE stand for the clients they list;
@@ -274,6 +288,7 @@ private:
     sender_dataplane_port& _dataplane;
     sequence_counter& _seq;
     grtt_estimator _grtt;
+    overload_rate _overload;
     client_table _clients;
     sender_stats _stats;
     std::map<std::uint32_t, std::string> _client_abort_reasons;

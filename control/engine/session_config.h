@@ -103,6 +103,10 @@ struct sender_config {
     endpoint public_group{.address = 0xE6040401}; // 230.4.4.1
     endpoint private_group{.address = 0xE6050501};
     std::uint16_t block_size = protocol::default_block_size;
+    // The node's data rate in wire bits per second (control.rate; 0 =
+    // unpaced): where passes start and the ceiling overload_rate.h climbs
+    // back to after a receiver's overload.
+    std::uint64_t rate_bps = 0;
     std::uint8_t robust = 20;
     // A client that missed ROBUST rounds is dropped as lost only once it has
     // been silent this long too (ns): at a LAN's GRTT, 20 DONE rounds last

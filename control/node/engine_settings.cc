@@ -37,6 +37,7 @@ engine::sender_config sender_settings(const config::control_config& c, std::uint
     e.public_group = {.address = c.public_group, .port = c.port};
     e.private_group = {.address = s.private_group, .port = c.port};
     e.block_size = s.block_size;
+    e.rate_bps = s.rate_bps;
     e.robust = s.robustness;
     e.grtt_init = s.grtt.initial;
     e.grtt_min = s.grtt.min;

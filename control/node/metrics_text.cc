@@ -206,7 +206,7 @@ void receiver_metrics(writer& w, const json& doc) {
                  1);
     }
     for (const char* key : {"files", "files_received", "files_rejected", "status_sent",
-                            "bytes_received", "duplicates_in"}) {
+                            "overload_reports", "bytes_received", "duplicates_in"}) {
         const std::string metric = std::string("skycast_receiver_session_") + key;
         w.family(metric, "gauge", std::string("running receiver session: ") + key);
         for (const auto& s : sessions) {
@@ -271,7 +271,8 @@ void sender_metrics(writer& w, const json& doc) {
              {{"session", session}, {"phase", text_of(member(s, "phase"))}}, 1);
     for (const char* key :
          {"bytes_sent", "bytes_total", "blocks_resent", "passes", "status_in", "file_number",
-          "proxied_receivers", "proxy_refused", "proxy_list_refused", "duplicates_in"}) {
+          "proxied_receivers", "proxy_refused", "proxy_list_refused", "duplicates_in",
+          "overload_signals", "rate_decreases", "rate_increases", "rate_bps"}) {
         const std::string metric = std::string("skycast_sender_session_") + key;
         w.family(metric, "gauge", std::string("running send session: ") + key);
         w.sample(metric, {{"session", session}}, number(member(s, key)));

@@ -594,6 +594,8 @@ json node::job_result() const {
             {"bytes", _job->bytes},
             {"passes", st.passes},
             {"bytes_sent", st.bytes_sent},
+            {"overload_signals", st.overload_signals},
+            {"rate_decreases", st.rate_decreases},
             {"seconds", seconds}};
 }
 
@@ -791,6 +793,10 @@ json node::loop_document() const {
                           {"blocks_resent", st.blocks_resent},
                           {"status_in", st.status_in},
                           {"duplicates_in", st.duplicates_in},
+                          {"overload_signals", st.overload_signals},
+                          {"rate_decreases", st.rate_decreases},
+                          {"rate_increases", st.rate_increases},
+                          {"rate_bps", st.rate_bps},
                           {"files", p.files},
                           {"file_number", p.file_number},
                           {"pass", p.pass},

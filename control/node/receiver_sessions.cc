@@ -423,6 +423,7 @@ void receiver_sessions::describe(json& doc) const {
                            {"files_received", st.files_received},
                            {"files_rejected", st.files_rejected},
                            {"status_sent", st.status_sent},
+                           {"overload_reports", st.overload_reports},
                            {"decrypt_failed", st.decrypt_failed},
                            {"malformed_in", st.malformed_in},
                            {"duplicates_in", st.duplicates_in},

@@ -30,7 +30,7 @@
 
 namespace skycast::dataplane::api {
 
-inline constexpr std::uint32_t contract_version = 7;
+inline constexpr std::uint32_t contract_version = 8;
 
 // Names (DPDK limits memzone names to 31 characters, rings to 28).
 inline constexpr const char* memzone_shared = "skycast_shared";
@@ -85,6 +85,11 @@ enum class command_kind : std::uint16_t {
     // downstream; multicast: a client proxy's re-multicast), straight from
     // the RX lcore through the TX lcore; forward_to.address 0 removes the rule.
     set_forward,
+    // The pass in slot `file_slot` goes on at `rate_bps` (0: unpaced) from
+    // the TX lcore's next burst: control's rate control under receiver
+    // overload (control/engine/overload_rate.h). bad_slot when that pass
+    // is over.
+    set_pass_rate,
     count
 };
 
@@ -144,7 +149,7 @@ struct command {
     std::uint16_t fec_group_blocks;
     std::uint16_t parity_port;
     std::uint16_t fec_span_groups; // groups interleaved per span (protocol/fec_groups.h)
-    std::uint64_t rate_bps;        // start_pass: wire bits per second (0 = unpaced)
+    std::uint64_t rate_bps;        // start_pass, set_pass_rate: wire bits per second (0 = unpaced)
     endpoint4 forward_to;          // set_forward
     session_keys keys;             // set_session_keys
     // set_session_keys with per-packet signatures (sig_type KEYEX): `path`

@@ -14,6 +14,9 @@
 #include <atomic>
 #include <cstddef>
 #include <cstdint>
+#include <cstring>
+#include <optional>
+#include <string_view>
 
 namespace skycast::dataplane::api {
 
@@ -36,8 +39,9 @@ struct counter_description {
     char help[counter_help_bytes];
 };
 
-// Port statistics, refreshed about once a second by the dataplane's main
-// thread (writer) from rte_eth_stats; read by anyone.
+// Port statistics, refreshed every 20 ms by the dataplane's main thread
+// (writer) from rte_eth_stats, under shared_header::port_seq; read by anyone
+// with shared_view::port().
 struct port_snapshot {
     std::uint64_t ipackets, opackets, ibytes, obytes, imissed, ierrors, oerrors, rx_nombuf;
 };
@@ -73,7 +77,7 @@ struct alignas(64) shared_header {
     std::uint8_t local_mac[6];
     std::uint16_t mtu;
     std::atomic<std::uint32_t> state;       // dataplane_state; dataplane writes (release)
-    std::atomic<std::uint64_t> heartbeat;   // dataplane main thread bumps it every ~100 ms
+    std::atomic<std::uint64_t> heartbeat;   // dataplane main thread bumps it every ~20 ms
     std::atomic<std::uint64_t> control_pid; // control writes on attach (0 = none)
     std::atomic<std::uint64_t> port_seq;    // seqlock over `port`: odd while writing
     port_snapshot port;
@@ -105,6 +109,9 @@ struct alignas(64) file_slot {
     // writes did not drain; EIO: a write failed; the flush's errno).
     // Writer: the dataplane's file closer, before `state`.
     std::atomic<std::int32_t> close_errno;
+    // Receiving: bytes the storage thread wrote. Sending: bytes of blocks
+    // the TX lcore sent in the current pass (writer: TX lcore), from which
+    // control's rate control measures the rate reached.
     std::atomic<std::uint64_t> bytes_done;
     // Receiving, writer RX lcore: FILESEGs seen for this file (stored or not)
     // and the section and header sequence number of the latest, so control
@@ -195,6 +202,31 @@ public:
     }
     lcore_counters& counters(std::uint32_t block) const {
         return reinterpret_cast<lcore_counters*>(_base + header().counters_offset)[block];
+    }
+    // The index of the counter named `name` (counter_ids.cc), if any.
+    std::optional<std::uint32_t> counter_index(std::string_view name) const {
+        const shared_header& h = header();
+        for (std::uint32_t i = 0; i < h.counter_count && i < max_counters; ++i) {
+            if (std::string_view(h.counters[i].name,
+                                 strnlen(h.counters[i].name, counter_name_bytes)) == name) {
+                return i;
+            }
+        }
+        return std::nullopt;
+    }
+    // The port statistics, read under their seqlock (a torn snapshot is
+    // retried; after 10 tries the last read stands).
+    port_snapshot port() const {
+        const shared_header& h = header();
+        port_snapshot snapshot{};
+        for (int attempt = 0; attempt < 10; ++attempt) {
+            const auto before = h.port_seq.load(std::memory_order_acquire);
+            snapshot = h.port;
+            if ((before & 1) == 0 && h.port_seq.load(std::memory_order_acquire) == before) {
+                break;
+            }
+        }
+        return snapshot;
     }
     // Sum of counter `index` over every lcore block.
     std::uint64_t counter_total(std::uint32_t index) const {

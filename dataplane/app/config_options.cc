@@ -72,6 +72,7 @@ dataplane_options runtime_options(const config::dataplane_config& c) {
     o.max_blocks_per_file = c.limits.max_blocks_per_file;
     o.idle_backoff_us = c.idle_backoff_us;
     o.idle_backoff_max_us = c.idle_backoff_max_us;
+    o.flush_before_complete = c.flush_before_complete;
     o.seal_backend = c.crypto.backend == config::crypto_backend::cryptodev
                          ? seal_backend_kind::cryptodev
                          : seal_backend_kind::openssl;

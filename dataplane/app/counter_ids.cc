@@ -109,6 +109,9 @@ counter_info describe_fixed(counter c) {
         return {"tx.pass.ended", "passes sent to the end"};
     case counter::tx_pass_stopped:
         return {"tx.pass.stopped", "passes stopped early (stop or read error)"};
+    case counter::tx_rate_changes:
+        return {"tx.pass.rate_changes",
+                "rate changes within a pass (a receiver reported overload, or it passed)"};
     case counter::tx_drop_event_ring_full:
         return {"tx.drop.event_ring_full", "pass-end event lost: control not draining its ring"};
     case counter::tx_file_read_error:

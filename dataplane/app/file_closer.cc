@@ -65,7 +65,8 @@ void file_closer::close_now(std::uint32_t slot) {
     // also flushes the blocks control rebuilt from parity through its own
     // descriptor (fdatasync writes back the file's pages, whoever dirtied
     // them, and reports any writeback error since this descriptor opened).
-    int error = fd < 0 ? EBADF : ::fdatasync(fd) == 0 ? 0 : errno;
+    // Unless the node chose the page cache's word for it (storage_files::flush).
+    int error = fd < 0 ? EBADF : !_files.flush || ::fdatasync(fd) == 0 ? 0 : errno;
     if (fd >= 0 && ::close(fd) != 0 && error == 0) {
         error = errno;
     }

@@ -47,6 +47,7 @@ struct dataplane_options {
     std::uint32_t max_blocks_per_file = 1u << 20;
     std::uint32_t idle_backoff_us = 0;        // first pause after empty polls; 0 = busy poll
     std::uint32_t idle_backoff_max_us = 1000; // longest pause (doubling from the first)
+    bool flush_before_complete = true;        // storage_files::flush
     std::uint8_t multicast_ttl = 32; // stock uftp's default TTL is 1; satellite hops need more
     // Plain (unencrypted) FILESEGs go out zero copy — the block attached
     // from the file's mapping as a second segment (dataplane/app/extbuf.h) —

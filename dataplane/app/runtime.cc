@@ -185,7 +185,7 @@ std::string runtime::build() {
     }
     _rx->opener = std::move(opener).value();
 
-    _files = std::make_unique<storage_files>(_options.max_files);
+    _files = std::make_unique<storage_files>(_options.max_files, _options.flush_before_complete);
     for (unsigned i = 0; i < _options.storage_threads; ++i) {
         _storage.push_back(std::make_unique<storage_thread>(
             _res.storage[i], *_files, _res.shared,

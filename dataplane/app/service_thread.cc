@@ -157,7 +157,10 @@ bool service_thread::run_once() {
     }
     const std::uint64_t now = rte_rdtsc();
     auto& h = _res.shared.header();
-    if (now - _last_stats_tsc > rte_get_tsc_hz() / 10) {
+    // Every 20 ms: the kernel's ring drops are the receivers' overload
+    // signal to the sender's rate control (control/engine/overload_rate.h),
+    // which must come soon enough to matter within a pass.
+    if (now - _last_stats_tsc > rte_get_tsc_hz() / 50) {
         _last_stats_tsc = now;
         h.heartbeat.fetch_add(1, std::memory_order_release);
         refresh_port_stats();
@@ -208,6 +211,9 @@ api::reply service_thread::execute(const api::command& cmd) {
         break;
     case api::command_kind::stop_pass:
         r.status = stop_pass();
+        break;
+    case api::command_kind::set_pass_rate:
+        r.status = set_pass_rate(cmd);
         break;
     case api::command_kind::set_forward:
         r.status = set_forward(cmd);
@@ -624,9 +630,11 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
     pass->send_bitmap = _res.shared.bitmap(slot);
     pass->shared_slot = &_res.shared.slot(slot);
     pass->shared_slot->segments.store(0, std::memory_order_release);
+    pass->shared_slot->bytes_done.store(0, std::memory_order_release);
     // A burst of 16 jumbo frames may leave back to back: small enough that a
     // switch buffer absorbs it, large enough to amortise the TX burst call.
     pass->profile = make_pacer_profile(rte_get_tsc_hz(), cmd.rate_bps, 16 * 9038);
+    pass->wanted_rate_bps.store(cmd.rate_bps, std::memory_order_relaxed);
     if (session != api::no_session_keys) {
         if (session >= api::max_sessions || !_tx.sessions[session].active) {
             free_pass(pass);
@@ -684,6 +692,14 @@ api::reply_status service_thread::stop_pass() {
     }
     return send_tx_work(tx_work{.kind = tx_work_kind::stop_pass}) ? reply_status::ok
                                                                   : reply_status::busy;
+}
+
+api::reply_status service_thread::set_pass_rate(const api::command& cmd) {
+    if (_current_pass == nullptr || _current_pass->slot != cmd.file_slot) {
+        return reply_status::bad_slot; // that pass is over: the next one carries its rate
+    }
+    _current_pass->wanted_rate_bps.store(cmd.rate_bps, std::memory_order_relaxed);
+    return reply_status::ok;
 }
 
 void service_thread::free_pass(tx_pass* pass) {

@@ -53,6 +53,7 @@ private:
     api::reply_status close_receive_file(const api::command& cmd, std::int32_t& detail);
     api::reply_status start_pass(const api::command& cmd, std::int32_t& detail);
     api::reply_status stop_pass();
+    api::reply_status set_pass_rate(const api::command& cmd);
     api::reply_status set_session_keys(const api::command& cmd);
     api::reply_status clear_session_keys(const api::command& cmd);
     api::reply_status join_group(const api::command& cmd, bool join);

@@ -101,7 +101,8 @@ std::size_t storage_thread::run_once() {
                 }
             }
         }
-        if (ok && bytes_since_writeback(first.slot, bytes) >= writeback_kick_bytes) {
+        if (ok && _files.flush &&
+            bytes_since_writeback(first.slot, bytes) >= writeback_kick_bytes) {
             // Start the kernel's writeback now (asynchronously) so the
             // fdatasync at close waits for the tail only: a 300 MB file
             // flushed at once stalls the close, and with it the COMPLETE,

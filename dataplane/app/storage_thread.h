@@ -23,15 +23,20 @@ namespace skycast::dataplane {
 // thread (before the RX lcore may accept blocks for the slot, and after it
 // stopped and this thread drained), read by the storage threads.
 struct storage_files {
-    explicit storage_files(std::uint32_t slots)
+    storage_files(std::uint32_t slots, bool flush_files)
         : fd(std::make_unique<std::atomic<int>[]>(slots)),
-          generation(std::make_unique<std::atomic<std::uint32_t>[]>(slots)) {
+          generation(std::make_unique<std::atomic<std::uint32_t>[]>(slots)), flush(flush_files) {
         for (std::uint32_t i = 0; i < slots; ++i) {
             fd[i].store(-1);
         }
     }
     std::unique_ptr<std::atomic<int>[]> fd;
     std::unique_ptr<std::atomic<std::uint32_t>[]> generation;
+    // dataplane.flush_before_complete: the storage threads start writeback
+    // as blocks arrive and the closer fdatasyncs before reporting the file
+    // closed; false leaves both to the kernel (the page cache, as stock
+    // uftpd), so a complete file may not yet be on disk.
+    const bool flush;
 };
 
 class storage_thread {

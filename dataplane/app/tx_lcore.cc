@@ -714,6 +714,7 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
     // alone): the prefetcher reads ahead from it, the parity encoder up to
     // where the prefetcher reaches.
     p.cursor.store(next_marked_block(p, p.next_block), std::memory_order_relaxed);
+    p.shared_slot->bytes_done.store(p.bytes_sent, std::memory_order_relaxed);
     p.shared_slot->segments.store(p.next_block, std::memory_order_release);
     if (ended) {
         flush(c);
@@ -749,6 +750,13 @@ bool tx_iteration(tx_context& c) {
         report_all_groups(c);
     }
     if (c.pass != nullptr && c.out_count < burst_size) {
+        tx_pass& p = *c.pass;
+        // Control's rate control (set_pass_rate) moved the rate.
+        if (const std::uint64_t wanted = p.wanted_rate_bps.load(std::memory_order_relaxed);
+            wanted != p.profile.rate_bps) {
+            pacer_set_rate(p.profile, p.pacer, now, wanted);
+            bump(c.counters, counter::tx_rate_changes);
+        }
         did |= send_pass_blocks(c, now, static_cast<std::uint16_t>(burst_size - c.out_count));
     }
     flush(c);

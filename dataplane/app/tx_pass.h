@@ -41,6 +41,9 @@ struct tx_pass {
     std::uint64_t size = 0;
     const std::uint64_t* send_bitmap = nullptr; // the slot's bitmap: 1 = send
     pacer_profile profile;
+    // The rate control wants (set_pass_rate; the service thread writes it,
+    // the TX lcore moves `profile` to it between bursts).
+    std::atomic<std::uint64_t> wanted_rate_bps{0};
     bool encrypted = false;
     seal::session_id seal_session = 0;
     // FEC pass: the groups, the builder, and the runs of the slot's parity

@@ -39,6 +39,16 @@ pacer_state make_pacer_state(const pacer_profile& profile, std::uint64_t now) {
     return pacer_state{.tokens = profile.capacity, .last = now};
 }
 
+void pacer_set_rate(pacer_profile& profile, pacer_state& state, std::uint64_t now,
+                    std::uint64_t rate_bps) {
+    if (profile.rate_bps == 0) {
+        state = make_pacer_state(profile, now);
+    } else {
+        refill(profile, state, now);
+    }
+    profile.rate_bps = rate_bps;
+}
+
 bool pacer_admit(const pacer_profile& profile, pacer_state& state, std::uint64_t now,
                  std::uint32_t frame_bytes) {
     if (profile.rate_bps == 0) {

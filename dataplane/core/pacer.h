@@ -48,6 +48,12 @@ pacer_state make_pacer_state(const pacer_profile& profile, std::uint64_t now);
 bool pacer_admit(const pacer_profile& profile, pacer_state& state, std::uint64_t now,
                  std::uint32_t frame_bytes);
 
+// Changes the rate from `now` on: what the bucket gathered at the old rate
+// stays (a bucket is never fuller than its burst), so the change neither
+// bursts nor stalls. From unpaced, the bucket starts full.
+void pacer_set_rate(pacer_profile& profile, pacer_state& state, std::uint64_t now,
+                    std::uint64_t rate_bps);
+
 // The earliest `now` at which a frame of `frame_bytes` would be admitted
 // (`now` itself if it would be admitted now).
 std::uint64_t pacer_next_admit(const pacer_profile& profile, const pacer_state& state,

@@ -122,6 +122,8 @@ public:
     std::uint32_t pass_cursor() const override {
         return _active ? _cursor : _request.layout.blocks();
     }
+    std::uint64_t pass_bytes_sent() const override { return _bytes_sent; }
+    void set_pass_rate(std::uint64_t rate_bps) override;
     std::uint64_t parity_failures = 0; // parity the builder could not make
     void on_tx(time_ns now, std::uint64_t gen);
     std::uint64_t gen() const { return _gen; }
@@ -161,6 +163,7 @@ private:
     const std::vector<std::uint8_t>* _source = nullptr;
     std::map<std::string, std::vector<std::uint8_t>> _cache;
     std::uint32_t _cursor = 0;
+    std::uint64_t _bytes_sent = 0; // of the pass in progress
     bool _active = false;
     std::uint64_t _gen = 0;
     std::vector<std::uint8_t> _frame = std::vector<std::uint8_t>(protocol::max_datagram_size);
@@ -219,6 +222,12 @@ public:
     const engine::sender_config& sender_config() const { return _sender_config; }
     const dataplane::pacer_profile& pacer() const { return _pacer; }
     dataplane::pacer_state& pacer_state() { return _pacer_state; }
+    // A pass's own rate (pass_request::rate_bps, set_pass_rate); 0 = the
+    // configured one.
+    void set_rate(std::uint64_t rate_bps) {
+        dataplane::pacer_set_rate(_pacer, _pacer_state, _now,
+                                  rate_bps != 0 ? rate_bps : _config.rate_bps);
+    }
     engine::sequence_counter& seq() { return _seq; }
     std::map<std::uint16_t, const std::vector<std::uint8_t>*>& sources() { return _sources; }
 
@@ -305,6 +314,8 @@ void sim_sender_dataplane::start_pass(engine::pass_request request) {
         }
     }
     _cursor = next_block(0);
+    _bytes_sent = 0;
+    _sim.set_rate(_request.rate_bps);
     _active = true;
     ++_gen;
     _sim.push(_sim.now(), event_kind::tx, 0, _gen);
@@ -378,10 +389,17 @@ void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {
                 _sim.from_sender(cfg.private_group, std::span(_frame).first(*size));
             }
         }
+        _bytes_sent += bytes;
         _cursor = next_block(_cursor + 1);
     }
     _active = false;
     _sim.push(now, event_kind::pass_end, 0, _gen);
+}
+
+void sim_sender_dataplane::set_pass_rate(std::uint64_t rate_bps) {
+    if (_active) {
+        _sim.set_rate(rate_bps);
+    }
 }
 
 bool sim_sender_dataplane::admit(time_ns now, int sent, std::uint32_t frame) {

@@ -7,6 +7,7 @@
 #include "crypto/secure_memory.h"
 #include "crypto/suites.h"
 #include "dataplane/app/tx_lcore.h"
+#include "dataplane/app/tx_pass.h"
 #include "dataplane/core/net/arp.h"
 #include "dataplane/core/net/checksum.h"
 #include "dataplane/core/net/frame_template.h"
@@ -1038,6 +1039,64 @@ TEST_F(stream_test, paces_to_the_configured_rate_within_one_percent) {
     std::printf("pacing: configured %.1f Mbit/s, measured %.2f Mbit/s over %.3f s\n", rate / 1e6,
                 measured / 1e6, seconds);
     EXPECT_NEAR(measured, static_cast<double>(rate), 0.01 * static_cast<double>(rate));
+}
+
+TEST_F(stream_test, set_pass_rate_moves_the_running_pass_to_a_new_rate) {
+    constexpr std::uint32_t block = 1300;
+    const auto content = random_bytes(block * 300, 9);
+    write_file(dir.path / "src", content);
+    auto layout = protocol::section_layout::make(content.size(), block);
+    ASSERT_TRUE(layout.ok());
+    std::uint64_t* bits = rt->shared().bitmap(0);
+    for (std::uint32_t b = 0; b < layout->blocks(); ++b) {
+        bits[b >> 6] |= std::uint64_t{1} << (b & 63);
+    }
+    auto start = make_command(api::command_kind::start_pass);
+    start.file_slot = 0;
+    start.file_id = 1;
+    start.pass = 1;
+    start.rate_bps = 1'000'000; // the first burst, then a frame every 10.6 ms
+    start.geometry = {.file_size = content.size(), .block_size = block};
+    set_path(start, dir.path / "src");
+    ASSERT_EQ(execute(start).status, api::reply_status::ok);
+    tx_iteration(rt->tx());
+    ASSERT_NE(rt->tx().pass, nullptr);
+    EXPECT_EQ(rt->tx().pass->profile.rate_bps, 1'000'000u);
+    std::uint64_t frames = 0;
+    for (rte_mbuf* m : take_sent()) {
+        ++frames;
+        rte_pktmbuf_free(m);
+    }
+    ASSERT_GT(frames, 0u);
+    // What the pass sent, for control's measure of the rate reached.
+    EXPECT_EQ(rt->shared().slot(0).bytes_done.load(), frames * block);
+
+    auto rate = make_command(api::command_kind::set_pass_rate);
+    rate.file_slot = 1; // no pass there
+    rate.rate_bps = 5'000'000;
+    EXPECT_EQ(execute(rate).status, api::reply_status::bad_slot);
+    rate.file_slot = 0;
+    ASSERT_EQ(execute(rate).status, api::reply_status::ok);
+    tx_iteration(rt->tx());
+    EXPECT_EQ(rt->tx().pass->profile.rate_bps, 5'000'000u);
+    EXPECT_EQ(counter("tx.pass.rate_changes"), 1u);
+
+    // Unpaced: the rest leaves without waiting for tokens.
+    rate.rate_bps = 0;
+    ASSERT_EQ(execute(rate).status, api::reply_status::ok);
+    api::tx_event e{};
+    const std::uint64_t deadline = rte_rdtsc() + 30 * rte_get_tsc_hz();
+    while (rte_ring_sc_dequeue_elem(rt->res().tx_event, &e, sizeof e) != 0 &&
+           rte_rdtsc() < deadline) {
+        tx_iteration(rt->tx());
+        for (rte_mbuf* m : take_sent()) {
+            ++frames;
+            rte_pktmbuf_free(m);
+        }
+    }
+    EXPECT_EQ(e.kind, api::tx_event_kind::pass_end);
+    EXPECT_EQ(frames, layout->blocks());
+    EXPECT_EQ(counter("tx.pass.rate_changes"), 2u);
 }
 
 } // namespace

@@ -157,6 +157,10 @@ TEST(ConfigReject, WrongTypeBool) {
     expect_one(
         with(sender_base, "    file_prefix: t\n", "    file_prefix: t\n    hugepages: yes\n"), 5,
         16, "dataplane.eal.hugepages", "expected true or false, got the scalar 'yes'");
+    std::string yaml = sender_base;
+    yaml.insert(yaml.find("control:\n"), "  flush_before_complete: sometimes\n");
+    expect_one(yaml, 8, 26, "dataplane.flush_before_complete",
+               "expected true or false, got the scalar 'sometimes'");
 }
 
 TEST(ConfigReject, EmptyValue) {
@@ -488,7 +492,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
             e.what(),
             "x.yaml:1:12: dataplane: expected a mapping of eal, roles, "
             "storage_threads, ports, mempool, rings, limits, idle_backoff_us, "
-            "idle_backoff_max_us, crypto, stats, got the scalar '1'\n"
+            "idle_backoff_max_us, flush_before_complete, crypto, stats, got the scalar '1'\n"
             "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
             "public_group, private_group, port, control_copies, rate, block_size, grtt, "
             "robustness, announce_rounds, max_passes, max_nak_pct, "
@@ -542,6 +546,7 @@ TEST(ConfigAccept, DefaultsFilled) {
     EXPECT_EQ(dp.limits.max_blocks_per_file, 1048576u);
     EXPECT_EQ(dp.idle_backoff_us, 0u);
     EXPECT_EQ(dp.idle_backoff_max_us, 1000u);
+    EXPECT_TRUE(dp.flush_before_complete);
     EXPECT_EQ(dp.crypto.backend, crypto_backend::cryptodev);
     EXPECT_EQ(dp.crypto.cryptodev_device, "crypto_aesni_mb0");
     EXPECT_TRUE(dp.stats.telemetry);
@@ -597,6 +602,7 @@ TEST(ConfigAccept, EveryKeySet) {
         "  limits: { max_files: 4096, max_blocks_per_file: 2147483647 }\n"
         "  idle_backoff_us: 20\n"
         "  idle_backoff_max_us: 5000\n"
+        "  flush_before_complete: false\n"
         "  crypto: { backend: cryptodev, cryptodev_device: "
         "\"crypto_aesni_gcm0,max_nb_queue_pairs=2\" }\n"
         "  stats: { telemetry: false }\n"
@@ -645,6 +651,7 @@ TEST(ConfigAccept, EveryKeySet) {
     EXPECT_FALSE(dp.stats.telemetry);
     EXPECT_EQ(dp.idle_backoff_us, 20u);
     EXPECT_EQ(dp.idle_backoff_max_us, 5000u);
+    EXPECT_FALSE(dp.flush_before_complete);
     const auto& ct = c.control;
     EXPECT_EQ(ct.uid, 0x0A4D0001u);
     EXPECT_EQ(ct.port, 2044);

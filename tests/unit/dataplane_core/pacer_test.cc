@@ -90,5 +90,35 @@ TEST(pacer, idle_time_refills_only_up_to_the_burst) {
     EXPECT_EQ(sent, 20'000 / 1024);
 }
 
+TEST(pacer, a_new_rate_spaces_frames_from_then_on_without_a_burst) {
+    // 1 Gbit/s, then 500 Mbit/s: 1000-byte frames 8192 ns apart, then 16384.
+    auto p = make_pacer_profile(ns_hz, 1'000'000'000, 0);
+    auto s = make_pacer_state(p, 0);
+    std::uint64_t now = 0;
+    while (pacer_admit(p, s, now, 1000)) {
+    }
+    now = pacer_next_admit(p, s, now, 1000);
+    ASSERT_TRUE(pacer_admit(p, s, now, 1000));
+    pacer_set_rate(p, s, now, 500'000'000);
+    EXPECT_EQ(p.rate_bps, 500'000'000u);
+    for (int i = 0; i < 10; ++i) {
+        const std::uint64_t next = pacer_next_admit(p, s, now, 1000);
+        EXPECT_EQ(next - now, 16384u) << "frame " << i;
+        ASSERT_TRUE(pacer_admit(p, s, next, 1000));
+        now = next;
+    }
+    // Back to unpaced: everything passes; and from unpaced to a rate, the
+    // bucket starts full (one burst), then the rate.
+    pacer_set_rate(p, s, now, 0);
+    EXPECT_TRUE(pacer_admit(p, s, now, 1000));
+    pacer_set_rate(p, s, now, 1'000'000'000);
+    int burst = 0;
+    while (pacer_admit(p, s, now, 1000)) {
+        ++burst;
+    }
+    EXPECT_EQ(burst, static_cast<int>(p.burst_bytes / 1024));
+    EXPECT_EQ(pacer_next_admit(p, s, now, 1000) - now, 8192u - (p.burst_bytes % 1024) * 8);
+}
+
 } // namespace
 } // namespace skycast::dataplane

@@ -749,6 +749,8 @@ public:
     int write_error(std::uint16_t id) const override {
         return bits && id == file_id ? write_errno : 0;
     }
+    std::uint64_t overload_drops() const override { return drops; }
+    std::uint64_t drops = 0; // the node's overload drops so far
     bool close_file(std::uint16_t) override {
         ++closes_waited;
         flushing = false;
@@ -832,6 +834,38 @@ struct receiver_rig {
             server(protocol::done_msg{.file_id = file_id, .section = 0, .client_ids = {42}}));
     }
 };
+
+TEST(receiver_engine, tells_the_sender_of_its_own_drops_with_a_status_that_naks_nothing) {
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.dp.drops = 7; // before the file: not this file's
+    rig.registered(t0);
+    rig.fileinfo(t0, 1, 512 * 100, "f");
+    const auto statuses = [&] { return rig.net.of<protocol::status_msg>(); };
+    rig.receiver.on_data(t0 + 25 * ms, 1, 0, rig.seq);
+    EXPECT_TRUE(statuses().empty());
+    // The node dropped frames: one STATUS for the section being received,
+    // whole bitmap, nothing NAKed.
+    rig.dp.drops = 9;
+    rig.receiver.on_data(t0 + 30 * ms, 1, 0, rig.seq); // 5 ms after the last look: later
+    EXPECT_TRUE(statuses().empty());
+    rig.receiver.on_data(t0 + 45 * ms, 1, 0, rig.seq);
+    ASSERT_EQ(statuses().size(), 1u);
+    const auto& st = std::get<protocol::status_msg>(statuses()[0]->d.body);
+    EXPECT_EQ(st.file_id, 1);
+    EXPECT_EQ(st.section, 0);
+    EXPECT_EQ(st.naks.size(), protocol::nak_bitmap_bytes(100));
+    EXPECT_TRUE(std::all_of(st.naks.begin(), st.naks.end(), [](std::uint8_t b) { return b == 0; }));
+    EXPECT_EQ(statuses()[0]->to.address, 7u);
+    EXPECT_EQ(rig.receiver.stats().overload_reports, 1u);
+    // No new drops: nothing more; new ones: one more.
+    rig.receiver.on_data(t0 + 70 * ms, 1, 0, rig.seq);
+    EXPECT_EQ(statuses().size(), 1u);
+    rig.dp.drops = 10;
+    rig.receiver.on_data(t0 + 95 * ms, 1, 0, rig.seq);
+    EXPECT_EQ(statuses().size(), 2u);
+    EXPECT_EQ(rig.receiver.stats().overload_reports, 2u);
+}
 
 TEST(receiver_engine, control_copies_sends_every_answer_that_many_times_identical) {
     scratch_dir dir;

@@ -57,7 +57,11 @@ public:
     }
     void stop_pass() override { ++stops; }
     std::uint32_t pass_cursor() const override { return cursor; }
+    std::uint64_t pass_bytes_sent() const override { return bytes_sent; }
+    void set_pass_rate(std::uint64_t rate_bps) override { rates.push_back(rate_bps); }
     std::vector<engine::pass_request> passes;
+    std::uint64_t bytes_sent = 0;
+    std::vector<std::uint64_t> rates; // set_pass_rate calls
     std::vector<std::uint16_t> fileseg_seqs;
     std::uint32_t cursor = 0;
     int stops = 0;
