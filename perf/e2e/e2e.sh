@@ -33,7 +33,9 @@
 # the LAN jumbo run with Skycast flushing every file to disk before its
 # COMPLETE (the default; stock cannot), which shows what durability costs on
 # the lab's one disk that all three receivers share. Every run starts after a
-# `sync`, so no run pays for the previous one's writeback. --scale 0.1 shrinks the
+# `sync`, so no run pays for the previous one's writeback, and each run's
+# received copies are deleted once checked, so each starts from the same
+# memory (run_stock). --scale 0.1 shrinks the
 # files for a quick look. Needs root (namespaces, hugepages); takes about an
 # hour for everything at --scale 1.
 set -euo pipefail
@@ -192,6 +194,12 @@ print(json.dumps({"ok": int(status) == 0 and ok, "status": int(status),
                   "passes": (max(nak_passes) + 1) if nak_passes else 1,
                   "link": json.loads(link)}))
 PY
+    # The copies are checked: gone, as demo.sh removes Skycast's, so both
+    # start from the same memory. On these VMs writing into pages the host
+    # has not backed lately costs three times the CPU (copy_folio_from_iter
+    # faulting them in); a run after one whose copies stay pays that, one
+    # after a run whose copies were deleted reuses warm pages.
+    rm -rf "$dir"/rcv1 "$dir"/rcv2 "$dir"/rcv3
 }
 
 # run_skycast NAME PAIR FILE -> $work/NAME-PAIR-skycast.json
