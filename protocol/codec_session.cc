@@ -68,6 +68,16 @@ wire_error decode_body(std::span<const std::uint8_t> msg, announce_msg& out) {
         e != wire_error::ok) {
         return e;
     }
+    out.takes_overload_reports = false;
+    if (auto e = walk_extensions(frame.header, r.position(), extension_type::skycast_overload,
+                                 overload_info_size / 4,
+                                 [&](auto) {
+                                     out.takes_overload_reports = true;
+                                     return wire_error::ok;
+                                 });
+        e != wire_error::ok) {
+        return e;
+    }
     if (r.overrun()) {
         return wire_error::truncated;
     }
@@ -79,9 +89,9 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
         return wire_error::address_family_mismatch;
     }
     const std::size_t addr_len = address_size(in.ipv6());
-    const std::size_t header = announce_fixed + 2 * addr_len +
-                               (in.enc_info ? enc_info_size(*in.enc_info) : 0) +
-                               (in.fec_info ? fec_info_size : 0);
+    const std::size_t header =
+        announce_fixed + 2 * addr_len + (in.enc_info ? enc_info_size(*in.enc_info) : 0) +
+        (in.fec_info ? fec_info_size : 0) + (in.takes_overload_reports ? overload_info_size : 0);
     if (auto e = begin_message(w, message_type::announce, header); e != wire_error::ok) {
         return e;
     }
@@ -103,6 +113,12 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
         // After EXT_ENC_INFO: stock 4.10 reads only the extension right after
         // the addresses, and must find EXT_ENC_INFO there.
         encode_fec_info(*in.fec_info, w);
+    }
+    if (in.takes_overload_reports) {
+        w.u8(static_cast<std::uint8_t>(extension_type::skycast_overload));
+        w.u8(overload_info_size / 4);
+        w.u8(1); // version
+        w.u8(0);
     }
     write_id_list(w, in.client_ids);
     return wire_error::ok;

@@ -60,6 +60,9 @@ enum class extension_type : std::uint8_t {
     // Skycast's own (docs/protocol.md §17): FEC parity in this session. Far
     // from upstream's numbers; stock receivers look only at EXT_ENC_INFO.
     skycast_fec = 0x80,
+    // Skycast's own (docs/protocol.md §18): this sender takes receivers'
+    // overload reports; without it a receiver sends none.
+    skycast_overload = 0x81,
 };
 
 enum class key_type : std::uint8_t {

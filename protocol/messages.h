@@ -118,7 +118,10 @@ struct announce_msg {
     ip_address private_addr;
     std::optional<enc_info_ext> enc_info;
     std::optional<fec_info_ext> fec_info; // after EXT_ENC_INFO: stock reads only the first
-    client_id_list client_ids;            // empty: open group
+    // EXT_SKYCAST_OVERLOAD (docs/protocol.md §18): the sender takes overload
+    // reports (a STATUS without NAKs) as a rate signal, never as an answer.
+    bool takes_overload_reports = false;
+    client_id_list client_ids; // empty: open group
     bool ipv6() const { return (flags & flags::announce_ipv6) != 0; }
     bool operator==(const announce_msg&) const = default;
 };

@@ -116,6 +116,7 @@ struct body_renderer {
         tstamp_into(j, "tstamp", m.tstamp);
         j["public_addr"] = address_text(m.public_addr, m.ipv6());
         j["private_addr"] = address_text(m.private_addr, m.ipv6());
+        j["takes_overload_reports"] = m.takes_overload_reports; // EXT_SKYCAST_OVERLOAD
         if (m.enc_info) {
             const auto& e = *m.enc_info;
             json ei = extension_head(

@@ -438,6 +438,10 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     _fec_k = 0;
     _fec_span = 1;
     _parity_port = 0;
+    // Overload reports only to a sender that said it takes them: a stock
+    // uftp would take a STATUS without NAKs after its DONE as our answer
+    // and stop asking, stranding us short of the file.
+    _sender_takes_overload = m.takes_overload_reports;
     if (m.fec_info) {
         const auto& f = *m.fec_info;
         if ((f.version == 1 || f.version == 2) && f.group_blocks >= 2 &&
@@ -857,7 +861,7 @@ void receiver_engine::report_overload(time_ns now, std::uint16_t section) {
     const std::uint64_t drops = _dataplane.overload_drops();
     const bool dropped = drops > _file.overload_drops;
     _file.overload_drops = drops;
-    if (!dropped || section >= _file.layout.sections()) {
+    if (!dropped || !_sender_takes_overload || section >= _file.layout.sections()) {
         return;
     }
     // The overload signal (control/engine/overload_rate.h, docs/protocol.md

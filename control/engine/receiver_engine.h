@@ -256,6 +256,7 @@ private:
     repeat_filter _last_from_server; // its identical copies are dropped
     std::uint32_t _fec_span = 1;     // groups interleaved per span (protocol/fec_groups.h)
     std::uint16_t _parity_port = 0;
+    bool _sender_takes_overload = false; // its ANNOUNCE carried EXT_SKYCAST_OVERLOAD
     std::uint8_t _robust = 20;
     double _grtt = 0.5;
     protocol::timestamp _announce_stamp;

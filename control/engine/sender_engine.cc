@@ -402,8 +402,10 @@ void sender_engine::announce_round(time_ns now) {
     if (_crypto) {
         resend_keyinfo();
     }
-    protocol::announce_msg a{
-        .robust = _config.robust, .block_size = _config.block_size, .tstamp = to_wire_time(now)};
+    protocol::announce_msg a{.robust = _config.robust,
+                             .block_size = _config.block_size,
+                             .tstamp = to_wire_time(now),
+                             .takes_overload_reports = true}; // overload_rate.h
     if (_crypto) {
         a.enc_info = _crypto->enc_info;
     }

@@ -356,11 +356,19 @@ void receiver_sessions::reap(time_ns now) {
             s.evicted || e.outcome() == engine::receiver_outcome::registration_unconfirmed;
         const auto level = handshake_only ? config::log_level::debug : config::log_level::info;
         if (_log.enabled(level)) {
-            _log.write(level, "session %s from %s ended: %s%s%s%s, %u of %zu files complete",
+            // Overload reports say this node could not keep up (its drops
+            // are in the dataplane's rx.drop counters): worth a look.
+            const std::uint64_t overload = e.stats().overload_reports;
+            const std::string overloaded =
+                overload == 0 ? ""
+                              : "; dropped frames it could not keep up with, asked the sender to "
+                                "slow down " +
+                                    std::to_string(overload) + " times";
+            _log.write(level, "session %s from %s ended: %s%s%s%s, %u of %zu files complete%s",
                        hex_id(s.group_id).c_str(), hex_id(s.server_id).c_str(),
                        engine::name(e.outcome()), reason.empty() ? "" : ": ", reason.c_str(),
                        s.evicted ? " (dropped for a newer session: max_sessions running)" : "",
-                       complete, e.files().size());
+                       complete, e.files().size(), overloaded.c_str());
         }
         report_completed(s);
         _fec_ended += s.ports->fec_counters();

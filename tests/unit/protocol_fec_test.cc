@@ -91,6 +91,32 @@ TEST(protocol_fec, announce_without_the_extension_decodes_as_no_fec) {
     EXPECT_FALSE(std::get<announce_msg>(d.body).fec_info.has_value());
 }
 
+TEST(protocol_fec, overload_extension_round_trips_last_and_is_absent_unless_set) {
+    // EXT_SKYCAST_OVERLOAD (docs/protocol.md §18): four bytes closing the
+    // header, after EXT_ENC_INFO and EXT_SKYCAST_FEC.
+    for (bool encrypted : {false, true}) {
+        auto a = fec_announce(encrypted);
+        a.takes_overload_reports = true;
+        const auto wire = encode_bytes({.src_id = 1, .group_id = 2}, a);
+        datagram d;
+        ASSERT_EQ(decode(wire, d), wire_error::ok);
+        EXPECT_EQ(std::get<announce_msg>(d.body), a);
+        const std::size_t header_end = uftp_header_size + std::size_t{wire[17]} * 4;
+        EXPECT_EQ(wire[header_end - 4], 0x81);
+        EXPECT_EQ(wire[header_end - 3], 1);     // one word
+        EXPECT_EQ(wire[header_end - 2], 1);     // version
+        EXPECT_EQ(wire[header_end - 12], 0x80); // the FEC extension before it
+        if (encrypted) {
+            EXPECT_EQ(announce_signature_offset(a) + 72 + 8 + 4, header_end);
+        }
+    }
+    auto plain = fec_announce(false);
+    plain.fec_info.reset();
+    datagram d;
+    ASSERT_EQ(decode(encode_bytes({}, plain), d), wire_error::ok);
+    EXPECT_FALSE(std::get<announce_msg>(d.body).takes_overload_reports);
+}
+
 TEST(protocol_fec, a_short_fec_extension_is_refused) {
     auto wire = encode_bytes({}, fec_announce(false));
     const std::size_t header_end = uftp_header_size + std::size_t{wire[17]} * 4;

@@ -50,6 +50,19 @@
 #   Pass: every Skycast receiver refuses the session with an ABORT whose
 #   reason contains TEXT, uftp logs that ABORT from each of them, and no file
 #   or temp file appears at any receiver.
+# --big MB: one more file of MB MiB in the set.
+# --overload: the DPDK nodes get 64-frame af_packet rings (LAB_RING_FRAMES)
+#   and the sender runs unpaced (stock uftp -R -1; the Skycast hub at 20G), so
+#   the Skycast receivers drop frames they cannot keep up with (docs/protocol.md
+#   §18). to-stock: every Skycast receiver that dropped frames
+#   (rx.drop.kernel_ring) must have told the hub (its log: "asked the sender
+#   to slow down"), and the hub's session result must show the signals and a
+#   rate decrease; the stock uftpd beside it complete as ever. from-stock:
+#   stock uftp's ANNOUNCE does not ask for overload reports, so the receivers
+#   must send none (a STATUS without NAKs after its DONE would pass for their
+#   answer and strand them), and uftp must complete every file to both. When
+#   no receiver dropped a frame (a machine fast enough to keep up even so),
+#   nothing was proven: the test exits 77 (skipped).
 # On failure the logs, a capture of the bridge and its
 # `skycast decode` stay in the work directory, which is printed.
 set -euo pipefail
@@ -72,6 +85,8 @@ expect_refusal=
 fec=0
 proxy_kind=
 control_copies=1
+big_mb=0
+overload=0
 
 while (($#)); do
     case $1 in
@@ -87,6 +102,8 @@ while (($#)); do
     --stock-args) read -r -a stock_args <<< "$2"; shift 2 ;;
     --expect-refusal) expect_refusal=$2; shift 2 ;;
     --name) lab=$2; shift 2 ;;
+    --big) big_mb=$2; shift 2 ;;
+    --overload) overload=1; shift ;;
     --keep) keep=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --*) echo "interop.sh: unknown option $1" >&2; exit 2 ;;
@@ -187,6 +204,12 @@ fi
 say "lab '$lab': $direction, suite $suite, block $block, loss $loss%," \
     "client auth $client_auth, open group $open_group"
 bash "$root/scripts/setup-hugepages.sh" 2048 > /dev/null
+hub_rate=200M
+if ((overload)); then
+    export LAB_RING_FRAMES=64 # 1 MiB of jumbo frames: a few ms of an unpaced sender
+    stock_args+=(-R -1)       # after -R 200000: getopt's last one wins
+    hub_rate=20G
+fi
 bash "$lab_sh" up --name "$lab" --receivers $receivers --loss "$loss" \
     --kernel-nodes "$kernel_nodes" > "$logs/lab-up.log"
 eval "$(bash "$lab_sh" env --name "$lab")"
@@ -218,6 +241,10 @@ touch -d '2020-02-02 02:02:02' "$src/tree/a/b/deep.bin"
 ln -s ../c/note.txt "$src/tree/a/link-to-note"
 files=("$src/empty.bin" "$src/one.bin" "$src/block.bin" "$src/block-plus-one.bin"
        "$src/three-mb.bin" "$src/tree")
+if ((big_mb > 0)); then
+    head -c $((big_mb * 1048576)) /dev/urandom > "$src/big.bin"
+    files+=("$src/big.bin")
+fi
 # Files and symlinks: one RESULT line each in the stock status files.
 entries=$(find "${files[@]}" \( -type f -o -type l \) | wc -l)
 
@@ -285,7 +312,7 @@ control:
   role: sender
   eal: {lcores: "8@(0-1)"}
   uid: $hub_uid
-  rate: 200M
+  rate: $hub_rate
   block_size: $block
   grtt: {initial: 100ms, min: 100ms, max: 2s}
   control_copies: $control_copies
@@ -757,7 +784,38 @@ if awk -v p="$loss" 'BEGIN { exit !(p > 0) }'; then
     fi
 fi
 
+overload_proven=1
+if ((overload)); then
+    overload_proven=0
+    for i in "${skycast_rcvs[@]}"; do
+        drops=$(counter "rcv$i" rx.drop.kernel_ring)
+        echo "rcv$i: $drops frames dropped in its ring"
+        ((drops > 0)) || continue
+        overload_proven=1
+        if [[ $direction == to-stock ]]; then
+            grep -F "asked the sender to slow down" "$logs/rcv$i-control.log" ||
+                bad "rcv$i dropped $drops frames and sent no overload report"
+        elif grep -F "asked the sender to slow down" "$logs/rcv$i-control.log"; then
+            bad "rcv$i sent overload reports to stock uftp, which did not ask for them"
+        fi
+    done
+    if ((overload_proven)) && [[ $direction == to-stock ]]; then
+        "$skycast_bin" stats --socket "$work/hub.sock" --json |
+            python3 -c 'import json, sys
+r = json.load(sys.stdin)["history"][-1]
+print("hub: %d overload signals, %d rate decreases" % (r["overload_signals"], r["rate_decreases"]))
+sys.exit(0 if r["overload_signals"] > 0 and r["rate_decreases"] > 0 else 1)' ||
+            bad "hub: the session result shows no overload signal or rate decrease"
+    fi
+fi
+
 elapsed=$(echo "$(date +%s.%N) - $started" | bc)
+if ((send_status == 0 && verify_status == 0 && !overload_proven)); then
+    printf 'interop: SKIP %s: no receiver dropped a frame, so no overload signal reached uftp
+' \
+        "$direction"
+    exit 77
+fi
 if ((send_status == 0 && verify_status == 0)); then
     printf 'interop: PASS %s suite=%s block=%s loss=%s%% in %.1f s\n' \
         "$direction" "$suite" "$block" "$loss" "$elapsed"

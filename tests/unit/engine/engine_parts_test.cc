@@ -839,7 +839,12 @@ TEST(receiver_engine, tells_the_sender_of_its_own_drops_with_a_status_that_naks_
     scratch_dir dir;
     receiver_rig rig(dir.path());
     rig.dp.drops = 7; // before the file: not this file's
-    rig.registered(t0);
+    // A Skycast sender's ANNOUNCE says it takes overload reports.
+    rig.receiver.on_datagram(
+        t0, {.address = 7},
+        rig.server(protocol::announce_msg{.block_size = 512, .takes_overload_reports = true}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
     rig.fileinfo(t0, 1, 512 * 100, "f");
     const auto statuses = [&] { return rig.net.of<protocol::status_msg>(); };
     rig.receiver.on_data(t0 + 25 * ms, 1, 0, rig.seq);
@@ -865,6 +870,21 @@ TEST(receiver_engine, tells_the_sender_of_its_own_drops_with_a_status_that_naks_
     rig.receiver.on_data(t0 + 95 * ms, 1, 0, rig.seq);
     EXPECT_EQ(statuses().size(), 2u);
     EXPECT_EQ(rig.receiver.stats().overload_reports, 2u);
+}
+
+TEST(receiver_engine, sends_no_overload_report_to_a_sender_that_did_not_ask_for_them) {
+    // Stock uftp would take a STATUS without NAKs after its DONE as this
+    // receiver's answer, stop listing it, and lose it short of the file.
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.registered(t0); // an ANNOUNCE without EXT_SKYCAST_OVERLOAD
+    rig.fileinfo(t0, 1, 512 * 100, "f");
+    rig.dp.drops = 50;
+    rig.receiver.on_data(t0 + 25 * ms, 1, 0, rig.seq);
+    rig.dp.drops = 90;
+    rig.receiver.on_data(t0 + 50 * ms, 1, 0, rig.seq);
+    EXPECT_TRUE(rig.net.of<protocol::status_msg>().empty());
+    EXPECT_EQ(rig.receiver.stats().overload_reports, 0u);
 }
 
 TEST(receiver_engine, control_copies_sends_every_answer_that_many_times_identical) {
