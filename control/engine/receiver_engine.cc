@@ -440,8 +440,9 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     _parity_port = 0;
     // Overload reports only to a sender that said it takes them: a stock
     // uftp would take a STATUS without NAKs after its DONE as our answer
-    // and stop asking, stranding us short of the file.
-    _sender_takes_overload = m.takes_overload_reports;
+    // and stop asking, stranding us short of the file. Not through a
+    // response proxy either: a stock uftpproxyd may keep such books too.
+    _sender_takes_overload = m.takes_overload_reports && !_config.response_proxy;
     if (m.fec_info) {
         const auto& f = *m.fec_info;
         if ((f.version == 1 || f.version == 2) && f.group_blocks >= 2 &&
