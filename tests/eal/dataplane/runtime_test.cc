@@ -721,6 +721,32 @@ protected:
         return r;
     }
 
+    // A file of `blocks` 1300-byte blocks, its pass 1 started from slot 0
+    // at `rate_bps`, unencrypted; the layout (not ok: nothing started).
+    static constexpr std::uint32_t paced_block = 1300;
+    protocol::result<protocol::section_layout> start_paced_pass(std::uint32_t blocks,
+                                                                std::uint64_t rate_bps) {
+        const auto content = random_bytes(std::size_t{paced_block} * blocks, blocks);
+        write_file(dir.path / "src", content);
+        auto layout = protocol::section_layout::make(content.size(), paced_block);
+        if (!layout.ok()) {
+            return layout;
+        }
+        std::uint64_t* bits = rt->shared().bitmap(0);
+        for (std::uint32_t b = 0; b < layout->blocks(); ++b) {
+            bits[b >> 6] |= std::uint64_t{1} << (b & 63);
+        }
+        auto start = make_command(api::command_kind::start_pass);
+        start.file_slot = 0;
+        start.file_id = 1;
+        start.pass = 1;
+        start.rate_bps = rate_bps;
+        start.geometry = {.file_size = content.size(), .block_size = paced_block};
+        set_path(start, dir.path / "src");
+        EXPECT_EQ(execute(start).status, api::reply_status::ok);
+        return layout;
+    }
+
     // Starts pass 1 of every block of `source` from slot 0, unencrypted,
     // with FEC groups of k (span_groups per span) and PARITY to
     // parity_port; the parity table of slot 0 must be written first.
@@ -993,24 +1019,8 @@ TEST_F(stream_test, paces_to_the_configured_rate_within_one_percent) {
     // machine for less than that costs no rate; the figure stays the
     // pacer's, not the scheduler's.
     constexpr std::uint64_t rate = 20'000'000; // bits per second of wire time
-    constexpr std::uint32_t block = 1300;
-    const auto content = random_bytes(block * 3500, 7);
-    write_file(dir.path / "src", content);
-    const auto size = content.size();
-    auto layout = protocol::section_layout::make(size, block);
+    const auto layout = start_paced_pass(3500, rate);
     ASSERT_TRUE(layout.ok());
-    std::uint64_t* bits = rt->shared().bitmap(0);
-    for (std::uint32_t b = 0; b < layout->blocks(); ++b) {
-        bits[b >> 6] |= std::uint64_t{1} << (b & 63);
-    }
-    auto start = make_command(api::command_kind::start_pass);
-    start.file_slot = 0;
-    start.file_id = 1;
-    start.pass = 1;
-    start.rate_bps = rate;
-    start.geometry = {.file_size = size, .block_size = block};
-    set_path(start, dir.path / "src");
-    ASSERT_EQ(execute(start).status, api::reply_status::ok);
 
     // Stamp each frame with the TSC when it leaves the port; skip the first
     // burst, which the bucket lets out at once by design.
@@ -1042,23 +1052,10 @@ TEST_F(stream_test, paces_to_the_configured_rate_within_one_percent) {
 }
 
 TEST_F(stream_test, set_pass_rate_moves_the_running_pass_to_a_new_rate) {
-    constexpr std::uint32_t block = 1300;
-    const auto content = random_bytes(block * 300, 9);
-    write_file(dir.path / "src", content);
-    auto layout = protocol::section_layout::make(content.size(), block);
+    constexpr std::uint32_t block = paced_block;
+    // The first burst, then a frame every 10.6 ms.
+    const auto layout = start_paced_pass(300, 1'000'000);
     ASSERT_TRUE(layout.ok());
-    std::uint64_t* bits = rt->shared().bitmap(0);
-    for (std::uint32_t b = 0; b < layout->blocks(); ++b) {
-        bits[b >> 6] |= std::uint64_t{1} << (b & 63);
-    }
-    auto start = make_command(api::command_kind::start_pass);
-    start.file_slot = 0;
-    start.file_id = 1;
-    start.pass = 1;
-    start.rate_bps = 1'000'000; // the first burst, then a frame every 10.6 ms
-    start.geometry = {.file_size = content.size(), .block_size = block};
-    set_path(start, dir.path / "src");
-    ASSERT_EQ(execute(start).status, api::reply_status::ok);
     tx_iteration(rt->tx());
     ASSERT_NE(rt->tx().pass, nullptr);
     EXPECT_EQ(rt->tx().pass->profile.rate_bps, 1'000'000u);

@@ -92,21 +92,37 @@ std::vector<std::uint8_t> status_of(std::uint32_t uid, std::uint16_t section,
                            protocol::status_msg{.file_id = 1, .section = section, .naks = bits});
 }
 
+// A sender configured for `rate_bps` in pass 1 of a 1000-block file to
+// client 9, which reports overload once `bytes_sent` have gone out in 2 ms.
+struct overloaded_pass {
+    overloaded_pass(std::uint64_t rate_bps, std::uint64_t bytes_sent)
+        : rig(config(rate_bps), {{.name = "f", .size = 1000 * 1000}}) {
+        now = rig.to_first_pass(9, t0);
+        EXPECT_EQ(rig.sender.phase(), engine::sender_phase::data);
+        EXPECT_EQ(rig.dp.passes.size(), 1u);
+        EXPECT_EQ(rig.dp.passes[0].rate_bps, 0u); // the node's rate
+        rig.dp.cursor = static_cast<std::uint32_t>(bytes_sent / 1000 - 1);
+        rig.dp.bytes_sent = bytes_sent;
+        now += 2 * ms;
+        rig.sender.on_datagram(now, {.address = 9}, status_of(9, 0, none));
+    }
+    static engine::sender_config config(std::uint64_t rate_bps) {
+        auto cfg = quick_sender();
+        cfg.block_size = 1000;
+        cfg.rate_bps = rate_bps;
+        return cfg;
+    }
+    sender_rig rig;
+    time_ns now = 0;
+    const std::vector<std::uint8_t> none =
+        std::vector<std::uint8_t>(protocol::nak_bitmap_bytes(1000), 0);
+};
+
 TEST(sender_engine, a_status_without_naks_mid_pass_slows_the_pass_and_the_next_one) {
-    auto cfg = quick_sender();
-    cfg.block_size = 1000;
-    cfg.rate_bps = 20 * gbit;
-    sender_rig rig(cfg, {{.name = "f", .size = 1000 * 1000}});
-    time_ns now = rig.to_first_pass(9, t0);
-    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
-    ASSERT_EQ(rig.dp.passes.size(), 1u);
-    EXPECT_EQ(rig.dp.passes[0].rate_bps, 0u); // the node's rate
-    // 1 MB in 2 ms (4 Gbit/s): the receiver dropped frames.
-    rig.dp.cursor = 999;
-    rig.dp.bytes_sent = 1'000'000;
-    now += 2 * ms;
-    const std::vector<std::uint8_t> none(protocol::nak_bitmap_bytes(1000), 0);
-    rig.sender.on_datagram(now, {.address = 9}, status_of(9, 0, none));
+    overloaded_pass o(20 * gbit, 1'000'000); // 1 MB in 2 ms: 4 Gbit/s
+    auto& rig = o.rig;
+    time_ns now = o.now;
+    const auto& none = o.none;
     EXPECT_EQ(rig.sender.stats().overload_signals, 1u);
     EXPECT_EQ(rig.sender.stats().rate_decreases, 1u);
     ASSERT_EQ(rig.dp.rates.size(), 1u);
@@ -135,16 +151,9 @@ TEST(sender_engine, a_status_without_naks_mid_pass_slows_the_pass_and_the_next_o
 }
 
 TEST(sender_engine, a_quiet_pass_climbs_back_to_the_configured_rate) {
-    auto cfg = quick_sender();
-    cfg.block_size = 1000;
-    cfg.rate_bps = 1 * gbit;
-    sender_rig rig(cfg, {{.name = "f", .size = 1000 * 1000}});
-    time_ns now = rig.to_first_pass(9, t0);
-    rig.dp.cursor = 200;
-    rig.dp.bytes_sent = 200'000; // 800 Mbit/s over 2 ms
-    now += 2 * ms;
-    const std::vector<std::uint8_t> none(protocol::nak_bitmap_bytes(1000), 0);
-    rig.sender.on_datagram(now, {.address = 9}, status_of(9, 0, none));
+    overloaded_pass o(1 * gbit, 200'000); // 800 Mbit/s over 2 ms
+    auto& rig = o.rig;
+    time_ns now = o.now;
     ASSERT_EQ(rig.dp.rates.size(), 1u);
     EXPECT_EQ(rig.dp.rates[0], 800'000'000u / 100 * 85);
     // The engine's timer raises it step by step (GRTT 0.1 s: 0.2 s a step)
