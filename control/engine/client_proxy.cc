@@ -1,5 +1,6 @@
 #include "control/engine/client_proxy.h"
 
+#include "control/engine/least_recently_heard.h"
 #include "protocol/codec.h"
 
 #include <algorithm>
@@ -74,10 +75,7 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
     }
     if (it == _sessions.end()) {
         if (_sessions.size() >= _config.aggregation.max_sessions) {
-            forget(std::min_element(_sessions.begin(), _sessions.end(),
-                                    [](const auto& a, const auto& b) {
-                                        return a.second.last_heard < b.second.last_heard;
-                                    }));
+            forget(least_recently_heard(_sessions));
         }
         if (!_forwarding.forward(from.address, h.group_id, private_group)) {
             ++_stats.rules_full;

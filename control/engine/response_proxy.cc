@@ -1,5 +1,6 @@
 #include "control/engine/response_proxy.h"
 
+#include "control/engine/least_recently_heard.h"
 #include "control/engine/wire_time.h"
 #include "protocol/codec.h"
 #include "protocol/quantize.h"
@@ -160,10 +161,7 @@ void response_proxy::on_announce(time_ns now, const protocol::uftp_header& h, en
     auto it = _sessions.find(key);
     if (it == _sessions.end()) {
         if (_sessions.size() >= _config.max_sessions) {
-            auto oldest = std::min_element(_sessions.begin(), _sessions.end(),
-                                           [](const auto& a, const auto& b) {
-                                               return a.second.last_heard < b.second.last_heard;
-                                           });
+            const auto oldest = least_recently_heard(_sessions);
             flush(now, oldest->first, oldest->second, true);
             _sessions.erase(oldest);
             ++_stats.sessions_evicted;

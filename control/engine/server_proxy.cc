@@ -1,5 +1,6 @@
 #include "control/engine/server_proxy.h"
 
+#include "control/engine/least_recently_heard.h"
 #include "crypto/secure_memory.h"
 #include "crypto/signature.h"
 #include "protocol/codec.h"
@@ -113,11 +114,7 @@ void server_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
     }
     if (it == _sessions.end()) {
         if (_sessions.size() >= _config.max_sessions) {
-            auto oldest = std::min_element(_sessions.begin(), _sessions.end(),
-                                           [](const auto& a, const auto& b) {
-                                               return a.second.last_heard < b.second.last_heard;
-                                           });
-            forget(oldest);
+            forget(least_recently_heard(_sessions));
             ++_stats.sessions_evicted;
         }
         if (!forward_server(from.address)) {
