@@ -78,6 +78,18 @@ wire_error decode_body(std::span<const std::uint8_t> msg, announce_msg& out) {
         e != wire_error::ok) {
         return e;
     }
+    out.nak_lists_from.reset();
+    if (auto e = walk_extensions(frame.header, r.position(), extension_type::skycast_nak_list,
+                                 nak_list_info_size / 4,
+                                 [&](auto ext) {
+                                     byte_reader x(ext);
+                                     x.skip(4); // type, length, version, reserved
+                                     out.nak_lists_from = x.u32();
+                                     return wire_error::ok;
+                                 });
+        e != wire_error::ok) {
+        return e;
+    }
     if (r.overrun()) {
         return wire_error::truncated;
     }
@@ -91,7 +103,8 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
     const std::size_t addr_len = address_size(in.ipv6());
     const std::size_t header =
         announce_fixed + 2 * addr_len + (in.enc_info ? enc_info_size(*in.enc_info) : 0) +
-        (in.fec_info ? fec_info_size : 0) + (in.takes_overload_reports ? overload_info_size : 0);
+        (in.fec_info ? fec_info_size : 0) + (in.takes_overload_reports ? overload_info_size : 0) +
+        (in.nak_lists_from ? nak_list_info_size : 0);
     if (auto e = begin_message(w, message_type::announce, header); e != wire_error::ok) {
         return e;
     }
@@ -119,6 +132,13 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
         w.u8(overload_info_size / 4);
         w.u8(1); // version
         w.u8(0);
+    }
+    if (in.nak_lists_from) {
+        w.u8(static_cast<std::uint8_t>(extension_type::skycast_nak_list));
+        w.u8(nak_list_info_size / 4);
+        w.u8(1); // version
+        w.u8(0);
+        w.u32(*in.nak_lists_from);
     }
     write_id_list(w, in.client_ids);
     return wire_error::ok;

@@ -17,6 +17,7 @@ constexpr std::size_t done_fixed = 8;
 constexpr std::size_t status_fixed = 8;
 // STATUS offset 6, reserved upstream (docs/protocol.md §17).
 constexpr std::uint8_t status_flag_fec_deficit = 0x01;
+constexpr std::uint8_t status_flag_nak_list = 0x02; // §19
 constexpr std::size_t complete_fixed = 8;
 constexpr std::size_t done_conf_fixed = 4;
 constexpr std::uint64_t max_file_size = (std::uint64_t{1} << 48) - 1;
@@ -219,7 +220,9 @@ wire_error decode_body(std::span<const std::uint8_t> msg, status_msg& out) {
     r.skip(2);
     out.file_id = r.u16();
     out.section = r.u16();
-    out.fec_deficit = (r.u8() & status_flag_fec_deficit) != 0;
+    const std::uint8_t status_flags = r.u8();
+    out.fec_deficit = (status_flags & status_flag_fec_deficit) != 0;
+    out.nak_list = (status_flags & status_flag_nak_list) != 0;
     out.tfmcc.reset();
     if (auto e = walk_extensions(frame.header, status_fixed, extension_type::tfmcc_ack_info,
                                  tfmcc_ack_info_size / 4,
@@ -231,7 +234,7 @@ wire_error decode_body(std::span<const std::uint8_t> msg, status_msg& out) {
         return e;
     }
     // The bitmap's expected length depends on the section's block count, which
-    // only the session knows: see nak_bitmap.h.
+    // only the session knows: see nak_bitmap.h (and nak_list.h for a list).
     out.naks = frame.body;
     return r.overrun() ? wire_error::truncated : wire_error::ok;
 }
@@ -243,7 +246,8 @@ wire_error encode_body(const status_msg& in, byte_writer& w) {
     }
     w.u16(in.file_id);
     w.u16(in.section);
-    w.u8(in.fec_deficit ? status_flag_fec_deficit : 0);
+    w.u8(static_cast<std::uint8_t>((in.fec_deficit ? status_flag_fec_deficit : 0) |
+                                   (in.nak_list ? status_flag_nak_list : 0)));
     w.u8(0);
     if (in.tfmcc) {
         encode_tfmcc_ack_info(*in.tfmcc, w);

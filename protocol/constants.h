@@ -63,6 +63,9 @@ enum class extension_type : std::uint8_t {
     // Skycast's own (docs/protocol.md §18): this sender takes receivers'
     // overload reports; without it a receiver sends none.
     skycast_overload = 0x81,
+    // Skycast's own (docs/protocol.md §19): this sender takes STATUS NAK
+    // lists from receivers that got this ANNOUNCE straight from it.
+    skycast_nak_list = 0x82,
 };
 
 enum class key_type : std::uint8_t {

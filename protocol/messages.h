@@ -121,6 +121,10 @@ struct announce_msg {
     // EXT_SKYCAST_OVERLOAD (docs/protocol.md §18): the sender takes overload
     // reports (a STATUS without NAKs) as a rate signal, never as an answer.
     bool takes_overload_reports = false;
+    // EXT_SKYCAST_NAK_LIST (docs/protocol.md §19): the sender's own IPv4
+    // address (host order). A receiver that got this ANNOUNCE from that
+    // address, not through a proxy, may send its STATUS as a NAK list.
+    std::optional<std::uint32_t> nak_lists_from;
     client_id_list client_ids; // empty: open group
     bool ipv6() const { return (flags & flags::announce_ipv6) != 0; }
     bool operator==(const announce_msg&) const = default;
@@ -215,9 +219,12 @@ struct status_msg {
     // FEC group still needs, not which data blocks are missing. Carried in
     // the reserved field, which stock sends as zero and ignores.
     bool fec_deficit = false;
+    // Skycast (docs/protocol.md §19): `naks` is a NAK list (nak_list.h), not
+    // a bitmap. Only to a sender whose ANNOUNCE offered it.
+    bool nak_list = false;
     bool operator==(const status_msg& o) const {
         return file_id == o.file_id && section == o.section && fec_deficit == o.fec_deficit &&
-               tfmcc == o.tfmcc && std::ranges::equal(naks, o.naks);
+               nak_list == o.nak_list && tfmcc == o.tfmcc && std::ranges::equal(naks, o.naks);
     }
 };
 

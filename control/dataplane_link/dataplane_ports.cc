@@ -205,7 +205,7 @@ void dataplane_ports::start_pass(engine::pass_request request) {
     cmd.file_id = request.file_id;
     cmd.pass = request.pass;
     cmd.port = _local_port;
-    cmd.rate_bps = request.rate_bps != 0 ? request.rate_bps : _rate_bps;
+    cmd.rate_bps = pass_rate(request.rate_bps);
     cmd.group = {.address = _data_group.address, .port = _data_group.port};
     cmd.geometry = geometry_of(request.layout);
     cmd.session = {.sender_id = id.sender_id,
@@ -252,7 +252,7 @@ void dataplane_ports::set_pass_rate(std::uint64_t rate_bps) {
     api::command cmd{};
     cmd.kind = api::command_kind::set_pass_rate;
     cmd.file_slot = static_cast<std::uint16_t>(_tx_slot);
-    cmd.rate_bps = rate_bps != 0 ? rate_bps : _rate_bps;
+    cmd.rate_bps = pass_rate(rate_bps);
     (void)call(cmd); // refused: the pass ended meanwhile (the next carries its rate)
 }
 
@@ -261,6 +261,8 @@ void dataplane_ports::set_pass_rate(std::uint64_t rate_bps) {
 std::uint64_t dataplane_ports::overload_drops() const {
     const api::shared_view view = _link.shared();
     std::uint64_t total = 0;
+    // By name on each call (every 20 ms of a receiving session): a
+    // restarted dataplane may lay its counters out anew.
     for (const std::string_view name : {"rx.drop.kernel_ring", "rx.drop.storage_ring_full"}) {
         if (const auto index = view.counter_index(name)) {
             total += view.counter_total(*index);

@@ -151,6 +151,11 @@ private:
     bool install_keys(const engine::session_keys& keys);
     const open_file* find(std::uint16_t file_id) const;
     std::int32_t free_slot() const;
+    // The rate a pass is asked to run at: the engine's, or the node's
+    // configured rate when the engine says 0 (overload_rate.h's "no change").
+    std::uint64_t pass_rate(std::uint64_t engine_bps) const {
+        return engine_bps != 0 ? engine_bps : _rate_bps;
+    }
 
     dataplane_link& _link;
     std::uint16_t _local_port;

@@ -2,6 +2,7 @@
 
 #include "protocol/key_blob.h"
 #include "protocol/nak_bitmap.h"
+#include "protocol/nak_list.h"
 #include "protocol/quantize.h"
 
 #include <arpa/inet.h>
@@ -117,6 +118,13 @@ struct body_renderer {
         j["public_addr"] = address_text(m.public_addr, m.ipv6());
         j["private_addr"] = address_text(m.private_addr, m.ipv6());
         j["takes_overload_reports"] = m.takes_overload_reports; // EXT_SKYCAST_OVERLOAD
+        if (m.nak_lists_from) {                                 // EXT_SKYCAST_NAK_LIST
+            p::ip_address a;
+            for (int i = 0; i < 4; ++i) {
+                a.bytes[i] = static_cast<std::uint8_t>(*m.nak_lists_from >> (24 - 8 * i));
+            }
+            j["nak_lists_from"] = address_text(a, false);
+        }
         if (m.enc_info) {
             const auto& e = *m.enc_info;
             json ei = extension_head(
@@ -259,9 +267,24 @@ struct body_renderer {
             j["tfmcc"] = tfmcc_ack_json(*m.tfmcc);
         }
         j["nak_len"] = m.naks.size();
-        // The section's block count is not on the wire: count every set bit.
-        j["naks_set"] = p::nak_bitmap_view(m.naks, static_cast<std::uint32_t>(m.naks.size() * 8))
-                            .count_missing();
+        j["fec_deficit"] = m.fec_deficit;
+        j["nak_list"] = m.nak_list;
+        if (m.nak_list) {
+            // A list (docs/protocol.md §19) read against the largest section.
+            std::vector<std::uint8_t> bitmap;
+            constexpr std::uint32_t largest_section = 65536;
+            if (p::expand_nak_list(m.naks, largest_section, bitmap)) {
+                j["naks_set"] = p::nak_bitmap_view(bitmap, largest_section).count_missing();
+            } else {
+                j["naks_set"] = nullptr;
+                j["nak_list_malformed"] = true;
+            }
+        } else {
+            // The section's block count is not on the wire: count every set bit.
+            j["naks_set"] =
+                p::nak_bitmap_view(m.naks, static_cast<std::uint32_t>(m.naks.size() * 8))
+                    .count_missing();
+        }
         j["naks"] = hex(m.naks);
         return j;
     }

@@ -16,7 +16,8 @@
 //   so one burst of drops counts once;
 // - no overload for `raise_after`: 10 % up, until the configured rate is
 //   reached again (and the controller lets go).
-// Pure: time and the bytes sent are handed in.
+// Pure: time and the bytes sent are handed in; the sender's stats count the
+// signals and changes (on_overload/on_quiet say whether the rate moved).
 
 #include "control/engine/ports.h"
 
@@ -46,7 +47,6 @@ public:
     // bytes so far (resets to 0 with each pass), `grtt` in seconds. Returns
     // true when the rate changed (the caller hands rate_bps() to the pass).
     bool on_overload(time_ns now, std::uint64_t bytes_sent, double grtt) {
-        ++_signals;
         if (_hold_until != no_deadline && now < _hold_until) {
             return false;
         }
@@ -60,7 +60,6 @@ public:
             next = std::min(next, current);
         }
         _rate = std::max(next, floor_bps);
-        ++_decreases;
         _hold_until = now + seconds_to_ns(grtt) + detection_delay;
         mark(now, bytes_sent);
         return true;
@@ -69,12 +68,11 @@ public:
     // Called as time passes (the engine's timer, and each new pass); returns
     // true when the rate rose. `raise_after`: quiet time per step.
     bool on_quiet(time_ns now, std::uint64_t bytes_sent, time_ns raise_after) {
-        if (_rate == 0 || now < _changed_at + raise_after) {
+        if (_rate == 0 || now < _mark_at + raise_after) {
             return false;
         }
         const std::uint64_t up = _rate + _rate / 10;
         _rate = up >= (_configured != 0 ? _configured : unpaced_ceiling_bps) ? 0 : up;
-        ++_increases;
         mark(now, bytes_sent);
         return true;
     }
@@ -84,17 +82,14 @@ public:
 
     // When on_quiet() may next raise the rate (no_deadline: nothing to raise).
     time_ns next_raise(time_ns raise_after) const {
-        return _rate == 0 ? no_deadline : _changed_at + raise_after;
+        return _rate == 0 ? no_deadline : _mark_at + raise_after;
     }
-
-    std::uint64_t signals() const { return _signals; }
-    std::uint64_t decreases() const { return _decreases; }
-    std::uint64_t increases() const { return _increases; }
 
 private:
     std::uint64_t current_or_configured() const { return _rate != 0 ? _rate : _configured; }
 
-    // Wire bits per second since the last change (0: too short to tell).
+    // Wire bits per second since the last change or pass start (0: too
+    // short to tell).
     std::uint64_t achieved_bps(time_ns now, std::uint64_t bytes_sent) const {
         if (now <= _mark_at + 1'000'000 || bytes_sent <= _mark_bytes) {
             return 0;
@@ -104,8 +99,9 @@ private:
                                           seconds);
     }
 
+    // The last change, or the pass's start: where the achieved rate is
+    // measured from and the quiet spell before a raise counts from.
     void mark(time_ns now, std::uint64_t bytes_sent) {
-        _changed_at = now;
         _mark_at = now;
         _mark_bytes = bytes_sent;
     }
@@ -113,12 +109,8 @@ private:
     std::uint64_t _configured;
     std::uint64_t _rate = 0; // 0: the configured rate
     time_ns _hold_until = no_deadline;
-    time_ns _changed_at = 0;
     time_ns _mark_at = 0;
     std::uint64_t _mark_bytes = 0;
-    std::uint64_t _signals = 0;
-    std::uint64_t _decreases = 0;
-    std::uint64_t _increases = 0;
 };
 
 } // namespace skycast::control::engine

@@ -12,6 +12,7 @@
 #include "crypto/signature.h"
 #include "protocol/codec.h"
 #include "protocol/nak_bitmap.h"
+#include "protocol/nak_list.h"
 #include "protocol/parity.h"
 #include "protocol/quantize.h"
 
@@ -443,6 +444,11 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     // and stop asking, stranding us short of the file. Not through a
     // response proxy either: a stock uftpproxyd may keep such books too.
     _sender_takes_overload = m.takes_overload_reports && !_config.response_proxy;
+    // NAK lists (docs/protocol.md §19) only straight to the Skycast sender
+    // that offered them: an ANNOUNCE from any other address came through a
+    // proxy, which reads every STATUS body as a bitmap.
+    _sender_takes_nak_lists =
+        m.nak_lists_from && *m.nak_lists_from == from.address && !_config.response_proxy;
     if (m.fec_info) {
         const auto& f = *m.fec_info;
         if ((f.version == 1 || f.version == 2) && f.group_blocks >= 2 &&
@@ -871,8 +877,27 @@ void receiver_engine::report_overload(time_ns now, std::uint16_t section) {
     // section it is sending (spec §3.2), and NAKs nothing if it has moved on.
     const std::vector<std::uint8_t> none(
         protocol::nak_bitmap_bytes(_file.layout.blocks_in_section(section)), 0);
-    send(protocol::status_msg{.file_id = _file.file_id, .section = section, .naks = none});
+    send_status(section, none, false);
     ++_stats.overload_reports;
+}
+
+void receiver_engine::send_status(std::uint16_t section, std::span<const std::uint8_t> bitmap,
+                                  bool fec_deficit) {
+    protocol::status_msg st{
+        .file_id = _file.file_id, .section = section, .naks = bitmap, .fec_deficit = fec_deficit};
+    if (_sender_takes_nak_lists) {
+        // The smaller of the two forms: a list wins unless nearly every
+        // other block is missing.
+        const protocol::nak_bitmap_view view(bitmap, _file.layout.blocks_in_section(section));
+        protocol::encode_nak_list(view, _nak_list);
+        if (_nak_list.size() < bitmap.size()) {
+            st.naks = _nak_list;
+            st.nak_list = true;
+            ++_stats.nak_lists_sent;
+        }
+    }
+    _stats.status_bytes_sent += st.naks.size();
+    send(st);
 }
 
 void receiver_engine::handle_done(time_ns now, const protocol::done_msg& m) {
@@ -1022,12 +1047,10 @@ void receiver_engine::nak_timer(time_ns now) {
                 _file.section_done[s] = true;
                 continue;
             }
-            protocol::status_msg st{.file_id = _file.file_id,
-                                    .section = static_cast<std::uint16_t>(s),
-                                    .naks = std::span<const std::uint8_t>(naks).first(
-                                        protocol::nak_bitmap_bytes(layout.blocks_in_section(s))),
-                                    .fec_deficit = _fec_k != 0};
-            send(st);
+            send_status(static_cast<std::uint16_t>(s),
+                        std::span<const std::uint8_t>(naks).first(
+                            protocol::nak_bitmap_bytes(layout.blocks_in_section(s))),
+                        _fec_k != 0);
             ++_stats.status_sent;
             sent = true;
         }

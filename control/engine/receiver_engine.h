@@ -62,6 +62,10 @@ struct receiver_stats {
     // This node dropped frames it could not keep up with during the file and
     // told the sender (report_overload): see the dataplane's rx.drop counters.
     std::uint64_t overload_reports = 0;
+    // STATUS sent as NAK lists (docs/protocol.md §19), and the bytes of NAK
+    // bitmap or list in every STATUS: what the return link carried for NAKs.
+    std::uint64_t nak_lists_sent = 0;
+    std::uint64_t status_bytes_sent = 0;
     std::uint64_t completes_sent = 0;
     std::uint64_t nak_timer_fired = 0;
     std::uint64_t move_failed = 0; // temp file could not be moved into place
@@ -205,6 +209,9 @@ private:
     bool write_failed(time_ns now);
     // Tells the sender when the node dropped frames since the last look.
     void report_overload(time_ns now, std::uint16_t section);
+    // One STATUS for `section` of the open file: its bitmap, or the NAK
+    // list of it when the sender takes lists and the list is smaller.
+    void send_status(std::uint16_t section, std::span<const std::uint8_t> bitmap, bool fec_deficit);
 
     void handle_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                          const protocol::announce_msg& m, std::span<const std::uint8_t> datagram);
@@ -256,7 +263,9 @@ private:
     repeat_filter _last_from_server; // its identical copies are dropped
     std::uint32_t _fec_span = 1;     // groups interleaved per span (protocol/fec_groups.h)
     std::uint16_t _parity_port = 0;
-    bool _sender_takes_overload = false; // its ANNOUNCE carried EXT_SKYCAST_OVERLOAD
+    bool _sender_takes_overload = false;  // its ANNOUNCE carried EXT_SKYCAST_OVERLOAD
+    bool _sender_takes_nak_lists = false; // EXT_SKYCAST_NAK_LIST, and straight from it
+    std::vector<std::uint8_t> _nak_list;  // send_status's list, kept for its capacity
     std::uint8_t _robust = 20;
     double _grtt = 0.5;
     protocol::timestamp _announce_stamp;

@@ -120,6 +120,13 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
     }
     case protocol::message_type::status: {
         const auto& m = std::get<protocol::status_msg>(d.body);
+        if (m.nak_list) {
+            // Receivers send NAK lists only straight to the sender that
+            // offered them (docs/protocol.md §19); an OR of list bytes
+            // would NAK the wrong blocks.
+            ++_stats.unexpected_in;
+            return;
+        }
         auto& p = s.statuses[{m.file_id, m.section, m.fec_deficit}];
         if (p.first_at == no_deadline) {
             p.first_at = now;

@@ -9,6 +9,7 @@
 #include "crypto/signature.h"
 #include "protocol/codec.h"
 #include "protocol/nak_bitmap.h"
+#include "protocol/nak_list.h"
 #include "protocol/parity.h"
 #include "protocol/quantize.h"
 
@@ -405,7 +406,10 @@ void sender_engine::announce_round(time_ns now) {
     protocol::announce_msg a{.robust = _config.robust,
                              .block_size = _config.block_size,
                              .tstamp = to_wire_time(now),
-                             .takes_overload_reports = true}; // overload_rate.h
+                             .takes_overload_reports = true, // overload_rate.h
+                             .nak_lists_from = _config.own_address != 0
+                                                   ? std::optional(_config.own_address)
+                                                   : std::nullopt};
     if (_crypto) {
         a.enc_info = _crypto->enc_info;
     }
@@ -1249,6 +1253,25 @@ void sender_engine::handle_status(time_ns now, std::uint32_t handle,
     naks_marked(now);
 }
 
+bool sender_engine::bitmap_of_nak_list(protocol::status_msg& m) {
+    // The list names its section's blocks, so it can be read only against
+    // the file being sent; a list for another file is stale anyway
+    // (status_applies), so it stays as it came: an empty bitmap.
+    ++_stats.nak_lists_in;
+    if (m.file_id != _file_id || _file_index >= _files.size() || m.section >= _layout.sections()) {
+        m.naks = {};
+        m.nak_list = false;
+        return m.file_id != _file_id;
+    }
+    if (!protocol::expand_nak_list(m.naks, _layout.blocks_in_section(m.section),
+                                   _nak_list_bitmap)) {
+        return false;
+    }
+    m.naks = _nak_list_bitmap;
+    m.nak_list = false;
+    return true;
+}
+
 std::optional<sender_engine::nak_count> sender_engine::mark_naks(const protocol::status_msg& m) {
     if (m.section >= _layout.sections()) {
         ++_stats.status_bad;
@@ -1703,6 +1726,13 @@ void sender_engine::on_datagram(time_ns now, endpoint from,
     } else if (d.type() == protocol::message_type::encrypted) {
         ++_stats.unexpected_in;
         return;
+    }
+    if (auto* st = std::get_if<protocol::status_msg>(body); st != nullptr && st->nak_list) {
+        if (!bitmap_of_nak_list(*st)) {
+            ++_stats.status_in;
+            ++_stats.status_bad;
+            return;
+        }
     }
     if (_clients[handle].is_proxy) {
         handle_proxy_message(now, handle, *body);

@@ -67,7 +67,8 @@ struct sender_stats {
     std::uint64_t rate_decreases = 0; // the pass slowed down for it
     std::uint64_t rate_increases = 0; // a quiet spell let it speed up again
     std::uint64_t rate_bps = 0;       // the rate passes run at now (0: the configured one)
-    std::uint64_t status_bad = 0;     // section out of range or bitmap short
+    std::uint64_t status_bad = 0;     // section out of range, bitmap short or NAK list malformed
+    std::uint64_t nak_lists_in = 0;   // STATUS with a NAK list instead of a bitmap (§19)
     std::uint64_t status_stale = 0;   // for another file, or an answered client
     std::uint64_t completes_in = 0;
     std::uint64_t aborts_in = 0;
@@ -216,6 +217,9 @@ private:
         std::uint64_t bytes = 0;
     };
     std::optional<nak_count> mark_naks(const protocol::status_msg& m);
+    // A STATUS carrying a NAK list (docs/protocol.md §19) made a bitmap one,
+    // in _nak_list_bitmap; false when the list is malformed.
+    bool bitmap_of_nak_list(protocol::status_msg& m);
     void naks_marked(time_ns now);
     // True: a DONE_CONF is owed to the client.
     bool client_completed(std::uint32_t handle, const protocol::complete_msg& m);
@@ -315,6 +319,7 @@ private:
     std::uint32_t _done_unheard = 0;      // clients the last DONE asked that have not answered
     time_ns _done_sent_at = 0;            // when the last DONE round went out
     std::vector<std::uint64_t> _naks;     // blocks NAKed since the last pass started
+    std::vector<std::uint8_t> _nak_list_bitmap; // the last NAK list, expanded
     bool _naks_pending = false;
     // FEC (docs/protocol.md §17), the current file.
     protocol::fec_groups _fec_groups;

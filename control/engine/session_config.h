@@ -102,6 +102,10 @@ struct sender_config {
     std::uint8_t group_inst = 0;
     endpoint public_group{.address = 0xE6040401}; // 230.4.4.1
     endpoint private_group{.address = 0xE6050501};
+    // The sender's own IPv4 address (its dataplane port's), offered in the
+    // ANNOUNCE so that receivers it reaches directly send NAK lists
+    // (docs/protocol.md §19); 0: not offered, every STATUS is a bitmap.
+    std::uint32_t own_address = 0;
     std::uint16_t block_size = protocol::default_block_size;
     // The node's data rate in wire bits per second (control.rate; 0 =
     // unpaced): where passes start and the ceiling overload_rate.h climbs

@@ -205,8 +205,9 @@ void receiver_metrics(writer& w, const json& doc) {
                   {"state", text_of(member(s, "state"))}},
                  1);
     }
-    for (const char* key : {"files", "files_received", "files_rejected", "status_sent",
-                            "overload_reports", "bytes_received", "duplicates_in"}) {
+    for (const char* key :
+         {"files", "files_received", "files_rejected", "status_sent", "nak_lists_sent",
+          "status_bytes_sent", "overload_reports", "bytes_received", "duplicates_in"}) {
         const std::string metric = std::string("skycast_receiver_session_") + key;
         w.family(metric, "gauge", std::string("running receiver session: ") + key);
         for (const auto& s : sessions) {
@@ -270,9 +271,9 @@ void sender_metrics(writer& w, const json& doc) {
     w.sample("skycast_sender_session_info",
              {{"session", session}, {"phase", text_of(member(s, "phase"))}}, 1);
     for (const char* key :
-         {"bytes_sent", "bytes_total", "blocks_resent", "passes", "status_in", "file_number",
-          "proxied_receivers", "proxy_refused", "proxy_list_refused", "duplicates_in",
-          "overload_signals", "rate_decreases", "rate_increases", "rate_bps"}) {
+         {"bytes_sent", "bytes_total", "blocks_resent", "passes", "status_in", "status_bad",
+          "nak_lists_in", "file_number", "proxied_receivers", "proxy_refused", "proxy_list_refused",
+          "duplicates_in", "overload_signals", "rate_decreases", "rate_increases", "rate_bps"}) {
         const std::string metric = std::string("skycast_sender_session_") + key;
         w.family(metric, "gauge", std::string("running send session: ") + key);
         w.sample(metric, {{"session", session}}, number(member(s, key)));

@@ -494,6 +494,7 @@ void node::start_job(control_socket::client_id client, const json& request, time
         refuse(client, error);
         return;
     }
+    settings.own_address = _config.dataplane.ports.front().address.address;
     for (const auto& e : list.entries) {
         j->files += 1;
         j->bytes += e.size;
@@ -590,6 +591,7 @@ json node::job_result() const {
             {"peers", peers},
             {"datagrams_in", st.datagrams_in},
             {"status_in", st.status_in},
+            {"nak_lists_in", st.nak_lists_in},
             {"files", _job->files},
             {"bytes", _job->bytes},
             {"passes", st.passes},
@@ -792,6 +794,8 @@ json node::loop_document() const {
                           {"bytes_sent", st.bytes_sent},
                           {"blocks_resent", st.blocks_resent},
                           {"status_in", st.status_in},
+                          {"status_bad", st.status_bad},
+                          {"nak_lists_in", st.nak_lists_in},
                           {"duplicates_in", st.duplicates_in},
                           {"overload_signals", st.overload_signals},
                           {"rate_decreases", st.rate_decreases},

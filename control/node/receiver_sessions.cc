@@ -431,6 +431,8 @@ void receiver_sessions::describe(json& doc) const {
                            {"files_received", st.files_received},
                            {"files_rejected", st.files_rejected},
                            {"status_sent", st.status_sent},
+                           {"nak_lists_sent", st.nak_lists_sent},
+                           {"status_bytes_sent", st.status_bytes_sent},
                            {"overload_reports", st.overload_reports},
                            {"decrypt_failed", st.decrypt_failed},
                            {"malformed_in", st.malformed_in},

@@ -30,8 +30,6 @@ TEST(overload_rate, falls_to_85_percent_of_what_was_sent_and_holds_for_a_grtt) {
     // After it, from what the new rate achieved: 34 MB in 100 ms = 2.72 Gbit/s.
     ASSERT_TRUE(r.on_overload(t0 + 1100 * ms, 534'000'000, 0.01));
     EXPECT_EQ(r.rate_bps(), 2'720'000'000u / 100 * 85);
-    EXPECT_EQ(r.signals(), 3u);
-    EXPECT_EQ(r.decreases(), 2u);
 }
 
 TEST(overload_rate, never_rises_on_a_signal_and_never_falls_below_the_floor) {
@@ -79,7 +77,6 @@ TEST(overload_rate, quiet_spells_raise_it_ten_percent_a_step_back_to_the_configu
     }
     // 0.85 → 2 Gbit/s at 10 % a step: 9 steps, then the configured rate.
     EXPECT_EQ(steps, 9);
-    EXPECT_EQ(r.increases(), 9u);
     EXPECT_EQ(r.next_raise(step), engine::no_deadline);
     EXPECT_FALSE(r.on_quiet(now + 10 * step, 0, step));
 }

@@ -9,6 +9,7 @@
 #include "control/engine/sender_engine.h"
 #include "dataplane/api/block_bitmap.h"
 #include "protocol/codec.h"
+#include "protocol/nak_list.h"
 #include "protocol/quantize.h"
 #include "tests/unit/engine/sender_rig.h"
 #include "tests/unit/engine/sim_fixture.h"
@@ -443,6 +444,55 @@ TEST(sender_engine, closed_group_refuses_unlisted_clients) {
     EXPECT_EQ(aborts[0]->to.address, 6u); // unicast to the stranger
     EXPECT_EQ(std::get<protocol::abort_msg>(aborts[0]->d.body).message, "Not in host list");
     EXPECT_EQ(rig.sender.stats().not_in_host_list, 1u);
+}
+
+TEST(sender_engine, takes_a_nak_list_as_the_blocks_it_names_and_refuses_a_malformed_one) {
+    // docs/protocol.md §19: the sender offers lists from its own address.
+    auto cfg = quick_sender();
+    cfg.block_size = 512;
+    cfg.own_address = 0x0A4D0001;
+    sender_rig rig(cfg, {{.name = "f", .size = 512ull * 4096 * 3}});
+    rig.sender.start(t0);
+    const auto announces = rig.net.of<protocol::announce_msg>();
+    ASSERT_FALSE(announces.empty());
+    EXPECT_EQ(std::get<protocol::announce_msg>(announces[0]->d.body).nak_lists_from, 0x0A4D0001u);
+    rig.sender.on_datagram(
+        t0 + ms, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    time_ns now = t0;
+    while (rig.sender.phase() != engine::sender_phase::fileinfo) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    rig.sender.on_datagram(now, {.address = 9},
+                           client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    rig.dp.cursor = 2 * 4096 + 10; // transmitting section 2
+    auto status = [&](std::uint16_t section, std::vector<std::uint8_t> list) {
+        return client_datagram(
+            9, 0x77,
+            protocol::status_msg{.file_id = 1, .section = section, .naks = list, .nak_list = true});
+    };
+    // Section 0: blocks 0 and 2 (gap 0, run 1; gap 1, run 1). Section 1:
+    // a run past its 4096 blocks, refused and counted, nothing marked.
+    rig.sender.on_datagram(now, {.address = 9}, status(0, {0, 0, 1, 0}));
+    rig.sender.on_datagram(now, {.address = 9}, status(1, {0x80, 0x20, 0}));
+    EXPECT_EQ(rig.sender.stats().status_bad, 1u);
+    // An empty list for the section being sent is the overload signal (§18).
+    rig.sender.on_datagram(now, {.address = 9}, status(2, {}));
+    EXPECT_EQ(rig.sender.stats().overload_signals, 1u);
+    EXPECT_EQ(rig.sender.stats().nak_lists_in, 3u);
+    rig.dp.cursor = 3 * 4096;
+    rig.sender.on_pass_end(now, 1);
+    now = rig.sender.next_deadline();
+    rig.sender.on_timer(now); // the rewind
+    ASSERT_EQ(rig.dp.passes.size(), 2u);
+    std::uint32_t count = 0;
+    for (auto w : rig.dp.passes[1].blocks) {
+        count += static_cast<std::uint32_t>(__builtin_popcountll(w));
+    }
+    EXPECT_EQ(count, 2u);
+    EXPECT_EQ(rig.dp.passes[1].blocks[0], 0x5u);
 }
 
 TEST(sender_engine, naks_for_the_section_being_sent_are_ignored_others_are_merged) {
@@ -1184,6 +1234,59 @@ TEST(receiver_engine, the_next_fileinfo_during_a_flush_waits_for_it_and_keeps_th
     EXPECT_EQ(
         std::get<protocol::complete_msg>(rig.net.of<protocol::complete_msg>()[0]->d.body).file_id,
         1u);
+}
+
+TEST(receiver_engine, sends_nak_lists_only_straight_to_a_sender_that_offered_them) {
+    // docs/protocol.md §19. The ANNOUNCE comes from address 7: a sender
+    // offering lists from 7 gets them; one offering from 9 reached us
+    // through a proxy (which reads bitmaps), and one not offering is stock.
+    struct case_t {
+        std::optional<std::uint32_t> offered_from;
+        bool lists;
+    };
+    for (const auto& c : {case_t{7, true}, case_t{9, false}, case_t{std::nullopt, false}}) {
+        scratch_dir dir;
+        receiver_rig rig(dir.path());
+        rig.receiver.on_datagram(t0, {.address = 7},
+                                 rig.server(protocol::announce_msg{
+                                     .block_size = 512, .nak_lists_from = c.offered_from}));
+        rig.receiver.on_datagram(t0, {.address = 7},
+                                 rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+        rig.fileinfo(t0, 1, 512ull * 4096 * 3, "f"); // 3 sections of 4096 blocks
+        for (std::uint32_t n = 0; n < 3 * 4096; ++n) {
+            if (n != 5 && n != 6 && n != 2 * 4096 + 4095) {
+                rig.dp.bits->view().set(n);
+            }
+        }
+        rig.receiver.on_datagram(
+            t0 + ms, {.address = 7},
+            rig.server(protocol::done_msg{.file_id = 1, .section = 2, .client_ids = {42}}));
+        rig.receiver.on_timer(rig.receiver.next_deadline());
+        const auto st = rig.net.of<protocol::status_msg>();
+        ASSERT_EQ(st.size(), 2u);
+        std::uint64_t body_bytes = 0;
+        for (const auto* sent : st) {
+            const auto& m = std::get<protocol::status_msg>(sent->d.body);
+            EXPECT_EQ(m.nak_list, c.lists);
+            body_bytes += m.naks.size();
+            std::vector<std::uint8_t> bitmap(m.naks.begin(), m.naks.end());
+            if (m.nak_list) {
+                EXPECT_LT(m.naks.size(), 8u); // one run each: a few bytes, not 513
+                ASSERT_TRUE(protocol::expand_nak_list(m.naks, 4096, bitmap));
+            }
+            const protocol::nak_bitmap_view view(bitmap, 4096);
+            if (m.section == 0) {
+                EXPECT_EQ(view.count_missing(), 2u);
+                EXPECT_TRUE(view.missing(5) && view.missing(6));
+            } else {
+                EXPECT_EQ(m.section, 2);
+                EXPECT_EQ(view.count_missing(), 1u);
+                EXPECT_TRUE(view.missing(4095));
+            }
+        }
+        EXPECT_EQ(rig.receiver.stats().nak_lists_sent, c.lists ? 2u : 0u);
+        EXPECT_EQ(rig.receiver.stats().status_bytes_sent, body_bytes);
+    }
 }
 
 TEST(receiver_engine, naks_one_status_per_section_with_missing_blocks_then_completes) {
