@@ -26,6 +26,9 @@
 #                    socket is a file in the work dir), 10.77.0.1 and 10.77.0.11
 #   --expect-repair  also require the hub's session to have needed repair
 #                    passes (passes > 1 in its result): for --loss runs
+#   --expect-nak-lists  also require the hub to have taken NAK lists
+#                    (nak_lists_in > 0 in its result: docs/protocol.md §19):
+#                    for light --loss, where a list is smaller than a bitmap
 #   --fault KIND     kill -9 a process mid-file, restart it, and require: the
 #                    first `skycast send` fails (naming the failed receiver
 #                    for receiver-control), nothing partial in any destination
@@ -78,6 +81,7 @@ keep=0
 expect_fail=0
 transport=af_packet
 expect_repair=0
+expect_nak_lists=0
 fault=
 fault_at=0.5
 during=
@@ -105,6 +109,7 @@ while (($#)); do
     --expect-fail) expect_fail=1; shift ;;
     --memif) transport=memif; shift ;;
     --expect-repair) expect_repair=1; shift ;;
+    --expect-nak-lists) expect_nak_lists=1; shift ;;
     --fault) fault=$2; shift 2 ;;
     --fault-at) fault_at=$2; shift 2 ;;
     --during) during=$2; shift 2 ;;
@@ -589,6 +594,17 @@ if ((expect_repair)); then
         { echo "demo.sh: REPAIR CHECK: skycast send's result line shows ${line_passes:-no}" \
                "passes for $data_files files with data: no repair pass" >&2
           repair_status=1; }
+fi
+
+if ((expect_nak_lists)); then
+    nak_lists=$(sky_stat "$work/hub.sock" "s['history'][-1]['nak_lists_in']" || echo 0)
+    if ((nak_lists > 0)); then
+        echo "nak lists: the hub took $nak_lists STATUS as NAK lists"
+    else
+        echo "demo.sh: NAK LIST CHECK: the receivers sent the hub no NAK list" \
+             "(nak_lists_in ${nak_lists:-missing} in its last session)" >&2
+        repair_status=1
+    fi
 fi
 
 # --- Verify ----------------------------------------------------------------------------
