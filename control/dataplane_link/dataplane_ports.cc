@@ -369,6 +369,7 @@ int dataplane_ports::on_parity(const protocol::parity_msg& msg) {
             if (!f.fec) {
                 break;
             }
+            ++_parity_in;
             f.fec->on_parity(msg, shared_bits(f), _link.shared().slot(f.slot), *_decoder);
             return msg.section;
         }

@@ -85,6 +85,7 @@ public:
     // receiver_dataplane_port
     // FEC parity is decoded here, in control (fec_receive_file.h).
     bool fec_capable() const override { return true; }
+    std::uint64_t parity_in() const override { return _parity_in; }
     bool open_for_receive(const engine::receive_request& request) override;
     bool complete(std::uint16_t file_id) const override;
     std::uint32_t missing_in_section(std::uint16_t file_id, std::uint32_t section,
@@ -182,6 +183,7 @@ private:
     std::optional<dataplane::fec_decoder> _decoder; // the session's k and block size
     std::vector<std::uint16_t> _parity_ports;       // opened in the dataplane for us
     dataplane::fec_rx_counters _fec_closed;         // of files already closed
+    std::uint64_t _parity_in = 0;                   // PARITY for an open FEC file
     std::vector<protocol::section_layout> _layouts; // by slot
     port_counters _counters;
     std::string _last_error;

@@ -226,6 +226,11 @@ public:
     // a rise mid-pass is the overload signal of overload_rate.h. Ports that
     // cannot overflow (the simulator's) report 0.
     virtual std::uint64_t overload_drops() const { return 0; }
+    // PARITY datagrams for the session's open FEC files that reached this
+    // port so far, kept or not: none arriving after the receiver asked for
+    // parity means the path does not carry it (a proxy, docs/protocol.md
+    // §17.6), and the receiver falls back to NAKing data blocks.
+    virtual std::uint64_t parity_in() const { return 0; }
     // The errno of the first write of the open file that failed (ENOSPC: the
     // disk is full), 0 when none did: the session cannot complete the file
     // and tells its sender why.

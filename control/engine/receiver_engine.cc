@@ -1033,6 +1033,7 @@ void receiver_engine::nak_timer(time_ns now) {
     }
     const auto& layout = _file.layout;
     std::vector<std::uint8_t> naks(protocol::nak_bitmap_bytes(layout.max_section_blocks()));
+    const bool deficits = _fec_k != 0 && parity_reaches_us();
     bool sent = false;
     // On DONE with nothing found in the covered range, rescan every section.
     for (int scan = 0; scan < 2 && !sent; ++scan) {
@@ -1050,7 +1051,7 @@ void receiver_engine::nak_timer(time_ns now) {
             send_status(static_cast<std::uint16_t>(s),
                         std::span<const std::uint8_t>(naks).first(
                             protocol::nak_bitmap_bytes(layout.blocks_in_section(s))),
-                        _fec_k != 0);
+                        deficits);
             ++_stats.status_sent;
             sent = true;
         }
@@ -1058,7 +1059,33 @@ void receiver_engine::nak_timer(time_ns now) {
             break;
         }
     }
+    if (sent && deficits && _file.asked) {
+        // Asked for parity in answer to a DONE: the repair pass that follows
+        // carries it, if the path does (parity_reaches_us()).
+        _parity_asked = true;
+        _parity_in_at_ask = _dataplane.parity_in();
+    }
     _file.asked = false;
+}
+
+bool receiver_engine::parity_reaches_us() {
+    // PARITY goes to the session's parity port (docs/protocol.md §17.3),
+    // which no proxy listens on: behind one, a receiver that NAKs deficits
+    // would ask for parity that never comes, pass after pass. So when a DONE
+    // finds that nothing arrived since our last answer to one asked for
+    // parity, the session NAKs data blocks from then on. Deficit bits are
+    // real missing blocks (§17.4), and that many data blocks of a group
+    // rebuild it as well as parity would. Only DONE-answered asks count: a
+    // pass's section-end NAKs are repaired after the pass, not during it.
+    if (_fec_nak_data) {
+        return false;
+    }
+    if (_file.asked && _parity_asked && _dataplane.parity_in() == _parity_in_at_ask) {
+        _fec_nak_data = true;
+        ++_stats.fec_fallbacks;
+        return false;
+    }
+    return true;
 }
 
 receive_progress receiver_engine::progress() const {

@@ -65,6 +65,9 @@ struct receiver_stats {
     // STATUS sent as NAK lists (docs/protocol.md §19), and the bytes of NAK
     // bitmap or list in every STATUS: what the return link carried for NAKs.
     std::uint64_t nak_lists_sent = 0;
+    // FEC session whose parity stopped reaching us after we asked for it (a
+    // proxy in the path): from then on its STATUS NAKs data blocks.
+    std::uint64_t fec_fallbacks = 0;
     std::uint64_t status_bytes_sent = 0;
     std::uint64_t completes_sent = 0;
     std::uint64_t nak_timer_fired = 0;
@@ -212,6 +215,9 @@ private:
     // One STATUS for `section` of the open file: its bitmap, or the NAK
     // list of it when the sender takes lists and the list is smaller.
     void send_status(std::uint16_t section, std::span<const std::uint8_t> bitmap, bool fec_deficit);
+    // Whether this NAK round may ask for parity (deficit NAKs), or the path
+    // showed it does not carry PARITY and data blocks must be NAKed.
+    bool parity_reaches_us();
 
     void handle_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                          const protocol::announce_msg& m, std::span<const std::uint8_t> datagram);
@@ -263,6 +269,11 @@ private:
     repeat_filter _last_from_server; // its identical copies are dropped
     std::uint32_t _fec_span = 1;     // groups interleaved per span (protocol/fec_groups.h)
     std::uint16_t _parity_port = 0;
+    // Parity fallback (parity_reaches_us()): a DONE was answered with deficit
+    // NAKs when the port had seen _parity_in_at_ask PARITY datagrams.
+    bool _parity_asked = false;
+    std::uint64_t _parity_in_at_ask = 0;
+    bool _fec_nak_data = false;           // no parity reaches us: NAK data blocks
     bool _sender_takes_overload = false;  // its ANNOUNCE carried EXT_SKYCAST_OVERLOAD
     bool _sender_takes_nak_lists = false; // EXT_SKYCAST_NAK_LIST, and straight from it
     std::vector<std::uint8_t> _nak_list;  // send_status's list, kept for its capacity

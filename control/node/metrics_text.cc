@@ -205,9 +205,9 @@ void receiver_metrics(writer& w, const json& doc) {
                   {"state", text_of(member(s, "state"))}},
                  1);
     }
-    for (const char* key :
-         {"files", "files_received", "files_rejected", "status_sent", "nak_lists_sent",
-          "status_bytes_sent", "overload_reports", "bytes_received", "duplicates_in"}) {
+    for (const char* key : {"files", "files_received", "files_rejected", "status_sent",
+                            "nak_lists_sent", "status_bytes_sent", "fec_fallbacks",
+                            "overload_reports", "bytes_received", "duplicates_in"}) {
         const std::string metric = std::string("skycast_receiver_session_") + key;
         w.family(metric, "gauge", std::string("running receiver session: ") + key);
         for (const auto& s : sessions) {

@@ -359,16 +359,22 @@ void receiver_sessions::reap(time_ns now) {
             // Overload reports say this node could not keep up (its drops
             // are in the dataplane's rx.drop counters): worth a look.
             const std::uint64_t overload = e.stats().overload_reports;
-            const std::string overloaded =
+            std::string notes =
                 overload == 0 ? ""
                               : "; dropped frames it could not keep up with, asked the sender to "
                                 "slow down " +
                                     std::to_string(overload) + " times";
+            // FEC parity that stopped coming: the path (a proxy) does not
+            // carry it, and repair went by data blocks.
+            if (e.stats().fec_fallbacks != 0) {
+                notes += "; no FEC parity reached this node after it asked (a proxy in "
+                         "the path?): repaired by NAKing data blocks";
+            }
             _log.write(level, "session %s from %s ended: %s%s%s%s, %u of %zu files complete%s",
                        hex_id(s.group_id).c_str(), hex_id(s.server_id).c_str(),
                        engine::name(e.outcome()), reason.empty() ? "" : ": ", reason.c_str(),
                        s.evicted ? " (dropped for a newer session: max_sessions running)" : "",
-                       complete, e.files().size(), overloaded.c_str());
+                       complete, e.files().size(), notes.c_str());
         }
         report_completed(s);
         _fec_ended += s.ports->fec_counters();
@@ -432,6 +438,7 @@ void receiver_sessions::describe(json& doc) const {
                            {"files_rejected", st.files_rejected},
                            {"status_sent", st.status_sent},
                            {"nak_lists_sent", st.nak_lists_sent},
+                           {"fec_fallbacks", st.fec_fallbacks},
                            {"status_bytes_sent", st.status_bytes_sent},
                            {"overload_reports", st.overload_reports},
                            {"decrypt_failed", st.decrypt_failed},

@@ -216,11 +216,13 @@ public:
             fec_counters.drop(dataplane::parity_drop::not_fec);
             return msg.section;
         }
+        ++_parity_in;
         if (const auto g = _fec->accept(msg, _rx->received, fec_counters)) {
             _fec->rebuild(*g, _rx->received, *this, *_decoder, fec_counters);
         }
         return msg.section;
     }
+    std::uint64_t parity_in() const override { return _parity_in; }
     void crash() {
         // The process dies: its descriptor goes, its temp file stays as it was.
         if (_open) {
@@ -301,6 +303,7 @@ private:
     std::shared_ptr<const engine::session_keys> _keys;
     std::optional<crypto::packet_cipher> _cipher;
     std::uint16_t _last_file_id = 0;
+    std::uint64_t _parity_in = 0; // PARITY for the open FEC file (parity_in())
     std::vector<std::uint8_t> _scratch =
         std::vector<std::uint8_t>(protocol::max_datagram_size + protocol::uftp_header_size);
 };

@@ -646,6 +646,9 @@ void simulation::process(const event& e) {
 void simulation::deliver_to(std::uint32_t index, const payload& data,
                             const protocol::uftp_header* h, const protocol::fileseg_msg* seg) {
     receiver_node& r = _receivers[index];
+    if (r.profile.parity_blocked && data->size() > 1 && (*data)[1] == protocol::parity_func) {
+        return; // the proxy in its path never passes PARITY on
+    }
     ++_report.datagrams_down;
     _last_effective = _now;
     if (_config.debug_receiver == static_cast<std::int64_t>(index) && data->size() > 1 &&

@@ -64,6 +64,9 @@ struct receiver_profile {
     // Decodes FEC parity (a Skycast receiver); false: NAKs data blocks, as
     // a stock receiver does in a FEC session.
     bool fec_capable = true;
+    // A proxy in this receiver's path that listens on the session port only
+    // (stock uftpproxyd): no PARITY reaches it (docs/protocol.md §17.6).
+    bool parity_blocked = false;
     // An attacker on this receiver's downlink: may change each datagram
     // (copy) before it arrives (e.g. flip a bit of every FILESEG).
     std::function<void(std::vector<std::uint8_t>&)> tamper;

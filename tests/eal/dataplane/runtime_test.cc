@@ -427,7 +427,13 @@ TEST_F(runtime_test, answers_a_query_after_a_random_delay_within_max_resp_time) 
     free_all(sent);
     sent = pump_until_sent(std::chrono::milliseconds(1500));
     ASSERT_EQ(sent.size(), 1u) << "no answer within the delay";
-    EXPECT_GE(std::chrono::steady_clock::now() - asked, delay);
+    // The dataplane times the delay in TSC cycles at the rate DPDK estimated
+    // (rte_get_tsc_hz), this test with steady_clock: the two disagree by the
+    // estimate's error, which on a VM reaches tenths of a percent (0.16 %,
+    // 0.5 ms of 306 ms, seen on one). A hundredth of the delay covers that
+    // and still tells "waited" from "answered at once" (the window above
+    // already proved nothing came 100 ms early).
+    EXPECT_GE(std::chrono::steady_clock::now() - asked, delay - delay / 100);
     EXPECT_EQ(counter("tx.igmp"), 2u); // the join's report, then the answer
     free_all(sent);
 }

@@ -4,7 +4,7 @@
 #
 #   two_sites.sh [--suite none|ecdh-p256-aes128gcm] [--nat] [--server-proxy stock|skycast]
 #                [--client-proxy stock|skycast|none] [--hub skycast|stock] [--name LAB]
-#                BUILD_DIR
+#                [--fec K] [--loss PCT] BUILD_DIR
 #
 #   site A (10.77.0.0/24, the lab's bridge):
 #     hub    Skycast hub (DPDK), control.proxies: the client proxy; with
@@ -36,6 +36,14 @@
 # unauthenticated one are sent first, from another host: both must be
 # refused, counted, and change nothing.
 #
+# --loss PCT: random loss on everything the hub's port sends (lab.sh --loss),
+# so the receivers behind the proxies need repair passes.
+# --fec K (Skycast hub): control.fec with groups of K blocks, 5 % up front.
+# PARITY goes to the session port + 1, which no proxy forwards: the Skycast
+# receiver must notice that none reaches it and NAK data blocks instead
+# (docs/protocol.md §17.6), logged at its session's end; with --loss the
+# test requires that line and, as always, byte-identical copies.
+#
 # Pass: `skycast send` succeeds for both receivers, both copies are
 # byte-identical, the hub's session result lists the client proxy
 # (completed) and both receivers, and no frame the hub sent reached site B
@@ -55,6 +63,8 @@ server_proxy=stock
 client_proxy=stock
 hub=skycast
 lab=sites
+fec=0
+loss=0
 build_dir=
 while (($#)); do
     case $1 in
@@ -64,6 +74,8 @@ while (($#)); do
     --client-proxy) client_proxy=$2; shift 2 ;;
     --hub) hub=$2; shift 2 ;;
     --name) lab=$2; shift 2 ;;
+    --fec) fec=$2; shift 2 ;;
+    --loss) loss=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --*) echo "two_sites.sh: unknown option $1" >&2; exit 2 ;;
     *) build_dir=$1; shift ;;
@@ -77,6 +89,7 @@ if [[ $client_proxy == skycast && $suite != none ]]; then
     echo "two_sites.sh: Skycast's client proxy serves unencrypted sessions only" >&2
     exit 2
 fi
+[[ $fec == 0 || $hub == skycast ]] || { echo "two_sites.sh: --fec needs the Skycast hub" >&2; exit 2; }
 [[ -n $build_dir ]] || { echo "two_sites.sh: BUILD_DIR missing" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "two_sites.sh: run as root" >&2; exit 2; }
 for tool in uftp uftpproxyd uftpd uftp_keymgt dumpcap tshark; do
@@ -115,13 +128,14 @@ sproxy_uid=0x0A4D0102
 rcv3_uid=0x0A4E000D
 rcv4_uid=0x0A4E000E
 
-say "lab '$lab': two sites, suite $suite, $hub hub, $server_proxy server proxy, $client_proxy client proxy"
+say "lab '$lab': two sites, suite $suite, $hub hub, $server_proxy server proxy, $client_proxy client proxy, fec $fec, loss $loss%"
 bash "$root/scripts/setup-hugepages.sh" 1024 > /dev/null
 kernel_nodes=rcv4
 [[ $client_proxy == stock ]] && kernel_nodes+=,rcv2
 [[ $server_proxy == stock ]] && kernel_nodes+=,rcv1
 [[ $hub == stock ]] && kernel_nodes+=,hub
-bash "$lab_sh" up --name "$lab" --receivers 4 --kernel-nodes "$kernel_nodes" > "$logs/lab-up.log"
+bash "$lab_sh" up --name "$lab" --receivers 4 --kernel-nodes "$kernel_nodes" --loss "$loss" \
+    > "$logs/lab-up.log"
 eval "$(bash "$lab_sh" env --name "$lab")"
 
 # --- Site B: a second bridge; rcv3 and rcv4 move there ---------------------------------
@@ -255,6 +269,7 @@ YAML
         echo "  clients: [{uid: $rcv3_uid}, {uid: $rcv4_uid}]"
         echo "  proxies: [{uid: $cproxy_uid}]"
     fi
+    ((fec)) && echo "  fec: {group_blocks: $fec, proactive: \"5%\"}"
 } > "$work/hub.yaml"
 if [[ $suite != none ]]; then
     cat >> "$work/hub.yaml" << YAML
@@ -518,6 +533,20 @@ if [[ $suite != none ]]; then
     echo "rcv3: $opened packets opened"
     ((opened > 0)) || bad "rcv3 opened nothing in an encrypted session"
 fi
+if ((fec)) && [[ $loss != 0 ]]; then
+    # No parity crosses the proxies: rcv3 found that out after one repair
+    # round and NAKed data blocks (docs/protocol.md §17.6). Its session
+    # ends (and says so) once the hub's DONE_CONF is in.
+    for _ in $(seq 300); do
+        grep -q "session .* ended" "$logs/rcv3-control.log" && break
+        sleep 0.1
+    done
+    if grep -q "no FEC parity reached this node" "$logs/rcv3-control.log"; then
+        echo "rcv3: fell back to NAKing data blocks (no parity crossed the proxies)"
+    else
+        bad "rcv3 never logged falling back from FEC parity to data NAKs"
+    fi
+fi
 kill -TERM "$capture_pid" 2> /dev/null || true
 wait "$capture_pid" 2> /dev/null || true
 from_hub=$(tshark -r "$work/site-b.pcapng" -Y "eth.src == $LAB_HUB_MAC" 2> /dev/null | wc -l)
@@ -526,4 +555,4 @@ echo "site B bridge: $in_b UDP frames, $from_hub from the hub's MAC"
 ((from_hub == 0)) || bad "$from_hub frames from the hub reached site B directly"
 ((in_b > 0)) || bad "nothing crossed into site B"
 ((failures == 0)) || { echo "two_sites: FAIL ($failures problems)"; exit 1; }
-echo "two_sites: PASS suite=$suite hub=$hub server_proxy=$server_proxy client_proxy=$client_proxy nat=$nat"
+echo "two_sites: PASS suite=$suite hub=$hub server_proxy=$server_proxy client_proxy=$client_proxy nat=$nat fec=$fec loss=$loss"

@@ -73,6 +73,27 @@ TEST(engine_fec, stock_like_receivers_complete_by_nak_in_the_same_session) {
     EXPECT_EQ(r.receivers[1].stats.fec_declined, 0u);
 }
 
+TEST(engine_fec, receivers_that_parity_never_reaches_fall_back_to_naking_data_blocks) {
+    // Behind a proxy that forwards the session port only (stock
+    // uftpproxyd), PARITY never arrives: after one DONE-answered ask goes
+    // unanswered, those receivers NAK data blocks and complete by resends;
+    // the others keep rebuilding from parity (docs/protocol.md §17.6).
+    scratch_dir dir;
+    auto cfg = fec_session(dir);
+    for (std::uint32_t i : {2u, 5u}) {
+        cfg.overrides[i] =
+            sim::receiver_profile{.down = cfg.link, .up = cfg.link, .parity_blocked = true};
+    }
+    const auto r = sim::run_simulation(cfg);
+    ASSERT_TRUE(all_identical(r, 10));
+    EXPECT_GT(r.sender.blocks_resent, 0u);
+    EXPECT_GT(r.fec_rx.blocks_rebuilt, 0u);
+    for (std::uint32_t i = 0; i < 10; ++i) {
+        EXPECT_EQ(r.receivers[i].stats.fec_fallbacks, (i == 2 || i == 5) ? 1u : 0u)
+            << "receiver " << i;
+    }
+}
+
 TEST(engine_fec, a_session_without_fec_sends_no_parity) {
     scratch_dir dir;
     const auto r = sim::run_simulation(multi_section_under_loss(dir));
