@@ -439,16 +439,17 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     _fec_k = 0;
     _fec_span = 1;
     _parity_port = 0;
-    // Overload reports only to a sender that said it takes them: a stock
-    // uftp would take a STATUS without NAKs after its DONE as our answer
-    // and stop asking, stranding us short of the file. Not through a
-    // response proxy either: a stock uftpproxyd may keep such books too.
-    _sender_takes_overload = m.takes_overload_reports && !_config.response_proxy;
-    // NAK lists (docs/protocol.md §19) only straight to the Skycast sender
-    // that offered them: an ANNOUNCE from any other address came through a
-    // proxy, which reads every STATUS body as a bitmap.
-    _sender_takes_nak_lists =
+    // Skycast's own STATUS forms go only straight to the Skycast sender that
+    // asked for them: its ANNOUNCE names its address (EXT_SKYCAST_NAK_LIST),
+    // and one from any other address came through a client proxy; nor do
+    // they go through a response proxy. A proxy reads every STATUS body as
+    // a bitmap, and may keep a stock sender's books: stock uftp takes a
+    // STATUS without NAKs after its DONE as our answer and stops asking,
+    // stranding us short of the file.
+    const bool straight_from_sender =
         m.nak_lists_from && *m.nak_lists_from == from.address && !_config.response_proxy;
+    _sender_takes_overload = m.takes_overload_reports && straight_from_sender; // §18
+    _sender_takes_nak_lists = straight_from_sender;                            // §19
     if (m.fec_info) {
         const auto& f = *m.fec_info;
         if ((f.version == 1 || f.version == 2) && f.group_blocks >= 2 &&

@@ -889,18 +889,20 @@ TEST(receiver_engine, tells_the_sender_of_its_own_drops_with_a_status_that_naks_
     scratch_dir dir;
     receiver_rig rig(dir.path());
     rig.dp.drops = 7; // before the file: not this file's
-    // A Skycast sender's ANNOUNCE says it takes overload reports.
-    rig.receiver.on_datagram(
-        t0, {.address = 7},
-        rig.server(protocol::announce_msg{.block_size = 512, .takes_overload_reports = true}));
+    // A Skycast sender's ANNOUNCE says it takes overload reports, and came
+    // straight from it (its own address, 7, in EXT_SKYCAST_NAK_LIST).
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::announce_msg{.block_size = 512,
+                                                               .takes_overload_reports = true,
+                                                               .nak_lists_from = 7}));
     rig.receiver.on_datagram(t0, {.address = 7},
                              rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
     rig.fileinfo(t0, 1, 512 * 100, "f");
     const auto statuses = [&] { return rig.net.of<protocol::status_msg>(); };
     rig.receiver.on_data(t0 + 25 * ms, 1, 0, rig.seq);
     EXPECT_TRUE(statuses().empty());
-    // The node dropped frames: one STATUS for the section being received,
-    // whole bitmap, nothing NAKed.
+    // The node dropped frames: one STATUS for the section being received
+    // that NAKs nothing.
     rig.dp.drops = 9;
     rig.receiver.on_data(t0 + 30 * ms, 1, 0, rig.seq); // 5 ms after the last look: later
     EXPECT_TRUE(statuses().empty());
@@ -909,8 +911,9 @@ TEST(receiver_engine, tells_the_sender_of_its_own_drops_with_a_status_that_naks_
     const auto& st = std::get<protocol::status_msg>(statuses()[0]->d.body);
     EXPECT_EQ(st.file_id, 1);
     EXPECT_EQ(st.section, 0);
-    EXPECT_EQ(st.naks.size(), protocol::nak_bitmap_bytes(100));
-    EXPECT_TRUE(std::all_of(st.naks.begin(), st.naks.end(), [](std::uint8_t b) { return b == 0; }));
+    // Straight to a sender that takes NAK lists: the empty list (§19).
+    EXPECT_TRUE(st.nak_list);
+    EXPECT_TRUE(st.naks.empty());
     EXPECT_EQ(statuses()[0]->to.address, 7u);
     EXPECT_EQ(rig.receiver.stats().overload_reports, 1u);
     // No new drops: nothing more; new ones: one more.
@@ -922,19 +925,28 @@ TEST(receiver_engine, tells_the_sender_of_its_own_drops_with_a_status_that_naks_
     EXPECT_EQ(rig.receiver.stats().overload_reports, 2u);
 }
 
-TEST(receiver_engine, sends_no_overload_report_to_a_sender_that_did_not_ask_for_them) {
+TEST(receiver_engine, sends_no_overload_report_to_a_sender_that_did_not_ask_or_through_a_proxy) {
     // Stock uftp would take a STATUS without NAKs after its DONE as this
-    // receiver's answer, stop listing it, and lose it short of the file.
-    scratch_dir dir;
-    receiver_rig rig(dir.path());
-    rig.registered(t0); // an ANNOUNCE without EXT_SKYCAST_OVERLOAD
-    rig.fileinfo(t0, 1, 512 * 100, "f");
-    rig.dp.drops = 50;
-    rig.receiver.on_data(t0 + 25 * ms, 1, 0, rig.seq);
-    rig.dp.drops = 90;
-    rig.receiver.on_data(t0 + 50 * ms, 1, 0, rig.seq);
-    EXPECT_TRUE(rig.net.of<protocol::status_msg>().empty());
-    EXPECT_EQ(rig.receiver.stats().overload_reports, 0u);
+    // receiver's answer, stop listing it, and lose it short of the file; a
+    // client proxy between (the ANNOUNCE comes from its address, 7, not the
+    // sender's, 9) may keep the same books.
+    const protocol::announce_msg no_offer{.block_size = 512};
+    const protocol::announce_msg via_proxy{
+        .block_size = 512, .takes_overload_reports = true, .nak_lists_from = 9};
+    for (const auto& announce : {no_offer, via_proxy}) {
+        scratch_dir dir;
+        receiver_rig rig(dir.path());
+        rig.receiver.on_datagram(t0, {.address = 7}, rig.server(announce));
+        rig.receiver.on_datagram(t0, {.address = 7},
+                                 rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+        rig.fileinfo(t0, 1, 512 * 100, "f");
+        rig.dp.drops = 50;
+        rig.receiver.on_data(t0 + 25 * ms, 1, 0, rig.seq);
+        rig.dp.drops = 90;
+        rig.receiver.on_data(t0 + 50 * ms, 1, 0, rig.seq);
+        EXPECT_TRUE(rig.net.of<protocol::status_msg>().empty());
+        EXPECT_EQ(rig.receiver.stats().overload_reports, 0u);
+    }
 }
 
 TEST(receiver_engine, control_copies_sends_every_answer_that_many_times_identical) {
