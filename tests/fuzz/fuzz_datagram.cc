@@ -4,8 +4,10 @@
 // the data-path decoders decode_fileseg() and decode_status() agree with
 // decode() on every input, including the header errors; Skycast's PARITY
 // decoder (docs/protocol.md §17) stays within the input, and what it accepts
-// re-encodes to the same bytes.
+// re-encodes to the same bytes; a STATUS's NAK list (§19) expands within its
+// section or is refused, and what it names survives encode/expand.
 #include "protocol/codec.h"
+#include "protocol/nak_list.h"
 #include "protocol/parity.h"
 #include "tests/fuzz/fuzz_support.h"
 
@@ -13,6 +15,7 @@
 #include <cstdint>
 #include <span>
 #include <variant>
+#include <vector>
 
 namespace {
 
@@ -91,6 +94,23 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     skycast::fuzz::check_datagram_round_trip(d, size);
     if (const auto* seg = std::get_if<fileseg_msg>(&d.body)) {
         skycast::fuzz::check_fileseg_headers(d.header, *seg);
+    }
+    if (const auto* st = std::get_if<status_msg>(&d.body); st != nullptr && st->nak_list) {
+        // Read against the largest section and a small one (the section
+        // number picks its size): whatever the sender accepts, encoded again,
+        // names the same blocks.
+        for (const std::uint32_t blocks : {65536u, 1u + st->section % 4096u}) {
+            std::vector<std::uint8_t> bitmap;
+            if (!expand_nak_list(st->naks, blocks, bitmap)) {
+                continue;
+            }
+            SKYCAST_FUZZ_CHECK(bitmap.size() == nak_bitmap_bytes(blocks));
+            std::vector<std::uint8_t> list;
+            encode_nak_list(nak_bitmap_view(bitmap, blocks), list);
+            SKYCAST_FUZZ_CHECK(list.size() <= st->naks.size());
+            std::vector<std::uint8_t> again;
+            SKYCAST_FUZZ_CHECK(expand_nak_list(list, blocks, again) && again == bitmap);
+        }
     }
     return 0;
 }

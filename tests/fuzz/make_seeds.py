@@ -81,6 +81,10 @@ def synthetic_datagrams():
     out.append(header(11) + msg(11, 2, struct.pack(">HHH", 1, 0, 0)) + bytes(sparse))
     out.append(header(11) + msg(11, 7, struct.pack(">HHH", 2, 3, 0) + tfmcc_ack_info())
                + b"\xff" * 8 + b"\x01")
+    # STATUS with a NAK list (Skycast, docs/protocol.md §19: flag 0x02 at
+    # offset 6): runs 0-1, 7 and 136-138.
+    out.append(header(11) + msg(11, 2, struct.pack(">HHH", 1, 0, 0x0200))
+               + bytes([0, 1, 5, 0, 0x80, 0x01, 2]))
     # FILESEG with EXT_TFMCC_DATA_INFO, and one with an unknown extension to skip.
     out.append(header(9) + msg(9, 4, struct.pack(">HHHBBHHH", 1, 2, 3, 2, 2, 0x2345, 9, 0x3456))
                + bytes(range(256)) * 2)
