@@ -7,6 +7,7 @@
 #include "protocol/codec.h"
 #include "protocol/fec_groups.h"
 #include "protocol/parity.h"
+#include "tests/unit/protocol_test_support.h"
 
 #include <algorithm>
 #include <array>
@@ -34,18 +35,10 @@ announce_msg fec_announce(bool encrypted) {
     return a;
 }
 
-std::vector<std::uint8_t> encode_bytes(const uftp_header& h, const message& m) {
-    std::vector<std::uint8_t> out(max_datagram_size);
-    const auto n = encode(h, m, out);
-    EXPECT_TRUE(n.ok());
-    out.resize(n.ok() ? *n : 0);
-    return out;
-}
-
 TEST(protocol_fec, announce_extension_round_trips_after_enc_info) {
     for (bool encrypted : {false, true}) {
         const auto a = fec_announce(encrypted);
-        const auto wire = encode_bytes({.src_id = 1, .group_id = 2}, a);
+        const auto wire = test::encode_to_bytes({.src_id = 1, .group_id = 2}, a);
         datagram d;
         ASSERT_EQ(decode(wire, d), wire_error::ok);
         EXPECT_EQ(std::get<announce_msg>(d.body), a);
@@ -71,7 +64,7 @@ TEST(protocol_fec, announce_extension_round_trips_after_enc_info) {
 }
 
 TEST(protocol_fec, a_version_1_extension_means_consecutive_groups_whatever_its_reserved_field) {
-    auto wire = encode_bytes({}, fec_announce(false));
+    auto wire = test::encode_to_bytes({}, fec_announce(false));
     const std::size_t header_end = uftp_header_size + std::size_t{wire[17]} * 4;
     wire[header_end - 6] = 1;    // version 1
     wire[header_end - 1] = 0x55; // its reserved field, not a span
@@ -87,7 +80,7 @@ TEST(protocol_fec, announce_without_the_extension_decodes_as_no_fec) {
     auto a = fec_announce(false);
     a.fec_info.reset();
     datagram d;
-    ASSERT_EQ(decode(encode_bytes({}, a), d), wire_error::ok);
+    ASSERT_EQ(decode(test::encode_to_bytes({}, a), d), wire_error::ok);
     EXPECT_FALSE(std::get<announce_msg>(d.body).fec_info.has_value());
 }
 
@@ -97,7 +90,7 @@ TEST(protocol_fec, overload_extension_round_trips_last_and_is_absent_unless_set)
     for (bool encrypted : {false, true}) {
         auto a = fec_announce(encrypted);
         a.takes_overload_reports = true;
-        const auto wire = encode_bytes({.src_id = 1, .group_id = 2}, a);
+        const auto wire = test::encode_to_bytes({.src_id = 1, .group_id = 2}, a);
         datagram d;
         ASSERT_EQ(decode(wire, d), wire_error::ok);
         EXPECT_EQ(std::get<announce_msg>(d.body), a);
@@ -113,12 +106,12 @@ TEST(protocol_fec, overload_extension_round_trips_last_and_is_absent_unless_set)
     auto plain = fec_announce(false);
     plain.fec_info.reset();
     datagram d;
-    ASSERT_EQ(decode(encode_bytes({}, plain), d), wire_error::ok);
+    ASSERT_EQ(decode(test::encode_to_bytes({}, plain), d), wire_error::ok);
     EXPECT_FALSE(std::get<announce_msg>(d.body).takes_overload_reports);
 }
 
 TEST(protocol_fec, a_short_fec_extension_is_refused) {
-    auto wire = encode_bytes({}, fec_announce(false));
+    auto wire = test::encode_to_bytes({}, fec_announce(false));
     const std::size_t header_end = uftp_header_size + std::size_t{wire[17]} * 4;
     wire[header_end - 7] = 1; // one word: the extension's length is wrong for its type
     // ... and the header now has a stray word after it: a second extension of
@@ -131,7 +124,7 @@ TEST(protocol_fec, status_deficit_flag_rides_in_the_reserved_byte) {
     const std::array<std::uint8_t, 2> naks{0x05, 0x00};
     for (bool deficit : {false, true}) {
         status_msg s{.file_id = 3, .section = 1, .naks = naks, .fec_deficit = deficit};
-        const auto wire = encode_bytes({}, s);
+        const auto wire = test::encode_to_bytes({}, s);
         EXPECT_EQ(wire[uftp_header_size + 6], deficit ? 0x01 : 0x00);
         EXPECT_EQ(wire[uftp_header_size + 7], 0x00);
         uftp_header h;

@@ -7,6 +7,7 @@
 #include "protocol/codec.h"
 #include "protocol/nak_bitmap.h"
 #include "protocol/nak_list.h"
+#include "tests/unit/protocol_test_support.h"
 
 #include <gtest/gtest.h>
 #include <random>
@@ -109,21 +110,13 @@ TEST(nak_list, a_hostile_list_is_refused) {
     EXPECT_EQ(bitmap, bitmap_of(10, {}));
 }
 
-std::vector<std::uint8_t> encode_bytes(const uftp_header& h, const message& m) {
-    std::vector<std::uint8_t> out(max_datagram_size);
-    const auto n = encode(h, m, out);
-    EXPECT_TRUE(n.ok());
-    out.resize(n.ok() ? *n : 0);
-    return out;
-}
-
 TEST(nak_list, the_announce_offer_closes_the_header_with_the_senders_address) {
     announce_msg a;
     a.public_addr.bytes = {230, 4, 4, 1};
     a.private_addr.bytes = {230, 5, 5, 1};
     a.takes_overload_reports = true;
     a.nak_lists_from = 0x0A4D0001; // 10.77.0.1
-    const auto wire = encode_bytes({.src_id = 1, .group_id = 2}, a);
+    const auto wire = test::encode_to_bytes({.src_id = 1, .group_id = 2}, a);
     datagram d;
     ASSERT_EQ(decode(wire, d), wire_error::ok);
     EXPECT_EQ(std::get<announce_msg>(d.body), a);
@@ -133,7 +126,7 @@ TEST(nak_list, the_announce_offer_closes_the_header_with_the_senders_address) {
     EXPECT_EQ(ext, (std::vector<std::uint8_t>{0x82, 2, 1, 0, 10, 77, 0, 1}));
     EXPECT_EQ(wire[header_end - 12], 0x81); // the overload offer before it
     a.nak_lists_from.reset();
-    ASSERT_EQ(decode(encode_bytes({}, a), d), wire_error::ok);
+    ASSERT_EQ(decode(test::encode_to_bytes({}, a), d), wire_error::ok);
     EXPECT_FALSE(std::get<announce_msg>(d.body).nak_lists_from.has_value());
 }
 
@@ -142,7 +135,7 @@ TEST(nak_list, a_status_says_list_in_its_reserved_byte_beside_the_deficit_flag) 
     for (bool deficit : {false, true}) {
         const status_msg st{
             .file_id = 3, .section = 1, .naks = list, .fec_deficit = deficit, .nak_list = true};
-        const auto wire = encode_bytes({.src_id = 1, .group_id = 2}, st);
+        const auto wire = test::encode_to_bytes({.src_id = 1, .group_id = 2}, st);
         EXPECT_EQ(wire[uftp_header_size + 6], deficit ? 0x03 : 0x02);
         datagram d;
         ASSERT_EQ(decode(wire, d), wire_error::ok);

@@ -8,6 +8,7 @@
 #include "tests/unit/engine/sim_fixture.h"
 
 #include <gtest/gtest.h>
+#include <initializer_list>
 #include <memory>
 
 namespace skycast::test {
@@ -23,6 +24,16 @@ sim::sim_config fec_session(const scratch_dir& dir) {
     auto cfg = multi_section_under_loss(dir);
     cfg.sender.fec = {.group_blocks = 16, .proactive = 0.10};
     return cfg;
+}
+
+// Receivers `which` over the session's link, with `profile`'s other settings.
+void override_receivers(sim::sim_config& cfg, std::initializer_list<std::uint32_t> which,
+                        sim::receiver_profile profile) {
+    profile.down = cfg.link;
+    profile.up = cfg.link;
+    for (const std::uint32_t i : which) {
+        cfg.overrides[i] = profile;
+    }
 }
 
 TEST(engine_fec, every_receiver_rebuilds_lost_blocks_from_parity) {
@@ -58,10 +69,7 @@ TEST(engine_fec, parity_repair_sends_fewer_bytes_than_nak_repair) {
 TEST(engine_fec, stock_like_receivers_complete_by_nak_in_the_same_session) {
     scratch_dir dir;
     auto cfg = fec_session(dir);
-    for (std::uint32_t i : {0u, 3u, 7u}) {
-        cfg.overrides[i] =
-            sim::receiver_profile{.down = cfg.link, .up = cfg.link, .fec_capable = false};
-    }
+    override_receivers(cfg, {0, 3, 7}, {.fec_capable = false});
     const auto r = sim::run_simulation(cfg);
     ASSERT_TRUE(all_identical(r, 10));
     // The three NAK data blocks (resent as data); the rest ask for parity.
@@ -80,10 +88,7 @@ TEST(engine_fec, receivers_that_parity_never_reaches_fall_back_to_naking_data_bl
     // the others keep rebuilding from parity (docs/protocol.md §17.6).
     scratch_dir dir;
     auto cfg = fec_session(dir);
-    for (std::uint32_t i : {2u, 5u}) {
-        cfg.overrides[i] =
-            sim::receiver_profile{.down = cfg.link, .up = cfg.link, .parity_blocked = true};
-    }
+    override_receivers(cfg, {2, 5}, {.parity_blocked = true});
     const auto r = sim::run_simulation(cfg);
     ASSERT_TRUE(all_identical(r, 10));
     EXPECT_GT(r.sender.blocks_resent, 0u);

@@ -452,20 +452,10 @@ TEST(sender_engine, takes_a_nak_list_as_the_blocks_it_names_and_refuses_a_malfor
     cfg.block_size = 512;
     cfg.own_address = 0x0A4D0001;
     sender_rig rig(cfg, {{.name = "f", .size = 512ull * 4096 * 3}});
-    rig.sender.start(t0);
+    time_ns now = rig.to_first_pass(9, t0);
     const auto announces = rig.net.of<protocol::announce_msg>();
     ASSERT_FALSE(announces.empty());
     EXPECT_EQ(std::get<protocol::announce_msg>(announces[0]->d.body).nak_lists_from, 0x0A4D0001u);
-    rig.sender.on_datagram(
-        t0 + ms, {.address = 9},
-        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
-    time_ns now = t0;
-    while (rig.sender.phase() != engine::sender_phase::fileinfo) {
-        now = rig.sender.next_deadline();
-        rig.sender.on_timer(now);
-    }
-    rig.sender.on_datagram(now, {.address = 9},
-                           client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
     ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
     rig.dp.cursor = 2 * 4096 + 10; // transmitting section 2
     auto status = [&](std::uint16_t section, std::vector<std::uint8_t> list) {
