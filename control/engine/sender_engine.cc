@@ -202,10 +202,15 @@ time_ns sender_engine::next_deadline() const {
 }
 
 time_ns sender_engine::rate_raise_after() const {
-    // Two GRTTs: a raise shows in the receivers' drops one RTT later, and
-    // their report takes another; at least 50 ms, the receivers' detection
-    // delay with room to spare, so a LAN climbs 10 % per 50 ms.
-    return std::max(seconds_to_ns(2 * _grtt.grtt()), time_ns{50'000'000});
+    // What a raise costs is known one round trip later: its frames reach the
+    // receivers half an RTT after they leave, and a report of the drops they
+    // cause comes back in the other half, once the receiver has noticed them
+    // (overload_rate::detection_delay). So one GRTT (>= any receiver's RTT)
+    // plus that delay; at least 50 ms, so a LAN climbs 10 % per 50 ms. At
+    // GEO that is a step per 0.53 s: a cut to 85 % is made good in about a
+    // second.
+    return std::max(seconds_to_ns(_grtt.grtt()) + overload_rate::detection_delay,
+                    time_ns{50'000'000});
 }
 
 bool sender_engine::overload_signal(const protocol::status_msg& m) const {

@@ -153,13 +153,15 @@ TEST(sender_engine, a_quiet_pass_climbs_back_to_the_configured_rate) {
     time_ns now = o.now;
     ASSERT_EQ(rig.dp.rates.size(), 1u);
     EXPECT_EQ(rig.dp.rates[0], 800'000'000u / 100 * 85);
-    // The engine's timer raises it step by step (GRTT 0.1 s: 0.2 s a step)
-    // until the configured rate, which the dataplane gets as 0.
+    // The engine's timer raises it step by step (GRTT 0.1 s: 0.13 s a step,
+    // one GRTT and the receivers' detection delay) until the configured
+    // rate, which the dataplane gets as 0.
     time_ns last = now;
     while (rig.dp.rates.back() != 0) {
         now = rig.sender.next_deadline();
         ASSERT_NE(now, engine::no_deadline);
-        EXPECT_GE(now - last, engine::seconds_to_ns(2 * rig.sender.grtt()) - 1);
+        EXPECT_GE(now - last, engine::seconds_to_ns(rig.sender.grtt()) +
+                                  engine::overload_rate::detection_delay - 1);
         last = now;
         rig.sender.on_timer(now);
         ASSERT_LT(rig.dp.rates.size(), 20u);
