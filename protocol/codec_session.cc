@@ -83,8 +83,14 @@ wire_error decode_body(std::span<const std::uint8_t> msg, announce_msg& out) {
                                  nak_list_info_size / 4,
                                  [&](auto ext) {
                                      byte_reader x(ext);
-                                     x.skip(4); // type, length, version, reserved
-                                     out.nak_lists_from = x.u32();
+                                     x.skip(2); // type, length
+                                     const std::uint8_t version = x.u8();
+                                     x.skip(1); // reserved
+                                     // Another version may lay its bytes out
+                                     // otherwise: no offer we understand.
+                                     if (version == 1) {
+                                         out.nak_lists_from = x.u32();
+                                     }
                                      return wire_error::ok;
                                  });
         e != wire_error::ok) {

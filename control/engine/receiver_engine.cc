@@ -817,6 +817,10 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
              .overload_drops = _dataplane.overload_drops(),
              .overload_checked_at = now};
     _results.push_back({.file_id = m.file_id, .name = m.name, .type = m.ftype});
+    // A new file starts the parity check afresh (parity_reaches_us()): the
+    // last file's last ask may have been settled by data, not parity.
+    _parity_asked = false;
+    _parity_unanswered = 0;
     _state = receiver_state::receiving;
     touch(now);
     protocol::fileinfo_ack_msg ack{.file_id = m.file_id, .tstamp = echo(m.tstamp, now, now)};
@@ -1072,21 +1076,30 @@ void receiver_engine::nak_timer(time_ns now) {
 bool receiver_engine::parity_reaches_us() {
     // PARITY goes to the session's parity port (docs/protocol.md §17.3),
     // which no proxy listens on: behind one, a receiver that NAKs deficits
-    // would ask for parity that never comes, pass after pass. So when a DONE
-    // finds that nothing arrived since our last answer to one asked for
-    // parity, the session NAKs data blocks from then on. Deficit bits are
-    // real missing blocks (§17.4), and that many data blocks of a group
-    // rebuild it as well as parity would. Only DONE-answered asks count: a
-    // pass's section-end NAKs are repaired after the pass, not during it.
+    // would ask for parity that never comes, pass after pass. So when two
+    // DONEs in a row find that nothing arrived since our answer to the one
+    // before asked for parity, the session NAKs data blocks from then on.
+    // Two, not one: a single lost answer also brings a DONE with no repair
+    // pass before it. Deficit bits are real missing blocks (§17.4), and that
+    // many data blocks of a group rebuild it as well as parity would. Only
+    // DONE-answered asks count: a pass's section-end NAKs are repaired after
+    // the pass, not during it.
     if (_fec_nak_data) {
         return false;
     }
-    if (_file.asked && _parity_asked && _dataplane.parity_in() == _parity_in_at_ask) {
-        _fec_nak_data = true;
-        ++_stats.fec_fallbacks;
-        return false;
+    if (!_file.asked || !_parity_asked) {
+        return true;
     }
-    return true;
+    if (_dataplane.parity_in() != _parity_in_at_ask) {
+        _parity_unanswered = 0;
+        return true;
+    }
+    if (++_parity_unanswered < 2) {
+        return true;
+    }
+    _fec_nak_data = true;
+    ++_stats.fec_fallbacks;
+    return false;
 }
 
 receive_progress receiver_engine::progress() const {

@@ -64,9 +64,9 @@ struct receiver_stats {
     std::uint64_t overload_reports = 0;
     // STATUS sent as NAK lists (docs/protocol.md §19), and the bytes of NAK
     // bitmap or list in every STATUS: what the return link carried for NAKs.
-    std::uint64_t nak_lists_sent = 0;
-    // FEC session whose parity stopped reaching us after we asked for it (a
-    // proxy in the path): from then on its STATUS NAKs data blocks.
+    std::uint64_t nak_lists_sent = 0; // overload reports (§18, empty lists) included
+    // FEC session whose parity stopped reaching us after we asked for it
+    // twice (a proxy in the path): from then on its STATUS NAKs data blocks.
     std::uint64_t fec_fallbacks = 0;
     std::uint64_t status_bytes_sent = 0;
     std::uint64_t completes_sent = 0;
@@ -269,10 +269,12 @@ private:
     repeat_filter _last_from_server; // its identical copies are dropped
     std::uint32_t _fec_span = 1;     // groups interleaved per span (protocol/fec_groups.h)
     std::uint16_t _parity_port = 0;
-    // Parity fallback (parity_reaches_us()): a DONE was answered with deficit
-    // NAKs when the port had seen _parity_in_at_ask PARITY datagrams.
+    // Parity fallback (parity_reaches_us()): a DONE of this file was answered
+    // with deficit NAKs when the port had seen _parity_in_at_ask PARITY
+    // datagrams; DONEs in a row since that found none arrived.
     bool _parity_asked = false;
     std::uint64_t _parity_in_at_ask = 0;
+    std::uint32_t _parity_unanswered = 0;
     bool _fec_nak_data = false;           // no parity reaches us: NAK data blocks
     bool _sender_takes_overload = false;  // its ANNOUNCE carried EXT_SKYCAST_OVERLOAD
     bool _sender_takes_nak_lists = false; // EXT_SKYCAST_NAK_LIST, and straight from it

@@ -1260,13 +1260,17 @@ void sender_engine::handle_status(time_ns now, std::uint32_t handle,
 
 bool sender_engine::bitmap_of_nak_list(protocol::status_msg& m) {
     // The list names its section's blocks, so it can be read only against
-    // the file being sent; a list for another file is stale anyway
-    // (status_applies), so it stays as it came: an empty bitmap.
+    // the file being sent, during its passes. Any other is stale
+    // (status_applies counts it so): passed on as an empty bitmap.
     ++_stats.nak_lists_in;
-    if (m.file_id != _file_id || _file_index >= _files.size() || m.section >= _layout.sections()) {
+    const bool passes = _phase == sender_phase::data || _phase == sender_phase::done_wait;
+    if (m.file_id != _file_id || !passes || _file_index >= _files.size()) {
         m.naks = {};
         m.nak_list = false;
-        return m.file_id != _file_id;
+        return true;
+    }
+    if (m.section >= _layout.sections()) {
+        return false;
     }
     if (!protocol::expand_nak_list(m.naks, _layout.blocks_in_section(m.section),
                                    _nak_list_bitmap)) {

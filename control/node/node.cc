@@ -591,6 +591,7 @@ json node::job_result() const {
             {"peers", peers},
             {"datagrams_in", st.datagrams_in},
             {"status_in", st.status_in},
+            {"status_bad", st.status_bad},
             {"nak_lists_in", st.nak_lists_in},
             {"files", _job->files},
             {"bytes", _job->bytes},

@@ -97,8 +97,8 @@ TEST(nak_list, a_hostile_list_is_refused) {
     EXPECT_FALSE(expand_nak_list(std::vector<std::uint8_t>{1}, 10, bitmap));
     EXPECT_FALSE(expand_nak_list(std::vector<std::uint8_t>{1, 0x80}, 10, bitmap));
     // A varint longer than a section index needs (4 bytes), even for a
-    // small value; and the largest 3-byte values, which would wrap 32 bits
-    // if summed carelessly, are past any section.
+    // small value; and the largest 3-byte values (2^21 - 1) are past any
+    // section.
     EXPECT_FALSE(
         expand_nak_list(std::vector<std::uint8_t>{0x81, 0x80, 0x80, 0x00, 0}, 65536, bitmap));
     EXPECT_FALSE(expand_nak_list(std::vector<std::uint8_t>{0xFF, 0xFF, 0x7F, 0xFF, 0xFF, 0x7F},
@@ -125,6 +125,11 @@ TEST(nak_list, the_announce_offer_closes_the_header_with_the_senders_address) {
                                         wire.begin() + static_cast<long>(header_end));
     EXPECT_EQ(ext, (std::vector<std::uint8_t>{0x82, 2, 1, 0, 10, 77, 0, 1}));
     EXPECT_EQ(wire[header_end - 12], 0x81); // the overload offer before it
+    // A version this receiver does not know is no offer.
+    auto v2 = wire;
+    v2[header_end - 6] = 2;
+    ASSERT_EQ(decode(v2, d), wire_error::ok);
+    EXPECT_FALSE(std::get<announce_msg>(d.body).nak_lists_from.has_value());
     a.nak_lists_from.reset();
     ASSERT_EQ(decode(test::encode_to_bytes({}, a), d), wire_error::ok);
     EXPECT_FALSE(std::get<announce_msg>(d.body).nak_lists_from.has_value());

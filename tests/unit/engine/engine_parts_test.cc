@@ -791,6 +791,10 @@ public:
     }
     std::uint64_t overload_drops() const override { return drops; }
     std::uint64_t drops = 0; // the node's overload drops so far
+    bool fec_capable() const override { return fec; }
+    std::uint64_t parity_in() const override { return parity; }
+    bool fec = false;         // decodes parity (a Skycast dataplane)
+    std::uint64_t parity = 0; // PARITY datagrams arrived so far
     bool close_file(std::uint16_t) override {
         ++closes_waited;
         flushing = false;
@@ -1289,6 +1293,63 @@ TEST(receiver_engine, sends_nak_lists_only_straight_to_a_sender_that_offered_the
         EXPECT_EQ(rig.receiver.stats().nak_lists_sent, c.lists ? 2u : 0u);
         EXPECT_EQ(rig.receiver.stats().status_bytes_sent, body_bytes);
     }
+}
+
+TEST(receiver_engine, falls_back_from_parity_after_two_unanswered_asks_counted_per_file) {
+    // docs/protocol.md §17.6: a DONE-answered ask for parity that sees no
+    // PARITY arrive before the next DONE may be a lost answer; two in a row
+    // mean the path carries none. Each file counts afresh.
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.dp.fec = true;
+    rig.receiver.on_datagram(
+        t0, {.address = 7},
+        rig.server(protocol::announce_msg{
+            .block_size = 512,
+            .fec_info = protocol::fec_info_ext{.group_blocks = 16, .parity_port = 1045}}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    time_ns now = t0;
+    // Answers a DONE for `file`; true when the STATUS asked for parity.
+    const auto ask = [&](std::uint16_t file) {
+        const std::size_t before = rig.net.of<protocol::status_msg>().size();
+        now += ms;
+        rig.done(now, file);
+        now = rig.receiver.next_deadline();
+        rig.receiver.on_timer(now);
+        const auto st = rig.net.of<protocol::status_msg>();
+        EXPECT_EQ(st.size(), before + 1);
+        return !st.empty() && std::get<protocol::status_msg>(st.back()->d.body).fec_deficit;
+    };
+    const auto all_but = [&](std::uint32_t blocks, std::uint32_t missing) {
+        for (std::uint32_t n = 0; n < blocks; ++n) {
+            if (n != missing) {
+                rig.dp.bits->view().set(n);
+            }
+        }
+    };
+    rig.fileinfo(now, 1, 512 * 100, "f1");
+    all_but(100, 5);
+    EXPECT_TRUE(ask(1));
+    EXPECT_TRUE(ask(1)); // nothing since: one unanswered (as a lost answer)
+    rig.dp.parity += 3;
+    EXPECT_TRUE(ask(1));        // parity came: the count starts over
+    EXPECT_TRUE(ask(1));        // one unanswered again
+    rig.dp.bits->view().set(5); // data finished file 1
+    now += ms;
+    rig.done(now, 1);
+    ASSERT_EQ(rig.net.of<protocol::complete_msg>().size(), 1u);
+    // File 2 does not inherit file 1's unanswered ask.
+    rig.fileinfo(now, 2, 512 * 100, "f2");
+    all_but(100, 3);
+    EXPECT_TRUE(ask(2));
+    EXPECT_TRUE(ask(2));
+    EXPECT_EQ(rig.receiver.stats().fec_fallbacks, 0u);
+    EXPECT_FALSE(ask(2)); // two unanswered: data NAKs from now on
+    EXPECT_EQ(rig.receiver.stats().fec_fallbacks, 1u);
+    rig.dp.parity += 3;
+    EXPECT_FALSE(ask(2)); // for the rest of the session
+    EXPECT_EQ(rig.receiver.stats().fec_fallbacks, 1u);
 }
 
 TEST(receiver_engine, naks_one_status_per_section_with_missing_blocks_then_completes) {
