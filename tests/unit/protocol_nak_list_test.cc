@@ -4,6 +4,7 @@
 // blocks, is much smaller at realistic loss, and a hostile list is refused
 // rather than read past its section.
 
+#include "control/decode/message_json.h"
 #include "protocol/codec.h"
 #include "protocol/nak_bitmap.h"
 #include "protocol/nak_list.h"
@@ -146,6 +147,34 @@ TEST(nak_list, a_status_says_list_in_its_reserved_byte_beside_the_deficit_flag) 
         ASSERT_EQ(decode(wire, d), wire_error::ok);
         EXPECT_EQ(std::get<status_msg>(d.body), st);
     }
+}
+
+TEST(nak_list, the_decoder_shows_the_offer_and_counts_a_lists_blocks) {
+    // `skycast decode` (control/decode): what an operator reads in a capture.
+    announce_msg a;
+    a.public_addr.bytes = {230, 4, 4, 1};
+    a.private_addr.bytes = {230, 5, 5, 1};
+    a.nak_lists_from = 0x0A4D0001;
+    auto wire = test::encode_to_bytes({.src_id = 1, .group_id = 2}, a);
+    datagram d;
+    ASSERT_EQ(decode(wire, d), wire_error::ok);
+    EXPECT_EQ(decode::to_json(d, wire, {})["announce"]["nak_lists_from"], "10.77.0.1");
+    const std::vector<std::uint8_t> list{0, 1, 2, 0}; // blocks 0, 1 and 4
+    wire = test::encode_to_bytes(
+        {.src_id = 1, .group_id = 2},
+        status_msg{.file_id = 1, .section = 0, .naks = list, .nak_list = true});
+    ASSERT_EQ(decode(wire, d), wire_error::ok);
+    auto j = decode::to_json(d, wire, {})["status"];
+    EXPECT_EQ(j["nak_list"], true);
+    EXPECT_EQ(j["naks_set"], 3);
+    const std::vector<std::uint8_t> past_any_section{0xFF, 0xFF, 0x7F, 0};
+    wire = test::encode_to_bytes(
+        {.src_id = 1, .group_id = 2},
+        status_msg{.file_id = 1, .section = 0, .naks = past_any_section, .nak_list = true});
+    ASSERT_EQ(decode(wire, d), wire_error::ok);
+    j = decode::to_json(d, wire, {})["status"];
+    EXPECT_TRUE(j["naks_set"].is_null());
+    EXPECT_EQ(j["nak_list_malformed"], true);
 }
 
 } // namespace

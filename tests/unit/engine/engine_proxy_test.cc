@@ -291,6 +291,12 @@ TEST(response_proxy, ors_status_bitmaps_per_section_and_lists_completes_per_stat
     rig.from_client(t0 + ms, 11, protocol::status_msg{.file_id = 1, .section = 0, .naks = a});
     rig.from_client(t0 + ms, 12, protocol::status_msg{.file_id = 1, .section = 0, .naks = b});
     rig.from_client(t0 + ms, 12, protocol::status_msg{.file_id = 1, .section = 1, .naks = other});
+    // A NAK list (docs/protocol.md §19) is for a sender straight, never ORed.
+    const std::uint8_t list[2] = {0, 0};
+    rig.from_client(
+        t0 + ms, 13,
+        protocol::status_msg{.file_id = 1, .section = 0, .naks = list, .nak_list = true});
+    EXPECT_EQ(rig.proxy.stats().unexpected_in, 1u);
     rig.from_client(t0 + ms, 11, protocol::complete_msg{.file_id = 1});
     rig.from_client(
         t0 + ms, 12,
