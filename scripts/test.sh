@@ -93,6 +93,23 @@ for path in sys.argv[1:]:
 print(f"{passed} passed, {failed} failed, {skipped} skipped")
 PY
 
+# CI keeps only the tail of this output: name every failed test again here,
+# with the last lines of what it printed, so the reason survives truncation.
+python3 - build/meson-logs/testlog.json build-sanitize/meson-logs/testlog.json <<'PY'
+import json, sys
+for path in sys.argv[1:]:
+    with open(path) as log:
+        for line in log:
+            test = json.loads(line)
+            if test.get("result") in ("OK", "EXPECTEDFAIL", "SKIP"):
+                continue
+            print(f"FAILED {path.split('/')[0]}: {test.get('name')} "
+                  f"({test.get('result')}, {test.get('duration', 0):.1f} s)")
+            output = (test.get("stdout") or "") + (test.get("stderr") or "")
+            for text in output.splitlines()[-25:]:
+                print(f"    {text}")
+PY
+
 if ((failed)); then
     echo "test.sh: FAILED (see the logs above)" >&2
     exit 1

@@ -194,10 +194,9 @@ private:
         bool closing = false;            // complete; the dataplane flushes it (begin_close)
         time_ns complete_checked_at = 0; // check_complete()'s last look
         std::size_t result_index = 0;
-        std::uint64_t received = 0;       // progress: data bytes received, counted at received_at
-        time_ns received_at = 0;          // 0: not counted yet
-        std::uint64_t overload_drops = 0; // the node's overload_drops() at the last look
-        time_ns overload_checked_at = 0;
+        std::uint64_t received = 0;      // progress: data bytes received, counted at received_at
+        time_ns received_at = 0;         // 0: not counted yet
+        time_ns overload_checked_at = 0; // report_overload()'s last look
     };
 
     std::uint16_t send(const protocol::message& body);
@@ -275,10 +274,11 @@ private:
     bool _parity_asked = false;
     std::uint64_t _parity_in_at_ask = 0;
     std::uint32_t _parity_unanswered = 0;
-    bool _fec_nak_data = false;           // no parity reaches us: NAK data blocks
-    bool _sender_takes_overload = false;  // its ANNOUNCE carried EXT_SKYCAST_OVERLOAD
-    bool _sender_takes_nak_lists = false; // EXT_SKYCAST_NAK_LIST, and straight from it
-    std::vector<std::uint8_t> _nak_list;  // send_status's list, kept for its capacity
+    bool _fec_nak_data = false;             // no parity reaches us: NAK data blocks
+    bool _sender_takes_overload = false;    // its ANNOUNCE carried EXT_SKYCAST_OVERLOAD
+    std::uint64_t _overload_drops_seen = 0; // the node's overload_drops() at the last look
+    bool _sender_takes_nak_lists = false;   // EXT_SKYCAST_NAK_LIST, and straight from it
+    std::vector<std::uint8_t> _nak_list;    // send_status's list, kept for its capacity
     std::uint8_t _robust = 20;
     double _grtt = 0.5;
     protocol::timestamp _announce_stamp;

@@ -111,6 +111,11 @@ check(base["received"] == 300, f"base: 300 of 300 arrived ({base['received']})")
 b50, b99 = quantile(base["delays_s"], 0.5), quantile(base["delays_s"], 0.99)
 print(f"     base one-way delay p50 {b50*1e3:.2f} ms p99 {b99*1e3:.2f} ms")
 slack = (b99 - b50) + 0.010
+# How much less than the baseline's median a delayed datagram's own path can
+# cost: the emulator's timer releases it at a moment when the receiver may be
+# quicker than at the baseline's median (a delayed datagram takes at least the
+# delay plus the fastest baseline datagram's path).
+below = (b50 - min(base["delays_s"])) + 0.001
 
 for name, want in (("delay", 0.100), ("delay_return", 0.030)):
     got, stats = load(name)
@@ -119,9 +124,9 @@ for name, want in (("delay", 0.100), ("delay_return", 0.030)):
     if d:
         check(min(d) >= want, f"{name}: none early (min {min(d)*1e3:.2f} ms >= {want*1e3:.0f} ms)")
         extra = quantile(d, 0.5) - b50
-        check(want - 0.001 <= extra <= want + slack,
+        check(want - below <= extra <= want + slack,
               f"{name}: median adds {extra*1e3:.2f} ms to the baseline, want {want*1e3:.0f} ms "
-              f"(+ at most {slack*1e3:.2f} ms)")
+              f"(- at most {below*1e3:.2f} ms, + at most {slack*1e3:.2f} ms)")
     check(stats["unplanned_drops"] == 0, f"{name}: no unplanned drop ({stats['unplanned_drops']})")
 
 got, stats = load("loss")

@@ -45,12 +45,15 @@
 # proxy keeps the flag, and without a client proxy the receiver's own STATUS
 # reaches the hub, so there the Skycast receiver must notice that no parity
 # reaches it and NAK data blocks instead (docs/protocol.md §17.6), logged at
-# its session's end: with --loss the test requires that line. Always:
-# byte-identical copies.
+# its session's end: with --loss the test requires that line, and leaves
+# the stock rcv4 out of the session. rcv4's plain NAKs make the hub resend
+# the same lost data blocks (the loss is on the hub's port), which would
+# complete rcv3 before it had reason to fall back: a race the test would
+# lose by chance. Always: byte-identical copies.
 #
-# Pass: `skycast send` succeeds for both receivers, both copies are
+# Pass: `skycast send` succeeds for its receivers, every copy is
 # byte-identical, the hub's session result lists the client proxy
-# (completed) and both receivers, and no frame the hub sent reached site B
+# (completed) and every receiver, and no frame the hub sent reached site B
 # except through the proxies (the site-B bridge saw nothing from the hub's
 # MAC). Encrypted (ECDH P-256, AES-128-GCM), the client proxy terminates the
 # key exchange: it re-signs the ANNOUNCE with its own key and hands its
@@ -94,6 +97,12 @@ if [[ $client_proxy == skycast && $suite != none ]]; then
     exit 2
 fi
 [[ $fec == 0 || $hub == skycast ]] || { echo "two_sites.sh: --fec needs the Skycast hub" >&2; exit 2; }
+# The stock rcv4 joins behind a client proxy, except where rcv3's fallback
+# from parity is what is tested (see --fec above).
+with_rcv4=1
+if [[ $client_proxy == none ]] || { ((fec)) && [[ $loss != 0 && $client_proxy != stock ]]; }; then
+    with_rcv4=0
+fi
 [[ -n $build_dir ]] || { echo "two_sites.sh: BUILD_DIR missing" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "two_sites.sh: run as root" >&2; exit 2; }
 for tool in uftp uftpproxyd uftpd uftp_keymgt dumpcap tshark; do
@@ -267,12 +276,12 @@ dpdk_nodes=()
   block_size: 1300
   grtt: {initial: 100ms, min: 100ms, max: 2s}
 YAML
-    if [[ $client_proxy == none ]]; then
-        echo "  clients: [{uid: $rcv3_uid}]"
-    else
+    if ((with_rcv4)); then
         echo "  clients: [{uid: $rcv3_uid}, {uid: $rcv4_uid}]"
-        echo "  proxies: [{uid: $cproxy_uid}]"
+    else
+        echo "  clients: [{uid: $rcv3_uid}]"
     fi
+    [[ $client_proxy != none ]] && echo "  proxies: [{uid: $cproxy_uid}]"
     ((fec)) && echo "  fec: {group_blocks: $fec, proactive: \"5%\"}"
 } > "$work/hub.yaml"
 if [[ $suite != none ]]; then
@@ -419,7 +428,7 @@ if ((nat)); then
     fi
 fi
 receivers=(rcv3 rcv4)
-if [[ $client_proxy == none ]]; then
+if ((!with_rcv4)); then
     receivers=(rcv3)
 else
     uftpd_key=()
@@ -473,10 +482,8 @@ if [[ $hub == skycast ]]; then
     "$skycast_bin" stats --socket "$work/hub.sock" --json > "$work/hub-stats.json"
     expected_proxy=$cproxy_uid
     receiver_uids=("$rcv3_uid" "$rcv4_uid")
-    if [[ $client_proxy == none ]]; then
-        expected_proxy=
-        receiver_uids=("$rcv3_uid")
-    fi
+    ((with_rcv4)) || receiver_uids=("$rcv3_uid")
+    [[ $client_proxy == none ]] && expected_proxy=
     python3 - "$work/hub-stats.json" "$expected_proxy" "${receiver_uids[@]}" << 'PY' || bad "the hub's result does not show the client proxy and every receiver completed"
 import json, sys
 r = json.load(open(sys.argv[1]))["history"][-1]
@@ -538,9 +545,10 @@ if [[ $suite != none ]]; then
     ((opened > 0)) || bad "rcv3 opened nothing in an encrypted session"
 fi
 if ((fec)) && [[ $loss != 0 && $client_proxy != stock ]]; then
-    # No parity crosses the proxies: rcv3 found that out after one repair
-    # round and NAKed data blocks (docs/protocol.md §17.6). Its session
-    # ends (and says so) once the hub's DONE_CONF is in.
+    # No parity crosses the proxies: rcv3 found that out after two
+    # unanswered parity asks and NAKed data blocks (docs/protocol.md §17.6);
+    # nothing else could have repaired it (no rcv4 here). Its session ends
+    # (and says so) once the hub's DONE_CONF is in.
     for _ in $(seq 300); do
         grep -q "session .* ended" "$logs/rcv3-control.log" && break
         sleep 0.1
