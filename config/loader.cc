@@ -886,9 +886,19 @@ void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec
 constexpr std::size_t parity_extra_bytes = 4;
 
 // Fields of control: that apply to one role only, and what they belong to.
-constexpr std::string_view sender_only_keys[] = {
-    "private_group", "rate",        "block_size",    "grtt",    "robustness", "announce_rounds",
-    "max_passes",    "max_nak_pct", "max_nak_count", "clients", "proxies",    "fec"};
+constexpr std::string_view sender_only_keys[] = {"private_group",
+                                                 "rate",
+                                                 "block_size",
+                                                 "grtt",
+                                                 "early_data",
+                                                 "robustness",
+                                                 "announce_rounds",
+                                                 "max_passes",
+                                                 "max_nak_pct",
+                                                 "max_nak_count",
+                                                 "clients",
+                                                 "proxies",
+                                                 "fec"};
 constexpr std::string_view receiver_only_keys[] = {
     "destination", "temp_dir",         "servers", "max_sessions",  "max_grtt",
     "max_robust",  "register_timeout", "hooks",   "response_proxy"};
@@ -1169,6 +1179,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "rate",
                   "block_size",
                   "grtt",
+                  "early_data",
                   "robustness",
                   "announce_rounds",
                   "max_passes",
@@ -1569,6 +1580,13 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
             ctx.error(at.mark(), at.path,
                       "grtt needs min <= initial <= max, got min " + seconds(s.grtt.min) +
                           ", initial " + seconds(s.grtt.initial) + ", max " + seconds(s.grtt.max));
+        }
+    }
+    if (auto ef = m.get("early_data")) {
+        if (ef->value.IsScalar() && ef->value.Scalar() == "off") {
+            s.early_data.reset();
+        } else if (auto d = read_duration_in(ctx, *ef, 0, 1, "0s..1s, or off")) {
+            s.early_data = *d;
         }
     }
     // 10..50: what stock uftp -s accepts (docs/protocol.md §4.1); stock clients are

@@ -327,6 +327,11 @@ struct sender_config {
     // so the loader allows the combination.)
     std::uint16_t block_size = 1300;
     grtt_config grtt;
+    // Early data (docs/protocol.md §20): a file's first pass starts this
+    // many seconds after its FILEINFO if the answers are not all in by then,
+    // instead of waiting a round trip for them; nullopt ("off"): wait for
+    // every answer, as stock does. 0..1 s.
+    std::optional<double> early_data = 0.02;
     // Rounds (announce, FILEINFO, DONE) before a silent client is given up:
     // stock's 20, sent to clients in ANNOUNCE.
     std::uint8_t robustness = 20;

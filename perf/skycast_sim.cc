@@ -97,6 +97,12 @@ int main(int argc, char** argv) {
     bool no_adaptive = false;
     std::uint32_t stock_receivers = 0;
     bool closed = false;
+    // control.early_data's default, in ms.
+    double early_data_ms = static_cast<double>(engine::sender_config{}.early_data_after) / 1e6;
+    app.add_option("--early-data", early_data_ms,
+                   "ms after a file's FILEINFO that its first pass starts if the answers are not "
+                   "all in (control.early_data, docs/protocol.md §20); negative = off: wait for "
+                   "every answer, as stock does");
     app.add_flag("--closed", closed,
                  "closed group: every receiver listed, and the announce phase ends as soon as "
                  "all of them have registered");
@@ -301,6 +307,8 @@ int main(int argc, char** argv) {
     cfg.sender.grtt_init = grtt;
     cfg.sender.announce_rounds = announce_rounds;
     cfg.sender.max_passes = max_passes;
+    cfg.sender.early_data_after =
+        early_data_ms < 0 ? engine::no_deadline : engine::seconds_to_ns(early_data_ms / 1e3);
     cfg.files = list.entries;
     cfg.work_dir = work_dir + "/dest";
     cfg.debug_receiver = debug_receiver;

@@ -49,6 +49,14 @@ struct timestamp {
 // An IPv4 address uses the first 4 bytes; the ANNOUNCE IPv6 flag says which.
 struct ip_address {
     std::array<std::uint8_t, 16> bytes{};
+    // The address of `host_order`, an IPv4 address in host order.
+    static ip_address from_ipv4(std::uint32_t host_order) {
+        ip_address a;
+        for (int i = 0; i < 4; ++i) {
+            a.bytes[i] = static_cast<std::uint8_t>(host_order >> (24 - 8 * i));
+        }
+        return a;
+    }
     // An IPv4 address (the first four bytes), host order.
     std::uint32_t ipv4() const {
         return (std::uint32_t{bytes[0]} << 24) | (std::uint32_t{bytes[1]} << 16) |

@@ -119,11 +119,7 @@ struct body_renderer {
         j["private_addr"] = address_text(m.private_addr, m.ipv6());
         j["takes_overload_reports"] = m.takes_overload_reports; // EXT_SKYCAST_OVERLOAD
         if (m.nak_lists_from) {                                 // EXT_SKYCAST_NAK_LIST
-            p::ip_address a;
-            for (int i = 0; i < 4; ++i) {
-                a.bytes[i] = static_cast<std::uint8_t>(*m.nak_lists_from >> (24 - 8 * i));
-            }
-            j["nak_lists_from"] = address_text(a, false);
+            j["nak_lists_from"] = address_text(p::ip_address::from_ipv4(*m.nak_lists_from), false);
         }
         if (m.enc_info) {
             const auto& e = *m.enc_info;

@@ -198,7 +198,8 @@ time_ns sender_engine::next_deadline() const {
     }
     const time_ns raise =
         _phase == sender_phase::data ? _overload.next_raise(rate_raise_after()) : no_deadline;
-    return std::min({_round_deadline, _rewind_deadline, _finish_deadline, raise});
+    return std::min(
+        {_round_deadline, _rewind_deadline, _finish_deadline, _early_data_deadline, raise});
 }
 
 time_ns sender_engine::rate_raise_after() const {
@@ -349,6 +350,13 @@ void sender_engine::on_timer(time_ns now) {
         _stats.rate_bps = _overload.rate_bps();
         _dataplane.set_pass_rate(_overload.rate_bps());
     }
+    if (_early_data_deadline <= now) {
+        _early_data_deadline = no_deadline;
+        if (_phase == sender_phase::fileinfo) {
+            start_early_pass(now);
+        }
+        return;
+    }
     if (_finish_deadline <= now) {
         _finish_deadline = no_deadline;
         if (_phase == sender_phase::announce) {
@@ -372,6 +380,7 @@ void sender_engine::on_timer(time_ns now) {
             announce_round(now);
             break;
         case sender_phase::fileinfo:
+        case sender_phase::data: // early data: FILEINFO answers still out
             fileinfo_round(now);
             break;
         case sender_phase::done_wait:
@@ -428,14 +437,8 @@ void sender_engine::announce_round(time_ns now) {
                                             .parity_port = parity_port(),
                                             .span_groups = span};
     }
-    a.public_addr.bytes = {static_cast<std::uint8_t>(_config.public_group.address >> 24),
-                           static_cast<std::uint8_t>(_config.public_group.address >> 16),
-                           static_cast<std::uint8_t>(_config.public_group.address >> 8),
-                           static_cast<std::uint8_t>(_config.public_group.address)};
-    a.private_addr.bytes = {static_cast<std::uint8_t>(_config.private_group.address >> 24),
-                            static_cast<std::uint8_t>(_config.private_group.address >> 16),
-                            static_cast<std::uint8_t>(_config.private_group.address >> 8),
-                            static_cast<std::uint8_t>(_config.private_group.address)};
+    a.public_addr = protocol::ip_address::from_ipv4(_config.public_group.address);
+    a.private_addr = protocol::ip_address::from_ipv4(_config.private_group.address);
     if (closed) {
         // Resends list only the hosts that have not registered (spec §2.1).
         std::vector<std::uint32_t> missing;
@@ -554,7 +557,9 @@ bool sender_engine::register_keys(std::uint32_t handle, const protocol::register
         return false;
     }
     auto block = crypto::derive_client_key_block(c.suite, master->span(), c.rand1, rand2);
-    const auto addr = address_bytes(_config.private_group.address);
+    const auto private_addr = protocol::ip_address::from_ipv4(_config.private_group.address);
+    // Verify data 1 carries the private multicast address's four bytes (spec §5.7).
+    const std::span<const std::uint8_t> addr(private_addr.bytes.data(), 4);
     auto vd1 = crypto::build_verify_data_1({.group_id = _config.group_id,
                                             .private_addr = addr,
                                             .rand1 = &c.rand1,
@@ -837,6 +842,7 @@ void sender_engine::begin_file(time_ns now) {
     _need_data = 0;
     _pending_done = 0;
     _pass = 0;
+    _early_data_deadline = no_deadline;
     _naks.assign(words_for(_layout.blocks()), 0);
     _naks_pending = false;
     if (_config.fec.enabled()) {
@@ -908,15 +914,27 @@ std::vector<std::uint32_t> sender_engine::round_roll_call(time_ns now, Due&& due
 }
 
 void sender_engine::fileinfo_round(time_ns now) {
+    const sender_phase phase = _phase;
     auto ids = round_roll_call(now, [](const client_entry& c) { return !c.file_answered; });
-    if (_phase != sender_phase::fileinfo) {
-        return;
+    if (_phase != phase) {
+        return; // the drops ended the phase
     }
     if (ids.empty()) {
-        after_fileinfo(now);
+        if (_phase == sender_phase::fileinfo) {
+            after_fileinfo(now);
+        }
         return;
     }
+    const bool first = _rounds == 0;
     ++_rounds;
+    send_fileinfo(now, ids);
+    if (first && _phase == sender_phase::fileinfo && _layout.blocks() > 0 &&
+        _config.early_data_after != no_deadline) {
+        _early_data_deadline = now + _config.early_data_after;
+    }
+}
+
+void sender_engine::send_fileinfo(time_ns now, const std::vector<std::uint32_t>& ids) {
     ++_stats.fileinfo_rounds;
     const file_entry& f = _files[_file_index];
     protocol::fileinfo_msg fi{.file_id = _file_id,
@@ -933,18 +951,29 @@ void sender_engine::fileinfo_round(time_ns now) {
     _round_deadline = now + seconds_to_ns(_config.resend_round_grtts * _grtt.grtt());
 }
 
+void sender_engine::start_early_pass(time_ns now) {
+    ++_stats.early_data_passes;
+    // The FILEINFO round's deadline stays: its resends go on in the pass.
+    start_pass(now, every_block(), proactive_parity());
+}
+
+std::vector<std::uint64_t> sender_engine::every_block() const {
+    std::vector<std::uint64_t> all(words_for(_layout.blocks()), 0);
+    for (std::uint32_t n = 0; n < _layout.blocks(); ++n) {
+        all[n >> 6] |= std::uint64_t{1} << (n & 63);
+    }
+    return all;
+}
+
 void sender_engine::after_fileinfo(time_ns now) {
     _round_deadline = no_deadline;
+    _early_data_deadline = no_deadline;
     end_grtt_round(); // every client answered the FILEINFO, or the rounds ran out
     if (_need_data == 0 || _pending_done == 0) {
         end_file(now);
         return;
     }
-    std::vector<std::uint64_t> all(words_for(_layout.blocks()), 0);
-    for (std::uint32_t n = 0; n < _layout.blocks(); ++n) {
-        all[n >> 6] |= std::uint64_t{1} << (n & 63);
-    }
-    start_pass(now, std::move(all), proactive_parity());
+    start_pass(now, every_block(), proactive_parity());
 }
 
 std::vector<parity_run> sender_engine::proactive_parity() {
@@ -1072,8 +1101,10 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
         std::fill(_parity_need.begin(), _parity_need.end(), 0);
         std::fill(_fec_naks.begin(), _fec_naks.end(), 0);
     }
-    _rounds = 0;
-    _round_deadline = no_deadline;
+    if (_pending_answer == 0) {
+        _rounds = 0;
+        _round_deadline = no_deadline;
+    } // else early data: the FILEINFO rounds go on in the pass
     for (std::uint32_t h = 0; h < _clients.size(); ++h) {
         const client_entry& c = _clients[h];
         if (c.outcome == client_outcome::active && c.file_needs_data && !c.file_done) {
@@ -1112,8 +1143,12 @@ void sender_engine::pass_ended(time_ns now) {
     _phase = sender_phase::done_wait;
     _rounds = 0;
     for (auto& c : _clients.entries()) {
-        c.heard = false;
-        c.missed_rounds = 0;
+        if (c.file_answered) {
+            // A new round count for the DONE rounds; one that has not
+            // answered the FILEINFO yet (early data) keeps its silence.
+            c.heard = false;
+            c.missed_rounds = 0;
+        }
     }
     done_round(now);
     if (_naks_pending && _phase == sender_phase::done_wait) {
@@ -1125,8 +1160,11 @@ void sender_engine::pass_ended(time_ns now) {
 }
 
 void sender_engine::done_round(time_ns now) {
-    auto ids = round_roll_call(
-        now, [](const client_entry& c) { return c.file_needs_data && !c.file_done; });
+    // With early data, clients that have not answered the FILEINFO yet are
+    // in the same roll call, and get the FILEINFO again instead of DONE.
+    auto ids = round_roll_call(now, [](const client_entry& c) {
+        return !c.file_answered || (c.file_needs_data && !c.file_done);
+    });
     if (_phase != sender_phase::done_wait) {
         return;
     }
@@ -1134,12 +1172,28 @@ void sender_engine::done_round(time_ns now) {
         end_file(now);
         return;
     }
+    std::vector<std::uint32_t> unanswered;
+    if (_pending_answer > 0) {
+        std::erase_if(ids, [&](std::uint32_t uid) {
+            const std::uint32_t h = _clients.find(uid);
+            if (h != client_table::npos && !_clients[h].file_answered) {
+                unanswered.push_back(uid);
+                return true;
+            }
+            return false;
+        });
+    }
     ++_rounds;
-    ++_stats.done_rounds;
     _done_unheard = static_cast<std::uint32_t>(ids.size());
     _done_sent_at = now;
-    protocol::done_msg d{.file_id = _file_id, .section = _layout.last_section()};
-    send_listing(_config.private_group, d, ids);
+    if (!unanswered.empty()) {
+        send_fileinfo(now, unanswered);
+    }
+    if (!ids.empty()) {
+        ++_stats.done_rounds;
+        protocol::done_msg d{.file_id = _file_id, .section = _layout.last_section()};
+        send_listing(_config.private_group, d, ids);
+    }
     // Stock waits 3·GRTT; an answer takes one RTT (<= GRTT) plus the
     // receiver's NAK timer (1·GRTT), so a client not heard after 2.2·GRTT
     // lost the DONE or its answer (spec §4.3 is the sender's to choose).
@@ -1207,6 +1261,11 @@ void sender_engine::fileinfo_acked(time_ns now, std::uint32_t handle,
     ++_need_data;
     ++_pending_done;
     --_pending_answer;
+    if (_phase == sender_phase::data || _phase == sender_phase::done_wait) {
+        // Early data: the pass under way is this client's first.
+        ++_stats.fileinfo_acks_late;
+        _clients.progress(handle).pass = _pass;
+    }
 }
 
 bool sender_engine::status_applies(const client_entry& c, const protocol::status_msg& m) const {
@@ -1435,15 +1494,11 @@ void sender_engine::remove_client(time_ns now, std::uint32_t handle, client_outc
     }
     switch (_phase) {
     case sender_phase::fileinfo:
+    case sender_phase::data: // with early data, FILEINFO may still be unanswered
+    case sender_phase::done_wait:
         if (!c.file_answered) {
             --_pending_answer;
         } else if (c.file_needs_data && !c.file_done) {
-            --_pending_done;
-        }
-        break;
-    case sender_phase::data:
-    case sender_phase::done_wait:
-        if (c.file_needs_data && !c.file_done) {
             --_pending_done;
         }
         break;
@@ -1476,7 +1531,7 @@ void sender_engine::maybe_advance(time_ns now) {
         break;
     case sender_phase::data:
     case sender_phase::done_wait:
-        if (_pending_done == 0) {
+        if (_pending_done == 0 && _pending_answer == 0) {
             end_file(now);
         }
         break;

@@ -57,6 +57,10 @@ struct sender_stats {
                                           // another proxy's): not taken from this one
     std::uint64_t fileinfo_rounds = 0;
     std::uint64_t fileinfo_acks = 0;
+    // First passes started before every FILEINFO_ACK was in (early data,
+    // sender_config::early_data_after), and the answers that came in after.
+    std::uint64_t early_data_passes = 0;
+    std::uint64_t fileinfo_acks_late = 0;
     std::uint64_t done_rounds = 0;
     std::uint64_t status_in = 0;
     std::uint64_t status_current_section = 0; // NAKs for the section being sent: ignored (§2.11)
@@ -249,6 +253,13 @@ private:
     void begin_file(time_ns now);
     void fileinfo_round(time_ns now);
     void after_fileinfo(time_ns now);
+    // FILEINFO to `ids` (clients that have not answered it), and the next
+    // round's deadline.
+    void send_fileinfo(time_ns now, const std::vector<std::uint32_t>& ids);
+    // Early data: the first pass, while FILEINFO answers are still out.
+    void start_early_pass(time_ns now);
+    // The first pass's blocks: all of the file's.
+    std::vector<std::uint64_t> every_block() const;
     void start_pass(time_ns now, std::vector<std::uint64_t> blocks,
                     std::vector<parity_run> parity = {});
     // FEC: the first pass's proactive parity, and a repair pass's parity from
@@ -305,7 +316,8 @@ private:
     time_ns _round_deadline = no_deadline;
     time_ns _rewind_deadline = no_deadline;
     time_ns _finish_deadline = no_deadline;
-    bool _announce_closing = false; // closed group: everyone answered, one more GRTT
+    time_ns _early_data_deadline = no_deadline; // fileinfo phase: start the first pass then
+    bool _announce_closing = false;             // closed group: everyone answered, one more GRTT
 
     // The file being sent.
     std::size_t _file_index = 0;

@@ -129,6 +129,15 @@ struct sender_config {
     // (answered idempotently). DONE rounds keep 3: a receiver answers DONE
     // after its NAK timer.
     double resend_round_grtts = 1.5;
+    // Early data (docs/protocol.md §20): a file's first pass starts this long
+    // after its first FILEINFO went out if not every client has answered it
+    // by then, instead of a round trip later when the FILEINFO_ACKs are in
+    // (a GRTT per file at GEO: half a second). FILEINFO rounds to clients
+    // that have not answered go on during the pass and its DONE rounds. The
+    // wait gives receivers time to open the file, so that the pass's first
+    // blocks do not arrive before it is. no_deadline: wait for every answer,
+    // as stock does.
+    time_ns early_data_after = ns_per_second / 50; // 20 ms
     // Open group: announce rounds to run. Stock runs all ROBUST of them (spec
     // §12 #16); clients rely on nothing here, so the simulator may shorten it.
     std::uint32_t announce_rounds = 20;

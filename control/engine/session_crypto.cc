@@ -55,11 +55,6 @@ client_key_for(const std::vector<std::shared_ptr<const crypto::private_key>>& ke
     return nullptr;
 }
 
-std::array<std::uint8_t, 4> address_bytes(std::uint32_t address) {
-    return {static_cast<std::uint8_t>(address >> 24), static_cast<std::uint8_t>(address >> 16),
-            static_cast<std::uint8_t>(address >> 8), static_cast<std::uint8_t>(address)};
-}
-
 bool parse_cipher_name(std::string_view text, protocol::key_type& cipher,
                        protocol::signature_type& sigtype) {
     sigtype = protocol::signature_type::none;

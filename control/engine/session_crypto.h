@@ -40,10 +40,6 @@ const crypto::private_key*
 client_key_for(const std::vector<std::shared_ptr<const crypto::private_key>>& keys,
                protocol::keyexchange_type keyex);
 
-// The four bytes of an IPv4 address in network order, as verify data 1
-// carries the private multicast address (spec §5.7).
-std::array<std::uint8_t, 4> address_bytes(std::uint32_t address);
-
 // "aes256-gcm", "aes128-ccm", "aes256-cbc" (HMAC), "aes256-cbc+keyex",
 // "3des", ...: the `uftp -Y` names, with "+hmac"/"+keyex" for the CBC
 // signature type. False for anything else (DES is refused: spec §12 #20).

@@ -424,6 +424,21 @@ TEST(ConfigContradiction, GrttOrder) {
                "grtt needs min <= initial <= max, got min 0.01s, initial 20s, max 15s");
 }
 
+// control.early_data: a duration of at most a second, or "off" (wait for
+// every FILEINFO answer, as stock does); 20 ms when not given.
+TEST(ConfigLoader, EarlyData) {
+    EXPECT_EQ(load_ok(sender_base).control.sender->early_data, std::optional<double>(0.02));
+    EXPECT_EQ(load_ok(sender_base + "  early_data: off\n").control.sender->early_data,
+              std::nullopt);
+    EXPECT_EQ(load_ok(sender_base + "  early_data: 5ms\n").control.sender->early_data,
+              std::optional<double>(0.005));
+    EXPECT_EQ(load_ok(sender_base + "  early_data: 0\n").control.sender->early_data,
+              std::optional<double>(0.0));
+    expect_one(sender_base + "  early_data: 2s\n", 13, 15, "control.early_data",
+               "'2s' is out of range 0s..1s, or off");
+    expect_one(sender_base + "  early_data: soon\n", 13, 15, "control.early_data", "soon");
+}
+
 // The FILESEG packet must fit the MTU; the sizes come from protocol/ and
 // crypto/ here, from config/'s own constants in the loader, so the two are
 // held together: exactly the MTU passes, one byte more does not.
@@ -495,7 +510,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
             "idle_backoff_max_us, flush_before_complete, crypto, stats, got the scalar '1'\n"
             "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
             "public_group, private_group, port, control_copies, rate, block_size, grtt, "
-            "robustness, announce_rounds, max_passes, max_nak_pct, "
+            "early_data, robustness, announce_rounds, max_passes, max_nak_pct, "
             "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
             "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
             "response_proxy, server_proxy, heartbeats, socket, metrics, snmp, log, got the "

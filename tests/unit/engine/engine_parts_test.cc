@@ -381,6 +381,121 @@ TEST(sender_engine, grtt_falls_to_the_real_rtt_once_every_client_answered_a_roun
     EXPECT_NEAR(rig.sender.grtt(), 0.5, 1e-6);
 }
 
+// Early data (docs/protocol.md §20). Two listed clients registered; returns
+// when the first FILEINFO went out.
+time_ns to_fileinfo(sender_rig& rig) {
+    rig.sender.start(t0);
+    for (std::uint32_t uid : {9u, 10u}) {
+        rig.sender.on_datagram(t0 + ms, {.address = uid},
+                               client_datagram(uid, 0x77, protocol::register_msg{}));
+    }
+    time_ns now = t0;
+    while (rig.sender.phase() != engine::sender_phase::fileinfo) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    return now;
+}
+
+TEST(sender_engine, early_data_starts_the_pass_before_the_answers_and_keeps_asking_the_silent) {
+    auto cfg = quick_sender({9, 10});
+    cfg.early_data_after = 20 * ms;
+    sender_rig rig(cfg, {{.name = "f", .size = 5000}}); // 4 blocks of 1300
+    const time_ns fileinfo_at = to_fileinfo(rig);
+    ASSERT_EQ(rig.net.of<protocol::fileinfo_msg>().size(), 1u);
+    EXPECT_TRUE(rig.dp.passes.empty());
+    // No answer within the wait: the first pass starts, every block in it.
+    ASSERT_EQ(rig.sender.next_deadline(), fileinfo_at + 20 * ms);
+    rig.sender.on_timer(fileinfo_at + 20 * ms);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    ASSERT_EQ(rig.dp.passes.size(), 1u);
+    EXPECT_EQ(rig.dp.passes[0].blocks, std::vector<std::uint64_t>{0xF});
+    EXPECT_EQ(rig.sender.stats().early_data_passes, 1u);
+
+    // Client 9 answers during the pass; client 10 does not, and gets the
+    // FILEINFO again, alone, when the round is over (1.5 GRTT).
+    rig.sender.on_datagram(fileinfo_at + 50 * ms, {.address = 9},
+                           client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    EXPECT_EQ(rig.sender.stats().fileinfo_acks_late, 1u);
+    time_ns now = rig.sender.next_deadline();
+    EXPECT_EQ(now, fileinfo_at + 150 * ms);
+    rig.sender.on_timer(now);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    auto fileinfos = rig.net.of<protocol::fileinfo_msg>();
+    ASSERT_EQ(fileinfos.size(), 2u);
+    EXPECT_EQ(std::get<protocol::fileinfo_msg>(fileinfos.back()->d.body).client_ids,
+              protocol::client_id_list{10});
+
+    // The pass ends: DONE asks client 9, the FILEINFO goes to client 10 again.
+    rig.sender.on_pass_end(now, 1);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::done_wait);
+    auto dones = rig.net.of<protocol::done_msg>();
+    ASSERT_EQ(dones.size(), 1u);
+    EXPECT_EQ(std::get<protocol::done_msg>(dones.back()->d.body).client_ids,
+              protocol::client_id_list{9});
+    fileinfos = rig.net.of<protocol::fileinfo_msg>();
+    ASSERT_EQ(fileinfos.size(), 3u);
+    EXPECT_EQ(std::get<protocol::fileinfo_msg>(fileinfos.back()->d.body).client_ids,
+              protocol::client_id_list{10});
+
+    // Client 9 has it all; client 10 answers at last and is asked next round.
+    rig.sender.on_datagram(now + ms, {.address = 9},
+                           client_datagram(9, 0x77, protocol::complete_msg{.file_id = 1}));
+    rig.sender.on_datagram(now + ms, {.address = 10},
+                           client_datagram(10, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::done_wait) << "client 10 has nothing yet";
+    now = rig.sender.next_deadline();
+    rig.sender.on_timer(now);
+    dones = rig.net.of<protocol::done_msg>();
+    ASSERT_EQ(dones.size(), 2u);
+    EXPECT_EQ(std::get<protocol::done_msg>(dones.back()->d.body).client_ids,
+              protocol::client_id_list{10});
+    EXPECT_EQ(rig.net.of<protocol::fileinfo_msg>().size(), 3u);
+    // Its COMPLETE ends the file.
+    rig.sender.on_datagram(now + ms, {.address = 10},
+                           client_datagram(10, 0x77, protocol::complete_msg{.file_id = 1}));
+    EXPECT_EQ(rig.sender.phase(), engine::sender_phase::completion);
+}
+
+TEST(sender_engine, answers_in_before_the_early_data_wait_start_the_pass_at_once) {
+    auto cfg = quick_sender({9, 10});
+    cfg.early_data_after = 20 * ms;
+    sender_rig rig(cfg, {{.name = "f", .size = 5000}});
+    const time_ns fileinfo_at = to_fileinfo(rig);
+    for (std::uint32_t uid : {9u, 10u}) {
+        rig.sender.on_datagram(
+            fileinfo_at + ms, {.address = uid},
+            client_datagram(uid, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    }
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    ASSERT_EQ(rig.dp.passes.size(), 1u);
+    // The wait's deadline is gone with the phase: no second pass from it.
+    rig.sender.on_timer(fileinfo_at + 20 * ms);
+    EXPECT_EQ(rig.dp.passes.size(), 1u);
+    EXPECT_EQ(rig.sender.stats().early_data_passes, 0u);
+    EXPECT_EQ(rig.sender.stats().fileinfo_acks_late, 0u);
+}
+
+TEST(sender_engine, without_early_data_the_pass_waits_for_every_answer_as_stock) {
+    auto cfg = quick_sender({9, 10});
+    cfg.early_data_after = engine::no_deadline;
+    sender_rig rig(cfg, {{.name = "f", .size = 5000}});
+    const time_ns fileinfo_at = to_fileinfo(rig);
+    // The next deadline is the FILEINFO round's: resent to both.
+    EXPECT_EQ(rig.sender.next_deadline(), fileinfo_at + 150 * ms);
+    rig.sender.on_timer(fileinfo_at + 150 * ms);
+    EXPECT_EQ(rig.sender.phase(), engine::sender_phase::fileinfo);
+    EXPECT_TRUE(rig.dp.passes.empty());
+    EXPECT_EQ(rig.net.of<protocol::fileinfo_msg>().size(), 2u);
+    rig.sender.on_datagram(fileinfo_at + 160 * ms, {.address = 9},
+                           client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    EXPECT_TRUE(rig.dp.passes.empty()) << "client 10 has not answered";
+    rig.sender.on_datagram(fileinfo_at + 160 * ms, {.address = 10},
+                           client_datagram(10, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    EXPECT_EQ(rig.dp.passes.size(), 1u);
+    EXPECT_EQ(rig.sender.stats().early_data_passes, 0u);
+}
+
 TEST(sender_engine, one_sequence_counter_across_control_and_data) {
     sender_rig rig(quick_sender(), {{.name = "f", .size = 5000}, {.name = "g", .size = 1}});
     time_ns now = t0;
