@@ -381,11 +381,11 @@ TEST(sender_engine, grtt_falls_to_the_real_rtt_once_every_client_answered_a_roun
     EXPECT_NEAR(rig.sender.grtt(), 0.5, 1e-6);
 }
 
-// Early data (docs/protocol.md §20). Two listed clients registered; returns
-// when the first FILEINFO went out.
-time_ns to_fileinfo(sender_rig& rig) {
+// Starts the session, registers `uids` and runs the announce phase out;
+// returns when the first FILEINFO went out.
+time_ns to_fileinfo(sender_rig& rig, std::initializer_list<std::uint32_t> uids = {9u, 10u}) {
     rig.sender.start(t0);
-    for (std::uint32_t uid : {9u, 10u}) {
+    for (std::uint32_t uid : uids) {
         rig.sender.on_datagram(t0 + ms, {.address = uid},
                                client_datagram(uid, 0x77, protocol::register_msg{}));
     }
@@ -396,6 +396,8 @@ time_ns to_fileinfo(sender_rig& rig) {
     }
     return now;
 }
+
+// Early data (docs/protocol.md §20).
 
 TEST(sender_engine, early_data_starts_the_pass_before_the_answers_and_keeps_asking_the_silent) {
     auto cfg = quick_sender({9, 10});
@@ -792,16 +794,7 @@ TEST(sender_engine, progress_of_a_client_dropped_mid_file_keeps_its_completed_fi
     cfg.max_nak_pct = 50;
     cfg.max_nak_count = 0; // the first section NAKed beyond 50 % drops the client
     sender_rig rig(cfg, {{.name = "f", .size = 512ull * 4096 * 2}});
-    rig.sender.start(t0);
-    for (std::uint32_t uid : {8u, 9u}) {
-        rig.sender.on_datagram(t0 + ms, {.address = uid},
-                               client_datagram(uid, 0x77, protocol::register_msg{}));
-    }
-    time_ns now = t0;
-    while (rig.sender.phase() != engine::sender_phase::fileinfo) {
-        now = rig.sender.next_deadline();
-        rig.sender.on_timer(now);
-    }
+    time_ns now = to_fileinfo(rig, {8u, 9u});
     for (std::uint32_t uid : {8u, 9u}) {
         rig.sender.on_datagram(
             now, {.address = uid},
