@@ -94,6 +94,10 @@ counter_info describe_fixed(counter c) {
         return {"tx.drop.no_mbuf", "no mbuf to build a frame: the pool is too small"};
     case counter::tx_arp_held:
         return {"tx.arp_held", "unicast datagrams held until their next hop answered ARP"};
+    case counter::tx_arp_gleaned:
+        return {"tx.arp_gleaned",
+                "ARP entries learned or confirmed from a UFTP sender's own frames (ANNOUNCE, "
+                "FILEINFO, DONE) on the local subnet, with no ARP exchange"};
     case counter::tx_drop_arp_unresolved:
         return {"tx.drop.arp_unresolved",
                 "unicast datagram dropped: its next hop did not answer ARP in time "

@@ -51,6 +51,7 @@ enum class counter : std::uint16_t {
     tx_drop_port_full,
     tx_drop_no_mbuf,
     tx_arp_held,
+    tx_arp_gleaned,
     tx_drop_arp_unresolved,
     tx_drop_seal_failed,
     tx_drop_too_big,

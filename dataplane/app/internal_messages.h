@@ -26,6 +26,15 @@ struct tx_work {
     tx_pass* pass;
 };
 
+// RX lcore -> TX lcore: a UFTP peer heard on the local subnet, from the
+// Ethernet source of its frame, for the TX lcore's ARP cache to glean
+// (net::arp_cache::glean). 12 bytes: rte_ring elements are whole words.
+struct neighbour_seen {
+    std::uint32_t ip; // host order
+    std::uint8_t mac[6];
+    std::uint16_t pad;
+};
+
 // One accepted block for a storage thread: the mbuf holding it (freed by the
 // storage thread after the write) and where it goes.
 struct storage_job {

@@ -233,6 +233,7 @@ std::string create_resources(const dataplane_options& o, resources& r) {
     r.main_to_tx = make_ring("sky_i_main_tx", sizeof(tx_work), 256, error);
     r.tx_to_main = make_ring("sky_i_tx_main", sizeof(tx_work), 256, error);
     r.rx_to_tx = make_ring("sky_i_rx_tx", sizeof(std::uint64_t), 1024, error);
+    r.rx_neighbours = make_ring("sky_i_rx_nb", sizeof(neighbour_seen), 256, error);
     // A whole burst of forwarded data per RX iteration, with room for the TX
     // lcore to be a few iterations behind.
     r.rx_forward = make_ring("sky_i_rx_fwd", sizeof(api::datagram), 4096, error);
@@ -261,8 +262,9 @@ void release_resources(resources& r) {
         rte_eth_dev_close(r.port);
         r.port_started = false;
     }
-    for (rte_ring** ring : {&r.command, &r.control_tx, &r.reply, &r.tx_event, &r.received,
-                            &r.main_to_tx, &r.tx_to_main, &r.rx_to_tx, &r.rx_forward}) {
+    for (rte_ring** ring :
+         {&r.command, &r.control_tx, &r.reply, &r.tx_event, &r.received, &r.main_to_tx,
+          &r.tx_to_main, &r.rx_to_tx, &r.rx_neighbours, &r.rx_forward}) {
         rte_ring_free(*ring);
         *ring = nullptr;
     }

@@ -28,11 +28,12 @@ struct resources {
     rte_ring* tx_event = nullptr;   // TX lcore -> control
     rte_ring* received = nullptr;   // RX lcore -> control
     // Internal rings.
-    rte_ring* main_to_tx = nullptr; // tx_work
-    rte_ring* tx_to_main = nullptr; // finished tx_pass* for reclaiming
-    rte_ring* rx_to_tx = nullptr;   // ARP/IGMP frames (mbuf*) for the TX lcore
-    rte_ring* rx_forward = nullptr; // server proxy: datagrams (api::datagram) to send on
-    std::vector<rte_ring*> storage; // RX lcore -> storage thread i
+    rte_ring* main_to_tx = nullptr;    // tx_work
+    rte_ring* tx_to_main = nullptr;    // finished tx_pass* for reclaiming
+    rte_ring* rx_to_tx = nullptr;      // ARP/IGMP frames (mbuf*) for the TX lcore
+    rte_ring* rx_neighbours = nullptr; // neighbour_seen for the TX lcore's ARP cache
+    rte_ring* rx_forward = nullptr;    // server proxy: datagrams (api::datagram) to send on
+    std::vector<rte_ring*> storage;    // RX lcore -> storage thread i
     rte_mempool* packets = nullptr;
     rte_mempool* control_pool = nullptr;
     std::uint16_t port = 0;

@@ -169,6 +169,20 @@ void forward(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, const forward
     bump(c.counters, counter::rx_forwarded_bytes, v.payload_length);
 }
 
+// A sender's ANNOUNCE, FILEINFO or DONE: its Ethernet source is where the
+// answers go (on the local subnet), so the TX lcore's ARP cache gleans it
+// (net::arp_cache::glean). A receiver then sends its REGISTER without an
+// ARP round trip first, and the entry stays confirmed while the sender
+// speaks (every DONE comes just before STATUS answers). Only these rare
+// messages: never a FILESEG, whose rate this must not add to.
+void note_neighbour(rx_context& c, std::span<const std::uint8_t> frame, const net::rx_verdict& v) {
+    neighbour_seen n{.ip = v.src_ip.value, .mac = {}, .pad = 0};
+    std::memcpy(n.mac, frame.data() + 6, sizeof n.mac); // Ethernet source address
+    if (rte_ring_sp_enqueue_elem(c.res->rx_neighbours, &n, sizeof n) != 0) {
+        bump(c.counters, counter::rx_drop_tx_ring_full);
+    }
+}
+
 void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint64_t now_tsc) {
     auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
     const std::span<const std::uint8_t> datagram(frame + v.payload_offset, v.payload_length);
@@ -207,6 +221,10 @@ void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint
         return;
     }
     if (type != protocol::message_type::encrypted) {
+        if (type == protocol::message_type::announce || type == protocol::message_type::fileinfo ||
+            type == protocol::message_type::done) {
+            note_neighbour(c, {frame, v.payload_offset}, v);
+        }
         to_control(c, m, v, v.payload_offset, v.payload_length, 0, now_tsc);
         return;
     }

@@ -250,6 +250,26 @@ bool handle_rx_handoff(tx_context& c, std::uint64_t now) {
     return n > 0;
 }
 
+// UFTP peers the RX lcore heard (rx_lcore.cc, note_neighbour): on the local
+// subnet, not ourselves, gleaned into the ARP cache.
+bool handle_neighbours(tx_context& c, std::uint64_t now) {
+    neighbour_seen seen[burst_size];
+    const unsigned n = rte_ring_sc_dequeue_burst_elem(c.res->rx_neighbours, seen, sizeof seen[0],
+                                                      burst_size, nullptr);
+    for (unsigned i = 0; i < n; ++i) {
+        const net::ipv4_address ip{seen[i].ip};
+        if (((ip.value ^ c.local.ip.value) & c.local.netmask) != 0 || ip == c.local.ip) {
+            continue; // beyond a router, its frames carry the router's MAC
+        }
+        net::mac_address mac;
+        std::memcpy(mac.bytes.data(), seen[i].mac, sizeof seen[i].mac);
+        if (c.arp.glean(ip, mac, now) != net::arp_cache::glean_result::ignored) {
+            bump(c.counters, counter::tx_arp_gleaned);
+        }
+    }
+    return n > 0;
+}
+
 // --- Control datagrams --------------------------------------------------------
 
 // The neighbour a unicast `dst` is reached through: itself on the local
@@ -737,7 +757,7 @@ bool tx_iteration(tx_context& c) {
     const std::uint64_t now = rte_rdtsc();
     const std::uint64_t now_ns = tsc_to_ns(c, now);
     bool did = handle_work(c, now);
-    const bool handed_over = handle_rx_handoff(c, now_ns);
+    const bool handed_over = handle_rx_handoff(c, now_ns) | handle_neighbours(c, now_ns);
     did |= handed_over;
     // Held datagrams first: a reply just learned releases them ahead of any
     // newer datagram for the same next hop, so the peer sees them in order.

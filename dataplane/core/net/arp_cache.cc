@@ -39,7 +39,7 @@ std::size_t arp_cache::size() const {
     return n;
 }
 
-arp_entry* arp_cache::take_slot(std::uint64_t now_ns) {
+arp_entry* arp_cache::take_slot(std::uint64_t now_ns, bool evict_live) {
     // Best victim first: a free slot; an unreachable or expired entry (no
     // knowledge lost); else the least recently used live entry.
     arp_entry* lru = nullptr;
@@ -62,6 +62,9 @@ arp_entry* arp_cache::take_slot(std::uint64_t now_ns) {
             ++_counters.expiries;
         }
         return dead;
+    }
+    if (!evict_live) {
+        return nullptr;
     }
     if (lru != nullptr) {
         ++_counters.evictions;
@@ -161,6 +164,35 @@ bool arp_cache::refresh(ipv4_address ip, const mac_address& mac, std::uint64_t n
     e->requests = 0;
     e->stamp_ns = now_ns;
     return true;
+}
+
+arp_cache::glean_result arp_cache::glean(ipv4_address ip, const mac_address& mac,
+                                         std::uint64_t now_ns) {
+    arp_entry* e = find(ip);
+    if (e == nullptr) {
+        e = take_slot(now_ns, false);
+        if (e == nullptr) {
+            return glean_result::ignored;
+        }
+        *e = arp_entry{.ip = ip,
+                       .mac = mac,
+                       .state = arp_state::resolved,
+                       .stamp_ns = now_ns,
+                       .last_used_ns = now_ns};
+        ++_counters.gleaned;
+        return glean_result::learned;
+    }
+    if (e->state == arp_state::resolved && !expired(*e, now_ns)) {
+        if (e->mac != mac) {
+            return glean_result::ignored;
+        }
+        e->stamp_ns = now_ns;
+        ++_counters.gleaned;
+        return glean_result::confirmed;
+    }
+    refresh(ip, mac, now_ns); // pending, unreachable or expired: resolved now
+    ++_counters.gleaned;
+    return glean_result::learned;
 }
 
 std::size_t arp_cache::due_requests(std::uint64_t now_ns, std::span<ipv4_address> out) {

@@ -65,6 +65,7 @@ struct arp_cache_counters {
     std::uint64_t evictions = 0;   // live entries (resolved or pending) replaced for lack of room
     std::uint64_t requests = 0;    // requests asked of the caller (first and retries)
     std::uint64_t unreachable = 0; // resolutions given up after max_requests
+    std::uint64_t gleaned = 0;     // entries learned or confirmed by glean()
 };
 
 struct arp_resolution {
@@ -102,6 +103,17 @@ public:
     // never asked about. Returns whether there was one.
     bool refresh(ipv4_address ip, const mac_address& mac, std::uint64_t now_ns);
 
+    // What a UFTP datagram from an on-link `ip`, framed from `mac`, says of
+    // its neighbour (the RX lcore's gleaning, dataplane/app/rx_lcore.cc): a
+    // new, pending or unreachable entry becomes resolved at `mac`, so a
+    // receiver can answer a hub it has just heard from without first
+    // spending a round trip on ARP (half a second over a GEO satellite); a
+    // resolved entry at the same MAC is confirmed (its lifetime starts
+    // again). A resolved entry at another MAC is left to ARP, and a full
+    // cache evicts nothing for it: a frame proves less than an ARP reply.
+    enum class glean_result : std::uint8_t { learned, confirmed, ignored };
+    glean_result glean(ipv4_address ip, const mac_address& mac, std::uint64_t now_ns);
+
     // Pending resolutions whose retry is due at `now_ns`, for a loop that
     // retries without waiting for the next resolve(): writes up to
     // out.size() addresses to request now, and declares unreachable those
@@ -116,7 +128,9 @@ public:
 private:
     arp_entry* find(ipv4_address ip);
     const arp_entry* find(ipv4_address ip) const;
-    arp_entry* take_slot(std::uint64_t now_ns);
+    // A free slot, else a dead one (unreachable, expired), else with
+    // `evict_live` the least recently used; null if none may be taken.
+    arp_entry* take_slot(std::uint64_t now_ns, bool evict_live = true);
     bool expired(const arp_entry& e, std::uint64_t now_ns) const;
     // Sends a request if due; moves to unreachable after max_requests.
     arp_resolution advance_pending(arp_entry& e, std::uint64_t now_ns);

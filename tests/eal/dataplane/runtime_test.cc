@@ -208,6 +208,55 @@ TEST_F(runtime_test, holds_unicast_datagram_until_next_hop_answers) {
     free_all(sent);
 }
 
+// A hub's ANNOUNCE teaches the receiver's TX lcore the hub's MAC (gleaning,
+// net::arp_cache::glean): the REGISTER goes out at once, not after an ARP
+// round trip (half a second over a GEO satellite).
+TEST_F(runtime_test, a_senders_announce_resolves_its_address_with_no_arp_exchange) {
+    ASSERT_EQ(execute(make_command(api::command_kind::open_port)).status, api::reply_status::ok);
+    std::array<std::uint8_t, 512> buf{};
+    const auto n = protocol::encode(protocol::uftp_header{.seq = 1, .src_id = 0x55, .group_id = 1},
+                                    protocol::message{protocol::announce_msg{}}, buf);
+    ASSERT_TRUE(n.ok());
+    inject(frame_from(udp_frame(our_mac(*rt), our_ip, uftp_port, std::span(buf).first(*n))));
+    pump(3);
+    api::datagram d{};
+    ASSERT_EQ(rte_ring_sc_dequeue_elem(rt->res().received, &d, sizeof d), 0);
+    rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
+    EXPECT_EQ(counter("tx.arp_gleaned"), 1u);
+
+    const auto payload = random_bytes(100, 3);
+    send_control(*rt, peer_ip, payload);
+    pump(2);
+    auto sent = take_sent();
+    ASSERT_EQ(sent.size(), 1u) << "the datagram alone, no ARP request";
+    const auto frame = bytes_of(sent[0]);
+    const auto eth = net::parse_ethernet(frame);
+    ASSERT_TRUE(eth);
+    EXPECT_EQ(eth->dst, peer_mac);
+    EXPECT_EQ(counter("tx.arp"), 0u);
+    EXPECT_EQ(counter("tx.arp_held"), 0u);
+    free_all(sent);
+
+    // A sender beyond the subnet teaches nothing: its frames carry a
+    // router's MAC.
+    const auto before = counter("tx.arp_gleaned");
+    auto far = udp_frame(our_mac(*rt), our_ip, uftp_port, std::span(buf).first(*n));
+    const net::frame_template t(
+        net::frame_params{.src_mac = peer_mac,
+                          .dst_mac = our_mac(*rt),
+                          .udp = {.src = net::ipv4_address{0x0A4E0001}, // 10.78.0.1: another subnet
+                                  .dst = net::ipv4_address{our_ip},
+                                  .src_port = uftp_port,
+                                  .dst_port = uftp_port}});
+    ASSERT_TRUE(t.stamp(far, *n).ok());
+    inject(frame_from(far));
+    pump(3);
+    while (rte_ring_sc_dequeue_elem(rt->res().received, &d, sizeof d) == 0) {
+        rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
+    }
+    EXPECT_EQ(counter("tx.arp_gleaned"), before);
+}
+
 // The UDP payload of a sent frame (empty when it is not a UDP frame).
 std::vector<std::uint8_t> udp_payload_of(rte_mbuf* m) {
     const auto frame = bytes_of(m);

@@ -253,6 +253,42 @@ TEST_F(cache, a_miss_in_a_full_cache_evicts_for_the_pending_entry) {
     EXPECT_FALSE(c.lookup(host(1), 5 * s)) << "host 1 was used longest ago";
 }
 
+TEST_F(cache, a_gleaned_frame_resolves_new_and_pending_entries_and_confirms_the_same_mac) {
+    using glean = arp_cache::glean_result;
+    // A hub heard for the first time: its MAC is known with no request.
+    EXPECT_EQ(c.glean(peer_ip, peer_mac, 0), glean::learned);
+    auto r = c.resolve(peer_ip, 1 * s);
+    EXPECT_EQ(r.state, arp_state::resolved);
+    EXPECT_EQ(r.mac, peer_mac);
+    EXPECT_FALSE(r.send_request);
+    // Heard again at 50 s from the same MAC: alive past the first 60 s.
+    EXPECT_EQ(c.glean(peer_ip, peer_mac, 50 * s), glean::confirmed);
+    EXPECT_EQ(c.lookup(peer_ip, 100 * s), peer_mac);
+    // From another MAC: ARP decides, not a frame.
+    EXPECT_EQ(c.glean(peer_ip, mac_of(9), 101 * s), glean::ignored);
+    EXPECT_EQ(c.lookup(peer_ip, 101 * s), peer_mac);
+    // A resolution under way ends at the frame; so does an expired entry.
+    EXPECT_TRUE(c.resolve(host(1), 0).send_request);
+    EXPECT_EQ(c.glean(host(1), mac_of(1), 1 * ms), glean::learned);
+    EXPECT_EQ(c.lookup(host(1), 2 * ms), mac_of(1));
+    EXPECT_EQ(c.glean(host(1), mac_of(7), 200 * s), glean::learned) << "expired: anew";
+    EXPECT_EQ(c.lookup(host(1), 200 * s), mac_of(7));
+    EXPECT_EQ(c.counters().gleaned, 4u);
+    EXPECT_EQ(c.counters().requests, 1u);
+}
+
+TEST_F(cache, gleaning_never_evicts_a_live_entry) {
+    for (std::uint8_t n = 1; n <= 4; ++n) {
+        c.insert(host(n), mac_of(n), 0);
+    }
+    EXPECT_EQ(c.glean(host(9), mac_of(9), 1 * s), arp_cache::glean_result::ignored);
+    EXPECT_EQ(c.counters().evictions, 0u);
+    EXPECT_FALSE(c.lookup(host(9), 1 * s));
+    // An expired slot may go.
+    EXPECT_EQ(c.glean(host(9), mac_of(9), 61 * s), arp_cache::glean_result::learned);
+    EXPECT_EQ(c.lookup(host(9), 61 * s), mac_of(9));
+}
+
 TEST(arp_cache_empty, no_storage_means_unreachable) {
     arp_cache c({}, {});
     EXPECT_EQ(c.resolve(peer_ip, 0).state, arp_state::unreachable);
