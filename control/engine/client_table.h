@@ -43,23 +43,28 @@ struct client_entry {
     // Per-round bookkeeping: heard since the last round, rounds missed in a row.
     bool heard = false;
     std::uint8_t missed_rounds = 0;
+    // The last DONE round listed it (and it has not answered since): with
+    // early data a round may send others the FILEINFO instead.
+    bool asked_by_done = false;
     key_state keys = key_state::none;
     // Per-file flags, reset when a file starts.
-    bool file_answered = false;       // FILEINFO_ACK or COMPLETE seen
-    bool file_needs_data = false;     // answered FILEINFO_ACK: takes part in the passes
-    bool file_done = false;           // COMPLETE seen for the current file
-    bool session_complete = false;    // COMPLETE(0) seen
+    bool file_answered = false;    // FILEINFO_ACK or COMPLETE seen
+    bool file_needs_data = false;  // answered FILEINFO_ACK: takes part in the passes
+    bool file_done = false;        // COMPLETE seen for the current file
+    bool session_complete = false; // COMPLETE(0) seen
+    // A proxy's own entry holds its key exchange, RTT and liveness; it is
+    // not a receiver: never listed in FILEINFO or DONE (a closed group's
+    // ANNOUNCE calls it out, as stock does), not among the session's
+    // receivers, not in the group size. (Beside the other flags: the entry
+    // stays within 32 bytes.)
+    bool is_proxy = false;
     std::uint16_t nak_excess = 0;     // sections NAKed above max_nak_pct, this file
     std::uint16_t lost_in_file = 0;   // file ID where it was dropped (0: announce/completion)
     float rtt = 0;                    // last measured RTT, seconds
     std::uint32_t files_rejected = 0; // COMPLETE with status REJECTED
-    // Proxies (spec §7). A proxy's own entry holds its key exchange, RTT
-    // and liveness; it is not a receiver: never listed in FILEINFO or DONE
-    // (a closed group's ANNOUNCE calls it out, as stock does), not among the
-    // session's receivers, not in the group size. A client
-    // registered by a proxy has `via` = the proxy's handle, and the proxy
-    // answers for it (aggregated FILEINFO_ACK, STATUS, COMPLETE).
-    bool is_proxy = false;
+    // Proxies (spec §7), with is_proxy above. A client registered by a
+    // proxy has `via` = the proxy's handle, and the proxy answers for it
+    // (aggregated FILEINFO_ACK, STATUS, COMPLETE).
     std::uint32_t via = direct;
 };
 static_assert(sizeof(client_entry) <= 32, "client entries stay small: 100k clients in ~3 MiB");

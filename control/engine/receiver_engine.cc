@@ -449,10 +449,7 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
     const bool straight_from_sender =
         m.nak_lists_from && *m.nak_lists_from == from.address && !_config.response_proxy;
     _sender_takes_overload = m.takes_overload_reports && straight_from_sender; // §18
-    // The session's baseline, not each file's: drops in one file's last
-    // moments, counted after the next FILEINFO, are reported in that file.
-    _overload_drops_seen = _dataplane.overload_drops();
-    _sender_takes_nak_lists = straight_from_sender; // §19
+    _sender_takes_nak_lists = straight_from_sender;                            // §19
     if (m.fec_info) {
         const auto& f = *m.fec_info;
         if ((f.version == 1 || f.version == 2) && f.group_blocks >= 2 &&
@@ -818,6 +815,12 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
              .section_done = std::vector<bool>(layout->sections(), false),
              .result_index = _results.size(),
              .overload_checked_at = now};
+    if (!_overload_drops_seen) {
+        // The session's baseline, taken at its first file, not at each:
+        // drops in one file's last moments, counted after the next FILEINFO,
+        // are reported while that next file is received.
+        _overload_drops_seen = _dataplane.overload_drops();
+    }
     _results.push_back({.file_id = m.file_id, .name = m.name, .type = m.ftype});
     // A new file starts the parity check afresh (parity_reaches_us()): the
     // last file's last ask may have been settled by data, not parity.
@@ -873,7 +876,7 @@ void receiver_engine::on_data(time_ns now, std::uint16_t file_id, std::uint16_t 
 void receiver_engine::report_overload(time_ns now, std::uint16_t section) {
     _file.overload_checked_at = now;
     const std::uint64_t drops = _dataplane.overload_drops();
-    const bool dropped = drops > _overload_drops_seen;
+    const bool dropped = drops > _overload_drops_seen.value_or(drops);
     _overload_drops_seen = drops;
     if (!dropped || !_sender_takes_overload || section >= _file.layout.sections()) {
         return;

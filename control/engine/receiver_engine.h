@@ -28,6 +28,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -274,11 +275,13 @@ private:
     bool _parity_asked = false;
     std::uint64_t _parity_in_at_ask = 0;
     std::uint32_t _parity_unanswered = 0;
-    bool _fec_nak_data = false;             // no parity reaches us: NAK data blocks
-    bool _sender_takes_overload = false;    // its ANNOUNCE carried EXT_SKYCAST_OVERLOAD
-    std::uint64_t _overload_drops_seen = 0; // the node's overload_drops() at the last look
-    bool _sender_takes_nak_lists = false;   // EXT_SKYCAST_NAK_LIST, and straight from it
-    std::vector<std::uint8_t> _nak_list;    // send_status's list, kept for its capacity
+    bool _fec_nak_data = false;          // no parity reaches us: NAK data blocks
+    bool _sender_takes_overload = false; // its ANNOUNCE carried EXT_SKYCAST_OVERLOAD
+    // The node's overload_drops() at the last look; empty before the
+    // session's first file.
+    std::optional<std::uint64_t> _overload_drops_seen;
+    bool _sender_takes_nak_lists = false; // EXT_SKYCAST_NAK_LIST, and straight from it
+    std::vector<std::uint8_t> _nak_list;  // send_status's list, kept for its capacity
     std::uint8_t _robust = 20;
     double _grtt = 0.5;
     protocol::timestamp _announce_stamp;

@@ -915,9 +915,10 @@ std::vector<std::uint32_t> sender_engine::round_roll_call(time_ns now, Due&& due
 
 void sender_engine::fileinfo_round(time_ns now) {
     const sender_phase phase = _phase;
+    const std::size_t file = _file_index;
     auto ids = round_roll_call(now, [](const client_entry& c) { return !c.file_answered; });
-    if (_phase != phase) {
-        return; // the drops ended the phase
+    if (_phase != phase || _file_index != file) {
+        return; // the drops ended the phase, or the file (the next one's FILEINFO went out)
     }
     if (ids.empty()) {
         if (_phase == sender_phase::fileinfo) {
@@ -1141,7 +1142,16 @@ void sender_engine::on_pass_end(time_ns now, std::uint16_t file_id) {
 
 void sender_engine::pass_ended(time_ns now) {
     _phase = sender_phase::done_wait;
-    _rounds = 0;
+    if (_pending_answer == 0) {
+        _rounds = 0;
+    } else {
+        // Early data, FILEINFO answers still out: its rounds go on in the
+        // DONE rounds, and the first of them counts a silent client's miss
+        // (with _rounds at 0 it would not, and a quick repair cycle per
+        // round would keep it in the session indefinitely). A client asked
+        // no DONE yet is counted one miss too early at most, which ROBUST
+        // rounds and lost_after_min absorb.
+    }
     for (auto& c : _clients.entries()) {
         if (c.file_answered) {
             // A new round count for the DONE rounds; one that has not
@@ -1186,6 +1196,12 @@ void sender_engine::done_round(time_ns now) {
     ++_rounds;
     _done_unheard = static_cast<std::uint32_t>(ids.size());
     _done_sent_at = now;
+    for (auto& c : _clients.entries()) {
+        c.asked_by_done = false;
+    }
+    for (const std::uint32_t uid : ids) {
+        _clients[_clients.find(uid)].asked_by_done = true;
+    }
     if (!unanswered.empty()) {
         send_fileinfo(now, unanswered);
     }
@@ -1393,9 +1409,10 @@ void sender_engine::naks_marked(time_ns now) {
 }
 
 void sender_engine::heard_in_done_round(client_entry& c) {
-    if (_phase == sender_phase::done_wait && !c.heard && _done_unheard > 0) {
+    if (_phase == sender_phase::done_wait && c.asked_by_done && _done_unheard > 0) {
         --_done_unheard;
     }
+    c.asked_by_done = false;
     c.heard = true;
 }
 

@@ -178,9 +178,9 @@ void forward(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, const forward
 void note_neighbour(rx_context& c, std::span<const std::uint8_t> frame, const net::rx_verdict& v) {
     neighbour_seen n{.ip = v.src_ip.value, .mac = {}, .pad = 0};
     std::memcpy(n.mac, frame.data() + 6, sizeof n.mac); // Ethernet source address
-    if (rte_ring_sp_enqueue_elem(c.res->rx_neighbours, &n, sizeof n) != 0) {
-        bump(c.counters, counter::rx_drop_tx_ring_full);
-    }
+    // A full ring loses nothing but this hint (the datagram goes on to
+    // control): ARP resolves the address as it would have without it.
+    (void)rte_ring_sp_enqueue_elem(c.res->rx_neighbours, &n, sizeof n);
 }
 
 void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint64_t now_tsc) {

@@ -178,7 +178,7 @@ arp_cache::glean_result arp_cache::glean(ipv4_address ip, const mac_address& mac
                        .mac = mac,
                        .state = arp_state::resolved,
                        .stamp_ns = now_ns,
-                       .last_used_ns = now_ns};
+                       .last_used_ns = 0}; // never used yet: the first to go for a resolution
         ++_counters.gleaned;
         return glean_result::learned;
     }

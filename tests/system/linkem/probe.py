@@ -25,7 +25,7 @@ HEADER = struct.Struct("!Qd")
 # Linux's SO_TIMESTAMPNS (= SCM_TIMESTAMPNS), which Python's socket module
 # does not name; its control message is a struct timespec of two longs.
 SO_TIMESTAMPNS = 35
-TIMESPEC = struct.Struct("@qq")
+TIMESPEC = struct.Struct("@ll")
 
 
 def send(addr: str, port: int, count: int, size: int, pps: float) -> None:

@@ -459,6 +459,78 @@ TEST(sender_engine, early_data_starts_the_pass_before_the_answers_and_keeps_aski
     EXPECT_EQ(rig.sender.phase(), engine::sender_phase::completion);
 }
 
+TEST(sender_engine, early_data_drops_a_client_that_never_answers_and_the_file_ends) {
+    auto cfg = quick_sender({9, 10});
+    cfg.early_data_after = 20 * ms;
+    cfg.lost_after_min = 0; // ROBUST (3) rounds alone
+    sender_rig rig(cfg, {{.name = "f", .size = 5000}});
+    time_ns now = to_fileinfo(rig);
+    rig.sender.on_datagram(now + ms, {.address = 9},
+                           client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    // Client 9 answers everything, client 10 nothing; passes end at once.
+    for (int i = 0; i < 100 && !rig.sender.finished(); ++i) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+        if (rig.sender.phase() == engine::sender_phase::data) {
+            rig.sender.on_pass_end(now, 1);
+        }
+        if (rig.sender.phase() == engine::sender_phase::done_wait) {
+            rig.sender.on_datagram(now + ms, {.address = 9},
+                                   client_datagram(9, 0x77, protocol::complete_msg{.file_id = 1}));
+        }
+        if (rig.sender.phase() == engine::sender_phase::completion) {
+            rig.sender.on_datagram(now + ms, {.address = 9},
+                                   client_datagram(9, 0x77, protocol::complete_msg{.file_id = 0}));
+        }
+    }
+    ASSERT_TRUE(rig.sender.finished());
+    EXPECT_EQ(rig.sender.stats().early_data_passes, 1u);
+    EXPECT_EQ(rig.sender.clients()[rig.sender.clients().find(10)].outcome,
+              engine::client_outcome::lost);
+    EXPECT_EQ(rig.sender.clients()[rig.sender.clients().find(9)].outcome,
+              engine::client_outcome::completed);
+    // Its FILEINFO rounds: the first, then ROBUST more before the drop.
+    EXPECT_EQ(rig.sender.stats().fileinfo_rounds, 3u);
+    for (const auto* d : rig.net.of<protocol::done_msg>()) {
+        const auto& ids = std::get<protocol::done_msg>(d->d.body).client_ids;
+        EXPECT_EQ(std::count(ids.begin(), ids.end(), 10u), 0)
+            << "no DONE for an unanswered FILEINFO";
+    }
+}
+
+TEST(sender_engine, a_skip_from_a_client_the_done_did_not_ask_does_not_end_the_done_round) {
+    // Clients 8 and 9 answered the FILEINFO during the early pass, 10 did
+    // not. The pass ends: DONE to 8 and 9, FILEINFO to 10. Client 8 NAKs;
+    // client 10 skips the file (COMPLETE). Client 9's answer is still due,
+    // so the repair waits for it (2.1 GRTT), not 0.1 GRTT.
+    auto cfg = quick_sender({8, 9, 10});
+    cfg.early_data_after = 20 * ms;
+    sender_rig rig(cfg, {{.name = "f", .size = 5000}});
+    const time_ns fileinfo_at = to_fileinfo(rig, {8u, 9u, 10u});
+    rig.sender.on_timer(fileinfo_at + 20 * ms);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    for (std::uint32_t uid : {8u, 9u}) {
+        rig.sender.on_datagram(
+            fileinfo_at + 30 * ms, {.address = uid},
+            client_datagram(uid, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    }
+    const time_ns done_at = fileinfo_at + 40 * ms;
+    rig.sender.on_pass_end(done_at, 1);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::done_wait);
+    std::vector<std::uint8_t> bits(protocol::nak_bitmap_bytes(4), 0);
+    bits[0] = 0x01;
+    rig.sender.on_datagram(
+        done_at + 10 * ms, {.address = 8},
+        client_datagram(8, 0x77, protocol::status_msg{.file_id = 1, .section = 0, .naks = bits}));
+    rig.sender.on_datagram(done_at + 10 * ms, {.address = 10},
+                           client_datagram(10, 0x77, protocol::complete_msg{.file_id = 1}));
+    EXPECT_GE(rig.sender.next_deadline(), done_at + 200 * ms)
+        << "the repair did not wait for client 9's answer";
+    rig.sender.on_datagram(done_at + 20 * ms, {.address = 9},
+                           client_datagram(9, 0x77, protocol::complete_msg{.file_id = 1}));
+    EXPECT_EQ(rig.sender.next_deadline(), done_at + 30 * ms) << "now every asked client answered";
+}
+
 TEST(sender_engine, answers_in_before_the_early_data_wait_start_the_pass_at_once) {
     auto cfg = quick_sender({9, 10});
     cfg.early_data_after = 20 * ms;
