@@ -886,19 +886,10 @@ void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec
 constexpr std::size_t parity_extra_bytes = 4;
 
 // Fields of control: that apply to one role only, and what they belong to.
-constexpr std::string_view sender_only_keys[] = {"private_group",
-                                                 "rate",
-                                                 "block_size",
-                                                 "grtt",
-                                                 "early_data",
-                                                 "robustness",
-                                                 "announce_rounds",
-                                                 "max_passes",
-                                                 "max_nak_pct",
-                                                 "max_nak_count",
-                                                 "clients",
-                                                 "proxies",
-                                                 "fec"};
+constexpr std::string_view sender_only_keys[] = {
+    "private_group",   "rate",       "block_size",  "grtt",          "robustness",
+    "announce_rounds", "max_passes", "max_nak_pct", "max_nak_count", "clients",
+    "proxies",         "fec",        "early_data"};
 constexpr std::string_view receiver_only_keys[] = {
     "destination", "temp_dir",         "servers", "max_sessions",  "max_grtt",
     "max_robust",  "register_timeout", "hooks",   "response_proxy"};
