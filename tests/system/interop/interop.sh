@@ -50,6 +50,14 @@
 #   Pass: every Skycast receiver refuses the session with an ABORT whose
 #   reason contains TEXT, uftp logs that ABORT from each of them, and no file
 #   or temp file appears at any receiver.
+# --link "OPTIONS": the link emulator between the hub and the bridge (lab.sh
+#   --link, e.g. "--delay 100ms": a 200 ms round trip). to-stock: the
+#   FILEINFO answers then take longer than the hub's early-data wait
+#   (control.early_data, docs/protocol.md §20), so every file's first pass
+#   starts before them, and stock uftpd must take it. Pass also needs: the
+#   hub's session result shows early passes and answers that came in during
+#   them, and the Skycast receiver gleaned the hub's MAC from its frames and
+#   held no datagram for ARP.
 # --big MB: one more file of MB MiB in the set.
 # --overload: the DPDK nodes get 64-frame af_packet rings (LAB_RING_FRAMES)
 #   and the sender runs unpaced (stock uftp -R -1; the Skycast hub at 20G), so
@@ -87,6 +95,7 @@ proxy_kind=
 control_copies=1
 big_mb=0
 overload=0
+link=
 
 while (($#)); do
     case $1 in
@@ -104,6 +113,7 @@ while (($#)); do
     --name) lab=$2; shift 2 ;;
     --big) big_mb=$2; shift 2 ;;
     --overload) overload=1; shift ;;
+    --link) link=$2; shift 2 ;;
     --keep) keep=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --*) echo "interop.sh: unknown option $1" >&2; exit 2 ;;
@@ -211,7 +221,8 @@ if ((overload)); then
     hub_rate=20G
 fi
 bash "$lab_sh" up --name "$lab" --receivers $receivers --loss "$loss" \
-    --kernel-nodes "$kernel_nodes" > "$logs/lab-up.log"
+    --kernel-nodes "$kernel_nodes" \
+    ${link:+--link "$link" --linkem "$build_dir/perf/linkem/skycast-linkem"} > "$logs/lab-up.log"
 eval "$(bash "$lab_sh" env --name "$lab")"
 if ((response_proxy)); then
     receivers=2 # rcv3 is the proxy
@@ -672,6 +683,24 @@ ok = proxies == {sys.argv[2].lower(): "completed"}
 ok = ok and receivers == {sys.argv[3].lower(): "completed", sys.argv[4].lower(): "completed"}
 sys.exit(0 if ok else 1)
 PY
+fi
+if [[ -n $link && $direction == to-stock ]]; then
+    # Early data across the link's round trip: every regular file's first
+    # pass went before its FILEINFO answers were in, stock's included.
+    "$skycast_bin" stats --socket "$work/hub.sock" --json |
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)["history"][-1]
+print("hub: %d early first passes, %d FILEINFO answers during them" %
+      (r["early_data_passes"], r["fileinfo_acks_late"]))
+sys.exit(0 if r["early_data_passes"] >= 1 and r["fileinfo_acks_late"] >= 1 else 1)' ||
+        bad "hub: no first pass started before its FILEINFO answers across the link"
+    # The Skycast receivers learned the hub's MAC from its frames: their
+    # REGISTERs went without waiting a round trip for ARP.
+    for i in "${skycast_rcvs[@]}"; do
+        gleaned=$(counter "rcv$i" tx.arp_gleaned) held=$(counter "rcv$i" tx.arp_held)
+        echo "rcv$i: tx.arp_gleaned=$gleaned tx.arp_held=$held"
+        ((gleaned >= 1 && held == 0)) || bad "rcv$i waited for ARP to answer the hub"
+    done
 fi
 if [[ $proxy_kind == skycast ]]; then
     "$skycast_bin" stats --socket "$work/rcv3.sock" --json > "$work/proxy-stats.json"
