@@ -1142,15 +1142,14 @@ void sender_engine::on_pass_end(time_ns now, std::uint16_t file_id) {
 
 void sender_engine::pass_ended(time_ns now) {
     _phase = sender_phase::done_wait;
+    // With early data and FILEINFO answers still out, the round count goes
+    // on into the DONE rounds, so that the first of them counts a silent
+    // client's miss (with _rounds at 0 it would not, and a quick repair
+    // cycle per round would keep it in the session indefinitely). A client
+    // asked no DONE yet is counted one miss too early at most, which ROBUST
+    // rounds and lost_after_min absorb.
     if (_pending_answer == 0) {
         _rounds = 0;
-    } else {
-        // Early data, FILEINFO answers still out: its rounds go on in the
-        // DONE rounds, and the first of them counts a silent client's miss
-        // (with _rounds at 0 it would not, and a quick repair cycle per
-        // round would keep it in the session indefinitely). A client asked
-        // no DONE yet is counted one miss too early at most, which ROBUST
-        // rounds and lost_after_min absorb.
     }
     for (auto& c : _clients.entries()) {
         if (c.file_answered) {
@@ -1182,26 +1181,24 @@ void sender_engine::done_round(time_ns now) {
         end_file(now);
         return;
     }
-    std::vector<std::uint32_t> unanswered;
-    if (_pending_answer > 0) {
-        std::erase_if(ids, [&](std::uint32_t uid) {
-            const std::uint32_t h = _clients.find(uid);
-            if (h != client_table::npos && !_clients[h].file_answered) {
-                unanswered.push_back(uid);
-                return true;
-            }
-            return false;
-        });
-    }
-    ++_rounds;
-    _done_unheard = static_cast<std::uint32_t>(ids.size());
-    _done_sent_at = now;
+    // One pass splits the roll call: the FILEINFO to those that have not
+    // answered it, the DONE (asked_by_done) to the rest.
     for (auto& c : _clients.entries()) {
         c.asked_by_done = false;
     }
-    for (const std::uint32_t uid : ids) {
-        _clients[_clients.find(uid)].asked_by_done = true;
-    }
+    std::vector<std::uint32_t> unanswered;
+    std::erase_if(ids, [&](std::uint32_t uid) {
+        client_entry& c = _clients[_clients.find(uid)];
+        if (!c.file_answered) {
+            unanswered.push_back(uid);
+            return true;
+        }
+        c.asked_by_done = true;
+        return false;
+    });
+    ++_rounds;
+    _done_unheard = static_cast<std::uint32_t>(ids.size());
+    _done_sent_at = now;
     if (!unanswered.empty()) {
         send_fileinfo(now, unanswered);
     }

@@ -250,6 +250,10 @@ bool handle_rx_handoff(tx_context& c, std::uint64_t now) {
     return n > 0;
 }
 
+bool on_local_subnet(const tx_context& c, net::ipv4_address ip) {
+    return ((ip.value ^ c.local.ip.value) & c.local.netmask) == 0;
+}
+
 // UFTP peers the RX lcore heard (rx_lcore.cc, note_neighbour): on the local
 // subnet, not ourselves, gleaned into the ARP cache.
 bool handle_neighbours(tx_context& c, std::uint64_t now) {
@@ -258,7 +262,7 @@ bool handle_neighbours(tx_context& c, std::uint64_t now) {
                                                       burst_size, nullptr);
     for (unsigned i = 0; i < n; ++i) {
         const net::ipv4_address ip{seen[i].ip};
-        if (((ip.value ^ c.local.ip.value) & c.local.netmask) != 0 || ip == c.local.ip) {
+        if (!on_local_subnet(c, ip) || ip == c.local.ip) {
             continue; // beyond a router, its frames carry the router's MAC
         }
         net::mac_address mac;
@@ -275,8 +279,7 @@ bool handle_neighbours(tx_context& c, std::uint64_t now) {
 // The neighbour a unicast `dst` is reached through: itself on the local
 // subnet, the gateway (when there is one) otherwise.
 net::ipv4_address next_hop(const tx_context& c, net::ipv4_address dst) {
-    if (((dst.value ^ c.local.ip.value) & c.local.netmask) != 0 &&
-        !c.local.gateway.is_unspecified()) {
+    if (!on_local_subnet(c, dst) && !c.local.gateway.is_unspecified()) {
         return c.local.gateway;
     }
     return dst;

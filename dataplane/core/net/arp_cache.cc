@@ -148,10 +148,14 @@ void arp_cache::insert(ipv4_address ip, const mac_address& mac, std::uint64_t no
         }
         *e = arp_entry{.ip = ip, .last_used_ns = now_ns};
     }
-    e->mac = mac;
-    e->state = arp_state::resolved;
-    e->requests = 0;
-    e->stamp_ns = now_ns;
+    set_resolved(*e, mac, now_ns);
+}
+
+void arp_cache::set_resolved(arp_entry& e, const mac_address& mac, std::uint64_t now_ns) {
+    e.mac = mac;
+    e.state = arp_state::resolved;
+    e.requests = 0;
+    e.stamp_ns = now_ns;
 }
 
 bool arp_cache::refresh(ipv4_address ip, const mac_address& mac, std::uint64_t now_ns) {
@@ -159,10 +163,7 @@ bool arp_cache::refresh(ipv4_address ip, const mac_address& mac, std::uint64_t n
     if (e == nullptr) {
         return false;
     }
-    e->mac = mac;
-    e->state = arp_state::resolved;
-    e->requests = 0;
-    e->stamp_ns = now_ns;
+    set_resolved(*e, mac, now_ns);
     return true;
 }
 
@@ -174,25 +175,16 @@ arp_cache::glean_result arp_cache::glean(ipv4_address ip, const mac_address& mac
         if (e == nullptr) {
             return glean_result::ignored;
         }
-        *e = arp_entry{.ip = ip,
-                       .mac = mac,
-                       .state = arp_state::resolved,
-                       .stamp_ns = now_ns,
-                       .last_used_ns = 0}; // never used yet: the first to go for a resolution
-        ++_counters.gleaned;
-        return glean_result::learned;
+        // Never used yet: the first to go when a resolution needs the slot.
+        *e = arp_entry{.ip = ip, .last_used_ns = 0};
     }
-    if (e->state == arp_state::resolved && !expired(*e, now_ns)) {
-        if (e->mac != mac) {
-            return glean_result::ignored;
-        }
-        e->stamp_ns = now_ns;
-        ++_counters.gleaned;
-        return glean_result::confirmed;
+    const bool alive = e->state == arp_state::resolved && !expired(*e, now_ns);
+    if (alive && e->mac != mac) {
+        return glean_result::ignored;
     }
-    refresh(ip, mac, now_ns); // pending, unreachable or expired: resolved now
+    set_resolved(*e, mac, now_ns); // new, pending, unreachable or expired: resolved now
     ++_counters.gleaned;
-    return glean_result::learned;
+    return alive ? glean_result::confirmed : glean_result::learned;
 }
 
 std::size_t arp_cache::due_requests(std::uint64_t now_ns, std::span<ipv4_address> out) {

@@ -132,6 +132,8 @@ private:
     // `evict_live` the least recently used; null if none may be taken.
     arp_entry* take_slot(std::uint64_t now_ns, bool evict_live = true);
     bool expired(const arp_entry& e, std::uint64_t now_ns) const;
+    // `e` now holds `mac`, learned at `now_ns`, with no request outstanding.
+    static void set_resolved(arp_entry& e, const mac_address& mac, std::uint64_t now_ns);
     // Sends a request if due; moves to unreachable after max_requests.
     arp_resolution advance_pending(arp_entry& e, std::uint64_t now_ns);
 
