@@ -521,7 +521,7 @@ std::string receiver_engine::join_encrypted(time_ns now, const protocol::announc
     if (proxy != nullptr && !ecdh && proxy->key.kind() != crypto::key_kind::rsa) {
         return "Response proxy key is not RSA, as the key exchange needs";
     }
-    crypto::result<crypto::secure_bytes> premaster = crypto::crypto_error::internal_error;
+    std::optional<crypto::public_key> server_dh;
     if (ecdh) {
         // The whole datagram is signed with the field zeroed (spec §5.6).
         if (crypto::verify_datagram(*server_key, e.hashtype, datagram,
@@ -530,7 +530,6 @@ std::string receiver_engine::join_encrypted(time_ns now, const protocol::announc
             bad_signature = true;
             return "Invalid ANNOUNCE signature";
         }
-        std::optional<crypto::public_key> server_dh;
         if (proxy == nullptr) {
             auto dh = crypto::public_key::from_blob(e.dh_blob);
             if (!dh) {
@@ -540,49 +539,25 @@ std::string receiver_engine::join_encrypted(time_ns now, const protocol::announc
         } else if (!proxy->dh) {
             return "Response proxy has no ECDH key";
         }
-        const crypto::public_key& dh = proxy != nullptr ? *proxy->dh : *server_dh;
-        auto eph = crypto::make_ecdh_key(dh);
-        if (!eph) {
-            return "Unsupported ECDH curve";
-        }
-        premaster = crypto::ecdh_premaster(*eph, dh);
-        c->key_info = eph->blob();
-    } else {
-        premaster = crypto::make_rsa_premaster();
-        if (premaster) {
-            auto info = crypto::encrypt_rsa_premaster(proxy != nullptr ? proxy->key : *server_key,
-                                                      premaster->span());
-            if (!info) {
-                return "Cannot encrypt the premaster to the server key";
-            }
-            c->key_info = std::move(info).value();
-        }
     }
-    if (!premaster) {
-        return "Key exchange failed: " + std::string(crypto::describe(premaster.error()));
+    // The premaster's peer: the proxy's key (RSA) or ECDH key behind a
+    // response proxy, else the server's.
+    const crypto::public_key& peer = ecdh ? (proxy != nullptr ? *proxy->dh : *server_dh)
+                                          : (proxy != nullptr ? proxy->key : *server_key);
+    const auto addr = std::span(m.private_addr.bytes).first(m.ipv6() ? 16 : 4);
+    if (auto why = begin_client_handshake({.suite = &c->suite,
+                                           .keyex = e.keyextype,
+                                           .peer = &peer,
+                                           .rand1 = e.rand1,
+                                           .group_id = _group_id,
+                                           .private_addr = addr,
+                                           .unix_time =
+                                               static_cast<std::uint32_t>(now / ns_per_second)},
+                                          c->handshake);
+        !why.empty()) {
+        return why;
     }
     c->server_key.emplace(std::move(server_key).value());
-    std::copy(e.rand1.begin(), e.rand1.end(), c->rand1.begin());
-    if (crypto::make_hello_random(static_cast<std::uint32_t>(now / ns_per_second), c->rand2) !=
-        crypto::crypto_error::ok) {
-        return "No randomness";
-    }
-    auto master = crypto::derive_master_secret(e.hashtype, premaster->span(), c->rand1, c->rand2);
-    if (!master) {
-        return "Key derivation failed";
-    }
-    auto block = crypto::derive_client_key_block(c->suite, master->span(), c->rand1, c->rand2);
-    const auto addr = std::span(m.private_addr.bytes).first(m.ipv6() ? 16 : 4);
-    auto vd1 = crypto::build_verify_data_1({.group_id = _group_id,
-                                            .private_addr = addr,
-                                            .rand1 = &c->rand1,
-                                            .rand2 = &c->rand2,
-                                            .premaster = premaster->span()});
-    if (!block || !vd1) {
-        return "Key derivation failed";
-    }
-    c->client_block = std::move(block).value();
-    c->vd1 = std::move(vd1).value();
     if (c->client_auth) {
         c->own_key = client_key_for(_config.encryption.keys, e.keyextype);
         if (c->own_key == nullptr) {
@@ -590,7 +565,7 @@ std::string receiver_engine::join_encrypted(time_ns now, const protocol::announc
             return "No client key compatible with server key";
         }
         c->client_key_sig.resize(c->own_key->signature_size());
-        const std::span<const std::uint8_t> parts[] = {c->vd1.span()};
+        const std::span<const std::uint8_t> parts[] = {c->handshake.vd1.span()};
         if (!crypto::sign(*c->own_key, e.hashtype, parts, c->client_key_sig)) {
             return "Cannot sign CLIENT_KEY";
         }
@@ -610,26 +585,20 @@ void receiver_engine::handle_keyinfo(time_ns now, const protocol::keyinfo_msg& m
     }
     receiver_crypto& c = *_crypto;
     if (!c.cipher) {
-        auto gm = crypto::decrypt_group_master(c.suite, c.client_block, _server_id, m.iv_ctr,
-                                               it->group_master);
-        if (!gm) {
-            ++_stats.keyinfo_bad;
-            return;
-        }
-        auto group = crypto::derive_group_key_block(c.suite, gm->span(), c.rand1);
-        if (!group) {
-            ++_stats.keyinfo_bad;
-            return;
-        }
         const bool keyex = c.suite.sigtype == protocol::signature_type::keyex;
-        auto pc = crypto::packet_cipher::create(c.suite, *group, keyex ? c.own_key : nullptr);
-        auto dp_keys = group->clone();
         const std::span<const std::uint8_t> blob =
             c.client_auth ? std::span<const std::uint8_t>(c.own_key->blob())
                           : std::span<const std::uint8_t>();
-        auto ack =
-            crypto::keyinfo_ack_verify_data(c.suite.hash.type, c.vd1.span(), blob, gm->span());
-        if (!pc || !dp_keys || !ack) {
+        auto keyed = open_keyinfo_entry(c.suite, c.handshake, _server_id, m.iv_ctr,
+                                        it->group_master, blob);
+        if (!keyed) {
+            ++_stats.keyinfo_bad;
+            return;
+        }
+        auto pc = crypto::packet_cipher::create(c.suite, keyed->group_block,
+                                                keyex ? c.own_key : nullptr);
+        auto dp_keys = keyed->group_block.clone();
+        if (!pc || !dp_keys) {
             ++_stats.keyinfo_bad;
             return;
         }
@@ -646,10 +615,10 @@ void receiver_engine::handle_keyinfo(time_ns now, const protocol::keyinfo_msg& m
                                                         .group_keys = std::move(dp_keys).value(),
                                                         .signer = nullptr,
                                                         .sender_key = std::move(sender_key)});
-        c.ack_verify = *ack;
+        c.ack_verify = keyed->ack_verify;
         // The premaster-derived secrets are no longer needed.
-        c.vd1 = crypto::secure_bytes();
-        c.client_block = crypto::key_block();
+        c.handshake.vd1 = crypto::secure_bytes();
+        c.handshake.client_block = crypto::key_block();
     }
     if (_state == receiver_state::registering) {
         // KEYINFO is the registration's confirmation in an encrypted session.
@@ -666,8 +635,8 @@ void receiver_engine::handle_keyinfo(time_ns now, const protocol::keyinfo_msg& m
 void receiver_engine::send_register(time_ns now) {
     protocol::register_msg r{.tstamp = echo(_announce_stamp, _announce_at, now)};
     if (_crypto) {
-        r.rand2 = _crypto->rand2;
-        r.key_info = _crypto->key_info;
+        r.rand2 = _crypto->handshake.rand2;
+        r.key_info = _crypto->handshake.key_info;
     }
     send(r);
     ++_stats.registers_sent;

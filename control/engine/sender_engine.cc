@@ -534,45 +534,27 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
 
 bool sender_engine::register_keys(std::uint32_t handle, const protocol::register_msg& m) {
     sender_crypto& c = *_crypto;
-    crypto::result<crypto::secure_bytes> premaster = crypto::crypto_error::internal_error;
-    if (c.ecdh) {
-        auto peer = crypto::public_key::from_blob(m.key_info);
-        if (!peer) {
-            return false;
-        }
-        premaster = crypto::ecdh_premaster(*c.ecdh, *peer);
-    } else {
-        // No padding oracle: a forged ciphertext yields a random premaster,
-        // and its sender simply cannot answer KEYINFO (crypto/key_exchange.h).
-        premaster = crypto::decrypt_rsa_premaster_or_random(*_config.encryption.key, m.key_info);
-    }
-    if (!premaster) {
-        return false;
-    }
-    crypto::hello_random rand2{};
-    std::copy(m.rand2.begin(), m.rand2.end(), rand2.begin());
-    auto master =
-        crypto::derive_master_secret(c.suite.hash.type, premaster->span(), c.rand1, rand2);
-    if (!master) {
-        return false;
-    }
-    auto block = crypto::derive_client_key_block(c.suite, master->span(), c.rand1, rand2);
     const auto private_addr = protocol::ip_address::from_ipv4(_config.private_group.address);
     // Verify data 1 carries the private multicast address's four bytes (spec §5.7).
-    const std::span<const std::uint8_t> addr(private_addr.bytes.data(), 4);
-    auto vd1 = crypto::build_verify_data_1({.group_id = _config.group_id,
-                                            .private_addr = addr,
-                                            .rand1 = &c.rand1,
-                                            .rand2 = &rand2,
-                                            .premaster = premaster->span()});
+    auto secrets = accept_client_handshake(
+        {.suite = &c.suite,
+         .rsa_key = c.ecdh ? nullptr : _config.encryption.key.get(),
+         .ecdh_key = c.ecdh ? &*c.ecdh : nullptr,
+         .key_info = m.key_info,
+         .rand1 = &c.rand1,
+         .rand2 = m.rand2,
+         .group_id = _config.group_id,
+         .private_addr = std::span<const std::uint8_t>(private_addr.bytes.data(), 4)});
     const auto slot = c.store.key_block(handle);
-    if (!block || !vd1 || slot.empty()) {
+    if (!secrets || slot.empty()) {
         return false;
     }
-    std::copy(block->bytes().begin(), block->bytes().end(), slot.begin());
+    const auto block = secrets->block.bytes();
+    const auto& vd1 = secrets->vd1;
+    std::copy(block.begin(), block.end(), slot.begin());
     client_entry& e = _clients[handle];
     if (!c.client_auth) {
-        if (!expect_ack(handle, vd1->span(), {})) {
+        if (!expect_ack(handle, vd1.span(), {})) {
             return false;
         }
         e.keys = key_state::keyinfo_sent; // sent by the caller
@@ -581,10 +563,10 @@ bool sender_engine::register_keys(std::uint32_t handle, const protocol::register
     // Client authentication: CLIENT_KEY signs verify data 1; keep it until
     // that message is in (it may have come first).
     const auto vd1_slot = c.store.vd1(handle);
-    if (vd1_slot.size() != vd1->size()) {
+    if (vd1_slot.size() != vd1.size()) {
         return false;
     }
-    std::copy(vd1->span().begin(), vd1->span().end(), vd1_slot.begin());
+    std::copy(vd1.span().begin(), vd1.span().end(), vd1_slot.begin());
     e.keys = key_state::awaiting_client_key;
     return true;
 }
@@ -709,14 +691,10 @@ void sender_engine::send_keyinfo(const std::vector<std::uint32_t>& handles) {
         protocol::keyinfo_msg k{.iv_ctr = _seq.next_iv()};
         for (std::size_t j = i; j < std::min(handles.size(), i + per); ++j) {
             const std::uint32_t handle = handles[j];
-            auto block = crypto::key_block::from_bytes(c.suite, c.store.key_block(handle));
-            if (!block) {
-                continue;
-            }
-            auto entry = crypto::encrypt_group_master(c.suite, *block, _config.sender_id, k.iv_ctr,
-                                                      c.group_master.span());
+            auto entry = keyinfo_entry_for(c.suite, _clients[handle].uid, c.store.key_block(handle),
+                                           _config.sender_id, k.iv_ctr, c.group_master.span());
             if (entry) {
-                k.entries.push_back({.dest_id = _clients[handle].uid, .group_master = *entry});
+                k.entries.push_back(*entry);
             }
         }
         if (!k.entries.empty()) {

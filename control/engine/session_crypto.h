@@ -1,9 +1,10 @@
 #pragma once
 // The engines' side of an encrypted session (spec §5): the suite an engine
 // runs, the sender's per-client key material in guarded slabs, and the
-// names of the cipher suites for command lines. The handshake itself is in
-// the engines (sender_engine.cc, receiver_engine.cc), built from crypto/.
+// names of the cipher suites for command lines. The handshake's steps are in
+// key_exchange.h; the messages around them are the engines'.
 
+#include "control/engine/key_exchange.h"
 #include "control/engine/ports.h"
 #include "control/engine/session_config.h"
 #include "crypto/key_schedule.h"
@@ -115,12 +116,8 @@ struct receiver_crypto {
     bool client_auth = false;
     std::optional<crypto::public_key> server_key;
     const crypto::private_key* own_key = nullptr; // CLIENT_KEY / KEYEX signer
-    crypto::hello_random rand1{};
-    crypto::hello_random rand2{};
-    protocol::bytes key_info;       // REGISTER's: RSA-encrypted premaster or our ECDH blob
+    client_handshake handshake;     // what REGISTER carries, until KEYINFO
     protocol::bytes client_key_sig; // CLIENT_KEY's signature over verify data 1
-    crypto::key_block client_block; // decrypts our KEYINFO entry
-    crypto::secure_bytes vd1;       // verify data 1
     std::optional<crypto::packet_cipher> cipher; // after KEYINFO
     std::shared_ptr<session_keys> keys;          // for the dataplane
     std::array<std::uint8_t, crypto::verify_data_len> ack_verify{};
