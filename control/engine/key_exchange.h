@@ -27,9 +27,9 @@ namespace skycast::control::engine {
 struct client_handshake {
     crypto::hello_random rand1{};
     crypto::hello_random rand2{};
-    protocol::bytes key_info;        // RSA-encrypted premaster, or our ECDH blob
-    crypto::key_block client_block;  // opens our KEYINFO entry
-    crypto::secure_bytes vd1;        // verify data 1 (CLIENT_KEY signs it)
+    protocol::bytes key_info;       // RSA-encrypted premaster, or our ECDH blob
+    crypto::key_block client_block; // opens our KEYINFO entry
+    crypto::secure_bytes vd1;       // verify data 1 (CLIENT_KEY signs it)
 };
 
 struct client_handshake_inputs {

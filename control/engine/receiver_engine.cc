@@ -545,15 +545,15 @@ std::string receiver_engine::join_encrypted(time_ns now, const protocol::announc
     const crypto::public_key& peer = ecdh ? (proxy != nullptr ? *proxy->dh : *server_dh)
                                           : (proxy != nullptr ? proxy->key : *server_key);
     const auto addr = std::span(m.private_addr.bytes).first(m.ipv6() ? 16 : 4);
-    if (auto why = begin_client_handshake({.suite = &c->suite,
-                                           .keyex = e.keyextype,
-                                           .peer = &peer,
-                                           .rand1 = e.rand1,
-                                           .group_id = _group_id,
-                                           .private_addr = addr,
-                                           .unix_time =
-                                               static_cast<std::uint32_t>(now / ns_per_second)},
-                                          c->handshake);
+    if (auto why =
+            begin_client_handshake({.suite = &c->suite,
+                                    .keyex = e.keyextype,
+                                    .peer = &peer,
+                                    .rand1 = e.rand1,
+                                    .group_id = _group_id,
+                                    .private_addr = addr,
+                                    .unix_time = static_cast<std::uint32_t>(now / ns_per_second)},
+                                   c->handshake);
         !why.empty()) {
         return why;
     }
@@ -589,14 +589,14 @@ void receiver_engine::handle_keyinfo(time_ns now, const protocol::keyinfo_msg& m
         const std::span<const std::uint8_t> blob =
             c.client_auth ? std::span<const std::uint8_t>(c.own_key->blob())
                           : std::span<const std::uint8_t>();
-        auto keyed = open_keyinfo_entry(c.suite, c.handshake, _server_id, m.iv_ctr,
-                                        it->group_master, blob);
+        auto keyed =
+            open_keyinfo_entry(c.suite, c.handshake, _server_id, m.iv_ctr, it->group_master, blob);
         if (!keyed) {
             ++_stats.keyinfo_bad;
             return;
         }
-        auto pc = crypto::packet_cipher::create(c.suite, keyed->group_block,
-                                                keyex ? c.own_key : nullptr);
+        auto pc =
+            crypto::packet_cipher::create(c.suite, keyed->group_block, keyex ? c.own_key : nullptr);
         auto dp_keys = keyed->group_block.clone();
         if (!pc || !dp_keys) {
             ++_stats.keyinfo_bad;

@@ -116,10 +116,10 @@ struct receiver_crypto {
     bool client_auth = false;
     std::optional<crypto::public_key> server_key;
     const crypto::private_key* own_key = nullptr; // CLIENT_KEY / KEYEX signer
-    client_handshake handshake;     // what REGISTER carries, until KEYINFO
-    protocol::bytes client_key_sig; // CLIENT_KEY's signature over verify data 1
-    std::optional<crypto::packet_cipher> cipher; // after KEYINFO
-    std::shared_ptr<session_keys> keys;          // for the dataplane
+    client_handshake handshake;                   // what REGISTER carries, until KEYINFO
+    protocol::bytes client_key_sig;               // CLIENT_KEY's signature over verify data 1
+    std::optional<crypto::packet_cipher> cipher;  // after KEYINFO
+    std::shared_ptr<session_keys> keys;           // for the dataplane
     std::array<std::uint8_t, crypto::verify_data_len> ack_verify{};
     std::uint64_t iv = 0; // our own IV counter (spec §5.8: one per sender)
 };
