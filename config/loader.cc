@@ -905,6 +905,23 @@ constexpr std::pair<std::string_view, std::string_view> ecdh_curve_names[] = {
     {"secp384r1", "secp384r1"},   {"P-384", "secp384r1"},      {"secp521r1", "secp521r1"},
     {"P-521", "secp521r1"}};
 
+// An ECDH curve by any of the names above, as its OpenSSL short name.
+std::optional<std::string> read_ecdh_curve(context& ctx, const field& x) {
+    auto name = read_string(ctx, x);
+    if (!name) {
+        return std::nullopt;
+    }
+    for (auto [alias, canonical] : ecdh_curve_names) {
+        if (*name == alias) {
+            return std::string(canonical);
+        }
+    }
+    ctx.error(x.mark(), x.path,
+              in_quotes(*name) + " is not one of prime256v1 (P-256), secp384r1 (P-384), "
+                                 "secp521r1 (P-521)");
+    return std::nullopt;
+}
+
 template <std::size_t N>
 void reject_role_keys(context& ctx, const map_reader& m, const std::string_view (&keys)[N],
                       std::string_view owner, std::string_view role) {
@@ -1066,22 +1083,8 @@ void parse_sender_encryption(context& ctx, const map_reader& e, sender_encryptio
                    [&](const field& x) { return read_absolute_path(ctx, x); });
     auto af =
         take(e, "client_auth", enc.client_auth, [&](const field& x) { return read_bool(ctx, x); });
-    auto ecf =
-        take(e, "ecdh_curve", enc.ecdh_curve, [&](const field& x) -> std::optional<std::string> {
-            auto name = read_string(ctx, x);
-            if (!name) {
-                return std::nullopt;
-            }
-            for (auto [alias, canonical] : ecdh_curve_names) {
-                if (*name == alias) {
-                    return std::string(canonical);
-                }
-            }
-            ctx.error(x.mark(), x.path,
-                      in_quotes(*name) + " is not one of prime256v1 (P-256), secp384r1 (P-384), "
-                                         "secp521r1 (P-521)");
-            return std::nullopt;
-        });
+    auto ecf = take(e, "ecdh_curve", enc.ecdh_curve,
+                    [&](const field& x) { return read_ecdh_curve(ctx, x); });
 
     if (!keyex_known) {
         return; // every rule below depends on keyex
@@ -1404,9 +1407,20 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
         reject_role_keys(ctx, m, sender_only_keys, "sender", "response_proxy");
         reject_role_keys(ctx, m, receiver_only_keys, "receiver", "response_proxy");
         if (auto ef = m.get("encryption")) {
-            ctx.error(ef->key_mark, ef->path,
-                      "a response proxy serves unencrypted sessions only (it takes no part in "
-                      "key exchanges yet)");
+            // Its own keys, for the key exchanges of encrypted sessions
+            // (docs/protocol.md §7.4); the session's suite is the server's.
+            map_reader e(ctx, *ef, {"private_key", "ecdh_curve"});
+            response_proxy_keys_config keys;
+            if (auto pf = e.require("private_key", "the proxy's PEM key (RSA, or EC for "
+                                                   "ecdh_ecdsa servers), of the servers' key "
+                                                   "type and size")) {
+                if (auto path = read_absolute_path(ctx, *pf)) {
+                    keys.private_key = *path;
+                }
+            }
+            take(e, "ecdh_curve", keys.ecdh_curve,
+                 [&](const field& x) { return read_ecdh_curve(ctx, x); });
+            c.proxy_keys = keys;
         }
         return;
     }

@@ -465,6 +465,15 @@ struct heartbeat_config {
     std::string private_key;      // PEM; signs the proxies' challenges ("": unauthenticated)
 };
 
+// role response_proxy: its keys for encrypted sessions (docs/protocol.md
+// §7.4). Its clients make their premasters with them (stock uftpproxyd -k
+// and -e), and stock clients insist that the key is of the server key's
+// type and size (RSA) or curve (EC), and the ECDH curve the server's.
+struct response_proxy_keys_config {
+    std::string private_key;               // PEM, absolute path
+    std::string ecdh_curve = "prime256v1"; // its long-lived ECDH key's
+};
+
 struct control_config {
     // Required in the file; which engine runs and which of sender/receiver
     // below is set.
@@ -492,6 +501,8 @@ struct control_config {
     std::optional<server_proxy_config> server_proxy;
     // Receivers and client proxies only.
     std::optional<heartbeat_config> heartbeats;
+    // Response proxies only; without it, encrypted sessions are not served.
+    std::optional<response_proxy_keys_config> proxy_keys;
 };
 
 struct node_config {

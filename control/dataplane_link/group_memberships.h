@@ -7,6 +7,7 @@
 // per group, api::max_joined_groups) holds only groups a live session needs.
 
 #include "control/dataplane_link/dataplane_link.h"
+#include "control/engine/ports.h"
 
 #include <cstdint>
 #include <map>
@@ -14,7 +15,7 @@
 
 namespace skycast::control {
 
-class group_memberships {
+class group_memberships final : public engine::membership_port {
 public:
     group_memberships(dataplane_link& link, std::uint16_t port) : _link(link), _port(port) {}
 
@@ -22,6 +23,9 @@ public:
     // answer; `last_error` says which.
     bool join(std::uint32_t group);
     void leave(std::uint32_t group);
+    // The engines' seam (a response proxy's private groups).
+    bool join_group(std::uint32_t group) override { return join(group); }
+    void leave_group(std::uint32_t group) override { leave(group); }
 
     // Groups the dataplane receives now, and what went wrong last.
     std::size_t joined() const { return _members.size(); }

@@ -11,7 +11,7 @@ namespace skycast::control::engine {
 client_proxy::client_proxy(client_proxy_config config, network_port& network,
                            forwarding_port& forwarding)
     : _config(std::move(config)), _network(network), _forwarding(forwarding),
-      _aggregation(_config.aggregation, network),
+      _aggregation(_config.aggregation, network, forwarding),
       _heartbeats(_config.aggregation.proxy_id, _config.heartbeat_to, _config.heartbeat_interval,
                   _config.key, network) {}
 

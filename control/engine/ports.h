@@ -116,22 +116,30 @@ public:
     }
 };
 
+// Multicast membership of sessions' private groups, counted (sessions may
+// share a group): joined while a session needs to hear its group, left
+// after. join_group() is false when the dataplane has no room for another
+// group.
+class membership_port {
+public:
+    virtual ~membership_port() = default;
+    virtual bool join_group(std::uint32_t group) = 0;
+    virtual void leave_group(std::uint32_t group) = 0;
+};
+
 // The proxies' seam (server_proxy.h, client_proxy.h): what a server (or a
 // server proxy) sends, but for its ANNOUNCEs, goes on to the downstream
 // without passing through the engine (on the appliance the RX lcore hands it
 // to the TX lcore unchanged).
-class forwarding_port {
+// A forwarded session's private group, where its data arrives, is joined
+// through the membership_port half.
+class forwarding_port : public membership_port {
 public:
-    virtual ~forwarding_port() = default;
     // From now on everything `source` (an IPv4 address) sends for session
     // `group_id` (0: any session) goes to `to` (a host, or a multicast
     // group); false when there is no room for another rule.
     virtual bool forward(std::uint32_t source, std::uint32_t group_id, endpoint to) = 0;
     virtual void stop_forwarding(std::uint32_t source, std::uint32_t group_id) = 0;
-    // A forwarded session's private group, where its data arrives. Counted
-    // memberships, as receiver_dataplane_port's.
-    virtual bool join_group(std::uint32_t group) = 0;
-    virtual void leave_group(std::uint32_t group) = 0;
 };
 
 // FEC parity of one group that a pass sends: indices first_index ..
@@ -202,9 +210,11 @@ struct receive_request {
     std::shared_ptr<const session_keys> keys;
 };
 
-class receiver_dataplane_port {
+// The session's private group is joined through the membership_port half
+// once the ANNOUNCE is accepted, and left when the session ends, however it
+// ends.
+class receiver_dataplane_port : public membership_port {
 public:
-    virtual ~receiver_dataplane_port() = default;
     // Starts accepting FILESEGs for the file; false if the dataplane cannot
     // (the file cannot be opened): the engine rejects the file.
     virtual bool open_for_receive(const receive_request& request) = 0;
@@ -255,12 +265,6 @@ public:
         _quick_close.reset();
         return flushed;
     }
-    // Multicast membership of the session's private group: joined once the
-    // ANNOUNCE is accepted, left when the session ends, however it ends.
-    // Memberships are counted (sessions may share a group). join_group() is
-    // false when the dataplane has no room for another group.
-    virtual bool join_group(std::uint32_t group) = 0;
-    virtual void leave_group(std::uint32_t group) = 0;
 
 private:
     std::optional<std::pair<std::uint16_t, bool>> _quick_close; // the default begin_close's

@@ -2,6 +2,7 @@
 
 #include "control/engine/least_recently_heard.h"
 #include "control/engine/wire_time.h"
+#include "crypto/encrypted_message.h"
 #include "protocol/codec.h"
 #include "protocol/quantize.h"
 
@@ -18,8 +19,11 @@ constexpr std::size_t uids_per_datagram = 256;
 
 } // namespace
 
-response_proxy::response_proxy(response_proxy_config config, network_port& network)
-    : _config(config), _network(network) {}
+response_proxy::response_proxy(response_proxy_config config, network_port& network,
+                               membership_port& groups)
+    : _config(std::move(config)), _network(network), _groups(groups) {
+    _proxy_key = build_proxy_key();
+}
 
 std::size_t response_proxy::clients() const {
     std::size_t n = 0;
@@ -69,11 +73,11 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
         return;
     }
     if (const auto* a = std::get_if<protocol::announce_msg>(&d.body)) {
-        on_announce(now, d.header, from, *a);
+        on_announce(now, d.header, from, *a, datagram);
         return;
     }
     if (d.type() == protocol::message_type::key_req) {
-        ++_stats.key_requests_unanswered;
+        answer_key_request(now, from);
         return;
     }
     const session_key key{d.header.group_id, d.header.group_inst};
@@ -85,14 +89,69 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
     session& s = it->second;
     const std::uint32_t uid = d.header.src_id;
     if (from == s.server || uid == s.server_id) {
-        ++_stats.unexpected_in; // the server's own traffic is not ours to pass on
+        if (s.keys) {
+            on_server_datagram(now, key, s, d);
+        } else {
+            ++_stats.unexpected_in; // the server's own traffic is not ours to pass on
+        }
         return;
     }
+    if (!s.keys) {
+        if (d.type() == protocol::message_type::register_) {
+            const auto& m = std::get<protocol::register_msg>(d.body);
+            if (!m.key_info.empty()) {
+                ++_stats.unexpected_in; // a key exchange in an unencrypted session
+                return;
+            }
+        }
+        take_answer(now, key, s, uid, d.body);
+        return;
+    }
+    // An encrypted session: a REGISTER carries the client's key exchange
+    // with us; everything else but an ABORT before the keys comes sealed.
     switch (d.type()) {
+    case protocol::message_type::register_:
+        if (!register_keys(key, s, uid, std::get<protocol::register_msg>(d.body))) {
+            return;
+        }
+        take_answer(now, key, s, uid, d.body);
+        return;
+    case protocol::message_type::encrypted:
+        if (auto body = open_answer(s, datagram)) {
+            if (const auto* ack = std::get_if<protocol::keyinfo_ack_msg>(&*body)) {
+                on_keyinfo_ack(s, uid, *ack);
+                s.last_heard = now;
+                return;
+            }
+            take_answer(now, key, s, uid, *body);
+        }
+        return;
+    case protocol::message_type::abort:
+        if (const auto c = s.keys->clients.find(uid);
+            c != s.keys->clients.end() && !c->second.keyed) {
+            take_answer(now, key, s, uid, d.body); // a client without the group keys
+            return;
+        }
+        ++_stats.plaintext_refused;
+        return;
+    default:
+        ++_stats.plaintext_refused;
+        return;
+    }
+}
+
+void response_proxy::take_answer(time_ns now, const session_key& key, session& s, std::uint32_t uid,
+                                 const protocol::message& body) {
+    if (s.keys && protocol::type_of(body) != protocol::message_type::register_ &&
+        !s.keys->clients.contains(uid)) {
+        ++_stats.unexpected_in; // sealed by a client that never registered with us
+        return;
+    }
+    switch (protocol::type_of(body)) {
     case protocol::message_type::register_: {
-        const auto& m = std::get<protocol::register_msg>(d.body);
-        if (!m.client_ids.empty() || !m.key_info.empty()) {
-            // A proxy below us, or a key exchange: neither is served here.
+        const auto& m = std::get<protocol::register_msg>(body);
+        if (!m.client_ids.empty()) {
+            // A proxy below us: not served here.
             ++_stats.unexpected_in;
             return;
         }
@@ -107,19 +166,19 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
         break;
     }
     case protocol::message_type::fileinfo_ack: {
-        const auto& m = std::get<protocol::fileinfo_ack_msg>(d.body);
+        const auto& m = std::get<protocol::fileinfo_ack_msg>(body);
         auto& list = s.fileinfo_acks[m.file_id];
         list.add(now, uid, m.tstamp);
         list.flags |= m.flags;
         break;
     }
     case protocol::message_type::complete: {
-        const auto& m = std::get<protocol::complete_msg>(d.body);
+        const auto& m = std::get<protocol::complete_msg>(body);
         s.completes[{m.file_id, static_cast<std::uint8_t>(m.status)}].add(now, uid, std::nullopt);
         break;
     }
     case protocol::message_type::status: {
-        const auto& m = std::get<protocol::status_msg>(d.body);
+        const auto& m = std::get<protocol::status_msg>(body);
         if (m.nak_list) {
             // Receivers send NAK lists only straight to the sender that
             // offered them (docs/protocol.md §19); an OR of list bytes
@@ -142,10 +201,13 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
         break;
     }
     case protocol::message_type::abort: {
-        const auto& m = std::get<protocol::abort_msg>(d.body);
+        const auto& m = std::get<protocol::abort_msg>(body);
         // Passed on at once, naming the client (spec §2.15).
         ++_stats.aborts_forwarded;
         s.clients.erase(uid);
+        if (s.keys) {
+            s.keys->clients.erase(uid);
+        }
         send(key, s, protocol::abort_msg{.flags = m.flags, .host = uid, .message = m.message});
         break;
     }
@@ -158,23 +220,33 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
 }
 
 void response_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
-                                 const protocol::announce_msg& m) {
+                                 const protocol::announce_msg& m,
+                                 std::span<const std::uint8_t> datagram) {
     ++_stats.announces;
-    if (m.enc_info) {
-        ++_stats.encrypted_not_served;
-        return;
-    }
     const session_key key{h.group_id, h.group_inst};
     auto it = _sessions.find(key);
+    if (it != _sessions.end() && (it->second.server_id != h.src_id || it->second.server != from)) {
+        ++_stats.unexpected_in; // another server's ANNOUNCE for a session we follow
+        return;
+    }
     if (it == _sessions.end()) {
+        std::unique_ptr<session_keys> keys;
+        if (m.enc_info) {
+            keys = begin_keys(now, h, m, datagram);
+            if (!keys) {
+                return; // counted
+            }
+        }
         if (_sessions.size() >= _config.max_sessions) {
             const auto oldest = least_recently_heard(_sessions);
             flush(now, oldest->first, oldest->second, true);
+            end_keys(oldest->second);
             _sessions.erase(oldest);
             ++_stats.sessions_evicted;
         }
         it = _sessions.emplace(key, session{}).first;
         ++_stats.sessions_started;
+        it->second.keys = std::move(keys);
     }
     session& s = it->second;
     s.server_id = h.src_id;
@@ -183,9 +255,19 @@ void response_proxy::on_announce(time_ns now, const protocol::uftp_header& h, en
     s.last_heard = now;
 }
 
-void response_proxy::send(const session_key& key, const session& s, const protocol::message& body) {
+void response_proxy::send(const session_key& key, session& s, const protocol::message& body) {
     const protocol::uftp_header h{
         .seq = _seq++, .src_id = _config.proxy_id, .group_id = key.first, .group_inst = key.second};
+    if (s.keys && s.keys->cipher && protocol::type_of(body) != protocol::message_type::register_) {
+        // Everything but REGISTER is sealed once we hold the group keys (spec
+        // §12 #17), under our UID and IV counter.
+        const auto n =
+            crypto::seal_message(*s.keys->cipher, h, body, ++s.keys->iv, _scratch, _buffer);
+        if (n) {
+            _network.send_copies(s.server, std::span(_buffer).first(*n), _config.control_copies);
+        }
+        return;
+    }
     const auto n = protocol::encode(h, body, _buffer);
     if (n.ok()) {
         _network.send_copies(s.server, std::span(_buffer).first(*n), _config.control_copies);
@@ -193,7 +275,7 @@ void response_proxy::send(const session_key& key, const session& s, const protoc
 }
 
 template <class Msg>
-void response_proxy::send_listing(const session_key& key, const session& s, Msg body,
+void response_proxy::send_listing(const session_key& key, session& s, Msg body,
                                   const pending_list& list) {
     // The longest-RTT client first (its echo is the one carried).
     std::vector<std::uint32_t> ids = list.uids;
@@ -219,6 +301,11 @@ void response_proxy::flush(time_ns now, const session_key& key, session& s, bool
         protocol::register_msg r;
         if (auto e = echo_for(now, s.registers)) {
             r.tstamp = *e;
+        }
+        if (s.keys) {
+            // Our own key exchange with the server, in every REGISTER of ours.
+            r.rand2 = s.keys->upstream.rand2;
+            r.key_info = s.keys->upstream.key_info;
         }
         send_listing(key, s, r, s.registers);
         s.registers = {};
@@ -265,8 +352,12 @@ void response_proxy::flush(time_ns now, const session_key& key, session& s, bool
 void response_proxy::on_timer(time_ns now) {
     for (auto it = _sessions.begin(); it != _sessions.end();) {
         flush(now, it->first, it->second, false);
+        if (it->second.keys && it->second.keys->next_keyinfo <= now) {
+            keyinfo_round(now, it->first, it->second);
+        }
         if (now - it->second.last_heard >= _config.session_idle) {
             ++_stats.sessions_expired;
+            end_keys(it->second);
             it = _sessions.erase(it);
         } else {
             ++it;
@@ -292,6 +383,9 @@ time_ns response_proxy::next_deadline() const {
         }
         for (const auto& [k, p] : s.statuses) {
             consider(p.first_at);
+        }
+        if (s.keys) {
+            next = std::min(next, s.keys->next_keyinfo);
         }
         next = std::min(next, s.last_heard + _config.session_idle);
     }

@@ -9,23 +9,35 @@
 // is passed on at once, naming the client.
 //
 // It learns a session from the server's ANNOUNCE on the public group (the
-// server's address, port and GRTT). Unencrypted sessions only: an encrypted
-// one needs the proxy to take part in the key exchange (KEY_REQ, PROXY_KEY,
-// its own REGISTER keys and KEYINFO to its clients), which is not built; its
-// ANNOUNCE is counted and the session not served.
+// server's address, port and GRTT).
+//
+// Encrypted sessions (docs/protocol.md §7.4), when the proxy has keys: its
+// clients fetch the proxy's keys with KEY_REQ (PROXY_KEY answers) and make
+// their premasters with them; the proxy registers with the server for them
+// with a key exchange of its own, gets the group master in the server's
+// KEYINFO and hands it on to each client in a KEYINFO of its own, sent in
+// the server's name. Client answers arrive sealed with the group keys; the
+// proxy opens them and seals its aggregates under its own UID and IV
+// counter. The key-exchange half of the class is in response_proxy_keys.cc.
 //
 // Driven like the other engines: on_datagram(), on_timer() and
 // next_deadline(), each with `now`; it sends through a network_port.
 
+#include "control/engine/key_exchange.h"
 #include "control/engine/ports.h"
+#include "control/engine/session_crypto.h"
+#include "crypto/keys.h"
+#include "crypto/packet_cipher.h"
 #include "protocol/messages.h"
 
 #include <array>
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <span>
 #include <tuple>
+#include <unordered_map>
 #include <unordered_set>
 #include <vector>
 
@@ -47,29 +59,57 @@ struct response_proxy_config {
     // A session nobody has sent anything for this long is forgotten (a
     // clean data pass has no answers at all: hours, for a large file).
     time_ns session_idle = 24ull * 3600 * ns_per_second;
+    // Encrypted sessions: the proxy's key (RSA or EC, of the type and size
+    // or curve of the servers' keys: stock clients insist) and its
+    // long-lived ECDH key (ECDH key exchanges; on the servers' ECDH curve).
+    // Without `key`, encrypted sessions are counted and not served.
+    std::shared_ptr<const crypto::private_key> key;
+    std::shared_ptr<const crypto::private_key> ecdh_key;
+    // The port clients listen on: KEYINFO goes to the private group there.
+    std::uint16_t port = 1044;
+    // KEYINFO rounds (every 2 GRTT) a client may leave unanswered before
+    // the proxy gives it up and tells the server (ABORT naming it).
+    std::uint32_t keyinfo_rounds = 10;
 };
 
 // Every counter says what a non-zero value means.
 struct response_proxy_stats {
     std::uint64_t datagrams_in = 0;
-    std::uint64_t malformed_in = 0;         // failed to decode: a broken or hostile peer
-    std::uint64_t announces = 0;            // ANNOUNCEs heard (sessions learned or refreshed)
-    std::uint64_t sessions_started = 0;     // sessions learned from an ANNOUNCE
-    std::uint64_t sessions_evicted = 0;     // forgotten for a newer one (max_sessions)
-    std::uint64_t sessions_expired = 0;     // forgotten after session_idle of silence
-    std::uint64_t encrypted_not_served = 0; // ANNOUNCEs of encrypted sessions: not served
-    std::uint64_t unknown_session = 0;      // an answer for a session whose ANNOUNCE we never heard
-    std::uint64_t clients_full = 0;         // a REGISTER beyond max_clients: dropped
-    std::uint64_t unexpected_in = 0;        // a message a response proxy never takes
-    std::uint64_t answers_in = 0;           // client answers taken into an aggregate
-    std::uint64_t aggregates_sent = 0;      // REGISTER/FILEINFO_ACK/STATUS/COMPLETE sent upstream
-    std::uint64_t aborts_forwarded = 0;     // client ABORTs passed on to the server
+    std::uint64_t malformed_in = 0;           // failed to decode: a broken or hostile peer
+    std::uint64_t announces = 0;              // ANNOUNCEs heard (sessions learned or refreshed)
+    std::uint64_t sessions_started = 0;       // sessions learned from an ANNOUNCE
+    std::uint64_t sessions_evicted = 0;       // forgotten for a newer one (max_sessions)
+    std::uint64_t sessions_expired = 0;       // forgotten after session_idle of silence
+    std::uint64_t encrypted_not_served = 0;   // encrypted sessions we hold no fitting keys for
+    std::uint64_t encrypted_sessions = 0;     // encrypted sessions served
+    std::uint64_t announce_signature_bad = 0; // an ECDH ANNOUNCE whose signature fails: ignored
+    std::uint64_t unknown_session = 0;  // an answer for a session whose ANNOUNCE we never heard
+    std::uint64_t clients_full = 0;     // a REGISTER beyond max_clients: dropped
+    std::uint64_t unexpected_in = 0;    // a message a response proxy never takes
+    std::uint64_t answers_in = 0;       // client answers taken into an aggregate
+    std::uint64_t aggregates_sent = 0;  // REGISTER/FILEINFO_ACK/STATUS/COMPLETE sent upstream
+    std::uint64_t aborts_forwarded = 0; // client ABORTs passed on to the server
     std::uint64_t key_requests_unanswered = 0; // KEY_REQ: this proxy has no keys to give
+    std::uint64_t proxy_keys_sent = 0;         // PROXY_KEY answers to KEY_REQ
+    std::uint64_t key_requests_limited = 0;    // KEY_REQ within a second of the last from there
+    std::uint64_t key_info_bad = 0;            // a client REGISTER whose key info we cannot use
+    std::uint64_t keyinfo_in = 0;              // the server's KEYINFO listing us
+    std::uint64_t keyinfo_bad = 0;             // ... that does not open: the session stays unkeyed
+    std::uint64_t keyinfo_sent = 0;            // KEYINFO datagrams to our clients
+    std::uint64_t keyinfo_acks = 0;            // clients' KEYINFO_ACKs that verified
+    std::uint64_t keyinfo_ack_bad = 0;         // ... that did not: ignored
+    std::uint64_t clients_unkeyed = 0;   // clients given up after keyinfo_rounds: ABORT upstream
+    std::uint64_t plaintext_refused = 0; // a client answer in the clear in an encrypted session
+    std::uint64_t undecryptable = 0;     // sealed before we hold the group keys
+    std::uint64_t decrypt_failed = 0;    // sealed and failed to open: forged or damaged
+    std::uint64_t server_sealed_ignored = 0; // the server's sealed traffic: not ours to open
 };
 
 class response_proxy {
 public:
-    response_proxy(response_proxy_config config, network_port& network);
+    // `groups`: the private groups of encrypted sessions, joined to hear the
+    // server's KEYINFO and REG_CONF (docs/protocol.md §7.4).
+    response_proxy(response_proxy_config config, network_port& network, membership_port& groups);
 
     void on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram);
     void on_timer(time_ns now);
@@ -97,6 +137,34 @@ private:
         std::vector<std::uint8_t> naks; // OR of the clients' bitmaps
         time_ns first_at = no_deadline;
     };
+    // A client of an encrypted session.
+    struct keyed_client {
+        std::uint32_t slot = 0;          // its key block in session_keys::store
+        bool confirmed = false;          // listed in the server's REG_CONF
+        bool keyed = false;              // its KEYINFO_ACK verified
+        std::uint32_t keyinfo_sends = 0; // KEYINFOs sent it, unanswered
+    };
+    // An encrypted session's keys: ours with the server (the client's half)
+    // and each client's with us (the server's half).
+    struct session_keys {
+        crypto::suite suite;
+        protocol::keyexchange_type keyex = protocol::keyexchange_type::none;
+        client_handshake upstream;
+        std::optional<crypto::packet_cipher> cipher; // the group keys, once KEYINFO is open
+        crypto::secure_bytes group_master;
+        std::array<std::uint8_t, crypto::verify_data_len> ack_verify{}; // our KEYINFO_ACK's
+        std::uint64_t iv = 0; // our IV counter: KEYINFO entries and everything we seal
+        client_key_store store;
+        std::unordered_map<std::uint32_t, keyed_client> clients;
+        std::uint32_t next_slot = 0;
+        endpoint private_group;
+        bool joined = false; // the private group, until the server's data starts
+        std::array<std::uint8_t, 4> private_addr{};
+        std::uint8_t server_grtt = 0;  // the server's header fields, which our
+        std::uint8_t server_gsize = 0; // KEYINFO in its name carries
+        std::size_t entries_per_keyinfo = 1;
+        time_ns next_keyinfo = no_deadline;
+    };
     struct session {
         std::uint32_t server_id = 0;
         endpoint server;
@@ -109,21 +177,60 @@ private:
         // file, section, FEC deficit flag (docs/protocol.md §17: not mixed
         // with plain NAKs)
         std::map<std::tuple<std::uint16_t, std::uint16_t, bool>, pending_status> statuses;
+        std::unique_ptr<session_keys> keys; // encrypted sessions only
         time_ns hold() const { return seconds_to_ns(grtt); }
     };
     // Sessions by (group ID, instance): clients' headers name no server.
     using session_key = std::pair<std::uint32_t, std::uint8_t>;
 
     void on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
-                     const protocol::announce_msg& m);
-    void send(const session_key& key, const session& s, const protocol::message& body);
+                     const protocol::announce_msg& m, std::span<const std::uint8_t> datagram);
+    // Takes a client's answer (opened, when sealed) into its aggregate.
+    void take_answer(time_ns now, const session_key& key, session& s, std::uint32_t uid,
+                     const protocol::message& body);
+    void send(const session_key& key, session& s, const protocol::message& body);
+
+    // Key exchange (response_proxy_keys.cc).
+    // Our PROXY_KEY datagram, signed; empty without keys.
+    std::vector<std::uint8_t> build_proxy_key() const;
+    void answer_key_request(time_ns now, endpoint from);
+    // An encrypted session's keys, with our key exchange with the server
+    // begun and its private group joined; null (counted) when we cannot
+    // serve it.
+    std::unique_ptr<session_keys> begin_keys(time_ns now, const protocol::uftp_header& h,
+                                             const protocol::announce_msg& m,
+                                             std::span<const std::uint8_t> datagram);
+    void end_keys(session& s);
+    // A client's REGISTER in an encrypted session: false (counted) to drop it.
+    bool register_keys(const session_key& key, session& s, std::uint32_t uid,
+                       const protocol::register_msg& m);
+    // A client's expected KEYINFO_ACK, once the group master is known.
+    void expect_ack(session_keys& k, std::uint32_t slot);
+    void on_server_datagram(time_ns now, const session_key& key, session& s,
+                            const protocol::datagram& d);
+    void on_server_keyinfo(time_ns now, const session_key& key, session& s,
+                           const protocol::keyinfo_msg& m);
+    void on_keyinfo_ack(session& s, std::uint32_t uid, const protocol::keyinfo_ack_msg& m);
+    void send_keyinfo(time_ns now, const session_key& key, session& s,
+                      const std::vector<std::uint32_t>& uids);
+    void keyinfo_round(time_ns now, const session_key& key, session& s);
+    // An ENCRYPTED datagram from a client: its opened body, or nullopt.
+    std::optional<protocol::message> open_answer(session& s,
+                                                 std::span<const std::uint8_t> datagram);
     template <class Msg>
-    void send_listing(const session_key& key, const session& s, Msg body, const pending_list& list);
+    void send_listing(const session_key& key, session& s, Msg body, const pending_list& list);
     void flush(time_ns now, const session_key& key, session& s, bool all);
     std::optional<protocol::timestamp> echo_for(time_ns now, const pending_list& list) const;
 
     response_proxy_config _config;
     network_port& _network;
+    membership_port& _groups;
+    // PROXY_KEY, signed once (its nonce is ours: a replay proves no more
+    // than the original), and when each source last had it.
+    std::vector<std::uint8_t> _proxy_key;
+    std::unordered_map<std::uint32_t, time_ns> _key_requests;
+    std::vector<std::uint8_t> _plain = std::vector<std::uint8_t>(protocol::max_datagram_size);
+    std::vector<std::uint8_t> _scratch = std::vector<std::uint8_t>(protocol::max_datagram_size);
     response_proxy_stats _stats;
     std::map<session_key, session> _sessions;
     std::uint16_t _seq = 0;

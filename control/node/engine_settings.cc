@@ -121,4 +121,27 @@ heartbeat_settings heartbeat_settings_of(const config::control_config& c, std::s
     return h;
 }
 
+engine::response_proxy_config response_proxy_settings(const config::control_config& c,
+                                                      std::string& error) {
+    engine::response_proxy_config e{
+        .proxy_id = c.uid, .control_copies = c.control_copies, .port = c.port};
+    if (!c.proxy_keys) {
+        return e;
+    }
+    e.key = load_key(c.proxy_keys->private_key, error);
+    const auto* curve = crypto::curve_by_name(c.proxy_keys->ecdh_curve);
+    if (curve == nullptr) {
+        error = "unknown ECDH curve " + c.proxy_keys->ecdh_curve;
+        return e;
+    }
+    // Long-lived, as stock's -e key: clients learn it once, from PROXY_KEY.
+    auto dh = crypto::generate_ec_key(*curve);
+    if (!dh) {
+        error = "cannot make the proxy's ECDH key: " + std::string(crypto::describe(dh.error()));
+        return e;
+    }
+    e.ecdh_key = std::make_shared<const crypto::private_key>(std::move(dh).value());
+    return e;
+}
+
 } // namespace skycast::control::node

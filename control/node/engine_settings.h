@@ -6,6 +6,7 @@
 
 #include "config/node_config.h"
 #include "control/engine/ports.h"
+#include "control/engine/response_proxy.h"
 #include "control/engine/session_config.h"
 #include "crypto/keys.h"
 
@@ -27,5 +28,10 @@ struct heartbeat_settings {
     std::shared_ptr<const crypto::private_key> key; // null: unauthenticated only
 };
 heartbeat_settings heartbeat_settings_of(const config::control_config& c, std::string& error);
+
+// role response_proxy: its engine's settings, with its keys loaded and its
+// ECDH key made when control.encryption gives them.
+engine::response_proxy_config response_proxy_settings(const config::control_config& c,
+                                                      std::string& error);
 
 } // namespace skycast::control::node

@@ -199,11 +199,14 @@ bool node::setup() {
         return false;
     }
     if (_config.control.role == config::node_role::response_proxy) {
+        auto settings = response_proxy_settings(_config.control, error);
+        if (!error.empty()) {
+            SKYCAST_LOG(_log, error, "response proxy keys: %s", error.c_str());
+            return false;
+        }
         _proxy_network = std::make_unique<link_network>(_link, _config.control.port);
-        _proxy = std::make_unique<engine::response_proxy>(
-            engine::response_proxy_config{.proxy_id = _config.control.uid,
-                                          .control_copies = _config.control.control_copies},
-            *_proxy_network);
+        _proxy =
+            std::make_unique<engine::response_proxy>(std::move(settings), *_proxy_network, _groups);
         return true;
     }
     if (_config.control.role == config::node_role::server_proxy) {

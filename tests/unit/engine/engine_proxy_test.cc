@@ -6,10 +6,12 @@
 // heartbeats Skycast sends, and its client proxy.
 #include "control/engine/client_proxy.h"
 #include "control/engine/heartbeat_sender.h"
+#include "control/engine/key_exchange.h"
 #include "control/engine/proxy_key_client.h"
 #include "control/engine/response_proxy.h"
 #include "control/engine/server_proxy.h"
 #include "crypto/curves.h"
+#include "crypto/encrypted_message.h"
 #include "crypto/key_file.h"
 #include "crypto/signature.h"
 #include "protocol/quantize.h"
@@ -231,9 +233,22 @@ TEST(sender_proxy, clients_of_a_silent_proxy_are_dropped_as_lost) {
 constexpr engine::endpoint server_at{.address = 0x0A4D0001, .port = 40000};
 constexpr std::uint32_t server_uid = 0x0A4D0001;
 
+// The private groups an engine joins and leaves.
+class recording_groups : public engine::membership_port {
+public:
+    bool join_group(std::uint32_t group) override {
+        joined.push_back(group);
+        return true;
+    }
+    void leave_group(std::uint32_t group) override { left.push_back(group); }
+    std::vector<std::uint32_t> joined;
+    std::vector<std::uint32_t> left;
+};
+
 struct proxy_rig {
-    proxy_rig() : proxy({.proxy_id = proxy_uid, .max_clients = 3}, net) {}
+    proxy_rig() : proxy({.proxy_id = proxy_uid, .max_clients = 3}, net, groups) {}
     recording_network net;
+    recording_groups groups;
     engine::response_proxy proxy;
     // The server's ANNOUNCE (GRTT 100 ms) on the public group.
     void announce(time_ns now, bool encrypted = false) {
@@ -432,6 +447,259 @@ TEST(proxy_key_client, asks_every_5_s_until_a_valid_proxy_key_and_refuses_forger
     EXPECT_EQ(pinned.keys(), nullptr);
     pinned.on_proxy_key(t0, proxy_addr, proxy_key_from(*proxy_key, &*proxy_dh, 12));
     EXPECT_NE(pinned.keys(), nullptr);
+}
+
+// --- Skycast's response proxy in an encrypted session -----------------------------------
+
+// The datagram of the first `Msg` recorded after index `from` whose header
+// names `src`.
+template <class Msg>
+const recorded* first_after(const recording_network& net, std::size_t from, std::uint32_t src) {
+    for (std::size_t i = from; i < net.sent.size(); ++i) {
+        if (std::holds_alternative<Msg>(net.sent[i].d.body) && net.sent[i].d.header.src_id == src) {
+            return &net.sent[i];
+        }
+    }
+    return nullptr;
+}
+
+std::vector<std::uint8_t> sealed(crypto::packet_cipher& pc, const protocol::uftp_header& h,
+                                 const protocol::message& m, std::uint64_t iv) {
+    std::vector<std::uint8_t> out(protocol::max_datagram_size);
+    std::vector<std::uint8_t> scratch(protocol::max_datagram_size);
+    const auto n = crypto::seal_message(pc, h, m, iv, scratch, out);
+    EXPECT_TRUE(n.ok());
+    out.resize(n.ok() ? *n : 0);
+    return out;
+}
+
+TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_key_exchange) {
+    const auto* curve = crypto::curve_by_id(crypto::default_curve_id);
+    ASSERT_NE(curve, nullptr);
+    auto server_key = crypto::generate_ec_key(*curve);
+    auto proxy_key = crypto::generate_ec_key(*curve);
+    auto proxy_dh = crypto::generate_ec_key(*curve);
+    ASSERT_TRUE(server_key.ok() && proxy_key.ok() && proxy_dh.ok());
+
+    // A Skycast hub, ECDH-ECDSA P-256 and AES-128-GCM, that takes our proxy.
+    auto cfg = with_proxy({});
+    cfg.encryption = {
+        .keyex = protocol::keyexchange_type::ecdh_ecdsa,
+        .cipher = protocol::key_type::aes128_gcm,
+        .key = std::make_shared<const crypto::private_key>(std::move(server_key).value())};
+    const std::uint32_t hub_uid = cfg.sender_id;
+    const std::uint32_t private_group = cfg.private_group.address;
+    sender_rig hub(cfg, {{.name = "f", .size = 13000}});
+    time_ns now = t0;
+    hub.sender.start(now);
+    ASSERT_FALSE(hub.net.of<protocol::announce_msg>().empty());
+    const recorded& announce = *hub.net.of<protocol::announce_msg>()[0];
+
+    recording_network net;
+    recording_groups groups;
+    engine::response_proxy proxy(
+        {.proxy_id = proxy_uid,
+         .key = std::make_shared<const crypto::private_key>(std::move(proxy_key).value()),
+         .ecdh_key = std::make_shared<const crypto::private_key>(std::move(proxy_dh).value())},
+        net, groups);
+    proxy.on_datagram(now, server_at, announce.raw);
+    EXPECT_EQ(proxy.stats().encrypted_sessions, 1u);
+    EXPECT_EQ(groups.joined, std::vector<std::uint32_t>{private_group})
+        << "to hear the hub's KEYINFO and REG_CONF";
+
+    // A client fetches the proxy's keys; the receivers' own code checks them.
+    constexpr std::uint32_t client = 0x0A4D000B;
+    constexpr engine::endpoint client_at{.address = 0x0A4D000B, .port = 1044};
+    proxy.on_datagram(now, client_at, client_datagram(client, 0, protocol::key_req_msg{}));
+    ASSERT_EQ(net.of<protocol::proxy_key_msg>().size(), 1u);
+    EXPECT_EQ(net.sent.back().to, client_at);
+    recording_network client_net;
+    engine::proxy_key_client keys(client, proxy_at, std::nullopt, client_net);
+    keys.on_proxy_key(
+        now, proxy_at,
+        std::get<protocol::proxy_key_msg>(net.of<protocol::proxy_key_msg>()[0]->d.body));
+    ASSERT_NE(keys.keys(), nullptr);
+    ASSERT_TRUE(keys.keys()->dh.has_value());
+    proxy.on_datagram(now + 10 * ms, client_at,
+                      client_datagram(client, 0, protocol::key_req_msg{}));
+    EXPECT_EQ(proxy.stats().key_requests_limited, 1u) << "one PROXY_KEY a second per source";
+
+    // The client's key exchange is with the proxy's ECDH key, as a
+    // receiver_engine behind a response proxy makes it.
+    const auto& enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
+    auto suite = crypto::make_suite(enc.keytype, enc.hashtype, enc.sigtype);
+    ASSERT_TRUE(suite.ok());
+    const std::uint8_t addr[4] = {0xE6, 0x05, 0x05, 0x01};
+    engine::client_handshake hs;
+    ASSERT_EQ(engine::begin_client_handshake({.suite = &*suite,
+                                              .keyex = enc.keyextype,
+                                              .peer = &*keys.keys()->dh,
+                                              .rand1 = enc.rand1,
+                                              .group_id = 0x77,
+                                              .private_addr = addr,
+                                              .unix_time = 1'700'000'000},
+                                             hs),
+              "");
+    proxy.on_datagram(
+        now, client_at,
+        client_datagram(client, 0x77,
+                        protocol::register_msg{.rand2 = hs.rand2, .key_info = hs.key_info}));
+
+    // One GRTT later the proxy registers for it, with a key exchange of its own.
+    now = proxy.next_deadline();
+    proxy.on_timer(now);
+    const recorded* reg = first_after<protocol::register_msg>(net, 0, proxy_uid);
+    ASSERT_NE(reg, nullptr);
+    EXPECT_EQ(std::get<protocol::register_msg>(reg->d.body).client_ids,
+              std::vector<std::uint32_t>{client});
+    EXPECT_NE(std::get<protocol::register_msg>(reg->d.body).key_info, hs.key_info);
+    hub.sender.on_datagram(now, proxy_at, reg->raw);
+
+    // The hub keys the proxy (KEYINFO) and confirms its client (REG_CONF).
+    ASSERT_EQ(hub.net.of<protocol::keyinfo_msg>().size(), 1u);
+    ASSERT_FALSE(hub.net.of<protocol::reg_conf_msg>().empty());
+    const std::size_t mark = net.sent.size();
+    proxy.on_datagram(now, server_at, hub.net.of<protocol::keyinfo_msg>()[0]->raw);
+    proxy.on_datagram(now, server_at, hub.net.of<protocol::reg_conf_msg>().back()->raw);
+    EXPECT_EQ(proxy.stats().keyinfo_in, 1u);
+
+    // The proxy's KEYINFO_ACK, sealed, satisfies the hub.
+    const recorded* ack = first_after<protocol::encrypted_msg>(net, mark, proxy_uid);
+    ASSERT_NE(ack, nullptr);
+    EXPECT_EQ(ack->to, server_at);
+    hub.sender.on_datagram(now, proxy_at, ack->raw);
+    EXPECT_EQ(hub.sender.stats().keyinfo_acks, 1u);
+
+    // The client's KEYINFO comes in the hub's name, to the private group,
+    // and opens with the client's key block to the hub's group keys.
+    const recorded* ki = first_after<protocol::keyinfo_msg>(net, mark, hub_uid);
+    ASSERT_NE(ki, nullptr);
+    EXPECT_EQ(ki->to.address, private_group);
+    const auto& k = std::get<protocol::keyinfo_msg>(ki->d.body);
+    ASSERT_EQ(k.entries.size(), 1u);
+    EXPECT_EQ(k.entries[0].dest_id, client);
+    auto keyed =
+        engine::open_keyinfo_entry(*suite, hs, hub_uid, k.iv_ctr, k.entries[0].group_master, {});
+    ASSERT_TRUE(keyed.ok());
+    auto client_cipher = crypto::packet_cipher::create(*suite, keyed->group_block);
+    ASSERT_TRUE(client_cipher.ok());
+    const protocol::uftp_header from_client{.src_id = client, .group_id = 0x77};
+    // The proxy's own seal opens with them: the hub's group keys are the proxy's.
+    std::vector<std::uint8_t> plain(protocol::max_datagram_size);
+    EXPECT_TRUE(crypto::open_message(*client_cipher, ack->raw, plain).ok());
+
+    // A KEYINFO_ACK with the wrong verify data is not taken; the right one is.
+    auto wrong = keyed->ack_verify;
+    wrong[0] ^= 1;
+    proxy.on_datagram(
+        now, client_at,
+        sealed(*client_cipher, from_client, protocol::keyinfo_ack_msg{.verify_data = wrong}, 1));
+    EXPECT_EQ(proxy.stats().keyinfo_ack_bad, 1u);
+    proxy.on_datagram(now, client_at,
+                      sealed(*client_cipher, from_client,
+                             protocol::keyinfo_ack_msg{.verify_data = keyed->ack_verify}, 2));
+    EXPECT_EQ(proxy.stats().keyinfo_acks, 1u);
+
+    // Its sealed FILEINFO_ACK goes on sealed, under the proxy's UID, listing it.
+    const std::size_t mark2 = net.sent.size();
+    proxy.on_datagram(
+        now, client_at,
+        sealed(*client_cipher, from_client, protocol::fileinfo_ack_msg{.file_id = 1}, 3));
+    now = proxy.next_deadline();
+    proxy.on_timer(now);
+    const recorded* up = first_after<protocol::encrypted_msg>(net, mark2, proxy_uid);
+    ASSERT_NE(up, nullptr);
+    auto opened = crypto::open_message(*client_cipher, up->raw, plain);
+    ASSERT_TRUE(opened.ok());
+    ASSERT_TRUE(std::holds_alternative<protocol::fileinfo_ack_msg>(opened->body));
+    EXPECT_EQ(std::get<protocol::fileinfo_ack_msg>(opened->body).client_ids,
+              std::vector<std::uint32_t>{client});
+    // In the clear it is refused; so is anything that does not open.
+    const std::uint8_t none[1] = {0};
+    proxy.on_datagram(
+        now, client_at,
+        client_datagram(client, 0x77, protocol::status_msg{.file_id = 1, .naks = none}));
+    EXPECT_EQ(proxy.stats().plaintext_refused, 1u);
+    auto tampered = sealed(*client_cipher, from_client, protocol::complete_msg{.file_id = 1}, 4);
+    tampered.back() ^= 1;
+    proxy.on_datagram(now, client_at, tampered);
+    EXPECT_EQ(proxy.stats().decrypt_failed, 1u);
+
+    // The hub's sealed traffic means registration is over: the group is left.
+    proxy.on_datagram(now, server_at,
+                      sealed(*client_cipher, {.src_id = hub_uid, .group_id = 0x77},
+                             protocol::done_msg{.file_id = 1}, 5));
+    EXPECT_EQ(proxy.stats().server_sealed_ignored, 1u);
+    EXPECT_EQ(groups.left, std::vector<std::uint32_t>{private_group});
+}
+
+TEST(response_proxy, gives_up_a_client_that_never_acknowledges_its_keyinfo) {
+    auto proxy_key = crypto::generate_rsa_key(1024);
+    auto server_key = crypto::generate_rsa_key(1024);
+    ASSERT_TRUE(proxy_key.ok() && server_key.ok());
+    auto cfg = with_proxy({});
+    cfg.encryption = {
+        .keyex = protocol::keyexchange_type::rsa,
+        .cipher = protocol::key_type::aes256_gcm,
+        .key = std::make_shared<const crypto::private_key>(std::move(server_key).value())};
+    sender_rig hub(cfg, {{.name = "f", .size = 13000}});
+    time_ns now = t0;
+    hub.sender.start(now);
+    const recorded& announce = *hub.net.of<protocol::announce_msg>()[0];
+    recording_network net;
+    recording_groups groups;
+    auto key = std::make_shared<const crypto::private_key>(std::move(proxy_key).value());
+    engine::response_proxy proxy({.proxy_id = proxy_uid, .key = key, .keyinfo_rounds = 3}, net,
+                                 groups);
+    proxy.on_datagram(now, server_at, announce.raw);
+    ASSERT_EQ(proxy.stats().encrypted_sessions, 1u);
+    // The client encrypts its premaster to the proxy's RSA key.
+    const auto& enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
+    auto suite = crypto::make_suite(enc.keytype, enc.hashtype, enc.sigtype);
+    auto proxy_public = key->public_part();
+    ASSERT_TRUE(suite.ok() && proxy_public.ok());
+    const std::uint8_t addr[4] = {0xE6, 0x05, 0x05, 0x01};
+    engine::client_handshake hs;
+    ASSERT_EQ(engine::begin_client_handshake({.suite = &*suite,
+                                              .keyex = enc.keyextype,
+                                              .peer = &*proxy_public,
+                                              .rand1 = enc.rand1,
+                                              .group_id = 0x77,
+                                              .private_addr = addr},
+                                             hs),
+              "");
+    constexpr std::uint32_t client = 0x0A4D000B;
+    proxy.on_datagram(
+        now, {.address = client},
+        client_datagram(client, 0x77,
+                        protocol::register_msg{.rand2 = hs.rand2, .key_info = hs.key_info}));
+    // A REGISTER without key info in an encrypted session is refused.
+    proxy.on_datagram(now, {.address = client + 1},
+                      client_datagram(client + 1, 0x77, protocol::register_msg{}));
+    EXPECT_EQ(proxy.stats().key_info_bad, 1u);
+    now = proxy.next_deadline();
+    proxy.on_timer(now);
+    hub.sender.on_datagram(now, proxy_at,
+                           first_after<protocol::register_msg>(net, 0, proxy_uid)->raw);
+    proxy.on_datagram(now, server_at, hub.net.of<protocol::keyinfo_msg>()[0]->raw);
+    proxy.on_datagram(now, server_at, hub.net.of<protocol::reg_conf_msg>().back()->raw);
+    // KEYINFO every 2 GRTT, three times, then the client is given up and
+    // the hub told, in a sealed ABORT naming it.
+    for (int round = 0; round < 3; ++round) {
+        now = proxy.next_deadline();
+        proxy.on_timer(now);
+    }
+    std::size_t keyinfos = 0;
+    for (const auto& r : net.sent) {
+        keyinfos += std::holds_alternative<protocol::keyinfo_msg>(r.d.body) ? 1 : 0;
+    }
+    EXPECT_EQ(keyinfos, 3u);
+    EXPECT_EQ(proxy.stats().clients_unkeyed, 1u);
+    ASSERT_TRUE(std::holds_alternative<protocol::encrypted_msg>(net.sent.back().d.body));
+    const std::size_t before = hub.sender.stats().aborts_in;
+    hub.sender.on_datagram(now, proxy_at, net.sent.back().raw);
+    EXPECT_EQ(hub.sender.stats().aborts_in, before + 1) << "the hub takes the proxy's sealed ABORT";
+    EXPECT_EQ(hub.sender.stats().clients_aborted, 1u);
 }
 
 // --- Skycast's server proxy ----------------------------------------------------------

@@ -1,0 +1,401 @@
+// The response proxy's part in an encrypted session's key exchange
+// (docs/protocol.md §7.4), as stock uftpproxyd -r plays it:
+// - PROXY_KEY answers a client's KEY_REQ with the proxy's key and ECDH key;
+// - a client's REGISTER carries a premaster made with those keys: the proxy
+//   derives the client's key block (the server's half of key_exchange.h);
+// - the proxy's own REGISTER to the server carries its own key exchange
+//   (the client's half), and the server's KEYINFO gives it the group master;
+// - the proxy hands the group master on in a KEYINFO of its own, in the
+//   server's name (clients take nothing from anyone else), to each client
+//   the server confirmed with REG_CONF, and checks their KEYINFO_ACKs.
+
+#include "control/engine/response_proxy.h"
+#include "crypto/datagram_signature.h"
+#include "crypto/encrypted_message.h"
+#include "crypto/key_exchange.h"
+#include "crypto/random.h"
+#include "crypto/signature.h"
+#include "protocol/codec.h"
+#include "protocol/quantize.h"
+
+#include <algorithm>
+
+namespace skycast::control::engine {
+
+namespace {
+
+// A source gets one PROXY_KEY a second at most: a KEY_REQ is 20 bytes and
+// a PROXY_KEY hundreds, and a spoofed source must not make us a reflector.
+constexpr time_ns key_request_spacing = ns_per_second;
+// Sources remembered for that; the table is cleared when it fills.
+constexpr std::size_t key_request_sources = 4096;
+// KEYINFO entries are 52 bytes (UID and the encrypted group master).
+constexpr std::size_t keyinfo_entry_bytes = 52;
+
+bool is_ecdh(protocol::keyexchange_type k) {
+    return k == protocol::keyexchange_type::ecdh_rsa || k == protocol::keyexchange_type::ecdh_ecdsa;
+}
+
+} // namespace
+
+std::vector<std::uint8_t> response_proxy::build_proxy_key() const {
+    if (!_config.key) {
+        return {};
+    }
+    std::uint32_t nonce = 0;
+    if (crypto::random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&nonce), sizeof nonce)) !=
+        crypto::crypto_error::ok) {
+        return {};
+    }
+    auto signature = crypto::sign_nonce(*_config.key, nonce);
+    if (!signature) {
+        return {};
+    }
+    protocol::proxy_key_msg m{.nonce = nonce,
+                              .key_blob = _config.key->blob(),
+                              .dh_blob =
+                                  _config.ecdh_key ? _config.ecdh_key->blob() : protocol::bytes{},
+                              .verify = std::move(signature).value()};
+    // Only the version, function and our UID in the header (spec §2.16).
+    std::vector<std::uint8_t> out(protocol::max_datagram_size);
+    const auto n = protocol::encode({.src_id = _config.proxy_id}, m, out);
+    if (!n.ok()) {
+        return {};
+    }
+    out.resize(*n);
+    return out;
+}
+
+void response_proxy::answer_key_request(time_ns now, endpoint from) {
+    if (_proxy_key.empty()) {
+        ++_stats.key_requests_unanswered;
+        return;
+    }
+    if (_key_requests.size() >= key_request_sources) {
+        _key_requests.clear();
+    }
+    auto [it, fresh] = _key_requests.try_emplace(from.address, now);
+    if (!fresh) {
+        if (now - it->second < key_request_spacing) {
+            ++_stats.key_requests_limited;
+            return;
+        }
+        it->second = now;
+    }
+    // To the asker, from our port: a client takes PROXY_KEY only from the
+    // proxy's address and port.
+    _network.send(from, _proxy_key);
+    ++_stats.proxy_keys_sent;
+}
+
+std::unique_ptr<response_proxy::session_keys>
+response_proxy::begin_keys(time_ns now, const protocol::uftp_header& h,
+                           const protocol::announce_msg& m,
+                           std::span<const std::uint8_t> datagram) {
+    const auto& e = *m.enc_info;
+    auto refuse = [&] {
+        ++_stats.encrypted_not_served;
+        return std::unique_ptr<session_keys>();
+    };
+    if (!_config.key || m.ipv6()) {
+        return refuse();
+    }
+    auto suite = crypto::make_suite(e.keytype, e.hashtype, e.sigtype);
+    // `-w keyex` signs every client datagram with the client's key, which we
+    // would have to check and sign again with ours; client authentication
+    // needs our CLIENT_KEY and a check of each client's. Neither is served.
+    if (!suite || suite->sigtype == protocol::signature_type::keyex ||
+        (e.flags & protocol::flags::enc_info_client_auth) != 0) {
+        return refuse();
+    }
+    auto server_key = crypto::public_key::from_blob(e.key_blob);
+    if (!server_key) {
+        return refuse();
+    }
+    std::optional<crypto::public_key> server_dh;
+    if (is_ecdh(e.keyextype)) {
+        // Our key exchange is with the server's ECDH key: only a signed one.
+        if (crypto::verify_datagram(*server_key, e.hashtype, datagram,
+                                    protocol::announce_signature_offset(m),
+                                    e.signature.size()) != crypto::crypto_error::ok) {
+            ++_stats.announce_signature_bad;
+            return {};
+        }
+        auto dh = crypto::public_key::from_blob(e.dh_blob);
+        // Clients make their ECDH key on our ECDH key's curve; stock ones
+        // insist that it is the server's.
+        if (!dh || !_config.ecdh_key || dh->description().curve == nullptr ||
+            _config.ecdh_key->curve() == nullptr ||
+            dh->description().curve->id != _config.ecdh_key->curve()->id) {
+            return refuse();
+        }
+        server_dh.emplace(std::move(dh).value());
+    } else if (e.keyextype != protocol::keyexchange_type::rsa ||
+               _config.key->kind() != crypto::key_kind::rsa) {
+        return refuse(); // clients encrypt their premaster to our key: it must be RSA
+    }
+    auto k = std::make_unique<session_keys>();
+    k->suite = *suite;
+    k->keyex = e.keyextype;
+    const std::uint32_t private_addr = m.private_addr.ipv4();
+    for (std::size_t i = 0; i < 4; ++i) {
+        k->private_addr[i] = static_cast<std::uint8_t>(private_addr >> (24 - 8 * i));
+    }
+    const auto why =
+        begin_client_handshake({.suite = &k->suite,
+                                .keyex = e.keyextype,
+                                .peer = server_dh ? &*server_dh : &*server_key,
+                                .rand1 = e.rand1,
+                                .group_id = h.group_id,
+                                .private_addr = k->private_addr,
+                                .unix_time = static_cast<std::uint32_t>(now / ns_per_second)},
+                               k->upstream);
+    if (!why.empty()) {
+        return refuse();
+    }
+    // Verify data 1 (spec §5.7): group ID, address, two randoms, premaster.
+    const std::size_t vd1_bytes =
+        4 + 4 + 2 * crypto::hello_random_len +
+        (is_ecdh(e.keyextype) ? crypto::ecdh_premaster_len : crypto::rsa_premaster_len);
+    k->store.init(crypto::key_block_size(k->suite), vd1_bytes);
+    k->private_group = {.address = private_addr, .port = _config.port};
+    if ((private_addr >> 28) != 0xE || !_groups.join_group(private_addr)) {
+        return refuse(); // we could not hear the server's KEYINFO
+    }
+    k->joined = true;
+    k->server_grtt = h.grtt;
+    k->server_gsize = h.gsize;
+    k->entries_per_keyinfo = std::max<std::size_t>(
+        1, std::clamp<std::size_t>(m.block_size, 256, protocol::max_datagram_size - 256) /
+               keyinfo_entry_bytes);
+    ++_stats.encrypted_sessions;
+    return k;
+}
+
+void response_proxy::end_keys(session& s) {
+    if (s.keys && s.keys->joined) {
+        _groups.leave_group(s.keys->private_group.address);
+        s.keys->joined = false;
+    }
+}
+
+bool response_proxy::register_keys(const session_key& key, session& s, std::uint32_t uid,
+                                   const protocol::register_msg& m) {
+    session_keys& k = *s.keys;
+    if (m.key_info.empty() || !m.client_ids.empty()) {
+        ++_stats.key_info_bad; // no key exchange, or a proxy below us
+        return false;
+    }
+    if (k.clients.contains(uid)) {
+        return true; // a repeat: its REGISTER was not confirmed yet
+    }
+    // Slots are never reused within a session: at most twice max_clients
+    // REGISTERs with keys, however many clients ABORT and come back.
+    if (k.clients.size() >= _config.max_clients || k.next_slot >= 2 * _config.max_clients) {
+        ++_stats.clients_full;
+        return false;
+    }
+    auto secrets =
+        accept_client_handshake({.suite = &k.suite,
+                                 .rsa_key = is_ecdh(k.keyex) ? nullptr : _config.key.get(),
+                                 .ecdh_key = is_ecdh(k.keyex) ? _config.ecdh_key.get() : nullptr,
+                                 .key_info = m.key_info,
+                                 .rand1 = &k.upstream.rand1,
+                                 .rand2 = m.rand2,
+                                 .group_id = key.first,
+                                 .private_addr = k.private_addr});
+    const std::uint32_t slot = k.next_slot;
+    const auto block = k.store.key_block(slot);
+    const auto vd1 = k.store.vd1(slot);
+    if (!secrets || block.empty() || vd1.size() != secrets->vd1.size()) {
+        ++_stats.key_info_bad;
+        return false;
+    }
+    ++k.next_slot;
+    std::copy(secrets->block.bytes().begin(), secrets->block.bytes().end(), block.begin());
+    std::copy(secrets->vd1.span().begin(), secrets->vd1.span().end(), vd1.begin());
+    k.clients[uid] = keyed_client{.slot = slot};
+    if (k.cipher) {
+        expect_ack(k, slot);
+    }
+    return true;
+}
+
+void response_proxy::expect_ack(session_keys& k, std::uint32_t slot) {
+    const auto vd1 = k.store.vd1(slot);
+    const auto expected =
+        crypto::keyinfo_ack_verify_data(k.suite.hash.type, vd1, {}, k.group_master.span());
+    const auto out = k.store.ack_verify(slot);
+    if (expected && !out.empty()) {
+        std::copy(expected->begin(), expected->end(), out.begin());
+    }
+    crypto::secure_zero(vd1); // it held the premaster
+}
+
+void response_proxy::on_server_datagram(time_ns now, const session_key& key, session& s,
+                                        const protocol::datagram& d) {
+    session_keys& k = *s.keys;
+    switch (d.type()) {
+    case protocol::message_type::keyinfo:
+        on_server_keyinfo(now, key, s, std::get<protocol::keyinfo_msg>(d.body));
+        return;
+    case protocol::message_type::reg_conf: {
+        // The server took these clients: they get the group keys from us.
+        std::vector<std::uint32_t> due;
+        for (const std::uint32_t uid : std::get<protocol::reg_conf_msg>(d.body).client_ids) {
+            const auto it = k.clients.find(uid);
+            if (it != k.clients.end() && !it->second.keyed) {
+                it->second.confirmed = true;
+                due.push_back(uid);
+            }
+        }
+        if (k.cipher) {
+            send_keyinfo(now, key, s, due);
+        }
+        return;
+    }
+    case protocol::message_type::encrypted:
+        // Sealed server traffic: the session's files, which are not ours to
+        // open. Registration is over, so its private group is left: the
+        // data of the files would otherwise reach this process.
+        ++_stats.server_sealed_ignored;
+        end_keys(s);
+        return;
+    default:
+        ++_stats.unexpected_in;
+        return;
+    }
+}
+
+void response_proxy::on_server_keyinfo(time_ns now, const session_key& key, session& s,
+                                       const protocol::keyinfo_msg& m) {
+    session_keys& k = *s.keys;
+    const auto entry =
+        std::find_if(m.entries.begin(), m.entries.end(), [&](const protocol::keyinfo_entry& e) {
+            return e.dest_id == _config.proxy_id;
+        });
+    if (entry == m.entries.end()) {
+        return; // the server's KEYINFO for its other clients
+    }
+    ++_stats.keyinfo_in;
+    if (!k.cipher) {
+        auto keyed =
+            open_keyinfo_entry(k.suite, k.upstream, s.server_id, m.iv_ctr, entry->group_master, {});
+        if (!keyed) {
+            ++_stats.keyinfo_bad;
+            return;
+        }
+        auto pc = crypto::packet_cipher::create(k.suite, keyed->group_block);
+        if (!pc) {
+            ++_stats.keyinfo_bad;
+            return;
+        }
+        k.cipher.emplace(std::move(pc).value());
+        k.group_master = std::move(keyed->group_master);
+        k.ack_verify = keyed->ack_verify;
+        k.upstream.vd1 = crypto::secure_bytes();
+        k.upstream.client_block = crypto::key_block();
+        std::vector<std::uint32_t> due;
+        for (const auto& [uid, c] : k.clients) {
+            expect_ack(k, c.slot);
+            if (c.confirmed) {
+                due.push_back(uid);
+            }
+        }
+        send_keyinfo(now, key, s, due);
+    }
+    // Every KEYINFO listing us is answered: our last ACK may have been lost.
+    send(key, s, protocol::keyinfo_ack_msg{.verify_data = k.ack_verify});
+}
+
+void response_proxy::on_keyinfo_ack(session& s, std::uint32_t uid,
+                                    const protocol::keyinfo_ack_msg& m) {
+    session_keys& k = *s.keys;
+    const auto it = k.clients.find(uid);
+    if (it == k.clients.end()) {
+        ++_stats.unexpected_in;
+        return;
+    }
+    if (it->second.keyed) {
+        return; // a repeat: our KEYINFO was repeated
+    }
+    const auto expected = k.store.ack_verify(it->second.slot);
+    if (expected.empty() || !crypto::constant_time_equal(expected, m.verify_data)) {
+        ++_stats.keyinfo_ack_bad;
+        return;
+    }
+    ++_stats.keyinfo_acks;
+    it->second.keyed = true;
+}
+
+void response_proxy::send_keyinfo(time_ns now, const session_key& key, session& s,
+                                  const std::vector<std::uint32_t>& uids) {
+    session_keys& k = *s.keys;
+    // In the server's name: clients drop anything else from another UID.
+    const protocol::uftp_header h{.src_id = s.server_id,
+                                  .group_id = key.first,
+                                  .group_inst = key.second,
+                                  .grtt = k.server_grtt,
+                                  .gsize = k.server_gsize};
+    for (std::size_t i = 0; i < uids.size(); i += k.entries_per_keyinfo) {
+        // One IV counter per KEYINFO datagram, shared with what we seal.
+        protocol::keyinfo_msg m{.iv_ctr = ++k.iv};
+        for (std::size_t j = i; j < std::min(uids.size(), i + k.entries_per_keyinfo); ++j) {
+            keyed_client& c = k.clients.at(uids[j]);
+            auto entry = keyinfo_entry_for(k.suite, uids[j], k.store.key_block(c.slot), s.server_id,
+                                           m.iv_ctr, k.group_master.span());
+            if (entry) {
+                m.entries.push_back(*entry);
+                ++c.keyinfo_sends;
+            }
+        }
+        const auto n = protocol::encode(h, m, _buffer);
+        if (!m.entries.empty() && n.ok()) {
+            _network.send_copies(k.private_group, std::span(_buffer).first(*n),
+                                 _config.control_copies);
+            ++_stats.keyinfo_sent;
+        }
+    }
+    if (!uids.empty()) {
+        k.next_keyinfo = std::min(k.next_keyinfo, now + 2 * s.hold());
+    }
+}
+
+void response_proxy::keyinfo_round(time_ns now, const session_key& key, session& s) {
+    session_keys& k = *s.keys;
+    k.next_keyinfo = no_deadline;
+    std::vector<std::uint32_t> due;
+    std::vector<std::uint32_t> given_up;
+    for (const auto& [uid, c] : k.clients) {
+        if (!c.confirmed || c.keyed) {
+            continue;
+        }
+        (c.keyinfo_sends >= _config.keyinfo_rounds ? given_up : due).push_back(uid);
+    }
+    for (const std::uint32_t uid : given_up) {
+        // Stock's words for the same (uftpproxyd): the server drops the
+        // client instead of waiting for it.
+        ++_stats.clients_unkeyed;
+        k.clients.erase(uid);
+        s.clients.erase(uid);
+        send(key, s,
+             protocol::abort_msg{.host = uid, .message = "Client not fully registered at proxy"});
+    }
+    send_keyinfo(now, key, s, due);
+}
+
+std::optional<protocol::message>
+response_proxy::open_answer(session& s, std::span<const std::uint8_t> datagram) {
+    if (!s.keys->cipher) {
+        ++_stats.undecryptable;
+        return std::nullopt;
+    }
+    auto opened = crypto::open_message(*s.keys->cipher, datagram, _plain);
+    if (!opened) {
+        ++_stats.decrypt_failed;
+        return std::nullopt;
+    }
+    return std::move(opened->body);
+}
+
+} // namespace skycast::control::engine
