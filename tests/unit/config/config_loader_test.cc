@@ -1020,13 +1020,32 @@ TEST(ConfigReject, ClientProxyHeartbeatsGoToUnicastProxies) {
                "apply to roles receiver and client_proxy, not sender");
 }
 
-TEST(ConfigReject, ResponseProxyRoleTakesNoFilesNorKeys) {
+TEST(ConfigReject, ResponseProxyRoleTakesNoFilesAndOnlyItsOwnKeys) {
     std::string proxy = receiver_base;
     proxy.replace(proxy.find("role: receiver"), 14, "role: response_proxy");
     expect_one(proxy, 12, 3, "control.destination", "applies only to a receiver");
     std::string bare = proxy.substr(0, proxy.find("  destination:"));
-    expect_one(bare + "  encryption: {private_keys: [/k.pem]}\n", 12, 3, "control.encryption",
-               "unencrypted sessions only");
+    // A receiver's key list is not a proxy's key, and the key is required.
+    expect_one(bare + "  encryption: {private_key: /k.pem, private_keys: [/k.pem]}\n", 12, 37,
+               "control.encryption.private_keys", "unknown key");
+    expect_one(bare + "  encryption: {ecdh_curve: P-256}\n", 12, 3,
+               "control.encryption.private_key", "required key is missing");
+    expect_one(bare + "  encryption: {private_key: /k.pem, ecdh_curve: P-999}\n", 12, 49,
+               "control.encryption.ecdh_curve", "is not one of");
+}
+
+TEST(ConfigAccept, ResponseProxyKeys) {
+    std::string proxy = receiver_base;
+    proxy.replace(proxy.find("role: receiver"), 14, "role: response_proxy");
+    const std::string bare = proxy.substr(0, proxy.find("  destination:"));
+    EXPECT_FALSE(load_ok(bare).control.proxy_keys.has_value()) << "unencrypted sessions only";
+    const auto c = load_ok(bare + "  encryption: {private_key: /etc/skycast/proxy.pem, "
+                                  "ecdh_curve: P-384}\n");
+    ASSERT_TRUE(c.control.proxy_keys.has_value());
+    EXPECT_EQ(c.control.proxy_keys->private_key, "/etc/skycast/proxy.pem");
+    EXPECT_EQ(c.control.proxy_keys->ecdh_curve, "secp384r1");
+    EXPECT_EQ(load_ok(bare + "  encryption: {private_key: /k.pem}\n").control.proxy_keys->ecdh_curve,
+              "prime256v1");
 }
 
 TEST(ConfigAccept, ReceiverResponseProxy) {
