@@ -30,7 +30,8 @@
 #   own port, where uftpd does not listen).
 # --response-proxy stock|skycast: rcv3 is a response proxy, stock
 #   `uftpproxyd -r` or a Skycast node with control.role: response_proxy
-#   (unencrypted only), and rcv2 is a stock `uftpd -R` that answers through
+#   (encrypted: with a key of the suite's and, ECDH, an ECDH key on the
+#   suite's curve), and rcv2 is a stock `uftpd -R` that answers through
 #   it, as does the Skycast receiver on rcv1 (control.response_proxy; in an
 #   encrypted session both do the key exchange with the proxy's keys, which
 #   the test waits for them to hold: KEY_REQ / PROXY_KEY). to-stock:
@@ -40,7 +41,9 @@
 #   proxy completed; uftp's status file: CONNECT;success for both), nothing
 #   went from a proxied receiver to the server directly, and the proxy sent
 #   the server its aggregated answers (COMPLETE listing its clients, when
-#   unencrypted); a Skycast proxy's stats show both clients.
+#   unencrypted); a Skycast proxy's stats show both clients and, encrypted,
+#   that it keyed both with no bad KEYINFO_ACK and no sealed answer that
+#   failed to open.
 # --control-copies N: the Skycast nodes send every control datagram N times
 #   (control.control_copies). Pass also needs: the capture shows Skycast
 #   control datagrams repeated with their sequence number, none more than N
@@ -127,8 +130,6 @@ done
 [[ -n $build_dir ]] || { echo "interop.sh: BUILD_DIR missing" >&2; exit 2; }
 [[ -z $proxy_kind || $proxy_kind == skycast || ($proxy_kind == stock && $direction == to-stock) ]] ||
     { echo "interop.sh: --response-proxy stock (to-stock) or skycast" >&2; exit 2; }
-[[ $proxy_kind != skycast || $suite == none ]] ||
-    { echo "interop.sh: a Skycast response proxy serves unencrypted sessions only" >&2; exit 2; }
 response_proxy=0
 [[ -n $proxy_kind ]] && response_proxy=1
 [[ $fec == 0 || $direction == to-stock ]] ||
@@ -374,6 +375,11 @@ if [[ $proxy_kind == skycast ]]; then
     {
         sky_dataplane_yaml "$lab-rcv3" "$LAB_RCV_DEVICE" "$LAB_RCV3_CIDR"
         sky_control_yaml "$work" "$logs" rcv3 response_proxy "$proxy_uid"
+        if [[ -n $key_spec ]]; then
+            # Its own keys: the receivers' premasters are made with them.
+            printf '  encryption:\n    private_key: %s\n' "$work/keys/proxy.pem"
+            [[ $keyex == ecdh* ]] && printf '    ecdh_curve: %s\n' "${curve:-prime256v1}"
+        fi
     } > "$work/rcv3.yaml"
 fi
 for f in "$work"/*.yaml; do
@@ -744,6 +750,21 @@ print(f"control datagrams of the Skycast nodes: {len(seen)} distinct, {repeated}
       f"at most {worst}")
 sys.exit(0 if repeated > 0 and worst <= copies else 1)
 PY
+fi
+if [[ $proxy_kind == skycast && -n $key_spec ]]; then
+    # Skycast's proxy did the key exchange: it keyed itself with the server
+    # and each proxied receiver with itself, and every sealed answer opened.
+    "$skycast_bin" stats --socket "$work/rcv3.sock" --json |
+        python3 -c 'import json, sys
+p = json.load(sys.stdin)["proxy"]
+keys = ("encrypted_sessions", "proxy_keys_sent", "keyinfo_in", "keyinfo_acks", "keyinfo_ack_bad",
+        "decrypt_failed", "clients_unkeyed", "plaintext_refused")
+print("proxy: " + " ".join("%s=%s" % (k, p[k]) for k in keys))
+n = int(sys.argv[1])
+sys.exit(0 if p["encrypted_sessions"] == 1 and p["keyinfo_in"] >= 1 and p["keyinfo_acks"] == n
+         and p["keyinfo_ack_bad"] == 0 and p["decrypt_failed"] == 0 and p["clients_unkeyed"] == 0
+         else 1)' "${#proxied_rcvs[@]}" ||
+        bad "the Skycast response proxy did not key its receivers for the encrypted session"
 fi
 if ((response_proxy)); then
     # On the wire: proxied receivers never answered the server themselves;
