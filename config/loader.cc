@@ -1408,7 +1408,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
         reject_role_keys(ctx, m, receiver_only_keys, "receiver", "response_proxy");
         if (auto ef = m.get("encryption")) {
             // Its own keys, for the key exchanges of encrypted sessions
-            // (docs/protocol.md §7.4); the session's suite is the server's.
+            // (docs/protocol.md §7.1); the session's suite is the server's.
             map_reader e(ctx, *ef, {"private_key", "ecdh_curve"});
             response_proxy_keys_config keys;
             if (auto pf = e.require("private_key", "the proxy's PEM key (RSA, or EC for "

@@ -466,7 +466,7 @@ struct heartbeat_config {
 };
 
 // role response_proxy: its keys for encrypted sessions (docs/protocol.md
-// §7.4). Its clients make their premasters with them (stock uftpproxyd -k
+// §7.1). Its clients make their premasters with them (stock uftpproxyd -k
 // and -e), and stock clients insist that the key is of the server key's
 // type and size (RSA) or curve (EC), and the ECDH curve the server's.
 struct response_proxy_keys_config {

@@ -4,7 +4,7 @@
 // sender runs the server's half with each client; a response proxy runs
 // both: the client's half with the server, for itself, and the server's
 // half with its own clients, whose premasters are made with the proxy's keys
-// (docs/protocol.md §7.4). The messages around them (REGISTER, KEYINFO,
+// (docs/protocol.md §7.1). The messages around them (REGISTER, KEYINFO,
 // KEYINFO_ACK) stay with the engines.
 
 #include "crypto/key_schedule.h"

@@ -11,7 +11,7 @@
 // It learns a session from the server's ANNOUNCE on the public group (the
 // server's address, port and GRTT).
 //
-// Encrypted sessions (docs/protocol.md §7.4), when the proxy has keys: its
+// Encrypted sessions (docs/protocol.md §7.1), when the proxy has keys: its
 // clients fetch the proxy's keys with KEY_REQ (PROXY_KEY answers) and make
 // their premasters with them; the proxy registers with the server for them
 // with a key exchange of its own, gets the group master in the server's
@@ -108,7 +108,7 @@ struct response_proxy_stats {
 class response_proxy {
 public:
     // `groups`: the private groups of encrypted sessions, joined to hear the
-    // server's KEYINFO and REG_CONF (docs/protocol.md §7.4).
+    // server's KEYINFO and REG_CONF (docs/protocol.md §7.1).
     response_proxy(response_proxy_config config, network_port& network, membership_port& groups);
 
     void on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram);

@@ -1,5 +1,5 @@
 // The response proxy's part in an encrypted session's key exchange
-// (docs/protocol.md §7.4), as stock uftpproxyd -r plays it:
+// (docs/protocol.md §7.1), as stock uftpproxyd -r plays it:
 // - PROXY_KEY answers a client's KEY_REQ with the proxy's key and ECDH key;
 // - a client's REGISTER carries a premaster made with those keys: the proxy
 //   derives the client's key block (the server's half of key_exchange.h);
