@@ -922,6 +922,22 @@ std::optional<std::string> read_ecdh_curve(context& ctx, const field& x) {
     return std::nullopt;
 }
 
+// A response or client proxy's control.encryption: its own keys for the
+// key exchanges of encrypted sessions (docs/protocol.md §7.1); the
+// session's suite is the server's.
+proxy_keys_config read_proxy_keys(context& ctx, const field& f) {
+    map_reader e(ctx, f, {"private_key", "ecdh_curve"});
+    proxy_keys_config keys;
+    if (auto pf = e.require("private_key", "the proxy's PEM key (RSA, or EC for ecdh_ecdsa "
+                                           "servers), of the servers' key type and size")) {
+        if (auto path = read_absolute_path(ctx, *pf)) {
+            keys.private_key = *path;
+        }
+    }
+    take(e, "ecdh_curve", keys.ecdh_curve, [&](const field& x) { return read_ecdh_curve(ctx, x); });
+    return keys;
+}
+
 template <std::size_t N>
 void reject_role_keys(context& ctx, const map_reader& m, const std::string_view (&keys)[N],
                       std::string_view owner, std::string_view role) {
@@ -1353,9 +1369,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
         reject_role_keys(ctx, m, sender_only_keys, "sender", "client_proxy");
         reject_role_keys(ctx, m, receiver_only_keys, "receiver", "client_proxy");
         if (auto ef = m.get("encryption")) {
-            ctx.error(ef->key_mark, ef->path,
-                      "a client proxy serves unencrypted sessions only (it does not terminate "
-                      "key exchanges yet); its heartbeat key is heartbeats.private_key");
+            c.proxy_keys = read_proxy_keys(ctx, *ef);
         }
         return;
     }
@@ -1407,20 +1421,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
         reject_role_keys(ctx, m, sender_only_keys, "sender", "response_proxy");
         reject_role_keys(ctx, m, receiver_only_keys, "receiver", "response_proxy");
         if (auto ef = m.get("encryption")) {
-            // Its own keys, for the key exchanges of encrypted sessions
-            // (docs/protocol.md §7.1); the session's suite is the server's.
-            map_reader e(ctx, *ef, {"private_key", "ecdh_curve"});
-            response_proxy_keys_config keys;
-            if (auto pf = e.require("private_key", "the proxy's PEM key (RSA, or EC for "
-                                                   "ecdh_ecdsa servers), of the servers' key "
-                                                   "type and size")) {
-                if (auto path = read_absolute_path(ctx, *pf)) {
-                    keys.private_key = *path;
-                }
-            }
-            take(e, "ecdh_curve", keys.ecdh_curve,
-                 [&](const field& x) { return read_ecdh_curve(ctx, x); });
-            c.proxy_keys = keys;
+            c.proxy_keys = read_proxy_keys(ctx, *ef);
         }
         return;
     }

@@ -465,11 +465,12 @@ struct heartbeat_config {
     std::string private_key;      // PEM; signs the proxies' challenges ("": unauthenticated)
 };
 
-// role response_proxy: its keys for encrypted sessions (docs/protocol.md
-// §7.1). Its clients make their premasters with them (stock uftpproxyd -k
-// and -e), and stock clients insist that the key is of the server key's
-// type and size (RSA) or curve (EC), and the ECDH curve the server's.
-struct response_proxy_keys_config {
+// roles response_proxy and client_proxy: their keys for encrypted sessions
+// (docs/protocol.md §7.1). Their clients make their premasters with them
+// (stock uftpproxyd -k and -e), and stock clients insist that the key is of
+// the server key's type and size (RSA) or curve (EC), and the ECDH curve
+// the server's.
+struct proxy_keys_config {
     std::string private_key;               // PEM, absolute path
     std::string ecdh_curve = "prime256v1"; // its long-lived ECDH key's
 };
@@ -501,8 +502,9 @@ struct control_config {
     std::optional<server_proxy_config> server_proxy;
     // Receivers and client proxies only.
     std::optional<heartbeat_config> heartbeats;
-    // Response proxies only; without it, encrypted sessions are not served.
-    std::optional<response_proxy_keys_config> proxy_keys;
+    // Response and client proxies only; without it, encrypted sessions are
+    // not served.
+    std::optional<proxy_keys_config> proxy_keys;
 };
 
 struct node_config {

@@ -1,6 +1,7 @@
 #include "control/engine/client_proxy.h"
 
 #include "control/engine/least_recently_heard.h"
+#include "crypto/datagram_signature.h"
 #include "protocol/codec.h"
 
 #include <algorithm>
@@ -41,9 +42,20 @@ void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
         return;
     }
     if (const session* s = upstream_session(from, d.header)) {
-        // The dataplane multicasts the upstream's traffic itself; what still
-        // reaches us came before its rule: multicast all the same.
-        ++_stats.from_upstream_late;
+        // The dataplane multicasts the upstream's traffic itself but for the
+        // server's KEYINFO and REG_CONF, which it hands us; the rest came
+        // before its rule: multicast all the same.
+        const bool handshake = d.type() == protocol::message_type::keyinfo ||
+                               d.type() == protocol::message_type::reg_conf;
+        ++(handshake ? _stats.handshake_in : _stats.from_upstream_late);
+        if (handshake && s->encrypted) {
+            // Our own key exchange with the server (the aggregation's): its
+            // KEYINFO is for us alone, its REG_CONF says whom we key.
+            _aggregation.on_datagram(now, from, datagram);
+            if (d.type() == protocol::message_type::keyinfo) {
+                return;
+            }
+        }
         _network.send(s->private_group, datagram);
         return;
     }
@@ -56,10 +68,6 @@ void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
 void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                                std::span<const std::uint8_t> datagram,
                                const protocol::announce_msg& m) {
-    if (m.enc_info) {
-        ++_stats.encrypted_not_served;
-        return;
-    }
     const endpoint private_group{.address = m.private_addr.ipv4(), .port = _config.port};
     const endpoint public_group{.address = m.public_addr.ipv4(), .port = _config.port};
     if (m.ipv6() || (private_group.address >> 28) != 0xE || (public_group.address >> 28) != 0xE) {
@@ -74,6 +82,15 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
         it = _sessions.end();
     }
     if (it == _sessions.end()) {
+        if (m.enc_info) {
+            // The aggregation takes the key exchange; only with keys that
+            // fit the session is it served.
+            _aggregation.on_datagram(now, from, datagram);
+            if (!_aggregation.follows(h.group_id, h.group_inst)) {
+                ++_stats.encrypted_not_served;
+                return;
+            }
+        }
         if (_sessions.size() >= _config.aggregation.max_sessions) {
             forget(least_recently_heard(_sessions));
         }
@@ -84,7 +101,8 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
         it = _sessions
                  .emplace(key, session{.upstream = from,
                                        .public_group = public_group,
-                                       .private_group = private_group})
+                                       .private_group = private_group,
+                                       .encrypted = m.enc_info.has_value()})
                  .first;
         ++_stats.sessions_started;
     }
@@ -93,8 +111,41 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
     // The aggregation learns (or refreshes) the session: its answers go to
     // whoever delivered the ANNOUNCE, at the GRTT the ANNOUNCE asks.
     _aggregation.on_datagram(now, from, datagram);
-    _network.send(it->second.public_group, datagram);
+    if (!m.enc_info) {
+        _network.send(it->second.public_group, datagram);
+    } else if (const auto n = reannounce(h, m)) {
+        _network.send(it->second.public_group, std::span(_buffer).first(*n));
+    } else {
+        ++_stats.reannounce_failed;
+        return;
+    }
     ++_stats.announces;
+}
+
+std::optional<std::size_t> client_proxy::reannounce(const protocol::uftp_header& h,
+                                                    protocol::announce_msg m) {
+    // Our site's receivers do their key exchange with us: our key (and
+    // ECDH key) in the server's place, and in the ECDH modes the whole
+    // datagram signed again with our key (spec §5.6), as stock does.
+    auto& e = *m.enc_info;
+    const crypto::private_key& key = *_config.aggregation.key;
+    e.key_blob = key.blob();
+    const bool ecdh = e.keyextype == protocol::keyexchange_type::ecdh_rsa ||
+                      e.keyextype == protocol::keyexchange_type::ecdh_ecdsa;
+    if (ecdh) {
+        e.dh_blob = _config.aggregation.ecdh_key->blob();
+        e.signature.assign(key.signature_size(), 0);
+    }
+    const auto n = protocol::encode(h, m, _buffer);
+    if (!n.ok()) {
+        return std::nullopt;
+    }
+    if (ecdh && crypto::sign_datagram(key, e.hashtype, std::span(_buffer).first(*n),
+                                      protocol::announce_signature_offset(m),
+                                      e.signature.size()) != crypto::crypto_error::ok) {
+        return std::nullopt;
+    }
+    return *n;
 }
 
 void client_proxy::forget(std::map<session_key, session>::iterator it) {

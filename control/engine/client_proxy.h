@@ -9,10 +9,15 @@
 // delivered the ANNOUNCE. With heartbeats it keeps a NAT's pinhole open and
 // proves its key to a server proxy that pins it (heartbeat_sender.h).
 //
-// Unencrypted sessions only: an encrypted one needs the client proxy to
-// terminate the key exchange (its own key in the ANNOUNCE, re-signed; its
-// own KEYINFO to its receivers), which is not built. Such an ANNOUNCE is
-// counted and the session not served.
+// Encrypted sessions (docs/protocol.md §7.1), when it has keys: the proxy
+// terminates the key exchange. The ANNOUNCE goes on with the proxy's key
+// and ECDH key in the server's place, signed again with the proxy's key;
+// the site's receivers key with the proxy, which keys with the server and
+// hands the group keys on in KEYINFO of its own, exactly as a response
+// proxy does (the aggregation's key half, response_proxy_keys.cc). The
+// server's KEYINFO and REG_CONF reach this engine (the dataplane hands
+// every proxy a server's handshake); the server's sealed traffic is
+// multicast on unchanged, since the group keys are the server's.
 //
 // The session's data never passes through this engine: per session a
 // forwarding rule has the dataplane multicast what the upstream sends
@@ -23,6 +28,7 @@
 #include "control/engine/response_proxy.h"
 #include "protocol/messages.h"
 
+#include <array>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -49,7 +55,9 @@ struct client_proxy_stats {
     std::uint64_t announces = 0;              // ANNOUNCEs multicast again on our site
     std::uint64_t sessions_started = 0;       // sessions forwarded
     std::uint64_t sessions_ended = 0;         // forgotten (idle, or a newer one took their place)
-    std::uint64_t encrypted_not_served = 0;   // encrypted sessions: the key exchange is not built
+    std::uint64_t encrypted_not_served = 0;   // encrypted sessions we hold no fitting keys for
+    std::uint64_t reannounce_failed = 0;      // an encrypted ANNOUNCE we could not sign again
+    std::uint64_t handshake_in = 0;           // the server's KEYINFO and REG_CONF, via control
     std::uint64_t unsupported_not_served = 0; // IPv6, or groups that are not multicast
     std::uint64_t rules_full = 0;             // no forwarding rule left: the session is not served
     std::uint64_t from_upstream_late = 0; // upstream datagrams control saw (multicast by control)
@@ -75,6 +83,7 @@ private:
         endpoint upstream;
         endpoint public_group;
         endpoint private_group;
+        bool encrypted = false;
         time_ns last_heard = 0;
     };
     using session_key = std::pair<std::uint32_t, std::uint8_t>; // group ID, instance
@@ -83,6 +92,9 @@ private:
                      std::span<const std::uint8_t> datagram, const protocol::announce_msg& m);
     void forget(std::map<session_key, session>::iterator it);
     const session* upstream_session(endpoint from, const protocol::uftp_header& h) const;
+    // An encrypted ANNOUNCE with our keys in the server's, signed, in
+    // _buffer: its size, or nullopt.
+    std::optional<std::size_t> reannounce(const protocol::uftp_header& h, protocol::announce_msg m);
 
     client_proxy_config _config;
     network_port& _network;
@@ -91,6 +103,7 @@ private:
     heartbeat_sender _heartbeats;
     client_proxy_stats _stats;
     std::map<session_key, session> _sessions;
+    std::array<std::uint8_t, protocol::max_datagram_size> _buffer{};
 };
 
 } // namespace skycast::control::engine

@@ -89,8 +89,12 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
     session& s = it->second;
     const std::uint32_t uid = d.header.src_id;
     if (from == s.server || uid == s.server_id) {
-        if (s.keys) {
-            on_server_datagram(now, key, s, d);
+        if (from != s.server || uid != s.server_id) {
+            // The server's UID is public (its ANNOUNCE carries it): only its
+            // address and port too make a datagram the server's.
+            ++_stats.server_spoofed;
+        } else if (s.keys) {
+            on_server_datagram(now, key, s, d, datagram);
         } else {
             ++_stats.unexpected_in; // the server's own traffic is not ours to pass on
         }
@@ -121,6 +125,10 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
             if (const auto* ack = std::get_if<protocol::keyinfo_ack_msg>(&*body)) {
                 on_keyinfo_ack(s, uid, *ack);
                 s.last_heard = now;
+                return;
+            }
+            if (protocol::type_of(*body) == protocol::message_type::register_) {
+                ++_stats.unexpected_in; // a REGISTER is never sealed: it carries the key exchange
                 return;
             }
             take_answer(now, key, s, uid, *body);
@@ -206,7 +214,7 @@ void response_proxy::take_answer(time_ns now, const session_key& key, session& s
         ++_stats.aborts_forwarded;
         s.clients.erase(uid);
         if (s.keys) {
-            s.keys->clients.erase(uid);
+            release_client(*s.keys, uid);
         }
         send(key, s, protocol::abort_msg{.flags = m.flags, .host = uid, .message = m.message});
         break;
@@ -249,6 +257,12 @@ void response_proxy::on_announce(time_ns now, const protocol::uftp_header& h, en
         it->second.keys = std::move(keys);
     }
     session& s = it->second;
+    if (s.keys) {
+        // Our KEYINFO in the server's name carries its current header fields.
+        s.keys->server_grtt = h.grtt;
+        s.keys->server_gsize = h.gsize;
+        s.keys->last_announce = now;
+    }
     s.server_id = h.src_id;
     s.server = from;
     s.grtt = std::clamp(protocol::unquantize_grtt(h.grtt), 0.001, _config.max_grtt);
@@ -265,6 +279,8 @@ void response_proxy::send(const session_key& key, session& s, const protocol::me
             crypto::seal_message(*s.keys->cipher, h, body, ++s.keys->iv, _scratch, _buffer);
         if (n) {
             _network.send_copies(s.server, std::span(_buffer).first(*n), _config.control_copies);
+        } else {
+            ++_stats.seal_failed;
         }
         return;
     }
@@ -352,8 +368,8 @@ void response_proxy::flush(time_ns now, const session_key& key, session& s, bool
 void response_proxy::on_timer(time_ns now) {
     for (auto it = _sessions.begin(); it != _sessions.end();) {
         flush(now, it->first, it->second, false);
-        if (it->second.keys && it->second.keys->next_keyinfo <= now) {
-            keyinfo_round(now, it->first, it->second);
+        if (it->second.keys) {
+            keys_timer(now, it->first, it->second);
         }
         if (now - it->second.last_heard >= _config.session_idle) {
             ++_stats.sessions_expired;
@@ -385,7 +401,7 @@ time_ns response_proxy::next_deadline() const {
             consider(p.first_at);
         }
         if (s.keys) {
-            next = std::min(next, s.keys->next_keyinfo);
+            next = std::min(next, keys_deadline(s));
         }
         next = std::min(next, s.last_heard + _config.session_idle);
     }

@@ -67,9 +67,21 @@ struct response_proxy_config {
     std::shared_ptr<const crypto::private_key> ecdh_key;
     // The port clients listen on: KEYINFO goes to the private group there.
     std::uint16_t port = 1044;
+    // Whether the server's KEYINFO and REG_CONF must be heard on the
+    // session's private group (a response proxy), or come to us anyway (a
+    // client proxy's aggregation: its upstream delivers them unicast).
+    bool join_private_groups = true;
     // KEYINFO rounds (every 2 GRTT) a client may leave unanswered before
     // the proxy gives it up and tells the server (ABORT naming it).
     std::uint32_t keyinfo_rounds = 10;
+    // Encrypted sessions whose private group we hold at once: the
+    // dataplane's group table is small (api::max_joined_groups), and a
+    // group is held only while the server registers clients.
+    std::uint32_t max_joined_groups = 32;
+    // PROXY_KEYs sent a second, all askers together: a KEY_REQ is 20 bytes
+    // and a PROXY_KEY hundreds, so spoofed askers must not make us a
+    // reflector.
+    std::uint32_t proxy_keys_per_second = 100;
 };
 
 // Every counter says what a non-zero value means.
@@ -103,6 +115,12 @@ struct response_proxy_stats {
     std::uint64_t undecryptable = 0;     // sealed before we hold the group keys
     std::uint64_t decrypt_failed = 0;    // sealed and failed to open: forged or damaged
     std::uint64_t server_sealed_ignored = 0; // the server's sealed traffic: not ours to open
+    std::uint64_t server_spoofed = 0;        // the server's UID from another address, or vice versa
+    std::uint64_t group_join_failed = 0;     // no room for an encrypted session's private group
+    std::uint64_t groups_left_idle = 0;      // left after the server's announcing stopped
+    std::uint64_t client_rekeyed = 0; // a client's REGISTER with a new random: keys made again
+    std::uint64_t seal_failed = 0;    // an aggregate we could not seal: not sent
+    std::uint64_t keyinfo_failed = 0; // a KEYINFO entry or datagram we could not build
 };
 
 class response_proxy {
@@ -117,6 +135,11 @@ public:
 
     const response_proxy_stats& stats() const { return _stats; }
     std::size_t sessions() const { return _sessions.size(); }
+    // Whether the session is followed (its ANNOUNCE taken: an encrypted one
+    // only with keys that fit it).
+    bool follows(std::uint32_t group_id, std::uint8_t group_inst) const {
+        return _sessions.contains({group_id, group_inst});
+    }
     // Clients the proxy has registered, all sessions.
     std::size_t clients() const;
 
@@ -143,6 +166,7 @@ private:
         bool confirmed = false;          // listed in the server's REG_CONF
         bool keyed = false;              // its KEYINFO_ACK verified
         std::uint32_t keyinfo_sends = 0; // KEYINFOs sent it, unanswered
+        crypto::hello_random rand2{};    // its REGISTER's: another one means it started again
     };
     // An encrypted session's keys: ours with the server (the client's half)
     // and each client's with us (the server's half).
@@ -157,6 +181,8 @@ private:
         client_key_store store;
         std::unordered_map<std::uint32_t, keyed_client> clients;
         std::uint32_t next_slot = 0;
+        std::vector<std::uint32_t> free_slots; // released by clients gone, zeroed
+        time_ns last_announce = 0;             // the group is left once announcing stops
         endpoint private_group;
         bool joined = false; // the private group, until the server's data starts
         std::array<std::uint8_t, 4> private_addr{};
@@ -207,13 +233,20 @@ private:
     // A client's expected KEYINFO_ACK, once the group master is known.
     void expect_ack(session_keys& k, std::uint32_t slot);
     void on_server_datagram(time_ns now, const session_key& key, session& s,
-                            const protocol::datagram& d);
+                            const protocol::datagram& d, std::span<const std::uint8_t> raw);
     void on_server_keyinfo(time_ns now, const session_key& key, session& s,
                            const protocol::keyinfo_msg& m);
     void on_keyinfo_ack(session& s, std::uint32_t uid, const protocol::keyinfo_ack_msg& m);
     void send_keyinfo(time_ns now, const session_key& key, session& s,
                       const std::vector<std::uint32_t>& uids);
     void keyinfo_round(time_ns now, const session_key& key, session& s);
+    // A client gone (ABORT, given up): its slot zeroed and free again.
+    void release_client(session_keys& k, std::uint32_t uid);
+    // The key exchange's timers: KEYINFO rounds, and leaving the private
+    // group once the server stopped announcing.
+    void keys_timer(time_ns now, const session_key& key, session& s);
+    time_ns keys_deadline(const session& s) const;
+    time_ns group_hold(const session& s) const;
     // An ENCRYPTED datagram from a client: its opened body, or nullopt.
     std::optional<protocol::message> open_answer(session& s,
                                                  std::span<const std::uint8_t> datagram);
@@ -229,6 +262,8 @@ private:
     // than the original), and when each source last had it.
     std::vector<std::uint8_t> _proxy_key;
     std::unordered_map<std::uint32_t, time_ns> _key_requests;
+    time_ns _proxy_key_second = 0; // the second of the last PROXY_KEY, and how many in it
+    std::uint32_t _proxy_keys_in_second = 0;
     std::vector<std::uint8_t> _plain = std::vector<std::uint8_t>(protocol::max_datagram_size);
     std::vector<std::uint8_t> _scratch = std::vector<std::uint8_t>(protocol::max_datagram_size);
     response_proxy_stats _stats;

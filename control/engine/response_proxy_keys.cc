@@ -82,6 +82,18 @@ void response_proxy::answer_key_request(time_ns now, endpoint from) {
         }
         it->second = now;
     }
+    // And so many a second from everyone together: spoofed askers, each
+    // new, must not make us a reflector either.
+    const time_ns second = now / ns_per_second;
+    if (second != _proxy_key_second) {
+        _proxy_key_second = second;
+        _proxy_keys_in_second = 0;
+    }
+    if (_proxy_keys_in_second >= _config.proxy_keys_per_second) {
+        ++_stats.key_requests_limited;
+        return;
+    }
+    ++_proxy_keys_in_second;
     // To the asker, from our port: a client takes PROXY_KEY only from the
     // proxy's address and port.
     _network.send(from, _proxy_key);
@@ -109,7 +121,9 @@ response_proxy::begin_keys(time_ns now, const protocol::uftp_header& h,
         return refuse();
     }
     auto server_key = crypto::public_key::from_blob(e.key_blob);
-    if (!server_key) {
+    // Stock clients insist that the proxy's key is of the server key's type
+    // (and a client proxy signs the ANNOUNCE with it in the server's place).
+    if (!server_key || server_key->kind() != _config.key->kind()) {
         return refuse();
     }
     std::optional<crypto::public_key> server_dh;
@@ -159,10 +173,30 @@ response_proxy::begin_keys(time_ns now, const protocol::uftp_header& h,
         (is_ecdh(e.keyextype) ? crypto::ecdh_premaster_len : crypto::rsa_premaster_len);
     k->store.init(crypto::key_block_size(k->suite), vd1_bytes);
     k->private_group = {.address = private_addr, .port = _config.port};
-    if ((private_addr >> 28) != 0xE || !_groups.join_group(private_addr)) {
-        return refuse(); // we could not hear the server's KEYINFO
+    if ((private_addr >> 28) != 0xE) {
+        return refuse();
     }
-    k->joined = true;
+    // Our IV counter starts at a random point: were this session's keys
+    // made again (the session evicted and announced again, a restart), a
+    // counter from 0 could repeat a GCM nonce under keys a server kept.
+    std::uint32_t start = 0;
+    if (crypto::random_bytes(std::span(reinterpret_cast<std::uint8_t*>(&start), sizeof start)) !=
+        crypto::crypto_error::ok) {
+        return refuse();
+    }
+    k->iv = std::uint64_t{start} << 32;
+    if (_config.join_private_groups) {
+        std::size_t held = 0;
+        for (const auto& [other, o] : _sessions) {
+            held += o.keys && o.keys->joined ? 1 : 0;
+        }
+        if (held >= _config.max_joined_groups || !_groups.join_group(private_addr)) {
+            ++_stats.group_join_failed; // we could not hear the server's KEYINFO
+            return {};
+        }
+        k->joined = true;
+    }
+    k->last_announce = now;
     k->server_grtt = h.grtt;
     k->server_gsize = h.gsize;
     k->entries_per_keyinfo = std::max<std::size_t>(
@@ -186,12 +220,19 @@ bool response_proxy::register_keys(const session_key& key, session& s, std::uint
         ++_stats.key_info_bad; // no key exchange, or a proxy below us
         return false;
     }
-    if (k.clients.contains(uid)) {
-        return true; // a repeat: its REGISTER was not confirmed yet
+    const auto known = k.clients.find(uid);
+    if (known != k.clients.end()) {
+        if (std::equal(m.rand2.begin(), m.rand2.end(), known->second.rand2.begin())) {
+            return true; // a repeat: its REGISTER was not confirmed yet
+        }
+        if (known->second.keyed) {
+            ++_stats.key_info_bad; // keyed already: another REGISTER in its name changes nothing
+            return false;
+        }
+        ++_stats.client_rekeyed; // it started again: its keys are made anew below
+        release_client(k, uid);
     }
-    // Slots are never reused within a session: at most twice max_clients
-    // REGISTERs with keys, however many clients ABORT and come back.
-    if (k.clients.size() >= _config.max_clients || k.next_slot >= 2 * _config.max_clients) {
+    if (k.clients.size() >= _config.max_clients) {
         ++_stats.clients_full;
         return false;
     }
@@ -204,17 +245,23 @@ bool response_proxy::register_keys(const session_key& key, session& s, std::uint
                                  .rand2 = m.rand2,
                                  .group_id = key.first,
                                  .private_addr = k.private_addr});
-    const std::uint32_t slot = k.next_slot;
+    const std::uint32_t slot = k.free_slots.empty() ? k.next_slot : k.free_slots.back();
     const auto block = k.store.key_block(slot);
     const auto vd1 = k.store.vd1(slot);
     if (!secrets || block.empty() || vd1.size() != secrets->vd1.size()) {
         ++_stats.key_info_bad;
         return false;
     }
-    ++k.next_slot;
+    if (k.free_slots.empty()) {
+        ++k.next_slot;
+    } else {
+        k.free_slots.pop_back();
+    }
     std::copy(secrets->block.bytes().begin(), secrets->block.bytes().end(), block.begin());
     std::copy(secrets->vd1.span().begin(), secrets->vd1.span().end(), vd1.begin());
-    k.clients[uid] = keyed_client{.slot = slot};
+    keyed_client c{.slot = slot};
+    std::copy(m.rand2.begin(), m.rand2.end(), c.rand2.begin());
+    k.clients[uid] = c;
     if (k.cipher) {
         expect_ack(k, slot);
     }
@@ -233,7 +280,8 @@ void response_proxy::expect_ack(session_keys& k, std::uint32_t slot) {
 }
 
 void response_proxy::on_server_datagram(time_ns now, const session_key& key, session& s,
-                                        const protocol::datagram& d) {
+                                        const protocol::datagram& d,
+                                        std::span<const std::uint8_t> raw) {
     session_keys& k = *s.keys;
     switch (d.type()) {
     case protocol::message_type::keyinfo:
@@ -241,10 +289,13 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
         return;
     case protocol::message_type::reg_conf: {
         // The server took these clients: they get the group keys from us.
+        // Only the newly confirmed get a KEYINFO at once: the server repeats
+        // REG_CONF (our REGISTER again, its control copies), and the rest
+        // have theirs on the round timer.
         std::vector<std::uint32_t> due;
         for (const std::uint32_t uid : std::get<protocol::reg_conf_msg>(d.body).client_ids) {
             const auto it = k.clients.find(uid);
-            if (it != k.clients.end() && !it->second.keyed) {
+            if (it != k.clients.end() && !it->second.confirmed) {
                 it->second.confirmed = true;
                 due.push_back(uid);
             }
@@ -256,8 +307,13 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
     }
     case protocol::message_type::encrypted:
         // Sealed server traffic: the session's files, which are not ours to
-        // open. Registration is over, so its private group is left: the
-        // data of the files would otherwise reach this process.
+        // read. Registration is over, so its private group is left: the
+        // data of the files would otherwise reach this process. With the
+        // group keys, only a datagram that opens proves it is the server's.
+        if (k.cipher && !crypto::open_message(*k.cipher, raw, _plain)) {
+            ++_stats.decrypt_failed;
+            return;
+        }
         ++_stats.server_sealed_ignored;
         end_keys(s);
         return;
@@ -340,20 +396,26 @@ void response_proxy::send_keyinfo(time_ns now, const session_key& key, session& 
     for (std::size_t i = 0; i < uids.size(); i += k.entries_per_keyinfo) {
         // One IV counter per KEYINFO datagram, shared with what we seal.
         protocol::keyinfo_msg m{.iv_ctr = ++k.iv};
-        for (std::size_t j = i; j < std::min(uids.size(), i + k.entries_per_keyinfo); ++j) {
-            keyed_client& c = k.clients.at(uids[j]);
+        const std::size_t end = std::min(uids.size(), i + k.entries_per_keyinfo);
+        for (std::size_t j = i; j < end; ++j) {
+            const keyed_client& c = k.clients.at(uids[j]);
             auto entry = keyinfo_entry_for(k.suite, uids[j], k.store.key_block(c.slot), s.server_id,
                                            m.iv_ctr, k.group_master.span());
             if (entry) {
                 m.entries.push_back(*entry);
-                ++c.keyinfo_sends;
+            } else {
+                ++_stats.keyinfo_failed;
             }
         }
         const auto n = protocol::encode(h, m, _buffer);
-        if (!m.entries.empty() && n.ok()) {
-            _network.send_copies(k.private_group, std::span(_buffer).first(*n),
-                                 _config.control_copies);
-            ++_stats.keyinfo_sent;
+        if (m.entries.empty() || !n.ok()) {
+            ++_stats.keyinfo_failed;
+            continue;
+        }
+        _network.send_copies(k.private_group, std::span(_buffer).first(*n), _config.control_copies);
+        ++_stats.keyinfo_sent;
+        for (const auto& e : m.entries) {
+            ++k.clients.at(e.dest_id).keyinfo_sends;
         }
     }
     if (!uids.empty()) {
@@ -376,12 +438,47 @@ void response_proxy::keyinfo_round(time_ns now, const session_key& key, session&
         // Stock's words for the same (uftpproxyd): the server drops the
         // client instead of waiting for it.
         ++_stats.clients_unkeyed;
-        k.clients.erase(uid);
+        release_client(k, uid);
         s.clients.erase(uid);
         send(key, s,
              protocol::abort_msg{.host = uid, .message = "Client not fully registered at proxy"});
     }
     send_keyinfo(now, key, s, due);
+}
+
+void response_proxy::release_client(session_keys& k, std::uint32_t uid) {
+    const auto it = k.clients.find(uid);
+    if (it == k.clients.end()) {
+        return;
+    }
+    crypto::secure_zero(k.store.slot(it->second.slot));
+    k.free_slots.push_back(it->second.slot);
+    k.clients.erase(it);
+}
+
+time_ns response_proxy::group_hold(const session& s) const {
+    // A server announces every round of its announce phase (a GRTT or
+    // two): ten holds without one, and at least 5 s, means registration
+    // is over.
+    return std::max<time_ns>(5 * ns_per_second, 10 * s.hold());
+}
+
+time_ns response_proxy::keys_deadline(const session& s) const {
+    time_ns next = s.keys->next_keyinfo;
+    if (s.keys->joined) {
+        next = std::min(next, s.keys->last_announce + group_hold(s));
+    }
+    return next;
+}
+
+void response_proxy::keys_timer(time_ns now, const session_key& key, session& s) {
+    if (s.keys->next_keyinfo <= now) {
+        keyinfo_round(now, key, s);
+    }
+    if (s.keys->joined && s.keys->last_announce + group_hold(s) <= now) {
+        ++_stats.groups_left_idle;
+        end_keys(s);
+    }
 }
 
 std::optional<protocol::message>

@@ -66,10 +66,13 @@ void server_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
         return;
     }
     if (_servers.contains(from.address)) {
-        // The dataplane forwards a server's traffic itself; what still
-        // reaches us came before its rule (or from a dataplane without
-        // one): sent on all the same.
-        ++_stats.from_server_late;
+        // The dataplane forwards a server's traffic itself but for its
+        // handshake (KEYINFO, REG_CONF), which it hands us to send on; the
+        // rest came before its rule (or from a dataplane without one): sent
+        // on all the same.
+        const bool handshake = d.type() == protocol::message_type::keyinfo ||
+                               d.type() == protocol::message_type::reg_conf;
+        ++(handshake ? _stats.handshake_forwarded : _stats.from_server_late);
         if (_downstream) {
             _network.send(*_downstream, datagram);
         }

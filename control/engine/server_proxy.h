@@ -13,10 +13,12 @@
 // heartbeat that proves nothing (unauthenticated, an old nonce, another
 // key, a bad signature) is answered and counted, never trusted.
 //
-// Only the ANNOUNCEs, heartbeats and the downstream's answers pass through
-// this engine. The rest of a server's traffic (FILESEG, DONE, KEYINFO, ...)
-// goes from the RX lcore straight to the TX lcore (forwarding_port), since
-// it is the bulk of the data and control never needs to see it.
+// Only a server's handshake (ANNOUNCE, KEYINFO, REG_CONF: the dataplane
+// hands every proxy those, since a client proxy must read them), heartbeats
+// and the downstream's answers pass through this engine. The rest of a
+// server's traffic (FILESEG, DONE, sealed messages, ...) goes from the RX
+// lcore straight to the TX lcore (forwarding_port), since it is the bulk of
+// the data and control never needs to see it.
 //
 // Driven like the other engines: on_datagram(), on_timer() and
 // next_deadline(), each with `now`.
@@ -65,7 +67,8 @@ struct server_proxy_stats {
     std::uint64_t unknown_session = 0;  // an answer for a session whose ANNOUNCE we never forwarded
     std::uint64_t not_downstream = 0;   // an answer from a host that is not the downstream: dropped
     std::uint64_t from_server_late = 0; // a server datagram control saw (sent on by control)
-    std::uint64_t unexpected_in = 0;    // a message a server proxy never takes
+    std::uint64_t handshake_forwarded = 0; // a server's KEYINFO or REG_CONF, sent on by control
+    std::uint64_t unexpected_in = 0;       // a message a server proxy never takes
     std::uint64_t heartbeats_in = 0;
     std::uint64_t heartbeats_unauthenticated = 0; // no key, no signature: challenged
     std::uint64_t heartbeats_challenged = 0;      // answered CHALLENGE (stale or missing nonce)

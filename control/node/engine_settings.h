@@ -29,8 +29,9 @@ struct heartbeat_settings {
 };
 heartbeat_settings heartbeat_settings_of(const config::control_config& c, std::string& error);
 
-// role response_proxy: its engine's settings, with its keys loaded and its
-// ECDH key made when control.encryption gives them.
+// roles response_proxy and client_proxy: the aggregation engine's settings,
+// with its keys loaded and its ECDH key made when control.encryption gives
+// them.
 engine::response_proxy_config response_proxy_settings(const config::control_config& c,
                                                       std::string& error);
 

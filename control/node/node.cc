@@ -239,8 +239,14 @@ bool node::setup_client_proxy() {
         SKYCAST_LOG(_log, error, "heartbeats: %s", error.c_str());
         return false;
     }
-    engine::client_proxy_config c{.aggregation = {.proxy_id = _config.control.uid,
-                                                  .control_copies = _config.control.control_copies},
+    auto aggregation = response_proxy_settings(_config.control, error);
+    if (!error.empty()) {
+        SKYCAST_LOG(_log, error, "client proxy keys: %s", error.c_str());
+        return false;
+    }
+    // The server's KEYINFO and REG_CONF come from upstream, unicast.
+    aggregation.join_private_groups = false;
+    engine::client_proxy_config c{.aggregation = std::move(aggregation),
                                   .port = _config.control.port,
                                   .heartbeat_to = std::move(heartbeats.to),
                                   .key = std::move(heartbeats.key)};
@@ -763,6 +769,7 @@ json node::loop_document() const {
                                {"unknown_session", st.unknown_session},
                                {"not_downstream", st.not_downstream},
                                {"from_server_late", st.from_server_late},
+                               {"handshake_forwarded", st.handshake_forwarded},
                                {"unexpected_in", st.unexpected_in},
                                {"heartbeats_in", st.heartbeats_in},
                                {"heartbeats_unauthenticated", st.heartbeats_unauthenticated},

@@ -591,9 +591,10 @@ TEST_F(runtime_test, passes_other_uftp_messages_to_control) {
 }
 
 // Server proxy: a forwarded server's datagrams go out again from the RX lcore
-// through the TX lcore, unchanged, to the rule's destination; its ANNOUNCEs
-// still go to control, and without the rule everything does.
-TEST_F(runtime_test, forwards_a_servers_datagrams_but_its_announces_unchanged) {
+// through the TX lcore, unchanged, to the rule's destination; its handshake
+// (ANNOUNCE, KEYINFO, REG_CONF) still goes to control, and without the rule
+// everything does.
+TEST_F(runtime_test, forwards_a_servers_datagrams_but_its_handshake_unchanged) {
     ASSERT_EQ(execute(make_command(api::command_kind::open_port)).status, api::reply_status::ok);
     // The peer's MAC learned from its ARP request (answered).
     std::array<std::uint8_t, 64> req{};
@@ -655,6 +656,27 @@ TEST_F(runtime_test, forwards_a_servers_datagrams_but_its_announces_unchanged) {
     ASSERT_EQ(rte_ring_sc_dequeue_elem(rt->res().received, &d, sizeof d), 0);
     EXPECT_EQ(d.length, *a);
     rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
+
+    // Its KEYINFO and REG_CONF too: the rest of its handshake, which a client
+    // proxy reads to take its part in the key exchange.
+    const protocol::message handshake[] = {
+        protocol::keyinfo_msg{.iv_ctr = 1, .entries = {{.dest_id = 7}}},
+        protocol::reg_conf_msg{.client_ids = {7}}};
+    for (const auto& m : handshake) {
+        std::array<std::uint8_t, 512> bytes{};
+        const auto h = protocol::encode(
+            protocol::uftp_header{.seq = 9, .src_id = 0x55, .group_id = 2}, m, bytes);
+        ASSERT_TRUE(h.ok());
+        inject(frame_from(udp_frame(our_mac(*rt), our_ip, uftp_port, std::span(bytes).first(*h))));
+        pump(3);
+        sent = take_sent();
+        EXPECT_TRUE(sent.empty()) << "not forwarded";
+        free_all(sent);
+        ASSERT_EQ(rte_ring_sc_dequeue_elem(rt->res().received, &d, sizeof d), 0);
+        EXPECT_EQ(d.length, *h);
+        rte_pktmbuf_free(reinterpret_cast<rte_mbuf*>(d.mbuf));
+    }
+    EXPECT_EQ(counter("rx.forwarded"), 1u);
 
     // Rule removed: the same datagram goes to control.
     forward.forward_to = {};

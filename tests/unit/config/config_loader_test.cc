@@ -1014,8 +1014,9 @@ TEST(ConfigReject, ClientProxyHeartbeatsGoToUnicastProxies) {
                "expected a list of server proxies' addresses");
     expect_one(base + "{to: [10.77.0.11], interval: 0s}\n", 12, 44, "control.heartbeats.interval",
                "1s..3600s");
-    expect_one(client_proxy_base() + "  encryption: {private_keys: [/k.pem]}\n", 12, 3,
-               "control.encryption", "unencrypted sessions only");
+    expect_one(client_proxy_base() +
+                   "  encryption: {private_key: /k.pem, private_keys: [/k.pem]}\n",
+               12, 37, "control.encryption.private_keys", "unknown key");
     expect_one(sender_base + "  heartbeats: {to: [10.77.0.11]}\n", 13, 3, "control.heartbeats",
                "apply to roles receiver and client_proxy, not sender");
 }
@@ -1034,6 +1035,13 @@ TEST(ConfigReject, ResponseProxyRoleTakesNoFilesAndOnlyItsOwnKeys) {
                "control.encryption.ecdh_curve", "is not one of");
 }
 
+TEST(ConfigAccept, ClientProxyKeys) {
+    EXPECT_FALSE(load_ok(client_proxy_base()).control.proxy_keys.has_value());
+    const auto c = load_ok(client_proxy_base() + "  encryption: {private_key: /k.pem}\n");
+    ASSERT_TRUE(c.control.proxy_keys.has_value());
+    EXPECT_EQ(c.control.proxy_keys->private_key, "/k.pem");
+}
+
 TEST(ConfigAccept, ResponseProxyKeys) {
     std::string proxy = receiver_base;
     proxy.replace(proxy.find("role: receiver"), 14, "role: response_proxy");
@@ -1044,8 +1052,9 @@ TEST(ConfigAccept, ResponseProxyKeys) {
     ASSERT_TRUE(c.control.proxy_keys.has_value());
     EXPECT_EQ(c.control.proxy_keys->private_key, "/etc/skycast/proxy.pem");
     EXPECT_EQ(c.control.proxy_keys->ecdh_curve, "secp384r1");
-    EXPECT_EQ(load_ok(bare + "  encryption: {private_key: /k.pem}\n").control.proxy_keys->ecdh_curve,
-              "prime256v1");
+    EXPECT_EQ(
+        load_ok(bare + "  encryption: {private_key: /k.pem}\n").control.proxy_keys->ecdh_curve,
+        "prime256v1");
 }
 
 TEST(ConfigAccept, ReceiverResponseProxy) {

@@ -11,6 +11,7 @@
 #include "control/engine/response_proxy.h"
 #include "control/engine/server_proxy.h"
 #include "crypto/curves.h"
+#include "crypto/datagram_signature.h"
 #include "crypto/encrypted_message.h"
 #include "crypto/key_file.h"
 #include "crypto/signature.h"
@@ -559,9 +560,18 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
     ASSERT_EQ(hub.net.of<protocol::keyinfo_msg>().size(), 1u);
     ASSERT_FALSE(hub.net.of<protocol::reg_conf_msg>().empty());
     const std::size_t mark = net.sent.size();
+    // A REG_CONF in the hub's name from elsewhere: nobody is confirmed by it.
+    proxy.on_datagram(now, {.address = 0x0A4D00EE, .port = 1044},
+                      hub.net.of<protocol::reg_conf_msg>().back()->raw);
+    EXPECT_EQ(proxy.stats().server_spoofed, 1u);
+    EXPECT_EQ(proxy.stats().keyinfo_sent, 0u);
     proxy.on_datagram(now, server_at, hub.net.of<protocol::keyinfo_msg>()[0]->raw);
     proxy.on_datagram(now, server_at, hub.net.of<protocol::reg_conf_msg>().back()->raw);
     EXPECT_EQ(proxy.stats().keyinfo_in, 1u);
+    EXPECT_EQ(proxy.stats().keyinfo_sent, 1u);
+    // The hub's REG_CONF again (a copy): the client waits for its round.
+    proxy.on_datagram(now, server_at, hub.net.of<protocol::reg_conf_msg>().back()->raw);
+    EXPECT_EQ(proxy.stats().keyinfo_sent, 1u);
 
     // The proxy's KEYINFO_ACK, sealed, satisfies the hub.
     const recorded* ack = first_after<protocol::encrypted_msg>(net, mark, proxy_uid);
@@ -625,10 +635,21 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
     proxy.on_datagram(now, client_at, tampered);
     EXPECT_EQ(proxy.stats().decrypt_failed, 1u);
 
-    // The hub's sealed traffic means registration is over: the group is left.
+    // A REGISTER sealed: never (it carries the key exchange).
+    proxy.on_datagram(now, client_at,
+                      sealed(*client_cipher, from_client, protocol::register_msg{}, 5));
+    EXPECT_EQ(proxy.stats().unexpected_in, 1u);
+
+    // The hub's sealed traffic means registration is over: the group is
+    // left, but only for a datagram that opens with the group keys.
+    auto forged = sealed(*client_cipher, {.src_id = hub_uid, .group_id = 0x77},
+                         protocol::done_msg{.file_id = 1}, 6);
+    forged.back() ^= 1;
+    proxy.on_datagram(now, server_at, forged);
+    EXPECT_TRUE(groups.left.empty());
     proxy.on_datagram(now, server_at,
                       sealed(*client_cipher, {.src_id = hub_uid, .group_id = 0x77},
-                             protocol::done_msg{.file_id = 1}, 5));
+                             protocol::done_msg{.file_id = 1}, 7));
     EXPECT_EQ(proxy.stats().server_sealed_ignored, 1u);
     EXPECT_EQ(groups.left, std::vector<std::uint32_t>{private_group});
 }
@@ -700,6 +721,49 @@ TEST(response_proxy, gives_up_a_client_that_never_acknowledges_its_keyinfo) {
     hub.sender.on_datagram(now, proxy_at, net.sent.back().raw);
     EXPECT_EQ(hub.sender.stats().aborts_in, before + 1) << "the hub takes the proxy's sealed ABORT";
     EXPECT_EQ(hub.sender.stats().clients_aborted, 1u);
+
+    // Its slot is free again, zeroed: a client taking it gets its own keys.
+    // And with the hub silent on the public group, the private group is
+    // left once the registration window has passed.
+    EXPECT_TRUE(groups.left.empty());
+    now = proxy.next_deadline();
+    proxy.on_timer(now);
+    EXPECT_EQ(proxy.stats().groups_left_idle, 1u);
+    EXPECT_EQ(groups.left, groups.joined);
+}
+
+TEST(response_proxy, holds_no_more_private_groups_than_the_dataplane_has_room_for) {
+    auto proxy_key = crypto::generate_rsa_key(1024);
+    ASSERT_TRUE(proxy_key.ok());
+    recording_network net;
+    recording_groups groups;
+    engine::response_proxy proxy(
+        {.proxy_id = proxy_uid,
+         .key = std::make_shared<const crypto::private_key>(std::move(proxy_key).value()),
+         .max_joined_groups = 2},
+        net, groups);
+    for (std::uint32_t group = 1; group <= 3; ++group) {
+        auto server_key = crypto::generate_rsa_key(1024);
+        ASSERT_TRUE(server_key.ok());
+        auto cfg = with_proxy({});
+        cfg.group_id = group;
+        cfg.encryption = {
+            .keyex = protocol::keyexchange_type::rsa,
+            .key = std::make_shared<const crypto::private_key>(std::move(server_key).value())};
+        sender_rig hub(cfg, {{.name = "f", .size = 1}});
+        hub.sender.start(t0);
+        proxy.on_datagram(t0, server_at, hub.net.of<protocol::announce_msg>()[0]->raw);
+    }
+    EXPECT_EQ(proxy.stats().encrypted_sessions, 2u);
+    EXPECT_EQ(proxy.stats().group_join_failed, 1u);
+    EXPECT_EQ(groups.joined.size(), 2u);
+    // A flood of KEY_REQs from ever new addresses: a bounded answer rate.
+    for (std::uint32_t a = 1; a <= 150; ++a) {
+        proxy.on_datagram(t0, {.address = 0x0B000000 + a},
+                          client_datagram(a, 0, protocol::key_req_msg{}));
+    }
+    EXPECT_EQ(proxy.stats().proxy_keys_sent, 100u);
+    EXPECT_EQ(proxy.stats().key_requests_limited, 50u);
 }
 
 // --- Skycast's server proxy ----------------------------------------------------------
@@ -1046,6 +1110,108 @@ TEST(client_proxy, multicasts_the_session_on_its_site_and_answers_upstream_for_i
     proxy.on_timer(t0 + 3 * ms + engine::response_proxy_config{}.session_idle);
     EXPECT_EQ(proxy.sessions(), 0u);
     EXPECT_TRUE(fwd.rules.empty());
+}
+
+TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_site_itself) {
+    const auto* curve = crypto::curve_by_id(crypto::default_curve_id);
+    ASSERT_NE(curve, nullptr);
+    auto server_key = crypto::generate_ec_key(*curve);
+    auto proxy_key = crypto::generate_ec_key(*curve);
+    auto proxy_dh = crypto::generate_ec_key(*curve);
+    ASSERT_TRUE(server_key.ok() && proxy_key.ok() && proxy_dh.ok());
+    auto cfg = with_proxy({});
+    cfg.encryption = {
+        .keyex = protocol::keyexchange_type::ecdh_ecdsa,
+        .cipher = protocol::key_type::aes128_gcm,
+        .key = std::make_shared<const crypto::private_key>(std::move(server_key).value())};
+    sender_rig hub(cfg, {{.name = "f", .size = 13000}});
+    hub.sender.start(t0);
+    const recorded& announce = *hub.net.of<protocol::announce_msg>()[0];
+
+    recording_network net;
+    recording_forwarding fwd;
+    constexpr engine::endpoint sproxy{.address = 0x0A4D000B, .port = 1044};
+    auto key = std::make_shared<const crypto::private_key>(std::move(proxy_key).value());
+    auto dh = std::make_shared<const crypto::private_key>(std::move(proxy_dh).value());
+    engine::client_proxy proxy({.aggregation = {.proxy_id = proxy_uid,
+                                                .key = key,
+                                                .ecdh_key = dh,
+                                                .join_private_groups = false},
+                                .port = 1044},
+                               net, fwd);
+    proxy.on_datagram(t0, sproxy, announce.raw);
+    EXPECT_EQ(proxy.aggregation().stats().encrypted_sessions, 1u);
+    EXPECT_TRUE(fwd.groups.empty()) << "the server's handshake comes from upstream";
+
+    // On our site the ANNOUNCE carries our key and ECDH key, signed by us:
+    // what a receiver checks it with. The rest is the server's.
+    const auto ours = net.of<protocol::announce_msg>();
+    ASSERT_EQ(ours.size(), 1u);
+    const auto& a = std::get<protocol::announce_msg>(ours[0]->d.body);
+    EXPECT_EQ(a.enc_info->key_blob, key->blob());
+    EXPECT_EQ(a.enc_info->dh_blob, dh->blob());
+    const auto& theirs = std::get<protocol::announce_msg>(announce.d.body);
+    EXPECT_EQ(a.enc_info->rand1, theirs.enc_info->rand1) << "the group keys stay the server's";
+    EXPECT_EQ(ours[0]->d.header, announce.d.header);
+    auto verifier = key->public_part();
+    ASSERT_TRUE(verifier.ok());
+    EXPECT_EQ(crypto::verify_datagram(*verifier, a.enc_info->hashtype, ours[0]->raw,
+                                      protocol::announce_signature_offset(a),
+                                      a.enc_info->signature.size()),
+              crypto::crypto_error::ok);
+
+    // The server's KEYINFO (via the server proxy) is ours alone: taken, not
+    // multicast; its REG_CONF is multicast on as ever.
+    constexpr std::uint32_t client = 0x0A4E000D;
+    const std::uint8_t addr[4] = {0xE6, 0x05, 0x05, 0x01};
+    auto suite = crypto::make_suite(a.enc_info->keytype, a.enc_info->hashtype, a.enc_info->sigtype);
+    ASSERT_TRUE(suite.ok());
+    auto their_dh = crypto::public_key::from_blob(a.enc_info->dh_blob);
+    ASSERT_TRUE(their_dh.ok());
+    engine::client_handshake hs;
+    ASSERT_EQ(engine::begin_client_handshake({.suite = &*suite,
+                                              .keyex = a.enc_info->keyextype,
+                                              .peer = &*their_dh,
+                                              .rand1 = a.enc_info->rand1,
+                                              .group_id = 0x77,
+                                              .private_addr = addr},
+                                             hs),
+              "");
+    proxy.on_datagram(
+        t0 + ms, {.address = client},
+        client_datagram(client, 0x77,
+                        protocol::register_msg{.rand2 = hs.rand2, .key_info = hs.key_info}));
+    time_ns now = proxy.next_deadline();
+    proxy.on_timer(now);
+    const recorded* reg = first_after<protocol::register_msg>(net, 0, proxy_uid);
+    ASSERT_NE(reg, nullptr);
+    EXPECT_EQ(reg->to, sproxy);
+    hub.sender.on_datagram(now, sproxy, reg->raw);
+    const std::size_t mark = net.sent.size();
+    proxy.on_datagram(now, sproxy, hub.net.of<protocol::keyinfo_msg>()[0]->raw);
+    proxy.on_datagram(now, sproxy, hub.net.of<protocol::reg_conf_msg>().back()->raw);
+    EXPECT_EQ(proxy.stats().handshake_in, 2u);
+    EXPECT_EQ(proxy.aggregation().stats().keyinfo_in, 1u);
+    const recorded* reg_conf = first_after<protocol::reg_conf_msg>(net, mark, cfg.sender_id);
+    ASSERT_NE(reg_conf, nullptr);
+    EXPECT_EQ(reg_conf->to.address, private_group);
+    // Our KEYINFO in the server's name, which the client opens to the
+    // server's group keys; the server's own KEYINFO never reached the site.
+    std::size_t keyinfos = 0;
+    const recorded* ki = nullptr;
+    for (std::size_t i = mark; i < net.sent.size(); ++i) {
+        if (std::holds_alternative<protocol::keyinfo_msg>(net.sent[i].d.body)) {
+            ++keyinfos;
+            ki = &net.sent[i];
+        }
+    }
+    ASSERT_EQ(keyinfos, 1u);
+    const auto& k = std::get<protocol::keyinfo_msg>(ki->d.body);
+    ASSERT_EQ(k.entries.size(), 1u);
+    EXPECT_EQ(k.entries[0].dest_id, client);
+    EXPECT_TRUE(engine::open_keyinfo_entry(*suite, hs, cfg.sender_id, k.iv_ctr,
+                                           k.entries[0].group_master, {})
+                    .ok());
 }
 
 } // namespace
