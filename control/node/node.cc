@@ -731,6 +731,12 @@ json node::loop_document() const {
                         {"undecryptable", st.undecryptable},
                         {"decrypt_failed", st.decrypt_failed},
                         {"server_sealed_ignored", st.server_sealed_ignored},
+                        {"server_spoofed", st.server_spoofed},
+                        {"group_join_failed", st.group_join_failed},
+                        {"groups_left_idle", st.groups_left_idle},
+                        {"client_rekeyed", st.client_rekeyed},
+                        {"seal_failed", st.seal_failed},
+                        {"keyinfo_failed", st.keyinfo_failed},
                         {"datagrams_sent", _proxy_network->sent},
                         {"send_failures", _proxy_network->send_failures}};
     }
@@ -742,6 +748,8 @@ json node::loop_document() const {
                                {"sessions_ended", st.sessions_ended},
                                {"encrypted_not_served", st.encrypted_not_served},
                                {"unsupported_not_served", st.unsupported_not_served},
+                               {"reannounce_failed", st.reannounce_failed},
+                               {"handshake_in", st.handshake_in},
                                {"rules_full", st.rules_full},
                                {"from_upstream_late", st.from_upstream_late},
                                {"malformed_in", st.malformed_in},

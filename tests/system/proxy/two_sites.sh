@@ -17,7 +17,8 @@
 #            --client-proxy skycast, Skycast's (control.role: client_proxy,
 #            DPDK node, one port) at 10.78.0.1 in site B, reached through a
 #            router (10.77.0.12 / 10.78.0.254) that forwards no multicast;
-#            unencrypted only. With --client-proxy none there is none: the
+#            encrypted, with its own key (control.encryption). With
+#            --client-proxy none there is none: the
 #            server proxy's downstream is the Skycast receiver rcv3 itself
 #            (stock uftpd -H's case), the hub's only client, which with
 #            --nat sends the heartbeats.
@@ -92,10 +93,6 @@ done
 [[ $server_proxy =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --server-proxy stock|skycast" >&2; exit 2; }
 [[ $hub =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --hub skycast|stock" >&2; exit 2; }
 [[ $client_proxy =~ ^(stock|skycast|none)$ ]] || { echo "two_sites.sh: --client-proxy stock|skycast|none" >&2; exit 2; }
-if [[ $client_proxy == skycast && $suite != none ]]; then
-    echo "two_sites.sh: Skycast's client proxy serves unencrypted sessions only" >&2
-    exit 2
-fi
 [[ $fec == 0 || $hub == skycast ]] || { echo "two_sites.sh: --fec needs the Skycast hub" >&2; exit 2; }
 # The stock rcv4 joins behind a client proxy, except where rcv3's fallback
 # from parity is what is tested (see --fec above).
@@ -303,6 +300,10 @@ fi
     sky_control_yaml "$work" "$logs" rcv2 client_proxy "$cproxy_uid"
     if ((nat)); then
         echo "  heartbeats: {to: [10.77.0.11], interval: 1s, private_key: $work/keys/cproxy.pem}"
+    fi
+    if [[ $suite != none ]]; then
+        # The key the site's receivers key with (of the hub's type: EC P-256).
+        echo "  encryption: {private_key: $work/keys/cproxy.pem, ecdh_curve: prime256v1}"
     fi
 } > "$work/rcv2.yaml"
 mkdir -p "$work/rcv3/received" "$work/rcv4/received"
@@ -516,7 +517,7 @@ if [[ $client_proxy == skycast ]]; then
     # The session multicast on site B by the dataplane, the receivers'
     # answers aggregated upstream by the engine.
     "$skycast_bin" stats --socket "$work/rcv2.sock" --json > "$work/rcv2-stats.json"
-    python3 - "$work/rcv2-stats.json" "$(wc -c < "$src/three-mb.bin")" "$nat" << 'PY' || bad "Skycast's client proxy did not carry the session both ways"
+    python3 - "$work/rcv2-stats.json" "$(wc -c < "$src/three-mb.bin")" "$nat" "$suite" "$((1 + with_rcv4))" << 'PY' || bad "Skycast's client proxy did not carry the session both ways"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 cp, agg, c = doc["client_proxy"], doc["proxy"], doc["dataplane"]["counters"]
@@ -527,8 +528,17 @@ print("client proxy: announces %d, sessions started %d; dataplane multicast %d d
       (cp["announces"], cp["sessions_started"], c.get("rx.forwarded", 0), fwd_bytes, sys.argv[2],
        agg["aggregates_sent"], agg["answers_in"], hb["sent"], hb["signed"], hb["ok"]))
 heartbeats_ok = hb["signed"] >= 1 and hb["ok"] >= 1 and hb["servers_accepting"] == 1 if sys.argv[3] == "1" else True
+keys_ok = True
+if sys.argv[4] != "none":
+    # It terminated the key exchange: keyed by the hub, keying each receiver.
+    keys = ("encrypted_sessions", "keyinfo_in", "keyinfo_acks", "keyinfo_ack_bad", "decrypt_failed")
+    print("client proxy keys: " + " ".join("%s=%s" % (k, agg[k]) for k in keys) +
+          ", handshake in %d" % cp["handshake_in"])
+    keys_ok = (agg["encrypted_sessions"] == 1 and agg["keyinfo_in"] >= 1 and
+               agg["keyinfo_acks"] == int(sys.argv[5]) and agg["keyinfo_ack_bad"] == 0 and
+               agg["decrypt_failed"] == 0 and cp["handshake_in"] >= 2)
 sys.exit(0 if cp["announces"] >= 1 and agg["aggregates_sent"] >= 3 and fwd_bytes >= int(sys.argv[2])
-         and c.get("rx.drop.forward_ring_full", 0) == 0 and heartbeats_ok else 1)
+         and c.get("rx.drop.forward_ring_full", 0) == 0 and heartbeats_ok and keys_ok else 1)
 PY
 fi
 if [[ $client_proxy == none ]] && ((nat)); then
