@@ -47,7 +47,11 @@ void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
         // before its rule: multicast all the same.
         const bool handshake = d.type() == protocol::message_type::keyinfo ||
                                d.type() == protocol::message_type::reg_conf;
-        ++(handshake ? _stats.handshake_in : _stats.from_upstream_late);
+        if (s->resign && d.type() == protocol::message_type::encrypted) {
+            multicast_resigned(*s, datagram);
+            return;
+        }
+        ++(handshake ? _stats.handshake_in : (s->resign ? _stats.from_upstream : _stats.from_upstream_late));
         if (handshake && s->encrypted) {
             // Our own key exchange with the server (the aggregation's): its
             // KEYINFO is for us alone, its REG_CONF says whom we key.
@@ -94,16 +98,27 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
         if (_sessions.size() >= _config.aggregation.max_sessions) {
             forget(least_recently_heard(_sessions));
         }
-        if (!_forwarding.forward(from.address, h.group_id, private_group)) {
+        session fresh{.upstream = from,
+                      .public_group = public_group,
+                      .private_group = private_group,
+                      .encrypted = m.enc_info.has_value()};
+        if (m.enc_info && m.enc_info->sigtype == protocol::signature_type::keyex) {
+            // `-w keyex`: each of the server's sealed datagrams is signed
+            // with its key, and our site's receivers check ours: they pass
+            // through this engine, to be signed again, not the dataplane.
+            auto server_key = crypto::public_key::from_blob(m.enc_info->key_blob);
+            if (!server_key) {
+                ++_stats.encrypted_not_served;
+                return;
+            }
+            fresh.resign = true;
+            fresh.hash = m.enc_info->hashtype;
+            fresh.server_key = std::make_shared<const crypto::public_key>(std::move(server_key).value());
+        } else if (!_forwarding.forward(from.address, h.group_id, private_group)) {
             ++_stats.rules_full;
             return;
         }
-        it = _sessions
-                 .emplace(key, session{.upstream = from,
-                                       .public_group = public_group,
-                                       .private_group = private_group,
-                                       .encrypted = m.enc_info.has_value()})
-                 .first;
+        it = _sessions.emplace(key, std::move(fresh)).first;
         ++_stats.sessions_started;
     }
     it->second.upstream = from;
@@ -148,8 +163,35 @@ std::optional<std::size_t> client_proxy::reannounce(const protocol::uftp_header&
     return *n;
 }
 
+void client_proxy::multicast_resigned(const session& s, std::span<const std::uint8_t> datagram) {
+    // ENCRYPTED (spec §5.8): the signature at offset 28, its length at 24.
+    constexpr std::size_t sig_at = 28;
+    if (datagram.size() < sig_at || datagram.size() > _buffer.size()) {
+        ++_stats.resign_bad;
+        return;
+    }
+    const std::size_t sig_len = (std::size_t{datagram[24]} << 8) | datagram[25];
+    if (sig_at + sig_len > datagram.size() ||
+        crypto::verify_datagram(*s.server_key, s.hash, datagram, sig_at, sig_len) !=
+            crypto::crypto_error::ok) {
+        ++_stats.resign_bad; // not the server's: never passed on under our signature
+        return;
+    }
+    const auto out = std::span(_buffer).first(datagram.size());
+    std::copy(datagram.begin(), datagram.end(), out.begin());
+    if (crypto::sign_datagram(*_config.aggregation.key, s.hash, out, sig_at, sig_len) !=
+        crypto::crypto_error::ok) {
+        ++_stats.resign_bad;
+        return;
+    }
+    _network.send(s.private_group, out);
+    ++_stats.resigned;
+}
+
 void client_proxy::forget(std::map<session_key, session>::iterator it) {
-    _forwarding.stop_forwarding(it->second.upstream.address, it->first.first);
+    if (!it->second.resign) {
+        _forwarding.stop_forwarding(it->second.upstream.address, it->first.first);
+    }
     _sessions.erase(it);
     ++_stats.sessions_ended;
 }

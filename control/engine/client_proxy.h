@@ -58,6 +58,9 @@ struct client_proxy_stats {
     std::uint64_t encrypted_not_served = 0;   // encrypted sessions we hold no fitting keys for
     std::uint64_t reannounce_failed = 0;      // an encrypted ANNOUNCE we could not sign again
     std::uint64_t handshake_in = 0;           // the server's KEYINFO and REG_CONF, via control
+    std::uint64_t resigned = 0;    // `-w keyex`: the server's sealed datagrams signed again by us
+    std::uint64_t resign_bad = 0;  // ... whose signature was not the server's: dropped
+    std::uint64_t from_upstream = 0; // `-w keyex` sessions: the server's unsealed datagrams, via control
     std::uint64_t unsupported_not_served = 0; // IPv6, or groups that are not multicast
     std::uint64_t rules_full = 0;             // no forwarding rule left: the session is not served
     std::uint64_t from_upstream_late = 0; // upstream datagrams control saw (multicast by control)
@@ -84,6 +87,11 @@ private:
         endpoint public_group;
         endpoint private_group;
         bool encrypted = false;
+        // `-w keyex`: the server's sealed datagrams come through us, to be
+        // signed again with our key (no dataplane rule).
+        bool resign = false;
+        protocol::hash_type hash = protocol::hash_type::none;
+        std::shared_ptr<const crypto::public_key> server_key;
         time_ns last_heard = 0;
     };
     using session_key = std::pair<std::uint32_t, std::uint8_t>; // group ID, instance
@@ -95,6 +103,9 @@ private:
     // An encrypted ANNOUNCE with our keys in the server's, signed, in
     // _buffer: its size, or nullopt.
     std::optional<std::size_t> reannounce(const protocol::uftp_header& h, protocol::announce_msg m);
+    // `-w keyex`: the server's sealed datagram, its signature checked and
+    // made again with our key, multicast on our site.
+    void multicast_resigned(const session& s, std::span<const std::uint8_t> datagram);
 
     client_proxy_config _config;
     network_port& _network;

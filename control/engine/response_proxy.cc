@@ -114,14 +114,31 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
     // An encrypted session: a REGISTER carries the client's key exchange
     // with us; everything else but an ABORT before the keys comes sealed.
     switch (d.type()) {
-    case protocol::message_type::register_:
-        if (!register_keys(key, s, uid, std::get<protocol::register_msg>(d.body))) {
+    case protocol::message_type::register_: {
+        const auto& m = std::get<protocol::register_msg>(d.body);
+        if (!register_keys(key, s, uid, m)) {
             return;
         }
-        take_answer(now, key, s, uid, d.body);
+        keyed_client& c = s.keys->clients.at(uid);
+        if (!s.keys->client_auth || c.key) {
+            take_answer(now, key, s, uid, d.body);
+            return;
+        }
+        // Listed upstream only once its key is proved.
+        c.register_stamp = m.tstamp;
+        if (const auto early = s.keys->early_client_keys.find(uid);
+            early != s.keys->early_client_keys.end()) {
+            const auto ck = std::move(early->second);
+            s.keys->early_client_keys.erase(early);
+            on_client_key(now, key, s, uid, ck);
+        }
+        return;
+    }
+    case protocol::message_type::client_key:
+        on_client_key(now, key, s, uid, std::get<protocol::client_key_msg>(d.body));
         return;
     case protocol::message_type::encrypted:
-        if (auto body = open_answer(s, datagram)) {
+        if (auto body = open_answer(s, uid, datagram)) {
             if (const auto* ack = std::get_if<protocol::keyinfo_ack_msg>(&*body)) {
                 on_keyinfo_ack(s, uid, *ack);
                 s.last_heard = now;
@@ -325,6 +342,12 @@ void response_proxy::flush(time_ns now, const session_key& key, session& s, bool
         }
         send_listing(key, s, r, s.registers);
         s.registers = {};
+        if (s.keys && s.keys->client_auth && !s.keys->cipher) {
+            // Right after every REGISTER of ours, until we are keyed (spec §2.3).
+            send(key, s,
+                 protocol::client_key_msg{.key_blob = _config.key->blob(),
+                                          .verify = s.keys->client_key_sig});
+        }
     }
     for (auto it = s.fileinfo_acks.begin(); it != s.fileinfo_acks.end();) {
         if (!due(it->second.first_at)) {

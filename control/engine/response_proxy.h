@@ -121,6 +121,8 @@ struct response_proxy_stats {
     std::uint64_t client_rekeyed = 0; // a client's REGISTER with a new random: keys made again
     std::uint64_t seal_failed = 0;    // an aggregate we could not seal: not sent
     std::uint64_t keyinfo_failed = 0; // a KEYINFO entry or datagram we could not build
+    std::uint64_t client_keys_in = 0; // CLIENT_KEYs (client authentication)
+    std::uint64_t client_key_bad = 0; // ... of another key type, or whose signature fails
 };
 
 class response_proxy {
@@ -167,13 +169,24 @@ private:
         bool keyed = false;              // its KEYINFO_ACK verified
         std::uint32_t keyinfo_sends = 0; // KEYINFOs sent it, unanswered
         crypto::hello_random rand2{};    // its REGISTER's: another one means it started again
+        // Client authentication: its key, once its CLIENT_KEY's signature
+        // verified (KEYEX sessions open its datagrams with it), and its
+        // REGISTER's stamp, held until then (it is listed upstream after).
+        std::optional<crypto::public_key> key;
+        protocol::timestamp register_stamp{};
     };
     // An encrypted session's keys: ours with the server (the client's half)
     // and each client's with us (the server's half).
     struct session_keys {
         crypto::suite suite;
         protocol::keyexchange_type keyex = protocol::keyexchange_type::none;
+        bool client_auth = false; // clients prove their key (CLIENT_KEY), and so do we
+        bool keyex_signed = false; // `-w keyex`: every sealed datagram signed by its sender
+        std::optional<crypto::public_key> server_key; // what the server's seals verify against
         client_handshake upstream;
+        protocol::bytes client_key_sig; // our CLIENT_KEY's signature of our verify data 1
+        // CLIENT_KEYs that came before their REGISTER (bounded by max_clients).
+        std::unordered_map<std::uint32_t, protocol::client_key_msg> early_client_keys;
         std::optional<crypto::packet_cipher> cipher; // the group keys, once KEYINFO is open
         crypto::secure_bytes group_master;
         std::array<std::uint8_t, crypto::verify_data_len> ack_verify{}; // our KEYINFO_ACK's
@@ -231,7 +244,7 @@ private:
     bool register_keys(const session_key& key, session& s, std::uint32_t uid,
                        const protocol::register_msg& m);
     // A client's expected KEYINFO_ACK, once the group master is known.
-    void expect_ack(session_keys& k, std::uint32_t slot);
+    void expect_ack(session_keys& k, const keyed_client& c);
     void on_server_datagram(time_ns now, const session_key& key, session& s,
                             const protocol::datagram& d, std::span<const std::uint8_t> raw);
     void on_server_keyinfo(time_ns now, const session_key& key, session& s,
@@ -247,9 +260,14 @@ private:
     void keys_timer(time_ns now, const session_key& key, session& s);
     time_ns keys_deadline(const session& s) const;
     time_ns group_hold(const session& s) const;
-    // An ENCRYPTED datagram from a client: its opened body, or nullopt.
-    std::optional<protocol::message> open_answer(session& s,
+    // An ENCRYPTED datagram from client `uid`: its opened body, or nullopt.
+    std::optional<protocol::message> open_answer(session& s, std::uint32_t uid,
                                                  std::span<const std::uint8_t> datagram);
+    // Client authentication: a CLIENT_KEY (before or after its REGISTER);
+    // once it verifies, the client's REGISTER is taken.
+    void on_client_key(time_ns now, const session_key& key, session& s, std::uint32_t uid,
+                       const protocol::client_key_msg& m);
+    bool check_client_key(session_keys& k, keyed_client& c, const protocol::client_key_msg& m);
     template <class Msg>
     void send_listing(const session_key& key, session& s, Msg body, const pending_list& list);
     void flush(time_ns now, const session_key& key, session& s, bool all);

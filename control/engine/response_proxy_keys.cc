@@ -113,17 +113,20 @@ response_proxy::begin_keys(time_ns now, const protocol::uftp_header& h,
         return refuse();
     }
     auto suite = crypto::make_suite(e.keytype, e.hashtype, e.sigtype);
-    // `-w keyex` signs every client datagram with the client's key, which we
-    // would have to check and sign again with ours; client authentication
-    // needs our CLIENT_KEY and a check of each client's. Neither is served.
-    if (!suite || suite->sigtype == protocol::signature_type::keyex ||
-        (e.flags & protocol::flags::enc_info_client_auth) != 0) {
+    if (!suite) {
         return refuse();
     }
     auto server_key = crypto::public_key::from_blob(e.key_blob);
     // Stock clients insist that the proxy's key is of the server key's type
     // (and a client proxy signs the ANNOUNCE with it in the server's place).
     if (!server_key || server_key->kind() != _config.key->kind()) {
+        return refuse();
+    }
+    // `-w keyex`: what the server seals is signed with its key, and what we
+    // pass on (a client proxy) or seal is signed with ours, in a field of
+    // the same size: the keys must be of one size too.
+    const bool keyex_signed = suite->sigtype == protocol::signature_type::keyex;
+    if (keyex_signed && server_key->signature_size() != _config.key->signature_size()) {
         return refuse();
     }
     std::optional<crypto::public_key> server_dh;
@@ -151,6 +154,9 @@ response_proxy::begin_keys(time_ns now, const protocol::uftp_header& h,
     auto k = std::make_unique<session_keys>();
     k->suite = *suite;
     k->keyex = e.keyextype;
+    k->keyex_signed = keyex_signed;
+    // KEYEX forces client authentication (spec §5.1).
+    k->client_auth = keyex_signed || (e.flags & protocol::flags::enc_info_client_auth) != 0;
     const std::uint32_t private_addr = m.private_addr.ipv4();
     for (std::size_t i = 0; i < 4; ++i) {
         k->private_addr[i] = static_cast<std::uint8_t>(private_addr >> (24 - 8 * i));
@@ -167,6 +173,15 @@ response_proxy::begin_keys(time_ns now, const protocol::uftp_header& h,
     if (!why.empty()) {
         return refuse();
     }
+    if (k->client_auth) {
+        // Our CLIENT_KEY: our key's signature of our verify data 1.
+        k->client_key_sig.resize(_config.key->signature_size());
+        const std::span<const std::uint8_t> parts[] = {k->upstream.vd1.span()};
+        if (!crypto::sign(*_config.key, e.hashtype, parts, k->client_key_sig)) {
+            return refuse();
+        }
+    }
+    k->server_key.emplace(std::move(server_key).value());
     // Verify data 1 (spec §5.7): group ID, address, two randoms, premaster.
     const std::size_t vd1_bytes =
         4 + 4 + 2 * crypto::hello_random_len +
@@ -261,18 +276,68 @@ bool response_proxy::register_keys(const session_key& key, session& s, std::uint
     std::copy(secrets->vd1.span().begin(), secrets->vd1.span().end(), vd1.begin());
     keyed_client c{.slot = slot};
     std::copy(m.rand2.begin(), m.rand2.end(), c.rand2.begin());
-    k.clients[uid] = c;
-    if (k.cipher) {
-        expect_ack(k, slot);
+    k.clients.insert_or_assign(uid, std::move(c));
+    if (k.cipher && !k.client_auth) {
+        expect_ack(k, k.clients[uid]);
     }
     return true;
 }
 
-void response_proxy::expect_ack(session_keys& k, std::uint32_t slot) {
-    const auto vd1 = k.store.vd1(slot);
+void response_proxy::on_client_key(time_ns now, const session_key& key, session& s,
+                                   std::uint32_t uid, const protocol::client_key_msg& m) {
+    ++_stats.client_keys_in;
+    session_keys& k = *s.keys;
+    if (!k.client_auth) {
+        ++_stats.unexpected_in;
+        return;
+    }
+    const auto it = k.clients.find(uid);
+    if (it == k.clients.end()) {
+        // Before its REGISTER (spec §2.3: either order), kept for it.
+        if (k.early_client_keys.size() < _config.max_clients) {
+            k.early_client_keys.insert_or_assign(uid, m);
+        } else {
+            ++_stats.clients_full;
+        }
+        return;
+    }
+    if (it->second.key) {
+        return; // a repeat: proved already
+    }
+    if (!check_client_key(k, it->second, m)) {
+        ++_stats.client_key_bad;
+        release_client(k, uid);
+        return;
+    }
+    if (k.cipher) {
+        expect_ack(k, it->second);
+    }
+    take_answer(now, key, s, uid, protocol::register_msg{.tstamp = it->second.register_stamp});
+}
+
+bool response_proxy::check_client_key(session_keys& k, keyed_client& c,
+                                      const protocol::client_key_msg& m) {
+    auto key = crypto::public_key::from_blob(m.key_blob);
+    // Of the server key's type, as a client's key must be (spec §2.3).
+    if (!key || key->kind() != k.server_key->kind()) {
+        return false;
+    }
+    const std::span<const std::uint8_t> parts[] = {k.store.vd1(c.slot)};
+    if (crypto::verify(*key, k.suite.hash.type, parts, m.verify) != crypto::crypto_error::ok) {
+        return false;
+    }
+    c.key.emplace(std::move(key).value());
+    return true;
+}
+
+void response_proxy::expect_ack(session_keys& k, const keyed_client& c) {
+    const auto vd1 = k.store.vd1(c.slot);
+    // With client authentication the client's key blob is in it (spec §5.7).
+    const std::span<const std::uint8_t> blob =
+        c.key ? std::span<const std::uint8_t>(c.key->blob()) : std::span<const std::uint8_t>();
     const auto expected =
-        crypto::keyinfo_ack_verify_data(k.suite.hash.type, vd1, {}, k.group_master.span());
-    const auto out = k.store.ack_verify(slot);
+        crypto::keyinfo_ack_verify_data(k.suite.hash.type, vd1, blob, k.group_master.span());
+    const auto out = k.store.ack_verify(c.slot);
     if (expected && !out.empty()) {
         std::copy(expected->begin(), expected->end(), out.begin());
     }
@@ -310,7 +375,8 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
         // read. Registration is over, so its private group is left: the
         // data of the files would otherwise reach this process. With the
         // group keys, only a datagram that opens proves it is the server's.
-        if (k.cipher && !crypto::open_message(*k.cipher, raw, _plain)) {
+        if (k.cipher && !crypto::open_message(*k.cipher, raw, _plain,
+                                              k.keyex_signed ? &*k.server_key : nullptr)) {
             ++_stats.decrypt_failed;
             return;
         }
@@ -335,13 +401,18 @@ void response_proxy::on_server_keyinfo(time_ns now, const session_key& key, sess
     }
     ++_stats.keyinfo_in;
     if (!k.cipher) {
-        auto keyed =
-            open_keyinfo_entry(k.suite, k.upstream, s.server_id, m.iv_ctr, entry->group_master, {});
+        const std::span<const std::uint8_t> own_blob =
+            k.client_auth ? std::span<const std::uint8_t>(_config.key->blob())
+                          : std::span<const std::uint8_t>();
+        auto keyed = open_keyinfo_entry(k.suite, k.upstream, s.server_id, m.iv_ctr,
+                                        entry->group_master, own_blob);
         if (!keyed) {
             ++_stats.keyinfo_bad;
             return;
         }
-        auto pc = crypto::packet_cipher::create(k.suite, keyed->group_block);
+        // `-w keyex`: what we seal is signed with our key.
+        auto pc = crypto::packet_cipher::create(k.suite, keyed->group_block,
+                                                k.keyex_signed ? _config.key.get() : nullptr);
         if (!pc) {
             ++_stats.keyinfo_bad;
             return;
@@ -353,7 +424,9 @@ void response_proxy::on_server_keyinfo(time_ns now, const session_key& key, sess
         k.upstream.client_block = crypto::key_block();
         std::vector<std::uint32_t> due;
         for (const auto& [uid, c] : k.clients) {
-            expect_ack(k, c.slot);
+            if (!k.client_auth || c.key) {
+                expect_ack(k, c); // an unproved client's comes with its CLIENT_KEY
+            }
             if (c.confirmed) {
                 due.push_back(uid);
             }
@@ -482,12 +555,23 @@ void response_proxy::keys_timer(time_ns now, const session_key& key, session& s)
 }
 
 std::optional<protocol::message>
-response_proxy::open_answer(session& s, std::span<const std::uint8_t> datagram) {
-    if (!s.keys->cipher) {
+response_proxy::open_answer(session& s, std::uint32_t uid, std::span<const std::uint8_t> datagram) {
+    session_keys& k = *s.keys;
+    if (!k.cipher) {
         ++_stats.undecryptable;
         return std::nullopt;
     }
-    auto opened = crypto::open_message(*s.keys->cipher, datagram, _plain);
+    // `-w keyex`: signed with the client's own key, which its CLIENT_KEY proved.
+    const crypto::public_key* sender = nullptr;
+    if (k.keyex_signed) {
+        const auto it = k.clients.find(uid);
+        if (it == k.clients.end() || !it->second.key) {
+            ++_stats.decrypt_failed;
+            return std::nullopt;
+        }
+        sender = &*it->second.key;
+    }
+    auto opened = crypto::open_message(*k.cipher, datagram, _plain, sender);
     if (!opened) {
         ++_stats.decrypt_failed;
         return std::nullopt;

@@ -737,6 +737,8 @@ json node::loop_document() const {
                         {"client_rekeyed", st.client_rekeyed},
                         {"seal_failed", st.seal_failed},
                         {"keyinfo_failed", st.keyinfo_failed},
+                        {"client_keys_in", st.client_keys_in},
+                        {"client_key_bad", st.client_key_bad},
                         {"datagrams_sent", _proxy_network->sent},
                         {"send_failures", _proxy_network->send_failures}};
     }
@@ -750,6 +752,9 @@ json node::loop_document() const {
                                {"unsupported_not_served", st.unsupported_not_served},
                                {"reannounce_failed", st.reannounce_failed},
                                {"handshake_in", st.handshake_in},
+                               {"resigned", st.resigned},
+                               {"resign_bad", st.resign_bad},
+                               {"from_upstream", st.from_upstream},
                                {"rules_full", st.rules_full},
                                {"from_upstream_late", st.from_upstream_late},
                                {"malformed_in", st.malformed_in},

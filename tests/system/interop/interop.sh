@@ -329,7 +329,7 @@ control:
   grtt: {initial: 100ms, min: 100ms, max: 2s}
   control_copies: $control_copies
 $( ((open_group)) || { echo "  clients:"; for ((i = 1; i <= receivers; ++i)); do client_entry "$i"; done; })
-$( ((response_proxy)) && echo "  proxies: [{uid: $proxy_uid}]")
+$( ((response_proxy)) && echo "  proxies: [{uid: $proxy_uid$( ((client_auth)) && echo ", fingerprint: \"$(fingerprint "$work/keys/proxy.pem")\"")}]")
 $( ((fec)) && echo "  fec: {group_blocks: $fec, proactive: \"5%\"}")
   socket: $work/hub.sock
   log: {level: info, file: $logs/hub-control.log}
@@ -486,10 +486,15 @@ else
         # 3 GRTT; a small GRTT keeps it short.
         group=(-r 0.05:0.01:1 -s 10)
     elif ((client_auth)); then
-        for i in "${skycast_rcvs[@]}"; do
+        for i in "${skycast_rcvs[@]}" "${stock_rcvs[@]}"; do
             echo "$(rcv_uid "$i")|$(fingerprint "$work/keys/rcv$i.pem")"
         done > "$work/hosts"
         group=(-H "@$work/hosts")
+        if ((response_proxy)); then
+            # The server checks the proxy's key (its CLIENT_KEY) instead.
+            echo "$proxy_uid|$(fingerprint "$work/keys/proxy.pem")" > "$work/proxies"
+            group+=(-j "$work/proxies")
+        fi
     fi
     uftp_crypto=()
     if [[ -n $key_spec ]]; then
@@ -758,12 +763,14 @@ if [[ $proxy_kind == skycast && -n $key_spec ]]; then
         python3 -c 'import json, sys
 p = json.load(sys.stdin)["proxy"]
 keys = ("encrypted_sessions", "proxy_keys_sent", "keyinfo_in", "keyinfo_acks", "keyinfo_ack_bad",
-        "decrypt_failed", "clients_unkeyed", "plaintext_refused")
+        "decrypt_failed", "clients_unkeyed", "plaintext_refused", "client_keys_in", "client_key_bad")
 print("proxy: " + " ".join("%s=%s" % (k, p[k]) for k in keys))
 n = int(sys.argv[1])
+# With client authentication it checked each receiver's key (CLIENT_KEY).
+auth_ok = p["client_keys_in"] >= n and p["client_key_bad"] == 0 if sys.argv[2] == "1" else True
 sys.exit(0 if p["encrypted_sessions"] == 1 and p["keyinfo_in"] >= 1 and p["keyinfo_acks"] == n
          and p["keyinfo_ack_bad"] == 0 and p["decrypt_failed"] == 0 and p["clients_unkeyed"] == 0
-         else 1)' "${#proxied_rcvs[@]}" ||
+         and auth_ok else 1)' "${#proxied_rcvs[@]}" "$client_auth" ||
         bad "the Skycast response proxy did not key its receivers for the encrypted session"
 fi
 if ((response_proxy)); then
