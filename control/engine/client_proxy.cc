@@ -51,7 +51,8 @@ void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
             multicast_resigned(*s, datagram);
             return;
         }
-        ++(handshake ? _stats.handshake_in : (s->resign ? _stats.from_upstream : _stats.from_upstream_late));
+        ++(handshake ? _stats.handshake_in
+                     : (s->resign ? _stats.from_upstream : _stats.from_upstream_late));
         if (handshake && s->encrypted) {
             // Our own key exchange with the server (the aggregation's): its
             // KEYINFO is for us alone, its REG_CONF says whom we key.
@@ -113,7 +114,8 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
             }
             fresh.resign = true;
             fresh.hash = m.enc_info->hashtype;
-            fresh.server_key = std::make_shared<const crypto::public_key>(std::move(server_key).value());
+            fresh.server_key =
+                std::make_shared<const crypto::public_key>(std::move(server_key).value());
         } else if (!_forwarding.forward(from.address, h.group_id, private_group)) {
             ++_stats.rules_full;
             return;

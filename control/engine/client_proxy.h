@@ -52,15 +52,16 @@ struct client_proxy_config {
 // Every counter says what a non-zero value means; the aggregation's are in
 // response_proxy_stats, the heartbeats' in heartbeat_stats.
 struct client_proxy_stats {
-    std::uint64_t announces = 0;              // ANNOUNCEs multicast again on our site
-    std::uint64_t sessions_started = 0;       // sessions forwarded
-    std::uint64_t sessions_ended = 0;         // forgotten (idle, or a newer one took their place)
-    std::uint64_t encrypted_not_served = 0;   // encrypted sessions we hold no fitting keys for
-    std::uint64_t reannounce_failed = 0;      // an encrypted ANNOUNCE we could not sign again
-    std::uint64_t handshake_in = 0;           // the server's KEYINFO and REG_CONF, via control
-    std::uint64_t resigned = 0;    // `-w keyex`: the server's sealed datagrams signed again by us
-    std::uint64_t resign_bad = 0;  // ... whose signature was not the server's: dropped
-    std::uint64_t from_upstream = 0; // `-w keyex` sessions: the server's unsealed datagrams, via control
+    std::uint64_t announces = 0;            // ANNOUNCEs multicast again on our site
+    std::uint64_t sessions_started = 0;     // sessions forwarded
+    std::uint64_t sessions_ended = 0;       // forgotten (idle, or a newer one took their place)
+    std::uint64_t encrypted_not_served = 0; // encrypted sessions we hold no fitting keys for
+    std::uint64_t reannounce_failed = 0;    // an encrypted ANNOUNCE we could not sign again
+    std::uint64_t handshake_in = 0;         // the server's KEYINFO and REG_CONF, via control
+    std::uint64_t resigned = 0;   // `-w keyex`: the server's sealed datagrams signed again by us
+    std::uint64_t resign_bad = 0; // ... whose signature was not the server's: dropped
+    std::uint64_t from_upstream =
+        0; // `-w keyex` sessions: the server's unsealed datagrams, via control
     std::uint64_t unsupported_not_served = 0; // IPv6, or groups that are not multicast
     std::uint64_t rules_full = 0;             // no forwarding rule left: the session is not served
     std::uint64_t from_upstream_late = 0; // upstream datagrams control saw (multicast by control)

@@ -180,7 +180,7 @@ private:
     struct session_keys {
         crypto::suite suite;
         protocol::keyexchange_type keyex = protocol::keyexchange_type::none;
-        bool client_auth = false; // clients prove their key (CLIENT_KEY), and so do we
+        bool client_auth = false;  // clients prove their key (CLIENT_KEY), and so do we
         bool keyex_signed = false; // `-w keyex`: every sealed datagram signed by its sender
         std::optional<crypto::public_key> server_key; // what the server's seals verify against
         client_handshake upstream;

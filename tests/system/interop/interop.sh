@@ -766,7 +766,7 @@ keys = ("encrypted_sessions", "proxy_keys_sent", "keyinfo_in", "keyinfo_acks", "
         "decrypt_failed", "clients_unkeyed", "plaintext_refused", "client_keys_in", "client_key_bad")
 print("proxy: " + " ".join("%s=%s" % (k, p[k]) for k in keys))
 n = int(sys.argv[1])
-# With client authentication it checked each receiver's key (CLIENT_KEY).
+# With client authentication it checked the key of each receiver (CLIENT_KEY).
 auth_ok = p["client_keys_in"] >= n and p["client_key_bad"] == 0 if sys.argv[2] == "1" else True
 sys.exit(0 if p["encrypted_sessions"] == 1 and p["keyinfo_in"] >= 1 and p["keyinfo_acks"] == n
          and p["keyinfo_ack_bad"] == 0 and p["decrypt_failed"] == 0 and p["clients_unkeyed"] == 0

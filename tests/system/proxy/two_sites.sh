@@ -2,7 +2,8 @@
 # Two sites joined by unicast only, bridged by proxies (a server proxy at
 # the server's site, stock uftpproxyd -c at the receivers'), in the lab:
 #
-#   two_sites.sh [--suite none|ecdh-p256-aes128gcm] [--nat] [--server-proxy stock|skycast]
+#   two_sites.sh [--suite none|ecdh-p256-aes128gcm|ecdh-p256-aes256cbc-sigkeyex] [--nat]
+#                [--server-proxy stock|skycast]
 #                [--client-proxy stock|skycast|none] [--hub skycast|stock] [--name LAB]
 #                [--fec K] [--loss PCT] BUILD_DIR
 #
@@ -89,7 +90,12 @@ while (($#)); do
     *) build_dir=$1; shift ;;
     esac
 done
-[[ $suite =~ ^(none|ecdh-p256-aes128gcm)$ ]] || { echo "two_sites.sh: unknown suite $suite" >&2; exit 2; }
+[[ $suite =~ ^(none|ecdh-p256-aes128gcm|ecdh-p256-aes256cbc-sigkeyex)$ ]] ||
+    { echo "two_sites.sh: unknown suite $suite" >&2; exit 2; }
+# `-w keyex` (client authentication forced): every sealed datagram is
+# signed by its sender; a client proxy checks the server's and signs again.
+keyex_signed=0
+[[ $suite == ecdh-p256-aes256cbc-sigkeyex ]] && keyex_signed=1
 [[ $server_proxy =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --server-proxy stock|skycast" >&2; exit 2; }
 [[ $hub =~ ^(stock|skycast)$ ]] || { echo "two_sites.sh: --hub skycast|stock" >&2; exit 2; }
 [[ $client_proxy =~ ^(stock|skycast|none)$ ]] || { echo "two_sites.sh: --client-proxy stock|skycast|none" >&2; exit 2; }
@@ -248,6 +254,16 @@ if [[ $suite != none ]] || ((nat)); then
 fi
 
 # --- Nodes ---------------------------------------------------------------------------
+# A hub's `clients:` or `proxies:` entry; with client authentication, with
+# the key's fingerprint (the hub checks the client proxy's; its receivers'
+# keys are checked by the proxy, which terminates the key exchange).
+peer_entry() { # UID KEY_NAME
+    if ((keyex_signed)); then
+        echo "{uid: $1, fingerprint: \"$("$skycast_bin" keys fingerprint "$work/keys/$2.pem" | sed 's/.*fingerprint: //')\"}"
+    else
+        echo "{uid: $1}"
+    fi
+}
 downstream=10.77.0.12
 [[ $client_proxy == skycast ]] && downstream=10.78.0.1 # through the router
 [[ $client_proxy == none ]] && downstream=10.78.0.13
@@ -274,14 +290,19 @@ dpdk_nodes=()
   grtt: {initial: 100ms, min: 100ms, max: 2s}
 YAML
     if ((with_rcv4)); then
-        echo "  clients: [{uid: $rcv3_uid}, {uid: $rcv4_uid}]"
+        echo "  clients: [$(peer_entry "$rcv3_uid" rcv3), $(peer_entry "$rcv4_uid" rcv4)]"
     else
-        echo "  clients: [{uid: $rcv3_uid}]"
+        echo "  clients: [$(peer_entry "$rcv3_uid" rcv3)]"
     fi
-    [[ $client_proxy != none ]] && echo "  proxies: [{uid: $cproxy_uid}]"
+    [[ $client_proxy != none ]] && echo "  proxies: [$(peer_entry "$cproxy_uid" cproxy)]"
     ((fec)) && echo "  fec: {group_blocks: $fec, proactive: \"5%\"}"
 } > "$work/hub.yaml"
-if [[ $suite != none ]]; then
+if ((keyex_signed)); then
+    cat >> "$work/hub.yaml" << YAML
+  encryption: {keyex: ecdh_ecdsa, cipher: aes256-cbc, hash: sha256, signature: keyex,
+               client_auth: true, private_key: $work/keys/hub.pem}
+YAML
+elif [[ $suite != none ]]; then
     cat >> "$work/hub.yaml" << YAML
   encryption: {keyex: ecdh_ecdsa, cipher: aes128-gcm, hash: sha256, private_key: $work/keys/hub.pem}
 YAML
@@ -456,8 +477,15 @@ if [[ $hub == skycast ]]; then
 else
     echo "$cproxy_uid" > "$work/proxies"
     uftp_crypto=()
-    [[ $suite != none ]] &&
+    [[ $suite == ecdh-p256-aes128gcm ]] &&
         uftp_crypto=(-Y aes128-gcm -h sha256 -e ecdh_ecdsa:prime256v1 -k "$work/keys/hub.pem")
+    if ((keyex_signed)); then
+        uftp_crypto=(-Y aes256-cbc -h sha256 -w keyex -c -e ecdh_ecdsa:prime256v1
+            -k "$work/keys/hub.pem")
+        # With -c the server checks the proxy's key.
+        echo "$cproxy_uid|$("$skycast_bin" keys fingerprint "$work/keys/cproxy.pem" |
+            sed 's/.*fingerprint: //')" > "$work/proxies"
+    fi
     (cd "$src" && timeout 90 bash "$lab_sh" exec --name "$lab" hub uftp -I "$LAB_HUB_IF" \
         -U "$hub_uid" -H "$rcv3_uid,$rcv4_uid" -j "$work/proxies" -R 100000 -b 1300 -x 2 \
         "${uftp_crypto[@]}" three-mb.bin tree) > "$logs/send.log" 2>&1 || send_status=$?
@@ -517,7 +545,7 @@ if [[ $client_proxy == skycast ]]; then
     # The session multicast on site B by the dataplane, the receivers'
     # answers aggregated upstream by the engine.
     "$skycast_bin" stats --socket "$work/rcv2.sock" --json > "$work/rcv2-stats.json"
-    python3 - "$work/rcv2-stats.json" "$(wc -c < "$src/three-mb.bin")" "$nat" "$suite" "$((1 + with_rcv4))" << 'PY' || bad "Skycast's client proxy did not carry the session both ways"
+    python3 - "$work/rcv2-stats.json" "$(wc -c < "$src/three-mb.bin")" "$nat" "$suite" "$((1 + with_rcv4))" "$keyex_signed" << 'PY' || bad "Skycast's client proxy did not carry the session both ways"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 cp, agg, c = doc["client_proxy"], doc["proxy"], doc["dataplane"]["counters"]
@@ -537,6 +565,14 @@ if sys.argv[4] != "none":
     keys_ok = (agg["encrypted_sessions"] == 1 and agg["keyinfo_in"] >= 1 and
                agg["keyinfo_acks"] == int(sys.argv[5]) and agg["keyinfo_ack_bad"] == 0 and
                agg["decrypt_failed"] == 0 and cp["handshake_in"] >= 2)
+if sys.argv[6] == "1":
+    # -w keyex: the session came through the engine, every sealed datagram
+    # of the server checked and signed again; its receivers proved their keys.
+    print("client proxy: %d sealed datagrams signed again, %d refused; %d CLIENT_KEYs" %
+          (cp["resigned"], cp["resign_bad"], agg["client_keys_in"]))
+    keys_ok = keys_ok and cp["resigned"] > 0 and cp["resign_bad"] == 0 and \
+        agg["client_keys_in"] >= int(sys.argv[5]) and agg["client_key_bad"] == 0
+    fwd_bytes = int(sys.argv[2])  # no dataplane rule: nothing forwarded there
 sys.exit(0 if cp["announces"] >= 1 and agg["aggregates_sent"] >= 3 and fwd_bytes >= int(sys.argv[2])
          and c.get("rx.drop.forward_ring_full", 0) == 0 and heartbeats_ok and keys_ok else 1)
 PY
