@@ -1035,26 +1035,22 @@ TEST(ConfigReject, ResponseProxyRoleTakesNoFilesAndOnlyItsOwnKeys) {
                "control.encryption.ecdh_curve", "is not one of");
 }
 
-TEST(ConfigAccept, ClientProxyKeys) {
-    EXPECT_FALSE(load_ok(client_proxy_base()).control.proxy_keys.has_value());
-    const auto c = load_ok(client_proxy_base() + "  encryption: {private_key: /k.pem}\n");
-    ASSERT_TRUE(c.control.proxy_keys.has_value());
-    EXPECT_EQ(c.control.proxy_keys->private_key, "/k.pem");
-}
-
-TEST(ConfigAccept, ResponseProxyKeys) {
-    std::string proxy = receiver_base;
-    proxy.replace(proxy.find("role: receiver"), 14, "role: response_proxy");
-    const std::string bare = proxy.substr(0, proxy.find("  destination:"));
-    EXPECT_FALSE(load_ok(bare).control.proxy_keys.has_value()) << "unencrypted sessions only";
-    const auto c = load_ok(bare + "  encryption: {private_key: /etc/skycast/proxy.pem, "
-                                  "ecdh_curve: P-384}\n");
-    ASSERT_TRUE(c.control.proxy_keys.has_value());
-    EXPECT_EQ(c.control.proxy_keys->private_key, "/etc/skycast/proxy.pem");
-    EXPECT_EQ(c.control.proxy_keys->ecdh_curve, "secp384r1");
-    EXPECT_EQ(
-        load_ok(bare + "  encryption: {private_key: /k.pem}\n").control.proxy_keys->ecdh_curve,
-        "prime256v1");
+TEST(ConfigAccept, ProxyKeysOfTheResponseAndClientProxies) {
+    std::string response = receiver_base;
+    response.replace(response.find("role: receiver"), 14, "role: response_proxy");
+    const std::string bases[] = {response.substr(0, response.find("  destination:")),
+                                 client_proxy_base()};
+    for (const auto& bare : bases) {
+        EXPECT_FALSE(load_ok(bare).control.proxy_keys.has_value()) << "unencrypted sessions only";
+        const auto c = load_ok(bare + "  encryption: {private_key: /etc/skycast/proxy.pem, "
+                                      "ecdh_curve: P-384}\n");
+        ASSERT_TRUE(c.control.proxy_keys.has_value());
+        EXPECT_EQ(c.control.proxy_keys->private_key, "/etc/skycast/proxy.pem");
+        EXPECT_EQ(c.control.proxy_keys->ecdh_curve, "secp384r1");
+        EXPECT_EQ(
+            load_ok(bare + "  encryption: {private_key: /k.pem}\n").control.proxy_keys->ecdh_curve,
+            "prime256v1");
+    }
 }
 
 TEST(ConfigAccept, ReceiverResponseProxy) {

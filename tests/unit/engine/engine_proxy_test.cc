@@ -474,20 +474,34 @@ std::vector<std::uint8_t> sealed(crypto::packet_cipher& pc, const protocol::uftp
     return out;
 }
 
-TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_key_exchange) {
+// A hub that takes our proxy, ECDH-ECDSA P-256 and AES-128-GCM, and the
+// proxy's P-256 key and ECDH key.
+struct ec_session {
+    engine::sender_config hub;
+    std::shared_ptr<const crypto::private_key> proxy_key;
+    std::shared_ptr<const crypto::private_key> proxy_dh;
+};
+
+ec_session make_ec_session() {
     const auto* curve = crypto::curve_by_id(crypto::default_curve_id);
-    ASSERT_NE(curve, nullptr);
+    EXPECT_NE(curve, nullptr);
     auto server_key = crypto::generate_ec_key(*curve);
     auto proxy_key = crypto::generate_ec_key(*curve);
     auto proxy_dh = crypto::generate_ec_key(*curve);
-    ASSERT_TRUE(server_key.ok() && proxy_key.ok() && proxy_dh.ok());
-
-    // A Skycast hub, ECDH-ECDSA P-256 and AES-128-GCM, that takes our proxy.
-    auto cfg = with_proxy({});
-    cfg.encryption = {
+    EXPECT_TRUE(server_key.ok() && proxy_key.ok() && proxy_dh.ok());
+    ec_session e{.hub = with_proxy({})};
+    e.hub.encryption = {
         .keyex = protocol::keyexchange_type::ecdh_ecdsa,
         .cipher = protocol::key_type::aes128_gcm,
         .key = std::make_shared<const crypto::private_key>(std::move(server_key).value())};
+    e.proxy_key = std::make_shared<const crypto::private_key>(std::move(proxy_key).value());
+    e.proxy_dh = std::make_shared<const crypto::private_key>(std::move(proxy_dh).value());
+    return e;
+}
+
+TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_key_exchange) {
+    const ec_session e = make_ec_session();
+    const auto& cfg = e.hub;
     const std::uint32_t hub_uid = cfg.sender_id;
     const std::uint32_t private_group = cfg.private_group.address;
     sender_rig hub(cfg, {{.name = "f", .size = 13000}});
@@ -499,10 +513,7 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
     recording_network net;
     recording_groups groups;
     engine::response_proxy proxy(
-        {.proxy_id = proxy_uid,
-         .key = std::make_shared<const crypto::private_key>(std::move(proxy_key).value()),
-         .ecdh_key = std::make_shared<const crypto::private_key>(std::move(proxy_dh).value())},
-        net, groups);
+        {.proxy_id = proxy_uid, .key = e.proxy_key, .ecdh_key = e.proxy_dh}, net, groups);
     proxy.on_datagram(now, server_at, announce.raw);
     EXPECT_EQ(proxy.stats().encrypted_sessions, 1u);
     EXPECT_EQ(groups.joined, std::vector<std::uint32_t>{private_group})
@@ -1113,17 +1124,8 @@ TEST(client_proxy, multicasts_the_session_on_its_site_and_answers_upstream_for_i
 }
 
 TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_site_itself) {
-    const auto* curve = crypto::curve_by_id(crypto::default_curve_id);
-    ASSERT_NE(curve, nullptr);
-    auto server_key = crypto::generate_ec_key(*curve);
-    auto proxy_key = crypto::generate_ec_key(*curve);
-    auto proxy_dh = crypto::generate_ec_key(*curve);
-    ASSERT_TRUE(server_key.ok() && proxy_key.ok() && proxy_dh.ok());
-    auto cfg = with_proxy({});
-    cfg.encryption = {
-        .keyex = protocol::keyexchange_type::ecdh_ecdsa,
-        .cipher = protocol::key_type::aes128_gcm,
-        .key = std::make_shared<const crypto::private_key>(std::move(server_key).value())};
+    const ec_session e = make_ec_session();
+    const auto& cfg = e.hub;
     sender_rig hub(cfg, {{.name = "f", .size = 13000}});
     hub.sender.start(t0);
     const recorded& announce = *hub.net.of<protocol::announce_msg>()[0];
@@ -1131,8 +1133,8 @@ TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_si
     recording_network net;
     recording_forwarding fwd;
     constexpr engine::endpoint sproxy{.address = 0x0A4D000B, .port = 1044};
-    auto key = std::make_shared<const crypto::private_key>(std::move(proxy_key).value());
-    auto dh = std::make_shared<const crypto::private_key>(std::move(proxy_dh).value());
+    const auto& key = e.proxy_key;
+    const auto& dh = e.proxy_dh;
     engine::client_proxy proxy({.aggregation = {.proxy_id = proxy_uid,
                                                 .key = key,
                                                 .ecdh_key = dh,
