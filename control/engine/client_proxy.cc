@@ -81,21 +81,28 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
     }
     const session_key key{h.group_id, h.group_inst};
     auto it = _sessions.find(key);
-    if (it != _sessions.end() && (it->second.upstream.address != from.address ||
-                                  it->second.private_group != private_group)) {
-        forget(it); // the same group ID from elsewhere: a new session
-        it = _sessions.end();
+    if (it != _sessions.end() &&
+        (it->second.upstream.address != from.address || it->second.private_group != private_group ||
+         it->second.encrypted != m.enc_info.has_value())) {
+        // The same group ID from elsewhere, or another kind of session: a
+        // session we carry is never taken over by another's ANNOUNCE.
+        ++_stats.announce_refused;
+        return;
+    }
+    if (m.enc_info) {
+        if (!_config.aggregation.key) {
+            ++_stats.encrypted_not_served;
+            return;
+        }
+        // The aggregation keys a new session, or checks that a repeat is
+        // the session it keyed (the server's keys, signed by it): only an
+        // ANNOUNCE it took goes on, signed by us.
+        if (!_aggregation.take_announce(now, from, datagram)) {
+            ++(it == _sessions.end() ? _stats.encrypted_not_served : _stats.announce_refused);
+            return;
+        }
     }
     if (it == _sessions.end()) {
-        if (m.enc_info) {
-            // The aggregation takes the key exchange; only with keys that
-            // fit the session is it served.
-            _aggregation.on_datagram(now, from, datagram);
-            if (!_aggregation.follows(h.group_id, h.group_inst)) {
-                ++_stats.encrypted_not_served;
-                return;
-            }
-        }
         if (_sessions.size() >= _config.aggregation.max_sessions) {
             forget(least_recently_heard(_sessions));
         }
@@ -125,9 +132,11 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
     }
     it->second.upstream = from;
     it->second.last_heard = now;
-    // The aggregation learns (or refreshes) the session: its answers go to
-    // whoever delivered the ANNOUNCE, at the GRTT the ANNOUNCE asks.
-    _aggregation.on_datagram(now, from, datagram);
+    if (!m.enc_info) {
+        // The aggregation learns (or refreshes) the session: its answers go
+        // to whoever delivered the ANNOUNCE, at the GRTT the ANNOUNCE asks.
+        _aggregation.on_datagram(now, from, datagram);
+    }
     if (!m.enc_info) {
         _network.send(it->second.public_group, datagram);
     } else if (const auto n = reannounce(h, m)) {

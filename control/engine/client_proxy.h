@@ -57,6 +57,7 @@ struct client_proxy_stats {
     std::uint64_t sessions_ended = 0;       // forgotten (idle, or a newer one took their place)
     std::uint64_t encrypted_not_served = 0; // encrypted sessions we hold no fitting keys for
     std::uint64_t reannounce_failed = 0;    // an encrypted ANNOUNCE we could not sign again
+    std::uint64_t announce_refused = 0;     // a session's ANNOUNCE from elsewhere, or not its keys
     std::uint64_t handshake_in = 0;         // the server's KEYINFO and REG_CONF, via control
     std::uint64_t resigned = 0;   // `-w keyex`: the server's sealed datagrams signed again by us
     std::uint64_t resign_bad = 0; // ... whose signature was not the server's: dropped

@@ -116,7 +116,7 @@ void response_proxy::on_datagram(time_ns now, endpoint from,
     switch (d.type()) {
     case protocol::message_type::register_: {
         const auto& m = std::get<protocol::register_msg>(d.body);
-        if (!register_keys(key, s, uid, m)) {
+        if (!register_keys(now, key, s, uid, m)) {
             return;
         }
         keyed_client& c = s.keys->clients.at(uid);
@@ -244,7 +244,18 @@ void response_proxy::take_answer(time_ns now, const session_key& key, session& s
     s.last_heard = now;
 }
 
-void response_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
+bool response_proxy::take_announce(time_ns now, endpoint from,
+                                   std::span<const std::uint8_t> datagram) {
+    protocol::datagram d;
+    if (protocol::decode(datagram, d) != protocol::wire_error::ok) {
+        ++_stats.malformed_in;
+        return false;
+    }
+    const auto* a = std::get_if<protocol::announce_msg>(&d.body);
+    return a != nullptr && on_announce(now, d.header, from, *a, datagram);
+}
+
+bool response_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                                  const protocol::announce_msg& m,
                                  std::span<const std::uint8_t> datagram) {
     ++_stats.announces;
@@ -252,14 +263,18 @@ void response_proxy::on_announce(time_ns now, const protocol::uftp_header& h, en
     auto it = _sessions.find(key);
     if (it != _sessions.end() && (it->second.server_id != h.src_id || it->second.server != from)) {
         ++_stats.unexpected_in; // another server's ANNOUNCE for a session we follow
-        return;
+        return false;
+    }
+    if (it != _sessions.end() && !same_keys(it->second, m, datagram)) {
+        ++_stats.announce_refused; // not the session we keyed with: never passed on
+        return false;
     }
     if (it == _sessions.end()) {
         std::unique_ptr<session_keys> keys;
         if (m.enc_info) {
             keys = begin_keys(now, h, m, datagram);
             if (!keys) {
-                return; // counted
+                return false; // counted
             }
         }
         if (_sessions.size() >= _config.max_sessions) {
@@ -284,6 +299,7 @@ void response_proxy::on_announce(time_ns now, const protocol::uftp_header& h, en
     s.server = from;
     s.grtt = std::clamp(protocol::unquantize_grtt(h.grtt), 0.001, _config.max_grtt);
     s.last_heard = now;
+    return true;
 }
 
 void response_proxy::send(const session_key& key, session& s, const protocol::message& body) {

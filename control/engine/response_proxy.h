@@ -123,6 +123,9 @@ struct response_proxy_stats {
     std::uint64_t keyinfo_failed = 0; // a KEYINFO entry or datagram we could not build
     std::uint64_t client_keys_in = 0; // CLIENT_KEYs (client authentication)
     std::uint64_t client_key_bad = 0; // ... of another key type, or whose signature fails
+    std::uint64_t client_keys_early_dropped = 0; // CLIENT_KEYs before their REGISTER, no room
+    std::uint64_t clients_unproved = 0;          // registered, never proved their key: dropped
+    std::uint64_t announce_refused = 0;          // a repeated ANNOUNCE with other keys, or unsigned
 };
 
 class response_proxy {
@@ -137,11 +140,10 @@ public:
 
     const response_proxy_stats& stats() const { return _stats; }
     std::size_t sessions() const { return _sessions.size(); }
-    // Whether the session is followed (its ANNOUNCE taken: an encrypted one
-    // only with keys that fit it).
-    bool follows(std::uint32_t group_id, std::uint8_t group_inst) const {
-        return _sessions.contains({group_id, group_inst});
-    }
+    // An ANNOUNCE (a client proxy's, which passes it on only when taken):
+    // true when the session is followed from `from` with it, its keys
+    // checked (docs/protocol.md §7.1).
+    bool take_announce(time_ns now, endpoint from, std::span<const std::uint8_t> datagram);
     // Clients the proxy has registered, all sessions.
     std::size_t clients() const;
 
@@ -174,6 +176,8 @@ private:
         // REGISTER's stamp, held until then (it is listed upstream after).
         std::optional<crypto::public_key> key;
         protocol::timestamp register_stamp{};
+        time_ns since = 0;         // its first REGISTER: unproved clients expire
+        bool ack_expected = false; // its expected KEYINFO_ACK is computed
     };
     // An encrypted session's keys: ours with the server (the client's half)
     // and each client's with us (the server's half).
@@ -185,8 +189,9 @@ private:
         std::optional<crypto::public_key> server_key; // what the server's seals verify against
         client_handshake upstream;
         protocol::bytes client_key_sig; // our CLIENT_KEY's signature of our verify data 1
-        // CLIENT_KEYs that came before their REGISTER (bounded by max_clients).
+        // CLIENT_KEYs that came before their REGISTER (a reordering: few).
         std::unordered_map<std::uint32_t, protocol::client_key_msg> early_client_keys;
+        time_ns next_unproved_sweep = no_deadline;
         std::optional<crypto::packet_cipher> cipher; // the group keys, once KEYINFO is open
         crypto::secure_bytes group_master;
         std::array<std::uint8_t, crypto::verify_data_len> ack_verify{}; // our KEYINFO_ACK's
@@ -222,8 +227,17 @@ private:
     // Sessions by (group ID, instance): clients' headers name no server.
     using session_key = std::pair<std::uint32_t, std::uint8_t>;
 
-    void on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
+    // False when the ANNOUNCE is not taken (counted): another server's for a
+    // session we follow, one whose keys are not the session's, one we
+    // cannot serve.
+    bool on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                      const protocol::announce_msg& m, std::span<const std::uint8_t> datagram);
+    // A repeated ANNOUNCE of an encrypted session: the same server key and
+    // rand1, and in the ECDH modes the same ECDH key and a signature that
+    // verifies with the server key we keyed with. Always true unencrypted
+    // (and for a session we keep no keys of, if it stays unencrypted).
+    bool same_keys(const session& s, const protocol::announce_msg& m,
+                   std::span<const std::uint8_t> datagram) const;
     // Takes a client's answer (opened, when sealed) into its aggregate.
     void take_answer(time_ns now, const session_key& key, session& s, std::uint32_t uid,
                      const protocol::message& body);
@@ -241,10 +255,12 @@ private:
                                              std::span<const std::uint8_t> datagram);
     void end_keys(session& s);
     // A client's REGISTER in an encrypted session: false (counted) to drop it.
-    bool register_keys(const session_key& key, session& s, std::uint32_t uid,
+    bool register_keys(time_ns now, const session_key& key, session& s, std::uint32_t uid,
                        const protocol::register_msg& m);
+    // Client authentication: clients that never proved their key, given up.
+    void sweep_unproved(time_ns now, session& s);
     // A client's expected KEYINFO_ACK, once the group master is known.
-    void expect_ack(session_keys& k, const keyed_client& c);
+    void expect_ack(session_keys& k, keyed_client& c);
     void on_server_datagram(time_ns now, const session_key& key, session& s,
                             const protocol::datagram& d, std::span<const std::uint8_t> raw);
     void on_server_keyinfo(time_ns now, const session_key& key, session& s,

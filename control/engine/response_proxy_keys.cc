@@ -31,6 +31,8 @@ constexpr time_ns key_request_spacing = ns_per_second;
 constexpr std::size_t key_request_sources = 4096;
 // KEYINFO entries are 52 bytes (UID and the encrypted group master).
 constexpr std::size_t keyinfo_entry_bytes = 52;
+// CLIENT_KEYs held for a REGISTER not yet in, per session.
+constexpr std::size_t early_client_keys_max = 64;
 
 bool is_ecdh(protocol::keyexchange_type k) {
     return k == protocol::keyexchange_type::ecdh_rsa || k == protocol::keyexchange_type::ecdh_ecdsa;
@@ -221,6 +223,23 @@ response_proxy::begin_keys(time_ns now, const protocol::uftp_header& h,
     return k;
 }
 
+bool response_proxy::same_keys(const session& s, const protocol::announce_msg& m,
+                               std::span<const std::uint8_t> datagram) const {
+    if (!s.keys) {
+        return !m.enc_info; // a session we keep no keys of stays unencrypted
+    }
+    const session_keys& k = *s.keys;
+    if (!m.enc_info || m.enc_info->key_blob != k.server_key->blob() ||
+        !std::equal(m.enc_info->rand1.begin(), m.enc_info->rand1.end(), k.upstream.rand1.begin())) {
+        return false;
+    }
+    // ECDH modes: signed by the key we keyed with, over everything.
+    return !is_ecdh(k.keyex) ||
+           crypto::verify_datagram(*k.server_key, m.enc_info->hashtype, datagram,
+                                   protocol::announce_signature_offset(m),
+                                   m.enc_info->signature.size()) == crypto::crypto_error::ok;
+}
+
 void response_proxy::end_keys(session& s) {
     if (s.keys && s.keys->joined) {
         _groups.leave_group(s.keys->private_group.address);
@@ -228,8 +247,8 @@ void response_proxy::end_keys(session& s) {
     }
 }
 
-bool response_proxy::register_keys(const session_key& key, session& s, std::uint32_t uid,
-                                   const protocol::register_msg& m) {
+bool response_proxy::register_keys(time_ns now, const session_key& key, session& s,
+                                   std::uint32_t uid, const protocol::register_msg& m) {
     session_keys& k = *s.keys;
     if (m.key_info.empty() || !m.client_ids.empty()) {
         ++_stats.key_info_bad; // no key exchange, or a proxy below us
@@ -274,8 +293,11 @@ bool response_proxy::register_keys(const session_key& key, session& s, std::uint
     }
     std::copy(secrets->block.bytes().begin(), secrets->block.bytes().end(), block.begin());
     std::copy(secrets->vd1.span().begin(), secrets->vd1.span().end(), vd1.begin());
-    keyed_client c{.slot = slot};
+    keyed_client c{.slot = slot, .since = now};
     std::copy(m.rand2.begin(), m.rand2.end(), c.rand2.begin());
+    if (k.client_auth && k.next_unproved_sweep == no_deadline) {
+        k.next_unproved_sweep = now + group_hold(s);
+    }
     k.clients.insert_or_assign(uid, std::move(c));
     if (k.cipher && !k.client_auth) {
         expect_ack(k, k.clients[uid]);
@@ -293,11 +315,12 @@ void response_proxy::on_client_key(time_ns now, const session_key& key, session&
     }
     const auto it = k.clients.find(uid);
     if (it == k.clients.end()) {
-        // Before its REGISTER (spec §2.3: either order), kept for it.
-        if (k.early_client_keys.size() < _config.max_clients) {
+        // Before its REGISTER (spec §2.3: either order), kept for it: a
+        // reordering, so a few at most.
+        if (k.early_client_keys.size() < early_client_keys_max) {
             k.early_client_keys.insert_or_assign(uid, m);
         } else {
-            ++_stats.clients_full;
+            ++_stats.client_keys_early_dropped;
         }
         return;
     }
@@ -330,7 +353,7 @@ bool response_proxy::check_client_key(session_keys& k, keyed_client& c,
     return true;
 }
 
-void response_proxy::expect_ack(session_keys& k, const keyed_client& c) {
+void response_proxy::expect_ack(session_keys& k, keyed_client& c) {
     const auto vd1 = k.store.vd1(c.slot);
     // With client authentication the client's key blob is in it (spec §5.7).
     const std::span<const std::uint8_t> blob =
@@ -340,6 +363,7 @@ void response_proxy::expect_ack(session_keys& k, const keyed_client& c) {
     const auto out = k.store.ack_verify(c.slot);
     if (expected && !out.empty()) {
         std::copy(expected->begin(), expected->end(), out.begin());
+        c.ack_expected = true;
     }
     crypto::secure_zero(vd1); // it held the premaster
 }
@@ -360,7 +384,10 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
         std::vector<std::uint32_t> due;
         for (const std::uint32_t uid : std::get<protocol::reg_conf_msg>(d.body).client_ids) {
             const auto it = k.clients.find(uid);
-            if (it != k.clients.end() && !it->second.confirmed) {
+            // With client authentication only a client that proved its key
+            // is keyed: a REGISTER in its name since then is not it.
+            if (it != k.clients.end() && !it->second.confirmed &&
+                (!k.client_auth || it->second.key)) {
                 it->second.confirmed = true;
                 due.push_back(uid);
             }
@@ -371,10 +398,11 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
         return;
     }
     case protocol::message_type::encrypted:
-        // Sealed server traffic: the session's files, which are not ours to
-        // read. Registration is over, so its private group is left: the
-        // data of the files would otherwise reach this process. With the
-        // group keys, only a datagram that opens proves it is the server's.
+        // Sealed server traffic (from its address, with its UID): the
+        // session's files, which are not ours to read. Registration is
+        // over, so its private group is left: the data of the files would
+        // otherwise reach this process. Once we hold the group keys, only a
+        // datagram that opens with them counts.
         if (k.cipher && !crypto::open_message(*k.cipher, raw, _plain,
                                               k.keyex_signed ? &*k.server_key : nullptr)) {
             ++_stats.decrypt_failed;
@@ -423,7 +451,7 @@ void response_proxy::on_server_keyinfo(time_ns now, const session_key& key, sess
         k.upstream.vd1 = crypto::secure_bytes();
         k.upstream.client_block = crypto::key_block();
         std::vector<std::uint32_t> due;
-        for (const auto& [uid, c] : k.clients) {
+        for (auto& [uid, c] : k.clients) {
             if (!k.client_auth || c.key) {
                 expect_ack(k, c); // an unproved client's comes with its CLIENT_KEY
             }
@@ -449,7 +477,8 @@ void response_proxy::on_keyinfo_ack(session& s, std::uint32_t uid,
         return; // a repeat: our KEYINFO was repeated
     }
     const auto expected = k.store.ack_verify(it->second.slot);
-    if (expected.empty() || !crypto::constant_time_equal(expected, m.verify_data)) {
+    if (!it->second.ack_expected || expected.empty() ||
+        !crypto::constant_time_equal(expected, m.verify_data)) {
         ++_stats.keyinfo_ack_bad;
         return;
     }
@@ -529,6 +558,31 @@ void response_proxy::release_client(session_keys& k, std::uint32_t uid) {
     k.clients.erase(it);
 }
 
+void response_proxy::sweep_unproved(time_ns now, session& s) {
+    // Registered with a key exchange but never proved its key (client
+    // authentication): its slot is given back, so that REGISTERs alone
+    // cannot fill the session.
+    session_keys& k = *s.keys;
+    const time_ns hold = group_hold(s);
+    k.next_unproved_sweep = no_deadline;
+    std::vector<std::uint32_t> expired;
+    for (const auto& [uid, c] : k.clients) {
+        if (c.key) {
+            continue;
+        }
+        if (c.since + hold <= now) {
+            expired.push_back(uid);
+        } else {
+            k.next_unproved_sweep = std::min(k.next_unproved_sweep, c.since + hold);
+        }
+    }
+    for (const std::uint32_t uid : expired) {
+        ++_stats.clients_unproved;
+        release_client(k, uid);
+        s.clients.erase(uid);
+    }
+}
+
 time_ns response_proxy::group_hold(const session& s) const {
     // A server announces every round of its announce phase (a GRTT or
     // two): ten holds without one, and at least 5 s, means registration
@@ -537,7 +591,7 @@ time_ns response_proxy::group_hold(const session& s) const {
 }
 
 time_ns response_proxy::keys_deadline(const session& s) const {
-    time_ns next = s.keys->next_keyinfo;
+    time_ns next = std::min(s.keys->next_keyinfo, s.keys->next_unproved_sweep);
     if (s.keys->joined) {
         next = std::min(next, s.keys->last_announce + group_hold(s));
     }
@@ -547,6 +601,9 @@ time_ns response_proxy::keys_deadline(const session& s) const {
 void response_proxy::keys_timer(time_ns now, const session_key& key, session& s) {
     if (s.keys->next_keyinfo <= now) {
         keyinfo_round(now, key, s);
+    }
+    if (s.keys->next_unproved_sweep <= now) {
+        sweep_unproved(now, s);
     }
     if (s.keys->joined && s.keys->last_announce + group_hold(s) <= now) {
         ++_stats.groups_left_idle;

@@ -739,6 +739,9 @@ json node::loop_document() const {
                         {"keyinfo_failed", st.keyinfo_failed},
                         {"client_keys_in", st.client_keys_in},
                         {"client_key_bad", st.client_key_bad},
+                        {"client_keys_early_dropped", st.client_keys_early_dropped},
+                        {"clients_unproved", st.clients_unproved},
+                        {"announce_refused", st.announce_refused},
                         {"datagrams_sent", _proxy_network->sent},
                         {"send_failures", _proxy_network->send_failures}};
     }
@@ -751,6 +754,7 @@ json node::loop_document() const {
                                {"encrypted_not_served", st.encrypted_not_served},
                                {"unsupported_not_served", st.unsupported_not_served},
                                {"reannounce_failed", st.reannounce_failed},
+                               {"announce_refused", st.announce_refused},
                                {"handshake_in", st.handshake_in},
                                {"resigned", st.resigned},
                                {"resign_bad", st.resign_bad},

@@ -499,6 +499,12 @@ ec_session make_ec_session() {
     return e;
 }
 
+// How long a response proxy holds a session's private group without an
+// ANNOUNCE, and lets a client stay unproved: ten GRTTs, at least 5 s.
+time_ns proxy_group_hold() {
+    return 5 * engine::ns_per_second;
+}
+
 TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_key_exchange) {
     const ec_session e = make_ec_session();
     const auto& cfg = e.hub;
@@ -663,6 +669,107 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
                              protocol::done_msg{.file_id = 1}, 7));
     EXPECT_EQ(proxy.stats().server_sealed_ignored, 1u);
     EXPECT_EQ(groups.left, std::vector<std::uint32_t>{private_group});
+}
+
+TEST(response_proxy, lists_a_client_upstream_only_once_its_client_key_proves_its_key) {
+    ec_session e = make_ec_session();
+    e.hub.encryption.client_auth = true;
+    e.hub.proxies = {{.uid = proxy_uid, .pinned = false}};
+    sender_rig hub(e.hub, {{.name = "f", .size = 13000}});
+    time_ns now = t0;
+    hub.sender.start(now);
+    const recorded& announce = *hub.net.of<protocol::announce_msg>()[0];
+    recording_network net;
+    recording_groups groups;
+    engine::response_proxy proxy(
+        {.proxy_id = proxy_uid, .key = e.proxy_key, .ecdh_key = e.proxy_dh}, net, groups);
+    proxy.on_datagram(now, server_at, announce.raw);
+    ASSERT_EQ(proxy.stats().encrypted_sessions, 1u);
+
+    const auto& enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
+    auto suite = crypto::make_suite(enc.keytype, enc.hashtype, enc.sigtype);
+    auto dh = e.proxy_dh->public_part();
+    auto client_key = crypto::generate_ec_key(*crypto::curve_by_id(crypto::default_curve_id));
+    auto other_key = crypto::generate_ec_key(*crypto::curve_by_id(crypto::default_curve_id));
+    ASSERT_TRUE(suite.ok() && dh.ok() && client_key.ok() && other_key.ok());
+    const std::uint8_t addr[4] = {0xE6, 0x05, 0x05, 0x01};
+    auto handshake = [&](std::uint32_t uid, engine::client_handshake& hs) {
+        ASSERT_EQ(engine::begin_client_handshake({.suite = &*suite,
+                                                  .keyex = enc.keyextype,
+                                                  .peer = &*dh,
+                                                  .rand1 = enc.rand1,
+                                                  .group_id = 0x77,
+                                                  .private_addr = addr},
+                                                 hs),
+                  "");
+        proxy.on_datagram(
+            now, {.address = uid},
+            client_datagram(uid, 0x77,
+                            protocol::register_msg{.rand2 = hs.rand2, .key_info = hs.key_info}));
+    };
+    auto client_key_msg = [&](const crypto::private_key& key, const engine::client_handshake& hs) {
+        protocol::client_key_msg m{.key_blob = client_key->blob()};
+        m.verify.resize(key.signature_size());
+        const std::span<const std::uint8_t> parts[] = {hs.vd1.span()};
+        EXPECT_TRUE(crypto::sign(key, enc.hashtype, parts, m.verify).ok());
+        return m;
+    };
+    constexpr std::uint32_t client = 0x0A4D000B;
+    engine::client_handshake hs;
+    handshake(client, hs);
+    // Without its CLIENT_KEY it is not listed upstream; with one signed by
+    // another key than it carries, it is dropped.
+    EXPECT_EQ(proxy.next_deadline(), now + proxy_group_hold()) << "only the unproved sweep";
+    proxy.on_datagram(now, {.address = client},
+                      client_datagram(client, 0x77, client_key_msg(*other_key, hs)));
+    EXPECT_EQ(proxy.stats().client_key_bad, 1u);
+    handshake(client, hs);
+    proxy.on_datagram(now, {.address = client},
+                      client_datagram(client, 0x77, client_key_msg(*client_key, hs)));
+    EXPECT_EQ(proxy.stats().client_keys_in, 2u);
+    now = proxy.next_deadline();
+    proxy.on_timer(now);
+    const recorded* reg = first_after<protocol::register_msg>(net, 0, proxy_uid);
+    ASSERT_NE(reg, nullptr);
+    EXPECT_EQ(std::get<protocol::register_msg>(reg->d.body).client_ids,
+              std::vector<std::uint32_t>{client});
+    const recorded* own = first_after<protocol::client_key_msg>(net, 0, proxy_uid);
+    ASSERT_NE(own, nullptr) << "our own CLIENT_KEY follows our REGISTER";
+    EXPECT_EQ(std::get<protocol::client_key_msg>(own->d.body).key_blob, e.proxy_key->blob());
+
+    // The hub takes our REGISTER and CLIENT_KEY and keys us; we key the
+    // client, whose KEYINFO_ACK covers its key blob (spec §5.7).
+    hub.sender.on_datagram(now, proxy_at, reg->raw);
+    hub.sender.on_datagram(now, proxy_at, own->raw);
+    ASSERT_EQ(hub.net.of<protocol::keyinfo_msg>().size(), 1u) << "the hub checked our CLIENT_KEY";
+    const std::size_t mark = net.sent.size();
+    proxy.on_datagram(now, server_at, hub.net.of<protocol::keyinfo_msg>()[0]->raw);
+    proxy.on_datagram(now, server_at, hub.net.of<protocol::reg_conf_msg>().back()->raw);
+    const recorded* ki = first_after<protocol::keyinfo_msg>(net, mark, e.hub.sender_id);
+    ASSERT_NE(ki, nullptr);
+    const auto& k = std::get<protocol::keyinfo_msg>(ki->d.body);
+    auto keyed = engine::open_keyinfo_entry(*suite, hs, e.hub.sender_id, k.iv_ctr,
+                                            k.entries.at(0).group_master, client_key->blob());
+    ASSERT_TRUE(keyed.ok());
+    auto pc = crypto::packet_cipher::create(*suite, keyed->group_block);
+    ASSERT_TRUE(pc.ok());
+    proxy.on_datagram(now, {.address = client},
+                      sealed(*pc, {.src_id = client, .group_id = 0x77},
+                             protocol::keyinfo_ack_msg{.verify_data = keyed->ack_verify}, 1));
+    EXPECT_EQ(proxy.stats().keyinfo_acks, 1u);
+
+    // A client that registers and never proves its key: never listed,
+    // given up after the registration window, its slot free again.
+    engine::client_handshake lazy;
+    handshake(client + 1, lazy);
+    // An all-zero KEYINFO_ACK in its name: no expected value, so refused.
+    proxy.on_datagram(
+        now, {.address = client + 1},
+        sealed(*pc, {.src_id = client + 1, .group_id = 0x77}, protocol::keyinfo_ack_msg{}, 2));
+    EXPECT_EQ(proxy.stats().keyinfo_ack_bad, 1u);
+    proxy.on_timer(now + proxy_group_hold());
+    EXPECT_EQ(proxy.stats().clients_unproved, 1u);
+    EXPECT_EQ(proxy.clients(), 1u);
 }
 
 TEST(response_proxy, gives_up_a_client_that_never_acknowledges_its_keyinfo) {
@@ -1214,6 +1321,39 @@ TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_si
     EXPECT_TRUE(engine::open_keyinfo_entry(*suite, hs, cfg.sender_id, k.iv_ctr,
                                            k.entries[0].group_master, {})
                     .ok());
+
+    // Its ANNOUNCE again: passed on, signed by us. From another address, or
+    // with another server key (however well signed): refused, never signed
+    // by us, and the session stays the server's.
+    const std::size_t before = net.of<protocol::announce_msg>().size();
+    proxy.on_datagram(now, sproxy, announce.raw);
+    EXPECT_EQ(net.of<protocol::announce_msg>().size(), before + 1);
+    proxy.on_datagram(now, {.address = 0x0A4D00EE, .port = 1044}, announce.raw);
+    const ec_session forger = make_ec_session();
+    sender_rig other(forger.hub, {{.name = "f", .size = 1}});
+    other.sender.start(t0);
+    proxy.on_datagram(now, sproxy, other.net.of<protocol::announce_msg>()[0]->raw);
+    EXPECT_EQ(proxy.stats().announce_refused, 2u);
+    EXPECT_EQ(net.of<protocol::announce_msg>().size(), before + 1);
+    EXPECT_EQ(proxy.sessions(), 1u);
+}
+
+TEST(client_proxy, without_keys_an_encrypted_announce_for_a_plain_session_is_refused) {
+    recording_network net;
+    recording_forwarding fwd;
+    constexpr engine::endpoint sproxy{.address = 0x0A4D000B, .port = 1044};
+    engine::client_proxy proxy({.aggregation = {.proxy_id = proxy_uid}, .port = 1044}, net, fwd);
+    sender_rig plain(with_proxy({}), {{.name = "f", .size = 1}});
+    plain.sender.start(t0);
+    proxy.on_datagram(t0, sproxy, plain.net.of<protocol::announce_msg>()[0]->raw);
+    ASSERT_EQ(proxy.sessions(), 1u);
+    // The same session ID, encrypted: neither served nor passed on.
+    const ec_session e = make_ec_session();
+    sender_rig enc(e.hub, {{.name = "f", .size = 1}});
+    enc.sender.start(t0);
+    proxy.on_datagram(t0, sproxy, enc.net.of<protocol::announce_msg>()[0]->raw);
+    EXPECT_EQ(proxy.stats().announce_refused, 1u);
+    EXPECT_EQ(net.of<protocol::announce_msg>().size(), 1u);
 }
 
 } // namespace
