@@ -505,22 +505,34 @@ time_ns proxy_group_hold() {
     return 5 * engine::ns_per_second;
 }
 
+// A Skycast hub's encrypted session, started at t0, and our response proxy,
+// which has taken its ANNOUNCE.
+struct encrypted_proxy_rig {
+    explicit encrypted_proxy_rig(const ec_session& e)
+        : hub(e.hub, {{.name = "f", .size = 13000}}),
+          proxy({.proxy_id = proxy_uid, .key = e.proxy_key, .ecdh_key = e.proxy_dh}, net, groups) {
+        hub.sender.start(t0);
+        proxy.on_datagram(t0, server_at, announce().raw);
+    }
+    const recorded& announce() const { return *hub.net.of<protocol::announce_msg>().at(0); }
+    sender_rig hub;
+    recording_network net;
+    recording_groups groups;
+    engine::response_proxy proxy;
+};
+
 TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_key_exchange) {
     const ec_session e = make_ec_session();
     const auto& cfg = e.hub;
     const std::uint32_t hub_uid = cfg.sender_id;
     const std::uint32_t private_group = cfg.private_group.address;
-    sender_rig hub(cfg, {{.name = "f", .size = 13000}});
+    encrypted_proxy_rig rig(e);
+    auto& hub = rig.hub;
+    auto& net = rig.net;
+    auto& groups = rig.groups;
+    auto& proxy = rig.proxy;
+    const recorded& announce = rig.announce();
     time_ns now = t0;
-    hub.sender.start(now);
-    ASSERT_FALSE(hub.net.of<protocol::announce_msg>().empty());
-    const recorded& announce = *hub.net.of<protocol::announce_msg>()[0];
-
-    recording_network net;
-    recording_groups groups;
-    engine::response_proxy proxy(
-        {.proxy_id = proxy_uid, .key = e.proxy_key, .ecdh_key = e.proxy_dh}, net, groups);
-    proxy.on_datagram(now, server_at, announce.raw);
     EXPECT_EQ(proxy.stats().encrypted_sessions, 1u);
     EXPECT_EQ(groups.joined, std::vector<std::uint32_t>{private_group})
         << "to hear the hub's KEYINFO and REG_CONF";
@@ -675,16 +687,10 @@ TEST(response_proxy, lists_a_client_upstream_only_once_its_client_key_proves_its
     ec_session e = make_ec_session();
     e.hub.encryption.client_auth = true;
     e.hub.proxies = {{.uid = proxy_uid, .pinned = false}};
-    sender_rig hub(e.hub, {{.name = "f", .size = 13000}});
+    encrypted_proxy_rig rig(e);
+    const recorded& announce = rig.announce();
     time_ns now = t0;
-    hub.sender.start(now);
-    const recorded& announce = *hub.net.of<protocol::announce_msg>()[0];
-    recording_network net;
-    recording_groups groups;
-    engine::response_proxy proxy(
-        {.proxy_id = proxy_uid, .key = e.proxy_key, .ecdh_key = e.proxy_dh}, net, groups);
-    proxy.on_datagram(now, server_at, announce.raw);
-    ASSERT_EQ(proxy.stats().encrypted_sessions, 1u);
+    ASSERT_EQ(rig.proxy.stats().encrypted_sessions, 1u);
 
     const auto& enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
     auto suite = crypto::make_suite(enc.keytype, enc.hashtype, enc.sigtype);
@@ -702,7 +708,7 @@ TEST(response_proxy, lists_a_client_upstream_only_once_its_client_key_proves_its
                                                   .private_addr = addr},
                                                  hs),
                   "");
-        proxy.on_datagram(
+        rig.proxy.on_datagram(
             now, {.address = uid},
             client_datagram(uid, 0x77,
                             protocol::register_msg{.rand2 = hs.rand2, .key_info = hs.key_info}));
@@ -719,33 +725,34 @@ TEST(response_proxy, lists_a_client_upstream_only_once_its_client_key_proves_its
     handshake(client, hs);
     // Without its CLIENT_KEY it is not listed upstream; with one signed by
     // another key than it carries, it is dropped.
-    EXPECT_EQ(proxy.next_deadline(), now + proxy_group_hold()) << "only the unproved sweep";
-    proxy.on_datagram(now, {.address = client},
-                      client_datagram(client, 0x77, client_key_msg(*other_key, hs)));
-    EXPECT_EQ(proxy.stats().client_key_bad, 1u);
+    EXPECT_EQ(rig.proxy.next_deadline(), now + proxy_group_hold()) << "only the unproved sweep";
+    rig.proxy.on_datagram(now, {.address = client},
+                          client_datagram(client, 0x77, client_key_msg(*other_key, hs)));
+    EXPECT_EQ(rig.proxy.stats().client_key_bad, 1u);
     handshake(client, hs);
-    proxy.on_datagram(now, {.address = client},
-                      client_datagram(client, 0x77, client_key_msg(*client_key, hs)));
-    EXPECT_EQ(proxy.stats().client_keys_in, 2u);
-    now = proxy.next_deadline();
-    proxy.on_timer(now);
-    const recorded* reg = first_after<protocol::register_msg>(net, 0, proxy_uid);
+    rig.proxy.on_datagram(now, {.address = client},
+                          client_datagram(client, 0x77, client_key_msg(*client_key, hs)));
+    EXPECT_EQ(rig.proxy.stats().client_keys_in, 2u);
+    now = rig.proxy.next_deadline();
+    rig.proxy.on_timer(now);
+    const recorded* reg = first_after<protocol::register_msg>(rig.net, 0, proxy_uid);
     ASSERT_NE(reg, nullptr);
     EXPECT_EQ(std::get<protocol::register_msg>(reg->d.body).client_ids,
               std::vector<std::uint32_t>{client});
-    const recorded* own = first_after<protocol::client_key_msg>(net, 0, proxy_uid);
+    const recorded* own = first_after<protocol::client_key_msg>(rig.net, 0, proxy_uid);
     ASSERT_NE(own, nullptr) << "our own CLIENT_KEY follows our REGISTER";
     EXPECT_EQ(std::get<protocol::client_key_msg>(own->d.body).key_blob, e.proxy_key->blob());
 
     // The hub takes our REGISTER and CLIENT_KEY and keys us; we key the
     // client, whose KEYINFO_ACK covers its key blob (spec §5.7).
-    hub.sender.on_datagram(now, proxy_at, reg->raw);
-    hub.sender.on_datagram(now, proxy_at, own->raw);
-    ASSERT_EQ(hub.net.of<protocol::keyinfo_msg>().size(), 1u) << "the hub checked our CLIENT_KEY";
-    const std::size_t mark = net.sent.size();
-    proxy.on_datagram(now, server_at, hub.net.of<protocol::keyinfo_msg>()[0]->raw);
-    proxy.on_datagram(now, server_at, hub.net.of<protocol::reg_conf_msg>().back()->raw);
-    const recorded* ki = first_after<protocol::keyinfo_msg>(net, mark, e.hub.sender_id);
+    rig.hub.sender.on_datagram(now, proxy_at, reg->raw);
+    rig.hub.sender.on_datagram(now, proxy_at, own->raw);
+    ASSERT_EQ(rig.hub.net.of<protocol::keyinfo_msg>().size(), 1u)
+        << "the hub checked our CLIENT_KEY";
+    const std::size_t mark = rig.net.sent.size();
+    rig.proxy.on_datagram(now, server_at, rig.hub.net.of<protocol::keyinfo_msg>()[0]->raw);
+    rig.proxy.on_datagram(now, server_at, rig.hub.net.of<protocol::reg_conf_msg>().back()->raw);
+    const recorded* ki = first_after<protocol::keyinfo_msg>(rig.net, mark, e.hub.sender_id);
     ASSERT_NE(ki, nullptr);
     const auto& k = std::get<protocol::keyinfo_msg>(ki->d.body);
     auto keyed = engine::open_keyinfo_entry(*suite, hs, e.hub.sender_id, k.iv_ctr,
@@ -753,23 +760,23 @@ TEST(response_proxy, lists_a_client_upstream_only_once_its_client_key_proves_its
     ASSERT_TRUE(keyed.ok());
     auto pc = crypto::packet_cipher::create(*suite, keyed->group_block);
     ASSERT_TRUE(pc.ok());
-    proxy.on_datagram(now, {.address = client},
-                      sealed(*pc, {.src_id = client, .group_id = 0x77},
-                             protocol::keyinfo_ack_msg{.verify_data = keyed->ack_verify}, 1));
-    EXPECT_EQ(proxy.stats().keyinfo_acks, 1u);
+    rig.proxy.on_datagram(now, {.address = client},
+                          sealed(*pc, {.src_id = client, .group_id = 0x77},
+                                 protocol::keyinfo_ack_msg{.verify_data = keyed->ack_verify}, 1));
+    EXPECT_EQ(rig.proxy.stats().keyinfo_acks, 1u);
 
     // A client that registers and never proves its key: never listed,
     // given up after the registration window, its slot free again.
     engine::client_handshake lazy;
     handshake(client + 1, lazy);
     // An all-zero KEYINFO_ACK in its name: no expected value, so refused.
-    proxy.on_datagram(
+    rig.proxy.on_datagram(
         now, {.address = client + 1},
         sealed(*pc, {.src_id = client + 1, .group_id = 0x77}, protocol::keyinfo_ack_msg{}, 2));
-    EXPECT_EQ(proxy.stats().keyinfo_ack_bad, 1u);
-    proxy.on_timer(now + proxy_group_hold());
-    EXPECT_EQ(proxy.stats().clients_unproved, 1u);
-    EXPECT_EQ(proxy.clients(), 1u);
+    EXPECT_EQ(rig.proxy.stats().keyinfo_ack_bad, 1u);
+    rig.proxy.on_timer(now + proxy_group_hold());
+    EXPECT_EQ(rig.proxy.stats().clients_unproved, 1u);
+    EXPECT_EQ(rig.proxy.clients(), 1u);
 }
 
 TEST(response_proxy, gives_up_a_client_that_never_acknowledges_its_keyinfo) {
