@@ -514,7 +514,8 @@ struct encrypted_proxy_rig {
         hub.sender.start(t0);
         proxy.on_datagram(t0, server_at, announce().raw);
     }
-    const recorded& announce() const { return *hub.net.of<protocol::announce_msg>().at(0); }
+    // A copy: the hub's record grows (and moves) as it sends.
+    recorded announce() const { return *hub.net.of<protocol::announce_msg>().at(0); }
     sender_rig hub;
     recording_network net;
     recording_groups groups;
@@ -531,7 +532,7 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
     auto& net = rig.net;
     auto& groups = rig.groups;
     auto& proxy = rig.proxy;
-    const recorded& announce = rig.announce();
+    const recorded announce = rig.announce();
     time_ns now = t0;
     EXPECT_EQ(proxy.stats().encrypted_sessions, 1u);
     EXPECT_EQ(groups.joined, std::vector<std::uint32_t>{private_group})
@@ -556,7 +557,7 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
 
     // The client's key exchange is with the proxy's ECDH key, as a
     // receiver_engine behind a response proxy makes it.
-    const auto& enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
+    const protocol::enc_info_ext enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
     auto suite = crypto::make_suite(enc.keytype, enc.hashtype, enc.sigtype);
     ASSERT_TRUE(suite.ok());
     const std::uint8_t addr[4] = {0xE6, 0x05, 0x05, 0x01};
@@ -688,11 +689,11 @@ TEST(response_proxy, lists_a_client_upstream_only_once_its_client_key_proves_its
     e.hub.encryption.client_auth = true;
     e.hub.proxies = {{.uid = proxy_uid, .pinned = false}};
     encrypted_proxy_rig rig(e);
-    const recorded& announce = rig.announce();
+    const recorded announce = rig.announce();
     time_ns now = t0;
     ASSERT_EQ(rig.proxy.stats().encrypted_sessions, 1u);
 
-    const auto& enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
+    const protocol::enc_info_ext enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
     auto suite = crypto::make_suite(enc.keytype, enc.hashtype, enc.sigtype);
     auto dh = e.proxy_dh->public_part();
     auto client_key = crypto::generate_ec_key(*crypto::curve_by_id(crypto::default_curve_id));
@@ -791,7 +792,8 @@ TEST(response_proxy, gives_up_a_client_that_never_acknowledges_its_keyinfo) {
     sender_rig hub(cfg, {{.name = "f", .size = 13000}});
     time_ns now = t0;
     hub.sender.start(now);
-    const recorded& announce = *hub.net.of<protocol::announce_msg>()[0];
+    // A copy: the hub's record grows (and moves) as it sends.
+    const recorded announce = *hub.net.of<protocol::announce_msg>()[0];
     recording_network net;
     recording_groups groups;
     auto key = std::make_shared<const crypto::private_key>(std::move(proxy_key).value());
@@ -800,7 +802,7 @@ TEST(response_proxy, gives_up_a_client_that_never_acknowledges_its_keyinfo) {
     proxy.on_datagram(now, server_at, announce.raw);
     ASSERT_EQ(proxy.stats().encrypted_sessions, 1u);
     // The client encrypts its premaster to the proxy's RSA key.
-    const auto& enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
+    const protocol::enc_info_ext enc = *std::get<protocol::announce_msg>(announce.d.body).enc_info;
     auto suite = crypto::make_suite(enc.keytype, enc.hashtype, enc.sigtype);
     auto proxy_public = key->public_part();
     ASSERT_TRUE(suite.ok() && proxy_public.ok());
@@ -1242,7 +1244,8 @@ TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_si
     const auto& cfg = e.hub;
     sender_rig hub(cfg, {{.name = "f", .size = 13000}});
     hub.sender.start(t0);
-    const recorded& announce = *hub.net.of<protocol::announce_msg>()[0];
+    // A copy: the hub's record grows (and moves) as it sends.
+    const recorded announce = *hub.net.of<protocol::announce_msg>()[0];
 
     recording_network net;
     recording_forwarding fwd;
@@ -1263,10 +1266,10 @@ TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_si
     // what a receiver checks it with. The rest is the server's.
     const auto ours = net.of<protocol::announce_msg>();
     ASSERT_EQ(ours.size(), 1u);
-    const auto& a = std::get<protocol::announce_msg>(ours[0]->d.body);
+    const protocol::announce_msg a = std::get<protocol::announce_msg>(ours[0]->d.body);
     EXPECT_EQ(a.enc_info->key_blob, key->blob());
     EXPECT_EQ(a.enc_info->dh_blob, dh->blob());
-    const auto& theirs = std::get<protocol::announce_msg>(announce.d.body);
+    const protocol::announce_msg theirs = std::get<protocol::announce_msg>(announce.d.body);
     EXPECT_EQ(a.enc_info->rand1, theirs.enc_info->rand1) << "the group keys stay the server's";
     EXPECT_EQ(ours[0]->d.header, announce.d.header);
     auto verifier = key->public_part();
