@@ -51,6 +51,14 @@ inline constexpr std::uint8_t last_message_type = 21;
 // Upper-case UFTP name ("ANNOUNCE", "FILEINFO_ACK", ...), or "UNKNOWN".
 std::string_view name(message_type t);
 
+// A server's handshake: ANNOUNCE, KEYINFO, REG_CONF, never sealed and a few
+// per session. Proxies read these themselves; everything else a server sends
+// they may pass on as it is (the dataplane's forwarding rule and the proxy
+// engines decide by this one test).
+constexpr bool is_server_handshake(message_type t) {
+    return t == message_type::announce || t == message_type::keyinfo || t == message_type::reg_conf;
+}
+
 enum class extension_type : std::uint8_t {
     enc_info = 1,
     tfmcc_data_info = 2,
@@ -102,6 +110,11 @@ enum class keyexchange_type : std::uint8_t {
     ecdh_rsa = 2,
     ecdh_ecdsa = 3,
 };
+// Both ECDH modes: the client's key block is an ECDH public key, and the
+// ANNOUNCE carries the server's ECDH key (spec §2.3).
+constexpr bool is_ecdh(keyexchange_type k) {
+    return k == keyexchange_type::ecdh_rsa || k == keyexchange_type::ecdh_ecdsa;
+}
 
 enum class keyblob_type : std::uint8_t {
     rsa = 1,

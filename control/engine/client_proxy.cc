@@ -45,8 +45,7 @@ void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
         // The dataplane multicasts the upstream's traffic itself but for the
         // server's KEYINFO and REG_CONF, which it hands us; the rest came
         // before its rule: multicast all the same.
-        const bool handshake = d.type() == protocol::message_type::keyinfo ||
-                               d.type() == protocol::message_type::reg_conf;
+        const bool handshake = protocol::is_server_handshake(d.type());
         if (s->resign && d.type() == protocol::message_type::encrypted) {
             multicast_resigned(*s, datagram);
             return;
@@ -136,8 +135,6 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
         // The aggregation learns (or refreshes) the session: its answers go
         // to whoever delivered the ANNOUNCE, at the GRTT the ANNOUNCE asks.
         _aggregation.on_datagram(now, from, datagram);
-    }
-    if (!m.enc_info) {
         _network.send(it->second.public_group, datagram);
     } else if (const auto n = reannounce(h, m)) {
         _network.send(it->second.public_group, std::span(_buffer).first(*n));
@@ -156,8 +153,7 @@ std::optional<std::size_t> client_proxy::reannounce(const protocol::uftp_header&
     auto& e = *m.enc_info;
     const crypto::private_key& key = *_config.aggregation.key;
     e.key_blob = key.blob();
-    const bool ecdh = e.keyextype == protocol::keyexchange_type::ecdh_rsa ||
-                      e.keyextype == protocol::keyexchange_type::ecdh_ecdsa;
+    const bool ecdh = protocol::is_ecdh(e.keyextype);
     if (ecdh) {
         e.dh_blob = _config.aggregation.ecdh_key->blob();
         e.signature.assign(key.signature_size(), 0);
@@ -175,13 +171,14 @@ std::optional<std::size_t> client_proxy::reannounce(const protocol::uftp_header&
 }
 
 void client_proxy::multicast_resigned(const session& s, std::span<const std::uint8_t> datagram) {
-    // ENCRYPTED (spec §5.8): the signature at offset 28, its length at 24.
-    constexpr std::size_t sig_at = 28;
+    // ENCRYPTED (spec §5.8): the signature follows the fixed prefix, whose
+    // last four bytes are its length and the payload's.
+    constexpr std::size_t sig_at = protocol::encrypted_prefix_size;
     if (datagram.size() < sig_at || datagram.size() > _buffer.size()) {
         ++_stats.resign_bad;
         return;
     }
-    const std::size_t sig_len = (std::size_t{datagram[24]} << 8) | datagram[25];
+    const std::size_t sig_len = (std::size_t{datagram[sig_at - 4]} << 8) | datagram[sig_at - 3];
     if (sig_at + sig_len > datagram.size() ||
         crypto::verify_datagram(*s.server_key, s.hash, datagram, sig_at, sig_len) !=
             crypto::crypto_error::ok) {

@@ -7,18 +7,10 @@
 
 namespace skycast::control::engine {
 
-namespace {
-
-bool is_ecdh(protocol::keyexchange_type k) {
-    return k == protocol::keyexchange_type::ecdh_rsa || k == protocol::keyexchange_type::ecdh_ecdsa;
-}
-
-} // namespace
-
 std::string begin_client_handshake(const client_handshake_inputs& in, client_handshake& out) {
     const crypto::suite& s = *in.suite;
     crypto::result<crypto::secure_bytes> premaster = crypto::crypto_error::internal_error;
-    if (is_ecdh(in.keyex)) {
+    if (protocol::is_ecdh(in.keyex)) {
         auto own = crypto::make_ecdh_key(*in.peer);
         if (!own) {
             return "Unsupported ECDH curve";

@@ -504,8 +504,7 @@ std::string receiver_engine::join_encrypted(time_ns now, const protocol::announc
             return "Server key fingerprint mismatch";
         }
     }
-    const bool ecdh = e.keyextype == protocol::keyexchange_type::ecdh_rsa ||
-                      e.keyextype == protocol::keyexchange_type::ecdh_ecdsa;
+    const bool ecdh = protocol::is_ecdh(e.keyextype);
     if (!ecdh && e.keyextype != protocol::keyexchange_type::rsa) {
         return "Unsupported key exchange";
     }

@@ -34,10 +34,6 @@ constexpr std::size_t keyinfo_entry_bytes = 52;
 // CLIENT_KEYs held for a REGISTER not yet in, per session.
 constexpr std::size_t early_client_keys_max = 64;
 
-bool is_ecdh(protocol::keyexchange_type k) {
-    return k == protocol::keyexchange_type::ecdh_rsa || k == protocol::keyexchange_type::ecdh_ecdsa;
-}
-
 } // namespace
 
 std::vector<std::uint8_t> response_proxy::build_proxy_key() const {
@@ -132,7 +128,7 @@ response_proxy::begin_keys(time_ns now, const protocol::uftp_header& h,
         return refuse();
     }
     std::optional<crypto::public_key> server_dh;
-    if (is_ecdh(e.keyextype)) {
+    if (protocol::is_ecdh(e.keyextype)) {
         // Our key exchange is with the server's ECDH key: only a signed one.
         if (crypto::verify_datagram(*server_key, e.hashtype, datagram,
                                     protocol::announce_signature_offset(m),
@@ -187,7 +183,7 @@ response_proxy::begin_keys(time_ns now, const protocol::uftp_header& h,
     // Verify data 1 (spec §5.7): group ID, address, two randoms, premaster.
     const std::size_t vd1_bytes =
         4 + 4 + 2 * crypto::hello_random_len +
-        (is_ecdh(e.keyextype) ? crypto::ecdh_premaster_len : crypto::rsa_premaster_len);
+        (protocol::is_ecdh(e.keyextype) ? crypto::ecdh_premaster_len : crypto::rsa_premaster_len);
     k->store.init(crypto::key_block_size(k->suite), vd1_bytes);
     k->private_group = {.address = private_addr, .port = _config.port};
     if ((private_addr >> 28) != 0xE) {
@@ -234,7 +230,7 @@ bool response_proxy::same_keys(const session& s, const protocol::announce_msg& m
         return false;
     }
     // ECDH modes: signed by the key we keyed with, over everything.
-    return !is_ecdh(k.keyex) ||
+    return !protocol::is_ecdh(k.keyex) ||
            crypto::verify_datagram(*k.server_key, m.enc_info->hashtype, datagram,
                                    protocol::announce_signature_offset(m),
                                    m.enc_info->signature.size()) == crypto::crypto_error::ok;
@@ -270,15 +266,15 @@ bool response_proxy::register_keys(time_ns now, const session_key& key, session&
         ++_stats.clients_full;
         return false;
     }
-    auto secrets =
-        accept_client_handshake({.suite = &k.suite,
-                                 .rsa_key = is_ecdh(k.keyex) ? nullptr : _config.key.get(),
-                                 .ecdh_key = is_ecdh(k.keyex) ? _config.ecdh_key.get() : nullptr,
-                                 .key_info = m.key_info,
-                                 .rand1 = &k.upstream.rand1,
-                                 .rand2 = m.rand2,
-                                 .group_id = key.first,
-                                 .private_addr = k.private_addr});
+    auto secrets = accept_client_handshake(
+        {.suite = &k.suite,
+         .rsa_key = protocol::is_ecdh(k.keyex) ? nullptr : _config.key.get(),
+         .ecdh_key = protocol::is_ecdh(k.keyex) ? _config.ecdh_key.get() : nullptr,
+         .key_info = m.key_info,
+         .rand1 = &k.upstream.rand1,
+         .rand2 = m.rand2,
+         .group_id = key.first,
+         .private_addr = k.private_addr});
     const std::uint32_t slot = k.free_slots.empty() ? k.next_slot : k.free_slots.back();
     const auto block = k.store.key_block(slot);
     const auto vd1 = k.store.vd1(slot);

@@ -70,8 +70,7 @@ void server_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
         // handshake (KEYINFO, REG_CONF), which it hands us to send on; the
         // rest came before its rule (or from a dataplane without one): sent
         // on all the same.
-        const bool handshake = d.type() == protocol::message_type::keyinfo ||
-                               d.type() == protocol::message_type::reg_conf;
+        const bool handshake = protocol::is_server_handshake(d.type());
         ++(handshake ? _stats.handshake_forwarded : _stats.from_server_late);
         if (_downstream) {
             _network.send(*_downstream, datagram);

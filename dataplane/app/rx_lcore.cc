@@ -183,19 +183,12 @@ void note_neighbour(rx_context& c, std::span<const std::uint8_t> frame, const ne
     (void)rte_ring_sp_enqueue_elem(c.res->rx_neighbours, &n, sizeof n);
 }
 
-// A server's ANNOUNCE, KEYINFO and REG_CONF (never sealed): a few per
-// session, which proxies must read, never forward blindly.
-bool is_handshake(std::uint8_t func) {
-    return func == static_cast<std::uint8_t>(protocol::message_type::announce) ||
-           func == static_cast<std::uint8_t>(protocol::message_type::keyinfo) ||
-           func == static_cast<std::uint8_t>(protocol::message_type::reg_conf);
-}
-
 void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint64_t now_tsc) {
     auto* frame = rte_pktmbuf_mtod(m, std::uint8_t*);
     const std::span<const std::uint8_t> datagram(frame + v.payload_offset, v.payload_length);
     if (c.forward_count != 0 && datagram.size() >= protocol::uftp_header_size &&
-        datagram[0] == protocol::uftp_version && !is_handshake(datagram[1])) {
+        datagram[0] == protocol::uftp_version &&
+        !protocol::is_server_handshake(static_cast<protocol::message_type>(datagram[1]))) {
         // Whatever a forwarded server (or server proxy) sends, sealed or
         // not, FILESEG or PARITY, goes on as it is; its handshake goes to
         // control, which learns the session from it (and, in a client
