@@ -1186,6 +1186,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "private_group",
                   "port",
                   "control_copies",
+                  "copy_spacing",
                   "rate",
                   "block_size",
                   "grtt",
@@ -1234,6 +1235,11 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
     // link a round then rarely waits for a lost answer (docs/operations.md).
     take(m, "control_copies", c.control_copies,
          [&](const field& x) { return read_int_in<std::uint32_t>(ctx, x, 1, 4); });
+    // Spread in time, so that a fade does not take every copy: at most a
+    // second (a round at GEO lasts about one; the engines also cap it at a
+    // quarter of the session's GRTT).
+    take(m, "copy_spacing", c.copy_spacing,
+         [&](const field& x) { return read_duration_in(ctx, x, 0, 1, "0s..1s"); });
 
     if (auto ef = m.require("eal")) {
         map_reader e(ctx, *ef, {"lcores", "file_prefix"});

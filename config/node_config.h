@@ -490,6 +490,9 @@ struct control_config {
     // Times each control datagram (not FILESEG) is sent, back to back, as
     // identical copies: 2 on lossy links (docs/operations.md).
     std::uint32_t control_copies = 1;
+    // Seconds between those copies (at most a quarter of the session's
+    // GRTT): one fade does not take them all. 0: back to back.
+    double copy_spacing = 0.1;
     // The Unix socket of `skycast send` and `skycast stats`; defaults to
     // /run/skycast/<file_prefix>.sock so nodes on one host do not collide.
     std::string socket;

@@ -94,6 +94,7 @@ int main(int argc, char** argv) {
     std::uint32_t interleave_mib = 64; // control.fec.interleave_mib's default
     double repair_margin = engine::sender_fec{}.repair_margin; // control.fec.repair_margin's
     std::uint32_t control_copies = 1;
+    double copy_spacing_ms = static_cast<double>(engine::default_copy_spacing) / 1e6;
     bool no_adaptive = false;
     std::uint32_t stock_receivers = 0;
     bool closed = false;
@@ -124,6 +125,10 @@ int main(int argc, char** argv) {
                    "copies of every control datagram, sender and receivers "
                    "(control.control_copies)")
         ->check(CLI::Range(1u, 4u));
+    app.add_option("--copy-spacing", copy_spacing_ms,
+                   "ms between those copies, at most GRTT/4 (control.copy_spacing); 0 = back "
+                   "to back")
+        ->check(CLI::Range(0.0, 1000.0));
     app.add_flag("--no-adaptive", no_adaptive,
                  "with --fec: do not size later files' parity from earlier files' needs");
     app.add_option("--stock-receivers", stock_receivers,
@@ -322,6 +327,8 @@ int main(int argc, char** argv) {
                       .repair_margin = repair_margin};
     cfg.sender.control_copies = control_copies;
     cfg.receiver_control_copies = control_copies;
+    cfg.sender.copy_spacing = engine::seconds_to_ns(copy_spacing_ms / 1e3);
+    cfg.receiver_copy_spacing = cfg.sender.copy_spacing;
     if (closed) {
         for (std::uint32_t i = 0; i < receivers; ++i) {
             cfg.sender.host_list.push_back(sim::receiver_uid(i));

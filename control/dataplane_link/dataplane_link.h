@@ -8,6 +8,7 @@
 // Never busy-spins (style rule 10, docs/architecture.md): waits back off with short sleeps,
 // since control's deadlines are GRTT-scale (milliseconds).
 
+#include "control/engine/held_copies.h"
 #include "dataplane/api/contract.h"
 #include "dataplane/api/shared_layout.h"
 
@@ -56,6 +57,19 @@ public:
     // Queues a UFTP datagram for the wire; false when no mbuf or the ring is
     // full (counted by the caller; UFTP retransmits).
     bool send(api::endpoint4 to, std::uint16_t from_port, std::span<const std::uint8_t> datagram);
+    // A spaced control copy (engine::network_port::send_later): held here,
+    // in the control process, until send_due() finds it due `delay_ns` from
+    // now. When the hold is full it is sent at once (counted). False only
+    // when that send fails.
+    bool send_later(api::endpoint4 to, std::uint16_t from_port,
+                    std::span<const std::uint8_t> datagram, std::int64_t delay_ns);
+    // Sends the held copies that are due (the node's loop, every round);
+    // true if there were any. A failed send is counted in held_send_failures.
+    bool send_due();
+    // Nanoseconds until the next held copy is due (0: overdue), or nullopt.
+    std::optional<std::int64_t> next_due_in() const;
+    const engine::held_copies::counters& held_stats() const { return _held.stats(); }
+    std::uint64_t held_send_failures() const { return _held_send_failures; }
 
     // A received datagram, copied out of its mbuf (which is freed).
     struct received {
@@ -78,6 +92,8 @@ private:
     std::uint64_t _last_beat = 0;
     std::chrono::steady_clock::time_point _last_beat_change;
     std::uint8_t _buffer[api::max_datagram];
+    engine::held_copies _held; // due times on the steady clock
+    std::uint64_t _held_send_failures = 0;
 };
 
 } // namespace skycast::control

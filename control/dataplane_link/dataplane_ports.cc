@@ -96,6 +96,16 @@ void dataplane_ports::send(engine::endpoint to, std::span<const std::uint8_t> da
     }
 }
 
+void dataplane_ports::send_later(engine::endpoint to, std::span<const std::uint8_t> datagram,
+                                 engine::time_ns delay) {
+    // Held by the link, which outlives this session (its last copies still
+    // leave); counted there (held_copies in the node's stats).
+    if (!_link.send_later({.address = to.address, .port = to.port}, _local_port, datagram,
+                          static_cast<std::int64_t>(delay))) {
+        ++_counters.send_failures;
+    }
+}
+
 bool dataplane_ports::install_keys(const engine::session_keys& keys) {
     if (_installed == &keys) {
         return true;

@@ -70,6 +70,8 @@ public:
 
     // network_port
     void send(engine::endpoint to, std::span<const std::uint8_t> datagram) override;
+    void send_later(engine::endpoint to, std::span<const std::uint8_t> datagram,
+                    engine::time_ns delay) override;
 
     // sender_dataplane_port
     void start_pass(engine::pass_request request) override;

@@ -25,6 +25,15 @@ public:
         }
     }
 
+    void send_later(engine::endpoint to, std::span<const std::uint8_t> datagram,
+                    engine::time_ns delay) override {
+        // Held by the link until due (held_copies in the node's stats).
+        if (!_link.send_later({.address = to.address, .port = to.port}, _local_port, datagram,
+                              static_cast<std::int64_t>(delay))) {
+            ++send_failures;
+        }
+    }
+
     std::uint64_t sent = 0;
     std::uint64_t send_failures = 0;
 

@@ -161,14 +161,15 @@ std::uint16_t receiver_engine::send(const protocol::message& body) {
         const auto sealed =
             crypto::seal_message(*_crypto->cipher, h, body, ++_crypto->iv, _scratch, _buffer);
         if (sealed) {
-            _network.send_copies(_server, std::span(_buffer).first(*sealed),
-                                 _config.control_copies);
+            _network.send_copies(_server, std::span(_buffer).first(*sealed), _config.control_copies,
+                                 copy_spacing(_config.copy_spacing, _grtt));
         }
         return h.seq;
     }
     const auto size = protocol::encode(h, body, _buffer);
     if (size.ok()) {
-        _network.send_copies(_server, std::span(_buffer).first(*size), _config.control_copies);
+        _network.send_copies(_server, std::span(_buffer).first(*size), _config.control_copies,
+                             copy_spacing(_config.copy_spacing, _grtt));
     }
     return h.seq;
 }

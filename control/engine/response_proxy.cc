@@ -311,7 +311,8 @@ void response_proxy::send(const session_key& key, session& s, const protocol::me
         const auto n =
             crypto::seal_message(*s.keys->cipher, h, body, ++s.keys->iv, _scratch, _buffer);
         if (n) {
-            _network.send_copies(s.server, std::span(_buffer).first(*n), _config.control_copies);
+            _network.send_copies(s.server, std::span(_buffer).first(*n), _config.control_copies,
+                                 copy_spacing(_config.copy_spacing, s.grtt));
         } else {
             ++_stats.seal_failed;
         }
@@ -319,7 +320,8 @@ void response_proxy::send(const session_key& key, session& s, const protocol::me
     }
     const auto n = protocol::encode(h, body, _buffer);
     if (n.ok()) {
-        _network.send_copies(s.server, std::span(_buffer).first(*n), _config.control_copies);
+        _network.send_copies(s.server, std::span(_buffer).first(*n), _config.control_copies,
+                             copy_spacing(_config.copy_spacing, s.grtt));
     }
 }
 

@@ -45,8 +45,10 @@ namespace skycast::control::engine {
 
 struct response_proxy_config {
     std::uint32_t proxy_id = 0;
-    // Identical copies of each aggregate sent (control.control_copies).
+    // Identical copies of each aggregate sent (control.control_copies), this
+    // far apart (control.copy_spacing; at most the session's GRTT/4).
     std::uint32_t control_copies = 1;
+    time_ns copy_spacing = default_copy_spacing;
     // The largest GRTT a server's ANNOUNCE may ask of us (seconds): it is how
     // long answers are held, so a hostile ANNOUNCE must not stretch it.
     double max_grtt = 15.0;

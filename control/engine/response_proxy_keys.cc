@@ -510,7 +510,8 @@ void response_proxy::send_keyinfo(time_ns now, const session_key& key, session& 
             ++_stats.keyinfo_failed;
             continue;
         }
-        _network.send_copies(k.private_group, std::span(_buffer).first(*n), _config.control_copies);
+        _network.send_copies(k.private_group, std::span(_buffer).first(*n), _config.control_copies,
+                             copy_spacing(_config.copy_spacing, s.grtt));
         ++_stats.keyinfo_sent;
         for (const auto& e : m.entries) {
             ++k.clients.at(e.dest_id).keyinfo_sends;

@@ -24,6 +24,8 @@ namespace {
 
 // Extra copies of a per-client ABORT, one per following round.
 constexpr std::uint8_t abort_repeats = 2;
+// After a spaced control copy's due time, before FILESEGs may follow it.
+constexpr time_ns copies_settle = 5'000'000;
 // At least one ANNOUNCE, whatever the configuration says.
 constexpr std::uint32_t announce_public_rounds_min = 1;
 // CLIENT_KEYs held while their REGISTER has not arrived: an open group takes
@@ -141,7 +143,8 @@ void sender_engine::send(endpoint to, const protocol::message& body, bool plaint
         const auto sealed = crypto::seal_message(*_crypto->cipher, header(), body, _seq.next_iv(),
                                                  _scratch, _buffer);
         if (sealed) {
-            _network.send_copies(to, std::span(_buffer).first(*sealed), _config.control_copies);
+            _network.send_copies(to, std::span(_buffer).first(*sealed), _config.control_copies,
+                                 copy_spacing_now());
         }
         return;
     }
@@ -160,7 +163,24 @@ void sender_engine::send(endpoint to, const protocol::message& body, bool plaint
             return;
         }
     }
-    _network.send_copies(to, std::span(_buffer).first(*size), _config.control_copies);
+    _network.send_copies(to, std::span(_buffer).first(*size), _config.control_copies,
+                         copy_spacing_now());
+}
+
+time_ns sender_engine::copy_spacing_now() const {
+    // FILESEGs draw sequence numbers too: a copy that left during a pass
+    // would be more than 5 datagrams behind and refused, so copies go back
+    // to back while one runs.
+    return _phase == sender_phase::data ? 0 : copy_spacing(_config.copy_spacing, _grtt.grtt());
+}
+
+time_ns sender_engine::copies_out_after() const {
+    const time_ns spacing = copy_spacing_now();
+    // A little after the last copy is due: the node sends held copies in
+    // the same loop round as it runs our timer, copies first.
+    return spacing == 0 || _config.control_copies < 2
+               ? 0
+               : (_config.control_copies - 1) * spacing + copies_settle;
 }
 
 template <class Msg>
@@ -909,7 +929,9 @@ void sender_engine::fileinfo_round(time_ns now) {
     send_fileinfo(now, ids);
     if (first && _phase == sender_phase::fileinfo && _layout.blocks() > 0 &&
         _config.early_data_after != no_deadline) {
-        _early_data_deadline = now + _config.early_data_after;
+        // Not before the FILEINFO's last copy has left: one sent after the
+        // first FILESEGs would be behind receivers' sequence window.
+        _early_data_deadline = now + std::max(_config.early_data_after, copies_out_after());
     }
 }
 

@@ -191,6 +191,10 @@ private:
     void on_overload(time_ns now);
     // Quiet time before the rate may climb a step.
     time_ns rate_raise_after() const;
+    // How far apart our control copies go now (copy_spacing(), 0 during a
+    // pass), and how long after a datagram's first copy its last has left.
+    time_ns copy_spacing_now() const;
+    time_ns copies_out_after() const;
     void handle_complete(time_ns now, std::uint32_t handle, const protocol::complete_msg& m);
     void handle_abort(time_ns now, std::uint32_t handle, const protocol::abort_msg& m);
     // A proxy's FILEINFO_ACK / COMPLETE stand for the clients they list;

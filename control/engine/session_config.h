@@ -96,8 +96,10 @@ struct sender_fec {
 
 struct sender_config {
     std::uint32_t sender_id = 0;
-    // Identical copies of each control datagram sent (control.control_copies).
+    // Identical copies of each control datagram sent (control.control_copies),
+    // this far apart (control.copy_spacing; at most GRTT/4: copy_spacing()).
     std::uint32_t control_copies = 1;
+    time_ns copy_spacing = default_copy_spacing;
     std::uint32_t group_id = 0;
     std::uint8_t group_inst = 0;
     endpoint public_group{.address = 0xE6040401}; // 230.4.4.1
@@ -169,8 +171,10 @@ class proxy_key_client; // proxy_key_client.h
 
 struct receiver_config {
     std::uint32_t client_id = 0;
-    // Identical copies of each control datagram sent (control.control_copies).
+    // Identical copies of each control datagram sent (control.control_copies),
+    // this far apart (control.copy_spacing; at most GRTT/4: copy_spacing()).
     std::uint32_t control_copies = 1;
+    time_ns copy_spacing = default_copy_spacing;
     endpoint public_group{.address = 0xE6040401};
     std::string destination; // received files land under this directory
     // Where files are written until complete (same file system as

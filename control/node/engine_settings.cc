@@ -61,6 +61,7 @@ engine::sender_config sender_settings(const config::control_config& c, std::uint
              .repair_margin = s.fec.repair_margin};
     e.max_passes = s.max_passes;
     e.control_copies = c.control_copies;
+    e.copy_spacing = engine::seconds_to_ns(c.copy_spacing);
     e.max_nak_pct = s.max_nak_pct;
     e.max_nak_count = s.max_nak_count;
     const auto& enc = s.encryption;
@@ -87,6 +88,7 @@ engine::receiver_config receiver_settings(const config::control_config& c, std::
     e.temp_dir = r.temp_dir;
     e.max_grtt = r.max_grtt;
     e.control_copies = c.control_copies;
+    e.copy_spacing = engine::seconds_to_ns(c.copy_spacing);
     e.max_robust = r.max_robust;
     e.register_timeout = engine::seconds_to_ns(r.register_timeout);
     for (const auto& path : r.private_keys) {
@@ -123,8 +125,10 @@ heartbeat_settings heartbeat_settings_of(const config::control_config& c, std::s
 
 engine::response_proxy_config response_proxy_settings(const config::control_config& c,
                                                       std::string& error) {
-    engine::response_proxy_config e{
-        .proxy_id = c.uid, .control_copies = c.control_copies, .port = c.port};
+    engine::response_proxy_config e{.proxy_id = c.uid,
+                                    .control_copies = c.control_copies,
+                                    .copy_spacing = engine::seconds_to_ns(c.copy_spacing),
+                                    .port = c.port};
     if (!c.proxy_keys) {
         return e;
     }

@@ -150,6 +150,17 @@ void control_metrics(writer& w, const json& c) {
              "socket clients dropped (not reading their answers)", s, "clients_dropped");
 }
 
+void copies_metrics(writer& w, const json& c) {
+    w.single("skycast_control_copies_held_total", "counter",
+             "spaced control copies queued to leave later (control.copy_spacing)", c, "held");
+    w.single("skycast_control_copies_released_total", "counter",
+             "spaced control copies sent when due", c, "released");
+    w.single("skycast_control_copies_unspaced_total", "counter",
+             "control copies sent at once because the hold was full", c, "unspaced");
+    w.single("skycast_control_copies_send_failures_total", "counter",
+             "due control copies the dataplane could not take", c, "send_failures");
+}
+
 void receiver_metrics(writer& w, const json& doc) {
     const json& r = member(doc, "receiver");
     if (r.is_object()) {
@@ -343,6 +354,7 @@ std::string prometheus_text(const json& stats) {
         }
     }
     control_metrics(w, member(stats, "control"));
+    copies_metrics(w, member(stats, "control_copies"));
     dataplane_metrics(w, member(stats, "dataplane"));
     receiver_metrics(w, stats);
     const json& hooks = member(stats, "hooks");

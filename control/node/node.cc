@@ -348,6 +348,9 @@ node_exit node::run(const std::atomic<bool>& stop) {
         if (deadline != engine::no_deadline) {
             pause = deadline > now ? std::min(pause, deadline - now) : 0;
         }
+        if (const auto due_in = _link.next_due_in()) {
+            pause = std::min(pause, static_cast<time_ns>(*due_in));
+        }
         if (pause > 0) {
             std::this_thread::sleep_for(std::chrono::nanoseconds(pause));
         }
@@ -381,7 +384,9 @@ void node::dispatch(time_ns now, const dataplane_link::received& d) {
 }
 
 bool node::tick(time_ns now) {
-    bool did = false;
+    // Spaced control copies first: an engine's timer below may start a pass
+    // whose FILESEGs must not overtake them (sender_engine::copies_out_after).
+    bool did = _link.send_due();
     while (auto e = _link.next_tx_event()) {
         did = true;
         if (!_job || !_job->ports->pass_in_progress()) {
@@ -688,6 +693,11 @@ json node::loop_document() const {
              {"sessions_done", _sessions_done},
              {"outcomes", json(_outcomes)},
              {"history", json(_history)}};
+    const auto& held = _link.held_stats();
+    doc["control_copies"] = {{"held", held.held},
+                             {"released", held.released},
+                             {"unspaced", held.unspaced},
+                             {"send_failures", _link.held_send_failures()}};
     if (_receivers) {
         _receivers->describe(doc);
     }

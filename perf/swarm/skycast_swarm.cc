@@ -8,6 +8,7 @@
 // and may each lose FILESEGs independently (--loss) so that their NAKs
 // differ. One session: the swarm exits when every receiver has ended it.
 // Exit status 0 only when every receiver completed.
+#include "control/engine/held_copies.h"
 #include "control/engine/receiver_engine.h"
 #include "protocol/codec.h"
 #include "tests/sim/receiver_port.h"
@@ -73,11 +74,25 @@ public:
             ++send_failures;
         }
     }
+    // Spaced copies (control.copy_spacing) wait in the hold; the loop sends
+    // them when due (send_due()).
+    void send_later(engine::endpoint to, std::span<const std::uint8_t> datagram,
+                    engine::time_ns delay) override {
+        if (!_held.hold(wall_ns() + delay, to, datagram)) {
+            send(to, datagram);
+        }
+    }
+    void send_due(engine::time_ns now) {
+        _held.release_due(now, [&](const engine::held_copies::copy& c) { send(c.to, c.bytes); });
+    }
+    engine::time_ns next_due() const { return _held.next_due(); }
+
     std::uint64_t sent = 0;
     std::uint64_t send_failures = 0;
 
 private:
     int _fd;
+    engine::held_copies _held;
 };
 
 struct receiver {
@@ -203,8 +218,9 @@ int run(int argc, char** argv) {
         if (stop_requested != 0 || now >= give_up) {
             break;
         }
+        net.send_due(now);
         bool all_ended = session_seen;
-        engine::time_ns next = give_up;
+        engine::time_ns next = std::min(give_up, net.next_due());
         for (auto& r : swarm) {
             if (r.engine->next_deadline() <= now) {
                 r.engine->on_timer(now);

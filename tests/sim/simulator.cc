@@ -47,7 +47,24 @@ constexpr std::uint64_t pacer_burst = 32 * 1024;
 // FILESEGs sent per tx event when unpaced, so other events interleave.
 constexpr int unpaced_batch = 64;
 
-enum class event_kind : std::uint8_t { deliver, timer, tx, pass_end, crash, abort, deliver_group };
+enum class event_kind : std::uint8_t {
+    deliver,
+    timer,
+    tx,
+    pass_end,
+    crash,
+    abort,
+    deliver_group,
+    send_later, // a spaced control copy leaves node `node` (gen: its endpoint)
+};
+
+std::uint64_t pack(endpoint to) {
+    return (std::uint64_t{to.address} << 16) | to.port;
+}
+endpoint unpack(std::uint64_t packed) {
+    return {.address = static_cast<std::uint32_t>(packed >> 16),
+            .port = static_cast<std::uint16_t>(packed & 0xFFFF)};
+}
 
 struct event {
     time_ns at = 0;
@@ -95,6 +112,7 @@ class sender_net : public engine::network_port {
 public:
     explicit sender_net(simulation& s) : _sim(s) {}
     void send(endpoint to, std::span<const std::uint8_t> datagram) override;
+    void send_later(endpoint to, std::span<const std::uint8_t> datagram, time_ns delay) override;
 
 private:
     simulation& _sim;
@@ -104,6 +122,7 @@ class receiver_net : public engine::network_port {
 public:
     receiver_net(simulation& s, std::uint32_t index) : _sim(s), _index(index) {}
     void send(endpoint to, std::span<const std::uint8_t> datagram) override;
+    void send_later(endpoint to, std::span<const std::uint8_t> datagram, time_ns delay) override;
 
 private:
     simulation& _sim;
@@ -271,6 +290,18 @@ void sender_net::send(endpoint to, std::span<const std::uint8_t> datagram) {
 
 void receiver_net::send(endpoint to, std::span<const std::uint8_t> datagram) {
     _sim.from_receiver(_index, to, datagram);
+}
+
+// Spaced copies leave from their node later, whatever became of the engine
+// that queued them (as the appliance's link holds them).
+void sender_net::send_later(endpoint to, std::span<const std::uint8_t> datagram, time_ns delay) {
+    _sim.push(_sim.now() + delay, event_kind::send_later, 0, pack(to),
+              std::make_shared<const std::vector<std::uint8_t>>(datagram.begin(), datagram.end()));
+}
+
+void receiver_net::send_later(endpoint to, std::span<const std::uint8_t> datagram, time_ns delay) {
+    _sim.push(_sim.now() + delay, event_kind::send_later, _index + 1, pack(to),
+              std::make_shared<const std::vector<std::uint8_t>>(datagram.begin(), datagram.end()));
 }
 
 void sim_sender_dataplane::start_pass(engine::pass_request request) {
@@ -583,6 +614,9 @@ void simulation::process(const event& e) {
         case event_kind::abort:
             _sender->abort(_now, "Session aborted by operator");
             break;
+        case event_kind::send_later:
+            from_sender(unpack(e.gen), *e.data);
+            break;
         case event_kind::deliver_group: {
             // Decode once for every uniform receiver; each draws its own loss.
             const auto& d = *e.data;
@@ -636,6 +670,9 @@ void simulation::process(const event& e) {
     case event_kind::crash:
         r.crashed = true;
         r.dp->crash();
+        return;
+    case event_kind::send_later:
+        from_receiver(index, unpack(e.gen), *e.data);
         return;
     default:
         break;
@@ -710,6 +747,7 @@ sim_report simulation::run() {
                                                      ? *r.profile.encryption
                                                      : _config.receiver_encryption};
         rc.control_copies = _config.receiver_control_copies;
+        rc.copy_spacing = _config.receiver_copy_spacing;
         if (r.profile.free_space) {
             const std::uint64_t free = *r.profile.free_space;
             rc.free_space = [free](const std::string&) { return free; };

@@ -83,6 +83,8 @@ struct sim_config {
     engine::receiver_encryption receiver_encryption;
     // Every receiver's control.control_copies.
     std::uint32_t receiver_control_copies = 1;
+    // ... and control.copy_spacing.
+    engine::time_ns receiver_copy_spacing = engine::default_copy_spacing;
     std::vector<engine::file_entry> files;
     std::string work_dir; // receiver i receives into work_dir/r<i>
     // Called once per receiver before the run, e.g. to plant a hostile symlink.

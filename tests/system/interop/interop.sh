@@ -47,7 +47,10 @@
 # --control-copies N: the Skycast nodes send every control datagram N times
 #   (control.control_copies). Pass also needs: the capture shows Skycast
 #   control datagrams repeated with their sequence number, none more than N
-#   times, and the stock peers completed all the same.
+#   times, and the stock peers completed all the same. With --link (a GRTT
+#   of 100 ms and more) the copies must also be spaced (control.copy_spacing,
+#   at most GRTT/4): most repeated datagrams' copies 10 ms apart or more,
+#   where back-to-back copies are microseconds apart.
 # --stock-args "ARGS" --expect-refusal TEXT (from-stock): stock uftp runs with
 #   ARGS added (an option Skycast does not support, e.g. "-C tfmcc" or "-z").
 #   Pass: every Skycast receiver refuses the session with an ABORT whose
@@ -731,12 +734,15 @@ if ((control_copies > 1)); then
     skycast_uids=()
     [[ $direction == to-stock ]] && skycast_uids+=("$hub_uid")
     for i in "${skycast_rcvs[@]}"; do skycast_uids+=("$(rcv_uid "$i")"); done
-    python3 - "$work/bridge.decode.jsonl" "$control_copies" "${skycast_uids[@]}" << 'PY' || bad "the Skycast nodes did not send their control datagrams $control_copies times"
-import collections, json, sys
-path, copies, *uids = sys.argv[1:]
+    spaced=0
+    [[ -n $link ]] && spaced=1
+    python3 - "$work/bridge.decode.jsonl" "$control_copies" "$spaced" "${skycast_uids[@]}" << 'PY' || bad "the Skycast nodes did not send their control datagrams $control_copies times (spaced: $spaced)"
+import collections, json, statistics, sys
+path, copies, spaced, *uids = sys.argv[1:]
 copies = int(copies)
 uids = {int(u, 16) for u in uids}
 seen = collections.Counter()
+times = collections.defaultdict(list)
 for line in open(path):
     try:
         m = json.loads(line)
@@ -748,12 +754,17 @@ for line in open(path):
     except ValueError:
         continue
     if src in uids and m.get("type") not in ("FILESEG", None):
-        seen[(src, h.get("seq"), m.get("type"))] += 1
+        key = (src, h.get("seq"), m.get("type"))
+        seen[key] += 1
+        times[key].append(float(m["ts"]))
 repeated = sum(1 for n in seen.values() if n == copies)
 worst = max(seen.values(), default=0)
+gaps = [max(t) - min(t) for k, t in times.items() if seen[k] == copies]
+median_ms = 1000 * statistics.median(gaps) if gaps else 0
 print(f"control datagrams of the Skycast nodes: {len(seen)} distinct, {repeated} seen {copies} times, "
-      f"at most {worst}")
-sys.exit(0 if repeated > 0 and worst <= copies else 1)
+      f"at most {worst}; first to last copy: median {median_ms:.1f} ms")
+ok = repeated > 0 and worst <= copies and (spaced == "0" or median_ms >= 10)
+sys.exit(0 if ok else 1)
 PY
 fi
 if [[ $proxy_kind == skycast && -n $key_spec ]]; then

@@ -509,7 +509,8 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
             "storage_threads, ports, mempool, rings, limits, idle_backoff_us, "
             "idle_backoff_max_us, flush_before_complete, crypto, stats, got the scalar '1'\n"
             "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
-            "public_group, private_group, port, control_copies, rate, block_size, grtt, "
+            "public_group, private_group, port, control_copies, copy_spacing, rate, block_size, "
+            "grtt, "
             "early_data, robustness, announce_rounds, max_passes, max_nak_pct, "
             "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
             "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
@@ -847,6 +848,9 @@ TEST(ConfigAccept, ControlCopiesForEveryRole) {
     EXPECT_EQ(load_ok(sender_base).control.control_copies, 1u);
     EXPECT_EQ(load_ok(sender_base + "  control_copies: 2\n").control.control_copies, 2u);
     EXPECT_EQ(load_ok(receiver_base + "  control_copies: 3\n").control.control_copies, 3u);
+    EXPECT_DOUBLE_EQ(load_ok(sender_base).control.copy_spacing, 0.1);
+    EXPECT_DOUBLE_EQ(load_ok(sender_base + "  copy_spacing: 250ms\n").control.copy_spacing, 0.25);
+    EXPECT_DOUBLE_EQ(load_ok(receiver_base + "  copy_spacing: 0s\n").control.copy_spacing, 0.0);
 }
 
 TEST(ConfigReject, ControlCopiesOutOfRange) {
@@ -854,6 +858,8 @@ TEST(ConfigReject, ControlCopiesOutOfRange) {
                "0 is out of range 1..4");
     expect_one(receiver_base + "  control_copies: 5\n", 13, 19, "control.control_copies",
                "5 is out of range 1..4");
+    expect_one(sender_base + "  copy_spacing: 2s\n", 13, 17, "control.copy_spacing",
+               "'2s' is out of range 0s..1s");
 }
 
 TEST(ConfigAccept, FecSettings) {

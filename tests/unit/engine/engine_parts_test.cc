@@ -3,6 +3,7 @@
 // walk, sequence numbers, timeouts and NAKs.
 #include "control/engine/file_list.h"
 #include "control/engine/grtt_estimator.h"
+#include "control/engine/held_copies.h"
 #include "control/engine/path_safety.h"
 #include "control/engine/receive_file.h"
 #include "control/engine/receiver_engine.h"
@@ -395,6 +396,71 @@ time_ns to_fileinfo(sender_rig& rig, std::initializer_list<std::uint32_t> uids =
         rig.sender.on_timer(now);
     }
     return now;
+}
+
+TEST(sender_engine, control_copies_are_spaced_at_most_a_quarter_grtt_and_back_to_back_in_a_pass) {
+    // quick_sender's GRTT is 0.1 s: 100 ms asked, 25 ms given; 10 ms asked, 10 ms.
+    for (const time_ns asked : {100 * ms, 10 * ms, time_ns{0}}) {
+        auto cfg = quick_sender({9});
+        cfg.control_copies = 3;
+        cfg.copy_spacing = asked;
+        cfg.early_data_after = 20 * ms;
+        sender_rig rig(cfg, {{.name = "f", .size = 5000}});
+        const time_ns spacing = std::min(asked, 25 * ms);
+        const time_ns fileinfo_at = to_fileinfo(rig, {9});
+        const auto announces = rig.net.of<protocol::announce_msg>();
+        ASSERT_GE(announces.size(), 3u);
+        EXPECT_EQ(announces[0]->delay, 0u);
+        EXPECT_EQ(announces[1]->delay, spacing) << asked;
+        EXPECT_EQ(announces[2]->delay, 2 * spacing) << asked;
+        EXPECT_EQ(announces[0]->raw, announces[2]->raw); // still the same bytes
+
+        // The first pass starts only once the FILEINFO's last copy has left
+        // (a FILESEG before it would put it behind receivers' window), and
+        // at the early-data wait when that is later.
+        ASSERT_NEAR(rig.sender.grtt(), 0.1, 1e-9);
+        const auto infos = rig.net.of<protocol::fileinfo_msg>();
+        ASSERT_EQ(infos.size(), 3u);
+        EXPECT_EQ(infos[2]->delay, 2 * spacing);
+        const time_ns wait = spacing == 0 ? 20 * ms : std::max(20 * ms, 2 * spacing + 5 * ms);
+        ASSERT_EQ(rig.sender.next_deadline(), fileinfo_at + wait) << asked;
+        rig.sender.on_timer(fileinfo_at + wait);
+        ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+
+        // During the pass FILESEGs draw sequence numbers: copies back to back.
+        rig.sender.on_datagram(fileinfo_at + wait + ms, {.address = 9},
+                               client_datagram(9, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+        const auto acks_before = rig.net.sent.size();
+        rig.sender.abort(fileinfo_at + wait + 2 * ms, "stop");
+        ASSERT_GT(rig.net.sent.size(), acks_before);
+        for (std::size_t i = acks_before; i < rig.net.sent.size(); ++i) {
+            EXPECT_EQ(rig.net.sent[i].delay, 0u) << "datagram " << i << " sent during the pass";
+        }
+    }
+}
+
+TEST(held_copies, releases_what_is_due_in_order_and_refuses_beyond_its_capacity) {
+    engine::held_copies hold;
+    const std::vector<std::uint8_t> a{1}, b{2}, c{3};
+    EXPECT_EQ(hold.next_due(), engine::no_deadline);
+    ASSERT_TRUE(hold.hold(t0 + 20 * ms, {.address = 1}, b));
+    ASSERT_TRUE(hold.hold(t0 + 10 * ms, {.address = 1}, a, 1044));
+    ASSERT_TRUE(hold.hold(t0 + 20 * ms, {.address = 2}, c)); // same time: after b
+    EXPECT_EQ(hold.next_due(), t0 + 10 * ms);
+    std::vector<std::uint8_t> out;
+    auto take = [&](const engine::held_copies::copy& x) { out.push_back(x.bytes[0]); };
+    EXPECT_EQ(hold.release_due(t0 + 9 * ms, take), 0u);
+    EXPECT_EQ(hold.release_due(t0 + 10 * ms, take), 1u);
+    EXPECT_EQ(hold.release_due(t0 + 30 * ms, take), 2u);
+    EXPECT_EQ(out, (std::vector<std::uint8_t>{1, 2, 3}));
+    EXPECT_EQ(hold.size(), 0u);
+    for (std::size_t i = 0; i < engine::held_copies::capacity; ++i) {
+        ASSERT_TRUE(hold.hold(t0, {.address = 1}, a));
+    }
+    EXPECT_FALSE(hold.hold(t0, {.address = 1}, a)); // the caller sends it at once
+    EXPECT_EQ(hold.stats().held, 3u + engine::held_copies::capacity);
+    EXPECT_EQ(hold.stats().released, 3u);
+    EXPECT_EQ(hold.stats().unspaced, 1u);
 }
 
 // Early data (docs/protocol.md §20).
@@ -1147,6 +1213,27 @@ TEST(receiver_engine, control_copies_sends_every_answer_that_many_times_identica
     rig.receiver.on_datagram(t0 + 2 * ms, {.address = 7}, info);
     EXPECT_EQ(rig.net.of<protocol::fileinfo_ack_msg>().size(), 3u);
     EXPECT_EQ(rig.receiver.stats().duplicates_in, 2u);
+}
+
+TEST(receiver_engine, answer_copies_are_spaced_at_most_a_quarter_of_the_servers_grtt) {
+    // The ANNOUNCE's GRTT (quantized 0.5 s and 0.02 s) caps the spacing.
+    for (const double grtt : {0.5, 0.02}) {
+        scratch_dir dir;
+        auto cfg = rig_config(dir.path());
+        cfg.control_copies = 2;
+        cfg.copy_spacing = 100 * ms;
+        receiver_rig rig(std::move(cfg));
+        const auto announce = rig.server(protocol::announce_msg{.tstamp = stamp_of(t0)}, grtt);
+        rig.receiver.on_datagram(t0, {.address = 7}, announce);
+        const auto regs = rig.net.of<protocol::register_msg>();
+        ASSERT_EQ(regs.size(), 2u);
+        EXPECT_EQ(regs[0]->delay, 0u);
+        EXPECT_EQ(
+            regs[1]->delay,
+            std::min(100 * ms, engine::seconds_to_ns(protocol::unquantize_grtt(announce[13]) / 4)))
+            << grtt;
+        EXPECT_EQ(regs[0]->raw, regs[1]->raw);
+    }
 }
 
 TEST(receiver_engine, registers_with_echoed_timestamp_resends_and_gives_up) {

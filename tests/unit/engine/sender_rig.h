@@ -21,6 +21,7 @@ struct recorded {
     engine::endpoint to;
     protocol::datagram d;
     std::vector<std::uint8_t> raw;
+    engine::time_ns delay = 0; // a spaced copy: how long after it was queued it leaves
 };
 
 class recording_network : public engine::network_port {
@@ -31,6 +32,13 @@ public:
         // decode() keeps spans into the buffer: decode again from the stored copy.
         sent.push_back(std::move(r));
         protocol::decode(sent.back().raw, sent.back().d);
+    }
+    // Recorded in order with the others, its delay noted: tests that count
+    // copies see them all, tests of spacing read the delay.
+    void send_later(engine::endpoint to, std::span<const std::uint8_t> datagram,
+                    engine::time_ns delay) override {
+        send(to, datagram);
+        sent.back().delay = delay;
     }
     std::vector<recorded> sent;
     template <class Msg>

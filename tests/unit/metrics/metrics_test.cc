@@ -27,6 +27,7 @@ json sample_stats() {
           {"loop_stalls", 2},
           {"rss_kib", 2048},
           {"socket", {{"stats_answered", 12}, {"slowest_stats_ms", 3.5}}}}},
+        {"control_copies", {{"held", 8}, {"released", 7}, {"unspaced", 0}, {"send_failures", 0}}},
         {"dataplane",
          {{"heartbeat", 99},
           {"counters", {{"rx.drop.ipv4_bad_checksum", 12345678901ull}, {"rx.frames", 5}}},
@@ -69,6 +70,8 @@ TEST(metrics_text, every_figure_of_the_stats_document_with_help_type_and_labels)
     EXPECT_TRUE(has_line(text, "skycast_sessions_ended_total{outcome=\"transfer timed out\"} 1"));
     EXPECT_TRUE(has_line(text, "skycast_control_snapshot_age_seconds 0.040000000000000001"));
     EXPECT_TRUE(has_line(text, "skycast_control_resident_bytes 2097152"));
+    EXPECT_TRUE(has_line(text, "skycast_control_copies_held_total 8"));
+    EXPECT_TRUE(has_line(text, "skycast_control_copies_released_total 7"));
     EXPECT_TRUE(has_line(text, "skycast_stats_slowest_seconds 0.0035000000000000001"));
     EXPECT_TRUE(has_line(text, "skycast_receiver_sessions_running 1"));
     EXPECT_TRUE(has_line(text, "# TYPE skycast_receiver_evicted_total counter"));
