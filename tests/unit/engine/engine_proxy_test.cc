@@ -247,7 +247,8 @@ public:
 };
 
 struct proxy_rig {
-    proxy_rig() : proxy({.proxy_id = proxy_uid, .max_clients = 3}, net, groups) {}
+    explicit proxy_rig(engine::response_proxy_config c = {.proxy_id = proxy_uid, .max_clients = 3})
+        : proxy(std::move(c), net, groups) {}
     recording_network net;
     recording_groups groups;
     engine::response_proxy proxy;
@@ -296,6 +297,21 @@ TEST(response_proxy, holds_answers_one_grtt_then_sends_one_listing_with_the_long
     // 11's echo advanced by how long the proxy held it.
     EXPECT_EQ(r.tstamp, stamp_of(t0 + 20 * ms + (due - (t0 + 120 * ms))));
     EXPECT_EQ(rig.proxy.clients(), 2u);
+}
+
+TEST(response_proxy, spaces_the_copies_of_its_aggregates_at_most_a_quarter_of_the_servers_grtt) {
+    // The server's GRTT is about 100 ms: 40 ms asked, a quarter of it given.
+    proxy_rig rig(
+        {.proxy_id = proxy_uid, .control_copies = 2, .copy_spacing = 40 * ms, .max_clients = 3});
+    rig.announce(t0);
+    rig.from_client(t0 + 10 * ms, 11, protocol::register_msg{.tstamp = stamp_of(t0)});
+    rig.proxy.on_timer(rig.proxy.next_deadline());
+    ASSERT_EQ(rig.net.sent.size(), 2u);
+    EXPECT_EQ(rig.net.sent[0].delay, 0u);
+    const time_ns quarter = engine::seconds_to_ns(protocol::unquantize_grtt(proxy_rig::grtt_q) / 4);
+    ASSERT_LT(quarter, 40 * ms);
+    EXPECT_EQ(rig.net.sent[1].delay, quarter);
+    EXPECT_EQ(rig.net.sent[0].raw, rig.net.sent[1].raw);
 }
 
 TEST(response_proxy, ors_status_bitmaps_per_section_and_lists_completes_per_status) {
