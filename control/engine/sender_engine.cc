@@ -218,8 +218,8 @@ time_ns sender_engine::next_deadline() const {
     }
     const time_ns raise =
         _phase == sender_phase::data ? _overload.next_raise(rate_raise_after()) : no_deadline;
-    return std::min(
-        {_round_deadline, _rewind_deadline, _finish_deadline, _early_data_deadline, raise});
+    return std::min({_round_deadline, _rewind_deadline, _finish_deadline, _early_data_deadline,
+                     _copies_out_deadline, raise});
 }
 
 time_ns sender_engine::rate_raise_after() const {
@@ -374,6 +374,15 @@ void sender_engine::on_timer(time_ns now) {
         _early_data_deadline = no_deadline;
         if (_phase == sender_phase::fileinfo) {
             start_early_pass(now);
+        }
+        return;
+    }
+    if (_copies_out_deadline <= now) {
+        _copies_out_deadline = no_deadline;
+        if (_phase == sender_phase::fileinfo) {
+            fileinfo_round(now);
+        } else if (_phase == sender_phase::completion) {
+            completion_round(now);
         }
         return;
     }
@@ -869,7 +878,23 @@ void sender_engine::begin_file(time_ns now) {
     }
     _phase = sender_phase::fileinfo;
     _rounds = 0;
-    fileinfo_round(now);
+    if (!wait_for_copies(now)) {
+        fileinfo_round(now);
+    }
+}
+
+bool sender_engine::wait_for_copies(time_ns now) {
+    // A copy of the file before's FILEINFO that arrived after this file's
+    // would make a stock uftpd take that file again (a symlink or a
+    // directory fails as "File exists" and is reported rejected). A file
+    // that needs no data ends within a round trip, which on a LAN is
+    // shorter than the spacing, so the first round waits for the copies.
+    if (now >= _copies_out_at) {
+        return false;
+    }
+    ++_stats.copy_waits;
+    _copies_out_deadline = _copies_out_at;
+    return true;
 }
 
 template <class Due>
@@ -949,6 +974,7 @@ void sender_engine::send_fileinfo(time_ns now, const std::vector<std::uint32_t>&
                               .name = f.name,
                               .link = f.link};
     send_listing(_config.private_group, fi, ids);
+    _copies_out_at = now + copies_out_after();
     _round_deadline = now + seconds_to_ns(_config.resend_round_grtts * _grtt.grtt());
 }
 
@@ -1206,6 +1232,7 @@ void sender_engine::done_round(time_ns now) {
         ++_stats.done_rounds;
         protocol::done_msg d{.file_id = _file_id, .section = _layout.last_section()};
         send_listing(_config.private_group, d, ids);
+        _copies_out_at = now + copies_out_after();
     }
     // Stock waits 3·GRTT; an answer takes one RTT (<= GRTT) plus the
     // receiver's NAK timer (1·GRTT), so a client not heard after 2.2·GRTT
@@ -1596,7 +1623,9 @@ void sender_engine::begin_completion(time_ns now) {
         finish(now, "all clients dropped or aborted");
         return;
     }
-    completion_round(now);
+    if (!wait_for_copies(now)) {
+        completion_round(now);
+    }
 }
 
 void sender_engine::completion_round(time_ns now) {
@@ -1638,7 +1667,7 @@ void sender_engine::finish(time_ns /*now*/, std::string failure) {
     }
     _failure = std::move(failure);
     _phase = sender_phase::finished;
-    _round_deadline = _rewind_deadline = _finish_deadline = no_deadline;
+    _round_deadline = _rewind_deadline = _finish_deadline = _copies_out_deadline = no_deadline;
 }
 
 void sender_engine::abort(time_ns now, const std::string& reason) {

@@ -61,6 +61,9 @@ struct sender_stats {
     // sender_config::early_data_after), and the answers that came in after.
     std::uint64_t early_data_passes = 0;
     std::uint64_t fileinfo_acks_late = 0;
+    // A file (or the completion) started late: the copies of the file
+    // before's FILEINFO or DONE were still held (control.copy_spacing).
+    std::uint64_t copy_waits = 0;
     std::uint64_t done_rounds = 0;
     std::uint64_t status_in = 0;
     std::uint64_t status_current_section = 0; // NAKs for the section being sent: ignored (§2.11)
@@ -281,6 +284,7 @@ private:
     void rewind(time_ns now);
     void end_file(time_ns now);
     void begin_completion(time_ns now);
+    bool wait_for_copies(time_ns now);
     void completion_round(time_ns now);
     void finish(time_ns now, std::string failure);
     // Bytes of the current file sent at least once (pass 1's cursor).
@@ -321,7 +325,11 @@ private:
     time_ns _rewind_deadline = no_deadline;
     time_ns _finish_deadline = no_deadline;
     time_ns _early_data_deadline = no_deadline; // fileinfo phase: start the first pass then
-    bool _announce_closing = false;             // closed group: everyone answered, one more GRTT
+    // When the last held copy of a FILEINFO or DONE leaves; the next file's
+    // first round (or the completion's) waits for it (_copies_out_deadline).
+    time_ns _copies_out_at = 0;
+    time_ns _copies_out_deadline = no_deadline;
+    bool _announce_closing = false; // closed group: everyone answered, one more GRTT
 
     // The file being sent.
     std::size_t _file_index = 0;

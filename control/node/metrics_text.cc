@@ -283,7 +283,7 @@ void sender_metrics(writer& w, const json& doc) {
              {{"session", session}, {"phase", text_of(member(s, "phase"))}}, 1);
     for (const char* key :
          {"bytes_sent", "bytes_total", "blocks_resent", "passes", "status_in", "status_bad",
-          "nak_lists_in", "early_data_passes", "fileinfo_acks_late", "file_number",
+          "nak_lists_in", "early_data_passes", "fileinfo_acks_late", "copy_waits", "file_number",
           "proxied_receivers", "proxy_refused", "proxy_list_refused", "duplicates_in",
           "overload_signals", "rate_decreases", "rate_increases", "rate_bps"}) {
         const std::string metric = std::string("skycast_sender_session_") + key;

@@ -766,6 +766,16 @@ print(f"control datagrams of the Skycast nodes: {len(seen)} distinct, {repeated}
 ok = repeated > 0 and worst <= copies and (spaced == "0" or median_ms >= 10)
 sys.exit(0 if ok else 1)
 PY
+    if [[ $direction == to-stock ]]; then
+        # The tree's symlink needs no data: on the LAN its COMPLETE is
+        # usually back before the FILEINFO's spaced copy leaves, and the next
+        # file waits for that copy (docs/protocol.md §4.3); the stock
+        # receivers' results above (no "rejected") are what must hold.
+        "$skycast_bin" stats --socket "$work/hub.sock" --json |
+            python3 -c 'import json, sys
+r = json.load(sys.stdin)["history"][-1]
+print("hub: %d files waited for the copies of the one before" % r["copy_waits"])'
+    fi
 fi
 if [[ $proxy_kind == skycast && -n $key_spec ]]; then
     # Skycast's proxy did the key exchange: it keyed itself with the server

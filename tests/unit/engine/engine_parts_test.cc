@@ -439,6 +439,54 @@ TEST(sender_engine, control_copies_are_spaced_at_most_a_quarter_grtt_and_back_to
     }
 }
 
+TEST(sender_engine, the_next_file_waits_until_the_last_copy_of_the_one_before_has_left) {
+    // A symlink needs no data: its COMPLETE comes back within a LAN round
+    // trip, before the FILEINFO's spaced copy has left. The next FILEINFO,
+    // and then the completion's DONE, wait for that copy: one arriving after
+    // them would make a stock uftpd take the symlink again ("File exists").
+    auto cfg = quick_sender({9});
+    cfg.control_copies = 2;
+    cfg.copy_spacing = 100 * ms; // 25 ms at quick_sender's GRTT of 0.1 s
+    const time_ns copies_out = 25 * ms + 5 * ms;
+    sender_rig rig(cfg, {{.type = protocol::file_type::symlink, .name = "a", .link = "x"},
+                         {.type = protocol::file_type::symlink, .name = "b", .link = "y"}});
+    const time_ns first_at = to_fileinfo(rig, {9});
+    ASSERT_EQ(rig.net.of<protocol::fileinfo_msg>().size(), 2u); // the FILEINFO and its copy
+    rig.sender.on_datagram(first_at + ms, {.address = 9},
+                           client_datagram(9, 0x77, protocol::complete_msg{.file_id = 1}));
+    EXPECT_EQ(rig.net.of<protocol::fileinfo_msg>().size(), 2u) << "file 2 went before the copy";
+    EXPECT_EQ(rig.sender.stats().copy_waits, 1u);
+    ASSERT_EQ(rig.sender.next_deadline(), first_at + copies_out);
+    rig.sender.on_timer(first_at + copies_out);
+    auto infos = rig.net.of<protocol::fileinfo_msg>();
+    ASSERT_EQ(infos.size(), 4u);
+    EXPECT_EQ(std::get<protocol::fileinfo_msg>(infos[2]->d.body).file_id, 2u);
+
+    const time_ns second_at = first_at + copies_out;
+    rig.sender.on_datagram(second_at + ms, {.address = 9},
+                           client_datagram(9, 0x77, protocol::complete_msg{.file_id = 2}));
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::completion);
+    EXPECT_TRUE(rig.net.of<protocol::done_msg>().empty()) << "DONE(0) went before the copy";
+    EXPECT_EQ(rig.sender.stats().copy_waits, 2u);
+    ASSERT_EQ(rig.sender.next_deadline(), second_at + copies_out);
+    rig.sender.on_timer(second_at + copies_out);
+    const auto dones = rig.net.of<protocol::done_msg>();
+    ASSERT_EQ(dones.size(), 2u);
+    EXPECT_EQ(std::get<protocol::done_msg>(dones[0]->d.body).file_id, 0u);
+
+    // Copies back to back (no spacing): nothing waits.
+    auto unspaced = quick_sender({9});
+    unspaced.control_copies = 2;
+    unspaced.copy_spacing = 0;
+    sender_rig rig0(unspaced, {{.type = protocol::file_type::symlink, .name = "a", .link = "x"},
+                               {.type = protocol::file_type::symlink, .name = "b", .link = "y"}});
+    const time_ns at = to_fileinfo(rig0, {9});
+    rig0.sender.on_datagram(at + ms, {.address = 9},
+                            client_datagram(9, 0x77, protocol::complete_msg{.file_id = 1}));
+    EXPECT_EQ(rig0.net.of<protocol::fileinfo_msg>().size(), 4u);
+    EXPECT_EQ(rig0.sender.stats().copy_waits, 0u);
+}
+
 TEST(held_copies, releases_what_is_due_in_order_and_refuses_beyond_its_capacity) {
     engine::held_copies hold;
     const std::vector<std::uint8_t> a{1}, b{2}, c{3};
