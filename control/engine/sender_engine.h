@@ -37,6 +37,10 @@
 namespace skycast::control::engine {
 
 // Every counter says what a non-zero value means in its comment.
+// The repair margin of repair passes after the first (sender_fec::repair_margin
+// when larger): sender_engine::repair_parity.
+inline constexpr double later_repair_margin = 0.5;
+
 struct sender_stats {
     std::uint64_t datagrams_in = 0;
     std::uint64_t malformed_in = 0;     // failed to decode: a broken or hostile peer
@@ -86,11 +90,12 @@ struct sender_stats {
     std::uint64_t bytes_resent = 0;
     std::uint64_t files_skipped = 0; // could not be laid out (too large for UFTP counters)
     // FEC sessions (docs/protocol.md §17).
-    std::uint64_t parity_sent = 0;       // PARITY blocks requested, all passes
-    std::uint64_t parity_proactive = 0;  // of those, with the first pass
-    std::uint64_t parity_bytes_sent = 0; // their parity bytes (block size each)
-    std::uint64_t fec_status_in = 0;     // STATUS with deficit NAKs (Skycast receivers)
-    std::uint64_t parity_exhausted = 0;  // groups past index 254: their data blocks resent
+    std::uint64_t parity_sent = 0;             // PARITY blocks requested, all passes
+    std::uint64_t parity_proactive = 0;        // of those, with the first pass
+    std::uint64_t parity_bytes_sent = 0;       // their parity bytes (block size each)
+    std::uint64_t fec_status_in = 0;           // STATUS with deficit NAKs (Skycast receivers)
+    std::uint64_t parity_exhausted = 0;        // groups past index 254: their data blocks resent
+    std::uint64_t repair_passes_stretched = 0; // paced to last 2 copy spacings (repair_rate_cap)
     std::uint64_t clients_lost = 0;
     std::uint64_t clients_aborted = 0;
     // Encrypted sessions.
@@ -194,6 +199,10 @@ private:
     void on_overload(time_ns now);
     // Quiet time before the rate may climb a step.
     time_ns rate_raise_after() const;
+    // The rate the pass in progress runs at (0: the node's configured one):
+    // the overload controller's, under _repair_rate_cap.
+    std::uint64_t pass_rate() const;
+    std::uint64_t repair_rate_cap(std::uint64_t blocks, const std::vector<parity_run>& parity);
     // How far apart our control copies go now (copy_spacing(), 0 during a
     // pass), and how long after a datagram's first copy its last has left.
     time_ns copy_spacing_now() const;
@@ -312,6 +321,9 @@ private:
     sequence_counter& _seq;
     grtt_estimator _grtt;
     overload_rate _overload;
+    // A short repair pass of parity is paced down so that it lasts two copy
+    // spacings (repair_rate_cap); 0: no cap on the pass in progress.
+    std::uint64_t _repair_rate_cap = 0;
     client_table _clients;
     sender_stats _stats;
     std::map<std::uint32_t, std::string> _client_abort_reasons;

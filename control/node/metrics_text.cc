@@ -272,6 +272,28 @@ void proxy_metrics(writer& w, const json& doc) {
     }
 }
 
+// The running send session's figures exported as gauges, by their stats key.
+constexpr const char* sender_session_gauges[] = {"bytes_sent",
+                                                 "bytes_total",
+                                                 "blocks_resent",
+                                                 "passes",
+                                                 "status_in",
+                                                 "status_bad",
+                                                 "nak_lists_in",
+                                                 "early_data_passes",
+                                                 "fileinfo_acks_late",
+                                                 "copy_waits",
+                                                 "repair_passes_stretched",
+                                                 "file_number",
+                                                 "proxied_receivers",
+                                                 "proxy_refused",
+                                                 "proxy_list_refused",
+                                                 "duplicates_in",
+                                                 "overload_signals",
+                                                 "rate_decreases",
+                                                 "rate_increases",
+                                                 "rate_bps"};
+
 void sender_metrics(writer& w, const json& doc) {
     const json& s = member(doc, "session");
     if (!s.is_object() || !s.contains("phase")) {
@@ -281,11 +303,7 @@ void sender_metrics(writer& w, const json& doc) {
     w.family("skycast_sender_session_info", "gauge", "the running send session and its phase");
     w.sample("skycast_sender_session_info",
              {{"session", session}, {"phase", text_of(member(s, "phase"))}}, 1);
-    for (const char* key :
-         {"bytes_sent", "bytes_total", "blocks_resent", "passes", "status_in", "status_bad",
-          "nak_lists_in", "early_data_passes", "fileinfo_acks_late", "copy_waits", "file_number",
-          "proxied_receivers", "proxy_refused", "proxy_list_refused", "duplicates_in",
-          "overload_signals", "rate_decreases", "rate_increases", "rate_bps"}) {
+    for (const char* key : sender_session_gauges) {
         const std::string metric = std::string("skycast_sender_session_") + key;
         w.family(metric, "gauge", std::string("running send session: ") + key);
         w.sample(metric, {{"session", session}}, number(member(s, key)));

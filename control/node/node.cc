@@ -855,6 +855,7 @@ json node::loop_document() const {
                           {"early_data_passes", st.early_data_passes},
                           {"fileinfo_acks_late", st.fileinfo_acks_late},
                           {"copy_waits", st.copy_waits},
+                          {"repair_passes_stretched", st.repair_passes_stretched},
                           {"duplicates_in", st.duplicates_in},
                           {"overload_signals", st.overload_signals},
                           {"rate_decreases", st.rate_decreases},

@@ -713,6 +713,12 @@ sim_report simulation::run() {
     if (_sender_config.group_id == 0) {
         _sender_config.group_id = static_cast<std::uint32_t>(_rng());
     }
+    // The node's rate, as engine_settings gives the appliance's engine: the
+    // ceiling its overload control climbs back to and what repair pacing
+    // compares with.
+    if (_sender_config.rate_bps == 0) {
+        _sender_config.rate_bps = _config.rate_bps;
+    }
     _pacer = dataplane::make_pacer_profile(ns_per_second, _config.rate_bps, pacer_burst);
     _pacer_state = dataplane::make_pacer_state(_pacer, _now);
 

@@ -327,6 +327,90 @@ TEST(sender_engine, a_repair_pass_sends_the_worst_deficit_plus_the_repair_margin
     }
 }
 
+TEST(sender_engine, a_later_repair_pass_has_at_least_half_its_need_as_margin) {
+    // Groups of 16; client 9 misses 1 block of group 0 after pass 1, then 8
+    // after pass 2. A long fade takes the same share of every group of a
+    // short late pass: the second repair pass sends 8 + 4, not 8 + 1.
+    for (const double margin : {0.1, 0.0}) {
+        auto cfg = quick_sender({9});
+        cfg.block_size = 512;
+        cfg.fec = {.group_blocks = 16, .interleave_bytes = 0, .repair_margin = margin};
+        sender_rig rig(cfg, {{.name = "f", .size = 512 * 32}});
+        time_ns now = rig.to_first_pass(9, t0);
+        auto repair = [&](std::uint8_t deficit_bits_low, std::uint8_t deficit_bits_high) {
+            rig.dp.cursor = 32;
+            const auto passes = rig.dp.passes.size();
+            rig.sender.on_pass_end(now, 1);
+            std::vector<std::uint8_t> deficits(protocol::nak_bitmap_bytes(32), 0);
+            deficits[0] = deficit_bits_low;
+            deficits[1] = deficit_bits_high;
+            rig.sender.on_datagram(now, {.address = 9},
+                                   client_datagram(9, 0x77,
+                                                   protocol::status_msg{.file_id = 1,
+                                                                        .section = 0,
+                                                                        .naks = deficits,
+                                                                        .fec_deficit = true}));
+            for (int i = 0; i < 20 && rig.dp.passes.size() == passes; ++i) {
+                now = rig.sender.next_deadline();
+                rig.sender.on_timer(now);
+            }
+            return rig.dp.passes.size() == passes + 1 ? rig.dp.passes.back().parity
+                                                      : std::vector<engine::parity_run>{};
+        };
+        const auto first = repair(0x01, 0x00);
+        ASSERT_EQ(first.size(), 1u) << margin;
+        EXPECT_EQ(first[0].count, margin == 0 ? 1u : 2u); // 1 + ceil(10 %)
+        const auto second = repair(0xFF, 0x00);
+        ASSERT_EQ(second.size(), 1u) << margin;
+        EXPECT_EQ(second[0].first_index, first[0].first_index + first[0].count);
+        EXPECT_EQ(second[0].count, margin == 0 ? 8u : 12u) << "no margin asked, none given";
+    }
+}
+
+TEST(sender_engine, a_short_repair_pass_is_paced_to_last_two_copy_spacings) {
+    // Client 9 needs 3 parity blocks of group 0 and 1 of group 2; with a
+    // 50 % margin the repair pass sends 5 + 2. At 1 Gbit/s that is 36 us:
+    // one fade would take both of group 2's. Paced to last 2 x 2 ms, its
+    // two sweeps leave ~2 ms apart (2 ms: under a quarter of the rig's GRTT,
+    // which the answers took down to its 10 ms floor).
+    for (const time_ns spacing : {2 * ms, time_ns{0}}) {
+        auto cfg = quick_sender({9});
+        cfg.block_size = 512;
+        cfg.rate_bps = 1'000'000'000;
+        cfg.copy_spacing = spacing;
+        cfg.fec = {.group_blocks = 8, .interleave_bytes = 0, .repair_margin = 0.5};
+        sender_rig rig(cfg, {{.name = "f", .size = 512 * 32}});
+        time_ns now = rig.to_first_pass(9, t0);
+        ASSERT_EQ(rig.dp.passes.size(), 1u);
+        EXPECT_EQ(rig.dp.passes[0].rate_bps, 0u) << "the first pass runs at the node's rate";
+        rig.dp.cursor = 32;
+        rig.sender.on_pass_end(now, 1);
+        std::vector<std::uint8_t> deficits(protocol::nak_bitmap_bytes(32), 0);
+        deficits[0] = 0x07;
+        deficits[2] = 0x01;
+        rig.sender.on_datagram(now, {.address = 9},
+                               client_datagram(9, 0x77,
+                                               protocol::status_msg{.file_id = 1,
+                                                                    .section = 0,
+                                                                    .naks = deficits,
+                                                                    .fec_deficit = true}));
+        for (int i = 0; i < 20 && rig.dp.passes.size() < 2; ++i) {
+            now = rig.sender.next_deadline();
+            rig.sender.on_timer(now);
+        }
+        ASSERT_EQ(rig.dp.passes.size(), 2u);
+        ASSERT_NEAR(rig.sender.grtt(), 0.01, 1e-9);
+        if (spacing == 0) {
+            EXPECT_EQ(rig.dp.passes[1].rate_bps, 0u) << "no spacing, no stretch";
+            EXPECT_EQ(rig.sender.stats().repair_passes_stretched, 0u);
+            continue;
+        }
+        // 7 blocks of 512 + 128 bytes of headers in 4 ms.
+        EXPECT_EQ(rig.dp.passes[1].rate_bps, 7u * 640 * 8 * 250);
+        EXPECT_EQ(rig.sender.stats().repair_passes_stretched, 1u);
+    }
+}
+
 TEST(sender_engine, with_control_copies_the_session_ends_at_the_last_complete) {
     // One copy: the spec's last GRTT for stragglers after the last
     // COMPLETE(0). Two: every DONE_CONF went out twice; the session ends.
