@@ -290,6 +290,29 @@ TEST(sender_engine, the_fec_extension_names_the_interleaving_span) {
     }
 }
 
+// Ends the pass in progress with all 32 blocks of file 1 sent, hands the
+// sender client 9's deficit NAKs for section 0 (`deficits`, a bitmap of the
+// section's blocks) and runs its timers until the repair pass starts.
+// Returns the repair pass, or null when none started.
+const engine::pass_request* repair_for(sender_rig& rig, time_ns& now,
+                                       std::vector<std::uint8_t> deficits) {
+    rig.dp.cursor = 32;
+    const auto passes = rig.dp.passes.size();
+    rig.sender.on_pass_end(now, 1);
+    deficits.resize(protocol::nak_bitmap_bytes(32), 0);
+    rig.sender.on_datagram(now, {.address = 9},
+                           client_datagram(9, 0x77,
+                                           protocol::status_msg{.file_id = 1,
+                                                                .section = 0,
+                                                                .naks = std::move(deficits),
+                                                                .fec_deficit = true}));
+    for (int i = 0; i < 20 && rig.dp.passes.size() == passes; ++i) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    return rig.dp.passes.size() == passes + 1 ? &rig.dp.passes.back() : nullptr;
+}
+
 TEST(sender_engine, a_repair_pass_sends_the_worst_deficit_plus_the_repair_margin) {
     // Groups of 8 consecutive blocks; client 9 still needs 3 parity blocks
     // of group 0 and 1 of group 2 after pass 1 (its deficit NAKs).
@@ -300,23 +323,10 @@ TEST(sender_engine, a_repair_pass_sends_the_worst_deficit_plus_the_repair_margin
         sender_rig rig(cfg, {{.name = "f", .size = 512 * 32}});
         time_ns now = rig.to_first_pass(9, t0);
         ASSERT_EQ(rig.dp.passes.size(), 1u);
-        rig.dp.cursor = 32;
-        rig.sender.on_pass_end(now, 1);
-        std::vector<std::uint8_t> deficits(protocol::nak_bitmap_bytes(32), 0);
-        deficits[0] = 0x07; // 3 bits in group 0 (blocks 0..7)
-        deficits[2] = 0x01; // 1 bit in group 2 (blocks 16..23)
-        rig.sender.on_datagram(now, {.address = 9},
-                               client_datagram(9, 0x77,
-                                               protocol::status_msg{.file_id = 1,
-                                                                    .section = 0,
-                                                                    .naks = deficits,
-                                                                    .fec_deficit = true}));
-        for (int i = 0; i < 20 && rig.dp.passes.size() < 2; ++i) {
-            now = rig.sender.next_deadline();
-            rig.sender.on_timer(now);
-        }
-        ASSERT_EQ(rig.dp.passes.size(), 2u) << "margin " << margin;
-        const auto& repair = rig.dp.passes[1].parity;
+        // 3 bits in group 0 (blocks 0..7), 1 in group 2 (blocks 16..23).
+        const auto* pass = repair_for(rig, now, {0x07, 0x00, 0x01});
+        ASSERT_NE(pass, nullptr) << "margin " << margin;
+        const auto& repair = pass->parity;
         ASSERT_EQ(repair.size(), 2u);
         EXPECT_EQ(repair[0].group, 0u);
         EXPECT_EQ(repair[1].group, 2u);
@@ -337,30 +347,14 @@ TEST(sender_engine, a_later_repair_pass_has_at_least_half_its_need_as_margin) {
         cfg.fec = {.group_blocks = 16, .interleave_bytes = 0, .repair_margin = margin};
         sender_rig rig(cfg, {{.name = "f", .size = 512 * 32}});
         time_ns now = rig.to_first_pass(9, t0);
-        auto repair = [&](std::uint8_t deficit_bits_low, std::uint8_t deficit_bits_high) {
-            rig.dp.cursor = 32;
-            const auto passes = rig.dp.passes.size();
-            rig.sender.on_pass_end(now, 1);
-            std::vector<std::uint8_t> deficits(protocol::nak_bitmap_bytes(32), 0);
-            deficits[0] = deficit_bits_low;
-            deficits[1] = deficit_bits_high;
-            rig.sender.on_datagram(now, {.address = 9},
-                                   client_datagram(9, 0x77,
-                                                   protocol::status_msg{.file_id = 1,
-                                                                        .section = 0,
-                                                                        .naks = deficits,
-                                                                        .fec_deficit = true}));
-            for (int i = 0; i < 20 && rig.dp.passes.size() == passes; ++i) {
-                now = rig.sender.next_deadline();
-                rig.sender.on_timer(now);
-            }
-            return rig.dp.passes.size() == passes + 1 ? rig.dp.passes.back().parity
-                                                      : std::vector<engine::parity_run>{};
-        };
-        const auto first = repair(0x01, 0x00);
+        const auto* pass2 = repair_for(rig, now, {0x01});
+        ASSERT_NE(pass2, nullptr) << margin;
+        const auto first = pass2->parity;
         ASSERT_EQ(first.size(), 1u) << margin;
         EXPECT_EQ(first[0].count, margin == 0 ? 1u : 2u); // 1 + ceil(10 %)
-        const auto second = repair(0xFF, 0x00);
+        const auto* pass3 = repair_for(rig, now, {0xFF});
+        ASSERT_NE(pass3, nullptr) << margin;
+        const auto& second = pass3->parity;
         ASSERT_EQ(second.size(), 1u) << margin;
         EXPECT_EQ(second[0].first_index, first[0].first_index + first[0].count);
         EXPECT_EQ(second[0].count, margin == 0 ? 8u : 12u) << "no margin asked, none given";
@@ -383,22 +377,7 @@ TEST(sender_engine, a_short_repair_pass_is_paced_to_last_two_copy_spacings) {
         time_ns now = rig.to_first_pass(9, t0);
         ASSERT_EQ(rig.dp.passes.size(), 1u);
         EXPECT_EQ(rig.dp.passes[0].rate_bps, 0u) << "the first pass runs at the node's rate";
-        rig.dp.cursor = 32;
-        rig.sender.on_pass_end(now, 1);
-        std::vector<std::uint8_t> deficits(protocol::nak_bitmap_bytes(32), 0);
-        deficits[0] = 0x07;
-        deficits[2] = 0x01;
-        rig.sender.on_datagram(now, {.address = 9},
-                               client_datagram(9, 0x77,
-                                               protocol::status_msg{.file_id = 1,
-                                                                    .section = 0,
-                                                                    .naks = deficits,
-                                                                    .fec_deficit = true}));
-        for (int i = 0; i < 20 && rig.dp.passes.size() < 2; ++i) {
-            now = rig.sender.next_deadline();
-            rig.sender.on_timer(now);
-        }
-        ASSERT_EQ(rig.dp.passes.size(), 2u);
+        ASSERT_NE(repair_for(rig, now, {0x07, 0x00, 0x01}), nullptr);
         ASSERT_NEAR(rig.sender.grtt(), 0.01, 1e-9);
         if (spacing == 0) {
             EXPECT_EQ(rig.dp.passes[1].rate_bps, 0u) << "no spacing, no stretch";
