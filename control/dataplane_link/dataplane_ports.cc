@@ -177,24 +177,24 @@ bool dataplane_ports::write_parity_table(std::uint32_t slot, const engine::pass_
     return true;
 }
 
-void dataplane_ports::start_pass(engine::pass_request request) {
+bool dataplane_ports::start_pass(engine::pass_request request) {
     const fileseg_identity id = identity ? identity() : fileseg_identity{};
     _session_sender = id.sender_id;
     _session_group = id.group_id;
     if (request.keys && !install_keys(*request.keys)) {
-        return; // counted; the engine's DONE rounds then see no progress and NAK
+        return false; // counted
     }
     const std::int32_t slot = _tx_slot >= 0 ? _tx_slot : free_slot();
     if (slot < 0) {
         ++_counters.commands_failed;
         _last_error = "no free file slot in the dataplane (limits.max_files)";
-        return;
+        return false;
     }
     const auto& h = _link.shared().header();
     if (request.layout.blocks() > h.max_blocks_per_file) {
         ++_counters.commands_failed;
         _last_error = "file has more blocks than the dataplane's limits.max_blocks_per_file";
-        return;
+        return false;
     }
     // The pass's blocks go into the slot's bitmap before the command names it.
     std::uint64_t* bits = _link.shared().bitmap(static_cast<std::uint32_t>(slot));
@@ -204,7 +204,7 @@ void dataplane_ports::start_pass(engine::pass_request request) {
                     sizeof(std::uint64_t));
     if (request.fec_group_blocks != 0 &&
         !write_parity_table(static_cast<std::uint32_t>(slot), request)) {
-        return; // counted
+        return false; // counted
     }
     api::command cmd{};
     cmd.kind = api::command_kind::start_pass;
@@ -226,11 +226,13 @@ void dataplane_ports::start_pass(engine::pass_request request) {
                    .session = request.keys ? _key_slot : api::no_session_keys};
     set_path(cmd, request.source_path);
     const auto r = call(cmd);
-    if (r && r->status == api::reply_status::ok) {
-        _tx_slot = slot;
-        _tx_file_id = request.file_id;
-        ++_counters.passes_started;
+    if (!r || r->status != api::reply_status::ok) {
+        return false; // counted by call()
     }
+    _tx_slot = slot;
+    _tx_file_id = request.file_id;
+    ++_counters.passes_started;
+    return true;
 }
 
 void dataplane_ports::stop_pass() {

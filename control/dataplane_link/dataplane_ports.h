@@ -74,7 +74,7 @@ public:
                     engine::time_ns delay) override;
 
     // sender_dataplane_port
-    void start_pass(engine::pass_request request) override;
+    bool start_pass(engine::pass_request request) override;
     void stop_pass() override;
     std::uint32_t pass_cursor() const override;
     std::uint64_t pass_bytes_sent() const override;
@@ -111,16 +111,16 @@ public:
 
     // Calls `seen(file_id, section, seq)` for each open file the RX lcore
     // stored FILESEGs for, or FEC rebuilt blocks of, since the last call
-    // (the engine's on_data()); first retries FEC rebuilds that waited for
-    // the storage thread.
+    // (the engine's on_data()); first rebuilds the FEC groups that waited
+    // for the storage thread, or that the blocks it wrote made ready.
     template <typename Seen>
     void poll_progress(Seen&& seen) {
         for (auto& f : _open) {
             const api::file_slot& slot = _link.shared().slot(f.slot);
+            const std::uint64_t segments = slot.segments.load(std::memory_order_acquire);
             if (f.fec) {
                 f.fec->retry(shared_bits(f), slot, *_decoder);
             }
-            const std::uint64_t segments = slot.segments.load(std::memory_order_acquire);
             const std::uint64_t rebuilt = f.fec ? f.fec->rebuilt() : 0;
             if (segments != f.segments_seen || rebuilt != f.rebuilt_seen) {
                 f.segments_seen = segments;

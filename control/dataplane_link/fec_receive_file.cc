@@ -59,6 +59,17 @@ void fec_receive_file::on_parity(const protocol::parity_msg& msg, std::span<std:
 
 bool fec_receive_file::retry(std::span<std::uint64_t> shared, const dataplane::api::file_slot& slot,
                              dataplane::fec_decoder& decoder) {
+    const std::uint64_t storage = slot.blocks_done.load(std::memory_order_acquire) +
+                                  slot.write_errors.load(std::memory_order_acquire);
+    if (storage != _storage_seen) {
+        _storage_seen = storage;
+        const std::size_t before = _waiting.size();
+        _receiver.ready_groups(view_of(shared, _layout), _waiting);
+        // A group already waiting is listed once.
+        std::sort(_waiting.begin(), _waiting.end());
+        _waiting.erase(std::unique(_waiting.begin(), _waiting.end()), _waiting.end());
+        _counters.groups_ready_by_data += _waiting.size() - std::min(_waiting.size(), before);
+    }
     if (_waiting.empty()) {
         return false;
     }
@@ -68,12 +79,12 @@ bool fec_receive_file::retry(std::span<std::uint64_t> shared, const dataplane::a
     if (!storage_caught_up(shared, slot)) {
         return false; // try again on the next tick
     }
-    const std::uint64_t before = _counters.blocks_rebuilt;
+    const std::uint64_t before = _bits_set;
     for (const std::uint32_t g : _waiting) {
         rebuild(g, shared, decoder);
     }
     _waiting.clear();
-    return _counters.blocks_rebuilt != before;
+    return _bits_set != before;
 }
 
 // Rebuilding reads a group's received blocks back from the temp file, so
@@ -86,8 +97,7 @@ bool fec_receive_file::storage_caught_up(std::span<std::uint64_t> shared,
                                          const dataplane::api::file_slot& slot) const {
     const std::uint64_t accepted = view_of(shared, _layout).count();
     const std::uint64_t written = slot.blocks_done.load(std::memory_order_acquire) +
-                                  slot.write_errors.load(std::memory_order_acquire) +
-                                  _counters.blocks_rebuilt;
+                                  slot.write_errors.load(std::memory_order_acquire) + _bits_set;
     return accepted <= written;
 }
 
@@ -146,8 +156,12 @@ bool fec_receive_file::write(std::uint32_t block, std::uint64_t offset,
         done += static_cast<std::size_t>(n);
     }
     // Published like the storage thread's blocks: the bytes are in the file
-    // before the bit says so.
-    view_of(_shared, _layout).set(block);
+    // before the bit says so. Already set: the RX lcore took the block since
+    // the snapshot, and the storage thread writes (the same bytes) and
+    // counts it.
+    if (view_of(_shared, _layout).set(block)) {
+        ++_bits_set;
+    }
     return true;
 }
 

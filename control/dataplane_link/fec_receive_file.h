@@ -44,12 +44,21 @@ public:
                    const dataplane::api::file_slot& slot, dataplane::fec_decoder& decoder);
     // Rebuilds the groups that were waiting for the storage thread, once it
     // has caught up (one check for all of them); true if any block was rebuilt.
+    // When the storage thread wrote blocks since the last call, the groups
+    // holding parity that those blocks made ready (fec_receiver::ready_groups)
+    // join the wait first. Its count, not the RX lcore's: the RX lcore
+    // counts a FILESEG before it sets the block's bit, the storage thread
+    // counts a block after.
     bool retry(std::span<std::uint64_t> shared, const dataplane::api::file_slot& slot,
                dataplane::fec_decoder& decoder);
     std::uint32_t deficit_in_section(std::uint32_t section, std::span<std::uint64_t> shared,
                                      std::span<std::uint8_t> out) const;
-    // Blocks written here (not by the storage thread).
-    std::uint64_t rebuilt() const { return _counters.blocks_rebuilt; }
+    // Blocks written here whose bit this set: the storage thread writes and
+    // counts the others (blocks_done). A block the RX lcore took while its
+    // group was being rebuilt is written by both, and counted once, by the
+    // storage thread; counted twice, blocks_done + rebuilt() would pass the
+    // file's block count and the file would never be complete.
+    std::uint64_t rebuilt() const { return _bits_set; }
     int write_errno() const { return _write_errno; }
     const dataplane::fec_rx_counters& counters() const { return _counters; }
     // Closes its descriptor of the temp file (the dataplane flushes the file
@@ -75,6 +84,8 @@ private:
     dataplane::block_bitmap _snapshot;   // the bits a rebuild reads from
     std::span<std::uint64_t> _shared;    // during a rebuild: the slot's bits
     std::vector<std::uint32_t> _waiting; // groups ready before storage caught up
+    std::uint64_t _bits_set = 0;         // rebuilt(): bits write() set first
+    std::uint64_t _storage_seen = 0; // blocks the storage thread had handled at the last retry()
     int _write_errno = 0;
     dataplane::fec_rx_counters _counters;
 };

@@ -205,7 +205,9 @@ class sender_dataplane_port {
 public:
     virtual ~sender_dataplane_port() = default;
     // Starts a pass; the dataplane later calls the engine's on_pass_end().
-    virtual void start_pass(pass_request request) = 0;
+    // False: the dataplane did not take it (counted, its reason in the
+    // port's last error), and no on_pass_end() will come.
+    virtual bool start_pass(pass_request request) = 0;
     // Stops the pass in progress, if any (session abort). No on_pass_end().
     virtual void stop_pass() = 0;
     // The block the pass in progress will send next (blocks() when idle):

@@ -1200,7 +1200,7 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
     _phase = sender_phase::data;
     _overload.pass_started(now);
     _repair_rate_cap = repair_rate_cap(n, parity);
-    _dataplane.start_pass(
+    const bool started = _dataplane.start_pass(
         {.file_id = _file_id,
          .source_path = _files[_file_index].source_path,
          .layout = _layout,
@@ -1212,6 +1212,14 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
          .parity = std::move(parity),
          .keys = _crypto ? _crypto->keys : nullptr,
          .rate_bps = pass_rate()});
+    if (!started) {
+        // No pass end will come: go on to the DONE rounds as if the pass
+        // had gone out with nothing on the wire. The clients' NAKs ask for
+        // it again, and the next pass retries; waiting here would hold the
+        // session silent until every client timed out.
+        ++_stats.passes_refused;
+        pass_ended(now);
+    }
 }
 
 void sender_engine::on_pass_end(time_ns now, std::uint16_t file_id) {

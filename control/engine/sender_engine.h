@@ -96,6 +96,10 @@ struct sender_stats {
     std::uint64_t fec_status_in = 0;           // STATUS with deficit NAKs (Skycast receivers)
     std::uint64_t parity_exhausted = 0;        // groups past index 254: their data blocks resent
     std::uint64_t repair_passes_stretched = 0; // paced to last 2 copy spacings (repair_rate_cap)
+    // Passes the dataplane did not take (the node's stats and log say why:
+    // the source file changed, no file slot, no dataplane): each went
+    // straight to the DONE rounds, its blocks NAKed again.
+    std::uint64_t passes_refused = 0;
     std::uint64_t clients_lost = 0;
     std::uint64_t clients_aborted = 0;
     // Encrypted sessions.

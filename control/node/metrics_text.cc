@@ -177,7 +177,8 @@ void receiver_metrics(writer& w, const json& doc) {
         }
         // FEC parity of the sessions that have ended (docs/protocol.md §17).
         if (const json& fec = member(r, "fec_ended"); fec.is_object()) {
-            for (const char* name : {"parity_kept", "groups_rebuilt", "blocks_rebuilt"}) {
+            for (const char* name :
+                 {"parity_kept", "groups_rebuilt", "blocks_rebuilt", "groups_ready_by_data"}) {
                 const std::string metric = std::string("skycast_receiver_fec_") + name + "_total";
                 w.family(metric, "counter", std::string("FEC, ended sessions: ") + name);
                 w.sample(metric, {}, number(member(fec, name)));
@@ -284,6 +285,7 @@ constexpr const char* sender_session_gauges[] = {"bytes_sent",
                                                  "fileinfo_acks_late",
                                                  "copy_waits",
                                                  "repair_passes_stretched",
+                                                 "passes_refused",
                                                  "file_number",
                                                  "proxied_receivers",
                                                  "proxy_refused",

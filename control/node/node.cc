@@ -399,6 +399,12 @@ bool node::tick(time_ns now) {
         _job->ports->pass_finished();
         _job->engine->on_pass_end(now, _job->ports->pass_file_id());
     }
+    if (_job && _job->engine->stats().passes_refused != _job->passes_refused_logged) {
+        // The engine went on to its DONE round without the pass: say why.
+        _job->passes_refused_logged = _job->engine->stats().passes_refused;
+        SKYCAST_LOG(_log, warn, "session %s: the dataplane did not take a pass: %s",
+                    hex_id(_job->group_id).c_str(), _job->ports->last_error().c_str());
+    }
     if (_receivers) {
         did |= _receivers->tick(now);
         auto ended = _receivers->take_ended();
@@ -856,6 +862,7 @@ json node::loop_document() const {
                           {"fileinfo_acks_late", st.fileinfo_acks_late},
                           {"copy_waits", st.copy_waits},
                           {"repair_passes_stretched", st.repair_passes_stretched},
+                          {"passes_refused", st.passes_refused},
                           {"duplicates_in", st.duplicates_in},
                           {"overload_signals", st.overload_signals},
                           {"rate_decreases", st.rate_decreases},

@@ -121,6 +121,7 @@ private:
         std::uint64_t files = 0;
         std::uint64_t bytes = 0;
         engine::time_ns last_progress = 0;
+        std::uint64_t passes_refused_logged = 0; // the engine's count, logged up to here
     };
     std::unique_ptr<job> _job;
 };

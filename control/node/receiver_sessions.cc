@@ -329,6 +329,7 @@ nlohmann::json fec_json(const dataplane::fec_rx_counters& c) {
     return {{"parity_kept", c.parity_kept},
             {"groups_rebuilt", c.groups_rebuilt},
             {"blocks_rebuilt", c.blocks_rebuilt},
+            {"groups_ready_by_data", c.groups_ready_by_data},
             {"parity_dropped", std::move(dropped)}};
 }
 

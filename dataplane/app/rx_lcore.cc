@@ -83,6 +83,16 @@ void store_fileseg(rx_context& c, rte_mbuf* m, const protocol::uftp_header& h,
                            std::span<std::uint64_t>(
                                entry->bitmap, block_bitmap_view::words_for(entry->layout.blocks())),
                            entry->layout.blocks())};
+    // Room in the storage ring first: accepting sets the block's bit, and
+    // control rebuilds FEC groups from the blocks whose bits it sees
+    // (fec_receive_file), so a bit must never be set for a block that will
+    // not be written. This lcore is the ring's only producer: room it sees
+    // stays until it enqueues.
+    rte_ring* ring = c.res->storage[entry->slot % c.storage_threads];
+    if (rte_ring_free_count(ring) == 0) {
+        drop(c, m, counter::rx_drop_storage_ring_full);
+        return;
+    }
     block_write w;
     rx_counters outcome;
     if (!accept_fileseg(&file, seg, w, outcome)) {
@@ -101,12 +111,11 @@ void store_fileseg(rx_context& c, rte_mbuf* m, const protocol::uftp_header& h,
                     .length = static_cast<std::uint32_t>(w.data.size()),
                     .slot = entry->slot,
                     .generation = entry->generation};
-    // One storage thread per file keeps each file's writes in order and its
-    // batches contiguous.
-    rte_ring* ring = c.res->storage[entry->slot % c.storage_threads];
+    // One storage thread per file (the ring above) keeps each file's writes
+    // in order and its batches contiguous.
     if (rte_ring_sp_enqueue_elem(ring, &job, sizeof job) != 0) {
-        // The bit is set but the block will not be written: clear it so the
-        // block is NAKed and sent again, never reported as received.
+        // Cannot happen (room was checked, and only this lcore enqueues);
+        // were it to, the bit must not claim a block that is not written.
         std::atomic_ref<std::uint64_t>(entry->bitmap[w.block >> 6])
             .fetch_and(~(std::uint64_t{1} << (w.block & 63)), std::memory_order_release);
         drop(c, m, counter::rx_drop_storage_ring_full);

@@ -43,6 +43,10 @@ constexpr auto drain_timeout = std::chrono::seconds(30);
 // and control waits at most the longest pause for a command's reply.
 constexpr std::uint32_t idle_pause_first_us = 200;
 constexpr std::uint32_t idle_pause_longest_us = 2000;
+// How long a start_pass waits for a pass control stopped to come back from
+// the TX lcore, which takes it back on its next loop (microseconds; more
+// only when the host preempts it). Far under control's command timeout.
+constexpr auto stopped_pass_return_wait = std::chrono::milliseconds(200);
 
 std::optional<protocol::section_layout> layout_of(const api::file_geometry& g) {
     auto l = protocol::section_layout::make(g.file_size, g.block_size);
@@ -561,6 +565,19 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
             api::file_slot_state::closing) {
         return reply_status::bad_slot;
     }
+    // The pass before may be over with its return not yet taken: the TX
+    // lcore hands a pass back before it reports its end (finish_pass), so
+    // the next pass, started the moment control hears of the end, finds it
+    // here. One control stopped (a file ended early, stop_pass) comes back
+    // within the TX lcore's next loop: wait for it, boundedly.
+    reclaim_passes();
+    if (_current_pass != nullptr && _current_pass_stopped) {
+        const auto give_up = std::chrono::steady_clock::now() + stopped_pass_return_wait;
+        while (_current_pass != nullptr && std::chrono::steady_clock::now() < give_up) {
+            std::this_thread::sleep_for(std::chrono::microseconds(idle_pause_first_us));
+            reclaim_passes();
+        }
+    }
     if (_current_pass != nullptr) {
         return reply_status::busy;
     }
@@ -682,6 +699,7 @@ api::reply_status service_thread::start_pass(const api::command& cmd, std::int32
         return reply_status::busy;
     }
     _current_pass = pass;
+    _current_pass_stopped = false;
     _prefetched = 0;
     return reply_status::ok;
 }
@@ -690,8 +708,11 @@ api::reply_status service_thread::stop_pass() {
     if (_current_pass == nullptr) {
         return reply_status::ok;
     }
-    return send_tx_work(tx_work{.kind = tx_work_kind::stop_pass}) ? reply_status::ok
-                                                                  : reply_status::busy;
+    if (!send_tx_work(tx_work{.kind = tx_work_kind::stop_pass})) {
+        return reply_status::busy;
+    }
+    _current_pass_stopped = true;
+    return reply_status::ok;
 }
 
 api::reply_status service_thread::set_pass_rate(const api::command& cmd) {

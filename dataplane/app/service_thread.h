@@ -85,8 +85,9 @@ private:
     // the engines' sessions that point at them.
     std::array<std::shared_ptr<const crypto::private_key>, api::max_sessions> _signers;
     std::array<std::unique_ptr<const crypto::public_key>, api::max_sessions> _verifiers;
-    tx_pass* _current_pass = nullptr; // the pass the TX lcore holds (for prefetch)
-    std::uint32_t _prefetched = 0;    // blocks of it already touched
+    tx_pass* _current_pass = nullptr;   // the pass the TX lcore holds (for prefetch)
+    bool _current_pass_stopped = false; // stop_pass sent it back: it returns shortly
+    std::uint32_t _prefetched = 0;      // blocks of it already touched
     std::uint64_t _last_stats_tsc = 0;
     std::atomic<bool> _stop{false};
     std::thread _thread;

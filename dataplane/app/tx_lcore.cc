@@ -425,16 +425,19 @@ void finish_pass(tx_context& c, api::tx_event_kind kind, int detail) {
                     .detail = detail,
                     .blocks_sent = p.blocks_sent,
                     .bytes_sent = p.bytes_sent};
-    if (rte_ring_sp_enqueue_elem(c.res->tx_event, &e, sizeof e) != 0) {
-        bump(c.counters, counter::tx_drop_event_ring_full);
-    }
     bump(c.counters,
          kind == api::tx_event_kind::pass_end ? counter::tx_pass_ended : counter::tx_pass_stopped);
     tx_work back{.kind = tx_work_kind::start_pass, .pass = c.pass};
     // The service thread reclaims the pass; its ring has room for every pass
-    // it ever handed out (one at a time), so this cannot fail.
+    // it ever handed out (one at a time), so this cannot fail. Handed back
+    // before control hears of the end: control starts the next pass (in
+    // the same file slot) the moment it does, and the service thread
+    // reclaims what is handed back before it starts one (start_pass).
     (void)rte_ring_sp_enqueue_elem(c.res->tx_to_main, &back, sizeof back);
     c.pass = nullptr;
+    if (rte_ring_sp_enqueue_elem(c.res->tx_event, &e, sizeof e) != 0) {
+        bump(c.counters, counter::tx_drop_event_ring_full);
+    }
 }
 
 bool handle_work(tx_context& c, std::uint64_t now) {

@@ -142,7 +142,9 @@ std::optional<std::uint32_t> fec_receiver::accept(const protocol::parity_msg& ms
     _group_head[g] = s;
     std::memcpy(_slot_bytes.data() + std::size_t{s} * _layout.block_size(), msg.data.data(),
                 msg.data.size());
-    ++_kept_count[g];
+    if (_kept_count[g]++ == 0) {
+        _holding.push_back(g);
+    }
     ++counters.parity_kept;
     if (deficit(g, received) == 0) {
         return g;
@@ -160,6 +162,21 @@ std::optional<std::uint32_t> fec_receiver::after_block(std::uint32_t block,
         return std::nullopt;
     }
     return g;
+}
+
+void fec_receiver::ready_groups(const block_bitmap_view& received,
+                                std::vector<std::uint32_t>& out) {
+    // Released groups leave the list here, not in release(): one pass
+    // over it instead of a search per release. A group released and given
+    // parity again since the last call is listed twice: once is enough.
+    std::erase_if(_holding, [&](std::uint32_t g) { return _kept_count[g] == 0; });
+    std::sort(_holding.begin(), _holding.end());
+    _holding.erase(std::unique(_holding.begin(), _holding.end()), _holding.end());
+    for (const std::uint32_t g : _holding) {
+        if (deficit(g, received) == 0) {
+            out.push_back(g);
+        }
+    }
 }
 
 bool fec_receiver::rebuild(std::uint32_t g, const block_bitmap_view& received, block_io& io,

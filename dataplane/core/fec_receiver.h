@@ -45,6 +45,10 @@ struct fec_rx_counters {
     std::uint64_t parity_kept = 0;
     std::uint64_t groups_rebuilt = 0;
     std::uint64_t blocks_rebuilt = 0;
+    // Groups whose kept parity data that came after it made enough, or
+    // unneeded (fec_receiver::ready_groups, on the appliance): rebuilt, or
+    // their parity released, then.
+    std::uint64_t groups_ready_by_data = 0;
     std::array<std::uint64_t, static_cast<std::size_t>(parity_drop::count)> dropped{};
     void drop(parity_drop d) { ++dropped[static_cast<std::size_t>(d)]; }
     // Sums (a session's files, a node's sessions, a simulation's receivers).
@@ -52,6 +56,7 @@ struct fec_rx_counters {
         parity_kept += o.parity_kept;
         groups_rebuilt += o.groups_rebuilt;
         blocks_rebuilt += o.blocks_rebuilt;
+        groups_ready_by_data += o.groups_ready_by_data;
         for (std::size_t d = 0; d < dropped.size(); ++d) {
             dropped[d] += o.dropped[d];
         }
@@ -108,9 +113,20 @@ public:
                                         const block_bitmap_view& received,
                                         fec_rx_counters& counters);
     // After a data block was stored: its group, when that completed what
-    // the kept parity needed (call rebuild()).
+    // the kept parity needed (call rebuild()). For a caller that sees each
+    // block (the simulator's receive path).
     std::optional<std::uint32_t> after_block(std::uint32_t block,
                                              const block_bitmap_view& received) const;
+    // The same for a caller that only learns that some blocks arrived (the
+    // appliance's control process, which sees the RX lcore's count, not its
+    // blocks): appends to `out` every group that holds parity and needs no
+    // more of it, whether data filled the rest of its gaps (call rebuild())
+    // or all of them (rebuild() releases the parity). Costs the groups that
+    // hold parity, not the file. Without this, a group whose last gaps a
+    // data resend filled (one meant for a NAK-only receiver, or a NAK of
+    // ours) would hold its parity unused, show no deficit, and never
+    // complete: the receiver would have nothing to ask and nothing to say.
+    void ready_groups(const block_bitmap_view& received, std::vector<std::uint32_t>& out);
 
     // Rebuilds group g's missing blocks with `decoder` (same k and block
     // size), writes them through `io` and sets their bits; frees the group's
@@ -141,6 +157,7 @@ private:
     protocol::section_layout _layout;
     protocol::fec_groups _groups;
     std::vector<std::uint8_t> _kept_count;  // per group: parity slots held
+    std::vector<std::uint32_t> _holding;    // groups that took parity (some since released)
     std::vector<std::uint32_t> _group_head; // per group: its first slot
     std::vector<slot> _slots;
     std::vector<std::uint8_t> _slot_bytes; // slots x block size

@@ -133,7 +133,7 @@ private:
 class sim_sender_dataplane : public engine::sender_dataplane_port {
 public:
     explicit sim_sender_dataplane(simulation& s) : _sim(s) {}
-    void start_pass(engine::pass_request request) override;
+    bool start_pass(engine::pass_request request) override;
     void stop_pass() override {
         _active = false;
         ++_gen;
@@ -304,7 +304,7 @@ void receiver_net::send_later(endpoint to, std::span<const std::uint8_t> datagra
               std::make_shared<const std::vector<std::uint8_t>>(datagram.begin(), datagram.end()));
 }
 
-void sim_sender_dataplane::start_pass(engine::pass_request request) {
+bool sim_sender_dataplane::start_pass(engine::pass_request request) {
     _request = std::move(request);
     auto it = _cache.find(_request.source_path);
     if (it == _cache.end()) {
@@ -350,6 +350,7 @@ void sim_sender_dataplane::start_pass(engine::pass_request request) {
     _active = true;
     ++_gen;
     _sim.push(_sim.now(), event_kind::tx, 0, _gen);
+    return true;
 }
 
 void sim_sender_dataplane::on_tx(time_ns now, std::uint64_t gen) {

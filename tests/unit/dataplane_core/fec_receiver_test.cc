@@ -149,6 +149,49 @@ TEST(fec_receiver, a_late_data_block_completes_what_kept_parity_needs) {
     EXPECT_TRUE(std::equal(f.file.begin(), f.file.begin() + 16 * bs, f.io.bytes.begin()));
 }
 
+// The appliance's control process learns that blocks arrived, not which
+// (dataplane_ports::poll_progress): ready_groups() finds the groups that
+// data made ready, and the ones data completed, whose parity is then freed.
+TEST(fec_receiver, ready_groups_lists_every_group_whose_parity_data_made_enough) {
+    fixture f(std::uint64_t{bs} * 64, 16);
+    // Group 0 misses 2 and 9, group 1 misses 20, group 2 misses 40 and 41;
+    // each gets one parity block, so each is one short but group 1.
+    for (std::uint32_t b = 0; b < 64; ++b) {
+        if (b != 2 && b != 9 && b != 20 && b != 40 && b != 41) {
+            f.receive(b);
+        }
+    }
+    for (const std::uint32_t g : {0u, 2u}) {
+        const auto p = f.parity(g, 16);
+        EXPECT_FALSE(f.rx.accept(f.msg(g, 16, p), f.bits.view(), f.counters).has_value());
+    }
+    const auto p1 = f.parity(1, 16);
+    const auto ready1 = f.rx.accept(f.msg(1, 16, p1), f.bits.view(), f.counters);
+    ASSERT_EQ(ready1, std::optional<std::uint32_t>(1));
+    std::vector<std::uint32_t> ready;
+    f.rx.ready_groups(f.bits.view(), ready);
+    EXPECT_EQ(ready, std::vector<std::uint32_t>{1});
+    ASSERT_TRUE(f.rx.rebuild(1, f.bits.view(), f.io, f.decoder, f.counters));
+
+    // A data resend fills 9 (group 0 can now rebuild 2) and both of group
+    // 2's gaps (its parity is no longer needed). Group 1 was rebuilt.
+    f.receive(9);
+    f.receive(40);
+    f.receive(41);
+    ready.clear();
+    f.rx.ready_groups(f.bits.view(), ready);
+    EXPECT_EQ(ready, (std::vector<std::uint32_t>{0, 2}));
+    for (const std::uint32_t g : ready) {
+        ASSERT_TRUE(f.rx.rebuild(g, f.bits.view(), f.io, f.decoder, f.counters));
+    }
+    EXPECT_TRUE(f.bits.view().complete());
+    EXPECT_EQ(f.io.bytes, f.file);
+    EXPECT_EQ(f.counters.blocks_rebuilt, 2u); // 20 and 2
+    ready.clear();
+    f.rx.ready_groups(f.bits.view(), ready);
+    EXPECT_TRUE(ready.empty()); // every group's parity was released
+}
+
 TEST(fec_receiver, deficit_naks_mark_the_first_missing_blocks_per_group) {
     fixture f(std::uint64_t{bs} * 64, 16);
     // Group 0 misses 1, 4, 5; group 1 misses nothing; group 2 misses 40;

@@ -747,6 +747,37 @@ TEST(sender_engine, without_early_data_the_pass_waits_for_every_answer_as_stock)
     EXPECT_EQ(rig.sender.stats().early_data_passes, 0u);
 }
 
+// A pass the dataplane does not take (the file changed under it, no slot,
+// a start that raced the pass before it) brings no pass end: the engine
+// goes on to its DONE round at once, the client's NAK asks for the blocks
+// again, and the next pass sends them. Waiting for the end would hold the
+// session silent until every client timed out.
+TEST(sender_engine, a_pass_the_dataplane_refuses_goes_on_to_the_done_round_and_is_sent_again) {
+    sender_rig rig(quick_sender(), {{.name = "f", .size = 5000}});
+    rig.dp.refuse_passes = 1;
+    time_ns now = rig.to_first_pass(9, t0);
+    ASSERT_EQ(rig.dp.passes.size(), 1u);
+    EXPECT_EQ(rig.sender.stats().passes_refused, 1u);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::done_wait);
+    // The DONE round asks the client, which misses every block.
+    now = rig.sender.next_deadline();
+    rig.sender.on_timer(now);
+    ASSERT_FALSE(rig.net.of<protocol::done_msg>().empty());
+    std::vector<std::uint8_t> bits(protocol::nak_bitmap_bytes(4), 0);
+    bits[0] = 0x0F; // 5000 bytes at 1300: 4 blocks, all missing
+    rig.sender.on_datagram(
+        now + ms, {.address = 9},
+        client_datagram(9, 0x77, protocol::status_msg{.file_id = 1, .section = 0, .naks = bits}));
+    while (rig.dp.passes.size() < 2 && rig.sender.next_deadline() != engine::no_deadline) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    ASSERT_EQ(rig.dp.passes.size(), 2u);
+    EXPECT_EQ(rig.dp.passes[1].blocks.at(0), 0x0Fu);
+    EXPECT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    EXPECT_EQ(rig.sender.stats().passes_refused, 1u);
+}
+
 TEST(sender_engine, one_sequence_counter_across_control_and_data) {
     sender_rig rig(quick_sender(), {{.name = "f", .size = 5000}, {.name = "g", .size = 1}});
     time_ns now = t0;

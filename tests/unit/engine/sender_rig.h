@@ -56,12 +56,17 @@ public:
 class fake_sender_dataplane : public engine::sender_dataplane_port {
 public:
     explicit fake_sender_dataplane(engine::sequence_counter& seq) : _seq(seq) {}
-    void start_pass(engine::pass_request r) override {
+    bool start_pass(engine::pass_request r) override {
         passes.push_back(std::move(r));
+        if (refuse_passes > 0) {
+            --refuse_passes;
+            return false;
+        }
         // The dataplane stamps FILESEGs from the same counter: take a few.
         for (int i = 0; i < 3; ++i) {
             fileseg_seqs.push_back(_seq.next());
         }
+        return true;
     }
     void stop_pass() override { ++stops; }
     std::uint32_t pass_cursor() const override { return cursor; }
@@ -73,6 +78,7 @@ public:
     std::vector<std::uint16_t> fileseg_seqs;
     std::uint32_t cursor = 0;
     int stops = 0;
+    int refuse_passes = 0; // the next this many start_pass calls are refused
 
 private:
     engine::sequence_counter& _seq;
