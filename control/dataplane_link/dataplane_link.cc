@@ -194,20 +194,16 @@ bool dataplane_link::send(api::endpoint4 to, std::uint16_t from_port,
     return true;
 }
 
-namespace {
-
-std::int64_t steady_now_ns() {
+std::int64_t steady_ns() {
     return std::chrono::duration_cast<std::chrono::nanoseconds>(
                std::chrono::steady_clock::now().time_since_epoch())
         .count();
 }
 
-} // namespace
-
 bool dataplane_link::send_later(api::endpoint4 to, std::uint16_t from_port,
                                 std::span<const std::uint8_t> datagram, std::int64_t delay_ns) {
     const auto due =
-        static_cast<engine::time_ns>(steady_now_ns() + std::max<std::int64_t>(delay_ns, 0));
+        static_cast<engine::time_ns>(steady_ns() + std::max<std::int64_t>(delay_ns, 0));
     if (_held.hold(due, {.address = to.address, .port = to.port}, datagram, from_port)) {
         return true;
     }
@@ -218,7 +214,7 @@ bool dataplane_link::send_due() {
     if (_held.size() == 0) {
         return false;
     }
-    const auto now = static_cast<engine::time_ns>(steady_now_ns());
+    const auto now = static_cast<engine::time_ns>(steady_ns());
     return _held.release_due(now, [&](const engine::held_copies::copy& c) {
         if (!send({.address = c.to.address, .port = c.to.port, .pad = 0}, c.local_port, c.bytes)) {
             ++_held_send_failures; // no mbuf or the ring full: UFTP retransmits
@@ -231,7 +227,7 @@ std::optional<std::int64_t> dataplane_link::next_due_in() const {
     if (due == engine::no_deadline) {
         return std::nullopt;
     }
-    return std::max<std::int64_t>(static_cast<std::int64_t>(due) - steady_now_ns(), 0);
+    return std::max<std::int64_t>(static_cast<std::int64_t>(due) - steady_ns(), 0);
 }
 
 std::optional<dataplane_link::received> dataplane_link::receive() {

@@ -26,6 +26,11 @@ namespace skycast::control {
 
 namespace api = dataplane::api;
 
+// Monotonic nanoseconds (steady_clock): the clock control's loop, its ages
+// and the held control copies (send_later) run on; a wall-clock step
+// cannot make them negative.
+std::int64_t steady_ns();
+
 class dataplane_link {
 public:
     // Before rte_eal_init as a secondary (which cannot be retried in one

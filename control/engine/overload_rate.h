@@ -77,6 +77,10 @@ public:
         return true;
     }
 
+    // The rate passes run at now, lowered or not: the configured one (0:
+    // unpaced) until an overload lowered it.
+    std::uint64_t current_or_configured() const { return _rate != 0 ? _rate : _configured; }
+
     // A new pass starts at `now`: its byte count starts from zero.
     void pass_started(time_ns now) { mark(now, 0); }
 
@@ -86,8 +90,6 @@ public:
     }
 
 private:
-    std::uint64_t current_or_configured() const { return _rate != 0 ? _rate : _configured; }
-
     // Wire bits per second since the last change or pass start (0: too
     // short to tell).
     std::uint64_t achieved_bps(time_ns now, std::uint64_t bytes_sent) const {

@@ -258,11 +258,10 @@ void sender_engine::on_overload(time_ns now) {
 }
 
 std::uint64_t sender_engine::pass_rate() const {
-    const std::uint64_t overload = _overload.rate_bps();
     if (_repair_rate_cap == 0) {
-        return overload;
+        return _overload.rate_bps(); // 0: the node's rate, as the dataplane reads it
     }
-    const std::uint64_t current = overload != 0 ? overload : _config.rate_bps;
+    const std::uint64_t current = _overload.current_or_configured();
     return current == 0 ? _repair_rate_cap : std::min(current, _repair_rate_cap);
 }
 
@@ -292,8 +291,7 @@ std::uint64_t sender_engine::repair_rate_cap(std::uint64_t blocks,
     const double bps =
         static_cast<double>(count * frame_bytes) * 8 * 1e9 / static_cast<double>(spread);
     const auto cap = std::max(static_cast<std::uint64_t>(bps), overload_rate::floor_bps);
-    const std::uint64_t current =
-        _overload.rate_bps() != 0 ? _overload.rate_bps() : _config.rate_bps;
+    const std::uint64_t current = _overload.current_or_configured();
     if (current != 0 && cap >= current) {
         return 0; // it lasts that long at the rate it has
     }

@@ -36,11 +36,11 @@
 
 namespace skycast::control::engine {
 
-// Every counter says what a non-zero value means in its comment.
 // The repair margin of repair passes after the first (sender_fec::repair_margin
 // when larger): sender_engine::repair_parity.
 inline constexpr double later_repair_margin = 0.5;
 
+// Every counter says what a non-zero value means in its comment.
 struct sender_stats {
     std::uint64_t datagrams_in = 0;
     std::uint64_t malformed_in = 0;     // failed to decode: a broken or hostile peer

@@ -42,13 +42,6 @@ constexpr time_ns publish_interval = 100 * ns_per_ms;
 // A loop round longer than this is counted as a stall (control.loop_stalls).
 constexpr std::int64_t stall_threshold = 50 * static_cast<std::int64_t>(ns_per_ms);
 
-// Monotonic nanoseconds: ages that a wall-clock step cannot make negative.
-std::int64_t steady_ns() {
-    return std::chrono::duration_cast<std::chrono::nanoseconds>(
-               std::chrono::steady_clock::now().time_since_epoch())
-        .count();
-}
-
 // A sender runs one session at a time, in the dataplane's first key slot.
 constexpr std::uint8_t sender_key_slot = 0;
 
