@@ -1,5 +1,7 @@
 #include "control/dataplane_link/fec_receive_file.h"
 
+#include "control/dataplane_link/dataplane_link.h"
+
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
@@ -61,8 +63,9 @@ bool fec_receive_file::retry(std::span<std::uint64_t> shared, const dataplane::a
                              dataplane::fec_decoder& decoder) {
     const std::uint64_t storage = slot.blocks_done.load(std::memory_order_acquire) +
                                   slot.write_errors.load(std::memory_order_acquire);
-    if (storage != _storage_seen) {
+    if (storage != _storage_seen && steady_ns() >= _next_sweep_at) {
         _storage_seen = storage;
+        _next_sweep_at = steady_ns() + sweep_interval_ns;
         const std::size_t before = _waiting.size();
         _receiver.ready_groups(view_of(shared, _layout), _waiting);
         // A group already waiting is listed once.

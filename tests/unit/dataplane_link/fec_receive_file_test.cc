@@ -5,11 +5,13 @@
 #include "control/dataplane_link/fec_receive_file.h"
 #include "dataplane/core/parity_builder.h"
 
+#include <chrono>
 #include <cstdlib>
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <random>
 #include <string>
+#include <thread>
 #include <unistd.h>
 #include <vector>
 
@@ -67,6 +69,12 @@ struct fixture {
                                        .data = p};
         rx->on_parity(msg, bits, slot, decoder);
     }
+    // The node's next tick, at least one sweep interval after the last:
+    // retry() looks for groups data made ready at most that often.
+    bool poll() {
+        std::this_thread::sleep_for(std::chrono::nanoseconds(fec_receive_file::sweep_interval_ns));
+        return rx->retry(bits, slot, decoder);
+    }
     protocol::fec_groups rx_groups() const { return protocol::fec_groups(layout, k, 1); }
     bool complete() const { return slot.blocks_done.load() + rx->rebuilt() == slot.blocks; }
     std::vector<std::uint8_t> on_disk() const {
@@ -92,11 +100,11 @@ TEST(fec_receive_file, a_group_that_data_made_ready_is_rebuilt_on_the_next_poll)
     f.parity(2, k);     // group 2: 40 and 41 missing, 1 kept
     f.parity(2, k + 1); // ... and 2 kept: rebuilt at once
     EXPECT_EQ(f.rx->rebuilt(), 2u);
-    EXPECT_FALSE(f.rx->retry(f.bits, f.slot, f.decoder)); // nothing new stored
+    EXPECT_FALSE(f.poll()); // nothing new stored
     EXPECT_FALSE(f.complete());
 
     f.store(9); // a data resend
-    EXPECT_TRUE(f.rx->retry(f.bits, f.slot, f.decoder));
+    EXPECT_TRUE(f.poll());
     EXPECT_EQ(f.rx->rebuilt(), 3u);
     EXPECT_EQ(f.rx->counters().groups_ready_by_data, 1u);
     EXPECT_TRUE(f.complete());
@@ -115,7 +123,7 @@ TEST(fec_receive_file, parity_that_data_made_unneeded_is_released) {
     EXPECT_EQ(f.rx->counters().parity_kept, 1u);
     f.store(2);
     f.store(9);
-    EXPECT_FALSE(f.rx->retry(f.bits, f.slot, f.decoder)); // nothing to rebuild
+    EXPECT_FALSE(f.poll()); // nothing to rebuild
     EXPECT_EQ(f.rx->counters().groups_ready_by_data, 1u);
     EXPECT_EQ(f.rx->rebuilt(), 0u);
     EXPECT_TRUE(f.complete());
@@ -139,11 +147,11 @@ TEST(fec_receive_file, a_ready_group_waits_for_the_storage_thread) {
     f.bits[0] |= std::uint64_t{1} << 30;
     f.parity(0, k);
     EXPECT_EQ(f.rx->rebuilt(), 0u);
-    EXPECT_FALSE(f.rx->retry(f.bits, f.slot, f.decoder));
+    EXPECT_FALSE(f.poll());
     const std::uint64_t off = std::uint64_t{30} * bs;
     ASSERT_EQ(::pwrite(f.fd, f.file.data() + off, bs, static_cast<off_t>(off)), ssize_t{bs});
     f.slot.blocks_done.fetch_add(1);
-    EXPECT_TRUE(f.rx->retry(f.bits, f.slot, f.decoder));
+    EXPECT_TRUE(f.poll());
     EXPECT_EQ(f.rx->rebuilt(), 1u);
     EXPECT_TRUE(f.complete());
     EXPECT_EQ(f.on_disk(), f.file);
