@@ -168,6 +168,15 @@ cleanup() {
         echo "interop.sh: --keep: lab '$lab' and processes left up; work dir $work"
         return
     fi
+    if ((status != 0)); then
+        # What the Skycast nodes' engines say (sessions, FEC, passes), taken
+        # while they still run: printed last, where a CI log's tail shows it.
+        for sock in "$work"/*.sock; do
+            [[ -S $sock ]] || continue
+            timeout 5 "$skycast_bin" stats --socket "$sock" --json \
+                > "${sock%.sock}-at-failure.json" 2> /dev/null || true
+        done
+    fi
     sky_stop_pids "${pids[@]}"
     if [[ -n $capture_pid ]]; then
         kill -TERM "$capture_pid" 2> /dev/null || true
@@ -185,6 +194,17 @@ cleanup() {
         for f in "$logs"/*; do
             echo "----- $f (last 40 lines)" >&2
             tail -n 40 "$f" >&2
+        done
+        for f in "$work"/*-at-failure.json; do
+            [[ -s $f ]] || continue
+            echo "----- $f (the engines' part)" >&2
+            python3 -c 'import json, sys
+d = json.load(open(sys.argv[1]))
+for k in ("dataplane", "contract_version", "control", "control_copies", "outcomes"):
+    d.pop(k, None)
+d["history"] = d.get("history", [])[-1:]
+first = {k: d.pop(k) for k in ("sessions", "session", "history") if k in d}
+print(json.dumps({**first, **d}, separators=(",", ":"))[:4000])' "$f" >&2 || true
         done
     else
         rm -rf "$work"
