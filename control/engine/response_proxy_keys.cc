@@ -393,7 +393,7 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
         }
         return;
     }
-    case protocol::message_type::encrypted:
+    case protocol::message_type::encrypted: {
         // Sealed server traffic (from its address, with its UID): the
         // session's files, which are not ours to read. Registration is
         // over, so its private group is left: the data of the files would
@@ -405,8 +405,18 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
             return;
         }
         ++_stats.server_sealed_ignored;
-        end_keys(s);
+        // Unless a client still waits for its REG_CONF: the server's was
+        // lost, and it sends it again, to this group, when the client's
+        // REGISTER comes again through us. Left then once every client is
+        // confirmed, or when announcing has stopped long enough
+        // (keys_timer, group_hold).
+        const bool waiting = std::any_of(k.clients.begin(), k.clients.end(),
+                                         [](const auto& c) { return !c.second.confirmed; });
+        if (!waiting) {
+            end_keys(s);
+        }
         return;
+    }
     default:
         ++_stats.unexpected_in;
         return;
