@@ -2,7 +2,6 @@
 
 #include "control/dataplane_link/dataplane_link.h"
 
-#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fcntl.h>
@@ -61,17 +60,13 @@ void fec_receive_file::on_parity(const protocol::parity_msg& msg, std::span<std:
 
 bool fec_receive_file::retry(std::span<std::uint64_t> shared, const dataplane::api::file_slot& slot,
                              dataplane::fec_decoder& decoder) {
+    // The storage thread's count, not the RX lcore's: the RX lcore counts
+    // a FILESEG before it sets the block's bit, the storage thread counts a
+    // block after.
     const std::uint64_t storage = slot.blocks_done.load(std::memory_order_acquire) +
                                   slot.write_errors.load(std::memory_order_acquire);
-    if (storage != _storage_seen && steady_ns() >= _next_sweep_at) {
-        _storage_seen = storage;
-        _next_sweep_at = steady_ns() + sweep_interval_ns;
-        const std::size_t before = _waiting.size();
-        _receiver.ready_groups(view_of(shared, _layout), _waiting);
-        // A group already waiting is listed once.
-        std::sort(_waiting.begin(), _waiting.end());
-        _waiting.erase(std::unique(_waiting.begin(), _waiting.end()), _waiting.end());
-        _counters.groups_ready_by_data += _waiting.size() - std::min(_waiting.size(), before);
+    if (_receiver.next_sweep(storage)) {
+        _receiver.sweep_ready(storage, steady_ns(), view_of(shared, _layout), _waiting, _counters);
     }
     if (_waiting.empty()) {
         return false;

@@ -28,11 +28,6 @@ namespace skycast::control {
 
 class fec_receive_file final : private dataplane::block_io {
 public:
-    // At high loss many groups hold parity, and the storage thread's count
-    // moves on every tick of a pass: groups that data made ready are looked
-    // for at most this often. A millisecond beside a GRTT.
-    static constexpr std::int64_t sweep_interval_ns = 1'000'000;
-
     // Opens the temp file for reading and writing; null (and `error` set)
     // when it cannot, or k is not one the codec takes. Groups as
     // protocol/fec_groups.h lays them out with k and span_groups.
@@ -50,10 +45,8 @@ public:
     // Rebuilds the groups that were waiting for the storage thread, once it
     // has caught up (one check for all of them); true if any block was rebuilt.
     // When the storage thread wrote blocks since the last call, the groups
-    // holding parity that those blocks made ready (fec_receiver::ready_groups)
-    // join the wait first (looked for at most every sweep_interval_ns). Its
-    // count, not the RX lcore's: the RX lcore counts a FILESEG before it
-    // sets the block's bit, the storage thread counts a block after.
+    // holding parity that those blocks made ready join the wait first
+    // (fec_receiver::sweep_ready, with the storage thread's count).
     bool retry(std::span<std::uint64_t> shared, const dataplane::api::file_slot& slot,
                dataplane::fec_decoder& decoder);
     std::uint32_t deficit_in_section(std::uint32_t section, std::span<std::uint64_t> shared,
@@ -90,8 +83,6 @@ private:
     std::span<std::uint64_t> _shared;    // during a rebuild: the slot's bits
     std::vector<std::uint32_t> _waiting; // groups ready before storage caught up
     std::uint64_t _bits_set = 0;         // rebuilt(): bits write() set first
-    std::uint64_t _storage_seen = 0;     // blocks the storage thread had handled at the last sweep
-    std::int64_t _next_sweep_at = 0;     // steady_ns()
     int _write_errno = 0;
     dataplane::fec_rx_counters _counters;
 };

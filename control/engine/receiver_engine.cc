@@ -1024,7 +1024,11 @@ void receiver_engine::nak_timer(time_ns now) {
             }
             const std::uint32_t missing = _dataplane.missing_in_section(_file.file_id, s, naks);
             if (missing == 0) {
-                _file.section_done[s] = true;
+                // Nothing to ask for. Without FEC that is final: every block
+                // is in. With FEC it is not: a group whose kept parity
+                // covers its gaps may fail its rebuild (decode_failed) and
+                // give the parity back, and its blocks must be asked for.
+                _file.section_done[s] = _fec_k == 0;
                 continue;
             }
             send_status(static_cast<std::uint16_t>(s),
@@ -1043,6 +1047,9 @@ void receiver_engine::nak_timer(time_ns now) {
         // carries it, if the path does (parity_reaches_us()).
         _parity_asked = true;
         _parity_in_at_ask = _dataplane.parity_in();
+    }
+    if (_file.asked && !sent) {
+        ++_stats.done_silent;
     }
     _file.asked = false;
 }

@@ -69,6 +69,11 @@ struct receiver_stats {
     // FEC session whose parity stopped reaching us after we asked for it
     // twice (a proxy in the path): from then on its STATUS NAKs data blocks.
     std::uint64_t fec_fallbacks = 0;
+    // A DONE asked about the file while it was not complete and nothing
+    // was missing to NAK (a FEC group waiting for its rebuild): no answer.
+    // The sender asks again next round; a count that keeps rising means a
+    // receiver stuck with nothing to say (docs/protocol.md §17.6).
+    std::uint64_t done_silent = 0;
     std::uint64_t status_bytes_sent = 0;
     std::uint64_t completes_sent = 0;
     std::uint64_t nak_timer_fired = 0;
@@ -188,7 +193,7 @@ private:
         std::optional<std::uint16_t> mode; // sender's permission bits, if sent
         protocol::timestamp fileinfo_stamp;
         time_ns fileinfo_at = 0;
-        std::vector<bool> section_done;
+        std::vector<bool> section_done; // every block in: never asked about again
         std::uint32_t highest_section_seen = 0;
         std::uint32_t nak_upto = 0;      // sections [0, nak_upto) are due for NAKs
         bool asked = false;              // a DONE asked for status

@@ -218,7 +218,7 @@ void receiver_metrics(writer& w, const json& doc) {
                  1);
     }
     for (const char* key : {"files", "files_received", "files_rejected", "status_sent",
-                            "nak_lists_sent", "status_bytes_sent", "fec_fallbacks",
+                            "nak_lists_sent", "status_bytes_sent", "fec_fallbacks", "done_silent",
                             "overload_reports", "bytes_received", "duplicates_in"}) {
         const std::string metric = std::string("skycast_receiver_session_") + key;
         w.family(metric, "gauge", std::string("running receiver session: ") + key);

@@ -371,6 +371,14 @@ void receiver_sessions::reap(time_ns now) {
                 notes += "; no FEC parity reached this node after it asked (a proxy in "
                          "the path?): repaired by NAKing data blocks";
             }
+            // DONEs it could not answer: incomplete, yet nothing to NAK
+            // (FEC groups waiting for a rebuild). Brief by design; many of
+            // them beside a failed session point at the receive side.
+            if (const std::uint64_t silent = e.stats().done_silent; silent != 0) {
+                notes += "; " + std::to_string(silent) +
+                         " DONE(s) found the file incomplete with nothing to NAK (FEC groups "
+                         "waiting for a rebuild)";
+            }
             _log.write(level, "session %s from %s ended: %s%s%s%s, %u of %zu files complete%s",
                        hex_id(s.group_id).c_str(), hex_id(s.server_id).c_str(),
                        engine::name(e.outcome()), reason.empty() ? "" : ": ", reason.c_str(),
@@ -440,6 +448,7 @@ void receiver_sessions::describe(json& doc) const {
                            {"status_sent", st.status_sent},
                            {"nak_lists_sent", st.nak_lists_sent},
                            {"fec_fallbacks", st.fec_fallbacks},
+                           {"done_silent", st.done_silent},
                            {"status_bytes_sent", st.status_bytes_sent},
                            {"overload_reports", st.overload_reports},
                            {"decrypt_failed", st.decrypt_failed},

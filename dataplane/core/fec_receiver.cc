@@ -74,6 +74,9 @@ void fec_receiver::release(std::uint32_t g) {
         s = next;
     }
     _group_head[g] = no_slot;
+    if (_kept_count[g] != 0) {
+        --_groups_holding;
+    }
     _kept_count[g] = 0;
 }
 
@@ -144,6 +147,7 @@ std::optional<std::uint32_t> fec_receiver::accept(const protocol::parity_msg& ms
                 msg.data.size());
     if (_kept_count[g]++ == 0) {
         _holding.push_back(g);
+        ++_groups_holding;
     }
     ++counters.parity_kept;
     if (deficit(g, received) == 0) {
@@ -152,31 +156,38 @@ std::optional<std::uint32_t> fec_receiver::accept(const protocol::parity_msg& ms
     return std::nullopt;
 }
 
-std::optional<std::uint32_t> fec_receiver::after_block(std::uint32_t block,
-                                                       const block_bitmap_view& received) const {
-    if (block >= _layout.blocks()) {
-        return std::nullopt;
+bool fec_receiver::sweep_ready(std::uint64_t stored, std::int64_t now_ns,
+                               const block_bitmap_view& received, std::vector<std::uint32_t>& out,
+                               fec_rx_counters& counters) {
+    const auto due = next_sweep(stored);
+    if (!due || now_ns < *due) {
+        return false;
     }
-    const std::uint32_t g = _groups.group_of_block(block);
-    if (kept(g) == 0 || missing(g, received) == 0 || deficit(g, received) != 0) {
-        return std::nullopt;
-    }
-    return g;
-}
-
-void fec_receiver::ready_groups(const block_bitmap_view& received,
-                                std::vector<std::uint32_t>& out) {
+    _swept_stored = stored;
+    _next_sweep_at = now_ns + ready_sweep_interval_ns;
     // Released groups leave the list here, not in release(): one pass
     // over it instead of a search per release. A group released and given
-    // parity again since the last call is listed twice: once is enough.
+    // parity again since the last look is listed twice: once is enough.
     std::erase_if(_holding, [&](std::uint32_t g) { return _kept_count[g] == 0; });
     std::sort(_holding.begin(), _holding.end());
     _holding.erase(std::unique(_holding.begin(), _holding.end()), _holding.end());
+    const std::size_t waiting = out.size(); // already listed (waiting for storage)
     for (const std::uint32_t g : _holding) {
-        if (deficit(g, received) == 0) {
+        if (deficit(g, received) == 0 &&
+            std::find(out.begin(), out.begin() + static_cast<std::ptrdiff_t>(waiting), g) ==
+                out.begin() + static_cast<std::ptrdiff_t>(waiting)) {
             out.push_back(g);
+            ++counters.groups_ready_by_data;
         }
     }
+    return true;
+}
+
+std::optional<std::int64_t> fec_receiver::next_sweep(std::uint64_t stored) const {
+    if (_groups_holding == 0 || stored == _swept_stored) {
+        return std::nullopt;
+    }
+    return _next_sweep_at;
 }
 
 bool fec_receiver::rebuild(std::uint32_t g, const block_bitmap_view& received, block_io& io,

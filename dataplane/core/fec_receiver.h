@@ -46,8 +46,8 @@ struct fec_rx_counters {
     std::uint64_t groups_rebuilt = 0;
     std::uint64_t blocks_rebuilt = 0;
     // Groups whose kept parity data that came after it made enough, or
-    // unneeded (fec_receiver::ready_groups, on the appliance): rebuilt, or
-    // their parity released, then.
+    // unneeded (fec_receiver::sweep_ready): rebuilt, or their parity
+    // released, then.
     std::uint64_t groups_ready_by_data = 0;
     std::array<std::uint64_t, static_cast<std::size_t>(parity_drop::count)> dropped{};
     void drop(parity_drop d) { ++dropped[static_cast<std::size_t>(d)]; }
@@ -112,21 +112,29 @@ public:
     std::optional<std::uint32_t> accept(const protocol::parity_msg& msg,
                                         const block_bitmap_view& received,
                                         fec_rx_counters& counters);
-    // After a data block was stored: its group, when that completed what
-    // the kept parity needed (call rebuild()). For a caller that sees each
-    // block (the simulator's receive path).
-    std::optional<std::uint32_t> after_block(std::uint32_t block,
-                                             const block_bitmap_view& received) const;
-    // The same for a caller that only learns that some blocks arrived (the
-    // appliance's control process, which sees the RX lcore's count, not its
-    // blocks): appends to `out` every group that holds parity and needs no
-    // more of it, whether data filled the rest of its gaps (call rebuild())
-    // or all of them (rebuild() releases the parity). Costs the groups that
-    // hold parity, not the file. Without this, a group whose last gaps a
-    // data resend filled (one meant for a NAK-only receiver, or a NAK of
-    // ours) would hold its parity unused, show no deficit, and never
-    // complete: the receiver would have nothing to ask and nothing to say.
-    void ready_groups(const block_bitmap_view& received, std::vector<std::uint32_t>& out);
+    // Groups that data made ready. A caller learns how many data blocks
+    // were stored, not which (the appliance's control process sees the
+    // storage thread's count), so this looks when `stored` has moved since
+    // the last look, at most once per ready_sweep_interval_ns of `now_ns`,
+    // and appends to `out` (unless already there, counted in
+    // groups_ready_by_data) every group that holds parity and needs no more
+    // of it: data filled the rest of its gaps (call rebuild()) or all of
+    // them (rebuild() releases the parity). Returns whether it looked. Costs
+    // the groups that hold parity, not the file. The simulator runs the same
+    // rule on its own clock, so it shows what the appliance does.
+    //
+    // Without it, a group whose last gaps a data resend filled (one meant
+    // for a NAK-only receiver, or a NAK of ours) would hold its parity
+    // unused, show no deficit, and never complete: the receiver would have
+    // nothing to ask and nothing to say.
+    bool sweep_ready(std::uint64_t stored, std::int64_t now_ns, const block_bitmap_view& received,
+                     std::vector<std::uint32_t>& out, fec_rx_counters& counters);
+    // When sweep_ready() would look next; nullopt while it has nothing to
+    // look for (no group holds parity, or no block was stored since).
+    std::optional<std::int64_t> next_sweep(std::uint64_t stored) const;
+    // A millisecond beside a GRTT: at high loss many groups hold parity and
+    // the stored count moves on every tick of a pass.
+    static constexpr std::int64_t ready_sweep_interval_ns = 1'000'000;
 
     // Rebuilds group g's missing blocks with `decoder` (same k and block
     // size), writes them through `io` and sets their bits; frees the group's
@@ -158,6 +166,9 @@ private:
     protocol::fec_groups _groups;
     std::vector<std::uint8_t> _kept_count;  // per group: parity slots held
     std::vector<std::uint32_t> _holding;    // groups that took parity (some since released)
+    std::uint32_t _groups_holding = 0;      // groups whose _kept_count is not 0
+    std::uint64_t _swept_stored = 0;        // `stored` at the last sweep_ready() look
+    std::int64_t _next_sweep_at = 0;        // and when it may look again
     std::vector<std::uint32_t> _group_head; // per group: its first slot
     std::vector<slot> _slots;
     std::vector<std::uint8_t> _slot_bytes; // slots x block size

@@ -55,6 +55,7 @@ public:
         _rx.emplace(dataplane::rx_file{
             .file_id = r.file_id, .layout = r.layout, .received = _bits->view()});
         _write_errno = 0;
+        _stored = 0;
         _fec.reset();
         _decoder = nullptr;
         if (r.fec_group_blocks != 0) {
@@ -183,7 +184,7 @@ public:
                             it->second->begin() + static_cast<std::ptrdiff_t>(w.offset))) {
                 ++block_mismatches;
             }
-            after_block(w.block);
+            stored(h, seg);
             return seg.section;
         }
         if (const auto n =
@@ -191,7 +192,7 @@ public:
             n != static_cast<ssize_t>(w.data.size()) && _write_errno == 0) {
             _write_errno = n < 0 ? errno : ENOSPC;
         }
-        after_block(w.block);
+        stored(h, seg);
         return seg.section;
     }
     // A PARITY datagram (to the session's parity port): returns its section
@@ -241,14 +242,42 @@ public:
     std::uint64_t malformed = 0;
     std::uint64_t block_mismatches = 0;
 
-private:
-    // FEC: a stored block may complete what a group's kept parity needs.
-    void after_block(std::uint32_t block) {
-        if (_fec) {
-            if (const auto g = _fec->after_block(block, _rx->received)) {
-                _fec->rebuild(*g, _rx->received, *this, *_decoder, fec_counters);
-            }
+    // FEC: when sweep() is due, no_deadline while it has nothing to look for.
+    engine::time_ns sweep_deadline() const {
+        const auto at = _open && _fec ? _fec->next_sweep(_stored) : std::nullopt;
+        return at ? static_cast<engine::time_ns>(*at) : engine::no_deadline;
+    }
+    // What the appliance's control process does on a node tick (its
+    // fec_receive_file::retry): the groups that the blocks stored since the
+    // last look made ready are rebuilt, by the same rule
+    // (fec_receiver::sweep_ready) on the simulator's clock. Storage here is
+    // synchronous, so nothing waits for it. True if a block was rebuilt.
+    bool sweep(engine::time_ns now) {
+        if (!_open || !_fec) {
+            return false;
         }
+        _ready.clear();
+        if (!_fec->sweep_ready(_stored, static_cast<std::int64_t>(now), _rx->received, _ready,
+                               fec_counters)) {
+            return false;
+        }
+        const std::uint64_t before = fec_counters.blocks_rebuilt;
+        for (const std::uint32_t g : _ready) {
+            _fec->rebuild(g, _rx->received, *this, *_decoder, fec_counters);
+        }
+        return fec_counters.blocks_rebuilt != before;
+    }
+    // The open file and the last FILESEG stored, for the engine's on_data()
+    // after a sweep rebuilt blocks (the appliance reads them from the slot).
+    std::uint16_t file_id() const { return _file_id; }
+    std::uint16_t last_section() const { return _last_section; }
+    std::uint16_t last_seq() const { return _last_seq; }
+
+private:
+    void stored(const protocol::uftp_header& h, const protocol::fileseg_msg& seg) {
+        ++_stored;
+        _last_section = seg.section;
+        _last_seq = h.seq;
     }
     // block_io for FEC decoding: the temp file, or in no-store mode the
     // sender's bytes (every block the receive path took was checked equal
@@ -304,6 +333,10 @@ private:
     std::optional<crypto::packet_cipher> _cipher;
     std::uint16_t _last_file_id = 0;
     std::uint64_t _parity_in = 0; // PARITY for the open FEC file (parity_in())
+    std::uint64_t _stored = 0;    // data blocks stored (the storage thread's count)
+    std::uint16_t _last_section = 0;
+    std::uint16_t _last_seq = 0;
+    std::vector<std::uint32_t> _ready; // sweep()'s groups
     std::vector<std::uint8_t> _scratch =
         std::vector<std::uint8_t>(protocol::max_datagram_size + protocol::uftp_header_size);
 };
@@ -345,6 +378,14 @@ inline void deliver(engine::receiver_engine& receiver, receiver_port& port, engi
         }
     } else {
         receiver.on_datagram(now, from, d);
+    }
+}
+
+// The port's sweep (receiver_port::sweep) when it is due, and the engine
+// told of the rebuilt blocks, as the appliance's poll_progress does.
+inline void sweep(engine::receiver_engine& receiver, receiver_port& port, engine::time_ns now) {
+    if (port.sweep_deadline() <= now && port.sweep(now)) {
+        receiver.on_data(now, port.file_id(), port.last_section(), port.last_seq());
     }
 }
 

@@ -557,8 +557,9 @@ void simulation::reschedule(std::uint32_t index) {
     // Lazy: a pending timer event at or before the deadline stays (it fires,
     // finds nothing due, and reschedules). Data pushes the inactivity deadline
     // forward on every block; re-queuing a timer each time would double the
-    // event count.
-    const time_ns d = r.engine->next_deadline();
+    // event count. The port's FEC sweep shares the timer (the appliance's
+    // node tick runs both).
+    const time_ns d = std::min(r.engine->next_deadline(), r.dp->sweep_deadline());
     if (d == engine::no_deadline || (r.scheduled != engine::no_deadline && r.scheduled <= d)) {
         return;
     }
@@ -662,9 +663,10 @@ void simulation::process(const event& e) {
     case event_kind::timer:
         if (e.gen == r.timer_gen) {
             r.scheduled = engine::no_deadline;
-            if (r.engine->next_deadline() <= _now) {
+            if (r.engine->next_deadline() <= _now || r.dp->sweep_deadline() <= _now) {
                 _last_effective = _now; // stale lazy timers do not count as activity
             }
+            sweep(*r.engine, *r.dp, _now);
             r.engine->on_timer(_now);
         }
         break;

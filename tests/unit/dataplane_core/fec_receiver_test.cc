@@ -64,7 +64,15 @@ struct fixture {
         const std::uint64_t off = std::uint64_t{block} * bs;
         io.write(block, off, std::span(file).subspan(off, layout.block_bytes(block)));
         bits.view().set(block);
+        ++stored;
     }
+    // sweep_ready() at `at_ns`, with the blocks receive() stored so far.
+    std::vector<std::uint32_t> sweep(std::int64_t at_ns) {
+        std::vector<std::uint32_t> ready;
+        EXPECT_TRUE(rx.sweep_ready(stored, at_ns, bits.view(), ready, counters));
+        return ready;
+    }
+    std::uint64_t stored = 0; // data blocks receive() wrote
     std::vector<std::uint8_t> parity(std::uint32_t g, std::uint32_t index) {
         std::vector<std::uint8_t> p(bs);
         std::uint8_t* out[] = {p.data()};
@@ -142,17 +150,17 @@ TEST(fec_receiver, a_late_data_block_completes_what_kept_parity_needs) {
     EXPECT_EQ(f.rx.deficit(0, f.bits.view()), 1u);
     // Block 9 arrives as data (a repair pass for a stock receiver sent it).
     f.receive(9);
-    const auto g = f.rx.after_block(9, f.bits.view());
-    ASSERT_TRUE(g.has_value());
-    ASSERT_TRUE(f.rx.rebuild(*g, f.bits.view(), f.io, f.decoder, f.counters));
+    EXPECT_EQ(f.sweep(0), std::vector<std::uint32_t>{0});
+    EXPECT_EQ(f.counters.groups_ready_by_data, 1u);
+    ASSERT_TRUE(f.rx.rebuild(0, f.bits.view(), f.io, f.decoder, f.counters));
     EXPECT_TRUE(f.bits.view().test(2));
     EXPECT_TRUE(std::equal(f.file.begin(), f.file.begin() + 16 * bs, f.io.bytes.begin()));
 }
 
-// The appliance's control process learns that blocks arrived, not which
-// (dataplane_ports::poll_progress): ready_groups() finds the groups that
-// data made ready, and the ones data completed, whose parity is then freed.
-TEST(fec_receiver, ready_groups_lists_every_group_whose_parity_data_made_enough) {
+// A receiver learns that blocks were stored, not which: sweep_ready() finds
+// the groups that data made ready, and the ones data completed, whose
+// parity is then freed.
+TEST(fec_receiver, a_sweep_lists_every_group_whose_parity_data_made_enough) {
     fixture f(std::uint64_t{bs} * 64, 16);
     // Group 0 misses 2 and 9, group 1 misses 20, group 2 misses 40 and 41;
     // each gets one parity block, so each is one short but group 1.
@@ -168,9 +176,11 @@ TEST(fec_receiver, ready_groups_lists_every_group_whose_parity_data_made_enough)
     const auto p1 = f.parity(1, 16);
     const auto ready1 = f.rx.accept(f.msg(1, 16, p1), f.bits.view(), f.counters);
     ASSERT_EQ(ready1, std::optional<std::uint32_t>(1));
-    std::vector<std::uint32_t> ready;
-    f.rx.ready_groups(f.bits.view(), ready);
+    // Group 1 is ready, and already listed (waiting for storage): once.
+    std::vector<std::uint32_t> ready{1};
+    EXPECT_TRUE(f.rx.sweep_ready(f.stored, 0, f.bits.view(), ready, f.counters));
     EXPECT_EQ(ready, std::vector<std::uint32_t>{1});
+    EXPECT_EQ(f.counters.groups_ready_by_data, 0u);
     ASSERT_TRUE(f.rx.rebuild(1, f.bits.view(), f.io, f.decoder, f.counters));
 
     // A data resend fills 9 (group 0 can now rebuild 2) and both of group
@@ -178,18 +188,45 @@ TEST(fec_receiver, ready_groups_lists_every_group_whose_parity_data_made_enough)
     f.receive(9);
     f.receive(40);
     f.receive(41);
-    ready.clear();
-    f.rx.ready_groups(f.bits.view(), ready);
+    const std::int64_t later = fec_receiver::ready_sweep_interval_ns;
+    ready = f.sweep(later);
     EXPECT_EQ(ready, (std::vector<std::uint32_t>{0, 2}));
+    EXPECT_EQ(f.counters.groups_ready_by_data, 2u);
     for (const std::uint32_t g : ready) {
         ASSERT_TRUE(f.rx.rebuild(g, f.bits.view(), f.io, f.decoder, f.counters));
     }
     EXPECT_TRUE(f.bits.view().complete());
     EXPECT_EQ(f.io.bytes, f.file);
     EXPECT_EQ(f.counters.blocks_rebuilt, 2u); // 20 and 2
-    ready.clear();
-    f.rx.ready_groups(f.bits.view(), ready);
-    EXPECT_TRUE(ready.empty()); // every group's parity was released
+    // Every group's parity was released: nothing left to look for.
+    EXPECT_FALSE(f.rx.next_sweep(f.stored + 1).has_value());
+}
+
+// When the receiver looks: only after blocks were stored since the last
+// look, only while some group holds parity, and at most once per interval
+// (the appliance's node ticks and the simulator's clock both run this rule).
+TEST(fec_receiver, a_sweep_looks_only_when_blocks_were_stored_and_at_most_once_per_interval) {
+    fixture f(std::uint64_t{bs} * 64, 16);
+    for (std::uint32_t b = 0; b < 16; ++b) {
+        if (b != 2 && b != 9) {
+            f.receive(b);
+        }
+    }
+    EXPECT_FALSE(f.rx.next_sweep(f.stored).has_value()); // no parity held
+    const auto p = f.parity(0, 16);
+    EXPECT_FALSE(f.rx.accept(f.msg(0, 16, p), f.bits.view(), f.counters).has_value());
+    ASSERT_TRUE(f.rx.next_sweep(f.stored).has_value());
+    const std::int64_t t0 = 5'000'000;
+    EXPECT_TRUE(f.sweep(t0).empty());                    // group 0 is still one short
+    EXPECT_FALSE(f.rx.next_sweep(f.stored).has_value()); // nothing stored since
+
+    f.receive(9);
+    const std::int64_t interval = fec_receiver::ready_sweep_interval_ns;
+    ASSERT_EQ(f.rx.next_sweep(f.stored), std::optional<std::int64_t>(t0 + interval));
+    std::vector<std::uint32_t> ready;
+    EXPECT_FALSE(f.rx.sweep_ready(f.stored, t0 + interval - 1, f.bits.view(), ready, f.counters));
+    EXPECT_TRUE(ready.empty());
+    EXPECT_EQ(f.sweep(t0 + interval), std::vector<std::uint32_t>{0});
 }
 
 TEST(fec_receiver, deficit_naks_mark_the_first_missing_blocks_per_group) {

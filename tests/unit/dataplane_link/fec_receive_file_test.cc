@@ -72,7 +72,8 @@ struct fixture {
     // The node's next tick, at least one sweep interval after the last:
     // retry() looks for groups data made ready at most that often.
     bool poll() {
-        std::this_thread::sleep_for(std::chrono::nanoseconds(fec_receive_file::sweep_interval_ns));
+        std::this_thread::sleep_for(
+            std::chrono::nanoseconds(dataplane::fec_receiver::ready_sweep_interval_ns));
         return rx->retry(bits, slot, decoder);
     }
     protocol::fec_groups rx_groups() const { return protocol::fec_groups(layout, k, 1); }

@@ -79,6 +79,10 @@ TEST(engine_fec, stock_like_receivers_complete_by_nak_in_the_same_session) {
         EXPECT_EQ(r.receivers[i].stats.fec_declined, 1u) << "receiver " << i;
     }
     EXPECT_EQ(r.receivers[1].stats.fec_declined, 0u);
+    // The data resent for them filled gaps of groups the others held
+    // parity for: those groups were found by the sweep the appliance runs
+    // (fec_receiver::sweep_ready) and rebuilt, not left silent.
+    EXPECT_GT(r.fec_rx.groups_ready_by_data, 0u);
 }
 
 TEST(engine_fec, receivers_that_parity_never_reaches_fall_back_to_naking_data_blocks) {

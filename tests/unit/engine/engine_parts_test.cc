@@ -1172,8 +1172,14 @@ public:
     }
     std::uint32_t missing_in_section(std::uint16_t, std::uint32_t section,
                                      std::span<std::uint8_t> out) const override {
+        if (rebuild_pending) {
+            std::fill(out.begin(), out.end(), std::uint8_t{0});
+            return 0;
+        }
         return bits->view().missing_in_section(layout, section, out);
     }
+    // A FEC group waiting for its rebuild: blocks missing, none to NAK.
+    bool rebuild_pending = false;
     int write_error(std::uint16_t id) const override {
         return bits && id == file_id ? write_errno : 0;
     }
@@ -1759,6 +1765,42 @@ TEST(receiver_engine, falls_back_from_parity_after_two_unanswered_asks_counted_p
     rig.dp.parity += 3;
     EXPECT_FALSE(ask(2)); // for the rest of the session
     EXPECT_EQ(rig.receiver.stats().fec_fallbacks, 1u);
+}
+
+TEST(receiver_engine, a_done_it_cannot_answer_is_counted) {
+    // Incomplete, yet nothing to NAK (a FEC group whose parity and data
+    // are enough, waiting for its rebuild): no STATUS, and the silence is
+    // counted so a receiver stuck that way shows in its stats.
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.dp.fec = true;
+    rig.receiver.on_datagram(
+        t0, {.address = 7},
+        rig.server(protocol::announce_msg{
+            .block_size = 512,
+            .fec_info = protocol::fec_info_ext{.group_blocks = 16, .parity_port = 1045}}));
+    rig.receiver.on_datagram(t0, {.address = 7},
+                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.fileinfo(t0, 1, 512 * 100, "f1");
+    for (std::uint32_t n = 0; n < 99; ++n) {
+        rig.dp.bits->view().set(n);
+    }
+    rig.dp.rebuild_pending = true;
+    time_ns now = t0 + ms;
+    rig.done(now, 1);
+    now = rig.receiver.next_deadline();
+    rig.receiver.on_timer(now);
+    EXPECT_TRUE(rig.net.of<protocol::status_msg>().empty());
+    EXPECT_EQ(rig.receiver.stats().done_silent, 1u);
+    // The rebuild failed (decode_failed gives the parity back): the next
+    // DONE gets its NAK, so the section was not taken for done.
+    rig.dp.rebuild_pending = false;
+    now += ms;
+    rig.done(now, 1);
+    now = rig.receiver.next_deadline();
+    rig.receiver.on_timer(now);
+    EXPECT_EQ(rig.net.of<protocol::status_msg>().size(), 1u);
+    EXPECT_EQ(rig.receiver.stats().done_silent, 1u);
 }
 
 TEST(receiver_engine, naks_one_status_per_section_with_missing_blocks_then_completes) {
