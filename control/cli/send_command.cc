@@ -87,6 +87,10 @@ int follow_transfer(node_client& client, const send_options& o) {
                         static_cast<unsigned long long>(count_member(*line, "passes")),
                         number_member(*line, "seconds"), failure.empty() ? "" : ": ",
                         failure.c_str());
+            // Where the time went (the node's own summary of "phases").
+            if (const std::string phases = text_member(*line, "time_by_phase"); !phases.empty()) {
+                std::printf("time by phase: %s\n", phases.c_str());
+            }
             return ok ? 0 : 1;
         }
         std::fflush(stdout);

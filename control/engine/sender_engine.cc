@@ -299,6 +299,26 @@ std::uint64_t sender_engine::repair_rate_cap(std::uint64_t blocks,
     return cap;
 }
 
+void sender_engine::enter(sender_phase p, time_ns now) {
+    if (p == _phase) {
+        return;
+    }
+    if (_phase != sender_phase::idle) {
+        _phase_times.spent[static_cast<std::size_t>(_phase)] += now - std::min(now, _phase_since);
+    }
+    ++_phase_times.entered[static_cast<std::size_t>(p)];
+    _phase = p;
+    _phase_since = now;
+}
+
+phase_times sender_engine::time_in_phases(time_ns now) const {
+    phase_times t = _phase_times;
+    if (_phase != sender_phase::idle && _phase != sender_phase::finished) {
+        t.spent[static_cast<std::size_t>(_phase)] += now - std::min(now, _phase_since);
+    }
+    return t;
+}
+
 void sender_engine::start(time_ns now) {
     if (_phase != sender_phase::idle) {
         return;
@@ -312,19 +332,19 @@ void sender_engine::start(time_ns now) {
             refused = "FEC proactive fraction must be 0..1";
         }
         if (refused != nullptr) {
-            _phase = sender_phase::announce;
+            enter(sender_phase::announce, now);
             finish(now, refused);
             return;
         }
     }
     if (_config.encryption.enabled()) {
         if (const auto e = setup_crypto(now); e != crypto::crypto_error::ok) {
-            _phase = sender_phase::announce;
+            enter(sender_phase::announce, now);
             finish(now, "encryption setup failed: " + std::string(crypto::describe(e)));
             return;
         }
     }
-    _phase = sender_phase::announce;
+    enter(sender_phase::announce, now);
     _rounds = 0;
     announce_round(now);
 }
@@ -918,7 +938,7 @@ void sender_engine::begin_file(time_ns now) {
             ++_pending_answer;
         }
     }
-    _phase = sender_phase::fileinfo;
+    enter(sender_phase::fileinfo, now);
     _rounds = 0;
     if (!wait_for_copies(now)) {
         fileinfo_round(now);
@@ -1195,7 +1215,7 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
         pass_ended(now);
         return;
     }
-    _phase = sender_phase::data;
+    enter(sender_phase::data, now);
     _overload.pass_started(now);
     _repair_rate_cap = repair_rate_cap(n, parity);
     const bool started = _dataplane.start_pass(
@@ -1228,7 +1248,7 @@ void sender_engine::on_pass_end(time_ns now, std::uint16_t file_id) {
 }
 
 void sender_engine::pass_ended(time_ns now) {
-    _phase = sender_phase::done_wait;
+    enter(sender_phase::done_wait, now);
     // With early data and FILEINFO answers still out, the round count goes
     // on into the DONE rounds, so that the first of them counts a silent
     // client's miss (with _rounds at 0 it would not, and a quick repair
@@ -1670,7 +1690,7 @@ void sender_engine::resend_aborts() {
 // --- Completion ----------------------------------------------------------------
 
 void sender_engine::begin_completion(time_ns now) {
-    _phase = sender_phase::completion;
+    enter(sender_phase::completion, now);
     _rounds = 0;
     _pending_complete0 = 0;
     for (auto& c : _clients.entries()) {
@@ -1705,7 +1725,7 @@ void sender_engine::completion_round(time_ns now) {
     _round_deadline = now + seconds_to_ns(_config.resend_round_grtts * _grtt.grtt());
 }
 
-void sender_engine::finish(time_ns /*now*/, std::string failure) {
+void sender_engine::finish(time_ns now, std::string failure) {
     // No more rounds will come: send the ABORT copies still owed now.
     while (!_abort_resends.empty()) {
         resend_aborts();
@@ -1727,7 +1747,7 @@ void sender_engine::finish(time_ns /*now*/, std::string failure) {
         }
     }
     _failure = std::move(failure);
-    _phase = sender_phase::finished;
+    enter(sender_phase::finished, now);
     _round_deadline = _rewind_deadline = _finish_deadline = _copies_out_deadline = no_deadline;
 }
 

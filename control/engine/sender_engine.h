@@ -125,6 +125,19 @@ enum class sender_phase : std::uint8_t {
 };
 // "announce", "data", ...: for logs and the stats socket.
 const char* name(sender_phase p);
+inline constexpr std::size_t sender_phase_count = 7;
+static_assert(static_cast<std::size_t>(sender_phase::finished) + 1 == sender_phase_count);
+
+// Where a session's time went (sender_engine::time_in_phases): per phase,
+// the time spent in it and how often it was entered (data and done_wait
+// once per pass). On a long-delay link the rounds around the data, not the
+// data, are often most of a session: this says which.
+struct phase_times {
+    std::array<time_ns, sender_phase_count> spent{};
+    std::array<std::uint32_t, sender_phase_count> entered{};
+    time_ns of(sender_phase p) const { return spent[static_cast<std::size_t>(p)]; }
+    std::uint32_t entries(sender_phase p) const { return entered[static_cast<std::size_t>(p)]; }
+};
 
 // One client's progress as the sender knows it (sender_engine::progress()).
 struct receiver_progress {
@@ -164,6 +177,8 @@ public:
 
     time_ns next_deadline() const;
     sender_phase phase() const { return _phase; }
+    // Time spent in each phase so far, the current one up to `now`.
+    phase_times time_in_phases(time_ns now) const;
     bool finished() const { return _phase == sender_phase::finished; }
     // Why the session ended early ("" when it ran to completion).
     const std::string& failure() const { return _failure; }
@@ -334,6 +349,10 @@ private:
     std::string _failure;
 
     sender_phase _phase = sender_phase::idle;
+    // Every phase change goes through here: it keeps _phase_times.
+    void enter(sender_phase p, time_ns now);
+    phase_times _phase_times;
+    time_ns _phase_since = 0;   // when _phase was entered
     std::uint32_t _active = 0;  // clients with outcome active
     std::uint32_t _rounds = 0;  // rounds run in the current phase
     time_ns _last_round_at = 0; // when round_roll_call() last ran

@@ -109,6 +109,44 @@ json progress_event(const engine::sender_engine& e, time_ns started, time_ns now
             {"elapsed", seconds_between(started, now)}};
 }
 
+// Where the session's time went, per phase entered (data and done_wait once
+// per pass): numbers for programs, and one line for people (the log, and
+// `skycast send` prints it).
+json phase_document(const engine::phase_times& t) {
+    json out = json::array();
+    for (std::size_t i = 0; i < engine::sender_phase_count; ++i) {
+        if (t.entered[i] != 0) {
+            out.push_back({{"phase", engine::name(static_cast<engine::sender_phase>(i))},
+                           {"seconds", static_cast<double>(t.spent[i]) /
+                                           static_cast<double>(engine::ns_per_second)},
+                           {"entered", t.entered[i]}});
+        }
+    }
+    return out;
+}
+
+std::string phase_line(const engine::phase_times& t) {
+    std::string line;
+    char part[96];
+    for (std::size_t i = 0; i < engine::sender_phase_count; ++i) {
+        if (t.entered[i] == 0 ||
+            static_cast<engine::sender_phase>(i) == engine::sender_phase::finished) {
+            continue;
+        }
+        const double s =
+            static_cast<double>(t.spent[i]) / static_cast<double>(engine::ns_per_second);
+        if (t.entered[i] > 1) {
+            std::snprintf(part, sizeof part, "%s%s %.2f s (%u times)", line.empty() ? "" : ", ",
+                          engine::name(static_cast<engine::sender_phase>(i)), s, t.entered[i]);
+        } else {
+            std::snprintf(part, sizeof part, "%s%s %.2f s", line.empty() ? "" : ", ",
+                          engine::name(static_cast<engine::sender_phase>(i)), s);
+        }
+        line += part;
+    }
+    return line;
+}
+
 std::uint32_t random_group_id() {
     std::random_device rd;
     std::uint32_t id = 0;
@@ -591,8 +629,10 @@ json node::job_result() const {
         all_ok = false;
     }
     const auto& st = e.stats();
-    const double seconds = static_cast<double>(wall_clock_ns() - _job->started) /
-                           static_cast<double>(engine::ns_per_second);
+    const time_ns now = wall_clock_ns();
+    const double seconds =
+        static_cast<double>(now - _job->started) / static_cast<double>(engine::ns_per_second);
+    const engine::phase_times phases = e.time_in_phases(now);
     return {{"event", "result"},
             {"ok", all_ok},
             {"session", hex_id(_job->group_id)},
@@ -615,6 +655,8 @@ json node::job_result() const {
             {"bytes_sent", st.bytes_sent},
             {"overload_signals", st.overload_signals},
             {"rate_decreases", st.rate_decreases},
+            {"phases", phase_document(phases)},
+            {"time_by_phase", phase_line(phases)},
             {"seconds", seconds}};
 }
 
@@ -626,12 +668,13 @@ void node::finish_job(time_ns now) {
         _socket->send(_job->client, progress_event(*_job->engine, _job->started, now));
     }
     json result = job_result();
-    SKYCAST_LOG(_log, info, "session %s: %s, %u receivers completed%s%s",
+    SKYCAST_LOG(_log, info, "session %s: %s, %u receivers completed%s%s; time by phase: %s",
                 result["session"].get<std::string>().c_str(),
                 result["ok"].get<bool>() ? "success" : "FAILED",
                 result["receivers_ok"].get<std::uint32_t>(),
                 result["failure"].get<std::string>().empty() ? "" : ": ",
-                result["failure"].get<std::string>().c_str());
+                result["failure"].get<std::string>().c_str(),
+                result["time_by_phase"].get<std::string>().c_str());
     remember(result);
     const control_socket::client_id client = _job->client;
     _job.reset();
@@ -838,6 +881,7 @@ json node::loop_document() const {
         const time_ns now = wall_clock_ns();
         doc["session"] = {{"id", hex_id(_job->group_id)},
                           {"phase", engine::name(e.phase())},
+                          {"phases", phase_document(e.time_in_phases(now))},
                           {"grtt", e.grtt()},
                           {"receivers", clients},
                           {"receivers_active", e.active_clients()},

@@ -229,6 +229,7 @@ print(json.dumps({"ok": int(sys.argv[2]) == 0, "status": int(sys.argv[2]),
                   "host_busy_pct": report["host_busy_pct"], "passes": s.get("passes", 0),
                   "resent_pct": 100.0 * (s.get("bytes_sent", 0) - s.get("bytes", 0))
                                 / max(1, s.get("bytes", 1)),
+                  "time_by_phase": s.get("time_by_phase", ""),
                   "link": report.get("link")}))
 PY
 }

@@ -800,6 +800,7 @@ sim_report simulation::run() {
     _report.sim_seconds = static_cast<double>(_last_effective - epoch) / 1e9;
     _report.trace_hash = _hash;
     _report.sender = _sender->stats();
+    _report.sender_phase_times = _sender->time_in_phases(_now);
     _report.seal_failures = _sender_dp->seal_failures;
     _report.parity_failures = _sender_dp->parity_failures;
     _report.sender_failure = _sender->failure();

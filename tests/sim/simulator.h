@@ -130,6 +130,8 @@ struct sim_report {
     double sender_finished_seconds = -1;
     // The sender's phases as they changed: (sim seconds, phase).
     std::vector<std::pair<double, engine::sender_phase>> sender_phases;
+    // The engine's own account of the same (sender_engine::time_in_phases).
+    engine::phase_times sender_phase_times;
     double wall_seconds = 0;
     double sender_engine_seconds = 0; // wall time spent in the sender engine's on_datagram()
     std::uint64_t trace_hash = 0;

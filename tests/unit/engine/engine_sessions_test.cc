@@ -203,6 +203,39 @@ TEST(engine_sessions, multi_section_file_under_loss) {
     EXPECT_GT(r.sender.blocks_resent, 0u);
 }
 
+TEST(engine_sessions, the_time_by_phase_accounts_for_the_whole_session) {
+    // The engine's own account (time_in_phases, in the node's result and
+    // history) against the simulator's record of every phase change.
+    scratch_dir dir;
+    const auto r = sim::run_simulation(multi_section_under_loss(dir));
+    ASSERT_TRUE(all_identical(r, 10));
+    const auto& t = r.sender_phase_times;
+    std::array<double, engine::sender_phase_count> seen{};
+    std::array<std::uint32_t, engine::sender_phase_count> entered{};
+    for (std::size_t i = 0; i < r.sender_phases.size(); ++i) {
+        const auto p = static_cast<std::size_t>(r.sender_phases[i].second);
+        ++entered[p];
+        if (i + 1 < r.sender_phases.size()) {
+            seen[p] += r.sender_phases[i + 1].first - r.sender_phases[i].first;
+        }
+    }
+    double total = 0;
+    for (std::size_t p = 0; p < engine::sender_phase_count; ++p) {
+        const double spent = static_cast<double>(t.spent[p]) / 1e9;
+        total += spent;
+        EXPECT_NEAR(spent, seen[p], 1e-6) << engine::name(static_cast<engine::sender_phase>(p));
+        if (p != static_cast<std::size_t>(engine::sender_phase::idle)) {
+            EXPECT_EQ(t.entered[p], entered[p])
+                << engine::name(static_cast<engine::sender_phase>(p));
+        }
+    }
+    // One data phase per pass, and nothing outside the phases.
+    EXPECT_EQ(t.entries(engine::sender_phase::data), r.sender.passes);
+    EXPECT_GT(r.sender.passes, 1u);
+    EXPECT_NEAR(total, r.sender_finished_seconds - r.sender_phases.front().first, 1e-6);
+    EXPECT_GT(t.of(engine::sender_phase::done_wait), 0u);
+}
+
 TEST(engine_sessions, few_megabyte_file_bursty_loss_long_rtt) {
     scratch_dir dir;
     const auto cfg = long_rtt_bursty_loss(dir);
