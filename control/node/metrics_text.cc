@@ -313,6 +313,15 @@ void sender_metrics(writer& w, const json& doc) {
     w.family("skycast_sender_session_grtt_seconds", "gauge", "the session's group round trip");
     w.sample("skycast_sender_session_grtt_seconds", {{"session", session}},
              number(member(s, "grtt")));
+    if (const json& phases = member(s, "phases"); phases.is_array() && !phases.empty()) {
+        w.family("skycast_sender_session_phase_seconds", "gauge",
+                 "running send session: time spent in each phase so far");
+        for (const auto& p : phases) {
+            w.sample("skycast_sender_session_phase_seconds",
+                     {{"session", session}, {"phase", text_of(member(p, "phase"))}},
+                     number(member(p, "seconds")));
+        }
+    }
     const json& receivers = member(s, "receivers");
     if (!receivers.is_array() || receivers.empty()) {
         return;

@@ -98,6 +98,9 @@ TEST(metrics_text, a_senders_session_and_each_receivers_progress) {
                           {"bytes_sent", 900},
                           {"bytes_total", 4000},
                           {"file_number", 2},
+                          {"phases",
+                           {{{"phase", "announce"}, {"seconds", 0.75}, {"entered", 1}},
+                            {{"phase", "data"}, {"seconds", 9.5}, {"entered", 2}}}},
                           {"receivers",
                            {{{"uid", "0x0A4D000B"},
                              {"outcome", "active"},
@@ -113,6 +116,12 @@ TEST(metrics_text, a_senders_session_and_each_receivers_progress) {
     EXPECT_TRUE(has_line(text, "skycast_sender_receiver_percent" + labels + " 45"));
     EXPECT_TRUE(has_line(text, "skycast_sender_receiver_pass" + labels + " 1"));
     EXPECT_TRUE(has_line(text, "skycast_sender_receiver_rtt_seconds" + labels + " 0.25"));
+    EXPECT_TRUE(has_line(
+        text,
+        "skycast_sender_session_phase_seconds{phase=\"announce\",session=\"0x00ABCDEF\"} 0.75"))
+        << text;
+    EXPECT_TRUE(has_line(
+        text, "skycast_sender_session_phase_seconds{phase=\"data\",session=\"0x00ABCDEF\"} 9.5"));
 }
 
 TEST(metrics_text, proxies_at_the_hub_the_receiver_and_the_proxy_node) {
