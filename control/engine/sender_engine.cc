@@ -872,6 +872,14 @@ void sender_engine::sample_rtt(time_ns now, std::uint32_t handle, protocol::time
     if (echoed_ns == 0 || echoed_ns > now) {
         return; // no timestamp, or one from the future: not a measurement
     }
+    if (handle >= _echo_sampled.size()) {
+        _echo_sampled.resize(std::size_t{handle} + 1, 0);
+    }
+    if (_echo_sampled[handle] == echoed_ns) {
+        ++_stats.rtt_echo_repeats;
+        return; // a later answer to the same datagram (ours or its copy)
+    }
+    _echo_sampled[handle] = echoed_ns;
     const double rtt = static_cast<double>(now - echoed_ns) / 1e9;
     _clients[handle].rtt = static_cast<float>(rtt);
     _grtt.sample(rtt, handle);

@@ -901,6 +901,7 @@ json node::loop_document() const {
                           {"repair_passes_stretched", st.repair_passes_stretched},
                           {"passes_refused", st.passes_refused},
                           {"duplicates_in", st.duplicates_in},
+                          {"rtt_echo_repeats", st.rtt_echo_repeats},
                           {"overload_signals", st.overload_signals},
                           {"rate_decreases", st.rate_decreases},
                           {"rate_increases", st.rate_increases},

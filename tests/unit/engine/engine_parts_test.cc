@@ -240,6 +240,30 @@ TEST(sender_engine, grtt_comes_from_echoed_timestamps_and_is_advertised) {
               std::vector<std::uint32_t>{9});
 }
 
+TEST(sender_engine, a_second_answer_echoing_the_same_timestamp_is_no_rtt_sample) {
+    // With control copies the client also answers our ANNOUNCE's copy (sent
+    // a spacing later, same stamp): that answer measures the spacing too,
+    // and is not a sample. A new stamp is.
+    auto cfg = quick_sender({9, 10});
+    sender_rig rig(cfg, {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    rig.sender.on_datagram(
+        t0 + 250 * ms, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    EXPECT_NEAR(rig.sender.grtt(), 0.25, 1e-6);
+    rig.sender.on_datagram(
+        t0 + 350 * ms, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    EXPECT_NEAR(rig.sender.grtt(), 0.25, 1e-6) << "the copy's answer measured the spacing";
+    EXPECT_EQ(rig.sender.stats().rtt_echo_repeats, 1u);
+    // Another client echoing the same stamp is its own first sample.
+    rig.sender.on_datagram(
+        t0 + 300 * ms, {.address = 10},
+        client_datagram(10, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    EXPECT_NEAR(rig.sender.grtt(), 0.30, 1e-6);
+    EXPECT_EQ(rig.sender.stats().rtt_echo_repeats, 1u);
+}
+
 TEST(sender_engine, control_copies_sends_every_control_datagram_that_many_times_identical) {
     auto cfg = quick_sender({9});
     cfg.control_copies = 2;
