@@ -1275,6 +1275,16 @@ struct receiver_rig {
         receiver.on_datagram(t, {.address = 7}, server(protocol::announce_msg{.block_size = 512}));
         receiver.on_datagram(t, {.address = 7}, server(protocol::reg_conf_msg{.client_ids = {42}}));
     }
+    // The same with a FEC dataplane and an ANNOUNCE offering FEC (k = 16).
+    void registered_fec(time_ns t) {
+        dp.fec = true;
+        receiver.on_datagram(
+            t, {.address = 7},
+            server(protocol::announce_msg{
+                .block_size = 512,
+                .fec_info = protocol::fec_info_ext{.group_blocks = 16, .parity_port = 1045}}));
+        receiver.on_datagram(t, {.address = 7}, server(protocol::reg_conf_msg{.client_ids = {42}}));
+    }
     // The server's FILEINFO of a regular file for client 42, and its DONE.
     void fileinfo(time_ns t, std::uint16_t file_id, std::uint64_t size, const std::string& name) {
         receiver.on_datagram(
@@ -1740,14 +1750,7 @@ TEST(receiver_engine, falls_back_from_parity_after_two_unanswered_asks_counted_p
     // mean the path carries none. Each file counts afresh.
     scratch_dir dir;
     receiver_rig rig(dir.path());
-    rig.dp.fec = true;
-    rig.receiver.on_datagram(
-        t0, {.address = 7},
-        rig.server(protocol::announce_msg{
-            .block_size = 512,
-            .fec_info = protocol::fec_info_ext{.group_blocks = 16, .parity_port = 1045}}));
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.registered_fec(t0);
     time_ns now = t0;
     // Answers a DONE for `file`; true when the STATUS asked for parity.
     const auto ask = [&](std::uint16_t file) {
@@ -1797,14 +1800,7 @@ TEST(receiver_engine, a_done_it_cannot_answer_is_counted) {
     // counted so a receiver stuck that way shows in its stats.
     scratch_dir dir;
     receiver_rig rig(dir.path());
-    rig.dp.fec = true;
-    rig.receiver.on_datagram(
-        t0, {.address = 7},
-        rig.server(protocol::announce_msg{
-            .block_size = 512,
-            .fec_info = protocol::fec_info_ext{.group_blocks = 16, .parity_port = 1045}}));
-    rig.receiver.on_datagram(t0, {.address = 7},
-                             rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+    rig.registered_fec(t0);
     rig.fileinfo(t0, 1, 512 * 100, "f1");
     for (std::uint32_t n = 0; n < 99; ++n) {
         rig.dp.bits->view().set(n);
