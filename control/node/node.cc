@@ -135,14 +135,12 @@ std::string phase_line(const engine::phase_times& t) {
         }
         const double s =
             static_cast<double>(t.spent[i]) / static_cast<double>(engine::ns_per_second);
-        if (t.entered[i] > 1) {
-            std::snprintf(part, sizeof part, "%s%s %.2f s (%u times)", line.empty() ? "" : ", ",
-                          engine::name(static_cast<engine::sender_phase>(i)), s, t.entered[i]);
-        } else {
-            std::snprintf(part, sizeof part, "%s%s %.2f s", line.empty() ? "" : ", ",
-                          engine::name(static_cast<engine::sender_phase>(i)), s);
-        }
+        std::snprintf(part, sizeof part, "%s%s %.2f s", line.empty() ? "" : ", ",
+                      engine::name(static_cast<engine::sender_phase>(i)), s);
         line += part;
+        if (t.entered[i] > 1) {
+            line += " (" + std::to_string(t.entered[i]) + " times)";
+        }
     }
     return line;
 }
