@@ -68,6 +68,9 @@ struct sender_stats {
     // sender_config::early_data_after), and the answers that came in after.
     std::uint64_t early_data_passes = 0;
     std::uint64_t fileinfo_acks_late = 0;
+    // Of those, clients whose answer came after the pass had ended: each
+    // was sent a DONE at once, not at the next round.
+    std::uint64_t late_answers_done_at_once = 0;
     // A file (or the completion) started late: the copies of the file
     // before's FILEINFO or DONE were still held (control.copy_spacing).
     std::uint64_t copy_waits = 0;
@@ -248,7 +251,10 @@ private:
     bool may_join(std::uint32_t uid) const;
     // The per-client parts of FILEINFO_ACK, STATUS and COMPLETE; the caller
     // advances the phase (maybe_advance) once the whole message is applied.
-    void fileinfo_acked(time_ns now, std::uint32_t handle, const protocol::fileinfo_ack_msg& m);
+    // True: the client's first answer, and its pass is over (early data):
+    // the caller sends it a DONE at once (done_for_late_answers).
+    bool fileinfo_acked(time_ns now, std::uint32_t handle, const protocol::fileinfo_ack_msg& m);
+    void done_for_late_answers(time_ns now, const std::vector<std::uint32_t>& handles);
     // False: the STATUS is not for the current file's passes, or the client
     // takes no part in them (the caller counts it stale).
     bool status_applies(const client_entry& c, const protocol::status_msg& m) const;

@@ -165,9 +165,13 @@ void sender_engine::handle_proxy_message(time_ns now, std::uint32_t proxy,
         }
         ++_stats.fileinfo_acks;
         sample_rtt(now, proxy, m.tstamp);
+        std::vector<std::uint32_t> late;
         for (const std::uint32_t h : clients_of(proxy, m.client_ids)) {
-            fileinfo_acked(now, h, m);
+            if (fileinfo_acked(now, h, m)) {
+                late.push_back(h);
+            }
         }
+        done_for_late_answers(now, late);
         maybe_advance(now);
         break;
     }

@@ -274,27 +274,17 @@ void proxy_metrics(writer& w, const json& doc) {
 }
 
 // The running send session's figures exported as gauges, by their stats key.
-constexpr const char* sender_session_gauges[] = {"bytes_sent",
-                                                 "bytes_total",
-                                                 "blocks_resent",
-                                                 "passes",
-                                                 "status_in",
-                                                 "status_bad",
-                                                 "nak_lists_in",
-                                                 "early_data_passes",
-                                                 "fileinfo_acks_late",
-                                                 "copy_waits",
-                                                 "repair_passes_stretched",
-                                                 "passes_refused",
-                                                 "file_number",
-                                                 "proxied_receivers",
-                                                 "proxy_refused",
-                                                 "proxy_list_refused",
-                                                 "duplicates_in",
-                                                 "overload_signals",
-                                                 "rate_decreases",
-                                                 "rate_increases",
-                                                 "rate_bps"};
+constexpr const char* sender_session_gauges[] = {"bytes_sent",         "bytes_total",
+                                                 "blocks_resent",      "passes",
+                                                 "status_in",          "status_bad",
+                                                 "nak_lists_in",       "early_data_passes",
+                                                 "fileinfo_acks_late", "late_answers_done_at_once",
+                                                 "copy_waits",         "repair_passes_stretched",
+                                                 "passes_refused",     "file_number",
+                                                 "proxied_receivers",  "proxy_refused",
+                                                 "proxy_list_refused", "duplicates_in",
+                                                 "overload_signals",   "rate_decreases",
+                                                 "rate_increases",     "rate_bps"};
 
 void sender_metrics(writer& w, const json& doc) {
     const json& s = member(doc, "session");

@@ -518,7 +518,9 @@ import json, sys
 r = json.load(open(sys.argv[1]))["history"][-1]
 proxies = {p["uid"].lower(): p["outcome"] for p in r.get("proxies", [])}
 receivers = {x["uid"].lower(): x["outcome"] for x in r["receivers"]}
-print("hub result: proxies", proxies, "receivers", receivers, "peers", r.get("peers"))
+print("hub result: proxies", proxies, "receivers", receivers, "peers", r.get("peers"),
+      "fileinfo_acks_late", r.get("fileinfo_acks_late"), "late_answers_done_at_once",
+      r.get("late_answers_done_at_once"))
 want_proxies = {sys.argv[2].lower(): "completed"} if sys.argv[2] else {}
 sys.exit(0 if proxies == want_proxies and
          receivers == {uid.lower(): "completed" for uid in sys.argv[3:]} else 1)

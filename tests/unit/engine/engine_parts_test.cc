@@ -641,18 +641,21 @@ TEST(sender_engine, early_data_starts_the_pass_before_the_answers_and_keeps_aski
     EXPECT_EQ(std::get<protocol::fileinfo_msg>(fileinfos.back()->d.body).client_ids,
               protocol::client_id_list{10});
 
-    // Client 9 has it all; client 10 answers at last and is asked next round.
+    // Client 9 has it all; client 10 answers at last, after its pass, and
+    // is asked at once, not a round later: it has had the whole pass and
+    // times out on the GRTT our headers carry, not on our round timer.
     rig.sender.on_datagram(now + ms, {.address = 9},
                            client_datagram(9, 0x77, protocol::complete_msg{.file_id = 1}));
+    const time_ns round_due = rig.sender.next_deadline();
     rig.sender.on_datagram(now + ms, {.address = 10},
                            client_datagram(10, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
     ASSERT_EQ(rig.sender.phase(), engine::sender_phase::done_wait) << "client 10 has nothing yet";
-    now = rig.sender.next_deadline();
-    rig.sender.on_timer(now);
     dones = rig.net.of<protocol::done_msg>();
     ASSERT_EQ(dones.size(), 2u);
     EXPECT_EQ(std::get<protocol::done_msg>(dones.back()->d.body).client_ids,
               protocol::client_id_list{10});
+    EXPECT_EQ(rig.sender.stats().late_answers_done_at_once, 1u);
+    EXPECT_EQ(rig.sender.next_deadline(), round_due) << "the round under way goes on";
     EXPECT_EQ(rig.net.of<protocol::fileinfo_msg>().size(), 3u);
     // Its COMPLETE ends the file.
     rig.sender.on_datagram(now + ms, {.address = 10},

@@ -155,6 +155,46 @@ TEST(sender_proxy, a_proxy_registers_its_clients_and_answers_for_them_with_lists
     }
 }
 
+TEST(sender_proxy, clients_whose_proxy_answers_after_the_early_pass_get_one_done_at_once) {
+    // A stock proxy holds its clients' FILEINFO_ACKs for about a second:
+    // the early pass (docs/protocol.md §20) is over before they come.
+    auto cfg = with_proxy({9, 10});
+    cfg.early_data_after = 20 * ms;
+    sender_rig rig(cfg, {{.name = "f", .size = 13000}});
+    time_ns now = t0;
+    rig.sender.start(now);
+    rig.sender.on_datagram(
+        now + 200 * ms, proxy_at,
+        client_datagram(proxy_uid, 0x77,
+                        protocol::register_msg{.tstamp = stamp_of(t0), .client_ids = {9, 10}}));
+    run_until(rig, now, engine::sender_phase::fileinfo);
+    run_until(rig, now, engine::sender_phase::data);
+    rig.dp.cursor = 10;
+    rig.sender.on_pass_end(now, 1);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::done_wait);
+    EXPECT_TRUE(rig.net.of<protocol::done_msg>().empty()) << "no one has answered the FILEINFO";
+
+    const time_ns round_due = rig.sender.next_deadline();
+    rig.sender.on_datagram(
+        now + 300 * ms, proxy_at,
+        client_datagram(proxy_uid, 0x77,
+                        protocol::fileinfo_ack_msg{.file_id = 1, .client_ids = {9, 10}}));
+    // One DONE for both, now, not at the next round: they have had the
+    // whole pass, and stock uftpd behind the proxy times out on the GRTT
+    // our headers carry, not on our round timer.
+    ASSERT_EQ(rig.net.of<protocol::done_msg>().size(), 1u);
+    EXPECT_EQ(listed<protocol::done_msg>(rig.net, 0), (std::vector<std::uint32_t>{9, 10}));
+    EXPECT_EQ(rig.sender.stats().late_answers_done_at_once, 2u);
+    EXPECT_EQ(rig.sender.stats().fileinfo_acks_late, 2u);
+    EXPECT_EQ(rig.sender.next_deadline(), round_due) << "the round under way goes on";
+    // Their COMPLETE ends the file in that round.
+    rig.sender.on_datagram(
+        now + 310 * ms, proxy_at,
+        client_datagram(proxy_uid, 0x77,
+                        protocol::complete_msg{.file_id = 1, .client_ids = {9, 10}}));
+    EXPECT_EQ(rig.sender.phase(), engine::sender_phase::completion);
+}
+
 TEST(sender_proxy, a_client_list_from_a_node_that_is_no_proxy_is_refused_and_counted) {
     sender_rig rig(with_proxy({9, 10}), {{.name = "f", .size = 10}});
     rig.sender.start(t0);
