@@ -13,6 +13,14 @@
 // waited for ARP across a 250 ms satellite hop measures 1 s instead of
 // 0.5 s — held the GRTT, and with it every 3·GRTT round, at twice the real
 // value for a whole GEO session.
+//
+// Even then a round takes it down to no less than `fall_floor` of its
+// value (sender_engine: grtt_fall_floor). A receiver times out ROBUST times
+// the GRTT in our latest header after it last heard from us, and a round
+// timed under the old GRTT can keep it waiting a few old GRTTs: a fall of
+// 1.06 s to 0.11 s in one round (stock proxies, which hold answers for a
+// second, then an answer that measured the path) had stock uftpd time out
+// 2.1 s into a 2-second wait for our next DONE.
 
 #include <algorithm>
 #include <cstdint>
@@ -22,8 +30,11 @@ namespace skycast::control::engine {
 
 class grtt_estimator {
 public:
-    grtt_estimator(double init, double min, double max)
-        : _grtt(std::clamp(init, min, max)), _min(min), _max(max) {}
+    // fall_floor in [0, 1]: the least fraction of the GRTT a round that
+    // every client answered leaves (0: down to the round's largest RTT
+    // whatever it was; 1: no fall but the 10 % of a partial round).
+    grtt_estimator(double init, double min, double max, double fall_floor)
+        : _grtt(std::clamp(init, min, max)), _min(min), _max(max), _fall_floor(fall_floor) {}
 
     double grtt() const { return _grtt; }
 
@@ -54,8 +65,8 @@ public:
     // waited for gave a sample (the caller checks with sampled()).
     void end_round(bool everyone_sampled) {
         if (_round_max > 0) {
-            _grtt = std::clamp(everyone_sampled ? _round_max : std::max(_round_max, 0.9 * _grtt),
-                               _min, _max);
+            const double floor = everyone_sampled ? std::min(_fall_floor, 0.9) : 0.9;
+            _grtt = std::clamp(std::max(_round_max, floor * _grtt), _min, _max);
         }
         _round_max = 0;
         std::fill(_sampled.begin(), _sampled.end(), false);
@@ -65,6 +76,7 @@ private:
     double _grtt;
     double _min;
     double _max;
+    double _fall_floor;
     double _round_max = 0;
     bool _measured = false;
     std::vector<bool> _sampled; // by client handle: gave a sample this round

@@ -105,12 +105,27 @@ const char* name(client_outcome o) {
     return "unknown";
 }
 
+double grtt_fall_floor(std::uint8_t robust) {
+    // A receiver times out ROBUST times the GRTT of our latest header after
+    // it last heard from us (min 1 s; stock uftpd aborts "Transfer timed
+    // out"). A round timed under the old GRTT can keep it waiting up to 3
+    // old GRTTs (an open group's announce round, a rewind). After a fall,
+    // ROBUST times the new GRTT must still cover that twice: at the default
+    // ROBUST of 20 a round leaves at least 0.3 of the GRTT. A ROBUST of 6 or
+    // less leaves room for no fall at all, and sets a group up to give up
+    // fast anyway: the GRTT falls as measured.
+    constexpr double longest_wait_grtts = 3.0;
+    const double floor = 2 * longest_wait_grtts / std::max<double>(robust, 1);
+    return floor < 1.0 ? floor : 0.0;
+}
+
 sender_engine::sender_engine(sender_config config, std::vector<file_entry> files,
                              network_port& network, sender_dataplane_port& dataplane,
                              sequence_counter& seq)
     : _config(std::move(config)), _files(std::move(files)), _network(network),
       _dataplane(dataplane), _seq(seq),
-      _grtt(_config.grtt_init, _config.grtt_min, _config.grtt_max), _overload(_config.rate_bps) {
+      _grtt(_config.grtt_init, _config.grtt_min, _config.grtt_max, grtt_fall_floor(_config.robust)),
+      _overload(_config.rate_bps) {
     // Sorted and unique: REGISTERs look themselves up by binary search, not a
     // scan of the list (100,000 hosts is a valid closed group).
     std::sort(_config.host_list.begin(), _config.host_list.end());

@@ -169,6 +169,10 @@ struct session_progress {
         receivers; // every registered client (no proxy), in clients() order
 };
 
+// The least fraction of the GRTT one measurement round may leave, for a
+// group of robustness `robust` (grtt_estimator.h; why in the definition).
+double grtt_fall_floor(std::uint8_t robust);
+
 class sender_engine {
 public:
     sender_engine(sender_config config, std::vector<file_entry> files, network_port& network,

@@ -38,7 +38,7 @@ constexpr time_ns ms = 1'000'000;
 
 TEST(grtt_estimator,
      first_sample_replaces_the_initial_guess_then_a_partial_round_falls_10_percent) {
-    engine::grtt_estimator g(0.5, 0.01, 15);
+    engine::grtt_estimator g(0.5, 0.01, 15, 0);
     EXPECT_DOUBLE_EQ(g.grtt(), 0.5);
     g.sample(0.2, 0);
     EXPECT_DOUBLE_EQ(g.grtt(), 0.2);
@@ -51,7 +51,7 @@ TEST(grtt_estimator,
     EXPECT_DOUBLE_EQ(g.grtt(), 0.9); // rises at once
     g.sample(100, 2);
     EXPECT_DOUBLE_EQ(g.grtt(), 15); // clamped to max
-    engine::grtt_estimator floor(0.5, 0.01, 15);
+    engine::grtt_estimator floor(0.5, 0.01, 15, 0);
     floor.sample(0.0, 0);
     EXPECT_DOUBLE_EQ(floor.grtt(), 0.01); // the 1 ms client floor, then the 10 ms minimum
 }
@@ -59,7 +59,7 @@ TEST(grtt_estimator,
 TEST(grtt_estimator, a_round_every_client_answered_sets_the_grtt_to_its_largest_rtt) {
     // The GEO case: one REGISTER's RTT includes an ARP across the delay
     // (1.0 s); every later round measures the real 0.5 s.
-    engine::grtt_estimator g(0.5, 0.01, 15);
+    engine::grtt_estimator g(0.5, 0.01, 15, 0);
     g.sample(1.0, 0);
     g.sample(0.51, 1);
     EXPECT_DOUBLE_EQ(g.grtt(), 1.0);
@@ -80,6 +80,40 @@ TEST(grtt_estimator, a_round_every_client_answered_sets_the_grtt_to_its_largest_
     g.sample(0.001, 0);
     g.end_round(true);
     EXPECT_DOUBLE_EQ(g.grtt(), 0.01);
+}
+
+TEST(grtt_estimator, a_round_leaves_enough_of_the_grtt_for_a_receiver_waiting_on_the_old_one) {
+    // ROBUST 20 (the default): ROBUST x the new GRTT covers twice the 3 old
+    // GRTTs a round timed under the old one can keep a receiver waiting.
+    EXPECT_DOUBLE_EQ(engine::grtt_fall_floor(20), 0.3);
+    EXPECT_DOUBLE_EQ(engine::grtt_fall_floor(6), 0.0) << "no fall keeps that: as measured";
+    EXPECT_DOUBLE_EQ(engine::grtt_fall_floor(3), 0.0);
+    // Behind stock proxies, which hold answers for about a second, the
+    // GRTT was 1.064 s; then a round in which every answer measured the
+    // path's 0.106 s. In one step stock uftpd timed out (20 x 0.106 s)
+    // before our next DONE, due 2.2 old GRTTs after the last.
+    engine::grtt_estimator g(0.5, 0.01, 15, engine::grtt_fall_floor(20));
+    g.sample(1.064, 0);
+    g.end_round(true);
+    ASSERT_DOUBLE_EQ(g.grtt(), 1.064);
+    std::vector<double> steps;
+    for (int round = 0; round < 4; ++round) {
+        const double before = g.grtt();
+        g.sample(0.106, 0);
+        g.end_round(true);
+        EXPECT_GE(20 * g.grtt(), 2 * 3 * before - 1e-9) << "round " << round;
+        steps.push_back(g.grtt());
+    }
+    EXPECT_NEAR(steps[0], 0.3192, 1e-9);
+    EXPECT_NEAR(steps[1], 0.106, 1e-9) << "the measured value in two rounds";
+    EXPECT_NEAR(steps[3], 0.106, 1e-9);
+    // The GEO case (an ARP-inflated 1.0 s, then 0.5 s) is no such fall: at once.
+    engine::grtt_estimator geo(0.5, 0.01, 15, engine::grtt_fall_floor(20));
+    geo.sample(1.0, 0);
+    geo.end_round(true);
+    geo.sample(0.5, 0);
+    geo.end_round(true);
+    EXPECT_DOUBLE_EQ(geo.grtt(), 0.5);
 }
 
 TEST(path_safety, relative_name_syntax) {
