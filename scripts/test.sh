@@ -8,9 +8,8 @@
 #   3. builds with clang, AddressSanitizer and UndefinedBehaviorSanitizer into
 #      build-sanitize/ and runs the unit suite again plus the fuzz suite (DPDK's
 #      hugepage memory and ASan do not mix: eal and system run in build/ only).
-#      That build runs while step 2's suites do, at idle CPU priority: the
-#      system suite spends most of its time waiting on sessions and timers,
-#      and the compiler takes only the CPU the tests leave unused.
+#      That build runs while step 2's suites do, at idle CPU priority (why,
+#      and what it costs the tests: at build_sanitize below).
 # Exits non-zero, after printing the failing tests' logs, if anything fails.
 # Environment: FUZZ_SECONDS (per fuzz target, default 20: five targets keep the
 # whole run under 30 minutes; longer runs: tests/fuzz/README.md), JOBS (build jobs).

@@ -1334,9 +1334,7 @@ void sender_engine::done_round(time_ns now) {
     }
     if (!ids.empty()) {
         ++_stats.done_rounds;
-        protocol::done_msg d{.file_id = _file_id, .section = _layout.last_section()};
-        send_listing(_config.private_group, d, ids);
-        _copies_out_at = now + copies_out_after();
+        send_file_done(now, ids);
     }
     // Stock waits 3·GRTT; an answer takes one RTT (<= GRTT) plus the
     // receiver's NAK timer (1·GRTT), so a client not heard after 2.2·GRTT
@@ -1434,8 +1432,14 @@ void sender_engine::done_for_late_answers(time_ns now, const std::vector<std::ui
     }
     _done_unheard += static_cast<std::uint32_t>(ids.size());
     _stats.late_answers_done_at_once += ids.size();
+    send_file_done(now, ids);
+}
+
+void sender_engine::send_file_done(time_ns now, const std::vector<std::uint32_t>& uids) {
     protocol::done_msg d{.file_id = _file_id, .section = _layout.last_section()};
-    send_listing(_config.private_group, d, ids);
+    send_listing(_config.private_group, d, uids);
+    // The next file's first round waits for these copies, and for any
+    // still held from before.
     _copies_out_at = std::max(_copies_out_at, now + copies_out_after());
 }
 

@@ -259,6 +259,9 @@ private:
     // the caller sends it a DONE at once (done_for_late_answers).
     bool fileinfo_acked(time_ns now, std::uint32_t handle, const protocol::fileinfo_ack_msg& m);
     void done_for_late_answers(time_ns now, const std::vector<std::uint32_t>& handles);
+    // The current file's DONE to `uids`: a round's roll call (done_round),
+    // or clients that answered after their pass (done_for_late_answers).
+    void send_file_done(time_ns now, const std::vector<std::uint32_t>& uids);
     // False: the STATUS is not for the current file's passes, or the client
     // takes no part in them (the caller counts it stale).
     bool status_applies(const client_entry& c, const protocol::status_msg& m) const;
