@@ -128,6 +128,8 @@ struct response_proxy_stats {
     std::uint64_t client_keys_early_dropped = 0; // CLIENT_KEYs before their REGISTER, no room
     std::uint64_t clients_unproved = 0;          // registered, never proved their key: dropped
     std::uint64_t announce_refused = 0;          // a repeated ANNOUNCE with other keys, or unsigned
+    // A client whose REG_CONF was lost, named in the server's sealed FILEINFO or DONE instead.
+    std::uint64_t clients_confirmed_by_listing = 0;
 };
 
 class response_proxy {
@@ -169,7 +171,7 @@ private:
     // A client of an encrypted session.
     struct keyed_client {
         std::uint32_t slot = 0;          // its key block in session_keys::store
-        bool confirmed = false;          // listed in the server's REG_CONF
+        bool confirmed = false;          // listed in the server's REG_CONF, FILEINFO or DONE
         bool keyed = false;              // its KEYINFO_ACK verified
         std::uint32_t keyinfo_sends = 0; // KEYINFOs sent it, unanswered
         crypto::hello_random rand2{};    // its REGISTER's: another one means it started again
@@ -267,6 +269,13 @@ private:
                             const protocol::datagram& d, std::span<const std::uint8_t> raw);
     void on_server_keyinfo(time_ns now, const session_key& key, session& s,
                            const protocol::keyinfo_msg& m);
+    // Clients the server named as taken: a KEYINFO to the newly confirmed,
+    // whose number is returned.
+    std::size_t confirm_clients(time_ns now, const session_key& key, session& s,
+                                std::span<const std::uint32_t> uids);
+    // The same for the clients the server's sealed FILEINFO or DONE lists.
+    void confirm_listed_clients(time_ns now, const session_key& key, session& s,
+                                const protocol::message& sealed_body);
     void on_keyinfo_ack(session& s, std::uint32_t uid, const protocol::keyinfo_ack_msg& m);
     void send_keyinfo(time_ns now, const session_key& key, session& s,
                       const std::vector<std::uint32_t>& uids);

@@ -372,43 +372,31 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
     case protocol::message_type::keyinfo:
         on_server_keyinfo(now, key, s, std::get<protocol::keyinfo_msg>(d.body));
         return;
-    case protocol::message_type::reg_conf: {
+    case protocol::message_type::reg_conf:
         // The server took these clients: they get the group keys from us.
-        // Only the newly confirmed get a KEYINFO at once: the server repeats
-        // REG_CONF (our REGISTER again, its control copies), and the rest
-        // have theirs on the round timer.
-        std::vector<std::uint32_t> due;
-        for (const std::uint32_t uid : std::get<protocol::reg_conf_msg>(d.body).client_ids) {
-            const auto it = k.clients.find(uid);
-            // With client authentication only a client that proved its key
-            // is keyed: a REGISTER in its name since then is not it.
-            if (it != k.clients.end() && !it->second.confirmed &&
-                (!k.client_auth || it->second.key)) {
-                it->second.confirmed = true;
-                due.push_back(uid);
-            }
-        }
-        if (k.cipher) {
-            send_keyinfo(now, key, s, due);
-        }
+        confirm_clients(now, key, s, std::get<protocol::reg_conf_msg>(d.body).client_ids);
         return;
-    }
     case protocol::message_type::encrypted: {
         // Sealed server traffic (from its address, with its UID): the
         // session's files, which are not ours to read. Registration is
         // over, so its private group is left: the data of the files would
         // otherwise reach this process. Once we hold the group keys, only a
         // datagram that opens with them counts.
-        if (k.cipher && !crypto::open_message(*k.cipher, raw, _plain,
-                                              k.keyex_signed ? &*k.server_key : nullptr)) {
-            ++_stats.decrypt_failed;
-            return;
+        if (k.cipher) {
+            auto opened = crypto::open_message(*k.cipher, raw, _plain,
+                                               k.keyex_signed ? &*k.server_key : nullptr);
+            if (!opened) {
+                ++_stats.decrypt_failed;
+                return;
+            }
+            confirm_listed_clients(now, key, s, opened->body);
         }
         ++_stats.server_sealed_ignored;
         // Unless a client still waits for its REG_CONF: the server's was
-        // lost, and it sends it again, to this group, when the client's
-        // REGISTER comes again through us. Left then once every client is
-        // confirmed, or when announcing has stopped long enough
+        // lost, and no FILEINFO or DONE of it has named the client yet (a
+        // Skycast hub also sends REG_CONF again, to this group, when the
+        // client's REGISTER comes again through us). Left then once every
+        // client is confirmed, or when announcing has stopped long enough
         // (keys_timer, group_hold).
         const bool waiting = std::any_of(k.clients.begin(), k.clients.end(),
                                          [](const auto& c) { return !c.second.confirmed; });
@@ -421,6 +409,47 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
         ++_stats.unexpected_in;
         return;
     }
+}
+
+std::size_t response_proxy::confirm_clients(time_ns now, const session_key& key, session& s,
+                                            std::span<const std::uint32_t> uids) {
+    session_keys& k = *s.keys;
+    // Only the newly confirmed get a KEYINFO at once: the server repeats
+    // REG_CONF (our REGISTER again, its control copies), and the rest have
+    // theirs on the round timer.
+    std::vector<std::uint32_t> due;
+    for (const std::uint32_t uid : uids) {
+        const auto it = k.clients.find(uid);
+        // With client authentication only a client that proved its key is
+        // keyed: a REGISTER in its name since then is not it.
+        if (it != k.clients.end() && !it->second.confirmed && (!k.client_auth || it->second.key)) {
+            it->second.confirmed = true;
+            due.push_back(uid);
+        }
+    }
+    if (k.cipher) {
+        send_keyinfo(now, key, s, due);
+    }
+    return due.size();
+}
+
+void response_proxy::confirm_listed_clients(time_ns now, const session_key& key, session& s,
+                                            const protocol::message& sealed_body) {
+    // A stock server sends REG_CONF once, and once its announce phase is
+    // over (a closed group ends it as soon as all have registered) it does
+    // not answer a repeated REGISTER with another: a lost REG_CONF would
+    // leave our clients unkeyed for good. Its sealed FILEINFO and DONE list
+    // the clients it waits for, under the group keys: the server's word,
+    // as a REG_CONF's is, that it took them.
+    std::span<const std::uint32_t> listed;
+    if (const auto* f = std::get_if<protocol::fileinfo_msg>(&sealed_body)) {
+        listed = f->client_ids;
+    } else if (const auto* d = std::get_if<protocol::done_msg>(&sealed_body)) {
+        listed = d->client_ids;
+    } else {
+        return;
+    }
+    _stats.clients_confirmed_by_listing += confirm_clients(now, key, s, listed);
 }
 
 void response_proxy::on_server_keyinfo(time_ns now, const session_key& key, session& s,

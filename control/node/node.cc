@@ -784,6 +784,7 @@ json node::loop_document() const {
                         {"decrypt_failed", st.decrypt_failed},
                         {"server_sealed_ignored", st.server_sealed_ignored},
                         {"server_spoofed", st.server_spoofed},
+                        {"clients_confirmed_by_listing", st.clients_confirmed_by_listing},
                         {"group_join_failed", st.group_join_failed},
                         {"groups_left_idle", st.groups_left_idle},
                         {"client_rekeyed", st.client_rekeyed},

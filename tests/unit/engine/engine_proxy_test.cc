@@ -662,10 +662,27 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
     hub.sender.on_datagram(now, proxy_at, ack->raw);
     EXPECT_EQ(hub.sender.stats().keyinfo_acks, 1u);
 
-    // The hub's REG_CONF is lost, and its sealed traffic (FILEINFO) begins:
-    // the proxy stays in the private group, where the REG_CONF comes again
-    // when the client's REGISTER does (left at once, it would never hear
-    // it, nor key the client).
+    // A second client registers; the hub has not heard of it yet.
+    constexpr std::uint32_t client2 = 0x0A4D000C;
+    engine::client_handshake hs2;
+    ASSERT_EQ(engine::begin_client_handshake({.suite = &*suite,
+                                              .keyex = enc.keyextype,
+                                              .peer = &*keys.keys()->dh,
+                                              .rand1 = enc.rand1,
+                                              .group_id = 0x77,
+                                              .private_addr = addr,
+                                              .unix_time = 1'700'000'000},
+                                             hs2),
+              "");
+    proxy.on_datagram(
+        now, {.address = client2, .port = 1044},
+        client_datagram(client2, 0x77,
+                        protocol::register_msg{.rand2 = hs2.rand2, .key_info = hs2.key_info}));
+
+    // The hub's REG_CONF is lost, and its sealed traffic begins. Its
+    // FILEINFO lists the first client, under the group keys: the hub's word
+    // that it took it (a stock server sends no REG_CONF again once its
+    // announce phase is over). That client gets its KEYINFO.
     for (time_ns t = now; hub.net.of<protocol::encrypted_msg>().empty() &&
                           hub.sender.next_deadline() != engine::no_deadline &&
                           t < now + 10'000 * ms;) {
@@ -676,10 +693,13 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
     const std::vector<std::uint8_t> hub_sealed = hub.net.of<protocol::encrypted_msg>()[0]->raw;
     proxy.on_datagram(now, server_at, hub_sealed);
     EXPECT_EQ(proxy.stats().server_sealed_ignored, 1u);
-    EXPECT_TRUE(groups.left.empty()) << "left with a client waiting for its REG_CONF";
-    proxy.on_datagram(now, server_at, reg_conf);
+    EXPECT_EQ(proxy.stats().clients_confirmed_by_listing, 1u);
     EXPECT_EQ(proxy.stats().keyinfo_sent, 1u);
-    // The hub's REG_CONF again (a copy): the client waits for its round.
+    // The second client still waits: the proxy stays in the private group,
+    // where the hub's REG_CONF or sealed listing for it will come.
+    EXPECT_TRUE(groups.left.empty()) << "left with a client waiting for its REG_CONF";
+    // The REG_CONF after all, and a copy: the first client waits for its round.
+    proxy.on_datagram(now, server_at, reg_conf);
     proxy.on_datagram(now, server_at, reg_conf);
     EXPECT_EQ(proxy.stats().keyinfo_sent, 1u);
 
@@ -743,17 +763,21 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
                       sealed(*client_cipher, from_client, protocol::register_msg{}, 5));
     EXPECT_EQ(proxy.stats().unexpected_in, 1u);
 
-    // The hub's sealed traffic means registration is over: the group is
-    // left, but only for a datagram that opens with the group keys.
+    // The hub's sealed DONE lists the second client: it is keyed, and with
+    // every client confirmed registration is over and the group is left.
+    // Only a datagram that opens with the group keys counts.
     auto forged = sealed(*client_cipher, {.src_id = hub_uid, .group_id = 0x77},
-                         protocol::done_msg{.file_id = 1}, 6);
+                         protocol::done_msg{.file_id = 1, .client_ids = {client2}}, 6);
     forged.back() ^= 1;
     proxy.on_datagram(now, server_at, forged);
     EXPECT_TRUE(groups.left.empty());
+    EXPECT_EQ(proxy.stats().clients_confirmed_by_listing, 1u);
     proxy.on_datagram(now, server_at,
                       sealed(*client_cipher, {.src_id = hub_uid, .group_id = 0x77},
-                             protocol::done_msg{.file_id = 1}, 7));
+                             protocol::done_msg{.file_id = 1, .client_ids = {client2}}, 7));
     EXPECT_EQ(proxy.stats().server_sealed_ignored, 2u);
+    EXPECT_EQ(proxy.stats().clients_confirmed_by_listing, 2u);
+    EXPECT_EQ(proxy.stats().keyinfo_sent, 2u);
     EXPECT_EQ(groups.left, std::vector<std::uint32_t>{private_group});
 }
 
