@@ -110,22 +110,13 @@ public:
     // engine that sent it); the simulator schedules it.
     virtual void send_later(endpoint to, std::span<const std::uint8_t> datagram, time_ns delay) = 0;
     // The same datagram `copies` times (control.control_copies; 0 counts as
-    // 1), each `spacing` after the one before (0: back to back): identical
-    // bytes, as a network duplicate would be, so a receiver (a stock one
-    // too) takes the first and drops or re-answers the rest, and on a lossy
-    // link a round rarely waits for a lost one. Spaced, one fade does not
-    // take them all (docs/operations.md, "Lossy links").
+    // 1), at copy_delay() after the first (spacing 0: back to back):
+    // identical bytes, as a network duplicate would be, so a receiver (a
+    // stock one too) takes the first and drops or re-answers the rest, and
+    // on a lossy link a round rarely waits for a lost one. Spaced, one fade
+    // does not take them all (docs/operations.md, "Lossy links").
     void send_copies(endpoint to, std::span<const std::uint8_t> datagram, std::uint32_t copies,
-                     time_ns spacing) {
-        send(to, datagram);
-        for (std::uint32_t i = 1; i < copies; ++i) {
-            if (spacing == 0) {
-                send(to, datagram);
-            } else {
-                send_later(to, datagram, i * spacing);
-            }
-        }
-    }
+                     time_ns spacing);
 };
 
 // control.copy_spacing's default: a fade of the 20 ms that the lab and the
@@ -142,6 +133,33 @@ inline constexpr time_ns default_copy_spacing = ns_per_second / 10;
 // receivers refuse (docs/protocol.md §1), by traffic of a later round.
 inline time_ns copy_spacing(time_ns configured, double grtt_s) {
     return std::min(configured, seconds_to_ns(grtt_s / 4));
+}
+
+// When copy `i` (1 .. copies − 1) of a control datagram leaves, after the
+// first, for copies `spacing` apart (copy_spacing()). Two copies: one
+// spacing apart, against fades. Three or more: the second goes a tenth of
+// a spacing after the first and the others a spacing apart from the first
+// on. The second is against independent loss: with many receivers some
+// answer of every round loses its first copy, and the round then waits a
+// tenth of a spacing for it, not a whole one (docs/protocol.md §4.3). The
+// third and later are against fades, as before.
+inline time_ns copy_delay(std::uint32_t i, std::uint32_t copies, time_ns spacing) {
+    if (copies < 3) {
+        return i * spacing;
+    }
+    return i == 1 ? spacing / 10 : (i - 1) * spacing;
+}
+
+inline void network_port::send_copies(endpoint to, std::span<const std::uint8_t> datagram,
+                                      std::uint32_t copies, time_ns spacing) {
+    send(to, datagram);
+    for (std::uint32_t i = 1; i < copies; ++i) {
+        if (spacing == 0) {
+            send(to, datagram);
+        } else {
+            send_later(to, datagram, copy_delay(i, copies, spacing));
+        }
+    }
 }
 
 // Multicast membership of sessions' private groups, counted (sessions may

@@ -195,7 +195,8 @@ time_ns sender_engine::copies_out_after() const {
     // the same loop round as it runs our timer, copies first.
     return spacing == 0 || _config.control_copies < 2
                ? 0
-               : (_config.control_copies - 1) * spacing + copies_settle;
+               : copy_delay(_config.control_copies - 1, _config.control_copies, spacing) +
+                     copies_settle;
 }
 
 template <class Msg>

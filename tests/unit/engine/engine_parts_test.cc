@@ -532,8 +532,10 @@ TEST(sender_engine, control_copies_are_spaced_at_most_a_quarter_grtt_and_back_to
         const auto announces = rig.net.of<protocol::announce_msg>();
         ASSERT_GE(announces.size(), 3u);
         EXPECT_EQ(announces[0]->delay, 0u);
-        EXPECT_EQ(announces[1]->delay, spacing) << asked;
-        EXPECT_EQ(announces[2]->delay, 2 * spacing) << asked;
+        // Three copies: the second a tenth of a spacing after the first
+        // (against independent loss), the third a spacing (against fades).
+        EXPECT_EQ(announces[1]->delay, spacing / 10) << asked;
+        EXPECT_EQ(announces[2]->delay, spacing) << asked;
         EXPECT_EQ(announces[0]->raw, announces[2]->raw); // still the same bytes
 
         // The first pass starts only once the FILEINFO's last copy has left
@@ -542,8 +544,8 @@ TEST(sender_engine, control_copies_are_spaced_at_most_a_quarter_grtt_and_back_to
         ASSERT_NEAR(rig.sender.grtt(), 0.1, 1e-9);
         const auto infos = rig.net.of<protocol::fileinfo_msg>();
         ASSERT_EQ(infos.size(), 3u);
-        EXPECT_EQ(infos[2]->delay, 2 * spacing);
-        const time_ns wait = spacing == 0 ? 20 * ms : std::max(20 * ms, 2 * spacing + 5 * ms);
+        EXPECT_EQ(infos[2]->delay, spacing);
+        const time_ns wait = spacing == 0 ? 20 * ms : std::max(20 * ms, spacing + 5 * ms);
         ASSERT_EQ(rig.sender.next_deadline(), fileinfo_at + wait) << asked;
         rig.sender.on_timer(fileinfo_at + wait);
         ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
