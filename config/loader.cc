@@ -845,8 +845,8 @@ std::optional<double> read_percent(context& ctx, const field& f) {
 // control.fec (sender): FEC parity for Skycast receivers (docs/protocol.md §17).
 void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec) {
     map_reader m(ctx, f,
-                 {"group_blocks", "proactive", "adaptive", "parity_port", "interleave_mib",
-                  "repair_margin"});
+                 {"group_blocks", "proactive", "expected_loss", "adaptive", "parity_port",
+                  "interleave_mib", "repair_margin"});
     // The dataplane's parity table holds 2 bytes per group of at least 8
     // blocks (dataplane/api/contract.h); 253 leaves one parity index.
     auto k = m.get("group_blocks");
@@ -858,6 +858,15 @@ void parse_fec(context& ctx, const field& f, std::uint16_t port, fec_config& fec
         fec.group_blocks = *v;
     }
     take(m, "proactive", fec.proactive, [&](const field& x) { return read_percent(ctx, x); });
+    take(m, "expected_loss", fec.expected_loss, [&](const field& x) -> std::optional<double> {
+        auto v = read_percent(ctx, x);
+        if (v && *v > 0.5) {
+            ctx.error(x.mark(), x.path,
+                      "must be at most 50% (the loss each receiver is expected to see)");
+            return std::nullopt;
+        }
+        return v;
+    });
     take(m, "adaptive", fec.adaptive, [&](const field& x) { return read_bool(ctx, x); });
     take(m, "repair_margin", fec.repair_margin,
          [&](const field& x) { return read_percent(ctx, x); });

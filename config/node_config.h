@@ -307,6 +307,7 @@ struct sender_encryption_config {
 struct fec_config {
     std::uint32_t group_blocks = 0; // k; 0: off
     double proactive = 0;           // parity with the first pass, fraction of k
+    double expected_loss = 0;       // first-pass parity sized from it too (0: not used)
     bool adaptive = true;
     std::uint16_t parity_port = 0; // 0: control.port + 1
     // Data per interleaving span (protocol/fec_groups.h), MiB; 0: groups of

@@ -91,6 +91,7 @@ int main(int argc, char** argv) {
     std::int64_t debug_receiver = -1;
     std::uint32_t fec_k = 0;
     double proactive_pct = 0;
+    double expected_loss_pct = 0;
     std::uint32_t interleave_mib = 64; // control.fec.interleave_mib's default
     double repair_margin = engine::sender_fec{}.repair_margin; // control.fec.repair_margin's
     std::uint32_t control_copies = 1;
@@ -113,6 +114,11 @@ int main(int argc, char** argv) {
     app.add_option("--proactive", proactive_pct,
                    "with --fec: parity sent with the first pass, percent of K")
         ->check(CLI::Range(0.0, 100.0));
+    app.add_option("--expected-loss", expected_loss_pct,
+                   "with --fec: loss each receiver is expected to see, percent: the first pass "
+                   "also carries the parity that makes a repair pass unlikely among this many "
+                   "receivers (control.fec.expected_loss)")
+        ->check(CLI::Range(0.0, 50.0));
     app.add_option("--repair-margin", repair_margin,
                    "with --fec: repair parity beyond the worst receiver's need, a fraction "
                    "(control.fec.repair_margin)")
@@ -322,6 +328,7 @@ int main(int argc, char** argv) {
     cfg.receiver_encryption = rx_enc;
     cfg.sender.fec = {.group_blocks = fec_k,
                       .proactive = proactive_pct / 100.0,
+                      .expected_loss = expected_loss_pct / 100.0,
                       .adaptive = !no_adaptive,
                       .interleave_bytes = std::uint64_t{interleave_mib} << 20,
                       .repair_margin = repair_margin};

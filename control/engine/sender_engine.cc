@@ -1,5 +1,6 @@
 #include "control/engine/sender_engine.h"
 
+#include "control/engine/fec_proactive.h"
 #include "control/engine/wire_time.h"
 #include "crypto/datagram_signature.h"
 #include "crypto/encrypted_message.h"
@@ -346,6 +347,8 @@ void sender_engine::start(time_ns now) {
             refused = "FEC group size must be 2..253 data blocks";
         } else if (!(_config.fec.proactive >= 0 && _config.fec.proactive <= 1)) {
             refused = "FEC proactive fraction must be 0..1";
+        } else if (!(_config.fec.expected_loss >= 0 && _config.fec.expected_loss <= 0.5)) {
+            refused = "FEC expected loss must be 0..0.5";
         }
         if (refused != nullptr) {
             enter(sender_phase::announce, now);
@@ -1096,9 +1099,20 @@ std::vector<parity_run> sender_engine::proactive_parity() {
     }
     const double fraction =
         std::max(_config.fec.proactive, _config.fec.adaptive ? _fec_learned : 0.0);
-    for (std::uint32_t g = 0; fraction > 0 && g < _fec_groups.count(); ++g) {
-        const auto wanted =
-            static_cast<std::uint32_t>(std::ceil(fraction * _fec_groups.data_blocks(g) - 1e-9));
+    // For the expected loss, per group size (all groups but a file's last
+    // have k blocks): one figure for the group size met last.
+    std::uint32_t sized_for = 0;
+    std::uint32_t for_loss = 0;
+    for (std::uint32_t g = 0; g < _fec_groups.count(); ++g) {
+        const std::uint32_t data_blocks = _fec_groups.data_blocks(g);
+        if (_config.fec.expected_loss > 0 && data_blocks != sized_for) {
+            sized_for = data_blocks;
+            for_loss = parity_for_loss(data_blocks, _config.fec.expected_loss,
+                                       std::max<std::uint32_t>(1, _active), _fec_groups.count(),
+                                       protocol::parity_last_index + 1);
+        }
+        const auto wanted = std::max(
+            for_loss, static_cast<std::uint32_t>(std::ceil(fraction * data_blocks - 1e-9)));
         const std::uint32_t room = protocol::parity_last_index + 1 - _parity_next[g];
         const auto count = static_cast<std::uint8_t>(std::min(wanted, room));
         if (count == 0) {

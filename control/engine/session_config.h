@@ -67,6 +67,11 @@ struct sender_fec {
     // Parity blocks sent with each group in the first pass, as a fraction of
     // its k (0.05 with k = 64: 4 per group).
     double proactive = 0;
+    // The share of blocks each receiver is expected to lose (0..0.5; 0:
+    // not used): the first pass also carries at least the parity with
+    // which a repair pass is unlikely among this many receivers and groups
+    // (fec_proactive.h).
+    double expected_loss = 0;
     // From the second file on, send at least the fraction of parity the
     // previous file's first pass turned out to need (its worst group).
     bool adaptive = true;

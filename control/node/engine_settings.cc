@@ -55,6 +55,7 @@ engine::sender_config sender_settings(const config::control_config& c, std::uint
     }
     e.fec = {.group_blocks = s.fec.group_blocks,
              .proactive = s.fec.proactive,
+             .expected_loss = s.fec.expected_loss,
              .adaptive = s.fec.adaptive,
              .parity_port = s.fec.parity_port,
              .interleave_bytes = std::uint64_t{s.fec.interleave_mib} << 20,

@@ -50,7 +50,9 @@
 #   times, and the stock peers completed all the same. With --link (a GRTT
 #   of 100 ms and more) the copies must also be spaced (control.copy_spacing,
 #   at most GRTT/4): most repeated datagrams' copies 10 ms apart or more,
-#   where back-to-back copies are microseconds apart.
+#   where back-to-back copies are microseconds apart; with 3 copies and more
+#   the second follows the first by less than half that (a tenth of the
+#   spacing, docs/protocol.md §4.3).
 # --stock-args "ARGS" --expect-refusal TEXT (from-stock): stock uftp runs with
 #   ARGS added (an option Skycast does not support, e.g. "-C tfmcc" or "-z").
 #   Pass: every Skycast receiver refuses the session with an ABORT whose
@@ -781,9 +783,15 @@ repeated = sum(1 for n in seen.values() if n == copies)
 worst = max(seen.values(), default=0)
 gaps = [max(t) - min(t) for k, t in times.items() if seen[k] == copies]
 median_ms = 1000 * statistics.median(gaps) if gaps else 0
+# Three copies and more: the second follows the first by a tenth of the
+# spacing (against independent loss), the last a spacing (against fades).
+firsts = [sorted(t)[1] - sorted(t)[0] for k, t in times.items() if seen[k] == copies]
+second_ms = 1000 * statistics.median(firsts) if firsts else 0
 print(f"control datagrams of the Skycast nodes: {len(seen)} distinct, {repeated} seen {copies} times, "
-      f"at most {worst}; first to last copy: median {median_ms:.1f} ms")
+      f"at most {worst}; first to last copy: median {median_ms:.1f} ms, first to second {second_ms:.1f} ms")
 ok = repeated > 0 and worst <= copies and (spaced == "0" or median_ms >= 10)
+if spaced == "1" and copies >= 3:
+    ok = ok and second_ms < median_ms / 2
 sys.exit(0 if ok else 1)
 PY
     if [[ $direction == to-stock ]]; then

@@ -872,11 +872,13 @@ TEST(ConfigAccept, FecSettings) {
     EXPECT_EQ(f.parity_port, 1045); // the session port + 1
     EXPECT_EQ(f.interleave_mib, 64u);
     EXPECT_DOUBLE_EQ(f.repair_margin, 0.1);
+    EXPECT_DOUBLE_EQ(f.expected_loss, 0.0);
     const auto g = load_ok(sender_base + "  fec: {group_blocks: 8, adaptive: false, "
                                          "parity_port: 3000, interleave_mib: 0, "
-                                         "repair_margin: \"25%\"}\n")
+                                         "repair_margin: \"25%\", expected_loss: \"1%\"}\n")
                        .control.sender->fec;
     EXPECT_DOUBLE_EQ(g.repair_margin, 0.25);
+    EXPECT_DOUBLE_EQ(g.expected_loss, 0.01);
     EXPECT_FALSE(g.adaptive);
     EXPECT_EQ(g.parity_port, 3000);
     EXPECT_EQ(g.interleave_mib, 0u);
@@ -897,6 +899,8 @@ TEST(ConfigReject, FecValuesChecked) {
                "control.fec.interleave_mib", "65 is out of range 0..64");
     expect_one(sender_base + "  fec: {group_blocks: 64, repair_margin: 0.1}\n", 13, 42,
                "control.fec.repair_margin", "expected a percentage");
+    expect_one(sender_base + "  fec: {group_blocks: 64, expected_loss: \"60%\"}\n", 13, 42,
+               "control.fec.expected_loss", "must be at most 50%");
     expect_one(receiver_base + "  fec: {group_blocks: 64}\n", 13, 3, "control.fec", "sender");
 }
 

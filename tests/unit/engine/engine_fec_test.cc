@@ -3,10 +3,13 @@
 // state. Receivers must end byte-identical; what the sender sent must show
 // parity doing the repair, and receivers that cannot decode (stock-like)
 // must still complete by NAK repair in the same session.
+#include "control/engine/fec_proactive.h"
 #include "dataplane/core/fec_receiver.h"
+#include "protocol/fec_groups.h"
 #include "protocol/parity.h"
 #include "tests/unit/engine/sim_fixture.h"
 
+#include <cmath>
 #include <gtest/gtest.h>
 #include <initializer_list>
 #include <memory>
@@ -178,6 +181,47 @@ TEST(engine_fec, plaintext_parity_is_refused_in_an_encrypted_session) {
     EXPECT_EQ(parity_drops(r, dataplane::parity_drop::decode_failed), 0u);
 }
 
+TEST(fec_proactive, sizes_first_pass_parity_so_that_a_repair_pass_is_unlikely) {
+    // One group, no parity: short at the first loss, 1 − 0.99^128.
+    EXPECT_NEAR(engine::group_short_probability(128, 0, 0.01), 1 - std::pow(0.99, 128), 1e-12);
+    EXPECT_EQ(engine::group_short_probability(128, 4, 0.0), 0.0);
+    // 1 GiB of 1300-byte blocks is 6453 groups of 128. A thousand
+    // receivers at 1 %: 12 parity blocks (expected short groups 0.014; with
+    // 11 they would be 0.13), where the mean loss per group is 1.3.
+    EXPECT_EQ(engine::parity_for_loss(128, 0.01, 1000, 6453, 128), 12u);
+    EXPECT_LT(1000 * 6453 * engine::group_short_probability(128, 12, 0.01), 0.05);
+    EXPECT_GT(1000 * 6453 * engine::group_short_probability(128, 11, 0.01), 0.05);
+    // More receivers, more loss: more parity; never beyond the cap.
+    EXPECT_EQ(engine::parity_for_loss(128, 0.01, 10'000, 6453, 128), 13u);
+    EXPECT_EQ(engine::parity_for_loss(128, 0.02, 1000, 6453, 128), 16u);
+    EXPECT_EQ(engine::parity_for_loss(128, 0.01, 1, 1, 128), 3u);
+    EXPECT_EQ(engine::parity_for_loss(128, 0.5, 1000, 6453, 127), 127u);
+    EXPECT_EQ(engine::parity_for_loss(128, 0.0, 1000, 6453, 128), 0u);
+}
+
+TEST(engine_fec, expected_loss_sizes_the_first_pass_and_spares_the_repair_pass) {
+    scratch_dir dir;
+    auto cfg = fec_session(dir); // 10 receivers at 10 % loss, k = 16
+    cfg.sender.fec.proactive = 0;
+    cfg.sender.fec.expected_loss = 0.10;
+    const auto r = sim::run_simulation(cfg);
+    ASSERT_TRUE(all_identical(r, 10));
+    // Each group carried what parity_for_loss asks for its size.
+    const auto layout = protocol::section_layout::make(multi_section_file_size, 512);
+    ASSERT_TRUE(layout.ok());
+    const protocol::fec_groups groups(*layout, 16, cfg.sender.fec.span_groups(512));
+    std::uint64_t expected = 0;
+    for (std::uint32_t g = 0; g < groups.count(); ++g) {
+        expected += engine::parity_for_loss(groups.data_blocks(g), 0.10, 10, groups.count(),
+                                            protocol::parity_last_index + 1);
+    }
+    EXPECT_GT(expected, groups.count() * 3u); // 10 % of 16 would be 2
+    EXPECT_EQ(r.sender.parity_proactive, expected);
+    // And no repair was needed: every parity block went with the first pass.
+    EXPECT_EQ(r.sender.parity_sent, r.sender.parity_proactive);
+    EXPECT_EQ(r.sender.blocks_resent, 0u);
+}
+
 TEST(engine_fec, the_sender_refuses_settings_it_cannot_honour) {
     struct bad {
         engine::sender_fec fec;
@@ -187,6 +231,7 @@ TEST(engine_fec, the_sender_refuses_settings_it_cannot_honour) {
         {{.group_blocks = 1}, "FEC group size must be 2..253 data blocks"},
         {{.group_blocks = 254}, "FEC group size must be 2..253 data blocks"},
         {{.group_blocks = 16, .proactive = 1.5}, "FEC proactive fraction must be 0..1"},
+        {{.group_blocks = 16, .expected_loss = 0.6}, "FEC expected loss must be 0..0.5"},
     };
     for (const auto& c : cases) {
         scratch_dir dir;

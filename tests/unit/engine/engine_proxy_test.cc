@@ -617,16 +617,18 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
     auto suite = crypto::make_suite(enc.keytype, enc.hashtype, enc.sigtype);
     ASSERT_TRUE(suite.ok());
     const std::uint8_t addr[4] = {0xE6, 0x05, 0x05, 0x01};
+    const auto handshake_with_proxy = [&](engine::client_handshake& hs) {
+        return engine::begin_client_handshake({.suite = &*suite,
+                                               .keyex = enc.keyextype,
+                                               .peer = &*keys.keys()->dh,
+                                               .rand1 = enc.rand1,
+                                               .group_id = 0x77,
+                                               .private_addr = addr,
+                                               .unix_time = 1'700'000'000},
+                                              hs);
+    };
     engine::client_handshake hs;
-    ASSERT_EQ(engine::begin_client_handshake({.suite = &*suite,
-                                              .keyex = enc.keyextype,
-                                              .peer = &*keys.keys()->dh,
-                                              .rand1 = enc.rand1,
-                                              .group_id = 0x77,
-                                              .private_addr = addr,
-                                              .unix_time = 1'700'000'000},
-                                             hs),
-              "");
+    ASSERT_EQ(handshake_with_proxy(hs), "");
     proxy.on_datagram(
         now, client_at,
         client_datagram(client, 0x77,
@@ -665,15 +667,7 @@ TEST(response_proxy, keys_its_clients_in_an_encrypted_session_through_its_own_ke
     // A second client registers; the hub has not heard of it yet.
     constexpr std::uint32_t client2 = 0x0A4D000C;
     engine::client_handshake hs2;
-    ASSERT_EQ(engine::begin_client_handshake({.suite = &*suite,
-                                              .keyex = enc.keyextype,
-                                              .peer = &*keys.keys()->dh,
-                                              .rand1 = enc.rand1,
-                                              .group_id = 0x77,
-                                              .private_addr = addr,
-                                              .unix_time = 1'700'000'000},
-                                             hs2),
-              "");
+    ASSERT_EQ(handshake_with_proxy(hs2), "");
     proxy.on_datagram(
         now, {.address = client2, .port = 1044},
         client_datagram(client2, 0x77,
