@@ -39,9 +39,10 @@
 #                    bridge (lab.sh --link; OPTS are skycast-linkem's, e.g.
 #                    "--delay 250ms --rate 1G --loss 1"); its counters are
 #                    printed at the end
-#   --fec K[:PCT]    the hub sends FEC parity over groups of K blocks, PCT %
-#                    of them with the first pass (control.fec, docs/protocol.md
-#                    §17); the receivers decode it
+#   --fec K[:PCT[:LOSS]]  the hub sends FEC parity over groups of K blocks,
+#                    PCT % of them with the first pass, and at least what a
+#                    LOSS % loss at each receiver asks for (control.fec,
+#                    expected_loss; docs/protocol.md §17); the receivers decode it
 #   --control-copies N   every node sends each control datagram N times
 #                    (control.control_copies; 2 on lossy links)
 #   --no-flush       receivers report a file complete once it is in the page
@@ -288,8 +289,9 @@ $(for ((i = 1; i <= receivers; ++i)); do printf '    - uid: 0x0A4D%04X\n' $((10 
   socket: $work/hub.sock
   log: {level: info, file: $work/logs/hub-control.log}
 $encryption_hub
-$([[ -n $fec ]] && printf '  fec: {group_blocks: %s, proactive: "%s%%"}\n' "${fec%%:*}" \
-    "$([[ $fec == *:* ]] && echo "${fec#*:}" || echo 0)")
+$([[ -n $fec ]] && IFS=: read -r fec_k fec_pct fec_loss <<< "$fec" &&
+    printf '  fec: {group_blocks: %s, proactive: "%s%%", expected_loss: "%s%%"}\n' "$fec_k" \
+        "${fec_pct:-0}" "${fec_loss:-0}")
 YAML
 
 for ((i = 1; i <= receivers; ++i)); do

@@ -26,7 +26,7 @@
 # lan_gcm_8800, geo, geo_bursty, geo_narrow_return, and geo_fec /
 # geo_bursty_fec (the same links, Skycast with FEC parity, control.fec;
 # stock as in geo / geo_bursty). In the geo scenarios Skycast sends every
-# control datagram twice (control.control_copies: 2, as a lossy link is
+# control datagram three times (control.control_copies: 3, as a lossy link is
 # configured; docs/operations.md). Skycast's receivers report a file
 # complete once it is in the page cache, as stock uftpd does
 # (dataplane.flush_before_complete: false), except in lan_jumbo_durable:
@@ -102,15 +102,17 @@ scenario() {
         # cut by the link's queue for sending faster than it.
         rate_stock=950000 rate_skycast=950M
         # Skycast as a lossy link is configured: every control datagram
-        # twice (control.control_copies; stock has no such setting).
-        copies=2
+        # three times, the second 10 ms after the first (control.control_copies,
+        # docs/operations.md; stock has no such setting).
+        copies=3
         case $1 in
         geo) link="--delay 250ms --rate 1G --loss 1" ;;
         geo_bursty) link="--delay 250ms --rate 1G --burst-loss 2" ;;
         # Skycast with FEC parity (docs/protocol.md §17): 64-block groups,
-        # 4 % up front (about 3 per group, for 1 % loss plus its spread).
-        geo_fec) link="--delay 250ms --rate 1G --loss 1" fec=64:4 ;;
-        geo_bursty_fec) link="--delay 250ms --rate 1G --burst-loss 2" fec=64:8 ;;
+        # 4 % up front and at least what the link's loss asks for among
+        # three receivers (control.fec.expected_loss: 6 per group at 1 %).
+        geo_fec) link="--delay 250ms --rate 1G --loss 1" fec=64:4:1 ;;
+        geo_bursty_fec) link="--delay 250ms --rate 1G --burst-loss 2" fec=64:8:2 ;;
         geo_narrow_return) link="--delay 250ms --rate 1G --loss 1 --return-rate 2M" ;;
         esac
         ;;
