@@ -1099,8 +1099,9 @@ std::vector<parity_run> sender_engine::proactive_parity() {
     }
     const double fraction =
         std::max(_config.fec.proactive, _config.fec.adaptive ? _fec_learned : 0.0);
-    // For the expected loss, per group size (all groups but a file's last
-    // have k blocks): one figure for the group size met last.
+    // For the expected loss, per group size: most groups have k blocks, a
+    // section's or interleaving span's last ones fewer. Computed again only
+    // when the size changes from the group before.
     std::uint32_t sized_for = 0;
     std::uint32_t for_loss = 0;
     for (std::uint32_t g = 0; g < _fec_groups.count(); ++g) {
