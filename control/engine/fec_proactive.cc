@@ -25,10 +25,11 @@ double group_short_probability(std::uint32_t data_blocks, std::uint32_t parity, 
     const std::uint32_t n = data_blocks + parity;
     const double log_p = std::log(loss);
     const double log_q = std::log1p(-loss);
+    const double log_n_factorial = std::lgamma(n + 1.0);
     double tail = 0;
     for (std::uint32_t x = parity + 1; x <= n; ++x) {
-        const double log_term = std::lgamma(n + 1.0) - std::lgamma(x + 1.0) -
-                                std::lgamma(n - x + 1.0) + x * log_p + (n - x) * log_q;
+        const double log_term = log_n_factorial - std::lgamma(x + 1.0) - std::lgamma(n - x + 1.0) +
+                                x * log_p + (n - x) * log_q;
         tail += std::exp(log_term);
     }
     return tail;

@@ -1099,18 +1099,21 @@ std::vector<parity_run> sender_engine::proactive_parity() {
     }
     const double fraction =
         std::max(_config.fec.proactive, _config.fec.adaptive ? _fec_learned : 0.0);
-    // For the expected loss, per group size: most groups have k blocks, a
-    // section's or interleaving span's last ones fewer. Computed again only
-    // when the size changes from the group before.
-    std::uint32_t sized_for = 0;
-    std::uint32_t for_loss = 0;
+    // For the expected loss, once per group size: most groups have k
+    // blocks, a section's or interleaving span's last ones fewer, and the
+    // sizes alternate along the file.
+    std::array<std::optional<std::uint32_t>, protocol::parity_last_index + 2> for_size{};
     for (std::uint32_t g = 0; g < _fec_groups.count(); ++g) {
         const std::uint32_t data_blocks = _fec_groups.data_blocks(g);
-        if (_config.fec.expected_loss > 0 && data_blocks != sized_for) {
-            sized_for = data_blocks;
-            for_loss = parity_for_loss(data_blocks, _config.fec.expected_loss,
-                                       std::max<std::uint32_t>(1, _active), _fec_groups.count(),
-                                       protocol::parity_last_index + 1);
+        std::uint32_t for_loss = 0;
+        if (_config.fec.expected_loss > 0) {
+            auto& sized = for_size.at(data_blocks);
+            if (!sized) {
+                sized = parity_for_loss(data_blocks, _config.fec.expected_loss,
+                                        std::max<std::uint32_t>(1, _active), _fec_groups.count(),
+                                        protocol::parity_last_index + 1);
+            }
+            for_loss = *sized;
         }
         const auto wanted = std::max(
             for_loss, static_cast<std::uint32_t>(std::ceil(fraction * data_blocks - 1e-9)));
