@@ -14,6 +14,7 @@
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <sys/resource.h>
 #include <sys/stat.h>
@@ -428,6 +429,24 @@ int main(int argc, char** argv) {
         std::printf(" %.3f %s", at, engine::name(phase));
     }
     std::printf("\n");
+    for (const auto& p : r.passes) {
+        std::printf("pass %u at %.3f s: data_blocks=%" PRIu64 " parity_blocks=%" PRIu64
+                    " parity_groups=%u longest_run=%u\n",
+                    p.pass, p.at, p.data_blocks, p.parity_blocks, p.parity_groups, p.longest_run);
+    }
+    {
+        // How many receivers needed how many rounds: STATUS sent, receiver
+        // by receiver (a receiver answers a round it completed with COMPLETE).
+        std::map<std::uint64_t, std::uint32_t> by_status;
+        for (const auto& rep : r.receivers) {
+            ++by_status[rep.stats.status_sent];
+        }
+        std::printf("receivers_by_status_sent:");
+        for (const auto& [sent, n] : by_status) {
+            std::printf(" %" PRIu64 ":%u", sent, n);
+        }
+        std::printf("\n");
+    }
     std::printf("status_messages=%" PRIu64 " (current-section ignored %" PRIu64 ", stale %" PRIu64
                 ") done_rounds=%" PRIu64 " fileinfo_rounds=%" PRIu64 " final_grtt=%.3f s\n",
                 r.sender.status_in, r.sender.status_current_section, r.sender.status_stale,

@@ -285,8 +285,8 @@ std::uint64_t sender_engine::pass_rate() const {
 std::uint64_t sender_engine::repair_rate_cap(std::uint64_t blocks,
                                              const std::vector<parity_run>& parity) {
     // A repair pass sends each group as many parity blocks as its worst
-    // receiver misses plus the margin (at least one more), index by index
-    // across the groups (dataplane/core/parity_ahead.h). Sent at line rate,
+    // receiver misses plus the margin (at least one more), each group's
+    // spread over the pass (dataplane/core/parity_ahead.h). Sent at line rate,
     // a late repair pass lasts a few milliseconds, and one fade takes every
     // copy of a group's parity at a receiver: another pass, a round trip
     // more. Paced to last two copy spacings (the fade the link is assumed to
@@ -1157,9 +1157,10 @@ std::vector<parity_run> sender_engine::repair_parity(std::vector<std::uint64_t>&
         }
         // A later repair pass (the second on) is small, and one long fade at
         // a receiver that set a group's count takes the same share of every
-        // group of it (index-major order): in the simulator a 263 ms pass
-        // lost 3 of 10 in each of 7 groups at one receiver. It gets at
-        // least half its need as margin, and a block more per pass.
+        // group of it (each group's parity is spread over the pass): in the
+        // simulator a 263 ms pass lost 3 of 10 in each of 7 groups at one
+        // receiver. It gets at least its whole need again as margin
+        // (later_repair_margin), and a block more per pass.
         const double fraction = _pass >= 2
                                     ? std::max(_config.fec.repair_margin, later_repair_margin)
                                     : _config.fec.repair_margin;

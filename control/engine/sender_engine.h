@@ -37,8 +37,13 @@
 namespace skycast::control::engine {
 
 // The repair margin of repair passes after the first (sender_fec::repair_margin
-// when larger): sender_engine::repair_parity.
-inline constexpr double later_repair_margin = 0.5;
+// when larger): sender_engine::repair_parity. Such a pass is paced to last
+// at least two copy spacings (repair_rate_cap), each group's parity spread
+// over it, so a fade of one spacing (the longest the link is assumed to
+// have, control.copy_spacing) takes up to half of every group at a
+// receiver: a margin of the whole need leaves the receiver that set the
+// count enough.
+inline constexpr double later_repair_margin = 1.0;
 
 // Every counter says what a non-zero value means in its comment.
 struct sender_stats {

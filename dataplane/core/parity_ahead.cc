@@ -13,32 +13,55 @@ bool parity_ahead::init(const api::parity_entry* table, const protocol::fec_grou
     _block_size = block_size;
     std::uint32_t longest = 0;
     std::uint32_t runs = 0;
+    std::uint64_t total = 0;
     for (std::uint32_t g = 0; g < groups.count(); ++g) {
         longest = std::max<std::uint32_t>(longest, table[g].count);
         runs += table[g].count != 0 ? 1 : 0;
+        total += table[g].count;
     }
-    // A table without parity still needs one buffer's worth of bookkeeping:
-    // the consumer sees `finished` at once.
-    const std::size_t run_bytes = std::size_t{std::max<std::uint32_t>(longest, 1)} * block_size;
-    const std::size_t fits = budget_bytes / run_bytes;
-    if (fits < 2) {
-        return false;
+    _one_window = runs != 0 && runs <= max_depth && total * block_size <= budget_bytes / 2;
+    std::size_t depth = 0;
+    if (_one_window) {
+        // Each run's buffer its own length, in the order the producer
+        // encodes them (group order), all at once: no buffer is reused.
+        depth = runs;
+        _bytes.reset(new std::uint8_t[total * block_size]);
+        _runs.assign(depth, parity_run{});
+        std::size_t slot = 0;
+        std::uint64_t at = 0;
+        for (std::uint32_t g = 0; g < groups.count(); ++g) {
+            if (table[g].count != 0) {
+                _runs[slot].capacity = table[g].count;
+                _runs[slot].bytes = _bytes.get() + at * block_size;
+                at += table[g].count;
+                ++slot;
+            }
+        }
+    } else {
+        // A table without parity still needs one buffer's worth of
+        // bookkeeping: the consumer sees `finished` at once.
+        const std::uint32_t run_blocks = std::max<std::uint32_t>(longest, 1);
+        const std::size_t run_bytes = std::size_t{run_blocks} * block_size;
+        const std::size_t fits = budget_bytes / run_bytes;
+        if (fits < 2) {
+            return false;
+        }
+        depth = std::clamp<std::size_t>(runs, 2, std::min<std::size_t>(max_depth, fits));
+        // Not zeroed: a buffer is written whole by the encoder before it is read.
+        _bytes.reset(new std::uint8_t[depth * run_bytes]);
+        _runs.assign(depth, parity_run{});
+        for (std::size_t i = 0; i < depth; ++i) {
+            _runs[i].capacity = run_blocks;
+            _runs[i].bytes = _bytes.get() + i * run_bytes;
+        }
     }
-    const std::size_t depth =
-        std::clamp<std::size_t>(runs, 2, std::min<std::size_t>(max_depth, fits));
-    _run_blocks = std::max<std::uint32_t>(longest, 1);
-    // Not zeroed: a buffer is written whole by the encoder before it is read.
-    _bytes.reset(new std::uint8_t[depth * run_bytes]);
-    _runs.assign(depth, parity_run{});
-    for (std::size_t i = 0; i < depth; ++i) {
-        _runs[i].bytes = _bytes.get() + i * run_bytes;
-    }
-    _dropped.assign(depth, false);
+    _due.clear();
+    _due.reserve(depth);
     _next_group = 0;
     _produced.store(0, std::memory_order_relaxed);
     _consumed.store(0, std::memory_order_relaxed);
     _window_begin = _window_end = _at_run = 0;
-    _at_offset = _window_longest = 0;
+    _at_offset = 0;
     _failed_blocks = 0;
     _done.store(groups.count() == 0, std::memory_order_release);
     return true;
@@ -70,8 +93,8 @@ std::uint32_t parity_ahead::produce(parity_builder& builder, std::span<const std
         // An entry outside the code's parity rows (control's mistake) fails
         // in the codec and is counted by the consumer, never sent.
         // The table is control's, in shared memory: an entry longer than
-        // the run buffers init() sized (rewritten since) is refused too.
-        run.failed = e.count > _run_blocks;
+        // the buffer init() sized for it (rewritten since) is refused too.
+        run.failed = e.count > run.capacity;
         if (!run.failed) {
             std::array<std::uint8_t*, fec_codec::max_blocks> rows{};
             for (std::uint32_t i = 0; i < e.count; ++i) {
@@ -126,40 +149,58 @@ bool parity_ahead::open_window(std::uint32_t cursor, bool data_out) {
     }
     _window_begin = consumed;
     _window_end = consumed + due;
-    _window_longest = 0;
+    _due.clear();
     for (std::uint64_t s = _window_begin; s < _window_end; ++s) {
         const parity_run& run = _runs[s % _runs.size()];
-        _dropped[s % _runs.size()] = run.failed;
         if (run.failed) {
             _failed_blocks += run.count;
+        } else if (run.count != 0) {
+            _due.push_back({.run = s,
+                            .phase = static_cast<std::uint32_t>(_due.size()),
+                            .offset = 0,
+                            .count = run.count});
         }
-        _window_longest = std::max<std::uint32_t>(_window_longest, run.count);
     }
-    _at_run = _window_begin;
-    _at_offset = 0;
-    const parity_run& first = _runs[_at_run % _runs.size()];
-    if (_dropped[_at_run % _runs.size()] || first.count == 0) {
-        step(); // to the first item that will be sent
+    _due_runs = static_cast<std::uint32_t>(_due.size());
+    std::make_heap(_due.begin(), _due.end(), goes_after{_due_runs});
+    if (_due.empty()) {
+        close_window();
+    } else {
+        _at_run = _due.front().run;
+        _at_offset = _due.front().offset;
     }
     return true;
 }
 
-void parity_ahead::step() {
-    for (;;) {
-        if (++_at_run == _window_end) {
-            _at_run = _window_begin;
-            if (++_at_offset >= _window_longest) {
-                // Every item of the window went out: hand its runs back.
-                _consumed.store(_window_end, std::memory_order_release);
-                _window_begin = _window_end;
-                return;
-            }
-        }
-        const std::size_t slot = _at_run % _runs.size();
-        if (!_dropped[slot] && _at_offset < _runs[slot].count) {
-            return;
-        }
+bool parity_ahead::goes_after::operator()(const due_block& a, const due_block& b) const {
+    // (offset + (j + 1/2)/n)/count = (2(offset·n + j) + 1)/(2n·count): a's
+    // against b's, cross-multiplied (both below 2^40).
+    const std::uint64_t a_place = (2 * (a.offset * runs + a.phase) + 1) * b.count;
+    const std::uint64_t b_place = (2 * (b.offset * runs + b.phase) + 1) * a.count;
+    return a_place != b_place ? a_place > b_place : a.run > b.run;
+}
+
+void parity_ahead::close_window() {
+    // Every block of the window went out (or was dropped): hand its runs back.
+    _consumed.store(_window_end, std::memory_order_release);
+    _window_begin = _window_end;
+}
+
+void parity_ahead::step(bool keep_run) {
+    const goes_after order{_due_runs};
+    std::pop_heap(_due.begin(), _due.end(), order);
+    due_block& current = _due.back();
+    if (keep_run && ++current.offset < current.count) {
+        std::push_heap(_due.begin(), _due.end(), order);
+    } else {
+        _due.pop_back();
     }
+    if (_due.empty()) {
+        close_window();
+        return;
+    }
+    _at_run = _due.front().run;
+    _at_offset = _due.front().offset;
 }
 
 parity_item parity_ahead::next(std::uint32_t cursor, bool data_out) {
@@ -182,10 +223,8 @@ std::uint32_t parity_ahead::drop_run() {
     if (_window_begin == _window_end) {
         return 0;
     }
-    const std::size_t slot = _at_run % _runs.size();
-    const std::uint32_t rest = _runs[slot].count - _at_offset;
-    _dropped[slot] = true;
-    step();
+    const std::uint32_t rest = _runs[_at_run % _runs.size()].count - _at_offset;
+    step(false);
     return rest;
 }
 

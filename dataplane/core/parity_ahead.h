@@ -10,12 +10,21 @@
 // a ring of run buffers, and the TX lcore only frames and seals what is
 // ready. (The simulator produces and consumes on one thread.)
 //
-// Order: runs go out in windows of up to half the ring, index by index
-// across the window's runs (the first parity block of every run, then the
-// second, …), not run after run. A burst of loss then costs each group of
-// the window a block or two instead of its whole run: a repair pass sends
-// a group only as many blocks as its worst receiver misses, so a lost run
-// meant another pass for that receiver (fec_sim bursty_2pct).
+// Order: runs go out in windows of up to half the ring, each run's blocks
+// spread evenly over the window, not run after run: of a window of n runs,
+// block i of the j-th run (j = 0 .. n−1), of c blocks, goes at about
+// (i + (j + 1/2)/n)/c of the way through the window. Runs of one length go
+// index by index (the first parity block of every run, then the second,
+// …), and runs of different lengths interleave in proportion, each starting
+// at its own phase so that short runs' blocks do not bunch. A burst of loss
+// then costs every group of the window about the same share of its run: a
+// repair pass sends a group only as many blocks as its worst receiver
+// misses plus a margin, so a lost run meant another pass for that receiver
+// (fec_sim bursty_2pct). Index by index across runs of different lengths
+// was not enough: a short run's blocks all went in the window's first rows
+// and a long run's last ones alone at its end, so one fade there took most
+// of them (in the simulator, Gilbert–Elliott 2 %, a group of 45 in a second
+// repair pass needed a third).
 //
 // Single producer, single consumer: a run is published with a release
 // store of `_produced` and a window's runs are handed back with one of
@@ -41,6 +50,7 @@ struct parity_run {
     std::uint8_t first_index = 0;
     std::uint8_t count = 0;
     bool failed = false;           // could not be encoded: counted, not sent
+    std::uint32_t capacity = 0;    // parity blocks `bytes` has room for
     std::uint8_t* bytes = nullptr; // count × block_size parity bytes
 };
 
@@ -54,10 +64,14 @@ struct parity_item {
 class parity_ahead {
 public:
     // Room for the runs of `table` (one entry per group of `groups`, both
-    // the pass's and outliving this object): every buffer holds the
-    // table's longest run; as many buffers as fit in `budget_bytes`, at
-    // least 2, at most max_depth, and no more than the table has runs.
-    // False when even two of them do not fit the budget.
+    // the pass's and outliving this object). A table whose parity takes at
+    // most half of `budget_bytes` (a late repair pass: a few groups) gets a
+    // buffer per run of its own length and goes out as one window, so each
+    // run is spread over the whole pass. Otherwise a ring: every buffer
+    // holds the table's longest run; as many buffers as fit in
+    // `budget_bytes`, at least 2, at most max_depth, and no more than the
+    // table has runs; windows of half of them. False when even two of them
+    // do not fit the budget.
     bool init(const api::parity_entry* table, const protocol::fec_groups& groups,
               std::uint32_t block_size, std::size_t budget_bytes);
 
@@ -101,18 +115,39 @@ public:
     bool finished() const;
 
     std::uint32_t depth() const { return static_cast<std::uint32_t>(_runs.size()); }
-    // Runs per window (half the ring, so the producer fills the other half
-    // while the consumer sends one).
-    std::uint32_t window_runs() const { return std::max<std::uint32_t>(depth() / 2, 1); }
+    // Runs per window: the whole table when it fits at once, else half the
+    // ring, so the producer fills the other half while the consumer sends one.
+    std::uint32_t window_runs() const {
+        return _one_window ? depth() : std::max<std::uint32_t>(depth() / 2, 1);
+    }
 
 private:
+    // A run of the open window and its next block: the j-th of the window's
+    // n runs with blocks to send, at block `offset` of `count`, whose place
+    // in the window is (offset + (j + 1/2)/n)/count.
+    struct due_block {
+        std::uint64_t run = 0;   // sequence number
+        std::uint32_t phase = 0; // j
+        std::uint32_t offset = 0;
+        std::uint32_t count = 0;
+    };
+    // For std::push_heap/pop_heap (a max-heap): true when `a` goes after `b`
+    // in a window of `runs` runs.
+    struct goes_after {
+        std::uint64_t runs;
+        bool operator()(const due_block& a, const due_block& b) const;
+    };
+
     bool open_window(std::uint32_t cursor, bool data_out);
-    void step(); // to the window's next item, closing the window after its last
+    // To the window's next block; with `keep_run` false the current run
+    // has no more (dropped). Closes the window after its last block.
+    void step(bool keep_run = true);
+    void close_window();
 
     const api::parity_entry* _table = nullptr;
     const protocol::fec_groups* _groups = nullptr; // the pass's, which outlives this
     std::uint32_t _block_size = 0;
-    std::uint32_t _run_blocks = 0; // parity blocks one run buffer holds
+    bool _one_window = false; // a buffer per run, in table order (init())
     std::unique_ptr<std::uint8_t[]> _bytes;
     std::vector<parity_run> _runs;
     // Producer state: the next group to look at; whether it is done.
@@ -126,8 +161,11 @@ private:
     std::uint64_t _window_end = 0;
     std::uint64_t _at_run = 0;
     std::uint32_t _at_offset = 0;
-    std::uint32_t _window_longest = 0;
-    std::vector<bool> _dropped; // per ring slot, while its window is open
+    // The window's runs with blocks left, as a heap whose top is the block
+    // going out (_at_run, _at_offset). Reserved at init(): the TX lcore
+    // does not allocate.
+    std::vector<due_block> _due;
+    std::uint32_t _due_runs = 0; // n: the runs _due started the window with
     std::uint32_t _failed_blocks = 0;
 };
 

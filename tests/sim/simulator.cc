@@ -16,6 +16,7 @@
 #include "tests/sim/receiver_port.h"
 
 #include <algorithm>
+#include <bit>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -144,6 +145,7 @@ public:
     std::uint64_t pass_bytes_sent() const override { return _bytes_sent; }
     void set_pass_rate(std::uint64_t rate_bps) override;
     std::uint64_t parity_failures = 0; // parity the builder could not make
+    std::vector<sim_report::pass_record> passes;
     void on_tx(time_ns now, std::uint64_t gen);
     std::uint64_t gen() const { return _gen; }
     std::uint16_t file_id() const { return _request.file_id; }
@@ -306,6 +308,17 @@ void receiver_net::send_later(endpoint to, std::span<const std::uint8_t> datagra
 
 bool sim_sender_dataplane::start_pass(engine::pass_request request) {
     _request = std::move(request);
+    sim_report::pass_record record{.at = static_cast<double>(_sim.now() - epoch) / 1e9,
+                                   .pass = _request.pass};
+    for (std::uint64_t word : _request.blocks) {
+        record.data_blocks += static_cast<std::uint64_t>(std::popcount(word));
+    }
+    for (const auto& run : _request.parity) {
+        record.parity_blocks += run.count;
+        record.longest_run = std::max<std::uint32_t>(record.longest_run, run.count);
+        ++record.parity_groups;
+    }
+    passes.push_back(record);
     auto it = _cache.find(_request.source_path);
     if (it == _cache.end()) {
         std::ifstream in(_request.source_path, std::ios::binary);
@@ -803,6 +816,7 @@ sim_report simulation::run() {
     _report.sender_phase_times = _sender->time_in_phases(_now);
     _report.seal_failures = _sender_dp->seal_failures;
     _report.parity_failures = _sender_dp->parity_failures;
+    _report.passes = _sender_dp->passes;
     _report.sender_failure = _sender->failure();
     _report.final_grtt = _sender->grtt();
     for (std::uint32_t i = 0; i < _receivers.size(); ++i) {

@@ -130,6 +130,17 @@ struct sim_report {
     double sender_finished_seconds = -1;
     // The sender's phases as they changed: (sim seconds, phase).
     std::vector<std::pair<double, engine::sender_phase>> sender_phases;
+    // Every pass the sender's engine asked for, as it asked: what a run's
+    // repair rounds were made of (a burst's cost shows as a further pass).
+    struct pass_record {
+        double at = 0; // sim seconds
+        std::uint32_t pass = 0;
+        std::uint64_t data_blocks = 0;
+        std::uint64_t parity_blocks = 0;
+        std::uint32_t parity_groups = 0; // groups with parity in the pass
+        std::uint32_t longest_run = 0;   // the most parity one group got
+    };
+    std::vector<pass_record> passes;
     // The engine's own account of the same (sender_engine::time_in_phases).
     engine::phase_times sender_phase_times;
     double wall_seconds = 0;

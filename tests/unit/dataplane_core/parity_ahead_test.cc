@@ -1,6 +1,7 @@
 // The order FEC parity goes out in (dataplane/core/parity_ahead.h), which the
-// TX lcore and the simulator share: windows of runs sent index by index, so
-// a burst costs each run of a window at most its share; a group's parity
+// TX lcore and the simulator share: windows whose runs' blocks are spread
+// evenly over the window (equal runs: index by index), so a burst costs each
+// run of a window at most its share; a group's parity
 // never before its data, an interleaving span's together; runs the encoder
 // fails or the sender cannot frame are counted, never sent; the encoder
 // stays within its horizon and the consumer waits for it, never past it.
@@ -129,6 +130,71 @@ TEST(parity_ahead, a_burst_costs_each_run_of_a_window_at_most_its_share) {
             EXPECT_LE(n, 2) << "group " << g << " at " << i;
         }
     }
+}
+
+// Sends a pass of `r` and checks every burst of `burst` blocks against
+// `most(group)`, the most of a group's run it may take.
+template <typename Most>
+void expect_bursts_take_at_most(const std::vector<sent_parity>& sent, std::size_t burst,
+                                Most most) {
+    for (std::size_t i = 0; i + burst <= sent.size(); ++i) {
+        std::map<std::uint32_t, std::uint32_t> per_group;
+        for (std::size_t j = i; j < i + burst; ++j) {
+            ++per_group[sent[j].group];
+        }
+        for (const auto& [g, n] : per_group) {
+            EXPECT_LE(n, most(g)) << "group " << g << " burst at " << i;
+        }
+    }
+    // Each run's blocks still go in index order.
+    std::map<std::uint32_t, std::uint32_t> next_index;
+    for (const auto& p : sent) {
+        auto [it, fresh] = next_index.try_emplace(p.group, k);
+        EXPECT_EQ(p.index, it->second) << "group " << p.group;
+        ++it->second;
+    }
+}
+
+TEST(parity_ahead, a_short_runs_blocks_are_spread_over_a_window_of_long_ones) {
+    // Windows of five runs: four of 2 and one of 20 (28 blocks). Index by
+    // index, the short runs' blocks would all go in the window's first 10,
+    // and a burst of 10 would take both blocks of each; spread, a burst of
+    // 10 (a third of the window) takes at most one of 2 and at most 8 of 20.
+    rig r(20 * k, 1, 2);
+    for (std::uint32_t g = 4; g < 20; g += 5) {
+        r.table[g].count = 20;
+    }
+    r.init(10); // a ring of 10 (the table's 112 blocks are over half of it): windows of 5
+    const auto sent = r.run_pass(0);
+    ASSERT_EQ(sent.size(), 4u * 28);
+    for (std::size_t i = 0; i < sent.size(); ++i) {
+        EXPECT_EQ(sent[i].group / 5, i / 28) << "block " << i << " outside its window";
+    }
+    expect_bursts_take_at_most(sent, 10, [](std::uint32_t g) { return g % 5 == 4 ? 8u : 1u; });
+}
+
+TEST(parity_ahead, a_table_within_half_the_budget_goes_as_one_window) {
+    // A late repair pass: 12 groups, runs of 1 to 12 (78 blocks), a budget
+    // of 200 blocks. Each run gets a buffer of its own length and one window
+    // spreads every run over the whole pass: a burst of 13 blocks (a sixth)
+    // takes at most a sixth of any run, rounded up, and one more.
+    rig r(12 * k, 1, 0);
+    for (std::uint32_t g = 0; g < 12; ++g) {
+        r.table[g].count = static_cast<std::uint8_t>(g + 1);
+    }
+    ASSERT_TRUE(r.ahead.init(r.table.data(), r.groups, bs, 200 * bs));
+    EXPECT_EQ(r.ahead.depth(), 12u);
+    EXPECT_EQ(r.ahead.window_runs(), 12u);
+    const auto sent = r.run_pass(0);
+    ASSERT_EQ(sent.size(), 78u);
+    expect_bursts_take_at_most(sent, 13, [](std::uint32_t g) { return (g + 1 + 5) / 6 + 1; });
+    // Index by index, the last 13 blocks would be the 12-run's last five
+    // and more: spread, the pass ends with blocks of several runs.
+    std::set<std::uint32_t> tail;
+    for (std::size_t i = sent.size() - 13; i < sent.size(); ++i) {
+        tail.insert(sent[i].group);
+    }
+    EXPECT_GE(tail.size(), 6u);
 }
 
 TEST(parity_ahead, a_groups_parity_follows_its_data_at_once_without_interleaving) {
