@@ -52,7 +52,9 @@ run_suites() {
         args+=(--suite "$suite")
     done
     echo "== meson test -C $dir $*"
-    if ! meson test -C "$dir" --print-errorlogs --num-processes "$jobs" "${args[@]}"; then
+    # --no-rebuild: the directory is built already, and build/'s header
+    # checks may be compiling in the background (one ninja per directory).
+    if ! meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" "${args[@]}"; then
         failed=1
     fi
 }
@@ -74,7 +76,9 @@ build_sanitize() {
         -Dfuzz_seconds="$fuzz_seconds" -Ddpdk=false -Dheader_checks=false &&
         ninja -C build-sanitize -j "$jobs"
 }
-# It is compiled while build/'s suites run, under SCHED_IDLE and nice 19:
+# It is compiled while build/'s suites run, after build/'s header
+# self-containment checks (`ninja header-checks`: compile-only, nothing the
+# suites run), under SCHED_IDLE and nice 19:
 # the scheduler gives it only CPU time no test process wants (the system
 # suite mostly waits on sessions and timers), and a test's process takes
 # the CPU back the moment it wakes. The tests still run slower meanwhile
@@ -82,22 +86,37 @@ build_sanitize() {
 # margins, derived from what they measure, absorb; CI saves most of the
 # build's minutes. Its output goes to a log, shown if it fails.
 sanitize_log=$(mktemp)
-echo "== build-sanitize (clang, ASan+UBSan, libFuzzer targets): in the background, idle priority"
+echo "== header checks, then build-sanitize (clang, ASan+UBSan, libFuzzer targets): in the background, idle priority"
 (
     renice -n 19 -p "$BASHPID" >/dev/null || true
     chrt --idle --pid 0 "$BASHPID" 2>/dev/null || true # nice 19 alone where refused
-    build_sanitize
+    status=0
+    if ! ninja -C build -j "$jobs" header-checks; then
+        echo "test.sh: a public header does not compile on its own (ninja -C build header-checks)"
+        status=1
+    fi
+    build_sanitize || status=$((status | 2))
+    exit "$status"
 ) >"$sanitize_log" 2>&1 &
 sanitize_pid=$!
 
 run_suites build unit eal system
 
-echo "== build-sanitize: waiting for its build"
+echo "== header checks and build-sanitize: waiting for them"
 sanitize_built=1
-if ! wait "$sanitize_pid"; then
-    sanitize_built=0
+headers_compiled=1
+background=0
+wait "$sanitize_pid" || background=$?
+if ((background != 0)); then
     failed=1
     tail -n 60 "$sanitize_log" >&2
+fi
+if ((background & 1)); then
+    headers_compiled=0
+    echo "test.sh: build/'s header checks failed (log above)" >&2
+fi
+if ((background & ~1)); then
+    sanitize_built=0
     echo "test.sh: the sanitizer build (build-sanitize) failed; its suites did not run" >&2
 fi
 rm -f "$sanitize_log"
@@ -144,6 +163,9 @@ for path in sys.argv[1:]:
                 print(f"    {text}")
 PY
 
+if ((!headers_compiled)); then
+    echo "FAILED build: a header self-containment check (ninja -C build header-checks; the log is above)"
+fi
 if ((!sanitize_built)); then
     echo "FAILED build-sanitize: the build itself (its log is above; its unit and fuzz suites did not run)"
 fi
