@@ -34,6 +34,14 @@ constexpr std::uint32_t announce_public_rounds_min = 1;
 constexpr std::size_t pending_auth_max = 65536;
 // KEYINFO entries are 52 bytes (UID + 48-byte encrypted group master).
 constexpr std::size_t keyinfo_entry_bytes = 52;
+// Clients one listing (4 bytes per UID: ANNOUNCE, REG_CONF, DONE_CONF...) or
+// KEYINFO datagram names.
+std::size_t uids_per_datagram(std::uint32_t block_size) {
+    return std::max<std::size_t>(1, block_size / 4);
+}
+std::size_t keyinfo_per_datagram(std::uint32_t block_size) {
+    return std::max<std::size_t>(1, block_size / keyinfo_entry_bytes);
+}
 
 std::uint64_t count_bits(const std::vector<std::uint64_t>& words) {
     std::uint64_t n = 0;
@@ -214,8 +222,8 @@ void sender_engine::send_listing(endpoint to, Msg body, const std::vector<std::u
     } else if (_crypto && _crypto->cipher) {
         overhead = _crypto->cipher->sealed_size(0) + 16;
     }
-    const std::size_t per = std::max<std::size_t>(
-        1, (_config.block_size - std::min<std::size_t>(overhead, _config.block_size)) / 4);
+    const std::size_t per = uids_per_datagram(static_cast<std::uint32_t>(
+        _config.block_size - std::min<std::size_t>(overhead, _config.block_size)));
     for (std::size_t i = 0; i < ids.size(); i += per) {
         body.client_ids.assign(ids.begin() + static_cast<std::ptrdiff_t>(i),
                                ids.begin() +
@@ -236,7 +244,7 @@ time_ns sender_engine::next_deadline() const {
     const time_ns raise =
         _phase == sender_phase::data ? _overload.next_raise(rate_raise_after()) : no_deadline;
     return std::min({_round_deadline, _rewind_deadline, _finish_deadline, _early_data_deadline,
-                     _copies_out_deadline, raise});
+                     _copies_out_deadline, _confirm_deadline, raise});
 }
 
 time_ns sender_engine::rate_raise_after() const {
@@ -451,6 +459,9 @@ void sender_engine::on_timer(time_ns now) {
         _stats.rate_bps = _overload.rate_bps();
         _dataplane.set_pass_rate(pass_rate());
     }
+    if (_confirm_deadline <= now) {
+        send_confirmations(); // and on: another deadline may be due too
+    }
     if (_early_data_deadline <= now) {
         _early_data_deadline = no_deadline;
         if (_phase == sender_phase::fileinfo) {
@@ -628,16 +639,48 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
         if (c.keys == key_state::awaiting_client_key) {
             finish_client_auth(now, handle); // CLIENT_KEY may already be here
         } else {
-            send_keyinfo({handle}); // first time, or our KEYINFO was lost
+            confirm_soon(now, handle); // first time, or our KEYINFO was lost
         }
         return;
     }
-    protocol::reg_conf_msg conf;
-    conf.client_ids.push_back(uid);
-    send(_config.private_group, conf);
+    confirm_soon(now, handle);
     if (fresh) {
         client_joined(now);
     }
+}
+
+void sender_engine::confirm_soon(time_ns now, std::uint32_t handle) {
+    _confirm_due.push_back(handle);
+    const std::size_t per_datagram =
+        _crypto ? keyinfo_per_datagram(_config.block_size) : uids_per_datagram(_config.block_size);
+    if (_confirm_due.size() >= per_datagram) {
+        send_confirmations();
+    } else if (_confirm_deadline == no_deadline) {
+        _confirm_deadline = now + std::min(confirm_gather_max, seconds_to_ns(_grtt.grtt() / 4));
+    }
+}
+
+void sender_engine::send_confirmations() {
+    _confirm_deadline = no_deadline;
+    if (_confirm_due.empty()) {
+        return;
+    }
+    std::sort(_confirm_due.begin(), _confirm_due.end());
+    _confirm_due.erase(std::unique(_confirm_due.begin(), _confirm_due.end()), _confirm_due.end());
+    // A client dropped meanwhile (a bad CLIENT_KEY, an ABORT) is not confirmed.
+    std::erase_if(_confirm_due,
+                  [&](std::uint32_t h) { return _clients[h].outcome != client_outcome::active; });
+    if (_crypto) {
+        send_keyinfo(_confirm_due);
+    } else {
+        std::vector<std::uint32_t> uids;
+        uids.reserve(_confirm_due.size());
+        for (const std::uint32_t h : _confirm_due) {
+            uids.push_back(_clients[h].uid);
+        }
+        send_listing(_config.private_group, protocol::reg_conf_msg{}, uids);
+    }
+    _confirm_due.clear();
 }
 
 // --- Key exchange (spec §5) ------------------------------------------------------
@@ -790,12 +833,18 @@ void sender_engine::finish_client_auth(time_ns now, std::uint32_t handle) {
     }
     c.pending.erase(it);
     _clients[handle].keys = key_state::keyinfo_sent;
-    send_keyinfo({handle});
+    if (_clients[handle].is_proxy) {
+        // Now: the proxy's REG_CONF listing of its clients follows at once,
+        // and a stock proxy must hold the group keys by then.
+        send_keyinfo({handle});
+    } else {
+        confirm_soon(now, handle);
+    }
 }
 
 void sender_engine::send_keyinfo(const std::vector<std::uint32_t>& handles) {
     sender_crypto& c = *_crypto;
-    const std::size_t per = std::max<std::size_t>(1, _config.block_size / keyinfo_entry_bytes);
+    const std::size_t per = keyinfo_per_datagram(_config.block_size);
     for (std::size_t i = 0; i < handles.size(); i += per) {
         // One IV counter per KEYINFO datagram, shared with everything sealed (spec §2.5).
         protocol::keyinfo_msg k{.iv_ctr = _seq.next_iv()};
@@ -867,6 +916,7 @@ void sender_engine::client_joined(time_ns now) {
 void sender_engine::end_announce(time_ns now) {
     _round_deadline = no_deadline;
     _finish_deadline = no_deadline;
+    send_confirmations(); // ahead of the FILEINFO
     if (_crypto) {
         // Registered but never proved it holds the group keys: it could not
         // open a thing we send. Dropped, like a client that stopped answering.
@@ -1823,6 +1873,8 @@ void sender_engine::finish(time_ns now, std::string failure) {
     _failure = std::move(failure);
     enter(sender_phase::finished, now);
     _round_deadline = _rewind_deadline = _finish_deadline = _copies_out_deadline = no_deadline;
+    _confirm_deadline = no_deadline;
+    _confirm_due.clear();
 }
 
 void sender_engine::abort(time_ns now, const std::string& reason) {

@@ -45,6 +45,13 @@ namespace skycast::control::engine {
 // count enough.
 inline constexpr double later_repair_margin = 1.0;
 
+// How long a REGISTER's answer (REG_CONF, or KEYINFO when encrypted) waits
+// for others to share its datagram, at most: a quarter of the GRTT when
+// that is shorter, far inside the client's resend of REGISTER (4 GRTT, spec
+// §4.4). Answered one by one, 10,000 clients cost 10,000 datagrams, each
+// sent control_copies times and read by every client.
+inline constexpr time_ns confirm_gather_max = 10'000'000;
+
 // Every counter says what a non-zero value means in its comment.
 struct sender_stats {
     std::uint64_t datagrams_in = 0;
@@ -300,6 +307,12 @@ private:
     void send_keyinfo(const std::vector<std::uint32_t>& handles);
     // KEYINFO to every client whose KEYINFO_ACK is missing; their count.
     std::uint32_t resend_keyinfo();
+    // A direct client's REGISTER is answered within confirm_gather_max,
+    // beside the others that came meanwhile: one listing (REG_CONF, or
+    // KEYINFO when encrypted) sent when the datagram is full, the gather
+    // time is up, or the announce phase ends.
+    void confirm_soon(time_ns now, std::uint32_t handle);
+    void send_confirmations();
     // A client is in (REG_CONF sent, or KEYINFO_ACK verified): a closed
     // group whose hosts are all in ends its announce phase early.
     void client_joined(time_ns now);
@@ -396,7 +409,9 @@ private:
     // first round (or the completion's) waits for it (_copies_out_deadline).
     time_ns _copies_out_at = 0;
     time_ns _copies_out_deadline = no_deadline;
-    bool _announce_closing = false; // closed group: everyone answered, one more GRTT
+    bool _announce_closing = false;          // closed group: everyone answered, one more GRTT
+    std::vector<std::uint32_t> _confirm_due; // client handles, for send_confirmations()
+    time_ns _confirm_deadline = no_deadline;
 
     // The file being sent.
     std::size_t _file_index = 0;

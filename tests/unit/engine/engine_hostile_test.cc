@@ -59,7 +59,11 @@ void expect_rejected_and_contained(const hostile_run& run, std::size_t hostile_c
         }
         // The session carries on: the good file arrives, the receiver completes.
         ASSERT_TRUE(rep.files.back().complete) << rep.uid;
-        ASSERT_EQ(rep.outcome, engine::receiver_outcome::completed) << rep.uid;
+        // Its last DONE_CONF may be lost at this loss (5 %) after the sender
+        // has gone: completed unconfirmed, its files in place all the same.
+        ASSERT_TRUE(rep.outcome == engine::receiver_outcome::completed ||
+                    rep.outcome == engine::receiver_outcome::completed_unconfirmed)
+            << rep.uid << ": " << engine::name(rep.outcome);
         ASSERT_EQ(rep.visible_incomplete, 0u);
         ASSERT_EQ(rep.temp_files_left, 0u);
         ASSERT_EQ(rep.stats.files_rejected, hostile_count);

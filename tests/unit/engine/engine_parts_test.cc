@@ -266,6 +266,7 @@ TEST(sender_engine, grtt_comes_from_echoed_timestamps_and_is_advertised) {
         now, {.address = 9},
         client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
     EXPECT_NEAR(rig.sender.grtt(), 0.25, 1e-6);
+    rig.sender.on_timer(rig.sender.next_deadline()); // the REG_CONF's gather time
     ASSERT_EQ(rig.net.of<protocol::reg_conf_msg>().size(), 1u);
     const auto* conf = rig.net.of<protocol::reg_conf_msg>()[0];
     EXPECT_EQ(conf->d.header.grtt, protocol::quantize_grtt(0.25));
@@ -308,6 +309,7 @@ TEST(sender_engine, control_copies_sends_every_control_datagram_that_many_times_
     EXPECT_EQ(announces[0]->raw, announces[1]->raw); // same bytes, sequence number included
     const auto reg = client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)});
     rig.sender.on_datagram(t0 + 100 * ms, {.address = 9}, reg);
+    rig.sender.on_timer(rig.sender.next_deadline()); // the REG_CONF's gather time
     const auto confs = rig.net.of<protocol::reg_conf_msg>();
     ASSERT_EQ(confs.size(), 2u);
     EXPECT_EQ(confs[0]->raw, confs[1]->raw);
@@ -323,7 +325,70 @@ TEST(sender_engine, control_copies_sends_every_control_datagram_that_many_times_
         t0 + 102 * ms, {.address = 9},
         client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}, 2));
     EXPECT_EQ(rig.sender.stats().duplicate_registers, 1u);
+    rig.sender.on_timer(rig.sender.next_deadline());
     EXPECT_EQ(rig.net.of<protocol::reg_conf_msg>().size(), 4u);
+}
+
+TEST(sender_engine, registers_arriving_together_are_confirmed_by_one_listing) {
+    // 1300-byte datagrams list 325 UIDs: 700 clients registering together
+    // are confirmed by two full REG_CONFs, sent as they fill, and one more
+    // with the 50 left at the end of the gather time; not 700 REG_CONFs.
+    std::vector<std::uint32_t> hosts;
+    for (std::uint32_t uid = 1000; uid < 1700; ++uid) {
+        hosts.push_back(uid);
+    }
+    // An open group: a closed one would end its announce phase (and send
+    // the rest) as soon as the last of them is in.
+    sender_rig rig(quick_sender(), {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    const time_ns at = t0 + 100 * ms;
+    for (const std::uint32_t uid : hosts) {
+        rig.sender.on_datagram(
+            at, {.address = uid},
+            client_datagram(uid, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    }
+    ASSERT_EQ(rig.net.of<protocol::reg_conf_msg>().size(), 2u) << "the full ones at once";
+    const time_ns due = rig.sender.next_deadline();
+    EXPECT_GT(due, at);
+    EXPECT_LE(due, at + engine::confirm_gather_max);
+    rig.sender.on_timer(due);
+    const auto confs = rig.net.of<protocol::reg_conf_msg>();
+    ASSERT_EQ(confs.size(), 3u);
+    std::vector<std::uint32_t> confirmed;
+    for (const auto* c : confs) {
+        const auto& ids = std::get<protocol::reg_conf_msg>(c->d.body).client_ids;
+        confirmed.insert(confirmed.end(), ids.begin(), ids.end());
+    }
+    std::sort(confirmed.begin(), confirmed.end());
+    EXPECT_EQ(confirmed, hosts) << "each client confirmed exactly once";
+}
+
+TEST(sender_engine, a_registration_still_gathering_is_confirmed_before_the_fileinfo) {
+    // The last of a closed group registers: the announce phase ends at once,
+    // and the REG_CONF that was waiting for company goes out ahead of the
+    // FILEINFO.
+    sender_rig rig(quick_sender({9}), {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    rig.sender.on_datagram(
+        t0 + 100 * ms, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    EXPECT_TRUE(rig.net.of<protocol::reg_conf_msg>().empty());
+    rig.sender.on_timer(rig.sender.next_deadline());
+    time_ns now = t0 + 100 * ms;
+    for (int i = 0; i < 10 && rig.sender.phase() == engine::sender_phase::announce; ++i) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::fileinfo);
+    std::vector<protocol::message_type> order;
+    for (const auto& d : rig.net.sent) {
+        order.push_back(protocol::type_of(d.d.body));
+    }
+    const auto conf = std::find(order.begin(), order.end(), protocol::message_type::reg_conf);
+    const auto info = std::find(order.begin(), order.end(), protocol::message_type::fileinfo);
+    ASSERT_NE(conf, order.end());
+    ASSERT_NE(info, order.end());
+    EXPECT_LT(conf, info);
 }
 
 TEST(sender_engine, the_fec_extension_names_the_interleaving_span) {
