@@ -486,11 +486,12 @@ int main(int argc, char** argv) {
         if (!rep.ok) {
             const auto& st = rep.stats;
             std::printf("  receiver stats: datagrams_in=%" PRIu64 " seq_out_of_range=%" PRIu64
-                        " fileinfo_in=%" PRIu64 " files_received=%" PRIu64
-                        " files_rejected=%" PRIu64 " completes_sent=%" PRIu64
-                        " registers_sent=%" PRIu64 "\n",
-                        st.datagrams_in, st.seq_out_of_range, st.fileinfo_in, st.files_received,
-                        st.files_rejected, st.completes_sent, st.registers_sent);
+                        " late_listings_taken=%" PRIu64 " fileinfo_in=%" PRIu64
+                        " files_received=%" PRIu64 " files_rejected=%" PRIu64
+                        " completes_sent=%" PRIu64 " registers_sent=%" PRIu64 "\n",
+                        st.datagrams_in, st.seq_out_of_range, st.late_listings_taken,
+                        st.fileinfo_in, st.files_received, st.files_rejected, st.completes_sent,
+                        st.registers_sent);
         }
     }
     std::printf("receivers_ok=%u/%u sim_seconds=%.3f wall_seconds=%.3f\n", r.receivers_ok,

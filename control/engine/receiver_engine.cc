@@ -42,6 +42,14 @@ constexpr time_ns complete_check_interval = 10 * ns_per_second / 1000;
 constexpr time_ns overload_check_interval = 20 * ns_per_second / 1000;
 // A datagram more than this many behind the newest is dropped (spec §1.2).
 constexpr int seq_window = 5;
+// ...unless it is a late copy of a listing that names us and that we still
+// wait for (late_listing_welcome), up to this far behind. The server sends
+// a listing for many clients as several datagrams, each UID in one of them,
+// and its spaced copies (control.control_copies) follow the whole listing:
+// the copy of the first of 31 datagrams (10,000 clients at 1300-byte
+// blocks) is 30 behind when it comes. 1024 covers listings for 300,000
+// clients, and stays far from where the 16-bit sequence wraps.
+constexpr int late_listing_window = 1024;
 // How often refresh_progress() counts the open file's received blocks: a
 // bit-by-bit read of its bitmap up to the section being received (a 4 GB
 // file of 8800-byte blocks is 490,000 bits), per session. Once a second is
@@ -184,6 +192,28 @@ bool receiver_engine::listed(const std::vector<std::uint32_t>& ids) const {
     return std::find(ids.begin(), ids.end(), _config.client_id) != ids.end();
 }
 
+bool receiver_engine::late_listing_welcome(const protocol::message& body) const {
+    // Each case is one we cannot have moved past: taking the datagram is
+    // what the server asked of us, and an old one cannot undo later state
+    // (a FILEINFO while we hold a file, say, would drop that file).
+    if (const auto* m = std::get_if<protocol::reg_conf_msg>(&body)) {
+        return _state == receiver_state::registering && listed(m->client_ids);
+    }
+    if (const auto* m = std::get_if<protocol::fileinfo_msg>(&body)) {
+        return (_state == receiver_state::registering || _state == receiver_state::between_files) &&
+               !_has_file && !_answered.contains(m->file_id) && listed(m->client_ids);
+    }
+    if (const auto* m = std::get_if<protocol::done_msg>(&body)) {
+        const bool ours = m->file_id == 0 ? _state == receiver_state::between_files && !_has_file
+                                          : _has_file && m->file_id == _file.file_id;
+        return ours && listed(m->client_ids);
+    }
+    if (const auto* m = std::get_if<protocol::done_conf_msg>(&body)) {
+        return _state == receiver_state::completing && listed(m->client_ids);
+    }
+    return false;
+}
+
 void receiver_engine::touch(time_ns now) {
     if (_state == receiver_state::between_files || _state == receiver_state::receiving) {
         _inactivity = now + robust_grtt();
@@ -281,8 +311,11 @@ void receiver_engine::handle_datagram(time_ns now, endpoint from,
     if (type != protocol::message_type::abort && type != protocol::message_type::keyinfo) {
         const auto behind = static_cast<std::int16_t>(_max_seq_seen - d.header.seq);
         if (_seq_seen && behind > seq_window) {
-            ++_stats.seq_out_of_range;
-            return;
+            if (behind > late_listing_window || !late_listing_welcome(*body)) {
+                ++_stats.seq_out_of_range;
+                return;
+            }
+            ++_stats.late_listings_taken;
         }
         if (!_seq_seen || behind < 0) {
             _max_seq_seen = d.header.seq;

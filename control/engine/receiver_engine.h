@@ -38,10 +38,13 @@ namespace skycast::control::engine {
 
 struct receiver_stats {
     std::uint64_t datagrams_in = 0;
-    std::uint64_t malformed_in = 0;      // failed to decode
-    std::uint64_t foreign_in = 0;        // not from our session's server: ignored
-    std::uint64_t duplicates_in = 0;     // the server's datagram again, byte for byte: dropped
-    std::uint64_t seq_out_of_range = 0;  // more than 5 behind the newest (spec §1.2): dropped
+    std::uint64_t malformed_in = 0;     // failed to decode
+    std::uint64_t foreign_in = 0;       // not from our session's server: ignored
+    std::uint64_t duplicates_in = 0;    // the server's datagram again, byte for byte: dropped
+    std::uint64_t seq_out_of_range = 0; // more than 5 behind the newest (spec §1.2): dropped
+    // Of those not dropped: a late copy of a listing that named us and that
+    // we still needed (late_listing_welcome).
+    std::uint64_t late_listings_taken = 0;
     std::uint64_t not_listed = 0;        // a message for other clients
     std::uint64_t fec_declined = 0;      // ANNOUNCE offered FEC we cannot use: NAK repair instead
     std::uint64_t encrypted_refused = 0; // could not join: suite, key type or server key refused
@@ -210,6 +213,10 @@ private:
     time_ns done_answer_delay() const;
     protocol::timestamp echo(protocol::timestamp stamp, time_ns received_at, time_ns now) const;
     bool listed(const std::vector<std::uint32_t>& ids) const;
+    // A datagram beyond the sequence window that is still ours to take: a
+    // spaced copy of one datagram of a listing the server sent in several
+    // (docs/protocol.md §16), which names us and which we still wait for.
+    bool late_listing_welcome(const protocol::message& body) const;
     time_ns robust_grtt() const;
     // The GRTT a header advertises, within max_grtt (counted when clamped).
     double header_grtt(std::uint8_t quantized);

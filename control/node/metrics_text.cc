@@ -217,9 +217,10 @@ void receiver_metrics(writer& w, const json& doc) {
                   {"state", text_of(member(s, "state"))}},
                  1);
     }
-    for (const char* key : {"files", "files_received", "files_rejected", "status_sent",
-                            "nak_lists_sent", "status_bytes_sent", "fec_fallbacks", "done_silent",
-                            "overload_reports", "bytes_received", "duplicates_in"}) {
+    for (const char* key :
+         {"files", "files_received", "files_rejected", "status_sent", "nak_lists_sent",
+          "status_bytes_sent", "fec_fallbacks", "done_silent", "overload_reports", "bytes_received",
+          "duplicates_in", "seq_out_of_range", "late_listings_taken"}) {
         const std::string metric = std::string("skycast_receiver_session_") + key;
         w.family(metric, "gauge", std::string("running receiver session: ") + key);
         for (const auto& s : sessions) {

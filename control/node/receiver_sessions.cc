@@ -454,6 +454,8 @@ void receiver_sessions::describe(json& doc) const {
                            {"decrypt_failed", st.decrypt_failed},
                            {"malformed_in", st.malformed_in},
                            {"duplicates_in", st.duplicates_in},
+                           {"seq_out_of_range", st.seq_out_of_range},
+                           {"late_listings_taken", st.late_listings_taken},
                            {"grtt_clamped", st.grtt_clamped},
                            {"robust_clamped", st.robust_clamped},
                            {"write_failures", st.write_failures},

@@ -2054,6 +2054,55 @@ TEST(receiver_engine, drops_datagrams_more_than_5_behind_and_times_out_when_sile
     EXPECT_EQ(std::get<protocol::abort_msg>(aborts[0]->d.body).message, "Transfer timed out");
 }
 
+TEST(receiver_engine, takes_a_late_copy_of_a_listing_that_names_it_and_it_still_waits_for) {
+    // A FILEINFO for 10,000 clients is 31 datagrams; the copy of the one that
+    // names us comes after the whole listing, 30 behind the newest.
+    scratch_dir dir;
+    receiver_rig rig(dir.path());
+    rig.registered(t0);
+    const std::uint16_t ours = rig.seq;
+    rig.seq = static_cast<std::uint16_t>(rig.seq + 1); // its first copy: lost
+    for (int i = 0; i < 30; ++i) {
+        rig.receiver.on_datagram(t0 + ms, {.address = 7},
+                                 rig.server(protocol::fileinfo_msg{
+                                     .file_id = 1, .size = 512, .name = "f", .client_ids = {1}}));
+    }
+    EXPECT_EQ(rig.receiver.stats().not_listed, 30u);
+    const std::uint16_t newest = static_cast<std::uint16_t>(rig.seq - 1);
+    rig.seq = ours;
+    rig.fileinfo(t0 + 100 * ms, 1, 512, "f");
+    EXPECT_EQ(rig.receiver.stats().late_listings_taken, 1u);
+    EXPECT_EQ(rig.receiver.stats().seq_out_of_range, 0u);
+    ASSERT_EQ(rig.net.of<protocol::fileinfo_ack_msg>().size(), 1u) << "answered";
+    EXPECT_EQ(rig.receiver.state(), engine::receiver_state::receiving);
+
+    // Holding file 1, a late FILEINFO of another file is refused: taking it
+    // would drop the file we hold.
+    rig.seq = static_cast<std::uint16_t>(newest - 20);
+    rig.fileinfo(t0 + 101 * ms, 2, 512, "g");
+    EXPECT_EQ(rig.receiver.stats().seq_out_of_range, 1u);
+    EXPECT_EQ(rig.receiver.state(), engine::receiver_state::receiving);
+    // So is a late DONE of another file, and one that does not name us.
+    rig.seq = static_cast<std::uint16_t>(newest - 20);
+    rig.done(t0 + 102 * ms, 2);
+    rig.seq = static_cast<std::uint16_t>(newest - 20);
+    rig.receiver.on_datagram(
+        t0 + 103 * ms, {.address = 7},
+        rig.server(protocol::done_msg{.file_id = 1, .section = 0, .client_ids = {1}}));
+    EXPECT_EQ(rig.receiver.stats().seq_out_of_range, 3u);
+    // A late DONE of the file we hold, naming us, is answered.
+    rig.dp.bits->view().set(0);
+    rig.seq = static_cast<std::uint16_t>(newest - 20);
+    rig.done(t0 + 104 * ms, 1);
+    EXPECT_EQ(rig.receiver.stats().late_listings_taken, 2u);
+    EXPECT_EQ(rig.net.of<protocol::complete_msg>().size(), 1u);
+    // Beyond 1024 behind, nothing is late enough to take.
+    rig.seq = static_cast<std::uint16_t>(newest - 1100);
+    rig.receiver.on_datagram(t0 + 105 * ms, {.address = 7},
+                             rig.server(protocol::done_conf_msg{.client_ids = {42}}));
+    EXPECT_EQ(rig.receiver.stats().seq_out_of_range, 4u);
+}
+
 TEST(receiver_engine, refuses_a_suite_it_cannot_follow_with_an_abort_that_says_why) {
     scratch_dir dir;
     receiver_rig rig(dir.path());
