@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <bit>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -196,6 +197,15 @@ struct parity_run {
     std::uint8_t count = 0;
     bool operator==(const parity_run&) const = default;
 };
+
+// Blocks set in a pass's bitmap (pass_request::blocks).
+inline std::uint64_t count_blocks(const std::vector<std::uint64_t>& words) {
+    std::uint64_t n = 0;
+    for (const std::uint64_t w : words) {
+        n += static_cast<std::uint64_t>(std::popcount(w));
+    }
+    return n;
+}
 
 // What the sender asks the dataplane to transmit: the blocks of one file
 // whose bit is set in `blocks` (1 = send), in order, at the configured rate.

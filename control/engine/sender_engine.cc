@@ -43,18 +43,10 @@ std::size_t keyinfo_per_datagram(std::uint32_t block_size) {
     return std::max<std::size_t>(1, block_size / keyinfo_entry_bytes);
 }
 
-std::uint64_t count_bits(const std::vector<std::uint64_t>& words) {
-    std::uint64_t n = 0;
-    for (auto w : words) {
-        n += static_cast<std::uint64_t>(__builtin_popcountll(w));
-    }
-    return n;
-}
-
 // Data bytes of the blocks set in `words`.
 std::uint64_t bytes_of(const protocol::section_layout& layout,
                        const std::vector<std::uint64_t>& words) {
-    const std::uint64_t n = count_bits(words);
+    const std::uint64_t n = count_blocks(words);
     if (n == 0) {
         return 0;
     }
@@ -1275,7 +1267,7 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
     if (_layout.blocks() > 0) {
         ++_stats.passes; // an empty file is answered by DONE alone: no pass on the wire
     }
-    const std::uint64_t n = count_bits(blocks);
+    const std::uint64_t n = count_blocks(blocks);
     const std::uint64_t bytes = bytes_of(_layout, blocks);
     _stats.blocks_sent += n;
     _stats.bytes_sent += bytes;

@@ -60,8 +60,7 @@ bool parity_ahead::init(const api::parity_entry* table, const protocol::fec_grou
     _next_group = 0;
     _produced.store(0, std::memory_order_relaxed);
     _consumed.store(0, std::memory_order_relaxed);
-    _window_begin = _window_end = _at_run = 0;
-    _at_offset = 0;
+    _window_begin = _window_end = 0;
     _failed_blocks = 0;
     _done.store(groups.count() == 0, std::memory_order_release);
     return true;
@@ -165,9 +164,6 @@ bool parity_ahead::open_window(std::uint32_t cursor, bool data_out) {
     std::make_heap(_due.begin(), _due.end(), goes_after{_due_runs});
     if (_due.empty()) {
         close_window();
-    } else {
-        _at_run = _due.front().run;
-        _at_offset = _due.front().offset;
     }
     return true;
 }
@@ -197,10 +193,7 @@ void parity_ahead::step(bool keep_run) {
     }
     if (_due.empty()) {
         close_window();
-        return;
     }
-    _at_run = _due.front().run;
-    _at_offset = _due.front().offset;
 }
 
 parity_item parity_ahead::next(std::uint32_t cursor, bool data_out) {
@@ -210,7 +203,8 @@ parity_item parity_ahead::next(std::uint32_t cursor, bool data_out) {
             return {};
         }
     }
-    return {&_runs[_at_run % _runs.size()], _at_offset};
+    const due_block& at = _due.front();
+    return {&_runs[at.run % _runs.size()], at.offset};
 }
 
 void parity_ahead::sent() {
@@ -223,7 +217,8 @@ std::uint32_t parity_ahead::drop_run() {
     if (_window_begin == _window_end) {
         return 0;
     }
-    const std::uint32_t rest = _runs[_at_run % _runs.size()].count - _at_offset;
+    const due_block& at = _due.front();
+    const std::uint32_t rest = at.count - at.offset;
     step(false);
     return rest;
 }

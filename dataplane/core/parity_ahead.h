@@ -156,13 +156,11 @@ private:
     std::atomic<std::uint64_t> _produced{0};
     std::atomic<std::uint64_t> _consumed{0};
     // Consumer state: the open window [_window_begin, _window_end) of run
-    // sequence numbers (empty: none open), the item in it, the runs dropped.
+    // sequence numbers (empty: none open).
     std::uint64_t _window_begin = 0;
     std::uint64_t _window_end = 0;
-    std::uint64_t _at_run = 0;
-    std::uint32_t _at_offset = 0;
     // The window's runs with blocks left, as a heap whose top is the block
-    // going out (_at_run, _at_offset). Reserved at init(): the TX lcore
+    // going out (its run, at its offset). Reserved at init(): the TX lcore
     // does not allocate.
     std::vector<due_block> _due;
     std::uint32_t _due_runs = 0; // n: the runs _due started the window with

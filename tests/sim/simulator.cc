@@ -310,9 +310,7 @@ bool sim_sender_dataplane::start_pass(engine::pass_request request) {
     _request = std::move(request);
     sim_report::pass_record record{.at = static_cast<double>(_sim.now() - epoch) / 1e9,
                                    .pass = _request.pass};
-    for (std::uint64_t word : _request.blocks) {
-        record.data_blocks += static_cast<std::uint64_t>(std::popcount(word));
-    }
+    record.data_blocks = engine::count_blocks(_request.blocks);
     for (const auto& run : _request.parity) {
         record.parity_blocks += run.count;
         record.longest_run = std::max<std::uint32_t>(record.longest_run, run.count);
