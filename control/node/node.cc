@@ -112,6 +112,34 @@ json progress_event(const engine::sender_engine& e, time_ns started, time_ns now
 // Where the session's time went, per phase entered (data and done_wait once
 // per pass): numbers for programs, and one line for people (the log, and
 // `skycast send` prints it).
+// The sender engine's counters, as both the live session and the result
+// document show them: every one of them says something an operator may
+// need (sender_stats' comments), and one list keeps the two the same.
+json sender_counters(const engine::sender_stats& st) {
+    return {{"datagrams_in", st.datagrams_in},
+            {"duplicates_in", st.duplicates_in},
+            {"rtt_echo_repeats", st.rtt_echo_repeats},
+            {"proxied_receivers", st.proxied_clients},
+            {"proxy_refused", st.proxy_refused},
+            {"proxy_list_refused", st.proxy_list_refused},
+            {"passes", st.passes},
+            {"passes_refused", st.passes_refused},
+            {"bytes_sent", st.bytes_sent},
+            {"blocks_resent", st.blocks_resent},
+            {"status_in", st.status_in},
+            {"status_bad", st.status_bad},
+            {"nak_lists_in", st.nak_lists_in},
+            {"early_data_passes", st.early_data_passes},
+            {"fileinfo_acks_late", st.fileinfo_acks_late},
+            {"late_answers_done_at_once", st.late_answers_done_at_once},
+            {"copy_waits", st.copy_waits},
+            {"repair_passes_stretched", st.repair_passes_stretched},
+            {"overload_signals", st.overload_signals},
+            {"rate_decreases", st.rate_decreases},
+            {"rate_increases", st.rate_increases},
+            {"rate_bps", st.rate_bps}};
+}
+
 json phase_document(const engine::phase_times& t) {
     json out = json::array();
     for (std::size_t i = 0; i < engine::sender_phase_count; ++i) {
@@ -626,37 +654,27 @@ json node::job_result() const {
     if (e.clients().size() == 0) {
         all_ok = false;
     }
-    const auto& st = e.stats();
     const time_ns now = wall_clock_ns();
     const double seconds =
         static_cast<double>(now - _job->started) / static_cast<double>(engine::ns_per_second);
     const engine::phase_times phases = e.time_in_phases(now);
-    return {{"event", "result"},
-            {"ok", all_ok},
-            {"session", hex_id(_job->group_id)},
-            {"failure", e.failure().empty() && e.clients().size() == 0 ? "no receiver registered"
-                                                                       : e.failure()},
-            {"receivers", receivers},
-            {"receivers_ok", completed},
-            {"proxies", proxies},
-            {"peers", peers},
-            {"datagrams_in", st.datagrams_in},
-            {"status_in", st.status_in},
-            {"status_bad", st.status_bad},
-            {"nak_lists_in", st.nak_lists_in},
-            {"early_data_passes", st.early_data_passes},
-            {"fileinfo_acks_late", st.fileinfo_acks_late},
-            {"late_answers_done_at_once", st.late_answers_done_at_once},
-            {"copy_waits", st.copy_waits},
-            {"files", _job->files},
-            {"bytes", _job->bytes},
-            {"passes", st.passes},
-            {"bytes_sent", st.bytes_sent},
-            {"overload_signals", st.overload_signals},
-            {"rate_decreases", st.rate_decreases},
-            {"phases", phase_document(phases)},
-            {"time_by_phase", phase_line(phases)},
-            {"seconds", seconds}};
+    json result = {{"event", "result"},
+                   {"ok", all_ok},
+                   {"session", hex_id(_job->group_id)},
+                   {"failure", e.failure().empty() && e.clients().size() == 0
+                                   ? "no receiver registered"
+                                   : e.failure()},
+                   {"receivers", receivers},
+                   {"receivers_ok", completed},
+                   {"proxies", proxies},
+                   {"peers", peers},
+                   {"files", _job->files},
+                   {"bytes", _job->bytes},
+                   {"phases", phase_document(phases)},
+                   {"time_by_phase", phase_line(phases)},
+                   {"seconds", seconds}};
+    result.update(sender_counters(e.stats()));
+    return result;
 }
 
 void node::finish_job(time_ns now) {
@@ -877,7 +895,6 @@ json node::loop_document() const {
                                {"percent", percent_of(r.bytes_known, p.bytes_total, r.outcome)},
                                {"pass", r.pass}});
         }
-        const auto& st = e.stats();
         const time_ns now = wall_clock_ns();
         doc["session"] = {{"id", hex_id(_job->group_id)},
                           {"phase", engine::name(e.phase())},
@@ -886,33 +903,13 @@ json node::loop_document() const {
                           {"receivers", clients},
                           {"receivers_active", e.active_clients()},
                           {"proxies", proxies},
-                          {"proxied_receivers", st.proxied_clients},
-                          {"proxy_refused", st.proxy_refused},
-                          {"proxy_list_refused", st.proxy_list_refused},
-                          {"passes", st.passes},
-                          {"bytes_sent", st.bytes_sent},
-                          {"blocks_resent", st.blocks_resent},
-                          {"status_in", st.status_in},
-                          {"status_bad", st.status_bad},
-                          {"nak_lists_in", st.nak_lists_in},
-                          {"early_data_passes", st.early_data_passes},
-                          {"fileinfo_acks_late", st.fileinfo_acks_late},
-                          {"late_answers_done_at_once", st.late_answers_done_at_once},
-                          {"copy_waits", st.copy_waits},
-                          {"repair_passes_stretched", st.repair_passes_stretched},
-                          {"passes_refused", st.passes_refused},
-                          {"duplicates_in", st.duplicates_in},
-                          {"rtt_echo_repeats", st.rtt_echo_repeats},
-                          {"overload_signals", st.overload_signals},
-                          {"rate_decreases", st.rate_decreases},
-                          {"rate_increases", st.rate_increases},
-                          {"rate_bps", st.rate_bps},
                           {"files", p.files},
                           {"file_number", p.file_number},
                           {"pass", p.pass},
                           {"bytes_total", p.bytes_total},
                           {"started", _job->started / engine::ns_per_second},
                           {"elapsed", seconds_between(_job->started, now)}};
+        doc["session"].update(sender_counters(e.stats()));
     }
     return doc;
 }
