@@ -10,12 +10,19 @@ if [[ "${1:-}" == "--list" ]]; then
     printf '%s\n' "${files[@]}"
     exit 0
 fi
-bad=()
-for f in "${files[@]}"; do
-    if ! clang-format --dry-run --Werror "$f" >/dev/null 2>&1; then
-        bad+=("$f")
-    fi
-done
+# One clang-format for all the files (a process per file took 40 s of the
+# unit suite): it names each file that differs in its warnings
+# ("FILE:LINE:COL: error: code should be clang-formatted").
+status=0
+report=$(clang-format --dry-run --Werror "${files[@]}" 2>&1 >/dev/null) || status=$?
+mapfile -t bad < <(grep -oE '^[^:]+:[0-9]+:[0-9]+: error: code should be clang-formatted' \
+    <<<"$report" | cut -d: -f1 | sort -u)
+if ((status != 0 && ${#bad[@]} == 0)); then
+    # It failed without naming a file: a broken config, a missing file.
+    echo "check-format: clang-format failed:" >&2
+    echo "$report" | tail -n 20 >&2
+    exit 1
+fi
 if ((${#bad[@]})); then
     echo "check-format: ${#bad[@]} file(s) not formatted per .clang-format:" >&2
     printf '  %s\n' "${bad[@]}" >&2
