@@ -438,14 +438,22 @@ int main(int argc, char** argv) {
         // How many receivers needed how many rounds: STATUS sent, receiver
         // by receiver (a receiver answers a round it completed with COMPLETE).
         std::map<std::uint64_t, std::uint32_t> by_status;
+        // And the sequence window (docs/protocol.md §4.3): datagrams the
+        // receivers dropped as too far behind, late listing copies taken.
+        std::uint64_t out_of_range = 0;
+        std::uint64_t late_taken = 0;
         for (const auto& rep : r.receivers) {
             ++by_status[rep.stats.status_sent];
+            out_of_range += rep.stats.seq_out_of_range;
+            late_taken += rep.stats.late_listings_taken;
         }
         std::printf("receivers_by_status_sent:");
         for (const auto& [sent, n] : by_status) {
             std::printf(" %" PRIu64 ":%u", sent, n);
         }
-        std::printf("\n");
+        std::printf("\nreceivers_seq_out_of_range=%" PRIu64
+                    " receivers_late_listings_taken=%" PRIu64 "\n",
+                    out_of_range, late_taken);
     }
     std::printf("status_messages=%" PRIu64 " (current-section ignored %" PRIu64 ", stale %" PRIu64
                 ") done_rounds=%" PRIu64 " fileinfo_rounds=%" PRIu64 " final_grtt=%.3f s\n",
