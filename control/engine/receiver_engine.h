@@ -215,7 +215,7 @@ private:
     bool listed(const std::vector<std::uint32_t>& ids) const;
     // A datagram beyond the sequence window that is still ours to take: a
     // spaced copy of one datagram of a listing the server sent in several
-    // (docs/protocol.md §16), which names us and which we still wait for.
+    // (docs/protocol.md §4.3), which names us and which we still wait for.
     bool late_listing_welcome(const protocol::message& body) const;
     time_ns robust_grtt() const;
     // The GRTT a header advertises, within max_grtt (counted when clamped).

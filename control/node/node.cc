@@ -109,9 +109,6 @@ json progress_event(const engine::sender_engine& e, time_ns started, time_ns now
             {"elapsed", seconds_between(started, now)}};
 }
 
-// Where the session's time went, per phase entered (data and done_wait once
-// per pass): numbers for programs, and one line for people (the log, and
-// `skycast send` prints it).
 // The sender engine's counters, as both the live session and the result
 // document show them: every one of them says something an operator may
 // need (sender_stats' comments), and one list keeps the two the same.
@@ -140,6 +137,9 @@ json sender_counters(const engine::sender_stats& st) {
             {"rate_bps", st.rate_bps}};
 }
 
+// Where the session's time went, per phase entered (data and done_wait once
+// per pass): numbers for programs, and one line for people (the log, and
+// `skycast send` prints it).
 json phase_document(const engine::phase_times& t) {
     json out = json::array();
     for (std::size_t i = 0; i < engine::sender_phase_count; ++i) {
