@@ -18,7 +18,8 @@ public:
     link_forwarding(dataplane_link& link, group_memberships& groups)
         : _link(link), _groups(groups) {}
 
-    bool forward(std::uint32_t source, std::uint32_t group_id, engine::endpoint to) override;
+    bool forward(std::uint32_t source, std::uint32_t group_id, engine::endpoint to,
+                 bool tap_sealed) override;
     void stop_forwarding(std::uint32_t source, std::uint32_t group_id) override;
     bool join_group(std::uint32_t group) override { return _groups.join(group); }
     void leave_group(std::uint32_t group) override { _groups.leave(group); }
@@ -27,7 +28,8 @@ public:
     std::string last_error;
 
 private:
-    bool command(std::uint32_t source, std::uint32_t group_id, engine::endpoint to);
+    bool command(std::uint32_t source, std::uint32_t group_id, engine::endpoint to,
+                 bool tap_sealed);
 
     dataplane_link& _link;
     group_memberships& _groups;

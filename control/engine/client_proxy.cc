@@ -20,14 +20,8 @@ void client_proxy::start(time_ns now) {
     _heartbeats.start(now);
 }
 
-const client_proxy::session* client_proxy::upstream_session(endpoint from,
-                                                            const protocol::uftp_header& h) const {
-    const auto it = _sessions.find({h.group_id, h.group_inst});
-    return it != _sessions.end() && it->second.upstream.address == from.address ? &it->second
-                                                                                : nullptr;
-}
-
-void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram) {
+void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram,
+                               bool forwarded) {
     protocol::datagram d;
     if (protocol::decode(datagram, d) != protocol::wire_error::ok) {
         ++_stats.malformed_in;
@@ -41,32 +35,85 @@ void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
         _heartbeats.on_response(now, from, *hb);
         return;
     }
-    if (const session* s = upstream_session(from, d.header)) {
+    const auto it = _sessions.find({d.header.group_id, d.header.group_inst});
+    if (it != _sessions.end() && it->second.upstream.address == from.address) {
+        const session& s = it->second;
+        if (d.type() == protocol::message_type::encrypted) {
+            on_sealed(now, it, from, datagram, forwarded);
+            return;
+        }
         // The dataplane multicasts the upstream's traffic itself but for the
         // server's KEYINFO and REG_CONF, which it hands us; the rest came
         // before its rule: multicast all the same.
         const bool handshake = protocol::is_server_handshake(d.type());
-        if (s->resign && d.type() == protocol::message_type::encrypted) {
-            multicast_resigned(*s, datagram);
-            return;
-        }
         ++(handshake ? _stats.handshake_in
-                     : (s->resign ? _stats.from_upstream : _stats.from_upstream_late));
-        if (handshake && s->encrypted) {
+                     : (s.resign ? _stats.from_upstream : _stats.from_upstream_late));
+        if (handshake && s.encrypted) {
             // Our own key exchange with the server (the aggregation's): its
             // KEYINFO is for us alone, its REG_CONF says whom we key.
             _aggregation.on_datagram(now, from, datagram);
+            update_tap(now, it);
             if (d.type() == protocol::message_type::keyinfo) {
                 return;
             }
         }
-        _network.send(s->private_group, datagram);
+        _network.send(s.private_group, datagram);
         return;
     }
-    if (auto it = _sessions.find({d.header.group_id, d.header.group_inst}); it != _sessions.end()) {
+    if (it != _sessions.end()) {
         it->second.last_heard = now; // a receiver's answer: the session is alive
     }
     _aggregation.on_datagram(now, from, datagram);
+    if (it != _sessions.end()) {
+        update_tap(now, it); // a REGISTER: a receiver waits from now on
+    }
+}
+
+void client_proxy::on_sealed(time_ns now, session_iterator it, endpoint from,
+                             std::span<const std::uint8_t> datagram, bool forwarded) {
+    const session& s = it->second;
+    if (s.resign) {
+        multicast_resigned(s, datagram); // `-w keyex`: every sealed datagram comes through us
+    } else if (forwarded) {
+        ++_stats.sealed_tapped; // multicast already, by the rule that copied it to us
+    } else {
+        ++_stats.from_upstream_late; // before the rule: multicast by us
+        _network.send(s.private_group, datagram);
+    }
+    if (listings_wanted(now, it->first)) {
+        // A FILEINFO or DONE listing a receiver whose REG_CONF was lost
+        // confirms it: the aggregation opens it with the group keys.
+        _aggregation.on_datagram(now, from, datagram);
+        update_tap(now, it);
+    }
+}
+
+bool client_proxy::listings_wanted(time_ns now, const session_key& key) const {
+    const auto until = _aggregation.listings_wanted_until(key.first, key.second);
+    return until && now < *until;
+}
+
+void client_proxy::update_tap(time_ns now, session_iterator it) {
+    session& s = it->second;
+    if (!s.encrypted || s.resign) {
+        return; // no key exchange of ours, or every sealed datagram comes through us anyway
+    }
+    const bool wanted = listings_wanted(now, it->first);
+    if (wanted == s.tapping) {
+        return;
+    }
+    // Copies cost the dataplane an mbuf and the ring a slot per sealed
+    // datagram, FILESEGs included: only while a receiver waits, which
+    // without loss is one round trip of the announce phase.
+    if (!_forwarding.forward(s.upstream.address, it->first.first, s.private_group, wanted)) {
+        ++_stats.tap_failures;
+        if (wanted) {
+            return; // asked again with the next datagram of the session
+        }
+    } else {
+        ++(wanted ? _stats.taps_started : _stats.taps_ended);
+    }
+    s.tapping = wanted; // a copy that still comes is read as one (forwarded)
 }
 
 void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
@@ -122,7 +169,7 @@ void client_proxy::on_announce(time_ns now, const protocol::uftp_header& h, endp
             fresh.hash = m.enc_info->hashtype;
             fresh.server_key =
                 std::make_shared<const crypto::public_key>(std::move(server_key).value());
-        } else if (!_forwarding.forward(from.address, h.group_id, private_group)) {
+        } else if (!_forwarding.forward(from.address, h.group_id, private_group, false)) {
             ++_stats.rules_full;
             return;
         }
@@ -196,7 +243,7 @@ void client_proxy::multicast_resigned(const session& s, std::span<const std::uin
     ++_stats.resigned;
 }
 
-void client_proxy::forget(std::map<session_key, session>::iterator it) {
+void client_proxy::forget(session_iterator it) {
     if (!it->second.resign) {
         _forwarding.stop_forwarding(it->second.upstream.address, it->first.first);
     }
@@ -213,6 +260,8 @@ void client_proxy::on_timer(time_ns now) {
         auto next = std::next(it);
         if (now - it->second.last_heard >= _config.aggregation.session_idle) {
             forget(it);
+        } else {
+            update_tap(now, it); // no receiver waits any more, or announcing stopped long enough
         }
         it = next;
     }
@@ -222,6 +271,10 @@ time_ns client_proxy::next_deadline() const {
     time_ns deadline = std::min(_aggregation.next_deadline(), _heartbeats.next_deadline());
     for (const auto& [key, s] : _sessions) {
         deadline = std::min(deadline, s.last_heard + _config.aggregation.session_idle);
+        if (s.tapping) {
+            const auto until = _aggregation.listings_wanted_until(key.first, key.second);
+            deadline = std::min(deadline, until.value_or(0)); // 0: stop the copies now
+        }
     }
     return deadline;
 }

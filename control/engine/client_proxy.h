@@ -17,7 +17,12 @@
 // proxy does (the aggregation's key half, response_proxy_keys.cc). The
 // server's KEYINFO and REG_CONF reach this engine (the dataplane hands
 // every proxy a server's handshake); the server's sealed traffic is
-// multicast on unchanged, since the group keys are the server's.
+// multicast on unchanged, since the group keys are the server's. While a
+// receiver of ours still waits for the server's word that it took it (a
+// stock server sends REG_CONF once: when it is lost, its sealed FILEINFO
+// and DONE listing the receiver are that word), the session's rule also
+// hands us a copy of each sealed datagram (forwarding_port tap_sealed),
+// for the aggregation to open; the copies stop once none waits.
 //
 // The session's data never passes through this engine: per session a
 // forwarding rule has the dataplane multicast what the upstream sends
@@ -67,6 +72,13 @@ struct client_proxy_stats {
     std::uint64_t rules_full = 0;             // no forwarding rule left: the session is not served
     std::uint64_t from_upstream_late = 0; // upstream datagrams control saw (multicast by control)
     std::uint64_t malformed_in = 0;
+    // A receiver waits for its confirmation: copies of the server's sealed
+    // datagrams asked for (taps_started), stopped (taps_ended), the copies
+    // read (sealed_tapped), and set_forward refused (tap_failures).
+    std::uint64_t taps_started = 0;
+    std::uint64_t taps_ended = 0;
+    std::uint64_t sealed_tapped = 0;
+    std::uint64_t tap_failures = 0;
 };
 
 class client_proxy {
@@ -74,7 +86,10 @@ public:
     client_proxy(client_proxy_config config, network_port& network, forwarding_port& forwarding);
 
     void start(time_ns now);
-    void on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram);
+    // `forwarded`: a copy of what the session's rule multicast already
+    // (the dataplane's datagram_forwarded).
+    void on_datagram(time_ns now, endpoint from, std::span<const std::uint8_t> datagram,
+                     bool forwarded = false);
     void on_timer(time_ns now);
     time_ns next_deadline() const;
 
@@ -95,13 +110,21 @@ private:
         protocol::hash_type hash = protocol::hash_type::none;
         std::shared_ptr<const crypto::public_key> server_key;
         time_ns last_heard = 0;
+        bool tapping = false; // the rule copies the server's sealed datagrams to us
     };
     using session_key = std::pair<std::uint32_t, std::uint8_t>; // group ID, instance
+    using session_iterator = std::map<session_key, session>::iterator;
 
     void on_announce(time_ns now, const protocol::uftp_header& h, endpoint from,
                      std::span<const std::uint8_t> datagram, const protocol::announce_msg& m);
-    void forget(std::map<session_key, session>::iterator it);
-    const session* upstream_session(endpoint from, const protocol::uftp_header& h) const;
+    void forget(session_iterator it);
+    // The server's sealed datagram: multicast on (unless the rule did), and
+    // read for a listing while a receiver of ours waits.
+    void on_sealed(time_ns now, session_iterator it, endpoint from,
+                   std::span<const std::uint8_t> datagram, bool forwarded);
+    bool listings_wanted(time_ns now, const session_key& key) const;
+    // Has the rule copy sealed datagrams exactly while listings are wanted.
+    void update_tap(time_ns now, session_iterator it);
     // An encrypted ANNOUNCE with our keys in the server's, signed, in
     // _buffer: its size, or nullopt.
     std::optional<std::size_t> reannounce(const protocol::uftp_header& h, protocol::announce_msg m);

@@ -184,8 +184,12 @@ class forwarding_port : public membership_port {
 public:
     // From now on everything `source` (an IPv4 address) sends for session
     // `group_id` (0: any session) goes to `to` (a host, or a multicast
-    // group); false when there is no room for another rule.
-    virtual bool forward(std::uint32_t source, std::uint32_t group_id, endpoint to) = 0;
+    // group); false when there is no room for another rule. With
+    // `tap_sealed` its sealed (ENCRYPTED) datagrams also reach the engine,
+    // as copies: a client proxy that waits for a listing (client_proxy.h).
+    // Called again for the same rule, it changes `to` and `tap_sealed`.
+    virtual bool forward(std::uint32_t source, std::uint32_t group_id, endpoint to,
+                         bool tap_sealed) = 0;
     virtual void stop_forwarding(std::uint32_t source, std::uint32_t group_id) = 0;
 };
 

@@ -148,6 +148,12 @@ public:
     // true when the session is followed from `from` with it, its keys
     // checked (docs/protocol.md §7.1).
     bool take_announce(time_ns now, endpoint from, std::span<const std::uint8_t> datagram);
+    // An encrypted session with a client that still waits for the server's
+    // word that it took it (its REG_CONF lost): until when the server's
+    // sealed FILEINFO and DONE, which would list it, are worth reading
+    // (announcing stopped long enough: group_hold). Nullopt: none waits.
+    std::optional<time_ns> listings_wanted_until(std::uint32_t group_id,
+                                                 std::uint8_t group_inst) const;
     // Clients the proxy has registered, all sessions.
     std::size_t clients() const;
 

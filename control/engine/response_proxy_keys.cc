@@ -626,6 +626,20 @@ time_ns response_proxy::group_hold(const session& s) const {
     return std::max<time_ns>(5 * ns_per_second, 10 * s.hold());
 }
 
+std::optional<time_ns> response_proxy::listings_wanted_until(std::uint32_t group_id,
+                                                             std::uint8_t group_inst) const {
+    const auto it = _sessions.find({group_id, group_inst});
+    if (it == _sessions.end() || !it->second.keys) {
+        return std::nullopt;
+    }
+    const auto& clients = it->second.keys->clients;
+    if (std::none_of(clients.begin(), clients.end(),
+                     [](const auto& c) { return !c.second.confirmed; })) {
+        return std::nullopt;
+    }
+    return it->second.keys->last_announce + group_hold(it->second);
+}
+
 time_ns response_proxy::keys_deadline(const session& s) const {
     time_ns next = std::min(s.keys->next_keyinfo, s.keys->next_unproved_sweep);
     if (s.keys->joined) {

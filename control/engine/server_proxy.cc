@@ -148,7 +148,7 @@ bool server_proxy::forward_server(std::uint32_t server) {
         return true;
     }
     if (_servers.size() >= _config.max_servers ||
-        !_forwarding.forward(server, any_session, *_downstream)) {
+        !_forwarding.forward(server, any_session, *_downstream, false)) {
         return false;
     }
     _servers.emplace(server, 1);
@@ -226,7 +226,7 @@ void server_proxy::set_downstream(endpoint to) {
     ++_stats.downstream_changes;
     for (const auto& [server, sessions] : _servers) {
         // An update of a rule we hold: it needs no room, so it cannot fail for that.
-        (void)_forwarding.forward(server, any_session, to);
+        (void)_forwarding.forward(server, any_session, to, false);
     }
 }
 

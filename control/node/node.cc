@@ -433,7 +433,7 @@ void node::dispatch(time_ns now, const dataplane_link::received& d) {
                                    d.bytes);
     } else if (_client_proxy) {
         _client_proxy->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
-                                   d.bytes);
+                                   d.bytes, (d.meta.flags & api::datagram_forwarded) != 0);
     } else if (_job) {
         _job->engine->on_datagram(now, {.address = d.meta.peer.address, .port = d.meta.peer.port},
                                   d.bytes);
@@ -833,6 +833,10 @@ json node::loop_document() const {
                                {"rules_full", st.rules_full},
                                {"from_upstream_late", st.from_upstream_late},
                                {"malformed_in", st.malformed_in},
+                               {"taps_started", st.taps_started},
+                               {"taps_ended", st.taps_ended},
+                               {"sealed_tapped", st.sealed_tapped},
+                               {"tap_failures", st.tap_failures},
                                {"forward_failures", _forwarding->failures},
                                {"heartbeats", heartbeat_json(_client_proxy->heartbeats())}};
     }

@@ -30,7 +30,7 @@
 
 namespace skycast::dataplane::api {
 
-inline constexpr std::uint32_t contract_version = 8;
+inline constexpr std::uint32_t contract_version = 9;
 
 // Names (DPDK limits memzone names to 31 characters, rings to 28).
 inline constexpr const char* memzone_shared = "skycast_shared";
@@ -57,6 +57,10 @@ inline constexpr std::uint32_t max_joined_groups = max_sessions + 1;
 // Forwarding rules (set_forward): a server proxy forwards the traffic of this
 // many servers at once.
 inline constexpr std::uint32_t max_forwards = 16;
+// set_forward's forward_flags: a client proxy whose site's receivers still
+// wait for the server's word that it took them (a lost REG_CONF) reads the
+// server's sealed FILEINFO and DONE, which list them (docs/protocol.md §7.1).
+inline constexpr std::uint32_t forward_tap_sealed = 1;
 inline constexpr std::uint32_t max_counters = 128; // named counters per lcore
 inline constexpr std::size_t counter_name_bytes = 48;
 inline constexpr std::size_t counter_help_bytes = 112;
@@ -84,6 +88,8 @@ enum class command_kind : std::uint16_t {
     // again, unchanged, to `forward_to` (unicast: a server proxy's
     // downstream; multicast: a client proxy's re-multicast), straight from
     // the RX lcore through the TX lcore; forward_to.address 0 removes the rule.
+    // With forward_tap_sealed in forward_flags the rule's ENCRYPTED datagrams
+    // also reach control, as copies flagged datagram_forwarded.
     set_forward,
     // The pass in slot `file_slot` goes on at `rate_bps` (0: unpaced) from
     // the TX lcore's next burst: control's rate control under receiver
@@ -151,6 +157,7 @@ struct command {
     std::uint16_t fec_span_groups; // groups interleaved per span (protocol/fec_groups.h)
     std::uint64_t rate_bps;        // start_pass, set_pass_rate: wire bits per second (0 = unpaced)
     endpoint4 forward_to;          // set_forward
+    std::uint32_t forward_flags;   // set_forward: forward_tap_sealed, or 0
     session_keys keys;             // set_session_keys
     // set_session_keys with per-packet signatures (sig_type KEYEX): `path`
     // names the sender's PEM private key, which the dataplane loads to sign
@@ -206,6 +213,7 @@ struct tx_event {
 
 // datagram::flags
 inline constexpr std::uint16_t datagram_decrypted = 1; // arrived ENCRYPTED; the dataplane opened it
+inline constexpr std::uint16_t datagram_forwarded = 2; // a copy: a forwarding rule sent it on too
 
 struct datagram {
     std::uint32_t version;

@@ -39,6 +39,14 @@ counter_info describe_fixed(counter c) {
                 "server proxy: datagrams of a forwarded server handed to the TX lcore unchanged"};
     case counter::rx_forwarded_bytes:
         return {"rx.forwarded.bytes", "server proxy: UFTP bytes of those datagrams"};
+    case counter::rx_forward_tapped:
+        return {"rx.forward_tapped",
+                "client proxy: sealed server datagrams forwarded and also copied to control, "
+                "while a receiver waits for the server to confirm it"};
+    case counter::rx_drop_tap_no_mbuf:
+        return {"rx.drop.tap_no_mbuf",
+                "client proxy: no mbuf for a sealed datagram's copy to control (the datagram "
+                "itself was forwarded)"};
     case counter::rx_drop_multi_segment:
         return {"rx.drop.multi_segment", "frames spread over several mbufs: raise the mbuf size"};
     case counter::rx_drop_not_uftp:

@@ -27,6 +27,8 @@ enum class counter : std::uint16_t {
     rx_parity_to_control,
     rx_forwarded,
     rx_forwarded_bytes,
+    rx_forward_tapped,
+    rx_drop_tap_no_mbuf,
     rx_drop_multi_segment,
     rx_drop_not_uftp,
     rx_drop_foreign_session,

@@ -144,11 +144,13 @@ struct rx_file_entry {
 };
 
 // Proxies: what comes from `source` for session `group_id` (0: any) goes on
-// to `to` (api::command_kind::set_forward).
+// to `to` (api::command_kind::set_forward); with tap_sealed its ENCRYPTED
+// datagrams also go to control, copied (api::forward_tap_sealed).
 struct forward_rule {
     net::ipv4_address source;
     std::uint32_t group_id = 0;
     api::endpoint4 to{};
+    bool tap_sealed = false;
 };
 
 struct alignas(64) rx_context {

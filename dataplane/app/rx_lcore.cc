@@ -178,6 +178,22 @@ void forward(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, const forward
     bump(c.counters, counter::rx_forwarded_bytes, v.payload_length);
 }
 
+// A client proxy's site still waits for the server's word (a lost REG_CONF):
+// control reads the sealed FILEINFO and DONE that may carry it, from a copy,
+// while `m` itself goes on. Only while a receiver waits: every sealed FILESEG
+// is copied too.
+void tap_to_control(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint64_t now_tsc) {
+    rte_mbuf* copy = rte_pktmbuf_copy(m, c.res->packets, 0, UINT32_MAX);
+    if (copy == nullptr) {
+        bump(c.counters, counter::rx_drop_tap_no_mbuf);
+        return;
+    }
+    if (to_control(c, copy, v, v.payload_offset, v.payload_length, api::datagram_forwarded,
+                   now_tsc)) {
+        bump(c.counters, counter::rx_forward_tapped);
+    }
+}
+
 // A sender's ANNOUNCE, FILEINFO or DONE: its Ethernet source is where the
 // answers go (on the local subnet), so the TX lcore's ARP cache gleans it
 // (net::arp_cache::glean). A receiver then sends its REGISTER without an
@@ -203,6 +219,10 @@ void handle_uftp(rx_context& c, rte_mbuf* m, const net::rx_verdict& v, std::uint
         // control, which learns the session from it (and, in a client
         // proxy, takes its part in the key exchange) and forwards it itself.
         if (const forward_rule* rule = find_forward(c, v.src_ip, datagram)) {
+            if (rule->tap_sealed &&
+                datagram[1] == static_cast<std::uint8_t>(protocol::message_type::encrypted)) {
+                tap_to_control(c, m, v, now_tsc);
+            }
             forward(c, m, v, *rule);
             return;
         }

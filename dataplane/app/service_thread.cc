@@ -313,7 +313,8 @@ api::reply_status service_thread::set_forward(const api::command& cmd) {
     const net::ipv4_address source{cmd.group.address};
     const net::ipv4_address to{cmd.forward_to.address};
     if (source.is_unspecified() || source.is_multicast() ||
-        (!to.is_unspecified() && cmd.forward_to.port == 0)) {
+        (!to.is_unspecified() && cmd.forward_to.port == 0) ||
+        (cmd.forward_flags & ~api::forward_tap_sealed) != 0) {
         return reply_status::bad_slot;
     }
     const std::uint32_t group_id = cmd.session.group_id;
@@ -340,7 +341,10 @@ api::reply_status service_thread::set_forward(const api::command& cmd) {
         }
         ++count;
     }
-    rules[i] = {.source = source, .group_id = group_id, .to = cmd.forward_to};
+    rules[i] = {.source = source,
+                .group_id = group_id,
+                .to = cmd.forward_to,
+                .tap_sealed = (cmd.forward_flags & api::forward_tap_sealed) != 0};
     return reply_status::ok;
 }
 

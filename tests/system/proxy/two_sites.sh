@@ -5,7 +5,7 @@
 #   two_sites.sh [--suite none|ecdh-p256-aes128gcm|ecdh-p256-aes256cbc-sigkeyex] [--nat]
 #                [--server-proxy stock|skycast]
 #                [--client-proxy stock|skycast|none] [--hub skycast|stock] [--name LAB]
-#                [--fec K] [--loss PCT] BUILD_DIR
+#                [--fec K] [--loss PCT] [--drop-reg-conf] BUILD_DIR
 #
 #   site A (10.77.0.0/24, the lab's bridge):
 #     hub    Skycast hub (DPDK), control.proxies: the client proxy; with
@@ -40,6 +40,14 @@
 #
 # --loss PCT: random loss on everything the hub's port sends (lab.sh --loss),
 # so the receivers behind the proxies need repair passes.
+# --drop-reg-conf (Skycast's client proxy, encrypted): the router between
+# the sites drops every REG_CONF (iptables u32 on the UFTP function byte).
+# A stock server sends it once and never again, so the client proxy must
+# learn that the server took its receivers from the server's sealed
+# FILEINFO, which lists them: its dataplane hands it copies of the sealed
+# datagrams while a receiver waits (docs/protocol.md §7.1). The test
+# requires REG_CONFs dropped, every receiver confirmed that way, and the
+# copies stopped again.
 # --fec K (Skycast hub): control.fec with groups of K blocks, 5 % up front.
 # PARITY goes to the session port + 1, which no proxy forwards. A stock
 # client proxy ORs its receivers' STATUS into plain NAKs (the deficit flag
@@ -74,6 +82,7 @@ hub=skycast
 lab=sites
 fec=0
 loss=0
+drop_reg_conf=0
 build_dir=
 while (($#)); do
     case $1 in
@@ -85,6 +94,7 @@ while (($#)); do
     --name) lab=$2; shift 2 ;;
     --fec) fec=$2; shift 2 ;;
     --loss) loss=$2; shift 2 ;;
+    --drop-reg-conf) drop_reg_conf=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --*) echo "two_sites.sh: unknown option $1" >&2; exit 2 ;;
     *) build_dir=$1; shift ;;
@@ -106,6 +116,8 @@ with_rcv4=1
 if [[ $client_proxy == none ]] || { ((fec)) && [[ $loss != 0 && $client_proxy != stock ]]; }; then
     with_rcv4=0
 fi
+[[ $drop_reg_conf == 0 || ($client_proxy == skycast && $suite != none) ]] ||
+    { echo "two_sites.sh: --drop-reg-conf needs --client-proxy skycast and a --suite" >&2; exit 2; }
 [[ -n $build_dir ]] || { echo "two_sites.sh: BUILD_DIR missing" >&2; exit 2; }
 [[ $EUID -eq 0 ]] || { echo "two_sites.sh: run as root" >&2; exit 2; }
 for tool in uftp uftpproxyd uftpd uftp_keymgt dumpcap tshark; do
@@ -228,6 +240,11 @@ else
     ip -n "$nat_ns" addr add 10.78.0.254/24 dev rt-b
     ip -n "$nat_ns" link set rt-b up
     ((nat)) && ip netns exec "$nat_ns" iptables -t nat -A POSTROUTING -o nat-out -j MASQUERADE
+    if ((drop_reg_conf)); then
+        # UDP payload byte 1 (the UFTP function) 4: REG_CONF.
+        ip netns exec "$nat_ns" iptables -A FORWARD -p udp -m u32 \
+            --u32 "0>>22&0x3C@8>>16&0xFF=4" -j DROP
+    fi
     if [[ $server_proxy == stock ]] && ((!nat)); then
         ip -n "$LAB_RCV1_NS" route add 10.78.0.0/24 via 10.77.0.12
     fi
@@ -547,7 +564,7 @@ if [[ $client_proxy == skycast ]]; then
     # The session multicast on site B by the dataplane, the receivers'
     # answers aggregated upstream by the engine.
     "$skycast_bin" stats --socket "$work/rcv2.sock" --json > "$work/rcv2-stats.json"
-    python3 - "$work/rcv2-stats.json" "$(wc -c < "$src/three-mb.bin")" "$nat" "$suite" "$((1 + with_rcv4))" "$keyex_signed" << 'PY' || bad "Skycast's client proxy did not carry the session both ways"
+    python3 - "$work/rcv2-stats.json" "$(wc -c < "$src/three-mb.bin")" "$nat" "$suite" "$((1 + with_rcv4))" "$keyex_signed" "$drop_reg_conf" << 'PY' || bad "Skycast's client proxy did not carry the session both ways"
 import json, sys
 doc = json.load(open(sys.argv[1]))
 cp, agg, c = doc["client_proxy"], doc["proxy"], doc["dataplane"]["counters"]
@@ -566,7 +583,8 @@ if sys.argv[4] != "none":
           ", handshake in %d" % cp["handshake_in"])
     keys_ok = (agg["encrypted_sessions"] == 1 and agg["keyinfo_in"] >= 1 and
                agg["keyinfo_acks"] == int(sys.argv[5]) and agg["keyinfo_ack_bad"] == 0 and
-               agg["decrypt_failed"] == 0 and cp["handshake_in"] >= 2)
+               agg["decrypt_failed"] == 0 and
+               cp["handshake_in"] >= (1 if sys.argv[7] == "1" else 2))  # KEYINFO (and REG_CONF)
 if sys.argv[6] == "1":
     # -w keyex: the session came through the engine, every sealed datagram
     # of the server checked and signed again; its receivers proved their keys.
@@ -575,9 +593,25 @@ if sys.argv[6] == "1":
     keys_ok = keys_ok and cp["resigned"] > 0 and cp["resign_bad"] == 0 and \
         agg["client_keys_in"] >= int(sys.argv[5]) and agg["client_key_bad"] == 0
     fwd_bytes = int(sys.argv[2])  # no dataplane rule: nothing forwarded there
+if sys.argv[7] == "1":
+    # Every REG_CONF lost: each receiver confirmed by the server's sealed
+    # listing, read from the dataplane's copies, which stopped again.
+    taps = ("taps_started", "taps_ended", "sealed_tapped", "tap_failures")
+    print("client proxy, REG_CONFs lost: confirmed by listing %d; " % agg["clients_confirmed_by_listing"] +
+          " ".join("%s=%s" % (k, cp[k]) for k in taps) +
+          ", dataplane rx.forward_tapped=%d" % c.get("rx.forward_tapped", 0))
+    keys_ok = keys_ok and agg["clients_confirmed_by_listing"] == int(sys.argv[5]) and \
+        cp["taps_started"] >= 1 and cp["taps_ended"] == cp["taps_started"] and \
+        cp["sealed_tapped"] >= 1 and c.get("rx.forward_tapped", 0) >= cp["sealed_tapped"] and \
+        cp["tap_failures"] == 0
 sys.exit(0 if cp["announces"] >= 1 and agg["aggregates_sent"] >= 3 and fwd_bytes >= int(sys.argv[2])
          and c.get("rx.drop.forward_ring_full", 0) == 0 and heartbeats_ok and keys_ok else 1)
 PY
+fi
+if ((drop_reg_conf)); then
+    dropped=$(ip netns exec "$nat_ns" iptables -L FORWARD -v -x -n | awk '/u32/ {print $1}')
+    echo "router: $dropped REG_CONF datagrams dropped"
+    ((dropped > 0)) || bad "the router dropped no REG_CONF: the case was not tested"
 fi
 if [[ $client_proxy == none ]] && ((nat)); then
     # The receiver's own heartbeats (stock uftpd -H) proved its key.

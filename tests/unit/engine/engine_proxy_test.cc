@@ -20,6 +20,7 @@
 
 #include <gtest/gtest.h>
 #include <map>
+#include <set>
 #include <type_traits>
 
 namespace skycast::test {
@@ -991,16 +992,23 @@ TEST(response_proxy, holds_no_more_private_groups_than_the_dataplane_has_room_fo
 
 class recording_forwarding : public engine::forwarding_port {
 public:
-    bool forward(std::uint32_t source, std::uint32_t group_id, engine::endpoint to) override {
+    bool forward(std::uint32_t source, std::uint32_t group_id, engine::endpoint to,
+                 bool tap_sealed) override {
         const auto key = std::pair(source, group_id);
         if (rules.size() >= room && !rules.contains(key)) {
             return false;
         }
         rules[key] = to;
+        if (tap_sealed) {
+            tapped.insert(key);
+        } else {
+            tapped.erase(key);
+        }
         return true;
     }
     void stop_forwarding(std::uint32_t source, std::uint32_t group_id) override {
         rules.erase({source, group_id});
+        tapped.erase({source, group_id});
     }
     bool join_group(std::uint32_t group) override {
         ++groups[group];
@@ -1013,6 +1021,7 @@ public:
     }
     std::size_t room = 16;
     std::map<std::pair<std::uint32_t, std::uint32_t>, engine::endpoint> rules; // (source, group)
+    std::set<std::pair<std::uint32_t, std::uint32_t>> tapped; // rules copying sealed datagrams
     std::map<std::uint32_t, int> groups;
 };
 
@@ -1333,25 +1342,72 @@ TEST(client_proxy, multicasts_the_session_on_its_site_and_answers_upstream_for_i
     EXPECT_TRUE(fwd.rules.empty());
 }
 
-TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_site_itself) {
-    const ec_session e = make_ec_session();
-    const auto& cfg = e.hub;
-    sender_rig hub(cfg, {{.name = "f", .size = 13000}});
+// A hub's encrypted session (ECDH P-256, AES-128-GCM) reaching Skycast's
+// client proxy through a server proxy at `sproxy`.
+recorded started_announce(sender_rig& hub) {
     hub.sender.start(t0);
     // A copy: the hub's record grows (and moves) as it sends.
-    const recorded announce = *hub.net.of<protocol::announce_msg>()[0];
+    return *hub.net.of<protocol::announce_msg>()[0];
+}
 
+struct encrypted_client_proxy {
+    static constexpr engine::endpoint sproxy{.address = 0x0A4D000B, .port = 1044};
+    ec_session e = make_ec_session();
+    sender_rig hub{e.hub, {{.name = "f", .size = 13000}}};
+    recorded announce = started_announce(hub);
     recording_network net;
     recording_forwarding fwd;
-    constexpr engine::endpoint sproxy{.address = 0x0A4D000B, .port = 1044};
-    const auto& key = e.proxy_key;
-    const auto& dh = e.proxy_dh;
-    engine::client_proxy proxy({.aggregation = {.proxy_id = proxy_uid,
-                                                .key = key,
-                                                .ecdh_key = dh,
+    engine::client_proxy proxy{{.aggregation = {.proxy_id = proxy_uid,
+                                                .key = e.proxy_key,
+                                                .ecdh_key = e.proxy_dh,
                                                 .join_private_groups = false},
                                 .port = 1044},
-                               net, fwd);
+                               net,
+                               fwd};
+};
+
+// A receiver of the proxy's site: its key exchange with the ANNOUNCE the
+// proxy multicast (the proxy's keys), sent as its REGISTER.
+struct site_receiver {
+    crypto::suite suite;
+    engine::client_handshake hs;
+};
+site_receiver register_on_site(encrypted_client_proxy& r, std::uint32_t uid, time_ns at) {
+    const auto ours = r.net.of<protocol::announce_msg>();
+    EXPECT_FALSE(ours.empty());
+    const auto& a = std::get<protocol::announce_msg>(ours.back()->d.body);
+    auto suite = crypto::make_suite(a.enc_info->keytype, a.enc_info->hashtype, a.enc_info->sigtype);
+    auto their_dh = crypto::public_key::from_blob(a.enc_info->dh_blob);
+    EXPECT_TRUE(suite.ok() && their_dh.ok());
+    const std::uint8_t addr[4] = {0xE6, 0x05, 0x05, 0x01};
+    site_receiver out{.suite = *suite, .hs = {}};
+    EXPECT_EQ(engine::begin_client_handshake({.suite = &out.suite,
+                                              .keyex = a.enc_info->keyextype,
+                                              .peer = &*their_dh,
+                                              .rand1 = a.enc_info->rand1,
+                                              .group_id = 0x77,
+                                              .private_addr = addr},
+                                             out.hs),
+              "");
+    r.proxy.on_datagram(
+        at, {.address = uid},
+        client_datagram(
+            uid, 0x77, protocol::register_msg{.rand2 = out.hs.rand2, .key_info = out.hs.key_info}));
+    return out;
+}
+
+TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_site_itself) {
+    encrypted_client_proxy r;
+    const ec_session& e = r.e;
+    const auto& cfg = e.hub;
+    auto& hub = r.hub;
+    const recorded& announce = r.announce;
+    auto& net = r.net;
+    auto& fwd = r.fwd;
+    auto& proxy = r.proxy;
+    constexpr engine::endpoint sproxy = encrypted_client_proxy::sproxy;
+    const auto& key = e.proxy_key;
+    const auto& dh = e.proxy_dh;
     proxy.on_datagram(t0, sproxy, announce.raw);
     EXPECT_EQ(proxy.aggregation().stats().encrypted_sessions, 1u);
     EXPECT_TRUE(fwd.groups.empty()) << "the server's handshake comes from upstream";
@@ -1376,24 +1432,7 @@ TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_si
     // The server's KEYINFO (via the server proxy) is ours alone: taken, not
     // multicast; its REG_CONF is multicast on as ever.
     constexpr std::uint32_t client = 0x0A4E000D;
-    const std::uint8_t addr[4] = {0xE6, 0x05, 0x05, 0x01};
-    auto suite = crypto::make_suite(a.enc_info->keytype, a.enc_info->hashtype, a.enc_info->sigtype);
-    ASSERT_TRUE(suite.ok());
-    auto their_dh = crypto::public_key::from_blob(a.enc_info->dh_blob);
-    ASSERT_TRUE(their_dh.ok());
-    engine::client_handshake hs;
-    ASSERT_EQ(engine::begin_client_handshake({.suite = &*suite,
-                                              .keyex = a.enc_info->keyextype,
-                                              .peer = &*their_dh,
-                                              .rand1 = a.enc_info->rand1,
-                                              .group_id = 0x77,
-                                              .private_addr = addr},
-                                             hs),
-              "");
-    proxy.on_datagram(
-        t0 + ms, {.address = client},
-        client_datagram(client, 0x77,
-                        protocol::register_msg{.rand2 = hs.rand2, .key_info = hs.key_info}));
+    const site_receiver rcv = register_on_site(r, client, t0 + ms);
     time_ns now = proxy.next_deadline();
     proxy.on_timer(now);
     const recorded* reg = first_after<protocol::register_msg>(net, 0, proxy_uid);
@@ -1422,7 +1461,7 @@ TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_si
     const auto& k = std::get<protocol::keyinfo_msg>(ki->d.body);
     ASSERT_EQ(k.entries.size(), 1u);
     EXPECT_EQ(k.entries[0].dest_id, client);
-    EXPECT_TRUE(engine::open_keyinfo_entry(*suite, hs, cfg.sender_id, k.iv_ctr,
+    EXPECT_TRUE(engine::open_keyinfo_entry(rcv.suite, rcv.hs, cfg.sender_id, k.iv_ctr,
                                            k.entries[0].group_master, {})
                     .ok());
 
@@ -1440,6 +1479,89 @@ TEST(client_proxy, signs_an_encrypted_announce_with_its_own_keys_and_keys_its_si
     EXPECT_EQ(proxy.stats().announce_refused, 2u);
     EXPECT_EQ(net.of<protocol::announce_msg>().size(), before + 1);
     EXPECT_EQ(proxy.sessions(), 1u);
+}
+
+TEST(client_proxy, reads_the_servers_sealed_listing_while_a_receiver_waits_for_its_lost_reg_conf) {
+    encrypted_client_proxy r;
+    constexpr engine::endpoint sproxy = encrypted_client_proxy::sproxy;
+    r.proxy.on_datagram(t0, sproxy, r.announce.raw);
+    const std::pair<std::uint32_t, std::uint32_t> rule{sproxy.address, 0x77};
+    ASSERT_TRUE(r.fwd.rules.contains(rule));
+    EXPECT_TRUE(r.fwd.tapped.empty()) << "no receiver waits yet";
+
+    // A receiver registers: until the server confirms it, the session's
+    // rule also hands the proxy the server's sealed datagrams.
+    constexpr std::uint32_t client = 0x0A4E000D;
+    const site_receiver rcv = register_on_site(r, client, t0 + ms);
+    EXPECT_TRUE(r.fwd.tapped.contains(rule));
+    EXPECT_EQ(r.proxy.stats().taps_started, 1u);
+    time_ns now = r.proxy.next_deadline();
+    r.proxy.on_timer(now);
+    const recorded* reg = first_after<protocol::register_msg>(r.net, 0, proxy_uid);
+    ASSERT_NE(reg, nullptr);
+    r.hub.sender.on_datagram(now, sproxy, reg->raw);
+
+    // The hub keys the proxy (KEYINFO, acknowledged); its REG_CONF is lost,
+    // and a stock server would not send it again.
+    std::size_t mark = r.net.sent.size();
+    r.proxy.on_datagram(now, sproxy, r.hub.net.of<protocol::keyinfo_msg>()[0]->raw);
+    const recorded* ack = first_after<protocol::encrypted_msg>(r.net, mark, proxy_uid);
+    ASSERT_NE(ack, nullptr);
+    r.hub.sender.on_datagram(now, sproxy, ack->raw);
+    EXPECT_TRUE(r.fwd.tapped.contains(rule)) << "the receiver still waits";
+    EXPECT_EQ(r.proxy.aggregation().stats().keyinfo_sent, 0u);
+
+    // The hub's first sealed datagram, its FILEINFO, lists the receiver.
+    for (time_ns t = now; r.hub.net.of<protocol::encrypted_msg>().empty() &&
+                          r.hub.sender.next_deadline() != engine::no_deadline &&
+                          t < now + 10'000 * ms;) {
+        t = r.hub.sender.next_deadline();
+        r.hub.sender.on_timer(t);
+    }
+    ASSERT_FALSE(r.hub.net.of<protocol::encrypted_msg>().empty());
+    const std::vector<std::uint8_t> sealed_fileinfo =
+        r.hub.net.of<protocol::encrypted_msg>()[0]->raw;
+    // The rule multicast it; the proxy reads its copy, and multicasts nothing
+    // but the receiver's KEYINFO.
+    mark = r.net.sent.size();
+    r.proxy.on_datagram(now, sproxy, sealed_fileinfo, true);
+    EXPECT_EQ(r.proxy.stats().sealed_tapped, 1u);
+    EXPECT_EQ(r.proxy.stats().from_upstream_late, 0u);
+    EXPECT_EQ(r.proxy.aggregation().stats().clients_confirmed_by_listing, 1u);
+    ASSERT_EQ(r.net.sent.size(), mark + 1);
+    ASSERT_TRUE(std::holds_alternative<protocol::keyinfo_msg>(r.net.sent[mark].d.body));
+    const auto& k = std::get<protocol::keyinfo_msg>(r.net.sent[mark].d.body);
+    ASSERT_EQ(k.entries.size(), 1u);
+    EXPECT_EQ(k.entries[0].dest_id, client);
+    EXPECT_TRUE(engine::open_keyinfo_entry(rcv.suite, rcv.hs, r.e.hub.sender_id, k.iv_ctr,
+                                           k.entries[0].group_master, {})
+                    .ok());
+    // Nobody waits: the copies stop. One still on its way is not opened.
+    EXPECT_TRUE(r.fwd.tapped.empty());
+    EXPECT_EQ(r.proxy.stats().taps_ended, 1u);
+    r.proxy.on_datagram(now, sproxy, sealed_fileinfo, true);
+    EXPECT_EQ(r.proxy.stats().sealed_tapped, 2u);
+    EXPECT_EQ(r.proxy.aggregation().stats().server_sealed_ignored, 1u);
+    EXPECT_EQ(r.net.sent.size(), mark + 1);
+    // Sealed and not a copy (it came before the rule): multicast by the proxy.
+    r.proxy.on_datagram(now, sproxy, sealed_fileinfo);
+    EXPECT_EQ(r.proxy.stats().from_upstream_late, 1u);
+    ASSERT_EQ(r.net.sent.size(), mark + 2);
+    EXPECT_EQ(r.net.sent.back().raw, sealed_fileinfo);
+
+    // A second receiver the hub never confirms: copies again, until the
+    // hub has stopped announcing long enough (the aggregation's group hold).
+    constexpr std::uint32_t client2 = 0x0A4E000E;
+    register_on_site(r, client2, now);
+    EXPECT_TRUE(r.fwd.tapped.contains(rule));
+    EXPECT_EQ(r.proxy.stats().taps_started, 2u);
+    const time_ns hold_ends = t0 + proxy_group_hold();
+    EXPECT_LE(r.proxy.next_deadline(), hold_ends);
+    r.proxy.on_timer(hold_ends);
+    EXPECT_TRUE(r.fwd.tapped.empty());
+    EXPECT_EQ(r.proxy.stats().taps_ended, 2u);
+    EXPECT_EQ(r.proxy.sessions(), 1u) << "the session itself goes on";
+    EXPECT_EQ(r.proxy.stats().tap_failures, 0u);
 }
 
 TEST(client_proxy, without_keys_an_encrypted_announce_for_a_plain_session_is_refused) {
