@@ -11,12 +11,12 @@
 #      That build runs while step 2's suites do, at idle CPU priority (why,
 #      and what it costs the tests: at build_sanitize below).
 # Exits non-zero, after printing the failing tests' logs, if anything fails.
-# Environment: FUZZ_SECONDS (per fuzz target, default 20: five targets keep the
+# Environment: FUZZ_SECONDS (per fuzz target, default 15: five targets keep the
 # whole run under 30 minutes; longer runs: tests/fuzz/README.md), JOBS (build jobs).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 
-fuzz_seconds=${FUZZ_SECONDS:-20}
+fuzz_seconds=${FUZZ_SECONDS:-15}
 jobs=${JOBS:-$(nproc)}
 
 bash scripts/install-deps.sh
