@@ -52,7 +52,7 @@ void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
             // Our own key exchange with the server (the aggregation's): its
             // KEYINFO is for us alone, its REG_CONF says whom we key.
             _aggregation.on_datagram(now, from, datagram);
-            update_tap(now, it);
+            update_listening(now, it);
             if (d.type() == protocol::message_type::keyinfo) {
                 return;
             }
@@ -64,8 +64,8 @@ void client_proxy::on_datagram(time_ns now, endpoint from, std::span<const std::
         it->second.last_heard = now; // a receiver's answer: the session is alive
     }
     _aggregation.on_datagram(now, from, datagram);
-    if (it != _sessions.end()) {
-        update_tap(now, it); // a REGISTER: a receiver waits from now on
+    if (it != _sessions.end() && d.type() == protocol::message_type::register_) {
+        update_listening(now, it); // a receiver waits for its confirmation from now on
     }
 }
 
@@ -80,27 +80,21 @@ void client_proxy::on_sealed(time_ns now, session_iterator it, endpoint from,
         ++_stats.from_upstream_late; // before the rule: multicast by us
         _network.send(s.private_group, datagram);
     }
-    if (listings_wanted(now, it->first)) {
+    if (now < s.listen_until) {
         // A FILEINFO or DONE listing a receiver whose REG_CONF was lost
         // confirms it: the aggregation opens it with the group keys.
         _aggregation.on_datagram(now, from, datagram);
-        update_tap(now, it);
+        update_listening(now, it);
     }
 }
 
-bool client_proxy::listings_wanted(time_ns now, const session_key& key) const {
-    const auto until = _aggregation.listings_wanted_until(key.first, key.second);
-    return until && now < *until;
-}
-
-void client_proxy::update_tap(time_ns now, session_iterator it) {
+void client_proxy::update_listening(time_ns now, session_iterator it) {
     session& s = it->second;
-    if (!s.encrypted || s.resign) {
-        return; // no key exchange of ours, or every sealed datagram comes through us anyway
-    }
-    const bool wanted = listings_wanted(now, it->first);
-    if (wanted == s.tapping) {
-        return;
+    const auto until = _aggregation.listings_wanted_until(it->first.first, it->first.second);
+    s.listen_until = until && now < *until ? *until : 0;
+    const bool wanted = s.listen_until != 0;
+    if (!s.encrypted || s.resign || wanted == s.tapping) {
+        return; // no rule to copy from (`-w keyex`: every sealed datagram comes to us anyway)
     }
     // Copies cost the dataplane an mbuf and the ring a slot per sealed
     // datagram, FILESEGs included: only while a receiver waits, which
@@ -108,7 +102,7 @@ void client_proxy::update_tap(time_ns now, session_iterator it) {
     if (!_forwarding.forward(s.upstream.address, it->first.first, s.private_group, wanted)) {
         ++_stats.tap_failures;
         if (wanted) {
-            return; // asked again with the next datagram of the session
+            return; // asked again at the next REGISTER, server handshake or timer
         }
     } else {
         ++(wanted ? _stats.taps_started : _stats.taps_ended);
@@ -261,7 +255,7 @@ void client_proxy::on_timer(time_ns now) {
         if (now - it->second.last_heard >= _config.aggregation.session_idle) {
             forget(it);
         } else {
-            update_tap(now, it); // no receiver waits any more, or announcing stopped long enough
+            update_listening(now, it); // announcing stopped long enough: nobody waits any more
         }
         it = next;
     }
@@ -271,9 +265,8 @@ time_ns client_proxy::next_deadline() const {
     time_ns deadline = std::min(_aggregation.next_deadline(), _heartbeats.next_deadline());
     for (const auto& [key, s] : _sessions) {
         deadline = std::min(deadline, s.last_heard + _config.aggregation.session_idle);
-        if (s.tapping) {
-            const auto until = _aggregation.listings_wanted_until(key.first, key.second);
-            deadline = std::min(deadline, until.value_or(0)); // 0: stop the copies now
+        if (s.listen_until != 0) {
+            deadline = std::min(deadline, s.listen_until);
         }
     }
     return deadline;

@@ -110,6 +110,9 @@ private:
         protocol::hash_type hash = protocol::hash_type::none;
         std::shared_ptr<const crypto::public_key> server_key;
         time_ns last_heard = 0;
+        // A receiver of ours waits for its confirmation: the server's sealed
+        // datagrams are read for listings until then (0: none waits).
+        time_ns listen_until = 0;
         bool tapping = false; // the rule copies the server's sealed datagrams to us
     };
     using session_key = std::pair<std::uint32_t, std::uint8_t>; // group ID, instance
@@ -122,9 +125,9 @@ private:
     // read for a listing while a receiver of ours waits.
     void on_sealed(time_ns now, session_iterator it, endpoint from,
                    std::span<const std::uint8_t> datagram, bool forwarded);
-    bool listings_wanted(time_ns now, const session_key& key) const;
-    // Has the rule copy sealed datagrams exactly while listings are wanted.
-    void update_tap(time_ns now, session_iterator it);
+    // Asks the aggregation whether a receiver waits (listen_until), and has
+    // the rule copy sealed datagrams to us exactly while one does.
+    void update_listening(time_ns now, session_iterator it);
     // An encrypted ANNOUNCE with our keys in the server's, signed, in
     // _buffer: its size, or nullopt.
     std::optional<std::size_t> reannounce(const protocol::uftp_header& h, protocol::announce_msg m);

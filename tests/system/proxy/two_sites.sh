@@ -600,10 +600,11 @@ if sys.argv[7] == "1":
     print("client proxy, REG_CONFs lost: confirmed by listing %d; " % agg["clients_confirmed_by_listing"] +
           " ".join("%s=%s" % (k, cp[k]) for k in taps) +
           ", dataplane rx.forward_tapped=%d" % c.get("rx.forward_tapped", 0))
-    keys_ok = keys_ok and agg["clients_confirmed_by_listing"] == int(sys.argv[5]) and \
-        cp["taps_started"] >= 1 and cp["taps_ended"] == cp["taps_started"] and \
-        cp["sealed_tapped"] >= 1 and c.get("rx.forward_tapped", 0) >= cp["sealed_tapped"] and \
-        cp["tap_failures"] == 0
+    keys_ok = keys_ok and agg["clients_confirmed_by_listing"] == int(sys.argv[5])
+    if sys.argv[6] != "1":  # -w keyex: no rule to copy; every sealed datagram comes through control
+        keys_ok = keys_ok and cp["taps_started"] >= 1 and cp["taps_ended"] == cp["taps_started"] and \
+            cp["sealed_tapped"] >= 1 and c.get("rx.forward_tapped", 0) >= cp["sealed_tapped"] and \
+            cp["tap_failures"] == 0
 sys.exit(0 if cp["announces"] >= 1 and agg["aggregates_sent"] >= 3 and fwd_bytes >= int(sys.argv[2])
          and c.get("rx.drop.forward_ring_full", 0) == 0 and heartbeats_ok and keys_ok else 1)
 PY
