@@ -898,7 +898,7 @@ constexpr std::size_t parity_extra_bytes = 4;
 constexpr std::string_view sender_only_keys[] = {
     "private_group",   "rate",       "block_size",  "grtt",          "robustness",
     "announce_rounds", "max_passes", "max_nak_pct", "max_nak_count", "clients",
-    "proxies",         "fec",        "early_data"};
+    "proxies",         "fec",        "early_data",  "fast_start"};
 constexpr std::string_view receiver_only_keys[] = {
     "destination", "temp_dir",         "servers", "max_sessions",  "max_grtt",
     "max_robust",  "register_timeout", "hooks",   "response_proxy"};
@@ -1200,6 +1200,7 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
                   "block_size",
                   "grtt",
                   "early_data",
+                  "fast_start",
                   "robustness",
                   "announce_rounds",
                   "max_passes",
@@ -1648,6 +1649,24 @@ void parse_control(context& ctx, const field& f, const dataplane_config& dp,
         const auto before = ctx.count();
         parse_sender_encryption(ctx, *enc, s.encryption, s.clients, clf);
         sizes_clean = sizes_clean && ctx.count() == before;
+    }
+    if (auto ff = m.get("fast_start")) {
+        if (auto v = read_bool(ctx, *ff)) {
+            s.fast_start = *v;
+            // Said plainly rather than ignored: an operator who asks for it
+            // expects the announce round trip gone.
+            const char* why = nullptr;
+            if (*v && s.clients.empty()) {
+                why = "needs a closed group (control.clients): the FILEINFO lists the hosts";
+            } else if (*v && s.encryption.enabled()) {
+                why = "does not work with encryption: KEYINFO needs each REGISTER's key exchange";
+            } else if (*v && !s.proxies.empty()) {
+                why = "does not work with control.proxies: a proxy's REGISTER names its clients";
+            }
+            if (why != nullptr) {
+                ctx.error(ff->mark(), ff->path, why);
+            }
+        }
     }
     // Fingerprints against client authentication, client by client.
     if (clf && clf->value.IsSequence()) {

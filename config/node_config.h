@@ -333,6 +333,10 @@ struct sender_config {
     // instead of waiting a round trip for them; nullopt ("off"): wait for
     // every answer, as stock does. 0..1 s.
     std::optional<double> early_data = 0.02;
+    // Fast start (docs/protocol.md §21): a closed group's FILEINFO goes out
+    // with the ANNOUNCE instead of after the REGISTERs. Unencrypted
+    // sessions without proxies; ignored otherwise.
+    bool fast_start = false;
     // Rounds (announce, FILEINFO, DONE) before a silent client is given up:
     // stock's 20, sent to clients in ANNOUNCE.
     std::uint8_t robustness = 20;

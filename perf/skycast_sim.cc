@@ -100,15 +100,21 @@ int main(int argc, char** argv) {
     bool no_adaptive = false;
     std::uint32_t stock_receivers = 0;
     bool closed = false;
+    bool fast_start = false;
     // control.early_data's default, in ms.
     double early_data_ms = static_cast<double>(engine::sender_config{}.early_data_after) / 1e6;
     app.add_option("--early-data", early_data_ms,
                    "ms after a file's FILEINFO that its first pass starts if the answers are not "
                    "all in (control.early_data, docs/protocol.md §20); negative = off: wait for "
                    "every answer, as stock does");
-    app.add_flag("--closed", closed,
-                 "closed group: every receiver listed, and the announce phase ends as soon as "
-                 "all of them have registered");
+    auto* closed_flag =
+        app.add_flag("--closed", closed,
+                     "closed group: every receiver listed, and the announce phase ends as soon as "
+                     "all of them have registered");
+    app.add_flag("--fast-start", fast_start,
+                 "with --closed: the FILEINFO goes out with the ANNOUNCE, not after the "
+                 "REGISTERs (control.fast_start, docs/protocol.md §21)")
+        ->needs(closed_flag);
     app.add_option("--fec", fec_k,
                    "FEC parity over groups of K data blocks (docs/protocol.md §17); 0 = NAK only")
         ->check(CLI::Range(0u, 253u));
@@ -342,6 +348,7 @@ int main(int argc, char** argv) {
             cfg.sender.host_list.push_back(sim::receiver_uid(i));
         }
     }
+    cfg.sender.fast_start = fast_start;
     for (std::uint32_t i = 0; i < std::min(stock_receivers, receivers); ++i) {
         cfg.overrides[i] =
             sim::receiver_profile{.down = cfg.link, .up = cfg.link, .fec_capable = false};

@@ -24,6 +24,7 @@ enum class client_outcome : std::uint8_t {
     excessive_naks,      // NAKed too much too often (max_nak_pct / max_nak_count)
     aborted_by_sender,   // the session was aborted
     key_exchange_failed, // bad CLIENT_KEY (signature, type, fingerprint) or key info
+    never_registered,    // fast start: listed, and never heard from
     count
 };
 const char* name(client_outcome o);
@@ -58,6 +59,9 @@ struct client_entry {
     // receivers, not in the group size. (Beside the other flags: the entry
     // stays within 32 bytes.)
     bool is_proxy = false;
+    // Fast start (sender_config::fast_start): a listed host taken into the
+    // session before its REGISTER, which has not come yet.
+    bool unregistered = false;
     std::uint16_t nak_excess = 0;     // sections NAKed above max_nak_pct, this file
     std::uint16_t lost_in_file = 0;   // file ID where it was dropped (0: announce/completion)
     float rtt = 0;                    // last measured RTT, seconds

@@ -100,6 +100,8 @@ const char* name(client_outcome o) {
         return "session aborted";
     case client_outcome::key_exchange_failed:
         return "key exchange failed";
+    case client_outcome::never_registered:
+        return "never registered";
     case client_outcome::count:
         break;
     }
@@ -366,6 +368,27 @@ void sender_engine::start(time_ns now) {
     enter(sender_phase::announce, now);
     _rounds = 0;
     announce_round(now);
+    if (fast_start_applies()) {
+        begin_fast_start(now);
+    }
+}
+
+bool sender_engine::fast_start_applies() const {
+    return _config.fast_start && !_config.host_list.empty() && !_crypto && _config.proxies.empty();
+}
+
+void sender_engine::begin_fast_start(time_ns now) {
+    for (const std::uint32_t uid : _config.host_list) {
+        const std::uint32_t handle = _clients.add(uid);
+        _clients[handle].unregistered = true;
+        ++_active;
+        ++_stats.fast_start_hosts;
+    }
+    // The FILEINFO after the ANNOUNCE's first two copies (the second 10 ms
+    // after the first), so that a host that lost the first still takes it
+    // as its confirmation; the pass early_data_after the FILEINFO's last copy.
+    _round_deadline = no_deadline;
+    _finish_deadline = now + _config.early_data_after;
 }
 
 crypto::crypto_error sender_engine::setup_crypto(time_ns now) {
@@ -530,6 +553,32 @@ void sender_engine::announce_round(time_ns now) {
     if (_crypto) {
         resend_keyinfo();
     }
+    if (closed) {
+        // Resends list only the hosts that have not registered (spec §2.1).
+        std::vector<std::uint32_t> missing;
+        for (auto uid : _config.host_list) {
+            if (_clients.find(uid) == client_table::npos) {
+                missing.push_back(uid);
+            }
+        }
+        // Proxies are called out too, as stock does with `-j`.
+        for (const auto& p : _config.proxies) {
+            if (_clients.find(p.uid) == client_table::npos) {
+                missing.push_back(p.uid);
+            }
+        }
+        send_announce(now, missing);
+    } else {
+        send_announce(now, {});
+    }
+    // An open group's rounds are its whole announce phase, the time anyone
+    // has to join (clients resend REGISTER on their own 4·GRTT timer): stock's
+    // 3·GRTT each. A closed group's are resends to the hosts not heard yet.
+    _round_deadline =
+        now + seconds_to_ns((closed ? _config.resend_round_grtts : 3.0) * _grtt.grtt());
+}
+
+void sender_engine::send_announce(time_ns now, const std::vector<std::uint32_t>& listed) {
     protocol::announce_msg a{.robust = _config.robust,
                              .block_size = _config.block_size,
                              .tstamp = to_wire_time(now),
@@ -552,29 +601,11 @@ void sender_engine::announce_round(time_ns now) {
     }
     a.public_addr = protocol::ip_address::from_ipv4(_config.public_group.address);
     a.private_addr = protocol::ip_address::from_ipv4(_config.private_group.address);
-    if (closed) {
-        // Resends list only the hosts that have not registered (spec §2.1).
-        std::vector<std::uint32_t> missing;
-        for (auto uid : _config.host_list) {
-            if (_clients.find(uid) == client_table::npos) {
-                missing.push_back(uid);
-            }
-        }
-        // Proxies are called out too, as stock does with `-j`.
-        for (const auto& p : _config.proxies) {
-            if (_clients.find(p.uid) == client_table::npos) {
-                missing.push_back(p.uid);
-            }
-        }
-        send_listing(_config.public_group, a, missing);
+    if (!_config.host_list.empty()) {
+        send_listing(_config.public_group, a, listed);
     } else {
         send(_config.public_group, a);
     }
-    // An open group's rounds are its whole announce phase, the time anyone
-    // has to join (clients resend REGISTER on their own 4·GRTT timer): stock's
-    // 3·GRTT each. A closed group's are resends to the hosts not heard yet.
-    _round_deadline =
-        now + seconds_to_ns((closed ? _config.resend_round_grtts : 3.0) * _grtt.grtt());
 }
 
 bool sender_engine::may_join(std::uint32_t uid) const {
@@ -597,6 +628,15 @@ void sender_engine::handle_register(time_ns now, const protocol::uftp_header& h,
         return;
     }
     std::uint32_t handle = _clients.find(uid);
+    if (handle != client_table::npos && _clients[handle].unregistered) {
+        // Fast start: taken in with the ANNOUNCE. Its FILEINFO (sent, or due
+        // within early_data_after) confirms it as a REG_CONF would; a lost
+        // one is resent by the FILEINFO rounds.
+        _clients[handle].unregistered = false;
+        ++_stats.registers;
+        sample_rtt(now, handle, m.tstamp);
+        return;
+    }
     bool fresh = false;
     if (handle == client_table::npos) {
         if (_phase != sender_phase::announce) {
@@ -1081,6 +1121,20 @@ void sender_engine::fileinfo_round(time_ns now) {
         return;
     }
     const bool first = _rounds == 0;
+    if (!first && fast_start_applies()) {
+        // A host not heard from since the ANNOUNCE may have lost it (and so
+        // ignores the FILEINFO): the ANNOUNCE again first, listing those.
+        std::vector<std::uint32_t> unheard;
+        for (const std::uint32_t uid : ids) {
+            if (_clients[_clients.find(uid)].unregistered) {
+                unheard.push_back(uid);
+            }
+        }
+        if (!unheard.empty()) {
+            ++_stats.fast_start_reannounces;
+            send_announce(now, unheard);
+        }
+    }
     ++_rounds;
     send_fileinfo(now, ids);
     if (first && _phase == sender_phase::fileinfo && _layout.blocks() > 0 &&
@@ -1719,17 +1773,18 @@ void sender_engine::remove_client(time_ns now, std::uint32_t handle, client_outc
         }
         return;
     }
-    c.outcome = outcome;
+    if (c.unregistered && outcome == client_outcome::lost) {
+        ++_stats.clients_lost;
+        c.outcome = client_outcome::never_registered; // fast start: never heard from
+    } else {
+        ++(outcome == client_outcome::lost ? _stats.clients_lost : _stats.clients_aborted);
+        c.outcome = outcome;
+    }
     c.lost_in_file = (_phase == sender_phase::fileinfo || _phase == sender_phase::data ||
                       _phase == sender_phase::done_wait)
                          ? _file_id
                          : 0;
     --_active;
-    if (outcome == client_outcome::lost) {
-        ++_stats.clients_lost;
-    } else {
-        ++_stats.clients_aborted;
-    }
     switch (_phase) {
     case sender_phase::fileinfo:
     case sender_phase::data: // with early data, FILEINFO may still be unanswered
@@ -2005,6 +2060,7 @@ void sender_engine::on_datagram(time_ns now, endpoint from,
         ++_stats.unexpected_in;
         return;
     }
+    _clients[handle].unregistered = false; // fast start: heard from, its REGISTER lost
     protocol::message* body = &d.body;
     protocol::message inner;
     if (_crypto) {

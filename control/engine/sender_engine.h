@@ -68,6 +68,11 @@ struct sender_stats {
     std::uint64_t duplicate_registers = 0; // REG_CONF was lost or late: the client resent
     std::uint64_t not_in_host_list = 0;    // closed group: an unlisted client tried to join
     std::uint64_t late_registers = 0;      // REGISTER after the announce phase: ignored
+    // Fast start (sender_config::fast_start): the listed hosts taken in
+    // with the ANNOUNCE, and the ANNOUNCEs sent again in FILEINFO rounds to
+    // those not heard from yet (their ANNOUNCE may have been lost).
+    std::uint64_t fast_start_hosts = 0;
+    std::uint64_t fast_start_reannounces = 0;
     // Proxies (spec §7).
     std::uint64_t proxies = 0;            // proxies registered (sender_config::proxies)
     std::uint64_t proxied_clients = 0;    // clients registered through a proxy
@@ -318,6 +323,11 @@ private:
     void client_joined(time_ns now);
 
     void announce_round(time_ns now);
+    // The ANNOUNCE, to the public group; a closed group's lists `listed`.
+    void send_announce(time_ns now, const std::vector<std::uint32_t>& listed);
+    // Fast start: every listed host taken in now, the FILEINFO due shortly.
+    bool fast_start_applies() const;
+    void begin_fast_start(time_ns now);
     void end_announce(time_ns now);
     void begin_file(time_ns now);
     void fileinfo_round(time_ns now);

@@ -145,6 +145,14 @@ struct sender_config {
     // blocks do not arrive before it is. no_deadline: wait for every answer,
     // as stock does.
     time_ns early_data_after = ns_per_second / 50; // 20 ms
+    // Fast start (docs/protocol.md §21): a closed group's first FILEINFO
+    // goes out early_data_after the ANNOUNCE, listing every host, instead of
+    // after their REGISTERs (a round trip: half a second at GEO). A listed
+    // host takes it as its registration's confirmation (spec §8), as stock
+    // uftpd does when a REG_CONF is lost. Unencrypted sessions without
+    // proxies only: KEYINFO needs the REGISTER's key exchange, and a proxy's
+    // REGISTER names its clients.
+    bool fast_start = false;
     // Open group: announce rounds to run. Stock runs all ROBUST of them (spec
     // §12 #16); clients rely on nothing here, so the simulator may shorten it.
     std::uint32_t announce_rounds = 20;

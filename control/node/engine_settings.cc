@@ -44,6 +44,7 @@ engine::sender_config sender_settings(const config::control_config& c, std::uint
     e.grtt_max = s.grtt.max;
     e.announce_rounds = s.announce_rounds;
     e.early_data_after = s.early_data ? engine::seconds_to_ns(*s.early_data) : engine::no_deadline;
+    e.fast_start = s.fast_start;
     for (const auto& client : s.clients) {
         e.host_list.push_back(client.uid);
         if (client.fingerprint) {

@@ -127,6 +127,8 @@ json sender_counters(const engine::sender_stats& st) {
             {"status_bad", st.status_bad},
             {"nak_lists_in", st.nak_lists_in},
             {"early_data_passes", st.early_data_passes},
+            {"fast_start_hosts", st.fast_start_hosts},
+            {"fast_start_reannounces", st.fast_start_reannounces},
             {"fileinfo_acks_late", st.fileinfo_acks_late},
             {"late_answers_done_at_once", st.late_answers_done_at_once},
             {"copy_waits", st.copy_waits},
@@ -645,10 +647,11 @@ json node::job_result() const {
     for (const auto& listed : _config.control.sender->clients) {
         if (e.clients().find(listed.uid) == engine::client_table::npos) {
             all_ok = false;
-            receivers.push_back({{"uid", hex_id(listed.uid)},
-                                 {"outcome", "never_registered"},
-                                 {"ok", false},
-                                 {"reason", "did not register during the announce phase"}});
+            receivers.push_back(
+                {{"uid", hex_id(listed.uid)},
+                 {"outcome", engine::name(engine::client_outcome::never_registered)},
+                 {"ok", false},
+                 {"reason", "did not register during the announce phase"}});
         }
     }
     if (e.clients().size() == 0) {

@@ -66,6 +66,13 @@
 #   hub's session result shows early passes and answers that came in during
 #   them, and the Skycast receiver gleaned the hub's MAC from its frames and
 #   held no datagram for ARP.
+# --fast-start (to-stock, closed group, unencrypted): control.fast_start, the
+#   hub's FILEINFO 20 ms after its ANNOUNCE instead of after the REGISTERs
+#   (docs/protocol.md §21): stock uftpd must take it as its registration's
+#   confirmation. Pass also needs: the hub's session result shows every
+#   receiver taken in with the ANNOUNCE and, with --link, an announce phase
+#   shorter than the link's round trip (without fast start it lasts at least
+#   one: it waits for the REGISTERs).
 # --big MB: one more file of MB MiB in the set.
 # --overload: the DPDK nodes get 64-frame af_packet rings (LAB_RING_FRAMES)
 #   and the sender runs unpaced (stock uftp -R -1; the Skycast hub at 20G), so
@@ -104,6 +111,7 @@ control_copies=1
 big_mb=0
 overload=0
 link=
+fast_start=0
 
 while (($#)); do
     case $1 in
@@ -122,6 +130,7 @@ while (($#)); do
     --big) big_mb=$2; shift 2 ;;
     --overload) overload=1; shift ;;
     --link) link=$2; shift 2 ;;
+    --fast-start) fast_start=1; shift ;;
     --keep) keep=1; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     --*) echo "interop.sh: unknown option $1" >&2; exit 2 ;;
@@ -356,6 +365,7 @@ control:
 $( ((open_group)) || { echo "  clients:"; for ((i = 1; i <= receivers; ++i)); do client_entry "$i"; done; })
 $( ((response_proxy)) && echo "  proxies: [{uid: $proxy_uid$( ((client_auth)) && echo ", fingerprint: \"$(fingerprint "$work/keys/proxy.pem")\"")}]")
 $( ((fec)) && echo "  fec: {group_blocks: $fec, proactive: \"5%\"}")
+$( ((fast_start)) && echo "  fast_start: true")
   socket: $work/hub.sock
   log: {level: info, file: $logs/hub-control.log}
 YAML
@@ -719,6 +729,23 @@ ok = proxies == {sys.argv[2].lower(): "completed"}
 ok = ok and receivers == {sys.argv[3].lower(): "completed", sys.argv[4].lower(): "completed"}
 sys.exit(0 if ok else 1)
 PY
+fi
+if ((fast_start)) && [[ $direction == to-stock ]]; then
+    # The FILEINFO went with the ANNOUNCE: every receiver taken in at once,
+    # and across a link the announce phase under its round trip (the
+    # REGISTERs come back after one).
+    rtt=0
+    [[ $link =~ --delay\ ([0-9]+)ms ]] && rtt=$((2 * BASH_REMATCH[1]))
+    "$skycast_bin" stats --socket "$work/hub.sock" --json |
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)["history"][-1]
+announce = sum(p["seconds"] for p in r["phases"] if p["phase"] == "announce")
+rtt = int(sys.argv[2]) / 1000
+print("hub: fast start took in %d hosts, announce phase %.3f s (link round trip %.3f s), "
+      "%d ANNOUNCEs again" % (r["fast_start_hosts"], announce, rtt, r["fast_start_reannounces"]))
+sys.exit(0 if r["fast_start_hosts"] == int(sys.argv[1]) and (rtt == 0 or announce < rtt) else 1)' \
+            "$receivers" "$rtt" ||
+        bad "hub: fast start did not take every receiver in with the ANNOUNCE, or waited a round trip"
 fi
 if [[ -n $link && $direction == to-stock ]]; then
     # Early data across the link's round trip: every regular file's first

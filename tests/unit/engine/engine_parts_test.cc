@@ -363,6 +363,89 @@ TEST(sender_engine, registers_arriving_together_are_confirmed_by_one_listing) {
     EXPECT_EQ(confirmed, hosts) << "each client confirmed exactly once";
 }
 
+TEST(sender_engine, fast_start_sends_the_fileinfo_with_the_announce_not_after_the_registers) {
+    // Three listed hosts. The FILEINFO goes out early_data_after the
+    // ANNOUNCE, listing all three, before any REGISTER. Host 9 registers
+    // late: an RTT sample, and no REG_CONF (the FILEINFO confirmed it). Host
+    // 10's REGISTER is lost; it answers the FILEINFO. Host 11 lost the
+    // ANNOUNCE: the next FILEINFO round sends the ANNOUNCE again, listing it
+    // alone, ahead of the FILEINFO; never heard from, it ends never registered.
+    auto cfg = quick_sender({9, 10, 11});
+    cfg.fast_start = true;
+    cfg.lost_after_min = 0;
+    sender_rig rig(cfg, {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    ASSERT_EQ(rig.net.of<protocol::announce_msg>().size(), 1u);
+    EXPECT_EQ(listed<protocol::announce_msg>(rig.net, 0), (std::vector<std::uint32_t>{9, 10, 11}));
+    ASSERT_EQ(rig.sender.next_deadline(), t0 + cfg.early_data_after);
+    rig.sender.on_timer(t0 + cfg.early_data_after);
+    ASSERT_EQ(rig.net.of<protocol::fileinfo_msg>().size(), 1u);
+    EXPECT_EQ(listed<protocol::fileinfo_msg>(rig.net, 0), (std::vector<std::uint32_t>{9, 10, 11}));
+    EXPECT_EQ(rig.sender.stats().fast_start_hosts, 3u);
+    EXPECT_EQ(rig.sender.stats().registers, 0u);
+
+    time_ns now = t0 + 100 * ms;
+    rig.sender.on_datagram(
+        now, {.address = 9},
+        client_datagram(9, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    EXPECT_EQ(rig.sender.stats().registers, 1u);
+    EXPECT_TRUE(rig.net.of<protocol::reg_conf_msg>().empty());
+    const auto& clients = rig.sender.clients();
+    EXPECT_NEAR(clients[clients.find(9)].rtt, 0.1, 0.001);
+    for (const std::uint32_t uid : {9u, 10u}) {
+        rig.sender.on_datagram(
+            now, {.address = uid},
+            client_datagram(uid, 0x77, protocol::fileinfo_ack_msg{.file_id = 1}));
+    }
+    while (rig.dp.passes.empty() && now < t0 + 1'000 * ms) {
+        now = std::max(now, rig.sender.next_deadline());
+        rig.sender.on_timer(now);
+    }
+    EXPECT_EQ(rig.dp.passes.size(), 1u) << "early data: the pass runs while 11 is silent";
+    EXPECT_LT(now, t0 + 200 * ms) << "the pass follows the FILEINFO, not a round trip";
+
+    while (rig.net.of<protocol::fileinfo_msg>().size() < 2 && now < t0 + 10'000 * ms) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    std::size_t second = 0;
+    for (std::size_t i = 0, infos = 0; i < rig.net.sent.size(); ++i) {
+        if (std::holds_alternative<protocol::fileinfo_msg>(rig.net.sent[i].d.body) &&
+            ++infos == 2) {
+            second = i;
+        }
+    }
+    ASSERT_GT(second, 0u);
+    const auto& before = rig.net.sent[second - 1].d.body;
+    ASSERT_TRUE(std::holds_alternative<protocol::announce_msg>(before));
+    EXPECT_EQ(std::get<protocol::announce_msg>(before).client_ids, std::vector<std::uint32_t>{11});
+    EXPECT_EQ(std::get<protocol::fileinfo_msg>(rig.net.sent[second].d.body).client_ids,
+              std::vector<std::uint32_t>{11});
+    EXPECT_EQ(rig.sender.stats().fast_start_reannounces, 1u);
+
+    while (clients[clients.find(11)].outcome == engine::client_outcome::active &&
+           now < t0 + 10'000 * ms) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    EXPECT_EQ(clients[clients.find(11)].outcome, engine::client_outcome::never_registered);
+    EXPECT_EQ(clients[clients.find(10)].outcome, engine::client_outcome::active);
+    EXPECT_EQ(rig.sender.stats().clients_lost, 1u);
+}
+
+TEST(sender_engine, fast_start_waits_for_registers_when_the_session_is_encrypted_or_open) {
+    // An open group has no list to send the FILEINFO to: the announce phase
+    // runs as ever. (Encryption and proxies are refused by the configuration.)
+    auto cfg = quick_sender();
+    cfg.fast_start = true;
+    sender_rig rig(cfg, {{.name = "f", .size = 10}});
+    rig.sender.start(t0);
+    rig.sender.on_timer(t0 + cfg.early_data_after);
+    EXPECT_TRUE(rig.net.of<protocol::fileinfo_msg>().empty());
+    EXPECT_EQ(rig.sender.phase(), engine::sender_phase::announce);
+    EXPECT_EQ(rig.sender.stats().fast_start_hosts, 0u);
+}
+
 TEST(sender_engine, a_registration_still_gathering_is_confirmed_before_the_fileinfo) {
     // The last of a closed group registers: the announce phase ends at once,
     // and the REG_CONF that was waiting for company goes out ahead of the

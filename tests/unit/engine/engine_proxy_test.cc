@@ -39,11 +39,6 @@ engine::sender_config with_proxy(std::vector<std::uint32_t> hosts) {
     return cfg;
 }
 
-template <class Msg>
-std::vector<std::uint32_t> listed(const recording_network& net, std::size_t i) {
-    return std::get<Msg>(net.of<Msg>().at(i)->d.body).client_ids;
-}
-
 // Runs the timers until the sender reaches `phase` (or a bounded number of steps).
 void run_until(sender_rig& rig, time_ns& now, engine::sender_phase phase) {
     for (int i = 0; i < 100 && rig.sender.phase() != phase && !rig.sender.finished(); ++i) {

@@ -53,6 +53,12 @@ public:
     }
 };
 
+// The client IDs the i-th recorded Msg lists.
+template <class Msg>
+std::vector<std::uint32_t> listed(const recording_network& net, std::size_t i) {
+    return std::get<Msg>(net.of<Msg>().at(i)->d.body).client_ids;
+}
+
 class fake_sender_dataplane : public engine::sender_dataplane_port {
 public:
     explicit fake_sender_dataplane(engine::sequence_counter& seq) : _seq(seq) {}
