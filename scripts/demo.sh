@@ -45,6 +45,8 @@
 #                    expected_loss; docs/protocol.md §17); the receivers decode it
 #   --control-copies N   every node sends each control datagram N times
 #                    (control.control_copies; 2 on lossy links)
+#   --fast-start     the hub's FILEINFO goes out with its ANNOUNCE, not after
+#                    the REGISTERs (control.fast_start, docs/protocol.md §21)
 #   --no-flush       receivers report a file complete once it is in the page
 #                    cache, as stock uftpd does (dataplane.flush_before_complete:
 #                    false; the default flushes it to disk first)
@@ -90,6 +92,7 @@ link=
 report=
 flush_before_complete=true
 fec=
+fast_start=0
 control_copies=1
 
 while (($#)); do
@@ -118,6 +121,7 @@ while (($#)); do
     --fec) fec=$2; shift 2 ;;
     --control-copies) control_copies=$2; shift 2 ;;
     --report) report=$2; shift 2 ;;
+    --fast-start) fast_start=1; shift ;;
     --no-flush) flush_before_complete=false; shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
@@ -284,6 +288,7 @@ control:
   block_size: $block
   grtt: {initial: 50ms, min: 10ms, max: 2s}
   control_copies: $control_copies
+$( ((fast_start)) && echo "  fast_start: true")
   clients:
 $(for ((i = 1; i <= receivers; ++i)); do printf '    - uid: 0x0A4D%04X\n' $((10 + i)); done)
   socket: $work/hub.sock

@@ -85,6 +85,7 @@ rcv_uid() { printf '0x0A4D%04X' $((10 + $1)); }
 # scenario NAME: sets the lab link, file size, blocks, rates and suite.
 scenario() {
     link= mb=512 block_stock=8800 block_skycast=8800 encrypt=none fec= copies=1 flush=false
+    fast_start=0
     # Unpaced on the LAN: stock -R -1; Skycast's pacer at 20 Gbit/s does not
     # hold a 2-core lab back.
     rate_stock=-1 rate_skycast=20G
@@ -105,6 +106,9 @@ scenario() {
         # three times, the second 10 ms after the first (control.control_copies,
         # docs/operations.md; stock has no such setting).
         copies=3
+        # ... and its FILEINFO with the ANNOUNCE, not a round trip later
+        # (control.fast_start, docs/protocol.md §21; stock has no such mode).
+        fast_start=1
         case $1 in
         geo) link="--delay 250ms --rate 1G --loss 1" ;;
         geo_bursty) link="--delay 250ms --rate 1G --burst-loss 2" ;;
@@ -212,6 +216,7 @@ run_skycast() {
     bash "$root/scripts/demo.sh" --build-dir "$build_dir" --name "$lab" --receivers 3 \
         --files "$file" --block "$block_skycast" --rate "$rate_skycast" \
         ${link:+--link "$link"} ${fec:+--fec "$fec"} --control-copies "$copies" --encrypt "$encrypt" \
+        $( ((fast_start)) && echo --fast-start) \
         $([[ $flush == true ]] || echo --no-flush) \
         --report "$work/report.json" \
         > "$work/skycast-demo.log" 2>&1 || status=$?

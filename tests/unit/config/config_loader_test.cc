@@ -439,6 +439,22 @@ TEST(ConfigLoader, EarlyData) {
     expect_one(sender_base + "  early_data: soon\n", 13, 15, "control.early_data", "soon");
 }
 
+// control.fast_start: a closed group's FILEINFO with the ANNOUNCE. Off by
+// default; refused, saying why, where it cannot work.
+TEST(ConfigLoader, FastStart) {
+    const std::string closed = sender_base + "  clients: [{uid: 0x0A000002}]\n";
+    EXPECT_FALSE(load_ok(closed).control.sender->fast_start);
+    EXPECT_TRUE(load_ok(closed + "  fast_start: true\n").control.sender->fast_start);
+    expect_one(sender_base + "  fast_start: true\n", 13, 15, "control.fast_start",
+               "needs a closed group (control.clients)");
+    expect_one(closed + "  proxies: [{uid: 0x0A000003}]\n  fast_start: true\n", 15, 15,
+               "control.fast_start", "does not work with control.proxies");
+    expect_one(closed + "  encryption: { keyex: rsa, cipher: aes256-gcm, private_key: /k.pem }\n"
+                        "  fast_start: true\n",
+               15, 15, "control.fast_start", "does not work with encryption");
+    expect_one(closed + "  fast_start: soon\n", 14, 15, "control.fast_start", "true or false");
+}
+
 // The FILESEG packet must fit the MTU; the sizes come from protocol/ and
 // crypto/ here, from config/'s own constants in the loader, so the two are
 // held together: exactly the MTU passes, one byte more does not.
@@ -511,7 +527,7 @@ TEST(ConfigReject, AllProblemsReportedInFileOrder) {
             "x.yaml:2:10: control: expected a mapping of role, uid, eal, "
             "public_group, private_group, port, control_copies, copy_spacing, rate, block_size, "
             "grtt, "
-            "early_data, robustness, announce_rounds, max_passes, max_nak_pct, "
+            "early_data, fast_start, robustness, announce_rounds, max_passes, max_nak_pct, "
             "max_nak_count, clients, proxies, fec, servers, encryption, destination, "
             "temp_dir, max_sessions, max_grtt, max_robust, register_timeout, hooks, "
             "response_proxy, server_proxy, heartbeats, socket, metrics, snmp, log, got the "
