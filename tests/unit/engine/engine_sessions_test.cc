@@ -498,11 +498,7 @@ TEST(engine_sessions, a_late_copy_of_a_long_listing_spares_its_receivers_a_round
     auto cfg = small_config(dir, {regular_entry(src, "f")}, 1000, 3);
     cfg.sender.block_size = 512;
     cfg.link.loss = 0.02;
-    cfg.sender.control_copies = 3;
-    cfg.receiver_control_copies = 3;
-    for (std::uint32_t i = 0; i < cfg.receivers; ++i) {
-        cfg.sender.host_list.push_back(sim::receiver_uid(i));
-    }
+    closed_group_with_copies(cfg, 3);
     cfg.store_files = false;
     const auto r = sim::run_simulation(cfg);
     ASSERT_TRUE(run_finished(r));
@@ -528,11 +524,7 @@ TEST(engine_sessions, fast_start_saves_the_announce_round_trip_and_everyone_comp
         cfg.link.delay_s = 0.25;
         cfg.link.loss = 0.02;
         cfg.sender.grtt_init = 0.5;
-        cfg.sender.control_copies = 3;
-        cfg.receiver_control_copies = 3;
-        for (std::uint32_t i = 0; i < cfg.receivers; ++i) {
-            cfg.sender.host_list.push_back(sim::receiver_uid(i));
-        }
+        closed_group_with_copies(cfg, 3);
         cfg.sender.fast_start = fast;
         cfg.work_dir = dir.path() + (fast ? "/fast" : "/slow");
         return sim::run_simulation(cfg);

@@ -72,6 +72,14 @@ sim::sim_config small_config(const scratch_dir& dir, std::vector<engine::file_en
     return c;
 }
 
+void closed_group_with_copies(sim::sim_config& cfg, std::uint32_t copies) {
+    cfg.sender.control_copies = copies;
+    cfg.receiver_control_copies = copies;
+    for (std::uint32_t i = 0; i < cfg.receivers; ++i) {
+        cfg.sender.host_list.push_back(sim::receiver_uid(i));
+    }
+}
+
 sim::sim_config multi_section_under_loss(const scratch_dir& dir) {
     auto src = write_file(dir.path() + "/src/multi", multi_section_file_size, 7);
     auto cfg = small_config(dir, {regular_entry(src, "multi")}, 10, 5);

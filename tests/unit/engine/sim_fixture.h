@@ -37,6 +37,9 @@ engine::file_entry regular_entry(const std::string& source, const std::string& n
 // 10 ms, 100 Mbit/s, block size 1300, receivers in dir/dest.
 sim::sim_config small_config(const scratch_dir& dir, std::vector<engine::file_entry> files,
                              std::uint32_t receivers, std::uint64_t seed = 1);
+// As a lossy link's hub and receivers are set up: every receiver listed (a
+// closed group) and every control datagram sent `copies` times.
+void closed_group_with_copies(sim::sim_config& cfg, std::uint32_t copies);
 
 // Scenarios both the plain and the encrypted session tests run.
 // A file of 2.5 sections (block 512: 4096 blocks per section) to 10
