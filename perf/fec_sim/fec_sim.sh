@@ -5,7 +5,7 @@
 # and dataplane/core parity code (perf/skycast_sim.cc, tests/sim/).
 #
 #   perf/fec_sim/fec_sim.sh [--build-dir DIR] [--size 1G] [--control-copies N]
-#                           [--quick] [--skip-10k]
+#                           [--quick] [--skip-10k] [--fast-start]
 #
 # Prints one line per scenario:
 #   fec_sim scenario=NAME receivers=N nak_goodput=X fec_goodput=Y ratio=R
@@ -23,6 +23,8 @@
 # control datagram N times; both schemes run with it.
 # --quick: 64 MiB and 100/1000 receivers, a minute in all (a smoke run).
 # --skip-10k: leave out the 10,000-receiver run (over an hour at 1 GiB).
+# --fast-start: both schemes with the FILEINFO sent with the ANNOUNCE
+# (control.fast_start, docs/protocol.md §21): a round trip less per session.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
@@ -31,6 +33,7 @@ size=1G
 quick=0
 copies=3
 skip_big=0
+fast=()
 while (($#)); do
     case $1 in
     --build-dir) build_dir=$2; shift 2 ;;
@@ -38,6 +41,7 @@ while (($#)); do
     --quick) quick=1; shift ;;
     --control-copies) copies=$2; shift 2 ;;
     --skip-10k) skip_big=1; shift ;;
+    --fast-start) fast=(--fast-start); shift ;;
     -h | --help) sed -n '2,/^set -euo/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
     *) echo "fec_sim.sh: unknown argument $1" >&2; exit 2 ;;
     esac
@@ -57,7 +61,7 @@ run() {
     local receivers=$1
     shift
     "$sim" --receivers "$receivers" --size "$size" --rate 1000 --rtt 500 --closed --no-store \
-        --seed 7 --control-copies "$copies" "$@" 2>&1 | tee -a "$log" |
+        --seed 7 --control-copies "$copies" "${fast[@]}" "$@" 2>&1 | tee -a "$log" |
         awk '/^passes=/ { for (i = 1; i <= NF; ++i) { split($i, kv, "="); v[kv[1]] = kv[2] } }
              /^sender_finished=/ { split($1, a, "="); v["t"] = a[2];
                  for (i = 1; i <= NF; ++i) { split($i, kv, "="); v[kv[1]] = kv[2] } }
