@@ -293,6 +293,9 @@ private:
     void keys_timer(time_ns now, const session_key& key, session& s);
     time_ns keys_deadline(const session& s) const;
     time_ns group_hold(const session& s) const;
+    // A client registered with us still waits for the server's confirmation
+    // (a REG_CONF, or a sealed listing naming it).
+    static bool client_waits(const session_keys& k);
     // An ENCRYPTED datagram from client `uid`: its opened body, or nullopt.
     std::optional<protocol::message> open_answer(session& s, std::uint32_t uid,
                                                  std::span<const std::uint8_t> datagram);

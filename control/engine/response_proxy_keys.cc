@@ -398,9 +398,7 @@ void response_proxy::on_server_datagram(time_ns now, const session_key& key, ses
         // client's REGISTER comes again through us). Left then once every
         // client is confirmed, or when announcing has stopped long enough
         // (keys_timer, group_hold).
-        const bool waiting = std::any_of(k.clients.begin(), k.clients.end(),
-                                         [](const auto& c) { return !c.second.confirmed; });
-        if (!waiting) {
+        if (!client_waits(k)) {
             end_keys(s);
         }
         return;
@@ -619,6 +617,11 @@ void response_proxy::sweep_unproved(time_ns now, session& s) {
     }
 }
 
+bool response_proxy::client_waits(const session_keys& k) {
+    return std::any_of(k.clients.begin(), k.clients.end(),
+                       [](const auto& c) { return !c.second.confirmed; });
+}
+
 time_ns response_proxy::group_hold(const session& s) const {
     // A server announces every round of its announce phase (a GRTT or
     // two): ten holds without one, and at least 5 s, means registration
@@ -632,9 +635,7 @@ std::optional<time_ns> response_proxy::listings_wanted_until(std::uint32_t group
     if (it == _sessions.end() || !it->second.keys) {
         return std::nullopt;
     }
-    const auto& clients = it->second.keys->clients;
-    if (std::none_of(clients.begin(), clients.end(),
-                     [](const auto& c) { return !c.second.confirmed; })) {
+    if (!client_waits(*it->second.keys)) {
         return std::nullopt;
     }
     return it->second.keys->last_announce + group_hold(it->second);
