@@ -124,6 +124,11 @@ counter_info describe_fixed(counter c) {
     case counter::tx_rate_changes:
         return {"tx.pass.rate_changes",
                 "rate changes within a pass (a receiver reported overload, or it passed)"};
+    case counter::tx_rate_unused_bytes:
+        return {"tx.pass.rate_unused_bytes",
+                "wire bytes the passes' rate allowed and the TX lcore did not send: it was not "
+                "running when the pacer's burst filled (descheduled, or slept past it), or had "
+                "nothing ready (parity still being encoded)"};
     case counter::tx_drop_event_ring_full:
         return {"tx.drop.event_ring_full", "pass-end event lost: control not draining its ring"};
     case counter::tx_file_read_error:

@@ -61,6 +61,7 @@ enum class counter : std::uint16_t {
     tx_pass_ended,
     tx_pass_stopped,
     tx_rate_changes,
+    tx_rate_unused_bytes,
     tx_drop_event_ring_full,
     tx_file_read_error,
     // Per-packet crypto (the seal engines' own counters, published by the

@@ -71,8 +71,18 @@ int lcore_loop(void* arg) {
         const std::uint64_t now = rte_rdtsc();
         bump(counters, did ? counter::loop_busy_cycles : counter::loop_idle_cycles, now - last);
         last = now;
-        if (const std::uint32_t pause = a.backoff.after_round(did); pause != 0) {
-            if (a.backoff.deep_pause() && !a.wake_on.empty()) {
+        std::uint32_t pause = a.backoff.after_round(did);
+        bool deep = a.backoff.deep_pause();
+        // A paced pass must not sleep through its pacer's burst
+        // (tx_pause_limit_us).
+        if (const std::uint32_t limit = pause != 0 && a.tx != nullptr ? tx_pause_limit_us(*a.tx)
+                                                                      : no_pause_limit;
+            limit < pause) {
+            pause = limit;
+            deep = false;
+        }
+        if (pause != 0) {
+            if (deep && !a.wake_on.empty()) {
                 ::poll(a.wake_on.data(), a.wake_on.size(), static_cast<int>(pause / 1000));
             } else {
                 rte_delay_us_sleep(pause);

@@ -427,6 +427,7 @@ void finish_pass(tx_context& c, api::tx_event_kind kind, int detail) {
                     .bytes_sent = p.bytes_sent};
     bump(c.counters,
          kind == api::tx_event_kind::pass_end ? counter::tx_pass_ended : counter::tx_pass_stopped);
+    bump(c.counters, counter::tx_rate_unused_bytes, pacer_unused_bytes(p.profile, p.pacer));
     tx_work back{.kind = tx_work_kind::start_pass, .pass = c.pass};
     // The service thread reclaims the pass; its ring has room for every pass
     // it ever handed out (one at a time), so this cannot fail. Handed back
@@ -544,6 +545,7 @@ bool build_parity_frame(tx_context& c, tx_pass& p, std::uint64_t now, pending_bl
         bump(c.counters, counter::tx_drop_parity_failed, p.parity_runs.drop_run());
     };
     if (!pacer_admit(p.profile, p.pacer, now, static_cast<std::uint32_t>(frame_length))) {
+        p.paced_out = true;
         return false;
     }
     rte_mbuf* m = rte_pktmbuf_alloc(c.res->packets);
@@ -606,6 +608,7 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
     seal::seal_job jobs[burst_size];
     std::uint16_t n = 0;
     bool ended = false;
+    p.paced_out = false;
     while (n < room) {
         const std::uint32_t block = next_marked_block(p, p.next_block);
         const next_frame next = parity_due(c, p, block);
@@ -632,6 +635,7 @@ bool send_pass_blocks(tx_context& c, std::uint64_t now, std::uint16_t room) {
                         : plain;
         const std::size_t frame_length = frame_template::header_size + payload;
         if (!pacer_admit(p.profile, p.pacer, now, static_cast<std::uint32_t>(frame_length))) {
+            p.paced_out = true;
             break;
         }
         rte_mbuf* m = rte_pktmbuf_alloc(c.res->packets);
@@ -787,6 +791,19 @@ bool tx_iteration(tx_context& c) {
     }
     flush(c);
     return did;
+}
+
+std::uint32_t tx_pause_limit_us(const tx_context& c) {
+    if (c.pass == nullptr || !c.pass->paced_out || c.pass->profile.rate_bps == 0) {
+        return no_pause_limit;
+    }
+    const tx_pass& p = *c.pass;
+    const std::uint64_t now = rte_rdtsc();
+    const std::uint64_t due = pacer_next_admit(
+        p.profile, p.pacer, now,
+        static_cast<std::uint32_t>(p.profile.burst_bytes / 2 - ethernet_wire_overhead));
+    return static_cast<std::uint32_t>(
+        std::min<std::uint64_t>((due - now) * 1'000'000 / c.tsc_hz, no_pause_limit));
 }
 
 void tx_drain(tx_context& c) {

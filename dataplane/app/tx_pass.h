@@ -58,6 +58,10 @@ struct tx_pass {
     std::uint32_t next_block = 0;
     parity_item parity_next;     // the parity block parity_due picked (tx_lcore.cc)
     bool parity_waiting = false; // the data is out and the next run is not encoded yet
+    // The last send_pass_blocks stopped because the pacer refused a frame
+    // (tx_pause_limit_us: the lcore's pauses then end before the burst
+    // refills).
+    bool paced_out = false;
     std::uint64_t blocks_sent = 0;
     std::uint64_t bytes_sent = 0;
     // The block the TX lcore works on, for the prefetcher (writer: TX lcore).

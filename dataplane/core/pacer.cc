@@ -19,7 +19,13 @@ void refill(const pacer_profile& p, pacer_state& s, std::uint64_t now) {
         return; // a clock that stands still (or a stale timestamp) adds nothing
     }
     const u128 added = u128{now - s.last} * p.rate_bps;
-    s.tokens = std::min(p.capacity, s.tokens + added);
+    const u128 full = s.tokens + added;
+    if (full > p.capacity) {
+        s.unused += full - p.capacity;
+        s.tokens = p.capacity;
+    } else {
+        s.tokens = full;
+    }
     s.last = now;
 }
 
@@ -42,11 +48,20 @@ pacer_state make_pacer_state(const pacer_profile& profile, std::uint64_t now) {
 void pacer_set_rate(pacer_profile& profile, pacer_state& state, std::uint64_t now,
                     std::uint64_t rate_bps) {
     if (profile.rate_bps == 0) {
+        const pacer_u128 unused = state.unused;
         state = make_pacer_state(profile, now);
+        state.unused = unused;
     } else {
         refill(profile, state, now);
     }
     profile.rate_bps = rate_bps;
+}
+
+std::uint64_t pacer_unused_bytes(const pacer_profile& profile, const pacer_state& state) {
+    if (profile.clock_hz == 0) {
+        return 0;
+    }
+    return static_cast<std::uint64_t>(state.unused / (u128{8} * profile.clock_hz));
 }
 
 bool pacer_admit(const pacer_profile& profile, pacer_state& state, std::uint64_t now,

@@ -32,6 +32,10 @@ struct pacer_profile {
 struct pacer_state {
     pacer_u128 tokens = 0;  // bit·ticks available
     std::uint64_t last = 0; // `now` of the last refill
+    // Bit·ticks the rate offered while the bucket was already full: wire
+    // time the sender did not use because it was not there to send (a
+    // descheduled or sleeping lcore) or had nothing ready.
+    pacer_u128 unused = 0;
 };
 
 // Builds a profile; `burst_bytes` is raised to at least one jumbo frame so a
@@ -47,6 +51,10 @@ pacer_state make_pacer_state(const pacer_profile& profile, std::uint64_t now);
 // but the refill and returns false.
 bool pacer_admit(const pacer_profile& profile, pacer_state& state, std::uint64_t now,
                  std::uint32_t frame_bytes);
+
+// Wire bytes of the rate left unused so far (pacer_state::unused): what a
+// sender that kept up with its pacer would have sent on top.
+std::uint64_t pacer_unused_bytes(const pacer_profile& profile, const pacer_state& state);
 
 // Changes the rate from `now` on: what the bucket gathered at the old rate
 // stays (a bucket is never fuller than its burst), so the change neither

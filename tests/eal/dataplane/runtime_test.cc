@@ -1158,6 +1158,21 @@ TEST_F(stream_test, set_pass_rate_moves_the_running_pass_to_a_new_rate) {
     // What the pass sent, for control's measure of the rate reached.
     EXPECT_EQ(rt->shared().slot(0).bytes_done.load(), frames * block);
 
+    // Held back by its pacer, the lcore may pause only until half the
+    // burst (16 jumbo frames) has refilled: at 1 Mbit/s a bit is a
+    // microsecond, so at most 72,304 wire bytes' worth.
+    for (int i = 0; i < 100 && !rt->tx().pass->paced_out; ++i) {
+        tx_iteration(rt->tx());
+        for (rte_mbuf* m : take_sent()) {
+            ++frames;
+            rte_pktmbuf_free(m);
+        }
+    }
+    ASSERT_TRUE(rt->tx().pass->paced_out);
+    const std::uint32_t limit = tx_pause_limit_us(rt->tx());
+    EXPECT_GT(limit, 0u);
+    EXPECT_LE(limit, 16u * 9038 / 2 * 8);
+
     auto rate = make_command(api::command_kind::set_pass_rate);
     rate.file_slot = 1; // no pass there
     rate.rate_bps = 5'000'000;
@@ -1184,6 +1199,8 @@ TEST_F(stream_test, set_pass_rate_moves_the_running_pass_to_a_new_rate) {
     EXPECT_EQ(e.kind, api::tx_event_kind::pass_end);
     EXPECT_EQ(frames, layout->blocks());
     EXPECT_EQ(counter("tx.pass.rate_changes"), 2u);
+    // No pass: nothing limits the lcore's pauses.
+    EXPECT_EQ(tx_pause_limit_us(rt->tx()), no_pause_limit);
 }
 
 } // namespace

@@ -90,6 +90,35 @@ TEST(pacer, idle_time_refills_only_up_to_the_burst) {
     EXPECT_EQ(sent, 20'000 / 1024);
 }
 
+TEST(pacer, counts_the_rate_a_sender_left_unused_once_the_burst_was_full) {
+    // 1 Gbit/s = 1 byte per 8 ns; a 20,000-byte burst.
+    const auto p = make_pacer_profile(ns_hz, 1'000'000'000, 20'000);
+    auto s = make_pacer_state(p, 0);
+    while (pacer_admit(p, s, 0, 1000)) {
+    }
+    // A sender that comes back before the burst has refilled loses nothing.
+    const std::uint64_t refilled = 8 * 20'000;
+    EXPECT_TRUE(pacer_admit(p, s, refilled / 2, 1000));
+    EXPECT_EQ(pacer_unused_bytes(p, s), 0u);
+    // Then it sleeps 1.16 ms (145,000 bytes of rate) while the burst had
+    // room for only 10,480 more (20,000 less the 544 left after the first
+    // burst, plus the 10,000 refilled, less the 1024 just sent): the rest is
+    // lost for good, and it still gets only one burst.
+    const std::uint64_t back = refilled / 2 + 1'160'000;
+    int sent = 0;
+    while (pacer_admit(p, s, back, 1000)) {
+        ++sent;
+    }
+    EXPECT_EQ(sent, 20'000 / 1024);
+    const std::uint64_t unused = pacer_unused_bytes(p, s);
+    EXPECT_EQ(unused, 145'000u - (20'000u - (544u + 10'000u - 1024u)));
+    // Unpaced and back keeps the count.
+    auto q = p;
+    pacer_set_rate(q, s, back, 0);
+    pacer_set_rate(q, s, back, 1'000'000'000);
+    EXPECT_EQ(pacer_unused_bytes(q, s), unused);
+}
+
 TEST(pacer, a_new_rate_spaces_frames_from_then_on_without_a_burst) {
     // 1 Gbit/s, then 500 Mbit/s: 1000-byte frames 8192 ns apart, then 16384.
     auto p = make_pacer_profile(ns_hz, 1'000'000'000, 0);
