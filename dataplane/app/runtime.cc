@@ -75,8 +75,8 @@ int lcore_loop(void* arg) {
         bool deep = a.backoff.deep_pause();
         // A paced pass must not sleep through its pacer's burst
         // (tx_pause_limit_us).
-        if (const std::uint32_t limit = pause != 0 && a.tx != nullptr ? tx_pause_limit_us(*a.tx)
-                                                                      : no_pause_limit;
+        if (const std::uint32_t limit =
+                pause != 0 && a.tx != nullptr ? tx_pause_limit_us(*a.tx) : no_pause_limit;
             limit < pause) {
             pause = limit;
             deep = false;
