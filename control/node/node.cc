@@ -27,6 +27,10 @@ namespace {
 using json = nlohmann::json;
 using engine::time_ns;
 
+// A listed receiver from which no REGISTER came: one that never answered
+// the announce phase, or that fast start took into the session unheard and
+// dropped after its rounds.
+constexpr const char* never_registered_reason = "did not register: no REGISTER came from it";
 // Sessions kept in the stats after they ended.
 constexpr std::size_t history_size = 32;
 // Progress lines to a waiting `skycast send`, at most this often.
@@ -635,6 +639,8 @@ json node::job_result() const {
             reason = it->second;
         } else if (c.files_rejected != 0) {
             reason = std::to_string(c.files_rejected) + " file(s) rejected by the receiver";
+        } else if (c.outcome == engine::client_outcome::never_registered) {
+            reason = never_registered_reason; // fast start took it in unheard
         }
         receivers.push_back({{"uid", hex_id(c.uid)},
                              {"outcome", engine::name(c.outcome)},
@@ -651,7 +657,7 @@ json node::job_result() const {
                 {{"uid", hex_id(listed.uid)},
                  {"outcome", engine::name(engine::client_outcome::never_registered)},
                  {"ok", false},
-                 {"reason", "did not register during the announce phase"}});
+                 {"reason", never_registered_reason}});
         }
     }
     if (e.clients().size() == 0) {
