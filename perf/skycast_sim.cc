@@ -16,6 +16,9 @@
 #include <fstream>
 #include <map>
 #include <random>
+#include <csignal>
+#include <pthread.h>
+#include <thread>
 #include <sys/resource.h>
 #include <sys/stat.h>
 
@@ -65,6 +68,28 @@ void write_source(const std::string& path, std::uint64_t size, std::uint64_t see
 }
 
 } // namespace
+
+// A simulation stopped midway (Ctrl-C, a timeout's SIGTERM) must not leave
+// its work directory behind: its source files are the file size each, in
+// /dev/shm, which is memory. The stop signals are blocked in every thread
+// (set before any starts) and one thread waits for them with sigwait, where
+// removing a directory is safe, unlike in a signal handler.
+void remove_when_stopped(const std::string& dir) {
+    sigset_t stops;
+    sigemptyset(&stops);
+    for (const int sig : {SIGINT, SIGTERM, SIGHUP}) {
+        sigaddset(&stops, sig);
+    }
+    pthread_sigmask(SIG_BLOCK, &stops, nullptr);
+    std::thread([stops, dir] {
+        int sig = SIGTERM;
+        sigwait(&stops, &sig);
+        std::error_code ec;
+        std::filesystem::remove_all(dir, ec);
+        std::fprintf(stderr, "skycast-sim: stopped by signal %d; removed %s\n", sig, dir.c_str());
+        std::_Exit(128 + sig);
+    }).detach();
+}
 
 int main(int argc, char** argv) {
     CLI::App app{"Simulate a Skycast/UFTP 4 session with the real engines"};
@@ -276,6 +301,10 @@ int main(int argc, char** argv) {
         }
         work_dir = tmpl;
         own_dir = true;
+        if (!keep) {
+            remove_when_stopped(work_dir);
+        }
+        std::fprintf(stderr, "skycast-sim: work directory %s\n", work_dir.c_str());
     }
     const std::string src = work_dir + "/src";
     const std::string root = tree ? src + "/tree" : src;
