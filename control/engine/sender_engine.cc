@@ -1324,6 +1324,7 @@ void sender_engine::start_pass(time_ns now, std::vector<std::uint64_t> blocks,
     const std::uint64_t n = count_blocks(blocks);
     const std::uint64_t bytes = bytes_of(_layout, blocks);
     _stats.blocks_sent += n;
+    _bytes_sent_before_pass = _stats.bytes_sent;
     _stats.bytes_sent += bytes;
     if (_pass > 1) {
         _stats.blocks_resent += n;
@@ -1981,6 +1982,12 @@ session_progress sender_engine::progress() const {
     session_progress out;
     out.bytes_total = _bytes_total;
     out.files = static_cast<std::uint32_t>(_files.size());
+    // The phase is data exactly while a pass runs.
+    out.bytes_sent = _phase == sender_phase::data
+                         ? _bytes_sent_before_pass +
+                               std::min(_dataplane.pass_bytes_sent(),
+                                        _stats.bytes_sent - _bytes_sent_before_pass)
+                         : _stats.bytes_sent;
     switch (_phase) {
     case sender_phase::idle:
     case sender_phase::announce:

@@ -182,6 +182,11 @@ struct session_progress {
     std::uint32_t file_number = 0;
     std::uint32_t pass = 0;            // pass of that entry (0: none started yet)
     std::uint64_t file_bytes_sent = 0; // its bytes sent at least once so far
+    // Bytes of blocks on the wire so far in the session, every pass's (the
+    // running pass's as far as the dataplane got): what a live rate is
+    // measured from. sender_stats::bytes_sent counts a pass whole when it
+    // starts.
+    std::uint64_t bytes_sent = 0;
     std::vector<receiver_progress>
         receivers; // every registered client (no proxy), in clients() order
 };
@@ -386,6 +391,9 @@ private:
     sequence_counter& _seq;
     grtt_estimator _grtt;
     overload_rate _overload;
+    // sender_stats::bytes_sent before the running pass added its blocks
+    // (session_progress::bytes_sent).
+    std::uint64_t _bytes_sent_before_pass = 0;
     // A short repair pass of parity is paced down so that it lasts two copy
     // spacings (repair_rate_cap); 0: no cap on the pass in progress.
     std::uint64_t _repair_rate_cap = 0;

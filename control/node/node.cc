@@ -104,7 +104,7 @@ json progress_event(const engine::sender_engine& e, time_ns started, time_ns now
             {"receivers_active", active},
             {"receivers", std::move(receivers)},
             {"passes", st.passes},
-            {"bytes_sent", st.bytes_sent},
+            {"bytes_sent", p.bytes_sent},
             {"grtt", e.grtt()},
             {"files", p.files},
             {"file_number", p.file_number},

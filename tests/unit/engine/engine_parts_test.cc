@@ -1188,12 +1188,16 @@ TEST(sender_engine, progress_per_receiver_counts_sent_blocks_naks_and_completed_
     p = rig.sender.progress();
     EXPECT_EQ(p.pass, 1u);
     EXPECT_EQ(p.file_bytes_sent, 0u);
+    EXPECT_EQ(p.bytes_sent, 0u); // the whole pass is planned, none of it sent
+    EXPECT_EQ(rig.sender.stats().bytes_sent, size1);
     EXPECT_EQ(progress_of(p, 8).pass, 1u);
 
     // Pass 1 is in section 1: 4106 blocks sent, all presumed received.
     rig.dp.cursor = 4096 + 10;
+    rig.dp.bytes_sent = 2'102'272;
     p = rig.sender.progress();
     EXPECT_EQ(p.file_bytes_sent, 2'102'272u);
+    EXPECT_EQ(p.bytes_sent, 2'102'272u);
     EXPECT_EQ(progress_of(p, 8).bytes_known, 2'102'272u);
     EXPECT_EQ(progress_of(p, 9).bytes_known, 2'102'272u);
 
@@ -1214,6 +1218,7 @@ TEST(sender_engine, progress_per_receiver_counts_sent_blocks_naks_and_completed_
     ASSERT_EQ(rig.sender.phase(), engine::sender_phase::done_wait);
     p = rig.sender.progress();
     EXPECT_EQ(p.file_bytes_sent, size1);
+    EXPECT_EQ(p.bytes_sent, size1);
     EXPECT_EQ(progress_of(p, 8).bytes_known, size1);
     EXPECT_EQ(progress_of(p, 9).bytes_known, size1 - 1024);
 
@@ -1239,7 +1244,12 @@ TEST(sender_engine, progress_per_receiver_counts_sent_blocks_naks_and_completed_
     rig.sender.on_timer(now);
     ASSERT_EQ(rig.dp.passes.size(), 2u);
     rig.dp.cursor = 0;
+    rig.dp.bytes_sent = 512; // of the 1436 bytes NAKed: blocks 0 and 2, and the last
     p = rig.sender.progress();
+    EXPECT_EQ(p.bytes_sent, size1 + 512);
+    rig.dp.bytes_sent = 1'000'000; // a count past the pass is not believed
+    p = rig.sender.progress();
+    EXPECT_EQ(p.bytes_sent, size1 + 1436);
     EXPECT_EQ(p.pass, 2u);
     EXPECT_EQ(progress_of(p, 9).pass, 2u);
     EXPECT_EQ(progress_of(p, 8).pass, 1u);
