@@ -10,17 +10,17 @@
 
 #include <CLI/CLI.hpp>
 #include <cinttypes>
+#include <csignal>
 #include <cstdio>
 #include <fcntl.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
-#include <random>
-#include <csignal>
 #include <pthread.h>
-#include <thread>
+#include <random>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include <thread>
 
 namespace {
 

@@ -1983,11 +1983,11 @@ session_progress sender_engine::progress() const {
     out.bytes_total = _bytes_total;
     out.files = static_cast<std::uint32_t>(_files.size());
     // The phase is data exactly while a pass runs.
-    out.bytes_sent = _phase == sender_phase::data
-                         ? _bytes_sent_before_pass +
-                               std::min(_dataplane.pass_bytes_sent(),
-                                        _stats.bytes_sent - _bytes_sent_before_pass)
-                         : _stats.bytes_sent;
+    out.bytes_sent =
+        _phase == sender_phase::data
+            ? _bytes_sent_before_pass + std::min(_dataplane.pass_bytes_sent(),
+                                                 _stats.bytes_sent - _bytes_sent_before_pass)
+            : _stats.bytes_sent;
     switch (_phase) {
     case sender_phase::idle:
     case sender_phase::announce:
