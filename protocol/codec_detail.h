@@ -152,6 +152,8 @@ inline constexpr std::size_t freespace_info_size = 12;
 inline constexpr std::size_t fec_info_size = 8;
 inline constexpr std::size_t overload_info_size = 4; // type, length, version, reserved
 inline constexpr std::size_t nak_list_info_size = 8; // + the sender's IPv4 address
+// type, length, version, reserved, last file ID (16 bits), reserved (16 bits)
+inline constexpr std::size_t last_file_info_size = 8;
 void encode_tfmcc_data_info(const tfmcc_data_info_ext& in, byte_writer& w);
 void encode_tfmcc_ack_info(const tfmcc_ack_info_ext& in, byte_writer& w);
 void encode_freespace_info(const freespace_info_ext& in, byte_writer& w);

@@ -96,6 +96,24 @@ wire_error decode_body(std::span<const std::uint8_t> msg, announce_msg& out) {
         e != wire_error::ok) {
         return e;
     }
+    out.last_file_id.reset();
+    if (auto e = walk_extensions(frame.header, r.position(), extension_type::skycast_last_file,
+                                 last_file_info_size / 4,
+                                 [&](auto ext) {
+                                     byte_reader x(ext);
+                                     x.skip(2); // type, length
+                                     const std::uint8_t version = x.u8();
+                                     x.skip(1); // reserved
+                                     const std::uint16_t last = x.u16();
+                                     // File IDs start at 1: 0 names no file.
+                                     if (version == 1 && last != 0) {
+                                         out.last_file_id = last;
+                                     }
+                                     return wire_error::ok;
+                                 });
+        e != wire_error::ok) {
+        return e;
+    }
     if (r.overrun()) {
         return wire_error::truncated;
     }
@@ -110,7 +128,7 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
     const std::size_t header =
         announce_fixed + 2 * addr_len + (in.enc_info ? enc_info_size(*in.enc_info) : 0) +
         (in.fec_info ? fec_info_size : 0) + (in.takes_overload_reports ? overload_info_size : 0) +
-        (in.nak_lists_from ? nak_list_info_size : 0);
+        (in.nak_lists_from ? nak_list_info_size : 0) + (in.last_file_id ? last_file_info_size : 0);
     if (auto e = begin_message(w, message_type::announce, header); e != wire_error::ok) {
         return e;
     }
@@ -145,6 +163,14 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
         w.u8(1); // version
         w.u8(0);
         w.u32(*in.nak_lists_from);
+    }
+    if (in.last_file_id) {
+        w.u8(static_cast<std::uint8_t>(extension_type::skycast_last_file));
+        w.u8(last_file_info_size / 4);
+        w.u8(1); // version
+        w.u8(0);
+        w.u16(*in.last_file_id);
+        w.u16(0);
     }
     write_id_list(w, in.client_ids);
     return wire_error::ok;

@@ -74,6 +74,10 @@ enum class extension_type : std::uint8_t {
     // Skycast's own (docs/protocol.md §19): this sender takes STATUS NAK
     // lists from receivers that got this ANNOUNCE straight from it.
     skycast_nak_list = 0x82,
+    // Skycast's own (docs/protocol.md §22): the ID of the session's last
+    // file, so a receiver that got this ANNOUNCE straight from the sender
+    // may send COMPLETE(0) with its COMPLETE for that file.
+    skycast_last_file = 0x83,
 };
 
 enum class key_type : std::uint8_t {

@@ -133,6 +133,11 @@ struct announce_msg {
     // address (host order). A receiver that got this ANNOUNCE from that
     // address, not through a proxy, may send its STATUS as a NAK list.
     std::optional<std::uint32_t> nak_lists_from;
+    // EXT_SKYCAST_LAST_FILE (docs/protocol.md §22): the session's last file
+    // ID. A receiver that got this ANNOUNCE straight from the sender (the
+    // address nak_lists_from names) sends COMPLETE(0) with its COMPLETE for
+    // that file, a round trip before the sender's DONE(0) would ask.
+    std::optional<std::uint16_t> last_file_id;
     client_id_list client_ids; // empty: open group
     bool ipv6() const { return (flags & flags::announce_ipv6) != 0; }
     bool operator==(const announce_msg&) const = default;

@@ -121,6 +121,9 @@ struct body_renderer {
         if (m.nak_lists_from) {                                 // EXT_SKYCAST_NAK_LIST
             j["nak_lists_from"] = address_text(p::ip_address::from_ipv4(*m.nak_lists_from), false);
         }
+        if (m.last_file_id) { // EXT_SKYCAST_LAST_FILE
+            j["last_file_id"] = *m.last_file_id;
+        }
         if (m.enc_info) {
             const auto& e = *m.enc_info;
             json ei = extension_head(

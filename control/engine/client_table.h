@@ -53,6 +53,9 @@ struct client_entry {
     bool file_needs_data = false;  // answered FILEINFO_ACK: takes part in the passes
     bool file_done = false;        // COMPLETE seen for the current file
     bool session_complete = false; // COMPLETE(0) seen
+    // A COMPLETE(0) came with the last file's COMPLETE still to come
+    // (docs/protocol.md §22): the session is complete once that one is in.
+    bool session_complete_ahead = false;
     // A proxy's own entry holds its key exchange, RTT and liveness; it is
     // not a receiver: never listed in FILEINFO or DONE (a closed group's
     // ANNOUNCE calls it out, as stock does), not among the session's

@@ -484,6 +484,7 @@ void receiver_engine::handle_announce(time_ns now, const protocol::uftp_header& 
         m.nak_lists_from && *m.nak_lists_from == from.address && !_config.response_proxy;
     _sender_takes_overload = m.takes_overload_reports && straight_from_sender; // §18
     _sender_takes_nak_lists = straight_from_sender;                            // §19
+    _last_file_id = straight_from_sender ? m.last_file_id : std::nullopt;      // §22
     if (m.fec_info) {
         const auto& f = *m.fec_info;
         if ((f.version == 1 || f.version == 2) && f.group_blocks >= 2 &&
@@ -682,13 +683,33 @@ void receiver_engine::send_register(time_ns now) {
     _register_resend = now + seconds_to_ns(4 * _grtt);
 }
 
-void receiver_engine::send_complete(std::uint16_t file_id, protocol::complete_status status) {
+void receiver_engine::send_complete(time_ns now, std::uint16_t file_id,
+                                    protocol::complete_status status) {
+    if (file_id != 0 && _last_file_id == file_id && _state != receiver_state::completing) {
+        // The sender said this is its last file (EXT_SKYCAST_LAST_FILE,
+        // docs/protocol.md §22): the session's COMPLETE goes with it, a
+        // round trip before its DONE(0) would ask, and just ahead of it, so
+        // the sender holds it when the file's COMPLETE ends the file.
+        ++_stats.early_completes;
+        begin_completing(now);
+    }
     protocol::complete_msg c{.file_id = file_id, .status = status};
     send(c);
     ++_stats.completes_sent;
 }
 
-void receiver_engine::reject(const protocol::fileinfo_msg& m, std::string why) {
+void receiver_engine::begin_completing(time_ns now) {
+    if (_state != receiver_state::completing) {
+        _state = receiver_state::completing;
+        _inactivity = no_deadline;
+        _nak_deadline = no_deadline;
+        _complete_giveup = now + std::max(min_timeout, seconds_to_ns(4.0 * _robust * _grtt));
+    }
+    send_complete(now, 0, protocol::complete_status::normal);
+    _complete_resend = now + seconds_to_ns(4 * _grtt);
+}
+
+void receiver_engine::reject(time_ns now, const protocol::fileinfo_msg& m, std::string why) {
     ++_stats.files_rejected;
     _answered[m.file_id] = protocol::complete_status::rejected;
     _results.push_back({.file_id = m.file_id,
@@ -697,7 +718,7 @@ void receiver_engine::reject(const protocol::fileinfo_msg& m, std::string why) {
                         .status = protocol::complete_status::rejected,
                         .complete = false,
                         .reason = std::move(why)});
-    send_complete(m.file_id, protocol::complete_status::rejected);
+    send_complete(now, m.file_id, protocol::complete_status::rejected);
 }
 
 void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg& m) {
@@ -721,7 +742,7 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
         return;
     }
     if (const auto it = _answered.find(m.file_id); it != _answered.end()) {
-        send_complete(m.file_id, it->second);
+        send_complete(now, m.file_id, it->second);
         return;
     }
     if (_has_file) {
@@ -729,11 +750,11 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
         drop_current_file(now);
     }
     if (const auto p = check_relative_name(m.name); p != name_problem::none) {
-        reject(m, std::string(name(p)));
+        reject(now, m, std::string(name(p)));
         return;
     }
     if (const auto p = prepare_parents(_config.destination, m.name); p != name_problem::none) {
-        reject(m, std::string(name(p)));
+        reject(now, m, std::string(name(p)));
         return;
     }
     const std::string final_path = _config.destination + "/" + m.name;
@@ -750,7 +771,7 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
             ok = delete_path(final_path);
         }
         if (!ok) {
-            reject(m, "cannot apply to the file system");
+            reject(now, m, "cannot apply to the file system");
             return;
         }
         _answered[m.file_id] = protocol::complete_status::normal;
@@ -758,18 +779,18 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
             {.file_id = m.file_id, .name = m.name, .type = m.ftype, .complete = true});
         _completed.push_back(_results.size() - 1);
         ++_entries_done;
-        send_complete(m.file_id, protocol::complete_status::normal);
+        send_complete(now, m.file_id, protocol::complete_status::normal);
         return;
     }
     case protocol::file_type::regular:
         break;
     default:
-        reject(m, "unsupported file type");
+        reject(now, m, "unsupported file type");
         return;
     }
     auto layout = protocol::section_layout::make(m.size, _block_size);
     if (!layout.ok()) {
-        reject(m, "file too large for UFTP block counters");
+        reject(now, m, "file too large for UFTP block counters");
         return;
     }
     const std::uint64_t free = _config.free_space ? _config.free_space(_config.destination)
@@ -788,7 +809,7 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
         temp_path_for(_config.temp_dir.empty() ? parent_directory(final_path) : _config.temp_dir,
                       _server_id, _group_id, m.file_id);
     if (!create_temp_file(temp)) {
-        reject(m, "cannot create temp file");
+        reject(now, m, "cannot create temp file");
         return;
     }
     if (!_dataplane.open_for_receive({.sender_id = _server_id,
@@ -801,7 +822,7 @@ void receiver_engine::handle_fileinfo(time_ns now, const protocol::fileinfo_msg&
                                       .parity_port = _parity_port,
                                       .keys = _crypto ? _crypto->keys : nullptr})) {
         discard_temp_file(temp);
-        reject(m, "dataplane cannot open file");
+        reject(now, m, "dataplane cannot open file");
         return;
     }
     _has_file = true;
@@ -921,14 +942,7 @@ void receiver_engine::handle_done(time_ns now, const protocol::done_msg& m) {
         if (_has_file) {
             drop_current_file(now); // the server finished without us on that file
         }
-        if (_state != receiver_state::completing) {
-            _state = receiver_state::completing;
-            _inactivity = no_deadline;
-            _nak_deadline = no_deadline;
-            _complete_giveup = now + std::max(min_timeout, seconds_to_ns(4.0 * _robust * _grtt));
-        }
-        send_complete(0, protocol::complete_status::normal);
-        _complete_resend = now + seconds_to_ns(4 * _grtt);
+        begin_completing(now);
         return;
     }
     if (_has_file && m.file_id == _file.file_id) {
@@ -949,7 +963,7 @@ void receiver_engine::handle_done(time_ns now, const protocol::done_msg& m) {
         return;
     }
     if (const auto it = _answered.find(m.file_id); it != _answered.end()) {
-        send_complete(m.file_id, it->second); // our COMPLETE was lost
+        send_complete(now, m.file_id, it->second); // our COMPLETE was lost
     }
 }
 
@@ -1012,7 +1026,7 @@ void receiver_engine::finish_closed_file(time_ns now, bool flushed, bool answer)
     }
     _answered[_file.file_id] = status;
     if (answer) {
-        send_complete(_file.file_id, status);
+        send_complete(now, _file.file_id, status);
     }
     _has_file = false;
     _nak_deadline = no_deadline;
@@ -1234,7 +1248,7 @@ void receiver_engine::on_timer(time_ns now) {
         send_register(now);
     }
     if (_complete_resend <= now) {
-        send_complete(0, protocol::complete_status::normal);
+        send_complete(now, 0, protocol::complete_status::normal);
         _complete_resend = now + seconds_to_ns(4 * _grtt);
     }
     if (_complete_check <= now) {

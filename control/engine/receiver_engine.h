@@ -79,6 +79,9 @@ struct receiver_stats {
     std::uint64_t done_silent = 0;
     std::uint64_t status_bytes_sent = 0;
     std::uint64_t completes_sent = 0;
+    // COMPLETE(0)s sent with the sender's last file's COMPLETE (§22), not
+    // asked for by a DONE(0).
+    std::uint64_t early_completes = 0;
     std::uint64_t nak_timer_fired = 0;
     std::uint64_t move_failed = 0; // temp file could not be moved into place
     std::uint64_t temp_files_discarded = 0;
@@ -243,8 +246,13 @@ private:
     void handle_done(time_ns now, const protocol::done_msg& m);
     void handle_abort(time_ns now, const protocol::abort_msg& m);
     void send_register(time_ns now);
-    void send_complete(std::uint16_t file_id, protocol::complete_status status);
-    void reject(const protocol::fileinfo_msg& m, std::string why);
+    // Sends a COMPLETE; the one for the sender's last file (§22) begins the
+    // session's completion with it.
+    void send_complete(time_ns now, std::uint16_t file_id, protocol::complete_status status);
+    // COMPLETE(0), and the completing state's timers: a DONE(0) asked, or
+    // the last file is through (§22).
+    void begin_completing(time_ns now);
+    void reject(time_ns now, const protocol::fileinfo_msg& m, std::string why);
     void nak_timer(time_ns now);
     // Checks the open file; when complete, starts its close, and once the
     // dataplane has flushed it, moves it into place and sends COMPLETE.
@@ -293,7 +301,9 @@ private:
     // session's first file.
     std::optional<std::uint64_t> _overload_drops_seen;
     bool _sender_takes_nak_lists = false; // EXT_SKYCAST_NAK_LIST, and straight from it
-    std::vector<std::uint8_t> _nak_list;  // send_status's list, kept for its capacity
+    // EXT_SKYCAST_LAST_FILE, straight from the sender: its last file's ID.
+    std::optional<std::uint16_t> _last_file_id;
+    std::vector<std::uint8_t> _nak_list; // send_status's list, kept for its capacity
     std::uint8_t _robust = 20;
     double _grtt = 0.5;
     protocol::timestamp _announce_stamp;

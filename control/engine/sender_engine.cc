@@ -122,6 +122,23 @@ double grtt_fall_floor(std::uint8_t robust) {
     return floor < 1.0 ? floor : 0.0;
 }
 
+namespace {
+
+// An entry's blocks and sections (a directory, link or delete has none).
+protocol::result<protocol::section_layout> layout_of(const file_entry& f,
+                                                     std::uint16_t block_size) {
+    return protocol::section_layout::make(f.type == protocol::file_type::regular ? f.size : 0,
+                                          block_size);
+}
+
+// Whether the entry gets a FILEINFO: a file too large for UFTP's counters
+// is skipped.
+bool sendable(const file_entry& f, std::uint16_t block_size) {
+    return layout_of(f, block_size).ok();
+}
+
+} // namespace
+
 sender_engine::sender_engine(sender_config config, std::vector<file_entry> files,
                              network_port& network, sender_dataplane_port& dataplane,
                              sequence_counter& seq)
@@ -135,11 +152,20 @@ sender_engine::sender_engine(sender_config config, std::vector<file_entry> files
     _config.host_list.erase(std::unique(_config.host_list.begin(), _config.host_list.end()),
                             _config.host_list.end());
     _clients.reserve(_config.host_list.size());
+    std::uint64_t entries = 0;
     for (const auto& f : _files) {
-        if (f.type == protocol::file_type::regular &&
-            protocol::section_layout::make(f.size, _config.block_size).ok()) {
+        if (!sendable(f, _config.block_size)) {
+            continue; // begin_file skips it: no file ID
+        }
+        ++entries;
+        if (f.type == protocol::file_type::regular) {
             _bytes_total += f.size;
         }
+    }
+    // File IDs count 1, 2, ... (begin_file); past 0xFFFF they wrap, and
+    // "the last" would name an earlier file too.
+    if (entries >= 1 && entries <= 0xFFFF) {
+        _last_file_id = static_cast<std::uint16_t>(entries);
     }
 }
 
@@ -586,6 +612,11 @@ void sender_engine::send_announce(time_ns now, const std::vector<std::uint32_t>&
                              .nak_lists_from = _config.own_address != 0
                                                    ? std::optional(_config.own_address)
                                                    : std::nullopt};
+    // Taken up only by a receiver that can tell the ANNOUNCE came straight
+    // from us, by the address nak_lists_from names (docs/protocol.md §22).
+    if (a.nak_lists_from) {
+        a.last_file_id = _last_file_id;
+    }
     if (_crypto) {
         a.enc_info = _crypto->enc_info;
     }
@@ -1000,14 +1031,12 @@ void sender_engine::end_grtt_round() {
 void sender_engine::begin_file(time_ns now) {
     while (_file_index < _files.size()) {
         const file_entry& f = _files[_file_index];
-        auto layout = protocol::section_layout::make(
-            f.type == protocol::file_type::regular ? f.size : 0, _config.block_size);
-        if (!layout.ok()) {
+        if (!sendable(f, _config.block_size)) {
             ++_stats.files_skipped;
             ++_file_index;
             continue;
         }
-        _layout = *layout;
+        _layout = *layout_of(f, _config.block_size);
         break;
     }
     if (_file_index >= _files.size()) {
@@ -1725,6 +1754,18 @@ bool sender_engine::client_completed(std::uint32_t handle, const protocol::compl
         if (_phase == sender_phase::completion && !c.session_complete) {
             c.session_complete = true;
             --_pending_complete0;
+        } else if (!c.session_complete && on_the_last_file()) {
+            // With its COMPLETE for the last file (EXT_SKYCAST_LAST_FILE,
+            // docs/protocol.md §22): the session is over for it, and the
+            // DONE(0) round will not ask it. It comes just ahead of that
+            // COMPLETE, so the completion does not start with a DONE(0)
+            // for it when its answer is the file's last.
+            if (!c.file_done) {
+                c.session_complete_ahead = true;
+                return false;
+            }
+            c.session_complete = true;
+            ++_stats.early_session_completes;
         }
         // Answer every COMPLETE(0), duplicates too: the DONE_CONF may have been lost.
         return _phase == sender_phase::completion || c.session_complete;
@@ -1751,7 +1792,18 @@ bool sender_engine::client_completed(std::uint32_t handle, const protocol::compl
         // directory, link or delete is that of an empty file: 0 bytes.
         _clients.progress(handle).bytes_done += _layout.file_size();
     }
+    if (c.file_done && c.session_complete_ahead && !c.session_complete && on_the_last_file()) {
+        c.session_complete = true; // its COMPLETE(0) came first (§22)
+        ++_stats.early_session_completes;
+        return true; // the DONE_CONF it waits for
+    }
     return false;
+}
+
+bool sender_engine::on_the_last_file() const {
+    return _last_file_id && _file_id == *_last_file_id && _file_index < _files.size() &&
+           (_phase == sender_phase::fileinfo || _phase == sender_phase::data ||
+            _phase == sender_phase::done_wait);
 }
 
 void sender_engine::handle_abort(time_ns now, std::uint32_t handle, const protocol::abort_msg& m) {
@@ -1836,9 +1888,13 @@ void sender_engine::maybe_advance(time_ns now) {
             // copies every DONE_CONF already went out N times (lost with
             // p^N), and a client whose copies were all lost resends its
             // COMPLETE only after 4 GRTT, past that last GRTT anyway: finish
-            // now, a GRTT sooner (half a second at GEO).
+            // now, a GRTT sooner (half a second at GEO). So too when no
+            // DONE(0) round went out: every COMPLETE(0) came with a last
+            // file's (§22), its DONE_CONF answered long before.
             _round_deadline = no_deadline;
-            _finish_deadline = _config.control_copies > 1 ? now : now + seconds_to_ns(_grtt.grtt());
+            _finish_deadline = _config.control_copies > 1 || _rounds == 0
+                                   ? now
+                                   : now + seconds_to_ns(_grtt.grtt());
         }
         break;
     default:
@@ -1865,14 +1921,17 @@ void sender_engine::begin_completion(time_ns now) {
     enter(sender_phase::completion, now);
     _rounds = 0;
     _pending_complete0 = 0;
+    bool any_active = false;
     for (auto& c : _clients.entries()) {
         c.heard = false;
         c.missed_rounds = 0;
         if (c.outcome == client_outcome::active && !c.is_proxy) {
-            ++_pending_complete0;
+            any_active = true;
+            // Not those whose COMPLETE(0) came with their last file's.
+            _pending_complete0 += c.session_complete ? 0 : 1;
         }
     }
-    if (_pending_complete0 == 0) {
+    if (!any_active) {
         finish(now, "all clients dropped or aborted");
         return;
     }

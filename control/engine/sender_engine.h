@@ -92,6 +92,10 @@ struct sender_stats {
     // before's FILEINFO or DONE were still held (control.copy_spacing).
     std::uint64_t copy_waits = 0;
     std::uint64_t done_rounds = 0;
+    // Clients whose COMPLETE(0) came with their COMPLETE for the last file
+    // (EXT_SKYCAST_LAST_FILE, docs/protocol.md §22): no DONE(0) round asks
+    // them, and a session of only such clients ends a round trip sooner.
+    std::uint64_t early_session_completes = 0;
     std::uint64_t status_in = 0;
     std::uint64_t status_current_section = 0; // NAKs for the section being sent: ignored (§2.11)
     // Receiver overload (overload_rate.h, docs/protocol.md §18): a STATUS
@@ -300,6 +304,9 @@ private:
     void naks_marked(time_ns now);
     // True: a DONE_CONF is owed to the client.
     bool client_completed(std::uint32_t handle, const protocol::complete_msg& m);
+    // The last file's FILEINFO, pass or DONE rounds are on (§22: a
+    // COMPLETE(0) with its COMPLETE ends the session for that client).
+    bool on_the_last_file() const;
 
     // Encrypted sessions (spec §5).
     crypto::crypto_error setup_crypto(time_ns now);
@@ -386,6 +393,9 @@ private:
     sender_config _config;
     std::vector<file_entry> _files;
     std::uint64_t _bytes_total = 0; // session_progress::bytes_total
+    // The file ID the last entry will have (EXT_SKYCAST_LAST_FILE); none
+    // for a job with no entry to send or more entries than file IDs.
+    std::optional<std::uint16_t> _last_file_id;
     network_port& _network;
     sender_dataplane_port& _dataplane;
     sequence_counter& _seq;

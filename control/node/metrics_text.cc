@@ -220,7 +220,7 @@ void receiver_metrics(writer& w, const json& doc) {
     for (const char* key :
          {"files", "files_received", "files_rejected", "status_sent", "nak_lists_sent",
           "status_bytes_sent", "fec_fallbacks", "done_silent", "overload_reports", "bytes_received",
-          "duplicates_in", "seq_out_of_range", "late_listings_taken"}) {
+          "duplicates_in", "seq_out_of_range", "late_listings_taken", "early_completes"}) {
         const std::string metric = std::string("skycast_receiver_session_") + key;
         w.family(metric, "gauge", std::string("running receiver session: ") + key);
         for (const auto& s : sessions) {
@@ -275,17 +275,29 @@ void proxy_metrics(writer& w, const json& doc) {
 }
 
 // The running send session's figures exported as gauges, by their stats key.
-constexpr const char* sender_session_gauges[] = {"bytes_sent",         "bytes_total",
-                                                 "blocks_resent",      "passes",
-                                                 "status_in",          "status_bad",
-                                                 "nak_lists_in",       "early_data_passes",
-                                                 "fileinfo_acks_late", "late_answers_done_at_once",
-                                                 "copy_waits",         "repair_passes_stretched",
-                                                 "passes_refused",     "file_number",
-                                                 "proxied_receivers",  "proxy_refused",
-                                                 "proxy_list_refused", "duplicates_in",
-                                                 "overload_signals",   "rate_decreases",
-                                                 "rate_increases",     "rate_bps"};
+constexpr const char* sender_session_gauges[] = {"bytes_sent",
+                                                 "bytes_total",
+                                                 "blocks_resent",
+                                                 "passes",
+                                                 "status_in",
+                                                 "status_bad",
+                                                 "nak_lists_in",
+                                                 "early_data_passes",
+                                                 "fileinfo_acks_late",
+                                                 "late_answers_done_at_once",
+                                                 "copy_waits",
+                                                 "repair_passes_stretched",
+                                                 "passes_refused",
+                                                 "file_number",
+                                                 "proxied_receivers",
+                                                 "proxy_refused",
+                                                 "proxy_list_refused",
+                                                 "duplicates_in",
+                                                 "overload_signals",
+                                                 "rate_decreases",
+                                                 "rate_increases",
+                                                 "rate_bps",
+                                                 "early_session_completes"};
 
 void sender_metrics(writer& w, const json& doc) {
     const json& s = member(doc, "session");

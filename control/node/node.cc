@@ -136,6 +136,7 @@ json sender_counters(const engine::sender_stats& st) {
             {"fileinfo_acks_late", st.fileinfo_acks_late},
             {"late_answers_done_at_once", st.late_answers_done_at_once},
             {"copy_waits", st.copy_waits},
+            {"early_session_completes", st.early_session_completes},
             {"repair_passes_stretched", st.repair_passes_stretched},
             {"overload_signals", st.overload_signals},
             {"rate_decreases", st.rate_decreases},

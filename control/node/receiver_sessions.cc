@@ -451,6 +451,7 @@ void receiver_sessions::describe(json& doc) const {
                            {"done_silent", st.done_silent},
                            {"status_bytes_sent", st.status_bytes_sent},
                            {"overload_reports", st.overload_reports},
+                           {"early_completes", st.early_completes},
                            {"decrypt_failed", st.decrypt_failed},
                            {"malformed_in", st.malformed_in},
                            {"duplicates_in", st.duplicates_in},

@@ -136,6 +136,42 @@ TEST(nak_list, the_announce_offer_closes_the_header_with_the_senders_address) {
     EXPECT_FALSE(std::get<announce_msg>(d.body).nak_lists_from.has_value());
 }
 
+TEST(nak_list, the_last_file_offer_follows_the_nak_list_offer) {
+    // EXT_SKYCAST_LAST_FILE (docs/protocol.md §22).
+    announce_msg a;
+    a.public_addr.bytes = {230, 4, 4, 1};
+    a.private_addr.bytes = {230, 5, 5, 1};
+    a.nak_lists_from = 0x0A4D0001;
+    a.last_file_id = 0x1234;
+    const auto wire = test::encode_to_bytes({.src_id = 1, .group_id = 2}, a);
+    datagram d;
+    ASSERT_EQ(decode(wire, d), wire_error::ok);
+    EXPECT_EQ(std::get<announce_msg>(d.body), a);
+    EXPECT_EQ(decode::to_json(d, wire, {})["announce"]["last_file_id"], 0x1234);
+    const std::size_t header_end = uftp_header_size + std::size_t{wire[17]} * 4;
+    const std::vector<std::uint8_t> ext(wire.begin() + static_cast<long>(header_end) - 8,
+                                        wire.begin() + static_cast<long>(header_end));
+    EXPECT_EQ(ext, (std::vector<std::uint8_t>{0x83, 2, 1, 0, 0x12, 0x34, 0, 0}));
+    EXPECT_EQ(wire[header_end - 16], 0x82); // the NAK list offer before it
+    // Another version, or file ID 0 (no file has it), is no offer.
+    auto other = wire;
+    other[header_end - 6] = 2;
+    ASSERT_EQ(decode(other, d), wire_error::ok);
+    EXPECT_FALSE(std::get<announce_msg>(d.body).last_file_id.has_value());
+    other = wire;
+    other[header_end - 4] = 0;
+    other[header_end - 3] = 0;
+    ASSERT_EQ(decode(other, d), wire_error::ok);
+    EXPECT_FALSE(std::get<announce_msg>(d.body).last_file_id.has_value());
+    // A length other than 2 words is malformed.
+    other = wire;
+    other[header_end - 7] = 1;
+    EXPECT_NE(decode(other, d), wire_error::ok);
+    a.last_file_id.reset();
+    ASSERT_EQ(decode(test::encode_to_bytes({}, a), d), wire_error::ok);
+    EXPECT_FALSE(std::get<announce_msg>(d.body).last_file_id.has_value());
+}
+
 TEST(nak_list, a_status_says_list_in_its_reserved_byte_beside_the_deficit_flag) {
     const std::vector<std::uint8_t> list{0, 1, 2, 0};
     for (bool deficit : {false, true}) {

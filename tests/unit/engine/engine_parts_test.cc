@@ -1094,6 +1094,104 @@ TEST(sender_engine, takes_a_nak_list_as_the_blocks_it_names_and_refuses_a_malfor
     EXPECT_EQ(rig.dp.passes[1].blocks[0], 0x5u);
 }
 
+TEST(sender_engine, takes_a_complete_0_only_with_the_last_files_and_skips_its_done_0_round) {
+    // docs/protocol.md §22. Two files; the ANNOUNCE (the sender knows its
+    // own address) names file 2 the last. Clients 8 and 9.
+    auto cfg = quick_sender();
+    cfg.own_address = 0x0A4D0001;
+    sender_rig rig(cfg, {{.name = "a", .size = 100}, {.name = "b", .size = 100}});
+    rig.sender.start(t0);
+    EXPECT_EQ(std::get<protocol::announce_msg>(rig.net.of<protocol::announce_msg>().at(0)->d.body)
+                  .last_file_id,
+              2u);
+    for (std::uint32_t uid : {8u, 9u}) {
+        rig.sender.on_datagram(
+            t0 + ms, {.address = uid},
+            client_datagram(uid, 0x77, protocol::register_msg{.tstamp = stamp_of(t0)}));
+    }
+    time_ns now = t0;
+    while (rig.sender.phase() != engine::sender_phase::fileinfo) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    auto send = [&](std::uint32_t uid, const protocol::message& m) {
+        rig.sender.on_datagram(now, {.address = uid}, client_datagram(uid, 0x77, m));
+    };
+    const auto done_confs = [&] { return rig.net.of<protocol::done_conf_msg>().size(); };
+    // File 1: a COMPLETE(0) with it is not the session's (file 2 is to come).
+    for (std::uint32_t uid : {8u, 9u}) {
+        send(uid, protocol::fileinfo_ack_msg{.file_id = 1});
+    }
+    rig.sender.on_pass_end(now, 1);
+    send(8, protocol::complete_msg{.file_id = 1});
+    send(8, protocol::complete_msg{.file_id = 0});
+    EXPECT_EQ(done_confs(), 0u);
+    send(9, protocol::complete_msg{.file_id = 1});
+    // File 2: 8's COMPLETE(0) comes just ahead of its COMPLETE(2), as a
+    // Skycast receiver sends them; taken with that, and answered at once.
+    // 9 answers as stock does.
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::fileinfo);
+    for (std::uint32_t uid : {8u, 9u}) {
+        send(uid, protocol::fileinfo_ack_msg{.file_id = 2});
+    }
+    rig.sender.on_pass_end(now, 2);
+    send(8, protocol::complete_msg{.file_id = 0});
+    EXPECT_EQ(done_confs(), 0u) << "not before its file's COMPLETE";
+    EXPECT_EQ(rig.sender.stats().early_session_completes, 0u);
+    send(8, protocol::complete_msg{.file_id = 2});
+    EXPECT_EQ(rig.sender.stats().early_session_completes, 1u);
+    ASSERT_EQ(done_confs(), 1u);
+    EXPECT_EQ(listed<protocol::done_conf_msg>(rig.net, 0), std::vector<std::uint32_t>{8});
+    send(9, protocol::complete_msg{.file_id = 2});
+    // The completion's DONE(0) asks only 9; its COMPLETE(0) ends the session.
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::completion);
+    if (rig.net.of<protocol::done_msg>().empty() ||
+        std::get<protocol::done_msg>(rig.net.of<protocol::done_msg>().back()->d.body).file_id !=
+            0) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    const auto dones = rig.net.of<protocol::done_msg>();
+    ASSERT_FALSE(dones.empty());
+    const auto& last_done = std::get<protocol::done_msg>(dones.back()->d.body);
+    EXPECT_EQ(last_done.file_id, 0u);
+    EXPECT_EQ(last_done.client_ids, std::vector<std::uint32_t>{9});
+    send(9, protocol::complete_msg{.file_id = 0});
+    while (rig.sender.phase() != engine::sender_phase::finished) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    EXPECT_TRUE(rig.sender.failure().empty()) << rig.sender.failure();
+    EXPECT_EQ(rig.sender.clients()[rig.sender.clients().find(8)].outcome,
+              engine::client_outcome::completed);
+    EXPECT_EQ(rig.sender.clients()[rig.sender.clients().find(9)].outcome,
+              engine::client_outcome::completed);
+}
+
+TEST(sender_engine, a_session_whose_every_client_completed_with_the_last_file_ends_at_once) {
+    // §22: no DONE(0) round at all; the session ends when the last file's
+    // last answer is in.
+    auto cfg = quick_sender();
+    cfg.own_address = 0x0A4D0001;
+    sender_rig rig(cfg, {{.name = "a", .size = 100}});
+    time_ns now = rig.to_first_pass(8, t0);
+    rig.sender.on_pass_end(now, 1);
+    rig.sender.on_datagram(now, {.address = 8},
+                           client_datagram(8, 0x77, protocol::complete_msg{.file_id = 0}));
+    rig.sender.on_datagram(now, {.address = 8},
+                           client_datagram(8, 0x77, protocol::complete_msg{.file_id = 1}));
+    EXPECT_EQ(rig.net.of<protocol::done_conf_msg>().size(), 1u);
+    if (rig.sender.phase() != engine::sender_phase::finished) {
+        now = rig.sender.next_deadline();
+        rig.sender.on_timer(now);
+    }
+    EXPECT_EQ(rig.sender.phase(), engine::sender_phase::finished);
+    EXPECT_TRUE(rig.sender.failure().empty()) << rig.sender.failure();
+    for (const auto* d : rig.net.of<protocol::done_msg>()) {
+        EXPECT_NE(std::get<protocol::done_msg>(d->d.body).file_id, 0u) << "a DONE(0) round";
+    }
+}
+
 TEST(sender_engine, naks_for_the_section_being_sent_are_ignored_others_are_merged) {
     // Block 1300, 200 blocks... use block 512 so a 3-section file is small.
     auto cfg = quick_sender();
@@ -1939,6 +2037,59 @@ TEST(receiver_engine, sends_nak_lists_only_straight_to_a_sender_that_offered_the
         }
         EXPECT_EQ(rig.receiver.stats().nak_lists_sent, c.lists ? 2u : 0u);
         EXPECT_EQ(rig.receiver.stats().status_bytes_sent, body_bytes);
+    }
+}
+
+TEST(receiver_engine, completes_the_session_with_the_last_file_only_straight_from_its_sender) {
+    // docs/protocol.md §22. The ANNOUNCE comes from address 7 and names
+    // file 2 the last. Offered from 7: file 1's COMPLETE comes alone, file
+    // 2's with COMPLETE(0), and the DONE_CONF ends the session; a DONE(2)
+    // after it (our COMPLETE lost) is answered again. Offered from 9 (a
+    // proxy re-sent the ANNOUNCE) or not at all: COMPLETE(0) waits for the
+    // DONE(0), as stock's does.
+    struct case_t {
+        std::optional<std::uint32_t> offered_from;
+        bool early;
+    };
+    for (const auto& c : {case_t{7, true}, case_t{9, false}, case_t{std::nullopt, false}}) {
+        scratch_dir dir;
+        receiver_rig rig(dir.path());
+        rig.receiver.on_datagram(t0, {.address = 7},
+                                 rig.server(protocol::announce_msg{.block_size = 512,
+                                                                   .nak_lists_from = c.offered_from,
+                                                                   .last_file_id = 2}));
+        rig.receiver.on_datagram(t0, {.address = 7},
+                                 rig.server(protocol::reg_conf_msg{.client_ids = {42}}));
+        const auto completes = [&] {
+            std::vector<std::uint16_t> ids;
+            for (const auto* sent : rig.net.of<protocol::complete_msg>()) {
+                ids.push_back(std::get<protocol::complete_msg>(sent->d.body).file_id);
+            }
+            return ids;
+        };
+        for (std::uint16_t file = 1; file <= 2; ++file) {
+            rig.fileinfo(t0, file, 512, "f" + std::to_string(file));
+            rig.dp.bits->view().set(0);
+            rig.done(t0 + file * ms, file);
+        }
+        if (c.early) {
+            // COMPLETE(0) just ahead of file 2's: the sender holds it when
+            // that one ends the file.
+            EXPECT_EQ(completes(), (std::vector<std::uint16_t>{1, 0, 2}));
+            EXPECT_EQ(rig.receiver.state(), engine::receiver_state::completing);
+            EXPECT_EQ(rig.receiver.stats().early_completes, 1u);
+            rig.done(t0 + 3 * ms, 2);
+            EXPECT_EQ(completes(), (std::vector<std::uint16_t>{1, 0, 2, 2}));
+            rig.receiver.on_datagram(t0 + 4 * ms, {.address = 7},
+                                     rig.server(protocol::done_conf_msg{.client_ids = {42}}));
+            EXPECT_EQ(rig.receiver.state(), engine::receiver_state::finished);
+            EXPECT_EQ(rig.receiver.outcome(), engine::receiver_outcome::completed);
+        } else {
+            EXPECT_EQ(completes(), (std::vector<std::uint16_t>{1, 2}));
+            EXPECT_EQ(rig.receiver.state(), engine::receiver_state::between_files);
+            EXPECT_EQ(rig.receiver.stats().early_completes, 0u);
+        }
+        EXPECT_TRUE(fs::exists(dir.path() + "/f2"));
     }
 }
 

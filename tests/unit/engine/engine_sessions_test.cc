@@ -543,6 +543,55 @@ TEST(engine_sessions, fast_start_saves_the_announce_round_trip_and_everyone_comp
     EXPECT_LT(fast.sender_finished_seconds, slow.sender_finished_seconds - 0.3);
 }
 
+TEST(engine_sessions, the_last_files_complete_brings_the_sessions_and_saves_a_round_trip) {
+    // EXT_SKYCAST_LAST_FILE (docs/protocol.md §22): two files to 20
+    // receivers over a 500 ms round trip with 2 % loss, the hub offering the
+    // extension (it knows its own address, as the appliance does) or not.
+    // With it every receiver sends COMPLETE(0) with its COMPLETE for file 2,
+    // no DONE(0) round asks, and the session ends about a round trip sooner.
+    scratch_dir dir;
+    auto first = write_file(dir.path() + "/src/a", 300'000, 13);
+    auto last = write_file(dir.path() + "/src/b", 300'000, 14);
+    auto run = [&](bool offer) {
+        auto cfg = small_config(dir, {regular_entry(first, "a"), regular_entry(last, "b")}, 20, 5);
+        cfg.link.delay_s = 0.25;
+        cfg.link.loss = 0.02;
+        cfg.sender.grtt_init = 0.5;
+        closed_group_with_copies(cfg, 3);
+        cfg.sender.fast_start = true;
+        cfg.sender.own_address = offer ? sim::sender_uid : 0;
+        cfg.work_dir = dir.path() + (offer ? "/offer" : "/plain");
+        return sim::run_simulation(cfg);
+    };
+    const auto plain = run(false);
+    const auto offer = run(true);
+    ASSERT_TRUE(all_identical(plain, 20)) << describe_failures(plain);
+    ASSERT_TRUE(all_identical(offer, 20)) << describe_failures(offer);
+    std::uint64_t early = 0;
+    for (const auto& rep : offer.receivers) {
+        early += rep.stats.early_completes;
+        EXPECT_EQ(rep.outcome, engine::receiver_outcome::completed);
+    }
+    EXPECT_EQ(early, 20u) << "one each, with file 2's COMPLETE; none with file 1's";
+    // At the hub, all of them or nearly: one whose COMPLETE(0) copies were
+    // all lost while its file's COMPLETE came is asked by the DONE(0) round.
+    EXPECT_GE(offer.sender.early_session_completes, 18u);
+    EXPECT_LE(offer.sender.early_session_completes, 20u);
+    std::printf(
+        "early session completes at the hub: %llu of 20; completion phase %.3f s "
+        "against %.3f s\n",
+        static_cast<unsigned long long>(offer.sender.early_session_completes),
+        static_cast<double>(offer.sender_phase_times.of(engine::sender_phase::completion)) / 1e9,
+        static_cast<double>(plain.sender_phase_times.of(engine::sender_phase::completion)) / 1e9);
+    EXPECT_EQ(plain.sender.early_session_completes, 0u);
+    const auto completion = [](const sim::sim_report& r) {
+        return static_cast<double>(r.sender_phase_times.of(engine::sender_phase::completion)) / 1e9;
+    };
+    EXPECT_GE(completion(plain), 0.5);
+    EXPECT_LT(completion(offer), 0.05);
+    EXPECT_LT(offer.sender_finished_seconds, plain.sender_finished_seconds - 0.4);
+}
+
 TEST(engine_sessions, no_store_mode_checks_every_block_against_the_source) {
     scratch_dir dir;
     auto src = write_file(dir.path() + "/src/f", 500'000, 4);
