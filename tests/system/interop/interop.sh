@@ -747,6 +747,21 @@ sys.exit(0 if r["fast_start_hosts"] == int(sys.argv[1]) and (rtt == 0 or announc
             "$receivers" "$rtt" ||
         bad "hub: fast start did not take every receiver in with the ANNOUNCE, or waited a round trip"
 fi
+if [[ $direction == to-stock ]] && ((!response_proxy)); then
+    # docs/protocol.md §22: the Skycast receiver (straight from the hub)
+    # sent COMPLETE(0) with its last file's COMPLETE; the stock ones were
+    # asked by the DONE(0) round and completed with it. Without loss, every
+    # time; with it, a COMPLETE(0) whose copies were all lost is asked too.
+    strict=0
+    [[ $loss == 0 && -z $link ]] && strict=1
+    "$skycast_bin" stats --socket "$work/hub.sock" --json |
+        python3 -c 'import json, sys
+r = json.load(sys.stdin)["history"][-1]
+n, want, strict = r["early_session_completes"], int(sys.argv[1]), sys.argv[2] == "1"
+print("hub: %d of %d Skycast receivers completed the session with the last file" % (n, want))
+sys.exit(0 if (n == want if strict else n <= want) else 1)' "${#skycast_rcvs[@]}" "$strict" ||
+        bad "hub: the Skycast receiver did not complete the session with its last file"
+fi
 if [[ -n $link && $direction == to-stock ]]; then
     # Early data across the link's round trip: every regular file's first
     # pass went before its FILEINFO answers were in, stock's included.
