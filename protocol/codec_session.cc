@@ -22,6 +22,30 @@ bool ipv4_clean(const ip_address& a) {
     return std::all_of(a.bytes.begin() + 4, a.bytes.end(), [](auto b) { return b == 0; });
 }
 
+// Skycast's versioned ANNOUNCE extensions (docs/protocol.md §18, §19, §22)
+// start type, length (words), version, reserved.
+void write_skycast_extension_head(byte_writer& w, extension_type type, std::size_t bytes) {
+    w.u8(static_cast<std::uint8_t>(type));
+    w.u8(static_cast<std::uint8_t>(bytes / 4));
+    w.u8(1); // version
+    w.u8(0);
+}
+
+// Reads the body that version 1 of such an extension lays out. Another
+// version may lay its bytes out otherwise: no offer this receiver
+// understands, and `on_version_1` is not called.
+template <class OnVersion1>
+wire_error read_skycast_extension(std::span<const std::uint8_t> ext, OnVersion1&& on_version_1) {
+    byte_reader x(ext);
+    x.skip(2); // type, length
+    const std::uint8_t version = x.u8();
+    x.skip(1); // reserved
+    if (version == 1) {
+        on_version_1(x);
+    }
+    return wire_error::ok;
+}
+
 } // namespace
 
 wire_error decode_body(std::span<const std::uint8_t> msg, announce_msg& out) {
@@ -82,16 +106,9 @@ wire_error decode_body(std::span<const std::uint8_t> msg, announce_msg& out) {
     if (auto e = walk_extensions(frame.header, r.position(), extension_type::skycast_nak_list,
                                  nak_list_info_size / 4,
                                  [&](auto ext) {
-                                     byte_reader x(ext);
-                                     x.skip(2); // type, length
-                                     const std::uint8_t version = x.u8();
-                                     x.skip(1); // reserved
-                                     // Another version may lay its bytes out
-                                     // otherwise: no offer we understand.
-                                     if (version == 1) {
+                                     return read_skycast_extension(ext, [&](byte_reader& x) {
                                          out.nak_lists_from = x.u32();
-                                     }
-                                     return wire_error::ok;
+                                     });
                                  });
         e != wire_error::ok) {
         return e;
@@ -100,16 +117,12 @@ wire_error decode_body(std::span<const std::uint8_t> msg, announce_msg& out) {
     if (auto e = walk_extensions(frame.header, r.position(), extension_type::skycast_last_file,
                                  last_file_info_size / 4,
                                  [&](auto ext) {
-                                     byte_reader x(ext);
-                                     x.skip(2); // type, length
-                                     const std::uint8_t version = x.u8();
-                                     x.skip(1); // reserved
-                                     const std::uint16_t last = x.u16();
-                                     // File IDs start at 1: 0 names no file.
-                                     if (version == 1 && last != 0) {
-                                         out.last_file_id = last;
-                                     }
-                                     return wire_error::ok;
+                                     return read_skycast_extension(ext, [&](byte_reader& x) {
+                                         // File IDs start at 1: 0 names no file.
+                                         if (const std::uint16_t last = x.u16(); last != 0) {
+                                             out.last_file_id = last;
+                                         }
+                                     });
                                  });
         e != wire_error::ok) {
         return e;
@@ -152,23 +165,14 @@ wire_error encode_body(const announce_msg& in, byte_writer& w) {
         encode_fec_info(*in.fec_info, w);
     }
     if (in.takes_overload_reports) {
-        w.u8(static_cast<std::uint8_t>(extension_type::skycast_overload));
-        w.u8(overload_info_size / 4);
-        w.u8(1); // version
-        w.u8(0);
+        write_skycast_extension_head(w, extension_type::skycast_overload, overload_info_size);
     }
     if (in.nak_lists_from) {
-        w.u8(static_cast<std::uint8_t>(extension_type::skycast_nak_list));
-        w.u8(nak_list_info_size / 4);
-        w.u8(1); // version
-        w.u8(0);
+        write_skycast_extension_head(w, extension_type::skycast_nak_list, nak_list_info_size);
         w.u32(*in.nak_lists_from);
     }
     if (in.last_file_id) {
-        w.u8(static_cast<std::uint8_t>(extension_type::skycast_last_file));
-        w.u8(last_file_info_size / 4);
-        w.u8(1); // version
-        w.u8(0);
+        write_skycast_extension_head(w, extension_type::skycast_last_file, last_file_info_size);
         w.u16(*in.last_file_id);
         w.u16(0);
     }
