@@ -691,14 +691,14 @@ void receiver_engine::send_complete(time_ns now, std::uint16_t file_id,
         // round trip before its DONE(0) would ask, and just ahead of it, so
         // the sender holds it when the file's COMPLETE ends the file.
         ++_stats.early_completes;
-        begin_completing(now);
+        send_session_complete(now);
     }
     protocol::complete_msg c{.file_id = file_id, .status = status};
     send(c);
     ++_stats.completes_sent;
 }
 
-void receiver_engine::begin_completing(time_ns now) {
+void receiver_engine::send_session_complete(time_ns now) {
     if (_state != receiver_state::completing) {
         _state = receiver_state::completing;
         _inactivity = no_deadline;
@@ -942,7 +942,7 @@ void receiver_engine::handle_done(time_ns now, const protocol::done_msg& m) {
         if (_has_file) {
             drop_current_file(now); // the server finished without us on that file
         }
-        begin_completing(now);
+        send_session_complete(now);
         return;
     }
     if (_has_file && m.file_id == _file.file_id) {
@@ -1248,8 +1248,7 @@ void receiver_engine::on_timer(time_ns now) {
         send_register(now);
     }
     if (_complete_resend <= now) {
-        send_complete(now, 0, protocol::complete_status::normal);
-        _complete_resend = now + seconds_to_ns(4 * _grtt);
+        send_session_complete(now); // no DONE_CONF yet: again
     }
     if (_complete_check <= now) {
         _complete_check = no_deadline;

@@ -249,9 +249,10 @@ private:
     // Sends a COMPLETE; the one for the sender's last file (§22) begins the
     // session's completion with it.
     void send_complete(time_ns now, std::uint16_t file_id, protocol::complete_status status);
-    // COMPLETE(0), and the completing state's timers: a DONE(0) asked, or
-    // the last file is through (§22).
-    void begin_completing(time_ns now);
+    // COMPLETE(0), and its resend timer; entering the completing state
+    // first if not in it yet (a DONE(0) asked, or the last file is through,
+    // §22). The resend timer fires only in that state.
+    void send_session_complete(time_ns now);
     void reject(time_ns now, const protocol::fileinfo_msg& m, std::string why);
     void nak_timer(time_ns now);
     // Checks the open file; when complete, starts its close, and once the
