@@ -8,10 +8,21 @@
 set -euo pipefail
 sim=${1:?usage: skycast_sim_stopped_test.sh SKYCAST_SIM}
 work=$(mktemp -d)
-trap 'rm -rf "$work"' EXIT
+pid=
+# A failing check must not leave a simulation running (gigabytes of memory).
+cleanup() {
+    if [[ -n $pid ]]; then
+        kill -KILL "$pid" 2> /dev/null || true
+    fi
+    rm -rf "$work"
+}
+trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; cat "$work/err" >&2 || true; exit 1; }
 
 for sig in INT TERM; do
+    # The file exists before the simulator starts: the loop below may read
+    # it before the background job's redirection has opened it.
+    : > "$work/err"
     "$sim" --receivers 1000 --size 1G --rate 1000 --rtt 500 --closed --no-store \
         > /dev/null 2> "$work/err" &
     pid=$!
@@ -27,6 +38,7 @@ for sig in INT TERM; do
     kill -"$sig" "$pid"
     status=0
     wait "$pid" || status=$?
+    pid=
     want=$((128 + $(kill -l "$sig")))
     ((status == want)) || fail "SIG$sig: exit status $status, expected $want"
     [[ ! -e $dir ]] || { rm -rf "$dir"; fail "SIG$sig: $dir left behind"; }
