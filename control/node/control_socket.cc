@@ -90,19 +90,31 @@ void control_socket::wake() const {
     [[maybe_unused]] const ssize_t n = ::write(_wake_fd, &one, sizeof one);
 }
 
-std::optional<control_socket::request> control_socket::next_request() {
-    std::lock_guard lock(_mutex);
-    while (!_requests.empty()) {
-        request r = std::move(_requests.front());
-        _requests.pop_front();
-        auto it = _clients.find(r.client);
-        if (it == _clients.end()) {
-            continue; // its client went away meanwhile: nobody to answer
+bool control_socket::handle_next_request(const request_handler& handle) {
+    request r;
+    {
+        std::lock_guard lock(_mutex);
+        for (;;) {
+            if (_requests.empty()) {
+                return false;
+            }
+            r = std::move(_requests.front());
+            _requests.pop_front();
+            auto it = _clients.find(r.client);
+            if (it != _clients.end()) {
+                break;
+            }
+            // Its client went away meanwhile: nobody to answer.
         }
-        --it->second.queued;
-        return r;
     }
-    return std::nullopt;
+    // Handled without the lock: the handler answers through send() and close().
+    handle(r);
+    std::lock_guard lock(_mutex);
+    if (auto it = _clients.find(r.client); it != _clients.end()) {
+        --it->second.queued;
+        wake(); // the thread closes a client that is now done
+    }
+    return true;
 }
 
 control_socket::counters control_socket::stats_counters() const {

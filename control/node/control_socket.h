@@ -7,7 +7,7 @@
 // The socket has a thread of its own that sleeps in poll(2) until a client
 // connects, writes, or can take more output. It answers `stats` requests
 // itself, through the `answer_stats` function given to serve(), and queues
-// every other request for the node's loop (next_request()). So a stats
+// every other request for the node's loop (handle_next_request()). So a stats
 // request is answered in milliseconds however long the node's loop is busy
 // with an engine step or a dataplane command — exactly when an operator
 // needs to look.
@@ -62,8 +62,12 @@ public:
         client_id client = 0;
         nlohmann::json body;
     };
-    // The oldest request that is not `stats`, for the node's loop.
-    std::optional<request> next_request();
+    // Hands the oldest request that is not `stats` to `handle`, on the
+    // calling thread (the node's loop); false when none waits. The request
+    // counts as the client's until `handle` returns, so a client that shut
+    // down its side is not closed while its answer is still being made.
+    using request_handler = std::function<void(const request&)>;
+    bool handle_next_request(const request_handler& handle);
 
     // Queues one line for a client; false when the client is gone. Text that
     // is not valid UTF-8 (file names and reasons from the wire) is sent with
@@ -89,7 +93,7 @@ private:
         std::string output; // bytes queued but not yet written
         bool read_closed = false;
         bool close_when_written = false;
-        std::size_t queued = 0; // requests waiting in _requests
+        std::size_t queued = 0; // requests waiting in _requests or being handled
         std::chrono::steady_clock::time_point last_progress;
     };
 

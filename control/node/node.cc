@@ -364,20 +364,17 @@ node_exit node::run(const std::atomic<bool>& stop) {
             did = true;
             dispatch(wall_clock_ns(), *d);
         }
-        while (_socket != nullptr) {
-            auto r = _socket->next_request();
-            if (!r) {
-                break;
-            }
+        while (_socket != nullptr && _socket->handle_next_request([&](const auto& r) {
+                   // A request is the client's data: whatever it holds, the
+                   // node answers with an error and goes on.
+                   try {
+                       on_request(r.client, r.body);
+                   } catch (const std::exception& e) {
+                       _request_errors.fetch_add(1, std::memory_order_relaxed);
+                       refuse(r.client, std::string("bad request: ") + e.what());
+                   }
+               })) {
             did = true;
-            // A request is the client's data: whatever it holds, the node
-            // answers with an error and goes on.
-            try {
-                on_request(r->client, r->body);
-            } catch (const std::exception& e) {
-                _request_errors.fetch_add(1, std::memory_order_relaxed);
-                refuse(r->client, std::string("bad request: ") + e.what());
-            }
         }
         const time_ns now = wall_clock_ns();
         did |= tick(now);

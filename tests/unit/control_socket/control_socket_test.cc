@@ -10,6 +10,7 @@
 #include <filesystem>
 #include <gtest/gtest.h>
 #include <mutex>
+#include <optional>
 #include <poll.h>
 #include <string>
 #include <sys/socket.h>
@@ -65,6 +66,13 @@ private:
     std::string _pending;
 };
 
+// The oldest queued request, taken as the node's loop takes it.
+std::optional<control_socket::request> take_request(control_socket& socket) {
+    std::optional<control_socket::request> taken;
+    socket.handle_next_request([&](const control_socket::request& r) { taken = r; });
+    return taken;
+}
+
 class control_socket_test : public ::testing::Test {
 protected:
     void SetUp() override {
@@ -115,7 +123,7 @@ TEST_F(control_socket_test, stats_are_answered_while_the_node_loop_is_blocked) {
         EXPECT_TRUE(cv.wait_for(lock, std::chrono::seconds(20), [&] { return answered; }));
     }
     reader.join();
-    EXPECT_FALSE(socket->next_request()) << "stats requests never reach the node's queue";
+    EXPECT_FALSE(take_request(*socket)) << "stats requests never reach the node's queue";
     EXPECT_EQ(socket->stats_counters().stats_answered, 2u);
 }
 
@@ -128,13 +136,13 @@ TEST_F(control_socket_test, other_requests_wait_in_order_for_the_loop) {
     c.write("{\"request\":\"send\",\"paths\":[\"/a\"]}\n{\"request\":\"send\",\"paths\":[\"/b\"]}\n"
             "{\"request\":\"stats\"}\n");
     ASSERT_EQ(json::parse(c.read_line()), (json{{"ok", true}}));
-    auto first = socket->next_request();
-    auto second = socket->next_request();
+    auto first = take_request(*socket);
+    auto second = take_request(*socket);
     ASSERT_TRUE(first && second);
     EXPECT_EQ(first->body["paths"][0], "/a");
     EXPECT_EQ(second->body["paths"][0], "/b");
     EXPECT_EQ(first->client, second->client);
-    EXPECT_FALSE(socket->next_request());
+    EXPECT_FALSE(take_request(*socket));
     // The node answers on the request's client and closes it.
     EXPECT_TRUE(socket->send(first->client, {{"event", "result"}}));
     EXPECT_EQ(json::parse(c.read_line()), (json{{"event", "result"}}));
@@ -211,7 +219,7 @@ TEST_F(control_socket_test, a_line_for_a_client_that_left_never_reaches_a_newer_
         client a(path);
         a.write("{\"request\":\"send\",\"paths\":[\"/a\"]}\n{\"request\":\"stats\"}\n");
         ASSERT_EQ(json::parse(a.read_line()), (json{{"stats", true}}));
-        auto r = socket->next_request();
+        auto r = take_request(*socket);
         ASSERT_TRUE(r);
         gone = r->client;
     } // a closes; the kernel may hand its descriptor number to the next client
@@ -246,6 +254,40 @@ TEST_F(control_socket_test, a_client_that_shut_down_its_side_still_gets_its_answ
         got.append(buf, static_cast<std::size_t>(n));
     }
     EXPECT_EQ(got, "{\"ok\":true}\n");
+}
+
+TEST_F(control_socket_test, a_client_that_shut_down_its_side_gets_the_answer_the_loop_is_making) {
+    // Seen in CI (`socket_junk.py`): a `send` the node refused came back
+    // empty. The socket's thread read the client's EOF after the node's loop
+    // had taken the request but before it answered, counted the client done,
+    // and closed it.
+    socket->serve([] { return json{{"ok", true}}; });
+    client c(path);
+    ASSERT_TRUE(c.connected);
+    c.write("{\"request\":\"send\",\"paths\":\"x\"}\n");
+    ::shutdown(c.fd(), SHUT_WR);
+    // Each stats round trip through b is one more turn of the socket's
+    // thread; c's line and EOF were ready before the first, so they are read
+    // in it, and the turns after it would close a client counted done.
+    client b(path);
+    const auto turn = [&] {
+        b.write("{\"request\":\"stats\"}\n");
+        return json::parse(b.read_line(), nullptr, false) == json{{"ok", true}};
+    };
+    bool handled = false;
+    for (int i = 0; i < 100 && !handled; ++i) {
+        ASSERT_TRUE(turn());
+        socket->handle_next_request([&](const control_socket::request& r) {
+            handled = true;
+            EXPECT_TRUE(turn() && turn());
+            EXPECT_TRUE(socket->connected(r.client)) << "closed while its answer was being made";
+            EXPECT_TRUE(socket->send(r.client, {{"event", "error"}}));
+            socket->close(r.client);
+        });
+    }
+    ASSERT_TRUE(handled) << "the send request never reached the node's queue";
+    EXPECT_EQ(c.read_line(), "{\"event\":\"error\"}");
+    EXPECT_EQ(c.read_line(), "") << "closed once the answer was out";
 }
 
 } // namespace
