@@ -364,16 +364,8 @@ node_exit node::run(const std::atomic<bool>& stop) {
             did = true;
             dispatch(wall_clock_ns(), *d);
         }
-        while (_socket != nullptr && _socket->handle_next_request([&](const auto& r) {
-                   // A request is the client's data: whatever it holds, the
-                   // node answers with an error and goes on.
-                   try {
-                       on_request(r.client, r.body);
-                   } catch (const std::exception& e) {
-                       _request_errors.fetch_add(1, std::memory_order_relaxed);
-                       refuse(r.client, std::string("bad request: ") + e.what());
-                   }
-               })) {
+        while (_socket != nullptr && _socket->handle_next_request(
+                                         [this](const auto& r) { on_request(r.client, r.body); })) {
             did = true;
         }
         const time_ns now = wall_clock_ns();
@@ -529,6 +521,17 @@ void node::refuse(control_socket::client_id client, const std::string& why) {
 }
 
 void node::on_request(control_socket::client_id client, const json& request) {
+    // A request is the client's data: whatever it holds, the node answers
+    // with an error and goes on.
+    try {
+        handle_request(client, request);
+    } catch (const std::exception& e) {
+        _request_errors.fetch_add(1, std::memory_order_relaxed);
+        refuse(client, std::string("bad request: ") + e.what());
+    }
+}
+
+void node::handle_request(control_socket::client_id client, const json& request) {
     // `stats` never comes here: the socket's thread answers it (stats()).
     const auto field = request.find("request");
     const std::string kind =

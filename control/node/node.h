@@ -60,7 +60,10 @@ private:
     // Receiver: temp_dir usable (a directory on the destination's file
     // system) and what a crash left in it removed.
     bool prepare_receiving();
+    // Answers a request from the control socket; what it throws is the
+    // client's error, never the node's.
     void on_request(control_socket::client_id client, const nlohmann::json& request);
+    void handle_request(control_socket::client_id client, const nlohmann::json& request);
     void refuse(control_socket::client_id client, const std::string& why);
     // Builds the loop's part of the stats document and hands it to stats().
     void publish(engine::time_ns now);
