@@ -51,7 +51,7 @@ run_suites() {
     for suite in "$@"; do
         args+=(--suite "$suite")
     done
-    echo "== meson test -C $dir $*"
+    echo "== $(date +%T) meson test -C $dir $*"
     # --no-rebuild: the directory is built already, and build/'s header
     # checks may be compiling in the background (one ninja per directory).
     if ! meson test -C "$dir" --no-rebuild --print-errorlogs --num-processes "$jobs" "${args[@]}"; then
@@ -59,7 +59,7 @@ run_suites() {
     fi
 }
 
-echo "== build (g++, -Werror)"
+echo "== $(date +%T) build (g++, -Werror)"
 # -Ddebug=false: the same -O2 code without debug info, which nearly doubles
 # g++'s compile time here and serves no test (the sanitizer build keeps its
 # symbols for its reports). CI's budget is 30 minutes including the package
@@ -86,7 +86,7 @@ build_sanitize() {
 # margins, derived from what they measure, absorb; CI saves most of the
 # build's minutes. Its output goes to a log, shown if it fails.
 sanitize_log=$(mktemp)
-echo "== header checks, then build-sanitize (clang, ASan+UBSan, libFuzzer targets): in the background, idle priority"
+echo "== $(date +%T) header checks, then build-sanitize (clang, ASan+UBSan, libFuzzer targets): in the background, idle priority"
 (
     renice -n 19 -p "$BASHPID" >/dev/null || true
     chrt --idle --pid 0 "$BASHPID" 2>/dev/null || true # nice 19 alone where refused
@@ -95,18 +95,21 @@ echo "== header checks, then build-sanitize (clang, ASan+UBSan, libFuzzer target
         echo "test.sh: a public header does not compile on its own (ninja -C build header-checks)"
         status=1
     fi
+    echo "== $(date +%T) header checks done"
     build_sanitize || status=$((status | 2))
+    echo "== $(date +%T) build-sanitize done"
     exit "$status"
 ) >"$sanitize_log" 2>&1 &
 sanitize_pid=$!
 
 run_suites build unit eal system
 
-echo "== header checks and build-sanitize: waiting for them"
+echo "== $(date +%T) header checks and build-sanitize: waiting for them"
 sanitize_built=1
 headers_compiled=1
 background=0
 wait "$sanitize_pid" || background=$?
+grep '^== ' "$sanitize_log" || true # when the background work ended
 if ((background != 0)); then
     failed=1
     tail -n 60 "$sanitize_log" >&2

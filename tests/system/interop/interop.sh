@@ -568,8 +568,6 @@ bad() {
     verify_status=1
     problems=$((problems + 1))
 }
-# The receivers may still be moving the last file into place.
-sleep 1
 if [[ -n $expect_refusal ]]; then
     # A session Skycast cannot take: refused by every receiver, with the
     # reason said to the stock server, and nothing written anywhere.
@@ -609,6 +607,17 @@ if [[ $direction == to-stock ]]; then
     ((completed_lines == receivers)) ||
         bad "skycast send shows $completed_lines receivers completed at 100 %, want $receivers"
 fi
+# A receiver may still be moving the last file into place when the sender
+# has its answer: wait until every copy is (bounded), then check each byte.
+settle=(--timeout 30 --mtime)
+for ((i = 1; i <= receivers; ++i)); do
+    settle+=(--dest "$work/rcv$i/received")
+    [[ -d "$work/rcv$i/incoming" ]] && settle+=(--incoming "$work/rcv$i/incoming")
+    if [[ -f "$work/rcv$i.status" ]] || [[ " ${stock_rcvs[*]} " == *" $i "* ]]; then
+        settle+=(--results "$work/rcv$i.status")
+    fi
+done
+python3 "$root/tests/system/interop/copies_settled.py" "${settle[@]}" "${files[@]}" || true
 for ((i = 1; i <= receivers; ++i)); do
     dest="$work/rcv$i/received"
     before=$problems

@@ -480,7 +480,13 @@ fi
 ip netns exec "$br2_ns" dumpcap -q -i br2 -w "$work/site-b.pcapng" > "$logs/dumpcap.log" 2>&1 &
 capture_pid=$!
 pids+=("$capture_pid")
-sleep 0.5
+# dumpcap writes the file's header once it captures (bounded: 10 s).
+for ((i = 0; i < 200; ++i)); do
+    [[ -s "$work/site-b.pcapng" ]] && break
+    sleep 0.05
+done
+[[ -s "$work/site-b.pcapng" ]] ||
+    { echo "two_sites.sh: dumpcap on br2 did not start: $(tail -2 "$logs/dumpcap.log")" >&2; exit 1; }
 say "nodes up"
 
 src="$work/src"
@@ -509,7 +515,13 @@ else
 fi
 tail -n 4 "$logs/send.log"
 say "$hub hub's send exited $send_status"
-sleep 1
+# A receiver may still be moving the last file into place (bounded).
+settle=(--timeout 30)
+for node in "${receivers[@]}"; do
+    settle+=(--dest "$work/$node/received")
+done
+python3 "$root/tests/system/interop/copies_settled.py" "${settle[@]}" \
+    "$src/three-mb.bin" "$src/tree" || true
 
 failures=0
 bad() {

@@ -959,6 +959,22 @@ TEST(sender_engine, without_early_data_the_pass_waits_for_every_answer_as_stock)
     EXPECT_EQ(rig.sender.stats().early_data_passes, 0u);
 }
 
+// A hub whose only receiver aborts mid-pass has nobody left to send to: the
+// pass stops and the session ends at once, not after the rest of the file
+// (a satellite link's time, and the operator's `skycast send` waiting).
+TEST(sender_engine, a_session_whose_last_receiver_aborts_mid_pass_ends_at_once) {
+    sender_rig rig(quick_sender(), {{.name = "f", .size = 50'000'000}});
+    const time_ns now = rig.to_first_pass(9, t0);
+    ASSERT_EQ(rig.sender.phase(), engine::sender_phase::data);
+    ASSERT_EQ(rig.dp.passes.size(), 1u);
+    rig.sender.on_datagram(
+        now + ms, {.address = 9},
+        client_datagram(9, 0x77, protocol::abort_msg{.host = 9, .message = "Disk full"}));
+    EXPECT_EQ(rig.sender.phase(), engine::sender_phase::finished);
+    EXPECT_EQ(rig.dp.stops, 1) << "the pass goes on sending to nobody";
+    EXPECT_EQ(rig.sender.failure(), "all clients dropped or aborted");
+}
+
 // A pass the dataplane does not take (the file changed under it, no slot,
 // a start that raced the pass before it) brings no pass end: the engine
 // goes on to its DONE round at once, the client's NAK asks for the blocks
