@@ -363,7 +363,7 @@ group=$(python3 -c 'import json,sys; print(json.loads(sys.argv[1])["session"]["i
 hostile abort --to "$LAB_RCV3_ADDR" --src-id "$rcv1_uid" --group "$group" --reason-hex "$bad_reason_hex"
 wait "$hs" || sky_rc=$?
 "$skycast_bin" stats --json --socket "$work/rcv3.sock" > "$logs/rcv3-stats.json" 2>&1 || true
-((sky_rc != 0)) || fail "skycast send reported success though its only receiver aborted"
+((sky_rc != 0)) || fail "skycast send reported success though one of its two receivers (rcv1) aborted"
 grep -qF 'xFF' "$logs/rcv3-send-abort.log" ||
     fail "skycast send does not show the receiver's reason: $(tail -3 "$logs/rcv3-send-abort.log")"
 if LC_ALL=C grep -q $'\xff\|\x1b' "$logs/rcv3-send-abort.log"; then
