@@ -170,7 +170,15 @@ int main(int argc, char** argv) {
     app.add_flag("--no-adaptive", no_adaptive,
                  "with --fec: do not size later files' parity from earlier files' needs");
     app.add_option("--stock-receivers", stock_receivers,
-                   "the first N receivers do not decode parity (NAK data, as stock uftpd)");
+                   "the first N receivers do not decode parity (NAK data, as stock uftpd); the "
+                   "hub then offers no address either (as with --hub-behind-nat): a simulated "
+                   "receiver would take the offers a stock one ignores");
+    bool behind_nat = false;
+    app.add_flag("--hub-behind-nat", behind_nat,
+                 "the hub's ANNOUNCE reaches receivers from another address, so it offers none: "
+                 "bitmap STATUS instead of NAK lists, no overload reports, and the session's "
+                 "COMPLETE(0) by a DONE(0) round (docs/protocol.md §18, §19, §22). By default "
+                 "the hub names its address, as the appliance does");
     app.add_option("--debug-receiver", debug_receiver,
                    "trace one receiver's control events (index)");
     app.add_option("--receivers", receivers, "number of receivers")->check(CLI::Range(1u, 200000u));
@@ -378,6 +386,10 @@ int main(int argc, char** argv) {
         }
     }
     cfg.sender.fast_start = fast_start;
+    // The node names its port's address (node.cc); the simulator's hub is
+    // sim::sender_uid on its simulated wire.
+    const bool offers_address = !behind_nat && stock_receivers == 0;
+    cfg.sender.own_address = offers_address ? sim::sender_uid : 0;
     for (std::uint32_t i = 0; i < std::min(stock_receivers, receivers); ++i) {
         cfg.overrides[i] =
             sim::receiver_profile{.down = cfg.link, .up = cfg.link, .fec_capable = false};
@@ -394,9 +406,10 @@ int main(int argc, char** argv) {
     const auto r = sim::run_simulation(cfg);
 
     std::printf("session: %u receivers, %zu entries, block %u, rate %.1f Mbit/s, rtt %.0f ms, "
-                "loss %.1f%%, burst loss %.1f%%, seed %" PRIu64 "\n",
+                "loss %.1f%%, burst loss %.1f%%, seed %" PRIu64 ", hub address %s\n",
                 receivers, cfg.files.size(), block, rate_mbit, rtt_ms, loss_pct, burst_loss_pct,
-                seed);
+                seed,
+                offers_address ? "offered (NAK lists, overload reports, §22)" : "not offered");
     if (enc.enabled()) {
         std::printf("encryption: %s, key exchange %s, hash %s%s, server key %s\n", encrypt.c_str(),
                     keyex_name.c_str(), hash_name.c_str(),
@@ -495,6 +508,9 @@ int main(int argc, char** argv) {
                 ") done_rounds=%" PRIu64 " fileinfo_rounds=%" PRIu64 " final_grtt=%.3f s\n",
                 r.sender.status_in, r.sender.status_current_section, r.sender.status_stale,
                 r.sender.done_rounds, r.sender.fileinfo_rounds, r.final_grtt);
+    std::printf("nak_lists_in=%" PRIu64 " overload_signals=%" PRIu64
+                " early_session_completes=%" PRIu64 "\n",
+                r.sender.nak_lists_in, r.sender.overload_signals, r.sender.early_session_completes);
     std::printf("clients_lost=%" PRIu64 " clients_aborted=%" PRIu64 " events=%" PRIu64
                 " trace_hash=%016" PRIx64 "\n",
                 r.sender.clients_lost, r.sender.clients_aborted, r.events, r.trace_hash);
