@@ -94,18 +94,13 @@ bool control_socket::handle_next_request(const request_handler& handle) {
     request r;
     {
         std::lock_guard lock(_mutex);
-        for (;;) {
+        do {
             if (_requests.empty()) {
                 return false;
             }
             r = std::move(_requests.front());
             _requests.pop_front();
-            auto it = _clients.find(r.client);
-            if (it != _clients.end()) {
-                break;
-            }
-            // Its client went away meanwhile: nobody to answer.
-        }
+        } while (!_clients.contains(r.client)); // its client went away: nobody to answer
     }
     // Handled without the lock: the handler answers through send() and close().
     handle(r);

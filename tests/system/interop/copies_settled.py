@@ -2,9 +2,9 @@
 """Waits until the receivers' copies of a sent tree are in place, instead of
 sleeping a guessed second after the sender exits: every file and symlink of
 the sources is in each destination with the source's size (and mtime, with
---mtime: a receiver sets it last), and no
-temp file is left in an incoming directory; each stock uftpd status file
-has its RESULT lines, one per file or symlink. A receiver may still be moving
+--mtime: a receiver sets it last), no temp file is left in an incoming
+directory, and each stock uftpd status file has its RESULT lines, one per
+file or symlink. A receiver may still be moving
 the last file into place (or setting its mtime) when the sender has its
 answer. Exits 0 as soon as that holds, 1 after TIMEOUT seconds (the caller's
 byte-for-byte check then names what is missing).
@@ -24,18 +24,17 @@ def expected(sources):
     out = []
     for src in sources:
         base = os.path.dirname(os.path.abspath(src))
-        walk = [(os.path.abspath(src), None)]
+        paths = [os.path.abspath(src)]
         if os.path.isdir(src) and not os.path.islink(src):
-            walk = []
-            for top, dirs, files in os.walk(src):
-                for name in dirs + files:
-                    walk.append((os.path.join(top, name), None))
-        for path, _ in walk:
+            # Directories too: a symlink to one is listed among them.
+            paths = [os.path.join(top, name)
+                     for top, dirs, files in os.walk(src) for name in dirs + files]
+        for path in paths:
             rel = os.path.relpath(path, base)
-            st = os.lstat(path)
             if os.path.islink(path):
                 out.append((rel, True, None, None))
             elif os.path.isfile(path):
+                st = os.stat(path)
                 out.append((rel, False, st.st_size, int(st.st_mtime)))
     return out
 

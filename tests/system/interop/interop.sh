@@ -607,13 +607,15 @@ if [[ $direction == to-stock ]]; then
     ((completed_lines == receivers)) ||
         bad "skycast send shows $completed_lines receivers completed at 100 %, want $receivers"
 fi
+# Receiver I is a stock uftpd with a status file to check.
+uftpd_status_expected() { [[ -f "$work/rcv$1.status" ]] || [[ " ${stock_rcvs[*]} " == *" $1 "* ]]; }
 # A receiver may still be moving the last file into place when the sender
 # has its answer: wait until every copy is (bounded), then check each byte.
 settle=(--timeout 30 --mtime)
 for ((i = 1; i <= receivers; ++i)); do
     settle+=(--dest "$work/rcv$i/received")
     [[ -d "$work/rcv$i/incoming" ]] && settle+=(--incoming "$work/rcv$i/incoming")
-    if [[ -f "$work/rcv$i.status" ]] || [[ " ${stock_rcvs[*]} " == *" $i "* ]]; then
+    if uftpd_status_expected "$i"; then
         settle+=(--results "$work/rcv$i.status")
     fi
 done
@@ -646,7 +648,7 @@ for ((i = 1; i <= receivers; ++i)); do
         leftovers=$(find "$work/rcv$i/incoming" -type f | wc -l)
         ((leftovers == 0)) || bad "rcv$i: $leftovers temp file(s) left in incoming/"
     fi
-    if [[ -f "$work/rcv$i.status" ]] || [[ " ${stock_rcvs[*]} " == *" $i "* ]]; then
+    if uftpd_status_expected "$i"; then
         # uftpd: one RESULT line per file or link, status "copied" (the man
         # page says "copy"; 4.10.2 writes "copied"); nothing else.
         copies=$(grep -c '^RESULT;.*;copied$' "$work/rcv$i.status" 2> /dev/null || true)
